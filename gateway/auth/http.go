@@ -1,0 +1,62 @@
+package auth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// Confluent Schema Registry error codes for authentication and
+// authorization failures.
+const (
+	errorCodeUnauthorized = 40101
+	errorCodeForbidden    = 40301
+)
+
+// contentTypeSchemaRegistry is the media type of Confluent REST responses.
+const contentTypeSchemaRegistry = "application/vnd.schemaregistry.v1+json"
+
+// HTTPMiddleware protects a plain HTTP route (the Confluent REST API) with
+// perm. The request's Authorization header is checked with Authenticate.
+// Failures are answered in the Confluent error format with content type
+// application/vnd.schemaregistry.v1+json:
+//   - no or invalid credentials: 401, `WWW-Authenticate: Basic
+//     realm="schemagate"` (so Confluent clients and browsers send basic
+//     auth) and {"error_code":40101,"message":...};
+//   - missing permission: 403 and {"error_code":40301,"message":...}
+//     naming the principal, its roles and the permission.
+//
+// Otherwise next runs with the Principal in the request context (the
+// anonymous principal when Open). Messages never contain credentials. It
+// panics if perm is not a defined permission.
+func (a *Authenticator) HTTPMiddleware(perm Permission, next http.Handler) http.Handler {
+	if !perm.known() {
+		panic(fmt.Sprintf("auth: HTTPMiddleware with undefined permission %q", perm))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, err := a.Authenticate(ctx, r.Header.Get("Authorization"))
+		if err != nil {
+			a.log.InfoContext(ctx, "authentication failed", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "error", err)
+			w.Header().Set("WWW-Authenticate", `Basic realm="schemagate"`)
+			writeError(w, http.StatusUnauthorized, errorCodeUnauthorized, clientMessage(err))
+			return
+		}
+		if !p.Can(perm) {
+			a.log.InfoContext(ctx, "permission denied", "method", r.Method, "path", r.URL.Path, "principal", p.Name, "peer", r.RemoteAddr, "permission", perm)
+			writeError(w, http.StatusForbidden, errorCodeForbidden, deniedMessage(p, perm))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(ctx, p)))
+	})
+}
+
+// writeError writes a Confluent-style error body.
+func writeError(w http.ResponseWriter, status, code int, message string) {
+	w.Header().Set("Content-Type", contentTypeSchemaRegistry)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		ErrorCode int    `json:"error_code"`
+		Message   string `json:"message"`
+	}{code, message})
+}
