@@ -1,0 +1,318 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/hamba/avro/v2"
+)
+
+// avroWriter writes the canonical text of an Avro schema.
+//
+// The canonical form follows hamba/avro's own MarshalJSON layout (full names
+// instead of name+namespace, aliases qualified, "int" instead of
+// {"type":"int"}, fixed key order, custom properties sorted by key) but is
+// written by us, walking hamba's parsed schema next to the original
+// document, because hamba's output loses information we must keep:
+//   - field defaults are re-encoded from hamba's converted Go values: a bytes
+//     default "\u00ff" comes out base64-encoded ("/w=="), a fixed default
+//     comes out as an array of numbers (which hamba then refuses to parse),
+//     long defaults above 2^53 lose precision and an int default 1.5 is
+//     silently truncated to 1;
+//   - a name that refers to a type from a schema reference is inlined at its
+//     first use (so the referring schema would carry a copy of the
+//     referenced definition).
+//
+// So defaults and custom property values are copied exactly from the
+// original document (numbers verbatim, objects with sorted keys), and a type
+// written as a name in the original stays a name (its full name).
+type avroWriter struct {
+	buf bytes.Buffer
+}
+
+func (w *avroWriter) raw(s string) { w.buf.WriteString(s) }
+
+func (w *avroWriter) str(s string) { w.buf.WriteString(jsonString(s)) }
+
+func (w *avroWriter) value(v any) error {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	w.buf.Write(b)
+	return nil
+}
+
+func (w *avroWriter) strings(ss []string) {
+	w.raw("[")
+	for i, s := range ss {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.str(s)
+	}
+	w.raw("]")
+}
+
+// props writes the custom properties hamba kept for a schema, taking each
+// value from the original object when it is there.
+func (w *avroWriter) props(props map[string]any, orig any) error {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	om, _ := orig.(map[string]any)
+	for _, k := range keys {
+		v := props[k]
+		if ov, ok := om[k]; ok {
+			v = ov
+		}
+		w.raw(",")
+		w.str(k)
+		w.raw(":")
+		if err := w.value(v); err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// isNameRef reports whether the original document refers to a named type by
+// name (a string, or an object whose "type" is a name) rather than defining it.
+func isNameRef(orig any) bool {
+	switch o := orig.(type) {
+	case string:
+		return true
+	case map[string]any:
+		t, _ := o["type"].(string)
+		switch t {
+		case "record", "error", "enum", "fixed":
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+func (w *avroWriter) schema(s avro.Schema, orig any) error {
+	if m, ok := orig.(map[string]any); ok {
+		if u, ok := m["type"].([]any); ok { // {"type": [...]} is a union too
+			orig = u
+		}
+	}
+	switch s := s.(type) {
+	case *avro.RefSchema:
+		w.str(s.Schema().FullName())
+		return nil
+	case avro.NamedSchema:
+		if isNameRef(orig) {
+			w.str(s.FullName())
+			return nil
+		}
+	}
+	om, _ := orig.(map[string]any)
+	switch s := s.(type) {
+	case *avro.NullSchema:
+		if len(s.Props()) == 0 {
+			w.raw(`"null"`)
+			return nil
+		}
+		w.raw(`{"type":"null"`)
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.PrimitiveSchema:
+		if s.Logical() == nil && len(s.Props()) == 0 {
+			w.str(string(s.Type()))
+			return nil
+		}
+		w.raw(`{"type":`)
+		w.str(string(s.Type()))
+		w.logical(s.Logical())
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.RecordSchema:
+		return w.record(s, om)
+	case *avro.EnumSchema:
+		w.raw(`{"name":`)
+		w.str(s.FullName())
+		if len(s.Aliases()) > 0 {
+			w.raw(`,"aliases":`)
+			w.strings(s.Aliases())
+		}
+		if s.Doc() != "" {
+			w.raw(`,"doc":`)
+			w.str(s.Doc())
+		}
+		w.raw(`,"type":"enum","symbols":`)
+		w.strings(s.Symbols())
+		if s.HasDefault() {
+			w.raw(`,"default":`)
+			w.str(s.Default())
+		}
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.FixedSchema:
+		w.raw(`{"name":`)
+		w.str(s.FullName())
+		if len(s.Aliases()) > 0 {
+			w.raw(`,"aliases":`)
+			w.strings(s.Aliases())
+		}
+		w.raw(fmt.Sprintf(`,"type":"fixed","size":%d`, s.Size()))
+		w.logical(s.Logical())
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.ArraySchema:
+		w.raw(`{"type":"array","items":`)
+		if err := w.schema(s.Items(), om["items"]); err != nil {
+			return err
+		}
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.MapSchema:
+		w.raw(`{"type":"map","values":`)
+		if err := w.schema(s.Values(), om["values"]); err != nil {
+			return err
+		}
+		if err := w.props(s.Props(), om); err != nil {
+			return err
+		}
+		w.raw("}")
+	case *avro.UnionSchema:
+		branches, _ := orig.([]any)
+		if len(branches) != len(s.Types()) {
+			return fmt.Errorf("cannot canonicalize union: %d branches parsed from %d", len(s.Types()), len(branches))
+		}
+		w.raw("[")
+		for i, t := range s.Types() {
+			if i > 0 {
+				w.raw(",")
+			}
+			if err := w.schema(t, branches[i]); err != nil {
+				return err
+			}
+		}
+		w.raw("]")
+	default:
+		return fmt.Errorf("cannot canonicalize schema of type %s", s.Type())
+	}
+	return nil
+}
+
+// checkIntegerDefault refuses a non-integral or out-of-range default for an
+// int or long field, which hamba accepts and silently truncates.
+func checkIntegerDefault(typ avro.Schema, def any) error {
+	p, ok := typ.(*avro.PrimitiveSchema)
+	if !ok || (p.Type() != avro.Int && p.Type() != avro.Long) {
+		return nil
+	}
+	n, ok := def.(json.Number)
+	if !ok {
+		return nil // hamba has checked the kind of value
+	}
+	bits := 64
+	if p.Type() == avro.Int {
+		bits = 32
+	}
+	if _, err := strconv.ParseInt(n.String(), 10, bits); err != nil {
+		return fmt.Errorf("default %s is not a valid %s", n, p.Type())
+	}
+	return nil
+}
+
+func (w *avroWriter) logical(l avro.LogicalSchema) {
+	if l == nil {
+		return
+	}
+	w.raw(`,"logicalType":`)
+	w.str(string(l.Type()))
+	if d, ok := l.(*avro.DecimalLogicalSchema); ok {
+		w.raw(fmt.Sprintf(`,"precision":%d`, d.Precision()))
+		if d.Scale() > 0 {
+			w.raw(fmt.Sprintf(`,"scale":%d`, d.Scale()))
+		}
+	}
+}
+
+func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
+	w.raw(`{"name":`)
+	w.str(s.FullName())
+	if len(s.Aliases()) > 0 {
+		w.raw(`,"aliases":`)
+		w.strings(s.Aliases())
+	}
+	if s.Doc() != "" {
+		w.raw(`,"doc":`)
+		w.str(s.Doc())
+	}
+	if s.IsError() {
+		w.raw(`,"type":"error","fields":[`)
+	} else {
+		w.raw(`,"type":"record","fields":[`)
+	}
+	origFields, _ := orig["fields"].([]any)
+	if len(origFields) != len(s.Fields()) {
+		return fmt.Errorf("cannot canonicalize record %q: %d fields parsed from %d", s.FullName(), len(s.Fields()), len(origFields))
+	}
+	for i, f := range s.Fields() {
+		if i > 0 {
+			w.raw(",")
+		}
+		of, _ := origFields[i].(map[string]any)
+		w.raw(`{"name":`)
+		w.str(f.Name())
+		if len(f.Aliases()) > 0 {
+			w.raw(`,"aliases":`)
+			w.strings(f.Aliases())
+		}
+		if f.Doc() != "" {
+			w.raw(`,"doc":`)
+			w.str(f.Doc())
+		}
+		w.raw(`,"type":`)
+		if err := w.schema(f.Type(), of["type"]); err != nil {
+			return err
+		}
+		if f.HasDefault() {
+			w.raw(`,"default":`)
+			def, ok := of["default"]
+			if !ok {
+				def = f.Default()
+			}
+			if err := checkIntegerDefault(f.Type(), def); err != nil {
+				return fmt.Errorf("record %q field %q: %w", s.Name(), f.Name(), err)
+			}
+			if err := w.value(def); err != nil {
+				return fmt.Errorf("record %q field %q: default: %w", s.FullName(), f.Name(), err)
+			}
+		}
+		if f.Order() != "" && f.Order() != avro.Asc {
+			w.raw(`,"order":`)
+			w.str(string(f.Order()))
+		}
+		if err := w.props(f.Props(), of); err != nil {
+			return err
+		}
+		w.raw("}")
+	}
+	w.raw("]")
+	if err := w.props(s.Props(), orig); err != nil {
+		return err
+	}
+	w.raw("}")
+	return nil
+}

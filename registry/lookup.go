@@ -1,0 +1,184 @@
+package registry
+
+import (
+	"context"
+	"sort"
+	"strings"
+)
+
+// SubjectVersion returns one version of subject; version -1 means the
+// latest. Without includeDeleted, soft-deleted versions are invisible: a
+// subject whose versions are all soft-deleted is not found
+// (ErrSubjectNotFound), and a soft-deleted version is not found
+// (ErrVersionNotFound). With includeDeleted, -1 means the highest version
+// whether deleted or not.
+func (r *Registry) SubjectVersion(ctx context.Context, subject string, version int, includeDeleted bool) (SubjectVersion, error) {
+	if err := validateSubject(subject); err != nil {
+		return SubjectVersion{}, err
+	}
+	if err := validateVersion(version, true); err != nil {
+		return SubjectVersion{}, err
+	}
+	rows, err := r.visibleVersions(ctx, subject, includeDeleted)
+	if err != nil {
+		return SubjectVersion{}, err
+	}
+	row, ok := rows[len(rows)-1], version == -1
+	for _, candidate := range rows {
+		if candidate.version == version {
+			row, ok = candidate, true
+		}
+	}
+	if !ok {
+		return SubjectVersion{}, errorf(ErrVersionNotFound, "version %d of subject %q not found", version, subject)
+	}
+	s, found, err := r.q.schema(ctx, r.db.SQL(), row.schemaID)
+	if err != nil {
+		return SubjectVersion{}, r.storeErr("reading a subject version", err)
+	}
+	if !found { // schema rows are never deleted; this is a broken database
+		return SubjectVersion{}, r.storeErr("reading a subject version", errorf(ErrSchemaNotFound, "schema %d not found", row.schemaID))
+	}
+	return SubjectVersion{Subject: subject, Version: row.version, Schema: s, Deleted: row.deleted}, nil
+}
+
+// visibleVersions returns the version rows of subject that the caller may
+// see, ascending, or ErrSubjectNotFound when there are none.
+func (r *Registry) visibleVersions(ctx context.Context, subject string, includeDeleted bool) ([]versionRow, error) {
+	all, err := r.q.subjectVersions(ctx, r.db.SQL(), subject)
+	if err != nil {
+		return nil, r.storeErr("reading a subject", err)
+	}
+	rows := all[:0:0]
+	for _, row := range all {
+		if includeDeleted || !row.deleted {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, errorf(ErrSubjectNotFound, "subject %q not found", subject)
+	}
+	return rows, nil
+}
+
+// Subjects returns the names of the subjects starting with prefix (all
+// subjects for ""), sorted by byte order. A subject is listed when it has a
+// live version, or any version with includeDeleted.
+func (r *Registry) Subjects(ctx context.Context, prefix string, includeDeleted bool) ([]string, error) {
+	states, err := r.q.subjectStates(ctx, r.db.SQL())
+	if err != nil {
+		return nil, r.storeErr("listing subjects", err)
+	}
+	// Filtering and sorting happen here rather than in SQL: LIKE is case
+	// insensitive on SQLite but not on PostgreSQL, and collations differ.
+	out := []string{}
+	for subject, live := range states {
+		if (live || includeDeleted) && strings.HasPrefix(subject, prefix) {
+			out = append(out, subject)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Versions returns the versions of subject, ascending; soft-deleted ones
+// only with includeDeleted. A subject with no visible version is not found.
+func (r *Registry) Versions(ctx context.Context, subject string, includeDeleted bool) ([]int, error) {
+	if err := validateSubject(subject); err != nil {
+		return nil, err
+	}
+	rows, err := r.visibleVersions(ctx, subject, includeDeleted)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(rows))
+	for i, row := range rows {
+		out[i] = row.version
+	}
+	return out, nil
+}
+
+// validateReferences checks the shape of references and returns a copy.
+func validateReferences(refs []Reference) ([]Reference, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	out := make([]Reference, len(refs))
+	names := map[string]bool{}
+	for i, ref := range refs {
+		switch {
+		case ref.Name == "":
+			return nil, errorf(ErrInvalidSchema, "invalid schema reference #%d: name is empty", i+1)
+		case names[ref.Name]:
+			return nil, errorf(ErrInvalidSchema, "invalid schema reference %q: the name is used twice", ref.Name)
+		case ref.Version <= 0:
+			return nil, errorf(ErrInvalidSchema, "invalid schema reference %q: version %d is not a positive integer", ref.Name, ref.Version)
+		}
+		if err := validateSubject(ref.Subject); err != nil {
+			return nil, errorf(ErrInvalidSchema, "invalid schema reference %q: %s", ref.Name, err.Error())
+		}
+		names[ref.Name] = true
+		out[i] = ref
+	}
+	return out, nil
+}
+
+// checkLiveReference checks that ref names an existing, live subject version.
+func (r *Registry) checkLiveReference(ctx context.Context, db querier, ref Reference) error {
+	_, err := r.liveReference(ctx, db, ref)
+	return err
+}
+
+func (r *Registry) liveReference(ctx context.Context, db querier, ref Reference) (versionRow, error) {
+	rows, err := r.q.subjectVersions(ctx, db, ref.Subject)
+	if err != nil {
+		return versionRow{}, err
+	}
+	for _, row := range rows {
+		if row.version == ref.Version && !row.deleted {
+			return row, nil
+		}
+	}
+	return versionRow{}, errorf(ErrReferenceNotFound, "schema reference %q: subject %q version %d not found", ref.Name, ref.Subject, ref.Version)
+}
+
+// resolveDependencies loads the schemas refs point to, and the schemas
+// those reference, in an order where each comes after its own references.
+func (r *Registry) resolveDependencies(ctx context.Context, refs []Reference) ([]dependency, error) {
+	var deps []dependency
+	seen := map[Reference]bool{}
+	var visit func(ref Reference, depth int) error
+	visit = func(ref Reference, depth int) error {
+		if seen[ref] {
+			return nil
+		}
+		seen[ref] = true
+		if len(seen) > r.maxRefs || depth > r.maxRefs {
+			return errorf(ErrInvalidSchema, "invalid schema: more than %d references, counting references of references", r.maxRefs)
+		}
+		row, err := r.liveReference(ctx, r.db.SQL(), ref)
+		if err != nil {
+			return r.storeErr("reading a schema reference", err)
+		}
+		s, found, err := r.q.schema(ctx, r.db.SQL(), row.schemaID)
+		if err != nil {
+			return r.storeErr("reading a schema reference", err)
+		}
+		if !found {
+			return errorf(ErrReferenceNotFound, "schema reference %q: schema %d not found", ref.Name, row.schemaID)
+		}
+		for _, sub := range s.References {
+			if err := visit(sub, depth+1); err != nil {
+				return err
+			}
+		}
+		deps = append(deps, dependency{name: ref.Name, ref: ref, typ: s.Type, text: s.Text})
+		return nil
+	}
+	for _, ref := range refs {
+		if err := visit(ref, 0); err != nil {
+			return nil, err
+		}
+	}
+	return deps, nil
+}

@@ -1,0 +1,188 @@
+package registry
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// dependency is a registered schema that a schema being parsed references,
+// directly or transitively. Dependencies are ordered so that every schema
+// comes after the schemas it references.
+type dependency struct {
+	name string // the reference name its referrer uses
+	ref  Reference
+	typ  SchemaType
+	text string // canonical text
+}
+
+// limits bounds the work a single schema text can cause.
+type limits struct {
+	maxBytes int
+	maxDepth int
+}
+
+// checkText refuses text that is too large, not UTF-8, nested too deeply
+// or not JSON, before any schema parser sees it.
+func checkText(typ SchemaType, text string, lim limits) error {
+	if len(text) > lim.maxBytes {
+		return errorf(ErrInvalidSchema, "invalid %s schema: text is %d bytes, the limit is %d", typ, len(text), lim.maxBytes)
+	}
+	if !utf8.ValidString(text) {
+		return errorf(ErrInvalidSchema, "invalid %s schema: text is not valid UTF-8", typ)
+	}
+	if d := jsonDepth(text, lim.maxDepth); d > lim.maxDepth {
+		return errorf(ErrInvalidSchema, "invalid %s schema: JSON nesting is deeper than the limit of %d", typ, lim.maxDepth)
+	}
+	var raw json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return errorf(ErrInvalidSchema, "invalid %s schema: not valid JSON at byte offset %d: %s", typ, se.Offset, se.Error())
+		}
+		return errorf(ErrInvalidSchema, "invalid %s schema: not valid JSON: %s", typ, err.Error())
+	}
+	return nil
+}
+
+// jsonDepth returns the maximum nesting of objects and arrays in text,
+// stopping early once it exceeds limit. It does not validate the JSON.
+func jsonDepth(text string, limit int) int {
+	depth, maxDepth := 0, 0
+	inString, escaped := false, false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > maxDepth {
+				maxDepth = depth
+				if maxDepth > limit {
+					return maxDepth
+				}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return maxDepth
+}
+
+// decodeJSON decodes text keeping numbers exact (json.Number).
+func decodeJSON(text string) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// marshalJSON encodes v compactly, without HTML escaping; map keys are
+// sorted, so the result is deterministic.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// canonicalize validates text as a schema of type typ (with its
+// dependencies available for name resolution) and returns its canonical text.
+func canonicalize(typ SchemaType, text string, deps []dependency, lim limits) (string, error) {
+	if err := checkText(typ, text, lim); err != nil {
+		return "", err
+	}
+	for _, d := range deps {
+		if d.typ != typ {
+			return "", errorf(ErrInvalidSchema, "invalid %s schema: reference %q (subject %q version %d) is a %s schema; references must have the same type",
+				typ, d.name, d.ref.Subject, d.ref.Version, d.typ)
+		}
+	}
+	switch typ {
+	case SchemaTypeAvro:
+		return canonicalAvro(text, deps)
+	case SchemaTypeJSON:
+		return canonicalJSONSchema(text, deps)
+	}
+	return "", errorf(ErrInvalidSchema, "unsupported schema type %q", typ)
+}
+
+// fingerprint identifies a schema by content: SHA-256 over the type, the
+// canonical text and the references, each length-prefixed.
+func fingerprint(typ SchemaType, canonical string, refs []Reference) string {
+	h := sha256.New()
+	write := func(s string) {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	write(string(typ))
+	write(canonical)
+	for _, r := range refs {
+		write(r.Name)
+		write(r.Subject)
+		write(strconv.Itoa(r.Version))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// errParserPanic is returned by the third-party parsers' guards.
+var errParserPanic = errors.New("the parser failed on this schema")
+
+// guard runs fn, a call into a third-party parser fed with client input,
+// and turns a panic into errParserPanic: a bad schema must be refused, not
+// crash the server. (hamba/avro v2.31.0 panics, for instance, on a field
+// default given for a record type that refers to itself.) Only parser calls
+// are guarded, so the fuzz tests still see panics in our own code.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errParserPanic
+		}
+	}()
+	return fn()
+}
+
+func jsonString(s string) string {
+	b, _ := marshalJSON(s)
+	return string(b)
+}
+
+func describeJSON(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number, float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,178 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// jsonSchemaBase is the base URL the schema being registered is compiled
+// at. It is never fetched: references resolve only to the registered schemas
+// listed in the registration's references (see refLoader).
+const (
+	jsonSchemaBase = "https://schemagate.invalid/schemas/"
+	jsonSchemaRoot = jsonSchemaBase + "schemagate-root.json"
+)
+
+// maxJSONSchemaProblems bounds how many problems one error message lists.
+const maxJSONSchemaProblems = 5
+
+// canonicalJSONSchema compiles text as a JSON Schema and returns its
+// canonical text: the document compacted (insignificant whitespace removed),
+// keys and string escapes kept as written.
+//
+// `$schema` selects the draft (4, 6, 7, 2019-09 or 2020-12); without it the
+// schema is compiled as 2020-12. Each dependency is added as a resource under
+// its reference name, resolved against the root's URL, so `"$ref":
+// "<name>"` finds it; nothing is ever loaded from the network or the file
+// system.
+func canonicalJSONSchema(text string, deps []dependency) (string, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	loader := &refLoader{}
+	// The library's default loader reads file:// URLs from the local disk;
+	// a client must never be able to make us do that.
+	c.UseLoader(loader)
+	for _, d := range deps {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(d.text))
+		if err != nil {
+			return "", errorf(ErrInvalidSchema, "invalid JSON schema: referenced schema %q (subject %q version %d) is not valid JSON", d.name, d.ref.Subject, d.ref.Version)
+		}
+		u, err := resolveRefName(d.name)
+		if err != nil {
+			return "", errorf(ErrInvalidSchema, "invalid JSON schema: reference name %q is not a valid URI reference", d.name)
+		}
+		if err := c.AddResource(u, doc); err != nil {
+			return "", errorf(ErrInvalidSchema, "invalid JSON schema: reference %q: %s", d.name, cleanJSONSchemaMessage(err.Error()))
+		}
+		loader.add(d.name, doc)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: not valid JSON: %s", err.Error())
+	}
+	if err := c.AddResource(jsonSchemaRoot, doc); err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", cleanJSONSchemaMessage(err.Error()))
+	}
+	if err := guard(func() error { _, err := c.Compile(jsonSchemaRoot); return err }); err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", describeJSONSchemaError(err))
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(text)); err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: not valid JSON: %s", err.Error())
+	}
+	return buf.String(), nil
+}
+
+// resolveRefName returns the URL a reference name stands for: absolute
+// names as they are, relative names resolved against the root's URL.
+func resolveRefName(name string) (string, error) {
+	ref, err := url.Parse(name)
+	if err != nil {
+		return "", err
+	}
+	base, _ := url.Parse(jsonSchemaRoot)
+	u := base.ResolveReference(ref)
+	u.Fragment = ""
+	return u.String(), nil
+}
+
+// refLoader serves the referenced schemas for URLs that were not added as
+// resources directly, which happens when the referring schema sets its own
+// `$id` and a relative `$ref` resolves against that: a URL matches a
+// reference when it equals the reference's name or ends with "/"+name.
+// Every other URL is refused.
+type refLoader struct {
+	names []string
+	docs  []any
+}
+
+func (l *refLoader) add(name string, doc any) {
+	l.names = append(l.names, name)
+	l.docs = append(l.docs, doc)
+}
+
+// Load implements jsonschema.URLLoader.
+func (l *refLoader) Load(u string) (any, error) {
+	for i, name := range l.names {
+		if u == name || strings.HasSuffix(u, "/"+strings.TrimPrefix(name, "./")) {
+			return l.docs[i], nil
+		}
+	}
+	return nil, errNotAReference
+}
+
+var errNotAReference = errors.New("not a schema reference")
+
+var englishPrinter = message.NewPrinter(language.English)
+
+// describeJSONSchemaError turns a compile error into "what and where":
+// for a schema that breaks its draft's metaschema, the JSON pointer of each
+// offending keyword with the metaschema's complaint.
+func describeJSONSchemaError(err error) string {
+	var sve *jsonschema.SchemaValidationError
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &sve) && errors.As(sve.Err, &ve) {
+		var problems []string
+		seen := map[string]bool{}
+		var walk func(e *jsonschema.ValidationError)
+		walk = func(e *jsonschema.ValidationError) {
+			if len(e.Causes) > 0 {
+				for _, c := range e.Causes {
+					walk(c)
+				}
+				return
+			}
+			ptr := jsonPointer(e.InstanceLocation)
+			if seen[ptr] { // alternatives of one anyOf: the first says enough
+				return
+			}
+			seen[ptr] = true
+			where := "at root"
+			if ptr != "" {
+				where = "at " + jsonString(ptr)
+			}
+			problems = append(problems, where+": "+e.ErrorKind.LocalizedString(englishPrinter))
+		}
+		walk(ve)
+		if len(problems) > maxJSONSchemaProblems {
+			problems = append(problems[:maxJSONSchemaProblems], fmt.Sprintf("and %d more", len(problems)-maxJSONSchemaProblems))
+		}
+		if len(problems) > 0 {
+			prefix := ""
+			if doc := cleanJSONSchemaMessage(sve.URL); doc != "#" && doc != "" {
+				prefix = "referenced schema " + jsonString(strings.TrimSuffix(doc, "#")) + ": "
+			}
+			return prefix + strings.Join(problems, "; ")
+		}
+	}
+	var lue *jsonschema.LoadURLError
+	if errors.As(err, &lue) {
+		return fmt.Sprintf("cannot resolve %s: it is neither a standard JSON Schema draft nor the name of one of the schema's references",
+			jsonString(cleanJSONSchemaMessage(lue.URL)))
+	}
+	return cleanJSONSchemaMessage(err.Error())
+}
+
+// cleanJSONSchemaMessage removes our synthetic base URL from a message, so
+// locations read as "#/definitions/x" and reference names as written.
+func cleanJSONSchemaMessage(msg string) string {
+	msg = strings.ReplaceAll(msg, jsonSchemaRoot, "")
+	return strings.ReplaceAll(msg, jsonSchemaBase, "")
+}
+
+func jsonPointer(tokens []string) string {
+	var sb strings.Builder
+	for _, t := range tokens {
+		sb.WriteByte('/')
+		sb.WriteString(escapePointer(t))
+	}
+	return sb.String()
+}

@@ -1,0 +1,197 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/schemagate/schemagate/store"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries holds the registry's SQL. Every statement is portable between
+// SQLite and PostgreSQL and goes through Dialect.Rebind. Booleans are stored
+// as integers 0/1 for portability.
+type queries struct {
+	d store.Dialect
+}
+
+// versionRow is one row of subject_versions.
+type versionRow struct {
+	version  int
+	schemaID int
+	deleted  bool
+}
+
+// subjectVersions returns all version rows of subject, ascending.
+func (q queries) subjectVersions(ctx context.Context, db querier, subject string) ([]versionRow, error) {
+	rows, err := db.QueryContext(ctx, q.d.Rebind(
+		`SELECT version, schema_id, deleted FROM subject_versions WHERE subject = ? ORDER BY version`), subject)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []versionRow
+	for rows.Next() {
+		var r versionRow
+		var deleted int
+		if err := rows.Scan(&r.version, &r.schemaID, &deleted); err != nil {
+			return nil, err
+		}
+		r.deleted = deleted != 0
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// subjectStates returns every subject with whether it has a live version.
+func (q queries) subjectStates(ctx context.Context, db querier) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT subject, MIN(deleted) FROM subject_versions GROUP BY subject`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var subject string
+		var minDeleted int
+		if err := rows.Scan(&subject, &minDeleted); err != nil {
+			return nil, err
+		}
+		out[subject] = minDeleted == 0
+	}
+	return out, rows.Err()
+}
+
+// schema loads a schema row and its references. found is false when there
+// is no such row.
+func (q queries) schema(ctx context.Context, db querier, id int) (s Schema, found bool, err error) {
+	var typ string
+	err = db.QueryRowContext(ctx, q.d.Rebind(
+		`SELECT schema_type, canonical FROM schemas WHERE id = ?`), id).Scan(&typ, &s.Text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Schema{}, false, nil
+	}
+	if err != nil {
+		return Schema{}, false, err
+	}
+	s.ID, s.Type = id, SchemaType(typ)
+	rows, err := db.QueryContext(ctx, q.d.Rebind(
+		`SELECT name, subject, version FROM schema_references WHERE schema_id = ? ORDER BY position`), id)
+	if err != nil {
+		return Schema{}, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Reference
+		if err := rows.Scan(&r.Name, &r.Subject, &r.Version); err != nil {
+			return Schema{}, false, err
+		}
+		s.References = append(s.References, r)
+	}
+	return s, true, rows.Err()
+}
+
+// schemaInUse reports whether any subject version (soft-deleted included)
+// refers to schema id.
+func (q queries) schemaInUse(ctx context.Context, db querier, id int) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, q.d.Rebind(
+		`SELECT COUNT(*) FROM subject_versions WHERE schema_id = ?`), id).Scan(&n)
+	return n > 0, err
+}
+
+// schemaIDByFingerprint finds a stored schema by content.
+func (q queries) schemaIDByFingerprint(ctx context.Context, db querier, fp string) (id int, found bool, err error) {
+	err = db.QueryRowContext(ctx, q.d.Rebind(
+		`SELECT id FROM schemas WHERE fingerprint = ?`), fp).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+// nextSchemaID takes the next global schema ID from the counter row. The
+// counter only grows, so IDs are never reused, whatever is deleted.
+func (q queries) nextSchemaID(ctx context.Context, tx *sql.Tx) (int, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE id_counters SET value = value + 1 WHERE name = 'schema_id'`); err != nil {
+		return 0, err
+	}
+	var id int
+	err := tx.QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'schema_id'`).Scan(&id)
+	return id, err
+}
+
+// insertSchema stores a new content-addressed schema with its references.
+func (q queries) insertSchema(ctx context.Context, tx *sql.Tx, s Schema, fp string) error {
+	if _, err := tx.ExecContext(ctx, q.d.Rebind(
+		`INSERT INTO schemas (id, fingerprint, schema_type, canonical) VALUES (?, ?, ?, ?)`),
+		s.ID, fp, string(s.Type), s.Text); err != nil {
+		return err
+	}
+	for i, r := range s.References {
+		if _, err := tx.ExecContext(ctx, q.d.Rebind(
+			`INSERT INTO schema_references (schema_id, position, name, subject, version) VALUES (?, ?, ?, ?, ?)`),
+			s.ID, i, r.Name, r.Subject, r.Version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertVersion adds a live subject version.
+func (q queries) insertVersion(ctx context.Context, tx *sql.Tx, subject string, version, schemaID int) error {
+	_, err := tx.ExecContext(ctx, q.d.Rebind(
+		`INSERT INTO subject_versions (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)`),
+		subject, version, schemaID)
+	return err
+}
+
+// softDelete flags a version deleted.
+func (q queries) softDelete(ctx context.Context, tx *sql.Tx, subject string, version int) error {
+	_, err := tx.ExecContext(ctx, q.d.Rebind(
+		`UPDATE subject_versions SET deleted = 1 WHERE subject = ? AND version = ?`), subject, version)
+	return err
+}
+
+// hardDelete removes a version row. The schema row stays: it is
+// content-addressed, so registering the same content again gets its ID back.
+func (q queries) hardDelete(ctx context.Context, tx *sql.Tx, subject string, version int) error {
+	_, err := tx.ExecContext(ctx, q.d.Rebind(
+		`DELETE FROM subject_versions WHERE subject = ? AND version = ?`), subject, version)
+	return err
+}
+
+// referrers returns the subject versions whose schema references
+// subject/version; with liveOnly, only versions that are not soft-deleted.
+// Versions of excludeSubject are left out (deleting a whole subject may
+// delete its internal referrers with it).
+func (q queries) referrers(ctx context.Context, db querier, subject string, version int, liveOnly bool, excludeSubject string) ([]Reference, error) {
+	query := `SELECT sv.subject, sv.version FROM schema_references r
+JOIN subject_versions sv ON sv.schema_id = r.schema_id
+WHERE r.subject = ? AND r.version = ? AND sv.subject <> ?`
+	if liveOnly {
+		query += ` AND sv.deleted = 0`
+	}
+	query += ` ORDER BY sv.subject, sv.version`
+	rows, err := db.QueryContext(ctx, q.d.Rebind(query), subject, version, excludeSubject)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Reference
+	for rows.Next() {
+		var r Reference
+		if err := rows.Scan(&r.Subject, &r.Version); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,230 @@
+// Package registry keeps subjects, their versions and the global schema IDs,
+// Confluent Schema Registry style, on top of the store package.
+//
+// Schemas are content-addressed: the same canonical schema (type, canonical
+// text and references) has one global ID in every subject. IDs come from a
+// counter in the database and are never reused, even after a hard delete.
+// Every error wraps one of the package's sentinel errors; messages are meant
+// for clients.
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schemagate/schemagate/store"
+)
+
+// Registry is the schema registry. It is safe for concurrent use; writes are
+// serialised by the database's transactions.
+type Registry struct {
+	db      *store.DB
+	q       queries
+	log     *slog.Logger
+	lim     limits
+	maxRefs int
+	metrics *metrics
+}
+
+type metrics struct {
+	registered *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		registered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "schemagate_schemas_registered_total",
+			Help: "Subject versions created by schema registration, by schema type (AVRO, JSON).",
+		}, []string{"type"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	if err := reg.Register(m.registered); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("registry: register metrics: %w", err)
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, fmt.Errorf("registry: register metrics: %w", err)
+		}
+		m.registered = existing // a second Registry on the same registerer shares the counter
+	}
+	return m, nil
+}
+
+// New returns a Registry on db, which is required (an opened, migrated
+// store). Zero Options fields take the defaults documented on Options.
+func New(db *store.DB, opts Options) (*Registry, error) {
+	if db == nil {
+		return nil, errors.New("registry: New: a *store.DB is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxSchemaBytes <= 0 {
+		opts.MaxSchemaBytes = DefaultMaxSchemaBytes
+	}
+	if opts.MaxNestingDepth <= 0 {
+		opts.MaxNestingDepth = DefaultMaxNestingDepth
+	}
+	if opts.MaxReferences <= 0 {
+		opts.MaxReferences = DefaultMaxReferences
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{
+		db:      db,
+		q:       queries{d: db.Dialect()},
+		log:     opts.Logger,
+		lim:     limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth},
+		maxRefs: opts.MaxReferences,
+		metrics: m,
+	}, nil
+}
+
+// Ping checks that the registry's database answers.
+func (r *Registry) Ping(ctx context.Context) error {
+	if err := r.db.Ping(ctx); err != nil {
+		return r.storeErr("checking the database", err)
+	}
+	return nil
+}
+
+// storeErr passes our own errors through and wraps anything else (a
+// database failure) in ErrStore, logging the cause, which clients never see.
+func (r *Registry) storeErr(op string, err error) error {
+	if err == nil || asRegistryError(err) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		r.log.Debug("registry operation ended by its context", "op", op, "err", err)
+	} else {
+		r.log.Error("registry storage failure", "op", op, "err", err)
+	}
+	return storeError(op, err)
+}
+
+// Register adds a schema to subject and returns the subject version holding
+// it.
+//
+// The text is parsed (Avro with hamba/avro, JSON Schema with
+// santhosh-tekuri/jsonschema) with the referenced schemas available, and
+// refused with ErrInvalidSchema, saying what is wrong and where, if it does
+// not parse, is larger than Options.MaxSchemaBytes or nested deeper than
+// Options.MaxNestingDepth. References must name existing, live subject
+// versions (ErrReferenceNotFound). Nothing is stored for a refused schema.
+//
+// The schema is stored in canonical form (see Schema.Text): for Avro the
+// parsed schema written back in a fixed layout, for JSON Schema the compact
+// document. If the subject already has a live version with the same
+// canonical schema, that version is returned and nothing is created.
+// Otherwise a new version (one more than the highest, soft-deleted ones
+// included) is created with the schema's global ID: the ID the same content
+// had before, in any subject and even after a hard delete, or a fresh one.
+func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput) (SubjectVersion, error) {
+	if err := validateSubject(subject); err != nil {
+		return SubjectVersion{}, err
+	}
+	typ, err := parseSchemaType(string(in.Type))
+	if err != nil {
+		return SubjectVersion{}, err
+	}
+	refs, err := validateReferences(in.References)
+	if err != nil {
+		return SubjectVersion{}, err
+	}
+	deps, err := r.resolveDependencies(ctx, refs)
+	if err != nil {
+		return SubjectVersion{}, err
+	}
+	canonical, err := canonicalize(typ, in.Text, deps, r.lim)
+	if err != nil {
+		return SubjectVersion{}, err
+	}
+	fp := fingerprint(typ, canonical, refs)
+	sv := SubjectVersion{Subject: subject, Schema: Schema{Type: typ, Text: canonical, References: refs}}
+	created := false
+	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		created = false
+		// The references were checked outside the transaction; check that
+		// they are still live now that writes are excluded.
+		for _, ref := range refs {
+			if err := r.checkLiveReference(ctx, tx, ref); err != nil {
+				return err
+			}
+		}
+		id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
+		if err != nil {
+			return err
+		}
+		rows, err := r.q.subjectVersions(ctx, tx, subject)
+		if err != nil {
+			return err
+		}
+		if found {
+			for _, row := range rows {
+				if row.schemaID == id && !row.deleted {
+					sv.Version, sv.Schema.ID = row.version, id
+					return nil
+				}
+			}
+		} else {
+			if id, err = r.q.nextSchemaID(ctx, tx); err != nil {
+				return err
+			}
+			sv.Schema.ID = id
+			if err := r.q.insertSchema(ctx, tx, sv.Schema, fp); err != nil {
+				return err
+			}
+		}
+		sv.Schema.ID = id
+		sv.Version = 1
+		if len(rows) > 0 {
+			sv.Version = rows[len(rows)-1].version + 1
+		}
+		created = true
+		return r.q.insertVersion(ctx, tx, subject, sv.Version, id)
+	})
+	if err != nil {
+		return SubjectVersion{}, r.storeErr("registering a schema", err)
+	}
+	if created {
+		r.metrics.registered.WithLabelValues(string(typ)).Inc()
+		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(typ))
+	}
+	return sv, nil
+}
+
+// SchemaByID returns the schema with the given global ID. A schema is found
+// while at least one subject version (soft-deleted ones included) refers to
+// it; otherwise the error wraps ErrSchemaNotFound.
+func (r *Registry) SchemaByID(ctx context.Context, id int) (Schema, error) {
+	notFound := errorf(ErrSchemaNotFound, "schema %d not found", id)
+	if id <= 0 {
+		return Schema{}, notFound
+	}
+	inUse, err := r.q.schemaInUse(ctx, r.db.SQL(), id)
+	if err != nil {
+		return Schema{}, r.storeErr("reading a schema", err)
+	}
+	if !inUse {
+		return Schema{}, notFound
+	}
+	s, found, err := r.q.schema(ctx, r.db.SQL(), id)
+	if err != nil {
+		return Schema{}, r.storeErr("reading a schema", err)
+	}
+	if !found {
+		return Schema{}, notFound
+	}
+	return s, nil
+}

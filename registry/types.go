@@ -1,0 +1,134 @@
+package registry
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SchemaType is the kind of a schema, as Confluent names it.
+type SchemaType string
+
+// Supported schema types.
+const (
+	// SchemaTypeAvro is an Apache Avro schema, parsed with hamba/avro.
+	SchemaTypeAvro SchemaType = "AVRO"
+	// SchemaTypeJSON is a JSON Schema (drafts 4, 6, 7, 2019-09, 2020-12).
+	SchemaTypeJSON SchemaType = "JSON"
+)
+
+// parseSchemaType normalises an input type: empty means AVRO (as in
+// Confluent), case is ignored.
+func parseSchemaType(s string) (SchemaType, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "AVRO":
+		return SchemaTypeAvro, nil
+	case "JSON":
+		return SchemaTypeJSON, nil
+	default:
+		return "", errorf(ErrInvalidSchema, "unsupported schema type %q: supported types are AVRO and JSON", s)
+	}
+}
+
+// Reference is a schema reference: Name is how the referring schema names it
+// (an Avro full name, or the `$ref` of a JSON Schema), and Subject/Version the
+// registered schema it points to.
+type Reference struct {
+	Name    string
+	Subject string
+	Version int
+}
+
+// Schema is a registered schema. Text is the canonical text (see Register).
+type Schema struct {
+	ID         int
+	Type       SchemaType
+	Text       string
+	References []Reference
+}
+
+// SubjectVersion is one version of a subject and the schema it holds.
+type SubjectVersion struct {
+	Subject string
+	Version int
+	Schema  Schema
+	Deleted bool
+}
+
+// SchemaInput is a schema offered for registration. An empty Type means AVRO.
+type SchemaInput struct {
+	Type       SchemaType
+	Text       string
+	References []Reference
+}
+
+// Options configures a Registry. All fields are optional.
+type Options struct {
+	// Registerer receives the registry's metrics
+	// (schemagate_schemas_registered_total{type}). Nil: metrics are kept
+	// but not registered anywhere.
+	Registerer prometheus.Registerer
+	// Logger receives registrations (info) and storage failures (error).
+	// Nil: logs are discarded.
+	Logger *slog.Logger
+	// MaxSchemaBytes is the largest schema text accepted. Default 1 MiB.
+	MaxSchemaBytes int
+	// MaxNestingDepth is the deepest JSON nesting (objects and arrays)
+	// accepted in schema text, checked before the text reaches a parser.
+	// Default 128.
+	MaxNestingDepth int
+	// MaxReferences is the largest number of schemas a registration may
+	// reference, directly or transitively. Default 100.
+	MaxReferences int
+}
+
+// Defaults for Options.
+const (
+	// DefaultMaxSchemaBytes is the default Options.MaxSchemaBytes (1 MiB).
+	DefaultMaxSchemaBytes = 1 << 20
+	// DefaultMaxNestingDepth is the default Options.MaxNestingDepth.
+	DefaultMaxNestingDepth = 128
+	// DefaultMaxReferences is the default Options.MaxReferences.
+	DefaultMaxReferences = 100
+)
+
+// MaxSubjectBytes is the longest subject name accepted, in bytes.
+const MaxSubjectBytes = 255
+
+// validateSubject enforces the subject naming rules.
+func validateSubject(subject string) error {
+	switch {
+	case subject == "":
+		return errorf(ErrInvalidSubject, "invalid subject: name is empty")
+	case len(subject) > MaxSubjectBytes:
+		return errorf(ErrInvalidSubject, "invalid subject: name is %d bytes long, the limit is %d", len(subject), MaxSubjectBytes)
+	case !utf8.ValidString(subject):
+		return errorf(ErrInvalidSubject, "invalid subject %q: name is not valid UTF-8", subject)
+	}
+	for i, r := range subject {
+		if unicode.IsControl(r) {
+			return errorf(ErrInvalidSubject, "invalid subject %q: control character %U at byte %d", subject, r, i)
+		}
+	}
+	return nil
+}
+
+// validateVersion accepts -1 (latest) when latestOK, and positive versions.
+func validateVersion(version int, latestOK bool) error {
+	if version > 0 || (latestOK && version == -1) {
+		return nil
+	}
+	if latestOK {
+		return errorf(ErrInvalidVersion, "invalid version %d: use a positive version or -1 for the latest", version)
+	}
+	return errorf(ErrInvalidVersion, "invalid version %d: versions are positive integers", version)
+}
+
+// String returns "subject/version (id N)", for logs and test failures.
+func (sv SubjectVersion) String() string {
+	return fmt.Sprintf("%s/%d (id %d)", sv.Subject, sv.Version, sv.Schema.ID)
+}
