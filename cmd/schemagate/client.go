@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+)
+
+// clientFlags are the flags every client subcommand shares.
+type clientFlags struct {
+	lookupEnv func(string) (string, bool)
+	server    string
+	token     string
+	output    string
+	timeout   time.Duration
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.server, "server", "127.0.0.1:9091", "gRPC address of the gateway")
+	cmd.PersistentFlags().StringVar(&f.token, "token", "", "bearer token (default $SCHEMAGATE_TOKEN)")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "deadline of each call")
+}
+
+// conn dials the gateway and returns a context carrying the bearer token, if any.
+func (f *clientFlags) conn(ctx context.Context) (context.Context, *grpc.ClientConn, context.CancelFunc, error) {
+	if f.output != "text" && f.output != "json" {
+		return nil, nil, nil, fmt.Errorf("-o %q: want text or json", f.output)
+	}
+	token := f.token
+	if token == "" && f.lookupEnv != nil {
+		token, _ = f.lookupEnv("SCHEMAGATE_TOKEN")
+	}
+	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("connect %s: %w", f.server, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	return ctx, conn, func() { cancel(); _ = conn.Close() }, nil
+}
+
+// callErr turns a gRPC error into the server's message and code, which the CLI prints before
+// exiting non-zero.
+func callErr(err error) error {
+	if st, ok := status.FromError(err); ok {
+		return fmt.Errorf("%s (%s)", st.Message(), st.Code())
+	}
+	return err
+}
+
+// printJSON writes m as indented protobuf JSON, for scripts.
+func printJSON(w io.Writer, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+func newSchemaCmd(f *clientFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "schema", Short: "Register and read schemas"}
+	f.register(cmd)
+	cmd.AddCommand(newSchemaRegisterCmd(f), newSchemaGetCmd(f))
+	return cmd
+}
+
+func newSchemaRegisterCmd(f *clientFlags) *cobra.Command {
+	var typ, file string
+	cmd := &cobra.Command{
+		Use:   "register SUBJECT --type AVRO|JSON --file FILE",
+		Short: "Register a schema under a subject (FILE - reads standard input)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := parseSchemaType(typ)
+			if err != nil {
+				return err
+			}
+			text, err := readFile(file, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			ctx, conn, done, err := f.conn(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			resp, err := pb.NewRegistryServiceClient(conn).RegisterSchema(ctx, &pb.RegisterSchemaRequest{
+				Subject: args[0], SchemaType: st, Schema: text,
+			})
+			if err != nil {
+				return callErr(err)
+			}
+			if f.output == "json" {
+				return printJSON(cmd.OutOrStdout(), resp)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "registered %s version %d, schema ID %d\n", resp.GetSubject(), resp.GetVersion(), resp.GetId())
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&typ, "type", "AVRO", "schema type: AVRO or JSON")
+	cmd.Flags().StringVar(&file, "file", "", "schema file (- for standard input)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func newSchemaGetCmd(f *clientFlags) *cobra.Command {
+	var id int32
+	cmd := &cobra.Command{
+		Use:   "get (--id N | SUBJECT [VERSION])",
+		Short: "Print a schema by global ID, or a subject version (latest by default)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("id") {
+				if len(args) != 0 {
+					return errors.New("give either --id or SUBJECT [VERSION], not both")
+				}
+				return nil
+			}
+			if len(args) < 1 || len(args) > 2 {
+				return errors.New("give --id N or SUBJECT [VERSION]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, conn, done, err := f.conn(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			client := pb.NewRegistryServiceClient(conn)
+			out := cmd.OutOrStdout()
+			if cmd.Flags().Changed("id") {
+				resp, err := client.GetSchema(ctx, &pb.GetSchemaRequest{Id: id})
+				if err != nil {
+					return callErr(err)
+				}
+				if f.output == "json" {
+					return printJSON(out, resp)
+				}
+				return printSchema(out, resp.GetSchema(), "")
+			}
+			version := "latest"
+			if len(args) == 2 {
+				version = args[1]
+			}
+			resp, err := client.GetSubjectVersion(ctx, &pb.GetSubjectVersionRequest{Subject: args[0], Version: version})
+			if err != nil {
+				return callErr(err)
+			}
+			if f.output == "json" {
+				return printJSON(out, resp)
+			}
+			v := resp.GetVersion()
+			return printSchema(out, v.GetSchema(), fmt.Sprintf("subject: %s\nversion: %d\n", v.GetSubject(), v.GetVersion()))
+		},
+	}
+	cmd.Flags().Int32Var(&id, "id", 0, "global schema ID")
+	return cmd
+}
+
+func printSchema(w io.Writer, s *pb.Schema, header string) error {
+	typ := strings.TrimPrefix(s.GetSchemaType().String(), "SCHEMA_TYPE_")
+	_, err := fmt.Fprintf(w, "%sid: %d\ntype: %s\n", header, s.GetId(), typ)
+	for _, r := range s.GetReferences() {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "reference: %s -> %s version %d\n", r.GetName(), r.GetSubject(), r.GetVersion())
+		}
+	}
+	if err == nil {
+		_, err = fmt.Fprintf(w, "schema: %s\n", s.GetSchema())
+	}
+	return err
+}
+
+func newSubjectsCmd(f *clientFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "subjects", Short: "List subjects"}
+	f.register(cmd)
+	var prefix string
+	var deleted bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List subjects with their versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, conn, done, err := f.conn(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			client := pb.NewRegistryServiceClient(conn)
+			resp, err := client.ListSubjects(ctx, &pb.ListSubjectsRequest{SubjectPrefix: prefix, IncludeDeleted: deleted})
+			if err != nil {
+				return callErr(err)
+			}
+			if f.output == "json" {
+				return printJSON(cmd.OutOrStdout(), resp)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SUBJECT\tVERSIONS")
+			for _, s := range resp.GetSubjects() {
+				vs, err := client.ListVersions(ctx, &pb.ListVersionsRequest{Subject: s, IncludeDeleted: deleted})
+				if err != nil {
+					return callErr(err)
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", s, joinInts(vs.GetVersions()))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&prefix, "prefix", "", "only subjects starting with this prefix")
+	list.Flags().BoolVar(&deleted, "deleted", false, "include soft-deleted subjects and versions")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func joinInts(vs []int32) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(parts, ",")
+}
+
+func parseSchemaType(s string) (pb.SchemaType, error) {
+	switch strings.ToUpper(s) {
+	case "AVRO":
+		return pb.SchemaType_SCHEMA_TYPE_AVRO, nil
+	case "JSON":
+		return pb.SchemaType_SCHEMA_TYPE_JSON, nil
+	default:
+		return 0, fmt.Errorf("--type %q: want AVRO or JSON", s)
+	}
+}
+
+func readFile(path string, stdin io.Reader) (string, error) {
+	if path == "-" {
+		b, err := io.ReadAll(stdin)
+		return string(b), err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read schema: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+)
+
+// binary is the schemagate binary built once by TestMain from this package's source.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "schemagate-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "schemagate")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build schemagate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// server is one run of the real binary.
+type server struct {
+	cmd                *exec.Cmd
+	httpAddr, grpcAddr string
+	stderr             *syncBuffer
+	exited             chan error
+}
+
+// startServer runs `schemagate serve` with args on fresh ports and waits for /readyz.
+func startServer(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	s := &server{httpAddr: freeAddr(t), grpcAddr: freeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr, "--grpc-addr", s.grpcAddr, "--log-format", "json"}, extra...)
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.httpAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case err := <-s.exited:
+			t.Fatalf("server exited before ready: %v\n%s", err, s.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 60s:\n%s", s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and returns the exit error.
+func (s *server) stop(t *testing.T) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not stop within 30s after SIGTERM:\n%s", s.stderr)
+		return nil
+	}
+}
+
+func (s *server) grpcClient(t *testing.T) pb.RegistryServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewRegistryServiceClient(conn)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// cli runs a client subcommand of the binary and returns stdout, stderr and the exit code.
+func cli(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func postJSON(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+const (
+	userAvro   = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int","default":0}]}`
+	eventJSONS = `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`
+)
+
+// TestServeRegisterRestart is the end-to-end path: the real binary on free loopback ports with a
+// temporary data dir; registrations over HTTP, gRPC and the CLI; a graceful SIGTERM that lets an
+// in-flight request finish; a restart that reads the same IDs back.
+func TestServeRegisterRestart(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+
+	code, body := postJSON(t, "http://"+s.httpAddr+"/v1/subjects/users-value/versions", mustJSON(map[string]string{"schema": userAvro}))
+	if code != http.StatusOK {
+		t.Fatalf("HTTP register: %d %s", code, body)
+	}
+	var reg struct{ ID, Version int }
+	mustUnmarshal(t, body, &reg)
+
+	client := s.grpcClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	jsonResp, err := client.RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: "events-value", SchemaType: pb.SchemaType_SCHEMA_TYPE_JSON, Schema: eventJSONS})
+	if err != nil {
+		t.Fatalf("gRPC register JSON schema: %v", err)
+	}
+	if jsonResp.GetId() == int32(reg.ID) {
+		t.Fatalf("different schemas share ID %d", reg.ID)
+	}
+
+	// The CLI registers the Avro schema under another subject: same global ID, version 1.
+	schemaFile := filepath.Join(t.TempDir(), "user.avsc")
+	if err := os.WriteFile(schemaFile, []byte(userAvro), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, exit := cli(t, nil, "schema", "register", "users-copy", "--type", "AVRO", "--file", schemaFile, "--server", s.grpcAddr)
+	if want := fmt.Sprintf("registered users-copy version 1, schema ID %d\n", reg.ID); exit != 0 || out != want {
+		t.Errorf("CLI register = %q (exit %d, stderr %q); want %q", out, exit, errOut, want)
+	}
+	out, _, exit = cli(t, nil, "schema", "get", "--id", fmt.Sprint(reg.ID), "-o", "json", "--server", s.grpcAddr)
+	var got struct {
+		Schema struct {
+			ID         int    `json:"id"`
+			SchemaType string `json:"schemaType"`
+		} `json:"schema"`
+	}
+	mustUnmarshal(t, out, &got)
+	if exit != 0 || got.Schema.ID != reg.ID || got.Schema.SchemaType != "SCHEMA_TYPE_AVRO" {
+		t.Errorf("CLI get --id = %+v (exit %d)", got, exit)
+	}
+	out, _, exit = cli(t, nil, "subjects", "list", "--server", s.grpcAddr)
+	if wantLines := []string{"SUBJECT", "events-value", "users-copy", "users-value"}; exit != 0 || !linesStartWith(out, wantLines) {
+		t.Errorf("CLI subjects list = %q (exit %d); want lines starting %v", out, exit, wantLines)
+	}
+	// A failing call exits non-zero with the server's message.
+	_, errOut, exit = cli(t, nil, "schema", "get", "nope", "--server", s.grpcAddr)
+	if exit == 0 || !strings.Contains(errOut, "nope") || !strings.Contains(errOut, "NotFound") {
+		t.Errorf("CLI get of an unknown subject: exit %d, stderr %q; want non-zero and the server's message", exit, errOut)
+	}
+
+	// SIGTERM while a request body is still arriving: the request completes, the process exits 0.
+	inflight := startTrickledRegister(t, s.httpAddr, "late-value", userAvro)
+	time.Sleep(200 * time.Millisecond) // let the server start reading the body
+	stopErr := make(chan error, 1)
+	go func() { stopErr <- s.stop(t) }()
+	time.Sleep(200 * time.Millisecond) // the shutdown is under way and waits for the request
+	lateCode, lateBody := inflight.finish(t)
+	if lateCode != http.StatusOK {
+		t.Errorf("in-flight register during shutdown = %d %s; want 200", lateCode, lateBody)
+	}
+	if err := <-stopErr; err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
+	}
+	if !strings.Contains(s.stderr.String(), `"msg":"shutting down"`) {
+		t.Errorf("log lacks the shutdown line:\n%s", s.stderr)
+	}
+
+	// Restart on the same data dir: the same IDs come back over HTTP and gRPC.
+	s2 := startServer(t, dataDir)
+	code, body = getBody(t, "http://"+s2.httpAddr+"/v1/subjects/users-value/versions/1")
+	var sv struct {
+		Version struct {
+			Schema struct{ ID int } `json:"schema"`
+		} `json:"version"`
+	}
+	mustUnmarshal(t, body, &sv)
+	if code != http.StatusOK || sv.Version.Schema.ID != reg.ID {
+		t.Errorf("after restart users-value v1 = %d %s; want ID %d", code, body, reg.ID)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	js, err := s2.grpcClient(t).GetSchema(ctx2, &pb.GetSchemaRequest{Id: jsonResp.GetId()})
+	if err != nil || js.GetSchema().GetSchemaType() != pb.SchemaType_SCHEMA_TYPE_JSON {
+		t.Errorf("after restart GetSchema(%d) = %v, %v", jsonResp.GetId(), js, err)
+	}
+	late, err := s2.grpcClient(t).GetSubjectVersion(ctx2, &pb.GetSubjectVersionRequest{Subject: "late-value", Version: "1"})
+	if err != nil || late.GetVersion().GetSchema().GetId() != int32(reg.ID) {
+		t.Errorf("the in-flight registration was not kept: %v, %v", late, err)
+	}
+	if err := s2.stop(t); err != nil {
+		t.Errorf("second stop: %v", err)
+	}
+}
+
+// trickled is an HTTP request whose body is sent in two parts.
+type trickled struct {
+	conn net.Conn
+	rest string
+}
+
+func startTrickledRegister(t *testing.T, addr, subject, schema string) *trickled {
+	t.Helper()
+	body := mustJSON(map[string]string{"schema": schema})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /v1/subjects/%s/versions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", subject, addr, len(body), body[:half])
+	return &trickled{conn: conn, rest: body[half:]}
+}
+
+func (tr *trickled) finish(t *testing.T) (int, string) {
+	t.Helper()
+	defer tr.conn.Close()
+	if _, err := io.WriteString(tr.conn, tr.rest); err != nil {
+		t.Fatal(err)
+	}
+	_ = tr.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(tr.conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeRefusesNonLoopbackWithoutAuth(t *testing.T) {
+	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", freeAddr(t))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("exit = %v; want exit status 1", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("serve on 0.0.0.0 without auth kept running")
+	}
+	if !strings.Contains(stderr.String(), "refusing to listen on 0.0.0.0:0 without authentication: configure auth.principals") {
+		t.Errorf("stderr = %q; want the refusal naming the fix", stderr.String())
+	}
+}
+
+// TestServeWithAuth runs the binary with principals from a config file and checks both
+// transports refuse missing and insufficient credentials, and that no secret reaches the log.
+func TestServeWithAuth(t *testing.T) {
+	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	cfg := fmt.Sprintf("auth:\n  principals:\n    - {name: reader, roles: [producer], token_sha256: %s}\n    - {name: writer, roles: [author], token_sha256: %s}\n",
+		hash("reader-secret-token"), hash("writer-secret-token"))
+	cfgFile := filepath.Join(t.TempDir(), "schemagate.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schemaFile := filepath.Join(t.TempDir(), "user.avsc")
+	if err := os.WriteFile(schemaFile, []byte(userAvro), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, t.TempDir(), "--config", cfgFile)
+	url := "http://" + s.httpAddr + "/v1/subjects/a/versions"
+	body := mustJSON(map[string]string{"schema": userAvro})
+	for _, tt := range []struct {
+		token string
+		want  int
+	}{{"", 401}, {"wrong", 401}, {"reader-secret-token", 403}, {"writer-secret-token", 200}} {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("HTTP register with token %q = %d; want %d", tt.token, resp.StatusCode, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		token    string
+		wantExit int
+		wantErr  string
+	}{{"", 1, "Unauthenticated"}, {"reader-secret-token", 1, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
+		env := []string{"SCHEMAGATE_TOKEN=" + tt.token}
+		_, errOut, exit := cli(t, env, "schema", "register", "b", "--file", schemaFile, "--server", s.grpcAddr)
+		if exit != tt.wantExit || !strings.Contains(errOut, tt.wantErr) {
+			t.Errorf("CLI register with token %q: exit %d stderr %q; want exit %d containing %q", tt.token, exit, errOut, tt.wantExit, tt.wantErr)
+		}
+	}
+	if err := s.stop(t); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	for _, secret := range []string{"reader-secret-token", "writer-secret-token"} {
+		if strings.Contains(s.stderr.String(), secret) {
+			t.Errorf("server log contains the secret %q", secret)
+		}
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func mustUnmarshal(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("unmarshal %q: %v", s, err)
+	}
+}
+
+func linesStartWith(out string, prefixes []string) bool {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != len(prefixes) {
+		return false
+	}
+	for i, p := range prefixes {
+		if !strings.HasPrefix(lines[i], p) {
+			return false
+		}
+	}
+	return true
+}

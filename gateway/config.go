@@ -1,0 +1,221 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+)
+
+// EnvPrefix starts the environment variable of every config key: `storage.url` is also
+// SCHEMAGATE_STORAGE_URL.
+const EnvPrefix = "SCHEMAGATE_"
+
+// Config is the gateway's configuration, read from YAML (`--config FILE`), then overridden by
+// environment variables (EnvPrefix + the key path in upper case, dots as underscores), then by
+// command-line flags. Every field documents its default.
+type Config struct {
+	// Server holds the listen addresses and the data directory.
+	Server ServerConfig `yaml:"server"`
+	// Storage selects the database.
+	Storage StorageConfig `yaml:"storage"`
+	// Log selects the log format and level.
+	Log LogConfig `yaml:"log"`
+	// Auth lists the principals allowed to call the gateway.
+	Auth AuthConfig `yaml:"auth"`
+}
+
+// ServerConfig holds the listen addresses and the data directory.
+type ServerConfig struct {
+	// HTTPAddr serves the HTTP API, /metrics and health. Default 127.0.0.1:8081, the port
+	// Confluent Schema Registry clients expect.
+	HTTPAddr string `yaml:"http_addr"`
+	// GRPCAddr serves the gRPC API. Default 127.0.0.1:9091.
+	GRPCAddr string `yaml:"grpc_addr"`
+	// DataDir holds the embedded SQLite database when storage.url is not set. Default ./data.
+	DataDir string `yaml:"data_dir"`
+	// ShutdownTimeout bounds how long in-flight requests may take to finish on SIGINT/SIGTERM
+	// before they are cut. Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// StorageConfig selects the database.
+type StorageConfig struct {
+	// URL of the store: sqlite://PATH. Default sqlite://<data_dir>/schemagate.db.
+	URL string `yaml:"url"`
+}
+
+// LogConfig selects the log format and level.
+type LogConfig struct {
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+}
+
+// AuthConfig lists the principals allowed to call the gateway. With none, the gateway is open
+// to everybody and refuses to listen on anything but loopback.
+type AuthConfig struct {
+	// Principals are the callers, each with roles and a hashed credential.
+	Principals []auth.PrincipalConfig `yaml:"principals"`
+}
+
+// DefaultConfig returns the configuration used when nothing overrides it.
+func DefaultConfig() Config {
+	return Config{
+		Server: ServerConfig{
+			HTTPAddr:        "127.0.0.1:8081",
+			GRPCAddr:        "127.0.0.1:9091",
+			DataDir:         "./data",
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Log: LogConfig{Format: "text", Level: "info"},
+	}
+}
+
+// LoadConfig returns DefaultConfig overridden by the YAML file at path (skipped when path is
+// empty) and then by the environment, read through lookupEnv (os.LookupEnv in production).
+// Unknown keys in the file are an error, so a typo is not silently ignored.
+func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: empty file
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if lookupEnv != nil {
+		if err := applyEnv(reflect.ValueOf(&cfg).Elem(), EnvPrefix, lookupEnv); err != nil {
+			return Config{}, err
+		}
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration and fills derived values (the storage URL from the data
+// directory).
+func (c *Config) Validate() error {
+	if c.Server.HTTPAddr == "" || c.Server.GRPCAddr == "" {
+		return errors.New("config: server.http_addr and server.grpc_addr must be set")
+	}
+	if c.Storage.URL == "" {
+		if c.Server.DataDir == "" {
+			return errors.New("config: set storage.url or server.data_dir")
+		}
+		p := filepath.ToSlash(filepath.Join(c.Server.DataDir, "schemagate.db"))
+		if !filepath.IsAbs(p) {
+			p = "./" + p
+		}
+		c.Storage.URL = "sqlite://" + p
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return err
+	}
+	if c.Server.ShutdownTimeout <= 0 {
+		return fmt.Errorf("config: server.shutdown_timeout %s: must be positive", c.Server.ShutdownTimeout)
+	}
+	return nil
+}
+
+// EnvNames lists the environment variable of every config key, in field order.
+func EnvNames() []string {
+	var names []string
+	walkKeys(reflect.TypeOf(Config{}), EnvPrefix, func(name string) { names = append(names, name) })
+	return names
+}
+
+func walkKeys(t reflect.Type, prefix string, visit func(string)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := prefix + strings.ToUpper(yamlKey(f))
+		if f.Type.Kind() == reflect.Struct {
+			walkKeys(f.Type, name+"_", visit)
+			continue
+		}
+		visit(name)
+	}
+}
+
+func yamlKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return key
+}
+
+// applyEnv sets every leaf of v whose environment variable is present. Lists (auth.principals)
+// are read as YAML or JSON text.
+func applyEnv(v reflect.Value, prefix string, lookupEnv func(string) (string, bool)) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		name := prefix + strings.ToUpper(yamlKey(f))
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, name+"_", lookupEnv); err != nil {
+				return err
+			}
+			continue
+		}
+		raw, ok := lookupEnv(name)
+		if !ok {
+			continue
+		}
+		if err := setFromString(fv, raw); err != nil {
+			// The value is not echoed: it may hold credentials.
+			return fmt.Errorf("environment %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func setFromString(v reflect.Value, raw string) error {
+	switch {
+	case v.Type() == reflect.TypeOf(time.Duration(0)):
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return errors.New("not a duration (e.g. 48h, 15s)")
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(raw)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("not a boolean")
+		}
+		v.SetBool(b)
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		v.SetInt(n)
+	case v.Kind() == reflect.Slice:
+		dec := yaml.NewDecoder(strings.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(v.Addr().Interface()); err != nil {
+			return errors.New("not a YAML or JSON list of the expected shape")
+		}
+	default:
+		return fmt.Errorf("unsupported kind %s", v.Kind())
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+// Package gateway wires schemagate together: it opens the store, builds the registry, serves the
+// gRPC services and their HTTP/JSON mapping (grpc-gateway, reaching the gRPC server in-process),
+// authenticates callers and exposes /metrics, /healthz and /readyz.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/store"
+)
+
+// Options configures a Gateway.
+type Options struct {
+	// Config is required; New validates it and fills derived values.
+	Config Config
+	// Logger is required.
+	Logger *slog.Logger
+	// Metrics receives every schemagate metric and is served on /metrics. Optional: nil means a
+	// new private registry with the Go and process collectors. Nothing is ever registered in
+	// the global Prometheus registry.
+	Metrics *prometheus.Registry
+}
+
+// Gateway is a running schemagate server: listeners are bound by New, served by Run.
+type Gateway struct {
+	log     *slog.Logger
+	cfg     Config
+	db      *store.DB
+	health  *health.Server
+	grpcSrv *grpc.Server
+	httpSrv *http.Server
+
+	grpcLis, httpLis net.Listener
+	inproc           *bufconn.Listener
+	conn             *grpc.ClientConn
+
+	closeOnce sync.Once
+	cleanups  []func() error // run in reverse order by close
+}
+
+// New opens the store (applying migrations), builds every service and binds both listeners, so
+// HTTPAddr and GRPCAddr are known before Run. Without auth.principals it refuses any
+// non-loopback address. A New that fails undoes what it did.
+func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
+	if opts.Logger == nil {
+		return nil, errors.New("gateway: Options.Logger is required")
+	}
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	metrics := opts.Metrics
+	if metrics == nil {
+		metrics = prometheus.NewRegistry()
+		metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if authn.Open() {
+		if err := checkOpenListen(cfg.Server.HTTPAddr, cfg.Server.GRPCAddr); err != nil {
+			return nil, err
+		}
+		opts.Logger.Warn("no auth.principals configured: the gateway is open to every local caller")
+	}
+
+	g := &Gateway{log: opts.Logger, cfg: cfg}
+	defer func() {
+		if err != nil {
+			_ = g.close()
+		}
+	}()
+
+	g.db, err = store.Open(ctx, cfg.Storage.URL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	g.cleanups = append(g.cleanups, g.db.Close)
+	reg, err := registry.New(g.db, registry.Options{Registerer: metrics, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+
+	g.health = health.NewServer()
+	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, g.health)
+	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
+
+	// The HTTP/JSON mapping reaches the gRPC server through an in-memory listener: interceptors
+	// (auth, logging) run once, in the gRPC server, and no loopback TCP hop is paid.
+	g.inproc = bufconn.Listen(1 << 20)
+	g.conn, err = grpc.NewClient("passthrough:///schemagate-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("in-process gRPC client: %w", err)
+	}
+	g.cleanups = append(g.cleanups, g.conn.Close)
+
+	handler, err := newHTTPHandler(ctx, g.conn, metrics, g.db.Ping)
+	if err != nil {
+		return nil, err
+	}
+	g.httpSrv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+
+	var lc net.ListenConfig
+	if g.grpcLis, err = lc.Listen(ctx, "tcp", cfg.Server.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("listen gRPC: %w", err)
+	}
+	g.cleanups = append(g.cleanups, ignoreClosed(g.grpcLis.Close))
+	if g.httpLis, err = lc.Listen(ctx, "tcp", cfg.Server.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen HTTP: %w", err)
+	}
+	g.cleanups = append(g.cleanups, ignoreClosed(g.httpLis.Close))
+	return g, nil
+}
+
+// HTTPAddr is the bound HTTP address (useful when the configured port was 0).
+func (g *Gateway) HTTPAddr() string { return g.httpLis.Addr().String() }
+
+// GRPCAddr is the bound gRPC address (useful when the configured port was 0).
+func (g *Gateway) GRPCAddr() string { return g.grpcLis.Addr().String() }
+
+// Run serves until ctx is cancelled or a server fails, then shuts down gracefully: health turns
+// NOT_SERVING, in-flight HTTP and gRPC requests get up to server.shutdown_timeout to finish,
+// and the store is closed last. It returns nil after a clean shutdown on cancellation.
+func (g *Gateway) Run(ctx context.Context) error {
+	errc := make(chan error, 3)
+	go func() { errc <- serveErr("gRPC", g.grpcSrv.Serve(g.grpcLis)) }()
+	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(g.inproc)) }()
+	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
+	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", redactURL(g.cfg.Storage.URL))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	g.log.Info("shutting down", "timeout", g.cfg.Server.ShutdownTimeout)
+	if err := g.shutdown(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+func (g *Gateway) shutdown() error {
+	g.health.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := g.httpSrv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
+	}
+	stopped := make(chan struct{})
+	go func() { g.grpcSrv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		g.grpcSrv.Stop()
+		<-stopped
+		errs = append(errs, errors.New("gRPC shutdown: in-flight calls cut after the shutdown timeout"))
+	}
+	if err := g.close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// close runs the cleanup stack once, newest first.
+func (g *Gateway) close() error {
+	var errs []error
+	g.closeOnce.Do(func() {
+		for i := len(g.cleanups) - 1; i >= 0; i-- {
+			if err := g.cleanups[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func serveErr(what string, err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return fmt.Errorf("%s server: %w", what, err)
+}
+
+func ignoreClosed(close func() error) func() error {
+	return func() error {
+		if err := close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
+}

@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/registry"
+)
+
+// maxMessageBytes bounds one gRPC message (and so one HTTP/JSON body through grpc-gateway).
+const maxMessageBytes = 8 << 20
+
+// methodPermissions names the permission every RPC needs. A method missing here is refused by
+// the auth interceptor, so a new RPC fails closed until it is given a permission.
+func methodPermissions() map[string]auth.Permission {
+	return map[string]auth.Permission{
+		pb.RegistryService_RegisterSchema_FullMethodName:       auth.PermSchemasWrite,
+		pb.RegistryService_GetSchema_FullMethodName:            auth.PermSchemasRead,
+		pb.RegistryService_GetSubjectVersion_FullMethodName:    auth.PermSchemasRead,
+		pb.RegistryService_ListSubjects_FullMethodName:         auth.PermSchemasRead,
+		pb.RegistryService_ListVersions_FullMethodName:         auth.PermSchemasRead,
+		pb.RegistryService_CheckCompatibility_FullMethodName:   auth.PermSchemasRead,
+		pb.RegistryService_DeleteSubject_FullMethodName:        auth.PermSchemasWrite, // permanent: checked again in the handler
+		pb.RegistryService_DeleteSubjectVersion_FullMethodName: auth.PermSchemasWrite, // permanent: checked again in the handler
+
+		pb.ValidationService_Validate_FullMethodName:       auth.PermPayloadsValidate,
+		pb.ValidationService_ValidateBatch_FullMethodName:  auth.PermPayloadsValidate,
+		pb.ValidationService_ValidateStream_FullMethodName: auth.PermPayloadsValidate,
+
+		pb.GovernanceService_GetSubjectStatus_FullMethodName: auth.PermGovernanceRead,
+		pb.GovernanceService_RequestPromotion_FullMethodName: auth.PermGovernanceRequest,
+		pb.GovernanceService_ApprovePromotion_FullMethodName: auth.PermGovernanceApprove,
+		pb.GovernanceService_RejectPromotion_FullMethodName:  auth.PermGovernanceApprove,
+		pb.GovernanceService_Rollback_FullMethodName:         auth.PermGovernanceRollback,
+		pb.GovernanceService_ListAuditEntries_FullMethodName: auth.PermGovernanceRead,
+		pb.GovernanceService_VerifyAuditChain_FullMethodName: auth.PermGovernanceRead,
+	}
+}
+
+// newGRPCServer builds the gRPC server with its interceptors (panic recovery outermost, then
+// authentication, then logging) and every service registered. The health service starts
+// SERVING; the caller flips it to NOT_SERVING on shutdown. Authentication runs before logging, so
+// the log names the principal; refused credentials are logged by the auth package.
+func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, hs *health.Server) *grpc.Server {
+	perms := methodPermissions()
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.UnaryServerInterceptor(perms), logUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log), authn.StreamServerInterceptor(perms)),
+	)
+	pb.RegisterRegistryServiceServer(srv, &registryService{reg: reg})
+	// Validation and governance are built by later releases: until then every RPC answers
+	// Unimplemented rather than pretending.
+	pb.RegisterValidationServiceServer(srv, pb.UnimplementedValidationServiceServer{})
+	pb.RegisterGovernanceServiceServer(srv, pb.UnimplementedGovernanceServiceServer{})
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	return srv
+}
+
+// recoverUnary turns a handler panic into Internal, logging the stack, so one bad request
+// cannot take the gateway down.
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in stream handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
+// logUnary logs every call at debug, and server-side failures (Internal, Unavailable, Unknown)
+// at error. It never logs request bodies or metadata, so credentials stay out of the log.
+func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration", time.Since(start)}
+		if p, ok := auth.FromContext(ctx); ok {
+			attrs = append(attrs, "principal", p.Name)
+		}
+		switch code {
+		case codes.Internal, codes.Unavailable, codes.Unknown, codes.DataLoss:
+			log.ErrorContext(ctx, "rpc failed", append(attrs, "error", err)...)
+		default:
+			log.DebugContext(ctx, "rpc", attrs...)
+		}
+		return resp, err
+	}
+}
