@@ -50,7 +50,7 @@ auth:
 		t.Fatal(err)
 	}
 	want := Config{
-		Server: ServerConfig{HTTPAddr: "127.0.0.1:18081", GRPCAddr: "127.0.0.1:29091", DataDir: "./data", ShutdownTimeout: 5 * time.Second},
+		Server:  ServerConfig{HTTPAddr: "127.0.0.1:18081", GRPCAddr: "127.0.0.1:29091", DataDir: "./data", ShutdownTimeout: 5 * time.Second},
 		Storage: StorageConfig{URL: "sqlite://./from-file.db"},
 		Log:     LogConfig{Format: "json", Level: "debug"},
 		Auth: AuthConfig{Principals: []auth.PrincipalConfig{{
