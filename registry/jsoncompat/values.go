@@ -1,0 +1,531 @@
+package jsoncompat
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// toRat converts a JSON number to an exact rational. ok is false for non-numbers and for
+// numbers whose exponent is too large to expand safely.
+func toRat(v any) (*big.Rat, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if len(s) > 400 {
+			return nil, false
+		}
+		if i := strings.IndexAny(s, "eE"); i >= 0 {
+			e, err := strconv.Atoi(s[i+1:])
+			if err != nil || e > 400 || e < -400 {
+				return nil, false
+			}
+		}
+		return new(big.Rat).SetString(s)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(x), true
+	case int:
+		return new(big.Rat).SetInt64(int64(x)), true
+	case int64:
+		return new(big.Rat).SetInt64(x), true
+	}
+	return nil, false
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case json.Number, float64, int, int64:
+		return true
+	}
+	return false
+}
+
+// jsonEqual is JSON Schema equality: numbers compare by value (1 == 1.0), objects by members.
+func jsonEqual(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !jsonEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	}
+	if isNumber(a) && isNumber(b) {
+		if na, ok := a.(json.Number); ok {
+			if nb, ok := b.(json.Number); ok && na == nb {
+				return true
+			}
+		}
+		ra, okA := toRat(a)
+		rb, okB := toRat(b)
+		return okA && okB && ra.Cmp(rb) == 0
+	}
+	return false
+}
+
+func refsEqual(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, av := range a {
+		bv, ok := b[k]
+		if !ok || !jsonEqual(av, bv) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsRef reports whether v has a reference keyword anywhere inside.
+func containsRef(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "$ref" || k == "$dynamicRef" || k == "$recursiveRef" || containsRef(e) {
+				return true
+			}
+		}
+	case []any:
+		return slices.ContainsFunc(x, containsRef)
+	}
+	return false
+}
+
+// typeOf returns the JSON type bit of a value (tInteger for integral numbers).
+func typeOf(v any) uint8 {
+	switch v.(type) {
+	case nil:
+		return tNull
+	case bool:
+		return tBoolean
+	case map[string]any:
+		return tObject
+	case []any:
+		return tArray
+	case string:
+		return tString
+	}
+	if r, ok := toRat(v); ok && r.IsInt() {
+		return tInteger
+	}
+	if isNumber(v) {
+		return tNumber
+	}
+	return 0
+}
+
+func acceptsType(mask uint8, v any) bool {
+	t := typeOf(v)
+	return t != 0 && normalizeTypes(mask)&t != 0
+}
+
+type regexpResult struct {
+	re *regexp.Regexp // nil when Go cannot compile the pattern
+}
+
+// regexp compiles an ECMA-262 pattern with Go's RE2 syntax, which covers the common subset;
+// nil means the pattern cannot be evaluated here.
+func (c *checker) regexp(p string) *regexp.Regexp {
+	if r, ok := c.regexps[p]; ok {
+		return r.re
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		re = nil
+	}
+	c.regexps[p] = regexpResult{re}
+	return re
+}
+
+func render(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) > 60 {
+		if len(b) > 60 {
+			return string(b[:57]) + "..."
+		}
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// checkValues decides compatibility for a writer that can only produce vals.
+func (c *checker) checkValues(path string, W view, vals []any, R view, depth int) []Incompatibility {
+	var failed []any
+	for _, v := range vals {
+		if c.validView(v, R, depth) != yes {
+			failed = append(failed, v)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	list := make([]string, len(failed))
+	for i, v := range failed {
+		list[i] = render(v)
+	}
+	values := strings.Join(list, ", ")
+
+	if renum, ok := R.base["enum"].([]any); ok {
+		for _, v := range failed {
+			if !slices.ContainsFunc(renum, func(e any) bool { return jsonEqual(e, v) }) {
+				typ := enumArrayNarrowed
+				for _, e := range renum {
+					if !slices.ContainsFunc(vals, func(v any) bool { return jsonEqual(e, v) }) {
+						typ = enumArrayChanged // the reader also has values the writer lacks
+						break
+					}
+				}
+				return []Incompatibility{inc(typ, join(path, "enum"),
+					"the reader's enum at %s does not contain writer value(s) %s", path, values)}
+			}
+		}
+	}
+	if rc, ok := R.base["const"]; ok {
+		for _, v := range failed {
+			if !jsonEqual(rc, v) {
+				return []Incompatibility{inc(enumArrayChanged, join(path, "const"),
+					"the reader's const at %s is %s but the writer allows %s", path, render(rc), values)}
+			}
+		}
+	}
+	if rm, _ := typeMask(R.base); true {
+		var wm uint8
+		for _, v := range failed {
+			wm |= typeOf(v)
+		}
+		if normalizeTypes(rm)&wm != wm {
+			typ := typeChanged
+			var all uint8
+			for _, v := range vals {
+				all |= typeOf(v)
+			}
+			if rm&^normalizeTypes(all) == 0 {
+				typ = typeNarrowed
+			}
+			return []Incompatibility{inc(typ, path,
+				"the reader at %s accepts types %s, which exclude writer value(s) %s", path, typeNames(rm), values)}
+		}
+	}
+	p, typ := path, typeNarrowed
+	if _, ok := W.base["enum"]; ok {
+		p, typ = join(path, "enum"), enumArrayNarrowed
+	} else if _, ok := W.base["const"]; ok {
+		p, typ = join(path, "const"), enumArrayNarrowed
+	}
+	return []Incompatibility{inc(typ, p,
+		"writer value(s) %s allowed at %s are not valid under the reader schema (or cannot be shown valid)", values, path)}
+}
+
+// tri is the result of validating a value: yes, no, or unknown (something not modelled).
+type tri int8
+
+const (
+	unknown tri = iota - 1
+	no
+	yes
+)
+
+// valid validates v against schema node n. It is used only on values a writer can produce,
+// to decide compatibility; "unknown" is treated as incompatible by callers.
+func (c *checker) valid(v any, n node, depth int) tri {
+	if depth > maxDepth || !c.step() {
+		return unknown
+	}
+	return c.validView(v, c.buildView(n), depth+1)
+}
+
+func (c *checker) validView(v any, V view, depth int) tri {
+	if V.broken != "" {
+		return unknown
+	}
+	if V.never {
+		return no
+	}
+	res := c.validBase(v, V, depth)
+	if res == no {
+		return no
+	}
+	for _, a := range V.allOf {
+		switch c.valid(v, a, depth) {
+		case no:
+			return no
+		case unknown:
+			res = unknown
+		}
+	}
+	if V.disjKw != "" {
+		yesN, unk := 0, false
+		for _, d := range V.disj {
+			switch c.valid(v, d, depth) {
+			case yes:
+				yesN++
+			case unknown:
+				unk = true
+			}
+		}
+		switch {
+		case V.disjKw == "anyOf" && yesN > 0:
+		case V.disjKw == "oneOf" && yesN > 1:
+			return no
+		case unk:
+			res = unknown
+		case yesN == 0 || (V.disjKw == "oneOf" && yesN != 1):
+			return no
+		}
+	}
+	if V.not != nil {
+		switch c.valid(v, *V.not, depth) {
+		case yes:
+			return no
+		case unknown:
+			res = unknown
+		}
+	}
+	return res
+}
+
+func (c *checker) validBase(v any, V view, depth int) tri {
+	m := V.base
+	res := yes
+	child := func(val any, schema any) tri { return c.valid(val, node{v: schema, doc: V.doc}, depth) }
+	// and records a sub-result; it returns true when validation can stop with "no".
+	and := func(t tri) bool {
+		if t == unknown {
+			res = unknown
+		}
+		return t == no
+	}
+	for k, kv := range m {
+		if unmodelled[k] || !wellFormed(k, kv) {
+			res = unknown
+		}
+	}
+	if mask, ok := typeMask(m); ok && !acceptsType(mask, v) {
+		return no
+	}
+	if e, ok := m["enum"].([]any); ok && !slices.ContainsFunc(e, func(x any) bool { return jsonEqual(x, v) }) {
+		return no
+	}
+	if cv, ok := m["const"]; ok && !jsonEqual(cv, v) {
+		return no
+	}
+	switch x := v.(type) {
+	case string:
+		n := big.NewRat(int64(utf8.RuneCountInString(x)), 1)
+		if r, ok := intKw(m, "minLength"); ok && n.Cmp(r) < 0 {
+			return no
+		}
+		if r, ok := intKw(m, "maxLength"); ok && n.Cmp(r) > 0 {
+			return no
+		}
+		if p, ok := m["pattern"].(string); ok {
+			re := c.regexp(p)
+			if re == nil {
+				res = unknown
+			} else if !re.MatchString(x) {
+				return no
+			}
+		}
+	case map[string]any:
+		if and(c.validObject(x, V, child)) {
+			return no
+		}
+	case []any:
+		if and(c.validArray(x, V, child, depth)) {
+			return no
+		}
+	default:
+		r, ok := toRat(v)
+		if !ok {
+			if isNumber(v) {
+				res = unknown
+			}
+			break
+		}
+		if lo, ok := lowerBound(m); ok && !lo.admits(r, false) {
+			return no
+		}
+		if hi, ok := upperBound(m); ok && !hi.admits(r, true) {
+			return no
+		}
+		if mul, ok := positiveRat(m["multipleOf"]); ok && !new(big.Rat).Quo(r, mul).IsInt() {
+			return no
+		}
+	}
+	return res
+}
+
+func (c *checker) validObject(obj map[string]any, V view, child func(any, any) tri) tri {
+	m := V.base
+	res := yes
+	note := func(t tri) bool {
+		if t == unknown {
+			res = unknown
+		}
+		return t == no
+	}
+	for _, k := range stringList(m["required"]) {
+		if _, ok := obj[k]; !ok {
+			return no
+		}
+	}
+	props, _ := m["properties"].(map[string]any)
+	pats, _ := m["patternProperties"].(map[string]any)
+	extra, extraPresent := m["additionalProperties"]
+	if !extraPresent {
+		extra, extraPresent = m["unevaluatedProperties"]
+	}
+	for k, val := range obj {
+		matched := false
+		if ps, ok := props[k]; ok {
+			matched = true
+			if note(child(val, ps)) {
+				return no
+			}
+		}
+		for p, ps := range pats {
+			re := c.regexp(p)
+			if re == nil {
+				res = unknown
+				continue
+			}
+			if re.MatchString(k) {
+				matched = true
+				if note(child(val, ps)) {
+					return no
+				}
+			}
+		}
+		if !matched && extraPresent && note(child(val, extra)) {
+			return no
+		}
+		if pn, ok := m["propertyNames"]; ok && note(child(k, pn)) {
+			return no
+		}
+	}
+	count := big.NewRat(int64(len(obj)), 1)
+	if r, ok := intKw(m, "minProperties"); ok && count.Cmp(r) < 0 {
+		return no
+	}
+	if r, ok := intKw(m, "maxProperties"); ok && count.Cmp(r) > 0 {
+		return no
+	}
+	for k, deps := range dependentRequired(m) {
+		if _, ok := obj[k]; !ok {
+			continue
+		}
+		for _, d := range deps {
+			if _, ok := obj[d]; !ok {
+				return no
+			}
+		}
+	}
+	for k, s := range dependentSchemas(m) {
+		if _, ok := obj[k]; ok && note(child(obj, s)) {
+			return no
+		}
+	}
+	return res
+}
+
+func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth int) tri {
+	m := V.base
+	res := yes
+	note := func(t tri) bool {
+		if t == unknown {
+			res = unknown
+		}
+		return t == no
+	}
+	tuple, _, rest := arrayLayout(V)
+	for i, it := range arr {
+		if i < len(tuple) {
+			if note(c.valid(it, tuple[i], depth)) {
+				return no
+			}
+			continue
+		}
+		switch rest.kind {
+		case restClosed:
+			return no
+		case restSchema:
+			if note(c.valid(it, rest.n, depth)) {
+				return no
+			}
+		}
+	}
+	n := big.NewRat(int64(len(arr)), 1)
+	if r, ok := intKw(m, "minItems"); ok && n.Cmp(r) < 0 {
+		return no
+	}
+	if r, ok := intKw(m, "maxItems"); ok && n.Cmp(r) > 0 {
+		return no
+	}
+	if u, _ := m["uniqueItems"].(bool); u {
+		for i := range arr {
+			for j := i + 1; j < len(arr); j++ {
+				if jsonEqual(arr[i], arr[j]) {
+					return no
+				}
+			}
+		}
+	}
+	if cs, ok := m["contains"]; ok {
+		matches, unk := 0, false
+		for _, it := range arr {
+			switch child(it, cs) {
+			case yes:
+				matches++
+			case unknown:
+				unk = true
+			}
+		}
+		lo := big.NewRat(1, 1)
+		if r, ok := intKw(m, "minContains"); ok {
+			lo = r
+		}
+		got := big.NewRat(int64(matches), 1)
+		if unk {
+			res = unknown
+		} else if got.Cmp(lo) < 0 {
+			return no
+		} else if r, ok := intKw(m, "maxContains"); ok && got.Cmp(r) > 0 {
+			return no
+		}
+	}
+	return res
+}
