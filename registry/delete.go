@@ -28,6 +28,9 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 	var deleted []int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		deleted = nil
+		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
+			return err
+		}
 		rows, err := r.q.subjectVersions(ctx, tx, subject)
 		if err != nil {
 			return err
@@ -64,6 +67,10 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 			}
 		}
 		deleted = targets
+		if permanent {
+			// A permanently deleted subject starts afresh: versions from 1, no settings.
+			return r.q.deleteSubjectSettings(ctx, tx, subject)
+		}
 		return nil
 	})
 	if err != nil {
@@ -98,6 +105,9 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	}
 	var deleted int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
+			return err
+		}
 		all, err := r.q.subjectVersions(ctx, tx, subject)
 		if err != nil {
 			return err

@@ -81,3 +81,20 @@ func asRegistryError(err error) bool {
 	var re *registryError
 	return errors.As(err, &re)
 }
+
+// Errors of compatibility, configuration and modes.
+var (
+	// ErrIncompatible: the schema is not compatible with the versions its subject's level names.
+	// The message lists every reason.
+	ErrIncompatible = errors.New("incompatible schema")
+	// ErrInvalidCompatibility: an unknown compatibility level.
+	ErrInvalidCompatibility = errors.New("invalid compatibility level")
+	// ErrInvalidMode: an unknown mode.
+	ErrInvalidMode = errors.New("invalid mode")
+	// ErrSubjectCompatibilityNotConfigured: the subject has no compatibility level of its own.
+	ErrSubjectCompatibilityNotConfigured = errors.New("subject compatibility not configured")
+	// ErrSubjectModeNotConfigured: the subject has no mode of its own.
+	ErrSubjectModeNotConfigured = errors.New("subject mode not configured")
+	// ErrOperationNotPermitted: the write is refused by the mode (READONLY, IMPORT rules).
+	ErrOperationNotPermitted = errors.New("operation not permitted")
+)

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"sort"
-	"strings"
 )
 
 // SubjectVersion returns one version of subject; version -1 means the
@@ -65,37 +63,13 @@ func (r *Registry) visibleVersions(ctx context.Context, subject string, includeD
 // subjects for ""), sorted by byte order. A subject is listed when it has a
 // live version, or any version with includeDeleted.
 func (r *Registry) Subjects(ctx context.Context, prefix string, includeDeleted bool) ([]string, error) {
-	states, err := r.q.subjectStates(ctx, r.db.SQL())
-	if err != nil {
-		return nil, r.storeErr("listing subjects", err)
-	}
-	// Filtering and sorting happen here rather than in SQL: LIKE is case
-	// insensitive on SQLite but not on PostgreSQL, and collations differ.
-	out := []string{}
-	for subject, live := range states {
-		if (live || includeDeleted) && strings.HasPrefix(subject, prefix) {
-			out = append(out, subject)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return r.ListSubjects(ctx, SubjectFilter{Prefix: prefix, Deleted: includeDeleted})
 }
 
 // Versions returns the versions of subject, ascending; soft-deleted ones
 // only with includeDeleted. A subject with no visible version is not found.
 func (r *Registry) Versions(ctx context.Context, subject string, includeDeleted bool) ([]int, error) {
-	if err := validateSubject(subject); err != nil {
-		return nil, err
-	}
-	rows, err := r.visibleVersions(ctx, subject, includeDeleted)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int, len(rows))
-	for i, row := range rows {
-		out[i] = row.version
-	}
-	return out, nil
+	return r.ListVersions(ctx, subject, includeDeleted, false)
 }
 
 // validateReferences checks the shape of references and returns a copy.
@@ -130,21 +104,37 @@ func (r *Registry) checkLiveReference(ctx context.Context, db querier, ref Refer
 }
 
 func (r *Registry) liveReference(ctx context.Context, db querier, ref Reference) (versionRow, error) {
+	return r.referencedRow(ctx, db, ref, true)
+}
+
+// referencedRow finds the version row ref points to; with liveOnly, soft-deleted versions do
+// not count.
+func (r *Registry) referencedRow(ctx context.Context, db querier, ref Reference, liveOnly bool) (versionRow, error) {
 	rows, err := r.q.subjectVersions(ctx, db, ref.Subject)
 	if err != nil {
 		return versionRow{}, err
 	}
 	for _, row := range rows {
-		if row.version == ref.Version && !row.deleted {
+		if row.version == ref.Version && (!row.deleted || !liveOnly) {
 			return row, nil
 		}
 	}
 	return versionRow{}, errorf(ErrReferenceNotFound, "schema reference %q: subject %q version %d not found", ref.Name, ref.Subject, ref.Version)
 }
 
-// resolveDependencies loads the schemas refs point to, and the schemas
+// resolveDependencies loads the live schemas refs point to, and the schemas
 // those reference, in an order where each comes after its own references.
 func (r *Registry) resolveDependencies(ctx context.Context, refs []Reference) ([]dependency, error) {
+	return r.dependencies(ctx, r.db.SQL(), refs, true)
+}
+
+// resolveDependenciesIn loads the dependencies of a stored schema through db, soft-deleted
+// referenced versions included (a stored schema keeps what it was registered with).
+func (r *Registry) resolveDependenciesIn(ctx context.Context, db querier, refs []Reference) ([]dependency, error) {
+	return r.dependencies(ctx, db, refs, false)
+}
+
+func (r *Registry) dependencies(ctx context.Context, db querier, refs []Reference, liveOnly bool) ([]dependency, error) {
 	var deps []dependency
 	seen := map[Reference]bool{}
 	var visit func(ref Reference, depth int) error
@@ -156,11 +146,11 @@ func (r *Registry) resolveDependencies(ctx context.Context, refs []Reference) ([
 		if len(seen) > r.maxRefs || depth > r.maxRefs {
 			return errorf(ErrInvalidSchema, "invalid schema: more than %d references, counting references of references", r.maxRefs)
 		}
-		row, err := r.liveReference(ctx, r.db.SQL(), ref)
+		row, err := r.referencedRow(ctx, db, ref, liveOnly)
 		if err != nil {
 			return r.storeErr("reading a schema reference", err)
 		}
-		s, found, err := r.q.schema(ctx, r.db.SQL(), row.schemaID)
+		s, found, err := r.q.schema(ctx, db, row.schemaID)
 		if err != nil {
 			return r.storeErr("reading a schema reference", err)
 		}

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/hamba/avro/v2"
 )
 
 // dependency is a registered schema that a schema being parsed references,
@@ -107,25 +110,78 @@ func marshalJSON(v any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
+// parsedSchema is a schema that parsed: its canonical text and the parsed form the
+// compatibility checks work on.
+type parsedSchema struct {
+	typ       SchemaType
+	canonical string
+	avro      avro.Schema // AVRO only
+	jsonRoot  any         // JSON only: the document, numbers as json.Number
+	jsonRefs  map[string]any
+	metadata  string
+	ruleSet   string
+}
+
+// schema is the Schema a parsed input registers as (without its ID).
+func (p *parsedSchema) schema(refs []Reference) Schema {
+	return Schema{Type: p.typ, Text: p.canonical, References: refs, Metadata: p.metadata, RuleSet: p.ruleSet}
+}
+
 // canonicalize validates text as a schema of type typ (with its
 // dependencies available for name resolution) and returns its canonical text.
 func canonicalize(typ SchemaType, text string, deps []dependency, lim limits) (string, error) {
-	if err := checkText(typ, text, lim); err != nil {
+	p, err := parse(typ, text, deps, lim, false)
+	if err != nil {
 		return "", err
+	}
+	return p.canonical, nil
+}
+
+// parse validates text as a schema of type typ and returns it parsed. With normalize, JSON
+// Schema text is also made independent of key order (Avro's canonical text always is).
+func parse(typ SchemaType, text string, deps []dependency, lim limits, normalize bool) (*parsedSchema, error) {
+	if err := checkText(typ, text, lim); err != nil {
+		return nil, err
 	}
 	for _, d := range deps {
 		if d.typ != typ {
-			return "", errorf(ErrInvalidSchema, "invalid %s schema: reference %q (subject %q version %d) is a %s schema; references must have the same type",
+			return nil, errorf(ErrInvalidSchema, "invalid %s schema: reference %q (subject %q version %d) is a %s schema; references must have the same type",
 				typ, d.name, d.ref.Subject, d.ref.Version, d.typ)
 		}
 	}
 	switch typ {
 	case SchemaTypeAvro:
-		return canonicalAvro(text, deps)
+		schema, canonical, err := canonicalAvro(text, deps)
+		if err != nil {
+			return nil, err
+		}
+		return &parsedSchema{typ: typ, canonical: canonical, avro: schema}, nil
 	case SchemaTypeJSON:
-		return canonicalJSONSchema(text, deps)
+		canonical, err := canonicalJSONSchema(text, deps)
+		if err != nil {
+			return nil, err
+		}
+		p := &parsedSchema{typ: typ, canonical: canonical, jsonRefs: map[string]any{}}
+		if p.jsonRoot, err = decodeJSON(text); err != nil {
+			return nil, errorf(ErrInvalidSchema, "invalid JSON schema: not valid JSON: %s", err.Error())
+		}
+		for _, d := range deps {
+			doc, err := decodeJSON(d.text)
+			if err != nil {
+				return nil, errorf(ErrInvalidSchema, "invalid JSON schema: referenced schema %q is not valid JSON", d.name)
+			}
+			p.jsonRefs[d.name] = doc
+		}
+		if normalize {
+			b, err := marshalJSON(p.jsonRoot)
+			if err != nil {
+				return nil, errorf(ErrInvalidSchema, "invalid JSON schema: %s", err.Error())
+			}
+			p.canonical = string(b)
+		}
+		return p, nil
 	}
-	return "", errorf(ErrInvalidSchema, "unsupported schema type %q", typ)
+	return nil, errorf(ErrInvalidSchema, "unsupported schema type %q", typ)
 }
 
 // fingerprint identifies a schema by content: SHA-256 over the type, the
@@ -145,6 +201,36 @@ func fingerprint(typ SchemaType, canonical string, refs []Reference) string {
 		write(strconv.Itoa(r.Version))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// schemaFingerprint identifies a schema with its metadata and rule set. A schema without
+// either keeps the plain fingerprint, so identities stored before they existed still match.
+func schemaFingerprint(s Schema) string {
+	fp := fingerprint(s.Type, s.Text, s.References)
+	if s.Metadata == "" && s.RuleSet == "" {
+		return fp
+	}
+	h := sha256.New()
+	for _, part := range []string{fp, "metadata", s.Metadata, "ruleSet", s.RuleSet} {
+		h.Write([]byte(strconv.Itoa(len(part)) + ":" + part))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// compactObject checks that text (optional) is a JSON object and returns it compacted.
+func compactObject(what, text string) (string, error) {
+	if strings.TrimSpace(text) == "" || strings.TrimSpace(text) == "null" {
+		return "", nil
+	}
+	v, err := decodeJSON(text)
+	if _, ok := v.(map[string]any); err != nil || !ok {
+		return "", errorf(ErrInvalidSchema, "invalid %s: want a JSON object", what)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(text)); err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid %s: %s", what, err.Error())
+	}
+	return buf.String(), nil
 }
 
 // errParserPanic is returned by the third-party parsers' guards.

@@ -14,27 +14,27 @@ import (
 // which is global and would let one client's names leak into another's
 // schema); the referenced schemas are parsed into it first so that their
 // named types resolve.
-func canonicalAvro(text string, deps []dependency) (string, error) {
+func canonicalAvro(text string, deps []dependency) (avro.Schema, string, error) {
 	cache := &avro.SchemaCache{}
 	for _, d := range deps {
 		if err := guard(func() error { _, err := avro.ParseWithCache(d.text, "", cache); return err }); err != nil {
-			return "", errorf(ErrInvalidSchema, "invalid AVRO schema: referenced schema %q (subject %q version %d) does not parse: %s",
+			return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: referenced schema %q (subject %q version %d) does not parse: %s",
 				d.name, d.ref.Subject, d.ref.Version, strings.TrimPrefix(err.Error(), "avro: "))
 		}
 	}
 	orig, err := decodeJSON(text)
 	if err != nil {
-		return "", errorf(ErrInvalidSchema, "invalid AVRO schema: not valid JSON: %s", err.Error())
+		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: not valid JSON: %s", err.Error())
 	}
 	if msg := checkAvroAttributeCase(orig, ""); msg != "" {
-		return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
+		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
 	}
 	// hamba treats text that is not JSON as a type name; checkText has
 	// already refused that, so every input here is a JSON document.
 	var schema avro.Schema
 	err = guard(func() (err error) { schema, err = avro.ParseWithCache(text, "", cache); return err })
 	if errors.Is(err, errParserPanic) {
-		return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", err.Error())
+		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", err.Error())
 	}
 	if err != nil {
 		// hamba's messages do not say where the problem is; walk the
@@ -43,18 +43,18 @@ func canonicalAvro(text string, deps []dependency) (string, error) {
 		// holds just the referenced names here.)
 		loc := &avroLocator{cache: cache, defined: map[string]bool{}}
 		if msg := loc.walk(orig, "", ""); msg != "" {
-			return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
+			return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
 		}
 		if msg := locateDefaultError(orig, err.Error()); msg != "" {
-			return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
+			return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", msg)
 		}
-		return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", strings.TrimPrefix(err.Error(), "avro: "))
+		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", strings.TrimPrefix(err.Error(), "avro: "))
 	}
 	w := &avroWriter{}
 	if err := w.schema(schema, orig); err != nil {
-		return "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", err.Error())
+		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", err.Error())
 	}
-	return w.buf.String(), nil
+	return schema, w.buf.String(), nil
 }
 
 var avroPrimitives = map[string]bool{

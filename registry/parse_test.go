@@ -232,7 +232,7 @@ func TestSchemaLimitsConfigurable(t *testing.T) {
 		{`[{"type":"int"}]`, true},          // depth 2
 		{`[{"type":["int"]}]`, false},       // depth 3
 	} {
-		_, err := r.Register(t.Context(), "s", avroIn(tc.text))
+		_, err := r.Register(t.Context(), "s-"+tc.text, avroIn(tc.text))
 		if tc.ok != (err == nil) {
 			t.Errorf("Register(%s) err = %v, want ok %v", tc.text, err, tc.ok)
 		}

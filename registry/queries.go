@@ -73,15 +73,16 @@ func (q queries) subjectStates(ctx context.Context, db querier) (map[string]bool
 // is no such row.
 func (q queries) schema(ctx context.Context, db querier, id int) (s Schema, found bool, err error) {
 	var typ string
+	var metadata, ruleSet sql.NullString
 	err = db.QueryRowContext(ctx, q.d.Rebind(
-		`SELECT schema_type, canonical FROM schemas WHERE id = ?`), id).Scan(&typ, &s.Text)
+		`SELECT schema_type, canonical, metadata, rule_set FROM schemas WHERE id = ?`), id).Scan(&typ, &s.Text, &metadata, &ruleSet)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schema{}, false, nil
 	}
 	if err != nil {
 		return Schema{}, false, err
 	}
-	s.ID, s.Type = id, SchemaType(typ)
+	s.ID, s.Type, s.Metadata, s.RuleSet = id, SchemaType(typ), metadata.String, ruleSet.String
 	rows, err := db.QueryContext(ctx, q.d.Rebind(
 		`SELECT name, subject, version FROM schema_references WHERE schema_id = ? ORDER BY position`), id)
 	if err != nil {
@@ -131,8 +132,8 @@ func (q queries) nextSchemaID(ctx context.Context, tx *sql.Tx) (int, error) {
 // insertSchema stores a new content-addressed schema with its references.
 func (q queries) insertSchema(ctx context.Context, tx *sql.Tx, s Schema, fp string) error {
 	if _, err := tx.ExecContext(ctx, q.d.Rebind(
-		`INSERT INTO schemas (id, fingerprint, schema_type, canonical) VALUES (?, ?, ?, ?)`),
-		s.ID, fp, string(s.Type), s.Text); err != nil {
+		`INSERT INTO schemas (id, fingerprint, schema_type, canonical, metadata, rule_set) VALUES (?, ?, ?, ?, ?, ?)`),
+		s.ID, fp, string(s.Type), s.Text, nullString(s.Metadata), nullString(s.RuleSet)); err != nil {
 		return err
 	}
 	for i, r := range s.References {
@@ -194,4 +195,80 @@ WHERE r.subject = ? AND r.version = ? AND sv.subject <> ?`
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// raiseSchemaID makes sure the ID counter is at least id, so an ID imported from another
+// registry is never handed out again.
+func (q queries) raiseSchemaID(ctx context.Context, tx *sql.Tx, id int) error {
+	_, err := tx.ExecContext(ctx, q.d.Rebind(
+		`UPDATE id_counters SET value = ? WHERE name = 'schema_id' AND value < ?`), id, id)
+	return err
+}
+
+// maxSchemaID is the highest schema ID handed out so far.
+func (q queries) maxSchemaID(ctx context.Context, db querier) (int, error) {
+	var id int
+	err := db.QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'schema_id'`).Scan(&id)
+	return id, err
+}
+
+// schemaExists reports whether a schema row with id exists (referred to or not).
+func (q queries) schemaExists(ctx context.Context, db querier, id int) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, q.d.Rebind(`SELECT COUNT(*) FROM schemas WHERE id = ?`), id).Scan(&n)
+	return n > 0, err
+}
+
+// versionRef is a subject version that holds a schema.
+type versionRef struct {
+	subject  string
+	version  int
+	schemaID int
+	deleted  bool
+}
+
+// allVersions returns every subject version row, ordered by subject and version.
+func (q queries) allVersions(ctx context.Context, db querier) ([]versionRef, error) {
+	return q.versionRefs(ctx, db, `SELECT subject, version, schema_id, deleted FROM subject_versions ORDER BY subject, version`)
+}
+
+// versionsOfSchema returns the subject versions holding schema id.
+func (q queries) versionsOfSchema(ctx context.Context, db querier, id int) ([]versionRef, error) {
+	return q.versionRefs(ctx, db, q.d.Rebind(
+		`SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = ? ORDER BY subject, version`), id)
+}
+
+func (q queries) versionRefs(ctx context.Context, db querier, query string, args ...any) ([]versionRef, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []versionRef
+	for rows.Next() {
+		var v versionRef
+		var deleted int
+		if err := rows.Scan(&v.subject, &v.version, &v.schemaID, &deleted); err != nil {
+			return nil, err
+		}
+		v.deleted = deleted != 0
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// deleteSubjectSettings removes a subject's config and mode (after a permanent delete).
+func (q queries) deleteSubjectSettings(ctx context.Context, tx *sql.Tx, subject string) error {
+	if err := q.deleteConfig(ctx, tx, subject); err != nil {
+		return err
+	}
+	return q.deleteMode(ctx, tx, subject)
 }

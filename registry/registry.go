@@ -29,6 +29,7 @@ type Registry struct {
 	lim     limits
 	maxRefs int
 	metrics *metrics
+	parsed  *parsedCache
 }
 
 type metrics struct {
@@ -77,6 +78,9 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 	if opts.MaxReferences <= 0 {
 		opts.MaxReferences = DefaultMaxReferences
 	}
+	if opts.ParsedCacheEntries <= 0 {
+		opts.ParsedCacheEntries = DefaultParsedCacheEntries
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -88,6 +92,7 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 		lim:     limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth},
 		maxRefs: opts.MaxReferences,
 		metrics: m,
+		parsed:  newParsedCache(opts.ParsedCacheEntries),
 	}, nil
 }
 
@@ -125,36 +130,33 @@ func (r *Registry) storeErr(op string, err error) error {
 //
 // The schema is stored in canonical form (see Schema.Text): for Avro the
 // parsed schema written back in a fixed layout, for JSON Schema the compact
-// document. If the subject already has a live version with the same
-// canonical schema, that version is returned and nothing is created.
-// Otherwise a new version (one more than the highest, soft-deleted ones
+// document (with keys sorted when normalizing). If the subject already has a
+// live version with the same canonical schema, that version is returned and
+// nothing is created. Otherwise the schema must be compatible with the
+// subject's versions under its compatibility level (ErrIncompatible, with
+// every reason), the subject must be writable (ErrOperationNotPermitted in
+// READONLY), and a new version (one more than the highest, soft-deleted ones
 // included) is created with the schema's global ID: the ID the same content
-// had before, in any subject and even after a hard delete, or a fresh one.
+// had before, in any subject and even after a hard delete, or a fresh one. In
+// IMPORT mode the given ID and version are kept and compatibility is not
+// checked.
 func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput) (SubjectVersion, error) {
 	if err := validateSubject(subject); err != nil {
 		return SubjectVersion{}, err
 	}
-	typ, err := parseSchemaType(string(in.Type))
+	p, refs, err := r.prepare(ctx, subject, in)
 	if err != nil {
 		return SubjectVersion{}, err
 	}
-	refs, err := validateReferences(in.References)
-	if err != nil {
-		return SubjectVersion{}, err
-	}
-	deps, err := r.resolveDependencies(ctx, refs)
-	if err != nil {
-		return SubjectVersion{}, err
-	}
-	canonical, err := canonicalize(typ, in.Text, deps, r.lim)
-	if err != nil {
-		return SubjectVersion{}, err
-	}
-	fp := fingerprint(typ, canonical, refs)
-	sv := SubjectVersion{Subject: subject, Schema: Schema{Type: typ, Text: canonical, References: refs}}
+	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
+	fp := schemaFingerprint(sv.Schema)
 	created := false
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		created = false
+		mode, err := r.checkWritable(ctx, tx, subject)
+		if err != nil {
+			return err
+		}
 		// The references were checked outside the transaction; check that
 		// they are still live now that writes are excluded.
 		for _, ref := range refs {
@@ -165,6 +167,12 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
 		if err != nil {
 			return err
+		}
+		if in.ID != 0 && (found && id != in.ID || !found && mode != ModeImport) {
+			if mode != ModeImport {
+				return errorf(ErrOperationNotPermitted, "Subject %s is not in import mode: a schema ID can be given only in IMPORT mode", subject)
+			}
+			return errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the schema is registered with id %d", in.ID, id)
 		}
 		rows, err := r.q.subjectVersions(ctx, tx, subject)
 		if err != nil {
@@ -177,8 +185,14 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 					return nil
 				}
 			}
-		} else {
-			if id, err = r.q.nextSchemaID(ctx, tx); err != nil {
+		}
+		if mode != ModeImport {
+			if err := r.checkRegistration(ctx, tx, subject, rows, p); err != nil {
+				return err
+			}
+		}
+		if !found {
+			if id, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
 				return err
 			}
 			sv.Schema.ID = id
@@ -187,9 +201,8 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 			}
 		}
 		sv.Schema.ID = id
-		sv.Version = 1
-		if len(rows) > 0 {
-			sv.Version = rows[len(rows)-1].version + 1
+		if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
+			return err
 		}
 		created = true
 		return r.q.insertVersion(ctx, tx, subject, sv.Version, id)
@@ -198,10 +211,95 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if created {
-		r.metrics.registered.WithLabelValues(string(typ)).Inc()
-		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(typ))
+		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
+		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
 	return sv, nil
+}
+
+// prepare validates and parses an input schema for subject, normalizing it when the input or
+// the subject's configuration asks.
+func (r *Registry) prepare(ctx context.Context, subject string, in SchemaInput) (*parsedSchema, []Reference, error) {
+	typ, err := parseSchemaType(string(in.Type))
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := validateReferences(in.References)
+	if err != nil {
+		return nil, nil, err
+	}
+	metadata, err := compactObject("metadata", in.Metadata)
+	if err != nil {
+		return nil, nil, err
+	}
+	ruleSet, err := compactObject("ruleSet", in.RuleSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	normalize := in.Normalize
+	if !normalize {
+		cfg, err := r.effectiveConfig(ctx, r.db.SQL(), subject)
+		if err != nil {
+			return nil, nil, r.storeErr("reading a compatibility configuration", err)
+		}
+		normalize = cfg.Normalize != nil && *cfg.Normalize
+	}
+	deps, err := r.resolveDependencies(ctx, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := parse(typ, in.Text, deps, r.lim, normalize)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.metadata, p.ruleSet = metadata, ruleSet
+	return p, refs, nil
+}
+
+// newSchemaID returns the ID for a schema not stored yet: the imported one (which must be
+// free; the counter is raised past it) or the next from the counter.
+func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (int, error) {
+	if imported == 0 {
+		return r.q.nextSchemaID(ctx, tx)
+	}
+	if imported < 0 {
+		return 0, errorf(ErrInvalidSchema, "invalid schema id %d: IDs are positive", imported)
+	}
+	taken, err := r.q.schemaExists(ctx, tx, imported)
+	if err != nil {
+		return 0, err
+	}
+	if taken {
+		return 0, errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the id holds another schema", imported)
+	}
+	return imported, r.q.raiseSchemaID(ctx, tx, imported)
+}
+
+// nextVersion is the version a new registration gets: the imported one (IMPORT mode, must be
+// free) or one more than the highest, soft-deleted versions included.
+func nextVersion(subject string, rows []versionRow, mode Mode, imported int) (int, error) {
+	next := 1
+	if len(rows) > 0 {
+		next = rows[len(rows)-1].version + 1
+	}
+	if imported == 0 || imported == -1 {
+		return next, nil
+	}
+	if mode != ModeImport {
+		if imported == next {
+			return next, nil
+		}
+		return 0, errorf(ErrInvalidVersion, "invalid version %d for subject %q: the next version is %d; other versions can be given only in IMPORT mode", imported, subject, next)
+	}
+	if imported < 1 {
+		return 0, errorf(ErrInvalidVersion, "invalid version %d: versions are positive integers", imported)
+	}
+	for _, row := range rows {
+		if row.version == imported {
+			return 0, errorf(ErrOperationNotPermitted, "version %d of subject %q already exists", imported, subject)
+		}
+	}
+	return imported, nil
 }
 
 // SchemaByID returns the schema with the given global ID. A schema is found

@@ -43,12 +43,16 @@ type Reference struct {
 	Version int
 }
 
-// Schema is a registered schema. Text is the canonical text (see Register).
+// Schema is a registered schema. Text is the canonical text (see Register). Metadata and
+// RuleSet are the compact JSON objects a client attached (Confluent's data contracts), or "";
+// they are part of the schema's identity.
 type Schema struct {
 	ID         int
 	Type       SchemaType
 	Text       string
 	References []Reference
+	Metadata   string
+	RuleSet    string
 }
 
 // SubjectVersion is one version of a subject and the schema it holds.
@@ -59,11 +63,22 @@ type SubjectVersion struct {
 	Deleted bool
 }
 
-// SchemaInput is a schema offered for registration. An empty Type means AVRO.
+// SchemaInput is a schema offered for registration, lookup or a compatibility check. An empty
+// Type means AVRO.
 type SchemaInput struct {
 	Type       SchemaType
 	Text       string
 	References []Reference
+	// Metadata and RuleSet are JSON objects stored and returned with the schema, or "".
+	Metadata string
+	RuleSet  string
+	// Normalize makes JSON Schema text independent of key order before identity is decided
+	// (Avro text always is). The subject's config can also ask for it.
+	Normalize bool
+	// ID and Version, when non-zero, are kept as given: only in IMPORT mode, except that an ID
+	// matching the one the same schema already has is always accepted.
+	ID      int
+	Version int
 }
 
 // Options configures a Registry. All fields are optional.
@@ -84,6 +99,9 @@ type Options struct {
 	// MaxReferences is the largest number of schemas a registration may
 	// reference, directly or transitively. Default 100.
 	MaxReferences int
+	// ParsedCacheEntries bounds how many parsed schemas are kept for compatibility checks, so
+	// a check against many versions never re-parses them. Default 4096.
+	ParsedCacheEntries int
 }
 
 // Defaults for Options.
@@ -94,6 +112,8 @@ const (
 	DefaultMaxNestingDepth = 128
 	// DefaultMaxReferences is the default Options.MaxReferences.
 	DefaultMaxReferences = 100
+	// DefaultParsedCacheEntries is the default Options.ParsedCacheEntries.
+	DefaultParsedCacheEntries = 4096
 )
 
 // MaxSubjectBytes is the longest subject name accepted, in bytes.

@@ -1,0 +1,240 @@
+package registry
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/schemagate/schemagate/registry/avrocompat"
+	"github.com/schemagate/schemagate/registry/jsoncompat"
+)
+
+// incompatibility is one reason a reader schema cannot read what a writer schema allowed.
+type incompatibility struct {
+	typ, path, description string
+}
+
+// check returns why reader cannot read data written with writer; the labels ("new", "old")
+// name the two in the descriptions. Schemas of different types are never compatible.
+func check(reader, writer *parsedSchema, readerLabel, writerLabel string) []incompatibility {
+	if reader.typ != writer.typ {
+		return []incompatibility{{typ: "TYPE_MISMATCH", path: "/",
+			description: fmt.Sprintf("Incompatible because of different schema type: %s and %s", reader.typ, writer.typ)}}
+	}
+	var out []incompatibility
+	switch reader.typ {
+	case SchemaTypeAvro:
+		for _, in := range avrocompat.CheckLabeled(reader.avro, writer.avro, readerLabel, writerLabel) {
+			out = append(out, incompatibility{typ: in.Type, path: in.Path, description: in.Description})
+		}
+	case SchemaTypeJSON:
+		r := jsoncompat.Schema{Root: reader.jsonRoot, Refs: reader.jsonRefs}
+		w := jsoncompat.Schema{Root: writer.jsonRoot, Refs: writer.jsonRefs}
+		for _, in := range jsoncompat.Check(r, w) {
+			out = append(out, incompatibility{typ: in.Type, path: in.Path, description: in.Description})
+		}
+	}
+	return out
+}
+
+// compatMessages checks candidate against one earlier version in the directions level names
+// and returns Confluent-style messages: one per reason, then the old version, the old schema
+// and the level. Empty means compatible.
+func compatMessages(level CompatibilityLevel, candidate, old *parsedSchema, oldVersion int) []string {
+	var reasons []incompatibility
+	if level.backward() {
+		reasons = append(reasons, check(candidate, old, "new", "old")...)
+	}
+	if level.forward() {
+		reasons = append(reasons, check(old, candidate, "old", "new")...)
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, len(reasons)+3)
+	for _, in := range reasons {
+		msgs = append(msgs, fmt.Sprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}", in.typ, in.description, in.path))
+	}
+	return append(msgs,
+		fmt.Sprintf("{oldSchemaVersion: %d}", oldVersion),
+		fmt.Sprintf("{oldSchema: '%s'}", old.canonical),
+		fmt.Sprintf("{compatibility: '%s'}", level))
+}
+
+// checkRegistration checks candidate against the live versions of subject that its level
+// names (the latest, or all for transitive levels, newest first) and wraps ErrIncompatible
+// with every reason when it is not compatible.
+func (r *Registry) checkRegistration(ctx context.Context, db querier, subject string, rows []versionRow, candidate *parsedSchema) error {
+	cfg, err := r.effectiveConfig(ctx, db, subject)
+	if err != nil {
+		return err
+	}
+	msgs, err := r.checkAgainst(ctx, db, cfg.Compatibility, liveVersions(rows, cfg.Compatibility.transitive()), candidate)
+	if err != nil {
+		return err
+	}
+	if len(msgs) > 0 {
+		return errorf(ErrIncompatible, "Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]",
+			subject, strings.Join(msgs, ", "))
+	}
+	return nil
+}
+
+// liveVersions returns the live rows to check, newest first: all of them, or the latest.
+func liveVersions(rows []versionRow, all bool) []versionRow {
+	var out []versionRow
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].deleted {
+			continue
+		}
+		out = append(out, rows[i])
+		if !all {
+			break
+		}
+	}
+	return out
+}
+
+// checkAgainst checks candidate against each row under level and returns the messages of
+// every incompatible version.
+func (r *Registry) checkAgainst(ctx context.Context, db querier, level CompatibilityLevel, rows []versionRow, candidate *parsedSchema) ([]string, error) {
+	if level == CompatNone {
+		return nil, nil
+	}
+	var msgs []string
+	for _, row := range rows {
+		old, err := r.parsedByID(ctx, db, row.schemaID)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, compatMessages(level, candidate, old, row.version)...)
+	}
+	return msgs, nil
+}
+
+// CheckCompatibility reports why in could not be registered in subject under the subject's
+// compatibility level; empty means compatible. version -1 checks against the latest live
+// version, a positive version against that version only, and 0 against every live version
+// the level names (the latest, or all for transitive levels); a subject without versions is
+// then compatible. The schema must parse (ErrInvalidSchema).
+func (r *Registry) CheckCompatibility(ctx context.Context, subject string, version int, in SchemaInput) ([]string, error) {
+	if err := validateSubject(subject); err != nil {
+		return nil, err
+	}
+	if version != 0 {
+		if err := validateVersion(version, true); err != nil {
+			return nil, err
+		}
+	}
+	candidate, _, err := r.prepare(ctx, subject, in)
+	if err != nil {
+		return nil, err
+	}
+	db := r.db.SQL()
+	cfg, err := r.effectiveConfig(ctx, db, subject)
+	if err != nil {
+		return nil, r.storeErr("reading a compatibility configuration", err)
+	}
+	all, err := r.q.subjectVersions(ctx, db, subject)
+	if err != nil {
+		return nil, r.storeErr("reading a subject", err)
+	}
+	var rows []versionRow
+	switch {
+	case version == 0:
+		rows = liveVersions(all, cfg.Compatibility.transitive())
+	default:
+		live, err := r.visibleVersions(ctx, subject, false)
+		if err != nil {
+			return nil, err
+		}
+		rows = live[len(live)-1:]
+		if version > 0 {
+			rows = nil
+			for _, row := range live {
+				if row.version == version {
+					rows = []versionRow{row}
+				}
+			}
+			if rows == nil {
+				return nil, errorf(ErrVersionNotFound, "version %d of subject %q not found", version, subject)
+			}
+		}
+	}
+	msgs, err := r.checkAgainst(ctx, db, cfg.Compatibility, rows, candidate)
+	if err != nil {
+		return nil, r.storeErr("checking compatibility", err)
+	}
+	return msgs, nil
+}
+
+// parsedByID returns a stored schema parsed, from the cache when it was parsed before. Stored
+// schemas never change, so an entry never goes stale.
+func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedSchema, error) {
+	if p, ok := r.parsed.get(id); ok {
+		return p, nil
+	}
+	s, found, err := r.q.schema(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errorf(ErrSchemaNotFound, "schema %d not found", id)
+	}
+	deps, err := r.resolveDependenciesIn(ctx, db, s.References)
+	if err != nil {
+		return nil, err
+	}
+	// Stored text is canonical already; the limits were checked when it was registered.
+	p, err := parse(s.Type, s.Text, deps, limits{maxBytes: 1 << 30, maxDepth: 1 << 20}, false)
+	if err != nil {
+		return nil, fmt.Errorf("stored schema %d no longer parses: %w", id, err)
+	}
+	r.parsed.put(id, p)
+	return p, nil
+}
+
+// parsedCache is a bounded LRU of parsed schemas by ID, safe for concurrent use.
+type parsedCache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // front = most recently used; values are *parsedEntry
+	byID  map[int]*list.Element
+}
+
+type parsedEntry struct {
+	id int
+	p  *parsedSchema
+}
+
+func newParsedCache(max int) *parsedCache {
+	return &parsedCache{max: max, order: list.New(), byID: map[int]*list.Element{}}
+}
+
+func (c *parsedCache) get(id int) (*parsedSchema, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byID[id]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(*parsedEntry).p, true
+}
+
+func (c *parsedCache) put(id int, p *parsedSchema) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byID[id]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	c.byID[id] = c.order.PushFront(&parsedEntry{id: id, p: p})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.byID, last.Value.(*parsedEntry).id)
+	}
+}

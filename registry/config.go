@@ -1,0 +1,385 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// CompatibilityLevel decides which earlier versions a new schema must be compatible with, and
+// in which direction (Confluent's levels).
+type CompatibilityLevel string
+
+// The compatibility levels. BACKWARD is the default.
+const (
+	// CompatNone checks nothing.
+	CompatNone CompatibilityLevel = "NONE"
+	// CompatBackward: the new schema can read data written with the latest version.
+	CompatBackward CompatibilityLevel = "BACKWARD"
+	// CompatBackwardTransitive: the new schema can read data written with every version.
+	CompatBackwardTransitive CompatibilityLevel = "BACKWARD_TRANSITIVE"
+	// CompatForward: the latest version can read data written with the new schema.
+	CompatForward CompatibilityLevel = "FORWARD"
+	// CompatForwardTransitive: every version can read data written with the new schema.
+	CompatForwardTransitive CompatibilityLevel = "FORWARD_TRANSITIVE"
+	// CompatFull: backward and forward against the latest version.
+	CompatFull CompatibilityLevel = "FULL"
+	// CompatFullTransitive: backward and forward against every version.
+	CompatFullTransitive CompatibilityLevel = "FULL_TRANSITIVE"
+)
+
+// DefaultCompatibility is the global level until one is set, as in Confluent.
+const DefaultCompatibility = CompatBackward
+
+// ParseCompatibilityLevel reads a level, ignoring case; an unknown one wraps
+// ErrInvalidCompatibility.
+func ParseCompatibilityLevel(s string) (CompatibilityLevel, error) {
+	l := CompatibilityLevel(strings.ToUpper(strings.TrimSpace(s)))
+	switch l {
+	case CompatNone, CompatBackward, CompatBackwardTransitive, CompatForward, CompatForwardTransitive, CompatFull, CompatFullTransitive:
+		return l, nil
+	}
+	return "", errorf(ErrInvalidCompatibility, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
+}
+
+// backward, forward and transitive describe what a level checks.
+func (l CompatibilityLevel) backward() bool {
+	return l == CompatBackward || l == CompatBackwardTransitive || l == CompatFull || l == CompatFullTransitive
+}
+
+func (l CompatibilityLevel) forward() bool {
+	return l == CompatForward || l == CompatForwardTransitive || l == CompatFull || l == CompatFullTransitive
+}
+
+func (l CompatibilityLevel) transitive() bool {
+	return l == CompatBackwardTransitive || l == CompatForwardTransitive || l == CompatFullTransitive
+}
+
+// Mode says whether a subject (or the whole registry) accepts writes.
+type Mode string
+
+// The modes. READWRITE is the default.
+const (
+	// ModeReadWrite accepts registrations and deletes.
+	ModeReadWrite Mode = "READWRITE"
+	// ModeReadOnly refuses registrations and deletes (ErrOperationNotPermitted).
+	ModeReadOnly Mode = "READONLY"
+	// ModeReadOnlyOverride is READONLY that also holds against a subject-level mode.
+	ModeReadOnlyOverride Mode = "READONLY_OVERRIDE"
+	// ModeImport accepts registrations that bring their own schema ID and version, without
+	// compatibility checks, for migrating from another registry.
+	ModeImport Mode = "IMPORT"
+)
+
+// ParseMode reads a mode, ignoring case; an unknown one wraps ErrInvalidMode.
+func ParseMode(s string) (Mode, error) {
+	m := Mode(strings.ToUpper(strings.TrimSpace(s)))
+	switch m {
+	case ModeReadWrite, ModeReadOnly, ModeReadOnlyOverride, ModeImport:
+		return m, nil
+	}
+	return "", errorf(ErrInvalidMode, "Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT")
+}
+
+func (m Mode) readOnly() bool { return m == ModeReadOnly || m == ModeReadOnlyOverride }
+
+// Config is a compatibility configuration, global or per subject. Normalize and
+// CompatibilityGroup are nil/empty when not set.
+type Config struct {
+	Compatibility      CompatibilityLevel
+	Normalize          *bool
+	CompatibilityGroup string
+}
+
+// globalKey is the row of the global config and mode; subject names are never empty.
+const globalKey = ""
+
+// Config returns the configuration of subject, or the global one for subject "". A subject
+// without its own configuration wraps ErrSubjectCompatibilityNotConfigured unless
+// defaultToGlobal, in which case the global one is returned.
+func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal bool) (Config, error) {
+	if subject != globalKey {
+		if err := validateSubject(subject); err != nil {
+			return Config{}, err
+		}
+	}
+	c, found, err := r.q.config(ctx, r.db.SQL(), subject)
+	if err != nil {
+		return Config{}, r.storeErr("reading a compatibility configuration", err)
+	}
+	switch {
+	case found && c.Compatibility != "":
+		return c, nil
+	case subject == globalKey:
+		c.Compatibility = DefaultCompatibility
+		return c, nil
+	case !defaultToGlobal:
+		return Config{}, errorf(ErrSubjectCompatibilityNotConfigured, "Subject '%s' does not have subject-level compatibility configured", subject)
+	}
+	return r.Config(ctx, globalKey, false)
+}
+
+// SetConfig sets the configuration of subject ("" for global) and returns it. An empty
+// Compatibility keeps the current level (BACKWARD for a subject without one).
+func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Config, error) {
+	if subject != globalKey {
+		if err := validateSubject(subject); err != nil {
+			return Config{}, err
+		}
+	}
+	if c.Compatibility != "" {
+		l, err := ParseCompatibilityLevel(string(c.Compatibility))
+		if err != nil {
+			return Config{}, err
+		}
+		c.Compatibility = l
+	}
+	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if c.Compatibility == "" {
+			cur, found, err := r.q.config(ctx, tx, subject)
+			if err != nil {
+				return err
+			}
+			c.Compatibility = DefaultCompatibility
+			if found && cur.Compatibility != "" {
+				c.Compatibility = cur.Compatibility
+			}
+		}
+		return r.q.putConfig(ctx, tx, subject, c)
+	})
+	if err != nil {
+		return Config{}, r.storeErr("writing a compatibility configuration", err)
+	}
+	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
+	return c, nil
+}
+
+// DeleteConfig removes the configuration of subject (the global one returns to BACKWARD) and
+// returns what was removed. A subject without its own configuration wraps
+// ErrSubjectCompatibilityNotConfigured.
+func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, error) {
+	prev, err := r.Config(ctx, subject, false)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := r.q.deleteConfig(ctx, r.db.SQL(), subject); err != nil {
+		return Config{}, r.storeErr("deleting a compatibility configuration", err)
+	}
+	return prev, nil
+}
+
+// Mode returns the mode of subject, or the global one for subject "". A subject without its
+// own mode wraps ErrSubjectModeNotConfigured unless defaultToGlobal.
+func (r *Registry) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
+	if subject != globalKey {
+		if err := validateSubject(subject); err != nil {
+			return "", err
+		}
+	}
+	m, found, err := r.q.mode(ctx, r.db.SQL(), subject)
+	if err != nil {
+		return "", r.storeErr("reading a mode", err)
+	}
+	switch {
+	case found:
+		return m, nil
+	case subject == globalKey:
+		return ModeReadWrite, nil
+	case !defaultToGlobal:
+		return "", errorf(ErrSubjectModeNotConfigured, "Subject '%s' does not have subject-level mode configured", subject)
+	}
+	return r.Mode(ctx, globalKey, false)
+}
+
+// SetMode sets the mode of subject ("" for global). Entering IMPORT while schemas exist (in
+// the subject, or anywhere for the global mode) needs force, else ErrOperationNotPermitted.
+func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force bool) (Mode, error) {
+	if subject != globalKey {
+		if err := validateSubject(subject); err != nil {
+			return "", err
+		}
+	}
+	m, err := ParseMode(string(mode))
+	if err != nil {
+		return "", err
+	}
+	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if m == ModeImport && !force {
+			var n int
+			var err error
+			if subject == globalKey {
+				n, err = r.q.countVersions(ctx, tx, "")
+			} else {
+				n, err = r.q.countVersions(ctx, tx, subject)
+			}
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return errorf(ErrOperationNotPermitted, "Cannot import since found existing subjects")
+			}
+		}
+		return r.q.putMode(ctx, tx, subject, m)
+	})
+	if err != nil {
+		return "", r.storeErr("writing a mode", err)
+	}
+	r.log.InfoContext(ctx, "mode set", "subject", subject, "mode", m)
+	return m, nil
+}
+
+// DeleteMode removes the mode of subject (the global one returns to READWRITE) and returns
+// what was removed.
+func (r *Registry) DeleteMode(ctx context.Context, subject string) (Mode, error) {
+	prev, err := r.Mode(ctx, subject, false)
+	if err != nil {
+		return "", err
+	}
+	if err := r.q.deleteMode(ctx, r.db.SQL(), subject); err != nil {
+		return "", r.storeErr("deleting a mode", err)
+	}
+	return prev, nil
+}
+
+// effectiveMode is the mode that governs writes to subject: a global READONLY_OVERRIDE wins,
+// then the subject's own mode, then the global one.
+func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string) (Mode, error) {
+	global, found, err := r.q.mode(ctx, db, globalKey)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		global = ModeReadWrite
+	}
+	if global == ModeReadOnlyOverride {
+		return global, nil
+	}
+	own, found, err := r.q.mode(ctx, db, subject)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		return own, nil
+	}
+	return global, nil
+}
+
+// checkWritable refuses writes to a read-only subject.
+func (r *Registry) checkWritable(ctx context.Context, db querier, subject string) (Mode, error) {
+	m, err := r.effectiveMode(ctx, db, subject)
+	if err != nil {
+		return "", err
+	}
+	if m.readOnly() {
+		return m, errorf(ErrOperationNotPermitted, "Subject %s is in read-only mode", subject)
+	}
+	return m, nil
+}
+
+// effectiveConfig is the configuration that governs subject: its own, else the global one.
+func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject string) (Config, error) {
+	c, found, err := r.q.config(ctx, db, subject)
+	if err != nil {
+		return Config{}, err
+	}
+	if found && c.Compatibility != "" {
+		return c, nil
+	}
+	g, found, err := r.q.config(ctx, db, globalKey)
+	if err != nil {
+		return Config{}, err
+	}
+	if !found || g.Compatibility == "" {
+		g.Compatibility = DefaultCompatibility
+	}
+	if c.Normalize == nil {
+		c.Normalize = g.Normalize
+	}
+	return Config{Compatibility: g.Compatibility, Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+}
+
+// config and mode queries.
+
+func (q queries) config(ctx context.Context, db querier, subject string) (Config, bool, error) {
+	var level, group sql.NullString
+	var normalize sql.NullInt64
+	err := db.QueryRowContext(ctx, q.d.Rebind(
+		`SELECT compatibility, normalize, compatibility_group FROM subject_configs WHERE subject = ?`), subject).
+		Scan(&level, &normalize, &group)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Config{}, false, nil
+	}
+	if err != nil {
+		return Config{}, false, err
+	}
+	c := Config{Compatibility: CompatibilityLevel(level.String), CompatibilityGroup: group.String}
+	if normalize.Valid {
+		b := normalize.Int64 != 0
+		c.Normalize = &b
+	}
+	return c, true, nil
+}
+
+func (q queries) putConfig(ctx context.Context, tx *sql.Tx, subject string, c Config) error {
+	var normalize any
+	if c.Normalize != nil {
+		normalize = boolInt(*c.Normalize)
+	}
+	var group any
+	if c.CompatibilityGroup != "" {
+		group = c.CompatibilityGroup
+	}
+	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_configs WHERE subject = ?`), subject); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, q.d.Rebind(
+		`INSERT INTO subject_configs (subject, compatibility, normalize, compatibility_group) VALUES (?, ?, ?, ?)`),
+		subject, string(c.Compatibility), normalize, group)
+	return err
+}
+
+func (q queries) deleteConfig(ctx context.Context, db querier, subject string) error {
+	_, err := db.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_configs WHERE subject = ?`), subject)
+	return err
+}
+
+func (q queries) mode(ctx context.Context, db querier, subject string) (Mode, bool, error) {
+	var m string
+	err := db.QueryRowContext(ctx, q.d.Rebind(`SELECT mode FROM subject_modes WHERE subject = ?`), subject).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return Mode(m), err == nil, err
+}
+
+func (q queries) putMode(ctx context.Context, tx *sql.Tx, subject string, m Mode) error {
+	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_modes WHERE subject = ?`), subject); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, q.d.Rebind(`INSERT INTO subject_modes (subject, mode) VALUES (?, ?)`), subject, string(m))
+	return err
+}
+
+func (q queries) deleteMode(ctx context.Context, db querier, subject string) error {
+	_, err := db.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_modes WHERE subject = ?`), subject)
+	return err
+}
+
+// countVersions counts the version rows of subject, or of every subject for "".
+func (q queries) countVersions(ctx context.Context, db querier, subject string) (int, error) {
+	query, args := `SELECT COUNT(*) FROM subject_versions`, []any{}
+	if subject != "" {
+		query, args = query+` WHERE subject = ?`, append(args, subject)
+	}
+	var n int
+	err := db.QueryRowContext(ctx, q.d.Rebind(query), args...).Scan(&n)
+	return n, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
