@@ -30,6 +30,12 @@ var grpcCodes = []struct {
 	{registry.ErrInvalidVersion, codes.InvalidArgument},
 	{registry.ErrInvalidSubject, codes.InvalidArgument},
 	{registry.ErrReferenceNotFound, codes.InvalidArgument},
+	{registry.ErrIncompatible, codes.FailedPrecondition},
+	{registry.ErrInvalidCompatibility, codes.InvalidArgument},
+	{registry.ErrInvalidMode, codes.InvalidArgument},
+	{registry.ErrSubjectCompatibilityNotConfigured, codes.NotFound},
+	{registry.ErrSubjectModeNotConfigured, codes.NotFound},
+	{registry.ErrOperationNotPermitted, codes.FailedPrecondition},
 	{registry.ErrStore, codes.Unavailable},
 }
 

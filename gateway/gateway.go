@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
 )
@@ -116,7 +117,11 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	}
 	g.cleanups = append(g.cleanups, g.conn.Close)
 
-	handler, err := newHTTPHandler(ctx, g.conn, metrics, g.db.Ping)
+	confluentAPI, err := confluent.NewHandler(confluent.Options{Registry: reg, Auth: authn, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metrics, g.db.Ping)
 	if err != nil {
 		return nil, err
 	}

@@ -183,7 +183,7 @@ func TestErrorsMapToCodes(t *testing.T) {
 		{"unknown schema ID", "GET", "/v1/schemas/4242", "", 404, "4242"},
 		{"validation not built yet", "POST", "/v1/subjects/s/validate", `{}`, 501, "not implemented"},
 		{"governance not built yet", "GET", "/v1/governance/subjects/s", "", 501, "not implemented"},
-		{"compatibility not built yet", "POST", "/v1/compatibility/subjects/s/versions/latest", `{}`, 501, "not implemented"},
+		{"compatibility of an unknown subject", "POST", "/v1/compatibility/subjects/nope/versions/latest", registerBody(orderAvro), 404, "nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,11 +20,12 @@ import (
 // readyTimeout bounds the store ping behind /readyz.
 const readyTimeout = 2 * time.Second
 
-// newHTTPHandler serves, on one port: the grpc-gateway mapping of the gRPC API under /v1/, the
-// OpenAPI document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the
-// store answers). /healthz, /readyz, /metrics and the OpenAPI document need no credentials;
-// everything under /v1/ is authenticated by the gRPC interceptors.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, metrics *prometheus.Registry, ping func(context.Context) error) (http.Handler, error) {
+// newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
+// its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
+// document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
+// answers). /healthz, /readyz, /metrics and the OpenAPI document need no credentials; /v1/ is
+// authenticated by the gRPC interceptors and the Confluent API by its own middleware.
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI http.Handler, metrics *prometheus.Registry, ping func(context.Context) error) (http.Handler, error) {
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
@@ -42,6 +43,8 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, metrics *prometh
 	}
 
 	mux := http.NewServeMux()
+	mux.Handle("/", confluentAPI)
+	mux.Handle("/v1/metadata/id", confluentAPI)
 	mux.Handle("/v1/", http.MaxBytesHandler(api, maxMessageBytes))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -101,6 +101,28 @@ func (s *registryService) DeleteSubjectVersion(ctx context.Context, req *pb.Dele
 	return &pb.DeleteSubjectVersionResponse{Version: int32(deleted)}, nil
 }
 
+func (s *registryService) CheckCompatibility(ctx context.Context, req *pb.CheckCompatibilityRequest) (*pb.CheckCompatibilityResponse, error) {
+	version := 0 // every version the subject's level names
+	if req.GetVersion() != "" {
+		v, err := parseVersion(req.GetVersion())
+		if err != nil {
+			return nil, err
+		}
+		version = v
+	}
+	typ, err := schemaTypeFromProto(req.GetSchemaType())
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.reg.CheckCompatibility(ctx, req.GetSubject(), version, registry.SchemaInput{
+		Type: typ, Text: req.GetSchema(), References: referencesFromProto(req.GetReferences()),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckCompatibilityResponse{IsCompatible: len(msgs) == 0, Messages: msgs}, nil
+}
+
 // parseVersion reads a version path parameter: a number from 1, or "latest" / "-1" (returned
 // as -1, the registry's "latest").
 func parseVersion(s string) (int, error) {

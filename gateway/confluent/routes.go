@@ -1,0 +1,202 @@
+package confluent
+
+import (
+	"net/http"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/registry"
+)
+
+// routes registers every endpoint with the permission it needs. Permanent deletes also need
+// schemas.hard_delete, checked in their handlers; /mode writes change what the whole registry
+// accepts, so they are admin-only.
+func (h *handler) routes(rt router) {
+	read, write := auth.PermSchemasRead, auth.PermSchemasWrite
+	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) { return struct{}{}, nil }}})
+	rt.handle(h, "/schemas", map[string]endpoint{"GET": {read, h.listSchemas}})
+	rt.handle(h, "/schemas/types", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) {
+		return []string{string(registry.SchemaTypeAvro), string(registry.SchemaTypeJSON)}, nil
+	}}})
+	rt.handle(h, "/schemas/ids/{id}", map[string]endpoint{"GET": {read, h.schemaByID}})
+	rt.handle(h, "/schemas/ids/{id}/schema", map[string]endpoint{"GET": {read, h.rawSchemaByID}})
+	rt.handle(h, "/schemas/ids/{id}/subjects", map[string]endpoint{"GET": {read, h.subjectsOfSchema}})
+	rt.handle(h, "/schemas/ids/{id}/versions", map[string]endpoint{"GET": {read, h.versionsOfSchema}})
+
+	rt.handle(h, "/subjects", map[string]endpoint{"GET": {read, h.listSubjects}})
+	rt.handle(h, "/subjects/{subject}", map[string]endpoint{
+		"POST":   {read, h.lookup},
+		"DELETE": {write, h.deleteSubject},
+	})
+	rt.handle(h, "/subjects/{subject}/versions", map[string]endpoint{
+		"GET":  {read, h.listVersions},
+		"POST": {write, h.register},
+	})
+	rt.handle(h, "/subjects/{subject}/versions/{version}", map[string]endpoint{
+		"GET":    {read, h.getVersion},
+		"DELETE": {write, h.deleteVersion},
+	})
+	rt.handle(h, "/subjects/{subject}/versions/{version}/schema", map[string]endpoint{"GET": {read, h.rawVersionSchema}})
+	rt.handle(h, "/subjects/{subject}/versions/{version}/referencedby", map[string]endpoint{"GET": {read, h.referencedBy}})
+
+	rt.handle(h, "/compatibility/subjects/{subject}/versions", map[string]endpoint{"POST": {read, h.compatibility}})
+	rt.handle(h, "/compatibility/subjects/{subject}/versions/{version}", map[string]endpoint{"POST": {read, h.compatibility}})
+
+	rt.handle(h, "/config", map[string]endpoint{
+		"GET":    {read, h.getConfig},
+		"PUT":    {write, h.putConfig},
+		"DELETE": {write, h.deleteConfig},
+	})
+	rt.handle(h, "/config/{subject}", map[string]endpoint{
+		"GET":    {read, h.getConfig},
+		"PUT":    {write, h.putConfig},
+		"DELETE": {write, h.deleteConfig},
+	})
+	rt.handle(h, "/mode", map[string]endpoint{
+		"GET":    {read, h.getMode},
+		"PUT":    {auth.PermAdmin, h.putMode},
+		"DELETE": {auth.PermAdmin, h.deleteMode},
+	})
+	rt.handle(h, "/mode/{subject}", map[string]endpoint{
+		"GET":    {read, h.getMode},
+		"PUT":    {auth.PermAdmin, h.putMode},
+		"DELETE": {auth.PermAdmin, h.deleteMode},
+	})
+	rt.handle(h, "/contexts", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) { return []string{"."}, nil }}})
+	rt.handle(h, "/v1/metadata/id", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) {
+		return map[string]any{"scope": map[string]any{
+			"path":     []string{},
+			"clusters": map[string]string{"kafka-cluster": "schemagate", "schema-registry-cluster": "schemagate"},
+		}}, nil
+	}}})
+}
+
+// GET /schemas
+func (h *handler) listSchemas(r *http.Request) (any, error) {
+	offset, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := queryInt(r, "limit", -1)
+	if err != nil {
+		return nil, err
+	}
+	svs, err := h.reg.Schemas(r.Context(), registry.SchemaFilter{
+		SubjectPrefix: r.URL.Query().Get("subjectPrefix"),
+		Deleted:       queryBool(r, "deleted"),
+		LatestOnly:    queryBool(r, "latestOnly"),
+		Offset:        offset, Limit: limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schemaBody, len(svs))
+	for i, sv := range svs {
+		out[i] = toVersionBody(sv)
+	}
+	return out, nil
+}
+
+// GET /schemas/ids/{id}: subject limits the lookup to that subject; format=resolved inlines
+// referenced Avro types; fetchMaxId adds the highest ID handed out.
+func (h *handler) schemaByID(r *http.Request) (any, error) {
+	s, err := h.schemaForRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	b := toSchemaBody(s)
+	b.ID = 0 // Confluent does not repeat the ID it was asked for
+	if queryBool(r, "fetchMaxId") {
+		if b.MaxID, err = h.reg.MaxSchemaID(r.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// GET /schemas/ids/{id}/schema
+func (h *handler) rawSchemaByID(r *http.Request) (any, error) {
+	s, err := h.schemaForRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(s.Text), nil
+}
+
+func (h *handler) schemaForRequest(r *http.Request) (registry.Schema, error) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		return registry.Schema{}, err
+	}
+	s, err := h.reg.SchemaByID(r.Context(), id)
+	if err != nil {
+		return registry.Schema{}, err
+	}
+	if subject := r.URL.Query().Get("subject"); subject != "" {
+		svs, err := h.reg.SubjectVersionsOfSchema(r.Context(), id, true)
+		if err != nil {
+			return registry.Schema{}, err
+		}
+		found := false
+		for _, sv := range svs {
+			found = found || sv.Subject == subject
+		}
+		if !found {
+			return registry.Schema{}, apiError{status: 404, code: 40403, msg: "Schema " + r.PathValue("id") + " not found in subject " + subject}
+		}
+	}
+	switch format := r.URL.Query().Get("format"); format {
+	case "", "default", "serialized":
+	case "resolved":
+		if s.Text, err = h.reg.ResolvedSchemaText(r.Context(), id); err != nil {
+			return registry.Schema{}, err
+		}
+	default:
+		return registry.Schema{}, apiError{status: 422, code: 42201, msg: "Invalid format " + format + ": use default or resolved"}
+	}
+	return s, nil
+}
+
+// GET /schemas/ids/{id}/subjects
+func (h *handler) subjectsOfSchema(r *http.Request) (any, error) {
+	svs, err := h.versionsForID(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, sv := range svs {
+		if len(out) == 0 || out[len(out)-1] != sv.Subject {
+			out = append(out, sv.Subject)
+		}
+	}
+	return out, nil
+}
+
+// GET /schemas/ids/{id}/versions
+func (h *handler) versionsOfSchema(r *http.Request) (any, error) {
+	svs, err := h.versionsForID(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]subjectVersion, len(svs))
+	for i, sv := range svs {
+		out[i] = subjectVersion{Subject: sv.Subject, Version: sv.Version}
+	}
+	return out, nil
+}
+
+func (h *handler) versionsForID(r *http.Request) ([]registry.SubjectVersion, error) {
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return h.reg.SubjectVersionsOfSchema(r.Context(), id, queryBool(r, "deleted"))
+}
+
+// readSchemaRequest decodes a register/lookup/compatibility body.
+func readSchemaRequest(r *http.Request) (registry.SchemaInput, error) {
+	var req schemaRequest
+	if err := decodeBody(r, &req); err != nil {
+		return registry.SchemaInput{}, err
+	}
+	return req.input(queryBool(r, "normalize"))
+}

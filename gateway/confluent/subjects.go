@@ -1,0 +1,130 @@
+package confluent
+
+import (
+	"net/http"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/registry"
+)
+
+// GET /subjects
+func (h *handler) listSubjects(r *http.Request) (any, error) {
+	offset, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := queryInt(r, "limit", -1)
+	if err != nil {
+		return nil, err
+	}
+	subjects, err := h.reg.ListSubjects(r.Context(), registry.SubjectFilter{
+		Prefix:      r.URL.Query().Get("subjectPrefix"),
+		Deleted:     queryBool(r, "deleted"),
+		DeletedOnly: queryBool(r, "deletedOnly"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if offset > 0 {
+		subjects = subjects[min(offset, len(subjects)):]
+	}
+	if limit >= 0 && limit < len(subjects) {
+		subjects = subjects[:limit]
+	}
+	return subjects, nil
+}
+
+// POST /subjects/{subject}: which version of the subject holds this schema.
+func (h *handler) lookup(r *http.Request) (any, error) {
+	in, err := readSchemaRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := h.reg.LookupSchema(r.Context(), r.PathValue("subject"), in, queryBool(r, "deleted"))
+	if err != nil {
+		return nil, err
+	}
+	return toVersionBody(sv), nil
+}
+
+// DELETE /subjects/{subject}
+func (h *handler) deleteSubject(r *http.Request) (any, error) {
+	permanent := queryBool(r, "permanent")
+	if permanent {
+		if err := auth.Require(r.Context(), auth.PermSchemasHardDelete); err != nil {
+			return nil, err
+		}
+	}
+	return h.reg.DeleteSubject(r.Context(), r.PathValue("subject"), permanent)
+}
+
+// GET /subjects/{subject}/versions
+func (h *handler) listVersions(r *http.Request) (any, error) {
+	return h.reg.ListVersions(r.Context(), r.PathValue("subject"), queryBool(r, "deleted"), queryBool(r, "deletedOnly"))
+}
+
+// POST /subjects/{subject}/versions: register; answers the ID, and the version and schema as
+// newer Confluent releases do.
+func (h *handler) register(r *http.Request) (any, error) {
+	in, err := readSchemaRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := h.reg.Register(r.Context(), r.PathValue("subject"), in)
+	if err != nil {
+		return nil, err
+	}
+	b := toVersionBody(sv)
+	b.Subject = ""
+	return b, nil
+}
+
+// GET /subjects/{subject}/versions/{version}
+func (h *handler) getVersion(r *http.Request) (any, error) {
+	sv, err := h.versionForRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	return toVersionBody(sv), nil
+}
+
+// GET /subjects/{subject}/versions/{version}/schema
+func (h *handler) rawVersionSchema(r *http.Request) (any, error) {
+	sv, err := h.versionForRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(sv.Schema.Text), nil
+}
+
+func (h *handler) versionForRequest(r *http.Request) (registry.SubjectVersion, error) {
+	v, err := parseVersion(r.PathValue("version"))
+	if err != nil {
+		return registry.SubjectVersion{}, err
+	}
+	return h.reg.SubjectVersion(r.Context(), r.PathValue("subject"), v, queryBool(r, "deleted"))
+}
+
+// GET /subjects/{subject}/versions/{version}/referencedby
+func (h *handler) referencedBy(r *http.Request) (any, error) {
+	v, err := parseVersion(r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	return h.reg.ReferencedBy(r.Context(), r.PathValue("subject"), v)
+}
+
+// DELETE /subjects/{subject}/versions/{version}
+func (h *handler) deleteVersion(r *http.Request) (any, error) {
+	v, err := parseVersion(r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	permanent := queryBool(r, "permanent")
+	if permanent {
+		if err := auth.Require(r.Context(), auth.PermSchemasHardDelete); err != nil {
+			return nil, err
+		}
+	}
+	return h.reg.DeleteVersion(r.Context(), r.PathValue("subject"), v, permanent)
+}
