@@ -22,9 +22,12 @@ deps: npm-deps
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-npm-deps: node_modules/.package-lock.json
+npm-deps: node_modules/.package-lock.json tests/clients/node/node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+# The pinned Schema Registry client that tests/clients runs against the server.
+tests/clients/node/node_modules/.package-lock.json: tests/clients/node/package.json tests/clients/node/package-lock.json
+	cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error
 
 ## proto-deps: copy google/api annotations from the pinned google-proto-files npm package.
 proto-deps: npm-deps
