@@ -196,45 +196,56 @@ func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedS
 	return p, nil
 }
 
-// parsedCache is a bounded LRU of parsed schemas by ID, safe for concurrent use.
-type parsedCache struct {
+// lru is a bounded least-recently-used cache by schema ID, safe for concurrent use. Schema
+// content never changes once stored, so entries never go stale; they are only evicted.
+type lru[V any] struct {
 	mu    sync.Mutex
 	max   int
-	order *list.List // front = most recently used; values are *parsedEntry
+	order *list.List // front = most recently used; values are *lruEntry[V]
 	byID  map[int]*list.Element
 }
 
-type parsedEntry struct {
+type lruEntry[V any] struct {
 	id int
-	p  *parsedSchema
+	v  V
 }
 
-func newParsedCache(max int) *parsedCache {
-	return &parsedCache{max: max, order: list.New(), byID: map[int]*list.Element{}}
+func newLRU[V any](max int) *lru[V] {
+	return &lru[V]{max: max, order: list.New(), byID: map[int]*list.Element{}}
 }
 
-func (c *parsedCache) get(id int) (*parsedSchema, bool) {
+func (c *lru[V]) get(id int) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byID[id]
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.order.MoveToFront(e)
-	return e.Value.(*parsedEntry).p, true
+	return e.Value.(*lruEntry[V]).v, true
 }
 
-func (c *parsedCache) put(id int, p *parsedSchema) {
+func (c *lru[V]) put(id int, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byID[id]; ok {
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byID[id] = c.order.PushFront(&parsedEntry{id: id, p: p})
+	c.byID[id] = c.order.PushFront(&lruEntry[V]{id: id, v: v})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.byID, last.Value.(*parsedEntry).id)
+		delete(c.byID, last.Value.(*lruEntry[V]).id)
+	}
+}
+
+func (c *lru[V]) remove(id int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byID[id]; ok {
+		c.order.Remove(e)
+		delete(c.byID, id)
 	}
 }

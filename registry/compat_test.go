@@ -116,7 +116,7 @@ func TestParsedSchemasAreCached(t *testing.T) {
 }
 
 func TestParsedCacheIsBounded(t *testing.T) {
-	c := newParsedCache(2)
+	c := newLRU[*parsedSchema](2)
 	for id := 1; id <= 3; id++ {
 		c.put(id, &parsedSchema{canonical: fmt.Sprint(id)})
 	}

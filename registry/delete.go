@@ -25,9 +25,9 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 	if err := validateSubject(subject); err != nil {
 		return nil, err
 	}
-	var deleted []int
+	var deleted, schemaIDs []int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
-		deleted = nil
+		deleted, schemaIDs = nil, nil
 		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
 			return err
 		}
@@ -48,6 +48,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 			}
 			if permanent {
 				targets = append(targets, row.version)
+				schemaIDs = append(schemaIDs, row.schemaID)
 			}
 		}
 		if len(targets) == 0 {
@@ -76,6 +77,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 	if err != nil {
 		return nil, r.storeErr("deleting a subject", err)
 	}
+	r.forget(schemaIDs...)
 	r.log.InfoContext(ctx, "subject deleted", "subject", subject, "versions", deleted, "permanent", permanent)
 	return deleted, nil
 }
@@ -103,7 +105,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if err := validateVersion(version, true); err != nil {
 		return 0, err
 	}
-	var deleted int
+	var deleted, schemaID int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
 			return err
@@ -143,12 +145,16 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		}
 		deleted = row.version
 		if permanent {
+			schemaID = row.schemaID
 			return r.q.hardDelete(ctx, tx, subject, row.version)
 		}
 		return r.q.softDelete(ctx, tx, subject, row.version)
 	})
 	if err != nil {
 		return 0, r.storeErr("deleting a subject version", err)
+	}
+	if schemaID != 0 {
+		r.forget(schemaID)
 	}
 	r.log.InfoContext(ctx, "subject version deleted", "subject", subject, "version", deleted, "permanent", permanent)
 	return deleted, nil
@@ -173,4 +179,14 @@ func (r *Registry) checkNotReferenced(ctx context.Context, db querier, subject s
 		more = fmt.Sprintf(" and %d more", len(refs)-5)
 	}
 	return errorf(ErrReferenceInUse, "version %d of subject %q is referenced by subject %s%s", version, subject, strings.Join(names, ", subject "), more)
+}
+
+// forget drops permanently deleted schemas from the SchemaByID cache, so the next lookup asks
+// the database whether another version still holds them. (Other replicas keep serving a
+// cached schema by ID after a permanent delete here; IDs are never reused, so what they serve
+// is never wrong content, only a schema that this replica would no longer list.)
+func (r *Registry) forget(ids ...int) {
+	for _, id := range ids {
+		r.visible.remove(id)
+	}
 }

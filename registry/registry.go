@@ -29,7 +29,10 @@ type Registry struct {
 	lim     limits
 	maxRefs int
 	metrics *metrics
-	parsed  *parsedCache
+	parsed  *lru[*parsedSchema]
+	// visible caches schemas found by SchemaByID. A schema stops being found only when its
+	// last version is permanently deleted; this replica then drops it (see forget).
+	visible *lru[Schema]
 }
 
 type metrics struct {
@@ -92,7 +95,8 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 		lim:     limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth},
 		maxRefs: opts.MaxReferences,
 		metrics: m,
-		parsed:  newParsedCache(opts.ParsedCacheEntries),
+		parsed:  newLRU[*parsedSchema](opts.ParsedCacheEntries),
+		visible: newLRU[Schema](opts.ParsedCacheEntries),
 	}, nil
 }
 
@@ -310,6 +314,9 @@ func (r *Registry) SchemaByID(ctx context.Context, id int) (Schema, error) {
 	if id <= 0 {
 		return Schema{}, notFound
 	}
+	if s, ok := r.visible.get(id); ok {
+		return s.clone(), nil
+	}
 	inUse, err := r.q.schemaInUse(ctx, r.db.SQL(), id)
 	if err != nil {
 		return Schema{}, r.storeErr("reading a schema", err)
@@ -324,5 +331,6 @@ func (r *Registry) SchemaByID(ctx context.Context, id int) (Schema, error) {
 	if !found {
 		return Schema{}, notFound
 	}
+	r.visible.put(id, s.clone())
 	return s, nil
 }

@@ -55,6 +55,12 @@ type Schema struct {
 	RuleSet    string
 }
 
+// clone returns s with its own References slice, so cached schemas are never shared.
+func (s Schema) clone() Schema {
+	s.References = append([]Reference(nil), s.References...)
+	return s
+}
+
 // SubjectVersion is one version of a subject and the schema it holds.
 type SubjectVersion struct {
 	Subject string

@@ -29,6 +29,11 @@ func newBenchServer(b *testing.B) *httptest.Server { return newServer(b, nil) }
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func newServer(t testing.TB, principals []auth.PrincipalConfig) *httptest.Server {
+	srv, _ := newServerWithStore(t, principals)
+	return srv
+}
+
+func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig) (*httptest.Server, *store.DB) {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "sg.db"))
 	if err != nil {
@@ -49,7 +54,18 @@ func newServer(t testing.TB, principals []auth.PrincipalConfig) *httptest.Server
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, db
+}
+
+func TestStoreFailureIs50001(t *testing.T) {
+	srv, db := newServerWithStore(t, nil)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run(t, srv, []step{
+		{name: "list subjects with the store down", method: "GET", path: "/subjects", status: 500, code: 50001, msg: "storage failure"},
+		{name: "register with the store down", method: "POST", path: "/subjects/s/versions", body: body(`"string"`), status: 500, code: 50001},
+	})
 }
 
 // step is one request and what must come back: the status, and either the whole JSON body

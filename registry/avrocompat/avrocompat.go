@@ -380,6 +380,11 @@ func describe(s avro.Schema) string {
 }
 
 func (w *walker) report(typ, path, format string, args ...any) {
+	if w.probing {
+		// A probe only asks whether there is a reason; the text is never shown.
+		w.out = append(w.out, Incompatibility{Type: typ})
+		return
+	}
 	w.out = append(w.out, Incompatibility{
 		Type:        typ,
 		Path:        pointer(path),
