@@ -8,11 +8,13 @@ import (
 )
 
 // SubjectFilter selects subjects: those starting with Prefix; soft-deleted ones too with
-// Deleted, or only them with DeletedOnly.
+// Deleted, or only them with DeletedOnly. Offset skips that many results; Limit caps them (0
+// or less: no cap).
 type SubjectFilter struct {
-	Prefix      string
-	Deleted     bool
-	DeletedOnly bool
+	Prefix        string
+	Deleted       bool
+	DeletedOnly   bool
+	Offset, Limit int
 }
 
 // ListSubjects returns the subject names f selects, sorted by byte order. A subject is live
@@ -34,6 +36,9 @@ func (r *Registry) ListSubjects(ctx context.Context, f SubjectFilter) ([]string,
 		}
 	}
 	sort.Strings(out)
+	if out = page(out, f.Offset, f.Limit); out == nil {
+		out = []string{}
+	}
 	return out, nil
 }
 

@@ -324,6 +324,16 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// pageParams reads the offset and limit query parameters (Confluent's defaults: 0 and -1, no
+// limit).
+func pageParams(r *http.Request) (offset, limit int, err error) {
+	if offset, err = queryInt(r, "offset", 0); err != nil {
+		return 0, 0, err
+	}
+	limit, err = queryInt(r, "limit", -1)
+	return offset, limit, err
+}
+
 // parseVersion reads a version path segment: a number from 1 to 2^31-1, "latest" or -1.
 func parseVersion(s string) (int, error) {
 	if s == "latest" || s == "-1" {

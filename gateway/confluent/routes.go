@@ -72,11 +72,7 @@ func (h *handler) routes(rt router) {
 
 // GET /schemas
 func (h *handler) listSchemas(r *http.Request) (any, error) {
-	offset, err := queryInt(r, "offset", 0)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := queryInt(r, "limit", -1)
+	offset, limit, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}

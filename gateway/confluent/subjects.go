@@ -9,29 +9,17 @@ import (
 
 // GET /subjects
 func (h *handler) listSubjects(r *http.Request) (any, error) {
-	offset, err := queryInt(r, "offset", 0)
+	offset, limit, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
-	limit, err := queryInt(r, "limit", -1)
-	if err != nil {
-		return nil, err
-	}
-	subjects, err := h.reg.ListSubjects(r.Context(), registry.SubjectFilter{
+	return h.reg.ListSubjects(r.Context(), registry.SubjectFilter{
 		Prefix:      r.URL.Query().Get("subjectPrefix"),
 		Deleted:     queryBool(r, "deleted"),
 		DeletedOnly: queryBool(r, "deletedOnly"),
+		Offset:      offset,
+		Limit:       limit,
 	})
-	if err != nil {
-		return nil, err
-	}
-	if offset > 0 {
-		subjects = subjects[min(offset, len(subjects)):]
-	}
-	if limit >= 0 && limit < len(subjects) {
-		subjects = subjects[:limit]
-	}
-	return subjects, nil
 }
 
 // POST /subjects/{subject}: which version of the subject holds this schema.
