@@ -1,0 +1,443 @@
+package governance
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/store"
+)
+
+// Defaults of [EvidenceOptions].
+const (
+	// DefaultEvidenceBucket is the default EvidenceOptions.Bucket (governance.evidence_bucket).
+	DefaultEvidenceBucket = 5 * time.Minute
+	// DefaultFlushInterval is the default EvidenceOptions.FlushInterval.
+	DefaultFlushInterval = 5 * time.Second
+	// DefaultMaxSamples is the default EvidenceOptions.MaxSamples.
+	DefaultMaxSamples = 1000
+	// shutdownFlushTimeout bounds the last flush of [Evidence.Run].
+	shutdownFlushTimeout = 5 * time.Second
+	// maxReplicaBytes is the column width of replica.
+	maxReplicaBytes = 255
+)
+
+// EvidenceOptions configure [NewEvidence].
+type EvidenceOptions struct {
+	// DB is where evidence is kept. Required.
+	DB *store.DB
+	// Replica names this gateway process among those sharing DB, e.g. hostname and pid; at
+	// most 255 bytes. Required. Two processes must not share a name while both run, or their
+	// heartbeats vouch for each other.
+	Replica string
+	// Bucket is the width of the time buckets evidence is stored in, a whole number of
+	// seconds (config key governance.evidence_bucket). Default 5m.
+	Bucket time.Duration
+	// FlushInterval is how often [Evidence.Run] flushes; a crash loses at most this much
+	// evidence. Default 5s.
+	FlushInterval time.Duration
+	// Clock tells the time. Default time.Now; tests inject their own. It must be safe for
+	// concurrent use: Record calls it when it is given samples.
+	Clock func() time.Time
+	// Logger receives flush failures. Default: discard.
+	Logger *slog.Logger
+	// MaxSamples bounds the drift sample entries (subject, kind, path) held in memory between
+	// flushes, across all subjects. Findings for new entries beyond it are counted in
+	// [Evidence.DroppedSamples] and not sampled; counters are never dropped. Default 1000.
+	MaxSamples int
+}
+
+// Evidence counts validations per subject in memory and flushes the counts to the store in time
+// buckets, per replica, together with drift samples and a heartbeat that says this replica was
+// recording in the bucket. It is the clean-window evidence of DESIGN.md.
+//
+// [Evidence.Record] is the hot path: it takes no lock shared across subjects and does not touch
+// the database. [Evidence.Flush] (run every FlushInterval by [Evidence.Run]) moves the counts to
+// the store in one transaction; if it fails they go back into memory for the next flush, so
+// nothing is lost or counted twice. A crash loses what was recorded since the last flush, never
+// a stored bucket.
+//
+// Counts are stored in the bucket of the flush that stores them, not of the Record call: the
+// hot path does not read the clock. Counts recorded just before a bucket boundary can therefore
+// land in the next bucket, and counts held back by failing flushes land in the bucket of the
+// first flush that succeeds. Evidence moves later, never earlier, so a violation can only start
+// a clean window later than it happened, which is the safe side. Heartbeats are kept for every
+// bucket in which a flush was attempted, so a replica that recorded through a database outage
+// still vouches for those buckets once the evidence is stored.
+type Evidence struct {
+	db            *store.DB
+	replica       string
+	bucket        time.Duration
+	flushInterval time.Duration
+	clock         func() time.Time
+	log           *slog.Logger
+	maxSamples    int64
+
+	subjects    sync.Map // subject string → *subjectState; entries are never removed
+	sampleCount atomic.Int64
+	dropped     atomic.Int64
+
+	// flushMu serialises flushes, and lets DriftReport see no evidence in flight.
+	flushMu sync.Mutex
+	// beats are the heartbeats not stored yet: bucket start → last seen, unix seconds.
+	// Guarded by flushMu.
+	beats map[int64]int64
+}
+
+// subjectState is one subject's evidence since the last flush. The counters are atomics so that
+// Record on different subjects shares nothing and Record on one subject takes no lock.
+type subjectState struct {
+	validations atomic.Int64
+	violations  atomic.Int64
+	findings    [numKinds]atomic.Int64
+
+	mu      sync.Mutex // guards samples
+	samples map[sampleKey]*sampleEntry
+}
+
+// NewEvidence returns an Evidence with opts, failing when a required option is missing.
+func NewEvidence(opts EvidenceOptions) (*Evidence, error) {
+	if opts.DB == nil {
+		return nil, errors.New("governance: NewEvidence: DB is required")
+	}
+	if opts.Replica == "" {
+		return nil, errors.New("governance: NewEvidence: Replica is required")
+	}
+	if len(opts.Replica) > maxReplicaBytes || sanitizeText(opts.Replica, maxReplicaBytes) != opts.Replica {
+		return nil, fmt.Errorf("governance: NewEvidence: Replica %q must be valid UTF-8 of at most %d bytes", opts.Replica, maxReplicaBytes)
+	}
+	if opts.Bucket == 0 {
+		opts.Bucket = DefaultEvidenceBucket
+	}
+	if opts.Bucket < time.Second || opts.Bucket%time.Second != 0 {
+		return nil, fmt.Errorf("governance: NewEvidence: Bucket %v must be a whole number of seconds", opts.Bucket)
+	}
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = DefaultFlushInterval
+	}
+	if opts.FlushInterval < 0 {
+		return nil, fmt.Errorf("governance: NewEvidence: FlushInterval %v must be positive", opts.FlushInterval)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxSamples == 0 {
+		opts.MaxSamples = DefaultMaxSamples
+	}
+	if opts.MaxSamples < 0 {
+		return nil, fmt.Errorf("governance: NewEvidence: MaxSamples %d must be positive", opts.MaxSamples)
+	}
+	return &Evidence{
+		db:            opts.DB,
+		replica:       opts.Replica,
+		bucket:        opts.Bucket,
+		flushInterval: opts.FlushInterval,
+		clock:         opts.Clock,
+		log:           opts.Logger,
+		maxSamples:    int64(opts.MaxSamples),
+		beats:         make(map[int64]int64),
+	}, nil
+}
+
+// state returns subject's state, creating it on first use.
+func (e *Evidence) state(subject string) *subjectState {
+	if v, ok := e.subjects.Load(subject); ok {
+		return v.(*subjectState)
+	}
+	v, _ := e.subjects.LoadOrStore(strings.Clone(subject), new(subjectState))
+	return v.(*subjectState)
+}
+
+// Record counts one validation of a payload for subject: valid is its outcome (a payload with
+// only stale_schema_version findings is valid), kinds holds the drift kind of each finding
+// (unknown kinds count as other), and samples the findings to keep drift samples of (may be
+// nil). Record is safe for concurrent use, never touches the database, and for a subject seen
+// before and no samples it does not allocate. It keeps no reference to kinds, samples or their
+// payloads.
+func (e *Evidence) Record(subject string, valid bool, kinds []string, samples []Sample) {
+	st := e.state(subject)
+	// Flush swaps these out in the reverse order, so a flush never stores a violation or a
+	// finding without the validation it belongs to.
+	st.validations.Add(1)
+	if !valid {
+		st.violations.Add(1)
+	}
+	for _, k := range kinds {
+		st.findings[kindIndex(k)].Add(1)
+	}
+	if len(samples) > 0 {
+		e.recordSamples(st, samples)
+	}
+}
+
+// DroppedSamples returns how many findings were not sampled since the Evidence was made, because
+// MaxSamples entries were already held in memory.
+func (e *Evidence) DroppedSamples() int64 { return e.dropped.Load() }
+
+// Replica returns the replica name evidence is stored under.
+func (e *Evidence) Replica() string { return e.replica }
+
+// bucketOf returns the start of t's bucket, in unix seconds.
+func (e *Evidence) bucketOf(t time.Time) int64 {
+	return t.UTC().Truncate(e.bucket).Unix()
+}
+
+// Run flushes every FlushInterval until ctx is done, then flushes once more with a fresh
+// context of at most 5s (shutdown), and returns that last flush's error. Failed periodic
+// flushes are logged and retried by the next one; their counts stay in memory meanwhile.
+func (e *Evidence) Run(ctx context.Context) error {
+	t := time.NewTicker(e.flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownFlushTimeout)
+			defer cancel()
+			if err := e.Flush(fctx); err != nil {
+				e.log.Error("governance: last evidence flush failed; evidence since the previous flush is lost",
+					"replica", e.replica, "err", err)
+				return err
+			}
+			return nil
+		case <-t.C:
+			if err := e.Flush(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("governance: evidence flush failed; keeping the counts for the next flush",
+					"replica", e.replica, "err", err)
+			}
+		}
+	}
+}
+
+// subjectBatch is what one flush takes out of one subject's state.
+type subjectBatch struct {
+	subject     string
+	st          *subjectState
+	validations int64
+	violations  int64
+	findings    [numKinds]int64
+	samples     map[sampleKey]*sampleEntry
+}
+
+func (b *subjectBatch) empty() bool {
+	if b.validations != 0 || b.violations != 0 || len(b.samples) != 0 {
+		return false
+	}
+	for _, n := range b.findings {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Flush adds the counts and drift samples recorded since the last flush to the store, in the
+// bucket of the current time, with a heartbeat for this replica, all in one transaction. It
+// writes the heartbeat even when nothing was recorded. If the transaction fails, the counts and
+// samples go back into memory and the heartbeats are kept, for the next flush.
+//
+// A commit whose outcome is unknown (the connection broke after COMMIT was sent) is treated as
+// failed, so its counts could be stored twice; SQLite does not have that case.
+func (e *Evidence) Flush(ctx context.Context) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	now := e.clock().UTC()
+	bucket := e.bucketOf(now)
+	if last, ok := e.beats[bucket]; !ok || now.Unix() > last {
+		e.beats[bucket] = now.Unix()
+	}
+	batch := e.swapOut()
+	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
+		return e.write(ctx, tx, bucket, batch)
+	})
+	if err != nil {
+		e.putBack(batch)
+		return fmt.Errorf("governance: flush evidence: %w", err)
+	}
+	e.releaseSamples(batch)
+	clear(e.beats)
+	return nil
+}
+
+// swapOut takes every subject's counts and samples out of memory.
+func (e *Evidence) swapOut() []subjectBatch {
+	var batch []subjectBatch
+	e.subjects.Range(func(k, v any) bool {
+		st := v.(*subjectState)
+		b := subjectBatch{subject: k.(string), st: st}
+		for i := range st.findings {
+			b.findings[i] = st.findings[i].Swap(0)
+		}
+		b.violations = st.violations.Swap(0)
+		b.validations = st.validations.Swap(0)
+		b.samples = e.takeSamples(st)
+		if !b.empty() {
+			batch = append(batch, b)
+		}
+		return true
+	})
+	return batch
+}
+
+// putBack returns a failed flush's batch to memory.
+func (e *Evidence) putBack(batch []subjectBatch) {
+	for _, b := range batch {
+		b.st.validations.Add(b.validations)
+		b.st.violations.Add(b.violations)
+		for i, n := range b.findings {
+			b.st.findings[i].Add(n)
+		}
+		e.restoreSamples(b.st, b.samples)
+	}
+}
+
+// The upserts add to existing rows. Columns of the target table are qualified with its name:
+// PostgreSQL would find an unqualified one ambiguous next to excluded.
+var (
+	upsertBucketSQL    = buildUpsertBucket()
+	upsertHeartbeatSQL = `INSERT INTO evidence_heartbeats (bucket_start, replica, last_seen) VALUES (?, ?, ?)
+ON CONFLICT (bucket_start, replica) DO UPDATE SET
+    last_seen = CASE WHEN excluded.last_seen > evidence_heartbeats.last_seen
+        THEN excluded.last_seen ELSE evidence_heartbeats.last_seen END`
+)
+
+func buildUpsertBucket() string {
+	cols := append([]string{"validations", "violations"}, kindNames[:]...)
+	var b strings.Builder
+	b.WriteString("INSERT INTO evidence_buckets (subject, bucket_start, replica, ")
+	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(") VALUES (?, ?, ?")
+	b.WriteString(strings.Repeat(", ?", len(cols)))
+	b.WriteString(")\nON CONFLICT (subject, bucket_start, replica) DO UPDATE SET")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n    %s = evidence_buckets.%s + excluded.%s", c, c, c)
+	}
+	return b.String()
+}
+
+// write stores a batch and the pending heartbeats in tx.
+func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []subjectBatch) error {
+	d := e.db.Dialect()
+	if len(batch) > 0 {
+		stmt, err := tx.PrepareContext(ctx, d.Rebind(upsertBucketSQL))
+		if err != nil {
+			return fmt.Errorf("prepare evidence upsert: %w", err)
+		}
+		defer stmt.Close()
+		args := make([]any, 0, 5+numKinds)
+		for _, b := range batch {
+			if b.validations == 0 && b.violations == 0 && b.findings == [numKinds]int64{} {
+				continue // samples only
+			}
+			args = append(args[:0], sanitizeText(b.subject, registry.MaxSubjectBytes), bucket, e.replica,
+				b.validations, b.violations)
+			for _, n := range b.findings {
+				args = append(args, n)
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store evidence of %q: %w", b.subject, err)
+			}
+		}
+		if err := e.writeSamples(ctx, tx, batch); err != nil {
+			return err
+		}
+	}
+	for start, seen := range e.beats {
+		if _, err := tx.ExecContext(ctx, d.Rebind(upsertHeartbeatSQL), start, e.replica, seen); err != nil {
+			return fmt.Errorf("store heartbeat: %w", err)
+		}
+	}
+	return nil
+}
+
+// Bucket is the evidence of one time bucket for one subject, summed over replicas.
+type Bucket struct {
+	// Start is when the bucket begins (UTC).
+	Start time.Time
+	// Validations counts payloads validated; Violations those that were invalid.
+	Validations, Violations int64
+	// Findings counts findings per drift kind; kinds without findings are absent.
+	Findings map[string]int64
+}
+
+// Buckets returns subject's stored evidence in the buckets that start at or after since, summed
+// over replicas, oldest first. Counts not flushed yet are not included.
+func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time) ([]Bucket, error) {
+	var q strings.Builder
+	// PostgreSQL's SUM of BIGINT is NUMERIC; cast it back.
+	q.WriteString("SELECT bucket_start")
+	for _, c := range append([]string{"validations", "violations"}, kindNames[:]...) {
+		fmt.Fprintf(&q, ", CAST(SUM(%s) AS BIGINT)", c)
+	}
+	q.WriteString(" FROM evidence_buckets WHERE subject = ? AND bucket_start >= ? GROUP BY bucket_start ORDER BY bucket_start")
+	rows, err := e.db.SQL().QueryContext(ctx, e.db.Dialect().Rebind(q.String()), subject, since.UTC().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+	}
+	defer rows.Close()
+	var out []Bucket
+	for rows.Next() {
+		var (
+			start    int64
+			b        Bucket
+			findings [numKinds]int64
+		)
+		dest := []any{&start, &b.Validations, &b.Violations}
+		for i := range findings {
+			dest = append(dest, &findings[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+		}
+		b.Start = time.Unix(start, 0).UTC()
+		for i, n := range findings {
+			if n != 0 {
+				if b.Findings == nil {
+					b.Findings = make(map[string]int64)
+				}
+				b.Findings[kindNames[i]] = n
+			}
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+	}
+	return out, nil
+}
+
+// Heartbeats returns the starts (UTC) of the stored buckets, starting at or after since, in
+// which any replica was recording, oldest first. A bucket without a heartbeat is downtime.
+func (e *Evidence) Heartbeats(ctx context.Context, since time.Time) ([]time.Time, error) {
+	rows, err := e.db.SQL().QueryContext(ctx, e.db.Dialect().Rebind(
+		`SELECT DISTINCT bucket_start FROM evidence_heartbeats WHERE bucket_start >= ? ORDER BY bucket_start`),
+		since.UTC().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var start int64
+		if err := rows.Scan(&start); err != nil {
+			return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+		}
+		out = append(out, time.Unix(start, 0).UTC())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,201 @@
+package governance
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schemagate/schemagate/store"
+)
+
+// Mode is a subject's validation mode: what the gateway does with a payload that has findings.
+type Mode string
+
+// The validation modes.
+const (
+	// ModeCanary validates, records findings and accepts the payload.
+	ModeCanary Mode = "canary"
+	// ModeStrict validates and rejects any invalid payload.
+	ModeStrict Mode = "strict"
+)
+
+// DefaultMode is the global default when schema_registry.validation_mode is not set.
+const DefaultMode = ModeCanary
+
+// ErrUnknownMode is returned (wrapped) by [ParseMode] for a string that names no mode.
+var ErrUnknownMode = errors.New("unknown validation mode")
+
+// ParseMode parses a validation mode, ignoring case and surrounding space. "shadow" is accepted
+// as a synonym of canary. Anything else is an error wrapping [ErrUnknownMode]; its message
+// reaches clients.
+func ParseMode(s string) (Mode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "canary", "shadow":
+		return ModeCanary, nil
+	case "strict":
+		return ModeStrict, nil
+	}
+	return "", fmt.Errorf("%w %q: want canary (or shadow) or strict", ErrUnknownMode, s)
+}
+
+// String returns the mode's name.
+func (m Mode) String() string { return string(m) }
+
+// Valid reports whether m is canary or strict.
+func (m Mode) Valid() bool { return m == ModeCanary || m == ModeStrict }
+
+// Modes holds the validation mode of every subject: a global default and per-subject overrides
+// stored in the table subject_validation_modes, so that every replica sharing the database sees
+// the same modes.
+//
+// The validation hot path reads [Modes.ModeOf], which never touches the database: it reads an
+// in-memory snapshot of the overrides that [Modes.Refresh] reloads. The snapshot starts empty
+// (every subject at the default), so call Refresh once before serving and then every few
+// seconds; a change made on another replica is seen here after the next Refresh, a change made
+// through this Modes at once.
+type Modes struct {
+	db          *store.DB
+	defaultMode Mode
+	clock       func() time.Time
+
+	// mu orders Refresh and SetMode/ClearMode so that a Refresh that read the table before a
+	// local change cannot install a snapshot without it.
+	mu       sync.Mutex
+	snapshot atomic.Pointer[map[string]Mode]
+}
+
+// NewModes returns the modes stored in db, with defaultMode for subjects without an override
+// (the empty Mode means [DefaultMode]). db is required.
+func NewModes(db *store.DB, defaultMode Mode) (*Modes, error) {
+	if db == nil {
+		return nil, errors.New("governance: NewModes: db is required")
+	}
+	if defaultMode == "" {
+		defaultMode = DefaultMode
+	}
+	if !defaultMode.Valid() {
+		return nil, fmt.Errorf("governance: default %w %q", ErrUnknownMode, defaultMode)
+	}
+	m := &Modes{db: db, defaultMode: defaultMode, clock: time.Now}
+	empty := map[string]Mode{}
+	m.snapshot.Store(&empty)
+	return m, nil
+}
+
+// Default returns the global default mode.
+func (m *Modes) Default() Mode { return m.defaultMode }
+
+// ModeOf returns subject's mode from the in-memory snapshot: its override as of the last
+// [Modes.Refresh] or local change, else the default. It never touches the database and is safe
+// for concurrent use.
+func (m *Modes) ModeOf(subject string) Mode {
+	if mode, ok := (*m.snapshot.Load())[subject]; ok {
+		return mode
+	}
+	return m.defaultMode
+}
+
+// Snapshot returns a copy of the per-subject overrides in the in-memory snapshot. Subjects not
+// in it are at [Modes.Default].
+func (m *Modes) Snapshot() map[string]Mode {
+	return maps.Clone(*m.snapshot.Load())
+}
+
+// Mode reads subject's mode from the database: its override, else the default.
+func (m *Modes) Mode(ctx context.Context, subject string) (Mode, error) {
+	var s string
+	err := m.db.SQL().QueryRowContext(ctx, m.db.Dialect().Rebind(
+		`SELECT mode FROM subject_validation_modes WHERE subject = ?`), subject).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m.defaultMode, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("governance: read mode of %q: %w", subject, err)
+	}
+	mode, err := ParseMode(s)
+	if err != nil {
+		return "", fmt.Errorf("governance: stored mode of %q: %w", subject, err)
+	}
+	return mode, nil
+}
+
+// SetMode stores mode as subject's override, even when it equals the default (an explicit
+// choice survives a change of the default), and updates this replica's snapshot at once.
+// Setting the mode a subject already has keeps the time it entered that mode. SetMode is the
+// storage step only: auditing the change is the caller's job.
+func (m *Modes) SetMode(ctx context.Context, subject string, mode Mode) error {
+	if subject == "" {
+		return errors.New("governance: SetMode: subject is required (the global default is configuration)")
+	}
+	if !mode.Valid() {
+		return fmt.Errorf("governance: SetMode %q: %w %q", subject, ErrUnknownMode, mode)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.db.SQL().ExecContext(ctx, m.db.Dialect().Rebind(
+		`INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES (?, ?, ?)
+ON CONFLICT (subject) DO UPDATE SET
+    mode = excluded.mode,
+    changed_at = CASE WHEN subject_validation_modes.mode = excluded.mode
+        THEN subject_validation_modes.changed_at ELSE excluded.changed_at END`),
+		subject, string(mode), m.clock().UTC().Unix())
+	if err != nil {
+		return fmt.Errorf("governance: set mode of %q: %w", subject, err)
+	}
+	next := maps.Clone(*m.snapshot.Load())
+	next[subject] = mode
+	m.snapshot.Store(&next)
+	return nil
+}
+
+// ClearMode removes subject's override, so that it follows the default again, and updates this
+// replica's snapshot at once. Clearing a subject without an override is not an error.
+func (m *Modes) ClearMode(ctx context.Context, subject string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.db.SQL().ExecContext(ctx, m.db.Dialect().Rebind(
+		`DELETE FROM subject_validation_modes WHERE subject = ?`), subject)
+	if err != nil {
+		return fmt.Errorf("governance: clear mode of %q: %w", subject, err)
+	}
+	next := maps.Clone(*m.snapshot.Load())
+	delete(next, subject)
+	m.snapshot.Store(&next)
+	return nil
+}
+
+// Refresh reloads the snapshot read by [Modes.ModeOf] from the database. On error the previous
+// snapshot stays in place; a stored mode that does not parse is an error too, rather than a
+// silent fallback to the default (which could turn a strict subject into a canary one).
+func (m *Modes) Refresh(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows, err := m.db.SQL().QueryContext(ctx, `SELECT subject, mode FROM subject_validation_modes`)
+	if err != nil {
+		return fmt.Errorf("governance: refresh modes: %w", err)
+	}
+	defer rows.Close()
+	next := make(map[string]Mode)
+	for rows.Next() {
+		var subject, s string
+		if err := rows.Scan(&subject, &s); err != nil {
+			return fmt.Errorf("governance: refresh modes: %w", err)
+		}
+		mode, err := ParseMode(s)
+		if err != nil {
+			return fmt.Errorf("governance: refresh modes: stored mode of %q: %w", subject, err)
+		}
+		next[subject] = mode
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("governance: refresh modes: %w", err)
+	}
+	m.snapshot.Store(&next)
+	return nil
+}
