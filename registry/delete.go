@@ -78,6 +78,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		return nil, r.storeErr("deleting a subject", err)
 	}
 	r.forget(schemaIDs...)
+	r.notify(subject)
 	r.log.InfoContext(ctx, "subject deleted", "subject", subject, "versions", deleted, "permanent", permanent)
 	return deleted, nil
 }
@@ -156,6 +157,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if schemaID != 0 {
 		r.forget(schemaID)
 	}
+	r.notify(subject)
 	r.log.InfoContext(ctx, "subject version deleted", "subject", subject, "version", deleted, "permanent", permanent)
 	return deleted, nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,6 +34,9 @@ type Registry struct {
 	// visible caches schemas found by SchemaByID. A schema stops being found only when its
 	// last version is permanently deleted; this replica then drops it (see forget).
 	visible *lru[Schema]
+
+	listenersMu sync.Mutex
+	listeners   []func(subject string)
 }
 
 type metrics struct {
@@ -215,6 +219,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if created {
+		r.notify(subject)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}

@@ -1,0 +1,90 @@
+package registry
+
+import (
+	"context"
+
+	"github.com/hamba/avro/v2"
+)
+
+// Resolved is a stored schema parsed with its references resolved, ready to compile a payload
+// validator from. It is shared: callers must not modify it.
+type Resolved struct {
+	Schema Schema
+	// Avro is the parsed schema (AVRO only), named types of references included.
+	Avro avro.Schema
+	// JSONRoot is the JSON Schema document (JSON only), numbers as json.Number.
+	JSONRoot any
+	// JSONRefs holds the referenced documents by reference name (JSON only).
+	JSONRefs map[string]any
+}
+
+// Resolved returns schema id parsed with its references resolved. Parsed schemas are cached by
+// ID, so after the first call for an ID this makes at most the SchemaByID visibility check.
+func (r *Registry) Resolved(ctx context.Context, id int) (Resolved, error) {
+	s, err := r.SchemaByID(ctx, id)
+	if err != nil {
+		return Resolved{}, err
+	}
+	p, err := r.parsedByID(ctx, r.db.SQL(), id)
+	if err != nil {
+		return Resolved{}, r.storeErr("resolving a schema", err)
+	}
+	return Resolved{Schema: s, Avro: p.avro, JSONRoot: p.jsonRoot, JSONRefs: p.jsonRefs}, nil
+}
+
+// LiveVersion is a live subject version and the ID of its schema.
+type LiveVersion struct {
+	Subject  string
+	Version  int
+	SchemaID int
+}
+
+// LiveVersions returns every live subject version, ordered by subject and version: the index
+// a payload validator keeps in memory so its hot path needs no database.
+func (r *Registry) LiveVersions(ctx context.Context) ([]LiveVersion, error) {
+	all, err := r.q.allVersions(ctx, r.db.SQL())
+	if err != nil {
+		return nil, r.storeErr("listing subject versions", err)
+	}
+	out := make([]LiveVersion, 0, len(all))
+	for _, v := range all {
+		if !v.deleted {
+			out = append(out, LiveVersion{Subject: v.subject, Version: v.version, SchemaID: v.schemaID})
+		}
+	}
+	return out, nil
+}
+
+// SubjectLiveVersions returns the live versions of one subject, ascending (none when the
+// subject has no live version).
+func (r *Registry) SubjectLiveVersions(ctx context.Context, subject string) ([]LiveVersion, error) {
+	rows, err := r.q.subjectVersions(ctx, r.db.SQL(), subject)
+	if err != nil {
+		return nil, r.storeErr("reading a subject", err)
+	}
+	var out []LiveVersion
+	for _, row := range rows {
+		if !row.deleted {
+			out = append(out, LiveVersion{Subject: subject, Version: row.version, SchemaID: row.schemaID})
+		}
+	}
+	return out, nil
+}
+
+// OnChange registers fn to be called, after the change is committed, with the subject of every
+// registration that created a version and of every delete made through this Registry. Other
+// replicas' changes are not seen here; readers that cache subjects also refresh on a timer.
+func (r *Registry) OnChange(fn func(subject string)) {
+	r.listenersMu.Lock()
+	defer r.listenersMu.Unlock()
+	r.listeners = append(r.listeners, fn)
+}
+
+func (r *Registry) notify(subject string) {
+	r.listenersMu.Lock()
+	fns := r.listeners
+	r.listenersMu.Unlock()
+	for _, fn := range fns {
+		fn(subject)
+	}
+}

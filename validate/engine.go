@@ -1,0 +1,430 @@
+package validate
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/registry"
+)
+
+// Format says how a payload is encoded.
+type Format int
+
+// The payload formats.
+const (
+	// FormatUnspecified: JSON or AVRO_JSON for a JSON payload (the schema's type decides),
+	// CONFLUENT for binary data.
+	FormatUnspecified Format = iota
+	// FormatAvroBinary is raw Avro binary for a subject version or schema ID.
+	FormatAvroBinary
+	// FormatConfluent is magic byte 0, a 4-byte big-endian schema ID, then Avro binary or JSON.
+	FormatConfluent
+	// FormatAvroJSON is a JSON value in Avro's JSON encoding.
+	FormatAvroJSON
+	// FormatJSON is a JSON value checked against a JSON Schema.
+	FormatJSON
+)
+
+// Errors of requests that cannot be validated at all (as opposed to payloads with findings).
+var (
+	// ErrSubjectNotFound: the subject has no live version.
+	ErrSubjectNotFound = errors.New("subject not found")
+	// ErrVersionNotFound: the subject has no such live version.
+	ErrVersionNotFound = errors.New("version not found")
+	// ErrBadRequest: the request is inconsistent (no payload, a format the schema type cannot
+	// have).
+	ErrBadRequest = errors.New("bad validation request")
+)
+
+// Source is what the engine needs of the registry.
+type Source interface {
+	Resolved(ctx context.Context, id int) (registry.Resolved, error)
+	LiveVersions(ctx context.Context) ([]registry.LiveVersion, error)
+	SubjectLiveVersions(ctx context.Context, subject string) ([]registry.LiveVersion, error)
+}
+
+// Options configures an Engine.
+type Options struct {
+	// Source is required.
+	Source Source
+	// MaxCacheBytes bounds the compiled validators kept (least recently used go first), by an
+	// estimate of their size. Default 64 MiB (config key schema_registry.validator_cache_bytes).
+	MaxCacheBytes int64
+	// RefreshInterval is how often Run reloads the subject index, so versions registered on
+	// any replica are picked up. Default 2s.
+	RefreshInterval time.Duration
+	// Limits bound each payload.
+	Limits Limits
+	// Logger is optional.
+	Logger *slog.Logger
+}
+
+// Request is one payload to validate. Binary payloads go in Data, JSON payloads (decoded with
+// UseNumber) in JSON with HasJSON set.
+type Request struct {
+	Subject  string
+	Version  int // 0: latest
+	SchemaID int // 0: by version
+	Format   Format
+	Data     []byte
+	JSON     any
+	HasJSON  bool
+}
+
+// Result is the outcome of one validation.
+type Result struct {
+	// SchemaID and Version name the schema the payload was checked against (0 when the payload
+	// could not be tied to one, e.g. an unknown framed ID).
+	SchemaID, Version int
+	// Findings, empty when the payload is valid. A stale_schema_version finding alone does not
+	// make it invalid.
+	Findings []Finding
+}
+
+// Invalid reports whether the payload failed validation.
+func (r Result) Invalid() bool { return Invalid(r.Findings) }
+
+// Engine validates payloads against registered schemas. Compiled validators are cached by
+// schema ID and the subject index is kept in memory, so after the first validation of a schema
+// the hot path makes no database call. It is safe for concurrent use.
+type Engine struct {
+	src      Source
+	lim      Limits
+	interval time.Duration
+	log      *slog.Logger
+
+	index     atomic.Pointer[subjectIndex]
+	refreshMu sync.Mutex
+	cache     *compiledCache
+}
+
+// NewEngine returns an Engine; call Run to keep its subject index fresh.
+func NewEngine(opts Options) (*Engine, error) {
+	if opts.Source == nil {
+		return nil, errors.New("validate: Options.Source is required")
+	}
+	if opts.MaxCacheBytes <= 0 {
+		opts.MaxCacheBytes = 64 << 20
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{src: opts.Source, lim: opts.Limits.WithDefaults(), interval: opts.RefreshInterval, log: opts.Logger,
+		cache: newCompiledCache(opts.MaxCacheBytes)}
+	e.index.Store(&subjectIndex{subjects: map[string]*subjectInfo{}})
+	return e, nil
+}
+
+// Limits returns the limits in force.
+func (e *Engine) Limits() Limits { return e.lim }
+
+// Run reloads the subject index every RefreshInterval until ctx is done.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.interval)
+	defer t.Stop()
+	for {
+		if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("validator subject index refresh failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Refresh reloads the subject index from the registry.
+func (e *Engine) Refresh(ctx context.Context) error {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	return e.refreshLocked(ctx)
+}
+
+func (e *Engine) refreshLocked(ctx context.Context) error {
+	live, err := e.src.LiveVersions(ctx)
+	if err != nil {
+		return err
+	}
+	idx := &subjectIndex{subjects: map[string]*subjectInfo{}}
+	start := 0
+	for i := range live {
+		if i+1 == len(live) || live[i+1].Subject != live[i].Subject {
+			idx.subjects[live[i].Subject] = newSubjectInfo(live[start : i+1])
+			start = i + 1
+		}
+	}
+	e.index.Store(idx)
+	return nil
+}
+
+// newSubjectInfo indexes the live versions of one subject.
+func newSubjectInfo(live []registry.LiveVersion) *subjectInfo {
+	info := &subjectInfo{versions: map[int]int{}, byID: map[int]int{}}
+	for _, v := range live {
+		info.versions[v.Version] = v.SchemaID
+		if v.Version > info.byID[v.SchemaID] {
+			info.byID[v.SchemaID] = v.Version
+		}
+		if v.Version > info.latest {
+			info.latest, info.latestID = v.Version, v.SchemaID
+		}
+	}
+	return info
+}
+
+// subject returns the index entry of subject. When the subject, or the wanted version, is not
+// in the index, the subject alone is loaded from the registry (the miss path: a subject or
+// version registered since the last refresh) and put in the index.
+func (e *Engine) subject(ctx context.Context, subject string, version int) (*subjectInfo, error) {
+	if info, ok := e.index.Load().subjects[subject]; ok && (version == 0 || info.versions[version] != 0) {
+		return info, nil
+	}
+	live, err := e.src.SubjectLiveVersions(ctx, subject)
+	if err != nil {
+		return nil, fmt.Errorf("load subject %q: %w", subject, err)
+	}
+	if len(live) == 0 {
+		e.setSubject(subject, nil)
+		return nil, fmt.Errorf("%w: subject %q has no live version", ErrSubjectNotFound, subject)
+	}
+	info := newSubjectInfo(live)
+	e.setSubject(subject, info)
+	return info, nil
+}
+
+// setSubject replaces one subject's entry (nil removes it) in a copy of the index.
+func (e *Engine) setSubject(subject string, info *subjectInfo) {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	old := e.index.Load()
+	if _, had := old.subjects[subject]; !had && info == nil {
+		return
+	}
+	idx := &subjectIndex{subjects: make(map[string]*subjectInfo, len(old.subjects)+1)}
+	for k, v := range old.subjects {
+		idx.subjects[k] = v
+	}
+	if info == nil {
+		delete(idx.subjects, subject)
+	} else {
+		idx.subjects[subject] = info
+	}
+	e.index.Store(idx)
+}
+
+// InvalidateSubject drops subject from the index, so the next validation loads it afresh: call
+// it when a version of the subject is registered or deleted on this replica.
+func (e *Engine) InvalidateSubject(subject string) { e.setSubject(subject, nil) }
+
+// Known reports whether subject has a live version in the in-memory index (no database call):
+// what callers use to keep unregistered names out of metric labels.
+func (e *Engine) Known(subject string) bool {
+	_, ok := e.index.Load().subjects[subject]
+	return ok
+}
+
+// subjectIndex maps each subject to its live versions. It is replaced whole, never modified.
+type subjectIndex struct {
+	subjects map[string]*subjectInfo
+}
+
+type subjectInfo struct {
+	versions         map[int]int // version → schema ID
+	byID             map[int]int // schema ID → highest live version holding it
+	latest, latestID int
+}
+
+// Validate checks one payload. Findings describe what is wrong with the payload; an error means
+// the request itself could not be served (unknown subject or version, inconsistent format,
+// payload over the size limit, store down on a cache miss).
+func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
+	if len(req.Data) > e.lim.MaxPayloadBytes {
+		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
+	}
+	format := req.Format
+	if format == FormatUnspecified && !req.HasJSON {
+		format = FormatConfluent
+	}
+	if req.HasJSON != (format == FormatUnspecified || format == FormatJSON || format == FormatAvroJSON) {
+		return Result{}, fmt.Errorf("%w: JSON and AVRO_JSON payloads go in json, CONFLUENT and AVRO_BINARY payloads in data", ErrBadRequest)
+	}
+	info, err := e.subject(ctx, req.Subject, req.Version)
+	if err != nil {
+		return Result{}, err
+	}
+
+	body := req.Data
+	var res Result
+	switch {
+	case format == FormatConfluent:
+		id, rest, err := ParseConfluentFrame(req.Data)
+		if err != nil {
+			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}}, nil
+		}
+		version, ok := info.byID[id]
+		if !ok {
+			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}}, nil
+		}
+		res, body = Result{SchemaID: id, Version: version}, rest
+	case req.SchemaID != 0:
+		version, ok := info.byID[req.SchemaID]
+		if !ok {
+			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", req.SchemaID, req.Subject)}}}, nil
+		}
+		res = Result{SchemaID: req.SchemaID, Version: version}
+	case req.Version != 0:
+		id, ok := info.versions[req.Version]
+		if !ok {
+			return Result{}, fmt.Errorf("%w: subject %q has no live version %d", ErrVersionNotFound, req.Subject, req.Version)
+		}
+		res = Result{SchemaID: id, Version: req.Version}
+	default:
+		res = Result{SchemaID: info.latestID, Version: info.latest}
+	}
+
+	c, err := e.compiled(ctx, res.SchemaID)
+	if err != nil {
+		return Result{}, err
+	}
+	if res.Findings, err = e.check(c, format, body, req); err != nil {
+		return Result{}, err
+	}
+	if format == FormatConfluent && res.Version < info.latest {
+		res.Findings = append(res.Findings, Finding{Kind: KindStaleSchemaVersion,
+			Message: fmt.Sprintf("framed with schema ID %d (version %d of %q); the latest version is %d", res.SchemaID, res.Version, req.Subject, info.latest)})
+	}
+	return res, nil
+}
+
+// check runs the validator format calls for.
+func (e *Engine) check(c *compiled, format Format, body []byte, req Request) ([]Finding, error) {
+	isAvro := c.typ == registry.SchemaTypeAvro
+	switch format {
+	case FormatUnspecified:
+		if isAvro {
+			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+		}
+		return c.json.Validate(req.JSON, e.lim), nil
+	case FormatAvroJSON, FormatAvroBinary:
+		if !isAvro {
+			return nil, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
+		}
+		if format == FormatAvroJSON {
+			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+		}
+		return ValidateAvroBinary(c.avro, body, e.lim), nil
+	case FormatJSON:
+		if isAvro {
+			return nil, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
+		}
+		return c.json.Validate(req.JSON, e.lim), nil
+	case FormatConfluent:
+		if isAvro {
+			return ValidateAvroBinary(c.avro, body, e.lim), nil
+		}
+		doc, err := DecodeJSONPayload(body, e.lim)
+		if err != nil {
+			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, nil
+		}
+		return c.json.Validate(doc, e.lim), nil
+	}
+	return nil, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
+}
+
+// compiled is a validator for one schema ID.
+type compiled struct {
+	id   int
+	typ  registry.SchemaType
+	avro avro.Schema
+	json *JSONSchema
+	size int64
+}
+
+// compiled returns the validator of schema id, compiling it on first use.
+func (e *Engine) compiled(ctx context.Context, id int) (*compiled, error) {
+	if c, ok := e.cache.get(id); ok {
+		return c, nil
+	}
+	r, err := e.src.Resolved(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load schema %d: %w", id, err)
+	}
+	c := &compiled{id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
+	if r.Schema.Type == registry.SchemaTypeJSON {
+		if c.json, err = CompileJSONSchema(r.JSONRoot, r.JSONRefs); err != nil {
+			return nil, fmt.Errorf("compile schema %d: %w", id, err)
+		}
+	}
+	e.cache.put(c)
+	return c, nil
+}
+
+// estimateSize is the cache cost of a compiled schema: its text times a factor for the parsed
+// and compiled forms, plus a fixed overhead. It is an estimate; the bound is approximate.
+func estimateSize(r registry.Resolved) int64 {
+	return 2048 + 16*int64(len(r.Schema.Text))
+}
+
+// compiledCache is an LRU of compiled validators bounded by their estimated total size.
+type compiledCache struct {
+	mu       sync.Mutex
+	maxBytes int64
+	bytes    int64
+	order    *list.List // front = most recently used; values are *compiled
+	byID     map[int]*list.Element
+}
+
+func newCompiledCache(maxBytes int64) *compiledCache {
+	return &compiledCache{maxBytes: maxBytes, order: list.New(), byID: map[int]*list.Element{}}
+}
+
+func (c *compiledCache) get(id int) (*compiled, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byID[id]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*compiled), true
+}
+
+func (c *compiledCache) put(v *compiled) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byID[v.id]; ok {
+		c.order.MoveToFront(el)
+		return
+	}
+	c.byID[v.id] = c.order.PushFront(v)
+	c.bytes += v.size
+	// Keep at least the newest entry, even if it alone is over the bound.
+	for c.bytes > c.maxBytes && c.order.Len() > 1 {
+		last := c.order.Back()
+		old := last.Value.(*compiled)
+		c.order.Remove(last)
+		delete(c.byID, old.id)
+		c.bytes -= old.size
+	}
+}
+
+// CachedBytes returns the estimated size of the cached validators.
+func (e *Engine) CachedBytes() int64 {
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	return e.cache.bytes
+}
