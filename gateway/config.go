@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/governance"
 )
 
 // EnvPrefix starts the environment variable of every config key: `storage.url` is also
@@ -33,6 +34,33 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Auth lists the principals allowed to call the gateway.
 	Auth AuthConfig `yaml:"auth"`
+	// SchemaRegistry holds the payload validation settings.
+	SchemaRegistry SchemaRegistryConfig `yaml:"schema_registry"`
+	// Governance holds the evidence settings.
+	Governance GovernanceConfig `yaml:"governance"`
+}
+
+// SchemaRegistryConfig holds the payload validation settings.
+type SchemaRegistryConfig struct {
+	// ValidationMode is the mode of subjects without their own: canary (validate, flag, accept;
+	// "shadow" is a synonym) or strict (reject). Default canary.
+	ValidationMode string `yaml:"validation_mode"`
+	// ValidatorCacheBytes bounds the compiled validators kept in memory (an estimate; least
+	// recently used go first). Default 64 MiB.
+	ValidatorCacheBytes int64 `yaml:"validator_cache_bytes"`
+	// MaxPayloadBytes is the largest payload validated. Default 1 MiB.
+	MaxPayloadBytes int `yaml:"max_payload_bytes"`
+	// MaxJSONDepth is the deepest nesting of a payload accepted. Default 64.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// MaxBatchSize is the most requests one ValidateBatch call may carry. Default 1000.
+	MaxBatchSize int `yaml:"max_batch_size"`
+}
+
+// GovernanceConfig holds the evidence settings.
+type GovernanceConfig struct {
+	// EvidenceBucket is the width of the time buckets validation evidence is stored in.
+	// Default 5m.
+	EvidenceBucket time.Duration `yaml:"evidence_bucket"`
 }
 
 // ServerConfig holds the listen addresses and the data directory.
@@ -79,7 +107,9 @@ func DefaultConfig() Config {
 			DataDir:         "./data",
 			ShutdownTimeout: 15 * time.Second,
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log:            LogConfig{Format: "text", Level: "info"},
+		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
+		Governance:     GovernanceConfig{EvidenceBucket: 5 * time.Minute},
 	}
 }
 
@@ -130,6 +160,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return err
+	}
+	if _, err := governance.ParseMode(c.SchemaRegistry.ValidationMode); err != nil {
+		return fmt.Errorf("config: schema_registry.validation_mode: %w", err)
+	}
+	if c.SchemaRegistry.ValidatorCacheBytes <= 0 || c.SchemaRegistry.MaxPayloadBytes <= 0 || c.SchemaRegistry.MaxJSONDepth <= 0 || c.SchemaRegistry.MaxBatchSize <= 0 {
+		return errors.New("config: schema_registry.validator_cache_bytes, max_payload_bytes, max_json_depth and max_batch_size must be positive")
+	}
+	if c.Governance.EvidenceBucket < time.Minute {
+		return fmt.Errorf("config: governance.evidence_bucket %s: must be at least 1m", c.Governance.EvidenceBucket)
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: server.shutdown_timeout %s: must be positive", c.Server.ShutdownTimeout)

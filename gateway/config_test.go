@@ -49,10 +49,13 @@ auth:
 	if err != nil {
 		t.Fatal(err)
 	}
+	def := DefaultConfig()
 	want := Config{
-		Server:  ServerConfig{HTTPAddr: "127.0.0.1:18081", GRPCAddr: "127.0.0.1:29091", DataDir: "./data", ShutdownTimeout: 5 * time.Second},
-		Storage: StorageConfig{URL: "sqlite://./from-file.db"},
-		Log:     LogConfig{Format: "json", Level: "debug"},
+		SchemaRegistry: def.SchemaRegistry,
+		Governance:     def.Governance,
+		Server:         ServerConfig{HTTPAddr: "127.0.0.1:18081", GRPCAddr: "127.0.0.1:29091", DataDir: "./data", ShutdownTimeout: 5 * time.Second},
+		Storage:        StorageConfig{URL: "sqlite://./from-file.db"},
+		Log:            LogConfig{Format: "json", Level: "debug"},
 		Auth: AuthConfig{Principals: []auth.PrincipalConfig{{
 			Name: "ops", Roles: []string{"oncall"}, TokenSHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
 		}}},
@@ -109,6 +112,9 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_SERVER_HTTP_ADDR", "SCHEMAGATE_SERVER_GRPC_ADDR", "SCHEMAGATE_SERVER_DATA_DIR",
 		"SCHEMAGATE_SERVER_SHUTDOWN_TIMEOUT", "SCHEMAGATE_STORAGE_URL", "SCHEMAGATE_LOG_FORMAT",
 		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS",
+		"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE", "SCHEMAGATE_SCHEMA_REGISTRY_VALIDATOR_CACHE_BYTES",
+		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_PAYLOAD_BYTES", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_DEPTH",
+		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_BATCH_SIZE", "SCHEMAGATE_GOVERNANCE_EVIDENCE_BUCKET",
 	}
 	if diff := cmp.Diff(want, EnvNames()); diff != "" {
 		t.Errorf("EnvNames (-want +got):\n%s", diff)

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -23,8 +25,10 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/confluent"
+	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // Options configures a Gateway.
@@ -51,6 +55,12 @@ type Gateway struct {
 	grpcLis, httpLis net.Listener
 	inproc           *bufconn.Listener
 	conn             *grpc.ClientConn
+
+	validation *validationService
+
+	// background loops (validator index refresh, mode refresh, evidence flusher) run from Run
+	// until shutdown; the evidence flusher's last flush happens before the store closes.
+	background []func(context.Context)
 
 	closeOnce sync.Once
 	cleanups  []func() error // run in reverse order by close
@@ -100,8 +110,13 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 
+	vs, err := g.newValidationService(ctx, cfg, reg, metrics)
+	if err != nil {
+		return nil, err
+	}
+	g.validation = vs
 	g.health = health.NewServer()
-	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, g.health)
+	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, vs, g.health)
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
 
 	// The HTTP/JSON mapping reaches the gRPC server through an in-memory listener: interceptors
@@ -145,6 +160,83 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	return g, nil
 }
 
+// newValidationService builds the validation engine, the validation modes and the evidence
+// recorder, and registers their background loops.
+func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *registry.Registry, metrics prometheus.Registerer) (*validationService, error) {
+	defaultMode, err := governance.ParseMode(cfg.SchemaRegistry.ValidationMode)
+	if err != nil {
+		return nil, err
+	}
+	modes, err := governance.NewModes(g.db, defaultMode)
+	if err != nil {
+		return nil, fmt.Errorf("validation modes: %w", err)
+	}
+	if err := modes.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("validation modes: %w", err)
+	}
+	engine, err := validate.NewEngine(validate.Options{
+		Source:        reg,
+		MaxCacheBytes: cfg.SchemaRegistry.ValidatorCacheBytes,
+		Limits:        validate.Limits{MaxPayloadBytes: cfg.SchemaRegistry.MaxPayloadBytes, MaxDepth: cfg.SchemaRegistry.MaxJSONDepth},
+		Logger:        g.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("validation engine: %w", err)
+	}
+	reg.OnChange(engine.InvalidateSubject)
+	evidence, err := governance.NewEvidence(governance.EvidenceOptions{
+		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket, Logger: g.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	vm, err := newValidationMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
+	g.background = append(g.background, engine.Run, func(ctx context.Context) {
+		if err := evidence.Run(ctx); err != nil {
+			g.log.Error("evidence flush at shutdown failed: counts since the last flush are lost", "error", err)
+		}
+	}, func(ctx context.Context) {
+		every(ctx, modeRefreshInterval, func() {
+			if err := modes.Refresh(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("validation mode refresh failed", "error", err)
+			}
+		})
+	})
+	return &validationService{engine: engine, modes: modes, evidence: evidence, metrics: vm, maxBatch: cfg.SchemaRegistry.MaxBatchSize}, nil
+}
+
+// modeRefreshInterval is how soon a mode changed on another replica takes effect here.
+const modeRefreshInterval = 2 * time.Second
+
+// every runs fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// replicaName identifies this process in evidence heartbeats: host name and process ID.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
 // HTTPAddr is the bound HTTP address (useful when the configured port was 0).
 func (g *Gateway) HTTPAddr() string { return g.httpLis.Addr().String() }
 
@@ -155,6 +247,11 @@ func (g *Gateway) GRPCAddr() string { return g.grpcLis.Addr().String() }
 // NOT_SERVING, in-flight HTTP and gRPC requests get up to server.shutdown_timeout to finish,
 // and the store is closed last. It returns nil after a clean shutdown on cancellation.
 func (g *Gateway) Run(ctx context.Context) error {
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	for _, loop := range g.background {
+		bg.Go(func() { loop(bgCtx) })
+	}
 	errc := make(chan error, 3)
 	go func() { errc <- serveErr("gRPC", g.grpcSrv.Serve(g.grpcLis)) }()
 	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(g.inproc)) }()
@@ -168,13 +265,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	g.log.Info("shutting down", "timeout", g.cfg.Server.ShutdownTimeout)
-	if err := g.shutdown(); err != nil && runErr == nil {
+	if err := g.shutdown(func() { stopBackground(); bg.Wait() }); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
 }
 
-func (g *Gateway) shutdown() error {
+// shutdown stops serving, then stops the background loops (the evidence flusher flushes one
+// last time), then closes the store.
+func (g *Gateway) shutdown(stopBackground func()) error {
 	g.health.Shutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Server.ShutdownTimeout)
 	defer cancel()
@@ -191,6 +290,7 @@ func (g *Gateway) shutdown() error {
 		<-stopped
 		errs = append(errs, errors.New("gRPC shutdown: in-flight calls cut after the shutdown timeout"))
 	}
+	stopBackground()
 	if err := g.close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -181,7 +181,7 @@ func TestErrorsMapToCodes(t *testing.T) {
 		{"unknown subject", "GET", "/v1/subjects/nope/versions/1", "", 404, "nope"},
 		{"bad version", "GET", "/v1/subjects/s/versions/zero", "", 400, "invalid version"},
 		{"unknown schema ID", "GET", "/v1/schemas/4242", "", 404, "4242"},
-		{"validation not built yet", "POST", "/v1/subjects/s/validate", `{}`, 501, "not implemented"},
+		{"validate an unknown subject", "POST", "/v1/subjects/s/validate", `{"json":{}}`, 404, "has no live version"},
 		{"governance not built yet", "GET", "/v1/governance/subjects/s", "", 501, "not implemented"},
 		{"compatibility of an unknown subject", "POST", "/v1/compatibility/subjects/nope/versions/latest", registerBody(orderAvro), 404, "nope"},
 	}
@@ -201,11 +201,7 @@ func TestErrorsMapToCodes(t *testing.T) {
 
 func TestUnimplementedOverGRPC(t *testing.T) {
 	tg := startGateway(t, nil)
-	_, err := pb.NewValidationServiceClient(tg.conn).Validate(withToken(""), &pb.ValidateRequest{Subject: "s"})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("Validate = %v; want Unimplemented", err)
-	}
-	_, err = pb.NewGovernanceServiceClient(tg.conn).VerifyAuditChain(withToken(""), &pb.VerifyAuditChainRequest{})
+	_, err := pb.NewGovernanceServiceClient(tg.conn).VerifyAuditChain(withToken(""), &pb.VerifyAuditChainRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("VerifyAuditChain = %v; want Unimplemented", err)
 	}
@@ -256,8 +252,8 @@ func TestEveryRPCHasAPermission(t *testing.T) {
 			}
 		}
 	}
-	if len(rpcs) < 18 {
-		t.Fatalf("found %d RPCs; want the 18 of the API", len(rpcs))
+	if len(rpcs) < 19 {
+		t.Fatalf("found %d RPCs; want the 19 of the API", len(rpcs))
 	}
 	for m := range rpcs {
 		if _, ok := perms[m]; !ok {

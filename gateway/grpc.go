@@ -37,6 +37,7 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ValidationService_Validate_FullMethodName:       auth.PermPayloadsValidate,
 		pb.ValidationService_ValidateBatch_FullMethodName:  auth.PermPayloadsValidate,
 		pb.ValidationService_ValidateStream_FullMethodName: auth.PermPayloadsValidate,
+		pb.ValidationService_GetDriftReport_FullMethodName: auth.PermGovernanceRead,
 
 		pb.GovernanceService_GetSubjectStatus_FullMethodName: auth.PermGovernanceRead,
 		pb.GovernanceService_RequestPromotion_FullMethodName: auth.PermGovernanceRequest,
@@ -52,7 +53,7 @@ func methodPermissions() map[string]auth.Permission {
 // authentication, then logging) and every service registered. The health service starts
 // SERVING; the caller flips it to NOT_SERVING on shutdown. Authentication runs before logging, so
 // the log names the principal; refused credentials are logged by the auth package.
-func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, hs *health.Server) *grpc.Server {
+func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, hs *health.Server) *grpc.Server {
 	perms := methodPermissions()
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
@@ -60,9 +61,9 @@ func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Re
 		grpc.ChainStreamInterceptor(recoverStream(log), authn.StreamServerInterceptor(perms)),
 	)
 	pb.RegisterRegistryServiceServer(srv, &registryService{reg: reg})
-	// Validation and governance are built by later releases: until then every RPC answers
-	// Unimplemented rather than pretending.
-	pb.RegisterValidationServiceServer(srv, pb.UnimplementedValidationServiceServer{})
+	pb.RegisterValidationServiceServer(srv, vs)
+	// Governance is built by a later release: until then its RPCs answer Unimplemented rather
+	// than pretending.
 	pb.RegisterGovernanceServiceServer(srv, pb.UnimplementedGovernanceServiceServer{})
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -31,6 +33,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
+		runtime.WithErrorHandler(httpError),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		"registry":   pb.RegisterRegistryServiceHandler,
@@ -65,6 +68,38 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 	})
 	return mux, nil
 }
+
+// httpError writes gRPC errors for the /v1 HTTP API. Two cases differ from grpc-gateway's
+// standard mapping: a strict rejection (InvalidArgument carrying a ValidateResponse) is 422
+// with the ValidateResponse as the body, so HTTP callers read the findings like a result; and
+// ResourceExhausted is 413, because here it always means a payload or batch over a limit,
+// not a rate limit (grpc-gateway's 429).
+func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if resp, ok := d.(*pb.ValidateResponse); ok && st.Code() == codes.InvalidArgument {
+			body, merr := m.Marshal(resp)
+			if merr == nil {
+				w.Header().Set("Content-Type", m.ContentType(resp))
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				_, _ = w.Write(body)
+				return
+			}
+		}
+	}
+	if st.Code() == codes.ResourceExhausted {
+		w = &statusOverride{ResponseWriter: w, status: http.StatusRequestEntityTooLarge}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// statusOverride replaces the status code a handler writes.
+type statusOverride struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusOverride) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.status) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

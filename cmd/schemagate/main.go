@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,10 @@ func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string
 	root := newRootCmd(stdout, stderr, lookupEnv)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code // the command printed its result already
+		}
 		fmt.Fprintln(stderr, "schemagate:", err)
 		return 1
 	}
@@ -43,6 +48,8 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newServeCmd(stderr, lookupEnv),
 		newSchemaCmd(cf),
 		newSubjectsCmd(cf),
+		newValidateCmd(cf),
+		newDriftCmd(cf),
 	)
 	return root
 }

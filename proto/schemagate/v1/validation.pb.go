@@ -10,6 +10,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -285,7 +287,8 @@ func (x *Finding) GetMessage() string {
 	return ""
 }
 
-// ValidateRequest names a payload and the schema to check it against.
+// ValidateRequest names a payload and the schema to check it against. Binary payloads go in
+// data, JSON payloads (JSON and AVRO_JSON) in json.
 type ValidateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject the payload is published under.
@@ -293,12 +296,15 @@ type ValidateRequest struct {
 	// Version of the subject to check against; 0 means latest. Ignored when schema_id is set or
 	// the format carries its own schema ID (CONFLUENT).
 	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
-	// SchemaID selects the schema directly.
+	// SchemaID selects the schema directly; it must be registered under the subject.
 	SchemaId int32 `protobuf:"varint,3,opt,name=schema_id,json=schemaId,proto3" json:"schema_id,omitempty"`
-	// Format of the payload.
+	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json payload (the schema's type
+	// decides), CONFLUENT for data.
 	Format PayloadFormat `protobuf:"varint,4,opt,name=format,proto3,enum=schemagate.v1.PayloadFormat" json:"format,omitempty"`
-	// Payload bytes (base64 in JSON).
-	Payload       []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY.
+	Data []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema.
+	Json          *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -361,9 +367,16 @@ func (x *ValidateRequest) GetFormat() PayloadFormat {
 	return PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED
 }
 
-func (x *ValidateRequest) GetPayload() []byte {
+func (x *ValidateRequest) GetData() []byte {
 	if x != nil {
-		return x.Payload
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ValidateRequest) GetJson() *structpb.Value {
+	if x != nil {
+		return x.Json
 	}
 	return nil
 }
@@ -453,6 +466,8 @@ func (x *ValidateResponse) GetFindings() []*Finding {
 // ValidateBatchRequest holds several validations.
 type ValidateBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject of every request that names none.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Requests to validate, in order.
 	Requests      []*ValidateRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -487,6 +502,13 @@ func (x *ValidateBatchRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ValidateBatchRequest.ProtoReflect.Descriptor instead.
 func (*ValidateBatchRequest) Descriptor() ([]byte, []int) {
 	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ValidateBatchRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
 }
 
 func (x *ValidateBatchRequest) GetRequests() []*ValidateRequest {
@@ -716,28 +738,231 @@ func (x *ValidateStreamResponse) GetError() string {
 	return ""
 }
 
+// GetDriftReportRequest asks for a subject's drift report.
+type GetDriftReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject to report on.
+	Subject       string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDriftReportRequest) Reset() {
+	*x = GetDriftReportRequest{}
+	mi := &file_schemagate_v1_validation_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDriftReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDriftReportRequest) ProtoMessage() {}
+
+func (x *GetDriftReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_validation_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDriftReportRequest.ProtoReflect.Descriptor instead.
+func (*GetDriftReportRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetDriftReportRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+// DriftEntry aggregates the findings of one kind at one path.
+type DriftEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind of the findings.
+	Kind DriftKind `protobuf:"varint,1,opt,name=kind,proto3,enum=schemagate.v1.DriftKind" json:"kind,omitempty"`
+	// Path is the JSON pointer of the findings.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// Count of findings.
+	Count int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	// FirstSeen is when the first was recorded.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// LastSeen is when the last was recorded.
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// Message of the last finding.
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// Sample is one offending payload, truncated to 1 KiB.
+	Sample        []byte `protobuf:"bytes,7,opt,name=sample,proto3" json:"sample,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriftEntry) Reset() {
+	*x = DriftEntry{}
+	mi := &file_schemagate_v1_validation_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriftEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriftEntry) ProtoMessage() {}
+
+func (x *DriftEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_validation_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriftEntry.ProtoReflect.Descriptor instead.
+func (*DriftEntry) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DriftEntry) GetKind() DriftKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DriftKind_DRIFT_KIND_UNSPECIFIED
+}
+
+func (x *DriftEntry) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *DriftEntry) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *DriftEntry) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *DriftEntry) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *DriftEntry) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *DriftEntry) GetSample() []byte {
+	if x != nil {
+		return x.Sample
+	}
+	return nil
+}
+
+// GetDriftReportResponse is a subject's drift report, most frequent first.
+type GetDriftReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject reported on.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Entries, by count, most frequent first.
+	Entries       []*DriftEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDriftReportResponse) Reset() {
+	*x = GetDriftReportResponse{}
+	mi := &file_schemagate_v1_validation_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDriftReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDriftReportResponse) ProtoMessage() {}
+
+func (x *GetDriftReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_validation_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDriftReportResponse.ProtoReflect.Descriptor instead.
+func (*GetDriftReportResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetDriftReportResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *GetDriftReportResponse) GetEntries() []*DriftEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_schemagate_v1_validation_proto protoreflect.FileDescriptor
 
 const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\n" +
-	"\x1eschemagate/v1/validation.proto\x12\rschemagate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19schemagate/v1/types.proto\"e\n" +
+	"\x1eschemagate/v1/validation.proto\x12\rschemagate.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19schemagate/v1/types.proto\"e\n" +
 	"\aFinding\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xb2\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xd8\x01\n" +
 	"\x0fValidateRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x124\n" +
-	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x18\n" +
-	"\apayload\x18\x05 \x01(\fR\apayload\"\xe2\x01\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\x12*\n" +
+	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\"\xe2\x01\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x05R\aversion\x122\n" +
-	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\"R\n" +
-	"\x14ValidateBatchRequest\x12:\n" +
+	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\"l\n" +
+	"\x14ValidateBatchRequest\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12:\n" +
 	"\brequests\x18\x01 \x03(\v2\x1e.schemagate.v1.ValidateRequestR\brequests\"U\n" +
 	"\x15ValidateBatchResponse\x12<\n" +
 	"\aresults\x18\x01 \x03(\v2\".schemagate.v1.ValidateBatchResultR\aresults\"h\n" +
@@ -752,7 +977,22 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12;\n" +
 	"\bresponse\x18\x02 \x01(\v2\x1f.schemagate.v1.ValidateResponseR\bresponse\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error*\xa4\x01\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"1\n" +
+	"\x15GetDriftReportRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"\x8a\x02\n" +
+	"\n" +
+	"DriftEntry\x12,\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\x129\n" +
+	"\n" +
+	"first_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
+	"\tlast_seen\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x16\n" +
+	"\x06sample\x18\a \x01(\fR\x06sample\"g\n" +
+	"\x16GetDriftReportResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x123\n" +
+	"\aentries\x18\x02 \x03(\v2\x19.schemagate.v1.DriftEntryR\aentries*\xa4\x01\n" +
 	"\rPayloadFormat\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_AVRO_BINARY\x10\x01\x12\x1c\n" +
@@ -774,11 +1014,12 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x17DRIFT_KIND_DECODE_ERROR\x10\x06\x12 \n" +
 	"\x1cDRIFT_KIND_UNKNOWN_SCHEMA_ID\x10\a\x12#\n" +
 	"\x1fDRIFT_KIND_STALE_SCHEMA_VERSION\x10\b\x12\x14\n" +
-	"\x10DRIFT_KIND_OTHER\x10\t2\xea\x02\n" +
+	"\x10DRIFT_KIND_OTHER\x10\t2\x84\x04\n" +
 	"\x11ValidationService\x12w\n" +
-	"\bValidate\x12\x1e.schemagate.v1.ValidateRequest\x1a\x1f.schemagate.v1.ValidateResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/subjects/{subject}/validate\x12y\n" +
-	"\rValidateBatch\x12#.schemagate.v1.ValidateBatchRequest\x1a$.schemagate.v1.ValidateBatchResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/validate:batch\x12a\n" +
-	"\x0eValidateStream\x12$.schemagate.v1.ValidateStreamRequest\x1a%.schemagate.v1.ValidateStreamResponse(\x010\x01BCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
+	"\bValidate\x12\x1e.schemagate.v1.ValidateRequest\x1a\x1f.schemagate.v1.ValidateResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/subjects/{subject}/validate\x12\x8c\x01\n" +
+	"\rValidateBatch\x12#.schemagate.v1.ValidateBatchRequest\x1a$.schemagate.v1.ValidateBatchResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/subjects/{subject}/validate:batch\x12a\n" +
+	"\x0eValidateStream\x12$.schemagate.v1.ValidateStreamRequest\x1a%.schemagate.v1.ValidateStreamResponse(\x010\x01\x12\x83\x01\n" +
+	"\x0eGetDriftReport\x12$.schemagate.v1.GetDriftReportRequest\x1a%.schemagate.v1.GetDriftReportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/subjects/{subject}/driftBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
 
 var (
 	file_schemagate_v1_validation_proto_rawDescOnce sync.Once
@@ -793,7 +1034,7 @@ func file_schemagate_v1_validation_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_validation_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_schemagate_v1_validation_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_schemagate_v1_validation_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_schemagate_v1_validation_proto_goTypes = []any{
 	(PayloadFormat)(0),             // 0: schemagate.v1.PayloadFormat
 	(Outcome)(0),                   // 1: schemagate.v1.Outcome
@@ -806,30 +1047,42 @@ var file_schemagate_v1_validation_proto_goTypes = []any{
 	(*ValidateBatchResult)(nil),    // 8: schemagate.v1.ValidateBatchResult
 	(*ValidateStreamRequest)(nil),  // 9: schemagate.v1.ValidateStreamRequest
 	(*ValidateStreamResponse)(nil), // 10: schemagate.v1.ValidateStreamResponse
-	(ValidationMode)(0),            // 11: schemagate.v1.ValidationMode
+	(*GetDriftReportRequest)(nil),  // 11: schemagate.v1.GetDriftReportRequest
+	(*DriftEntry)(nil),             // 12: schemagate.v1.DriftEntry
+	(*GetDriftReportResponse)(nil), // 13: schemagate.v1.GetDriftReportResponse
+	(*structpb.Value)(nil),         // 14: google.protobuf.Value
+	(ValidationMode)(0),            // 15: schemagate.v1.ValidationMode
+	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
 }
 var file_schemagate_v1_validation_proto_depIdxs = []int32{
 	2,  // 0: schemagate.v1.Finding.kind:type_name -> schemagate.v1.DriftKind
 	0,  // 1: schemagate.v1.ValidateRequest.format:type_name -> schemagate.v1.PayloadFormat
-	1,  // 2: schemagate.v1.ValidateResponse.outcome:type_name -> schemagate.v1.Outcome
-	11, // 3: schemagate.v1.ValidateResponse.mode:type_name -> schemagate.v1.ValidationMode
-	3,  // 4: schemagate.v1.ValidateResponse.findings:type_name -> schemagate.v1.Finding
-	4,  // 5: schemagate.v1.ValidateBatchRequest.requests:type_name -> schemagate.v1.ValidateRequest
-	8,  // 6: schemagate.v1.ValidateBatchResponse.results:type_name -> schemagate.v1.ValidateBatchResult
-	5,  // 7: schemagate.v1.ValidateBatchResult.response:type_name -> schemagate.v1.ValidateResponse
-	4,  // 8: schemagate.v1.ValidateStreamRequest.request:type_name -> schemagate.v1.ValidateRequest
-	5,  // 9: schemagate.v1.ValidateStreamResponse.response:type_name -> schemagate.v1.ValidateResponse
-	4,  // 10: schemagate.v1.ValidationService.Validate:input_type -> schemagate.v1.ValidateRequest
-	6,  // 11: schemagate.v1.ValidationService.ValidateBatch:input_type -> schemagate.v1.ValidateBatchRequest
-	9,  // 12: schemagate.v1.ValidationService.ValidateStream:input_type -> schemagate.v1.ValidateStreamRequest
-	5,  // 13: schemagate.v1.ValidationService.Validate:output_type -> schemagate.v1.ValidateResponse
-	7,  // 14: schemagate.v1.ValidationService.ValidateBatch:output_type -> schemagate.v1.ValidateBatchResponse
-	10, // 15: schemagate.v1.ValidationService.ValidateStream:output_type -> schemagate.v1.ValidateStreamResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	14, // 2: schemagate.v1.ValidateRequest.json:type_name -> google.protobuf.Value
+	1,  // 3: schemagate.v1.ValidateResponse.outcome:type_name -> schemagate.v1.Outcome
+	15, // 4: schemagate.v1.ValidateResponse.mode:type_name -> schemagate.v1.ValidationMode
+	3,  // 5: schemagate.v1.ValidateResponse.findings:type_name -> schemagate.v1.Finding
+	4,  // 6: schemagate.v1.ValidateBatchRequest.requests:type_name -> schemagate.v1.ValidateRequest
+	8,  // 7: schemagate.v1.ValidateBatchResponse.results:type_name -> schemagate.v1.ValidateBatchResult
+	5,  // 8: schemagate.v1.ValidateBatchResult.response:type_name -> schemagate.v1.ValidateResponse
+	4,  // 9: schemagate.v1.ValidateStreamRequest.request:type_name -> schemagate.v1.ValidateRequest
+	5,  // 10: schemagate.v1.ValidateStreamResponse.response:type_name -> schemagate.v1.ValidateResponse
+	2,  // 11: schemagate.v1.DriftEntry.kind:type_name -> schemagate.v1.DriftKind
+	16, // 12: schemagate.v1.DriftEntry.first_seen:type_name -> google.protobuf.Timestamp
+	16, // 13: schemagate.v1.DriftEntry.last_seen:type_name -> google.protobuf.Timestamp
+	12, // 14: schemagate.v1.GetDriftReportResponse.entries:type_name -> schemagate.v1.DriftEntry
+	4,  // 15: schemagate.v1.ValidationService.Validate:input_type -> schemagate.v1.ValidateRequest
+	6,  // 16: schemagate.v1.ValidationService.ValidateBatch:input_type -> schemagate.v1.ValidateBatchRequest
+	9,  // 17: schemagate.v1.ValidationService.ValidateStream:input_type -> schemagate.v1.ValidateStreamRequest
+	11, // 18: schemagate.v1.ValidationService.GetDriftReport:input_type -> schemagate.v1.GetDriftReportRequest
+	5,  // 19: schemagate.v1.ValidationService.Validate:output_type -> schemagate.v1.ValidateResponse
+	7,  // 20: schemagate.v1.ValidationService.ValidateBatch:output_type -> schemagate.v1.ValidateBatchResponse
+	10, // 21: schemagate.v1.ValidationService.ValidateStream:output_type -> schemagate.v1.ValidateStreamResponse
+	13, // 22: schemagate.v1.ValidationService.GetDriftReport:output_type -> schemagate.v1.GetDriftReportResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_validation_proto_init() }
@@ -844,7 +1097,7 @@ func file_schemagate_v1_validation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_validation_proto_rawDesc), len(file_schemagate_v1_validation_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

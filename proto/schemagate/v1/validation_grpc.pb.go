@@ -22,6 +22,7 @@ const (
 	ValidationService_Validate_FullMethodName       = "/schemagate.v1.ValidationService/Validate"
 	ValidationService_ValidateBatch_FullMethodName  = "/schemagate.v1.ValidationService/ValidateBatch"
 	ValidationService_ValidateStream_FullMethodName = "/schemagate.v1.ValidationService/ValidateStream"
+	ValidationService_GetDriftReport_FullMethodName = "/schemagate.v1.ValidationService/GetDriftReport"
 )
 
 // ValidationServiceClient is the client API for ValidationService service.
@@ -31,12 +32,18 @@ const (
 // ValidationService checks payloads against registered schemas before they are published.
 type ValidationServiceClient interface {
 	// Validate checks one payload. In canary mode an invalid payload is accepted and flagged; in
-	// strict mode it is rejected with InvalidArgument (HTTP 422) carrying the findings.
+	// strict mode it is rejected with InvalidArgument whose status details hold the
+	// ValidateResponse (over HTTP: 422 with the ValidateResponse as the body).
 	Validate(ctx context.Context, in *ValidateRequest, opts ...grpc.CallOption) (*ValidateResponse, error)
-	// ValidateBatch checks several payloads; each gets its own result, in request order.
+	// ValidateBatch checks several payloads of one subject; each gets its own result, in request
+	// order, and one bad item never fails the call.
 	ValidateBatch(ctx context.Context, in *ValidateBatchRequest, opts ...grpc.CallOption) (*ValidateBatchResponse, error)
-	// ValidateStream checks a stream of payloads; each response carries its request's ID.
+	// ValidateStream checks a stream of payloads; each response carries its request's ID, and one
+	// bad item never ends the stream.
 	ValidateStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ValidateStreamRequest, ValidateStreamResponse], error)
+	// GetDriftReport aggregates a subject's findings: kind, path, count, first and last seen, a
+	// sample.
+	GetDriftReport(ctx context.Context, in *GetDriftReportRequest, opts ...grpc.CallOption) (*GetDriftReportResponse, error)
 }
 
 type validationServiceClient struct {
@@ -80,6 +87,16 @@ func (c *validationServiceClient) ValidateStream(ctx context.Context, opts ...gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ValidationService_ValidateStreamClient = grpc.BidiStreamingClient[ValidateStreamRequest, ValidateStreamResponse]
 
+func (c *validationServiceClient) GetDriftReport(ctx context.Context, in *GetDriftReportRequest, opts ...grpc.CallOption) (*GetDriftReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDriftReportResponse)
+	err := c.cc.Invoke(ctx, ValidationService_GetDriftReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ValidationServiceServer is the server API for ValidationService service.
 // All implementations must embed UnimplementedValidationServiceServer
 // for forward compatibility.
@@ -87,12 +104,18 @@ type ValidationService_ValidateStreamClient = grpc.BidiStreamingClient[ValidateS
 // ValidationService checks payloads against registered schemas before they are published.
 type ValidationServiceServer interface {
 	// Validate checks one payload. In canary mode an invalid payload is accepted and flagged; in
-	// strict mode it is rejected with InvalidArgument (HTTP 422) carrying the findings.
+	// strict mode it is rejected with InvalidArgument whose status details hold the
+	// ValidateResponse (over HTTP: 422 with the ValidateResponse as the body).
 	Validate(context.Context, *ValidateRequest) (*ValidateResponse, error)
-	// ValidateBatch checks several payloads; each gets its own result, in request order.
+	// ValidateBatch checks several payloads of one subject; each gets its own result, in request
+	// order, and one bad item never fails the call.
 	ValidateBatch(context.Context, *ValidateBatchRequest) (*ValidateBatchResponse, error)
-	// ValidateStream checks a stream of payloads; each response carries its request's ID.
+	// ValidateStream checks a stream of payloads; each response carries its request's ID, and one
+	// bad item never ends the stream.
 	ValidateStream(grpc.BidiStreamingServer[ValidateStreamRequest, ValidateStreamResponse]) error
+	// GetDriftReport aggregates a subject's findings: kind, path, count, first and last seen, a
+	// sample.
+	GetDriftReport(context.Context, *GetDriftReportRequest) (*GetDriftReportResponse, error)
 	mustEmbedUnimplementedValidationServiceServer()
 }
 
@@ -111,6 +134,9 @@ func (UnimplementedValidationServiceServer) ValidateBatch(context.Context, *Vali
 }
 func (UnimplementedValidationServiceServer) ValidateStream(grpc.BidiStreamingServer[ValidateStreamRequest, ValidateStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method ValidateStream not implemented")
+}
+func (UnimplementedValidationServiceServer) GetDriftReport(context.Context, *GetDriftReportRequest) (*GetDriftReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDriftReport not implemented")
 }
 func (UnimplementedValidationServiceServer) mustEmbedUnimplementedValidationServiceServer() {}
 func (UnimplementedValidationServiceServer) testEmbeddedByValue()                           {}
@@ -176,6 +202,24 @@ func _ValidationService_ValidateStream_Handler(srv interface{}, stream grpc.Serv
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ValidationService_ValidateStreamServer = grpc.BidiStreamingServer[ValidateStreamRequest, ValidateStreamResponse]
 
+func _ValidationService_GetDriftReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDriftReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ValidationServiceServer).GetDriftReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ValidationService_GetDriftReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ValidationServiceServer).GetDriftReport(ctx, req.(*GetDriftReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ValidationService_ServiceDesc is the grpc.ServiceDesc for ValidationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -190,6 +234,10 @@ var ValidationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ValidateBatch",
 			Handler:    _ValidationService_ValidateBatch_Handler,
+		},
+		{
+			MethodName: "GetDriftReport",
+			Handler:    _ValidationService_GetDriftReport_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

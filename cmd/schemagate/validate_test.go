@@ -1,0 +1,92 @@
+package main
+
+import (
+	be "encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+)
+
+// TestValidateCLI runs `schemagate validate` and `schemagate drift report` against the real
+// server: exit 0 valid, 1 flagged (canary), 2 rejected (strict), findings printed.
+func TestValidateCLI(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	userSchema := `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`
+	body, err := avro.Marshal(avro.MustParse(userSchema), map[string]any{"name": "ada", "age": 36})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := []byte{0, 0, 0, 0, 0}
+	be.BigEndian.PutUint32(frame[1:], 1)
+	framedFile := write("user.bin", string(append(frame, body...)))
+	truncatedFile := write("short.bin", string(append(frame, body[:len(body)-1]...)))
+	validJSON := write("ok.json", `{"name":"ada","age":36}`)
+	invalidJSON := write("bad.json", `{"name":"ada","age":"old","email":"a@b"}`)
+
+	for _, tt := range []struct {
+		mode         string
+		file, format string
+		wantExit     int
+		wantOut      []string
+	}{
+		{"canary", framedFile, "", 0, []string{"VALID (mode canary, schema ID 1, version 1)"}},
+		{"canary", validJSON, "", 0, []string{"VALID"}},
+		{"canary", invalidJSON, "", 1, []string{"FLAGGED (mode canary", "type_mismatch", "/age", "unknown_field", "/email"}},
+		{"canary", truncatedFile, "CONFLUENT", 1, []string{"FLAGGED", "decode_error"}},
+		{"strict", invalidJSON, "AVRO_JSON", 2, []string{"REJECTED (mode strict", "type_mismatch", "/age"}},
+		{"strict", validJSON, "", 0, []string{"VALID (mode strict"}},
+	} {
+		t.Run(tt.mode+" "+filepath.Base(tt.file), func(t *testing.T) {
+			s := serverInMode(t, tt.mode)
+			args := []string{"validate", "users-value", "--file", tt.file, "--server", s.grpcAddr}
+			if tt.format != "" {
+				args = append(args, "--format", tt.format)
+			}
+			out, errOut, exit := cli(t, nil, args...)
+			if exit != tt.wantExit {
+				t.Errorf("exit = %d; want %d (stdout %q, stderr %q)", exit, tt.wantExit, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout %q lacks %q", out, w)
+				}
+			}
+		})
+	}
+
+	s := serverInMode(t, "canary")
+	for range 2 {
+		cli(t, nil, "validate", "users-value", "--file", invalidJSON, "--server", s.grpcAddr)
+	}
+	out, errOut, exit := cli(t, nil, "drift", "report", "users-value", "--server", s.grpcAddr)
+	if exit != 0 || !strings.Contains(out, "type_mismatch") || !strings.Contains(out, "/age") || !strings.Contains(out, "  2  ") {
+		t.Errorf("drift report: exit %d, stdout %q, stderr %q; want the two type_mismatch findings at /age", exit, out, errOut)
+	}
+}
+
+// serverInMode starts a server whose default validation mode is mode, with users-value
+// registered (schema ID 1).
+func serverInMode(t *testing.T, mode string) *server {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "schemagate.yaml")
+	if err := os.WriteFile(cfg, []byte("schema_registry:\n  validation_mode: "+mode+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, t.TempDir(), "--config", cfg)
+	code, body := postJSON(t, "http://"+s.httpAddr+"/subjects/users-value/versions",
+		mustJSON(map[string]string{"schema": `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`}))
+	if code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	return s
+}
