@@ -10,9 +10,9 @@ APT_PACKAGES := gcc libc6-dev
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto
 
-.PHONY: test deps npm-deps proto-deps generate check-generated lint unit fuzz build
+.PHONY: test deps npm-deps proto-deps generate check-generated lint unit fuzz fuzz-smoke build
 
-test: deps check-generated lint unit
+test: deps check-generated lint unit fuzz-smoke
 
 ## deps: install missing Debian packages (as root, with apt-get) and the pinned npm packages.
 deps: npm-deps
@@ -56,6 +56,16 @@ lint:
 ## unit: every unit and integration test, with the race detector.
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## fuzz-smoke: run the payload parsers' fuzz targets briefly (FUZZ_SMOKE_TIME each); make test
+## runs it. The seed corpora of every fuzz target also run as plain tests in `unit`.
+FUZZ_SMOKE_TIME ?= 10s
+FUZZ_SMOKE := FuzzConfluentFrame FuzzAvroBinary FuzzAvroJSON FuzzJSONPayload FuzzJSONSchemaValidate
+fuzz-smoke:
+	@set -e; for t in $(FUZZ_SMOKE); do \
+	  echo "fuzz ./validate $$t for $(FUZZ_SMOKE_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_SMOKE_TIME) ./validate/ > /tmp/schemagate-fuzz.log 2>&1 || { cat /tmp/schemagate-fuzz.log; exit 1; }; \
+	done
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

@@ -50,6 +50,7 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newSubjectsCmd(cf),
 		newValidateCmd(cf),
 		newDriftCmd(cf),
+		newBenchCmd(),
 	)
 	return root
 }

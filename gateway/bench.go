@@ -1,0 +1,377 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/validate"
+)
+
+// BenchOptions configures RunBench.
+type BenchOptions struct {
+	// Duration is how long each measurement runs. Default 2s.
+	Duration time.Duration
+	// Logger receives the bench server's logs. Default: discarded.
+	Logger *slog.Logger
+}
+
+// BenchRow is one measurement: a rate in validations per second and its ratio to the
+// in-process engine rate of the same corpus, measured in the same run. Unary rows compare the
+// median latency of a Validate call with that of a no-op unary RPC on the same server.
+type BenchRow struct {
+	Corpus, Path string
+	PerSecond    float64
+	Ratio        float64 // to the engine rate; for "unary p50", to the no-op RPC's p50
+	Note         string
+}
+
+// benchEnv is a gateway serving on loopback with the bench corpora registered.
+type benchEnv struct {
+	g       *Gateway
+	conn    *grpc.ClientConn
+	corpora []benchCorpus
+	http    *http.Client
+}
+
+// benchCorpus is one subject and a valid payload for it.
+type benchCorpus struct {
+	name, subject string
+	req           *pb.ValidateRequest
+	engineReq     validate.Request
+	httpBody      string
+	size          int
+}
+
+// newBenchEnv starts an open gateway on 127.0.0.1:0 with a temporary data directory and
+// registers a small (~200 B) and a medium (~4 KiB) record, in Avro and in JSON Schema.
+func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "schemagate-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := DefaultConfig()
+	cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	g, err := New(ctx, Options{Config: cfg, Logger: logger})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = g.Run(runCtx); close(done) }()
+	env := &benchEnv{g: g, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	cleanup = func() {
+		if env.conn != nil {
+			env.conn.Close()
+		}
+		stop()
+		<-done
+		os.RemoveAll(dir)
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	if env.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+		return nil, nil, err
+	}
+	// Field counts and string lengths are chosen so the payloads are about 200 B and 4 KiB.
+	for _, c := range []struct {
+		name           string
+		fields, strLen int
+		typ            pb.SchemaType
+	}{
+		{"avro-small", 8, 44, pb.SchemaType_SCHEMA_TYPE_AVRO}, {"avro-medium", 160, 46, pb.SchemaType_SCHEMA_TYPE_AVRO},
+		{"json-small", 6, 40, pb.SchemaType_SCHEMA_TYPE_JSON}, {"json-medium", 100, 58, pb.SchemaType_SCHEMA_TYPE_JSON},
+	} {
+		corpus, err := env.register(ctx, c.name, c.fields, c.strLen, c.typ)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench corpus %s: %w", c.name, err)
+		}
+		env.corpora = append(env.corpora, corpus)
+	}
+	return env, cleanup, nil
+}
+
+// register registers a record of n fields, alternately strings of strLen bytes and longs, and
+// builds a valid payload.
+func (env *benchEnv) register(ctx context.Context, name string, n, strLen int, typ pb.SchemaType) (benchCorpus, error) {
+	value := map[string]any{}
+	var avroFields, jsonProps, required []string
+	for i := range n {
+		if i%2 == 0 {
+			value[fmt.Sprintf("f%d", i)] = fmt.Sprintf("%0*d", strLen, i)
+			avroFields = append(avroFields, fmt.Sprintf(`{"name":"f%d","type":"string"}`, i))
+			jsonProps = append(jsonProps, fmt.Sprintf(`"f%d":{"type":"string","maxLength":64}`, i))
+		} else {
+			value[fmt.Sprintf("f%d", i)] = int64(1000 + i)
+			avroFields = append(avroFields, fmt.Sprintf(`{"name":"f%d","type":"long"}`, i))
+			jsonProps = append(jsonProps, fmt.Sprintf(`"f%d":{"type":"integer","minimum":0}`, i))
+		}
+		required = append(required, fmt.Sprintf(`"f%d"`, i))
+	}
+	schema := `{"type":"record","name":"Bench","fields":[` + strings.Join(avroFields, ",") + `]}`
+	if typ == pb.SchemaType_SCHEMA_TYPE_JSON {
+		schema = `{"type":"object","properties":{` + strings.Join(jsonProps, ",") + `},"required":[` + strings.Join(required, ",") + `],"additionalProperties":false}`
+	}
+	reg, err := pb.NewRegistryServiceClient(env.conn).RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: name, SchemaType: typ, Schema: schema})
+	if err != nil {
+		return benchCorpus{}, err
+	}
+	c := benchCorpus{name: name, subject: name}
+	if typ == pb.SchemaType_SCHEMA_TYPE_AVRO {
+		body, err := avro.Marshal(avro.MustParse(schema), value)
+		if err != nil {
+			return benchCorpus{}, err
+		}
+		data := binary.BigEndian.AppendUint32([]byte{0}, uint32(reg.GetId()))
+		data = append(data, body...)
+		c.req = &pb.ValidateRequest{Subject: name, Data: data}
+		c.engineReq = validate.Request{Subject: name, Data: data}
+		c.size = len(data)
+	} else {
+		sv, err := structpb.NewValue(value)
+		if err != nil {
+			return benchCorpus{}, err
+		}
+		c.req = &pb.ValidateRequest{Subject: name, Json: sv}
+		c.engineReq = validate.Request{Subject: name, JSON: jsonValue(sv), HasJSON: true}
+		b, _ := protojson.Marshal(sv)
+		c.size = len(b)
+	}
+	b, err := protojson.Marshal(c.req)
+	if err != nil {
+		return benchCorpus{}, err
+	}
+	c.httpBody = string(b)
+	return c, nil
+}
+
+// Workloads. Each runs n validations of corpus c and fails on any non-valid result.
+
+func (env *benchEnv) engine(ctx context.Context, c benchCorpus, n int) error {
+	for range n {
+		res, err := env.g.validation.engine.Validate(ctx, c.engineReq)
+		if err != nil || res.Invalid() {
+			return fmt.Errorf("engine: %v %v", err, res.Findings)
+		}
+	}
+	return nil
+}
+
+func (env *benchEnv) evidence(_ context.Context, c benchCorpus, n int) error {
+	for range n {
+		env.g.validation.evidence.Record(c.subject, true, nil, nil)
+	}
+	return nil
+}
+
+func (env *benchEnv) stream(ctx context.Context, c benchCorpus, n int) error {
+	s, err := pb.NewValidationServiceClient(env.conn).ValidateStream(ctx)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		for range n {
+			if err := s.Send(&pb.ValidateStreamRequest{Request: c.req}); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- s.CloseSend()
+	}()
+	for range n {
+		m, err := s.Recv()
+		if err != nil {
+			return err
+		}
+		if m.GetResponse().GetOutcome() != pb.Outcome_OUTCOME_VALID {
+			return fmt.Errorf("stream: %v", m)
+		}
+	}
+	if _, err := s.Recv(); err != io.EOF {
+		return fmt.Errorf("stream end: %v", err)
+	}
+	return <-errc
+}
+
+func (env *benchEnv) batch(ctx context.Context, c benchCorpus, n int) error {
+	client := pb.NewValidationServiceClient(env.conn)
+	for done := 0; done < n; done += 100 {
+		reqs := make([]*pb.ValidateRequest, min(100, n-done))
+		for i := range reqs {
+			reqs[i] = c.req
+		}
+		resp, err := client.ValidateBatch(ctx, &pb.ValidateBatchRequest{Requests: reqs})
+		if err != nil {
+			return err
+		}
+		for _, r := range resp.GetResults() {
+			if r.GetResponse().GetOutcome() != pb.Outcome_OUTCOME_VALID {
+				return fmt.Errorf("batch: %v", r)
+			}
+		}
+	}
+	return nil
+}
+
+// unary runs n Validate calls and returns their latencies.
+func (env *benchEnv) unary(ctx context.Context, c benchCorpus, n int) ([]time.Duration, error) {
+	client := pb.NewValidationServiceClient(env.conn)
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		resp, err := client.Validate(ctx, c.req)
+		if err != nil || resp.GetOutcome() != pb.Outcome_OUTCOME_VALID {
+			return nil, fmt.Errorf("unary: %v %v", err, resp)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}
+
+// noop runs n health checks, the no-op unary RPC through the same server and interceptors.
+func (env *benchEnv) noop(ctx context.Context, n int) ([]time.Duration, error) {
+	client := healthpb.NewHealthClient(env.conn)
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if _, err := client.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}
+
+func (env *benchEnv) httpValidate(ctx context.Context, c benchCorpus, n int) error {
+	url := "http://" + env.g.HTTPAddr() + "/v1/subjects/" + c.subject + "/validate"
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(c.httpBody))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := env.http.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "OUTCOME_VALID") {
+			return fmt.Errorf("http: %d %s", resp.StatusCode, body)
+		}
+	}
+	return nil
+}
+
+// timed runs fn with growing n until it takes at least d, and returns operations per second.
+func timed(d time.Duration, fn func(n int) error) (float64, error) {
+	for n := 1; ; n *= 4 {
+		start := time.Now()
+		if err := fn(n); err != nil {
+			return 0, err
+		}
+		if el := time.Since(start); el >= d || n >= 1<<24 {
+			return float64(n) / el.Seconds(), nil
+		}
+	}
+}
+
+// p50 is the median of lat.
+func p50(lat []time.Duration) time.Duration {
+	slices.Sort(lat)
+	return lat[len(lat)/2]
+}
+
+// RunBench starts a gateway on loopback with a temporary data directory and, for each corpus
+// (Avro and JSON, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
+// (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
+// no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
+// as a ratio to a baseline measured in the same run.
+func RunBench(ctx context.Context, opts BenchOptions) ([]BenchRow, error) {
+	if opts.Duration <= 0 {
+		opts.Duration = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	env, cleanup, err := newBenchEnv(ctx, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	d := opts.Duration
+	var rows []BenchRow
+	noopLat, err := env.noop(ctx, 2000)
+	if err != nil {
+		return nil, err
+	}
+	floor := p50(noopLat)
+	for _, c := range env.corpora {
+		base, err := timed(d, func(n int) error { return env.engine(ctx, c, n) })
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, BenchRow{Corpus: c.name, Path: "engine (baseline)", PerSecond: base, Ratio: 1, Note: fmt.Sprintf("%d-byte payload", c.size)})
+		rec, err := timed(d, func(n int) error { return env.evidence(ctx, c, n) })
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, BenchRow{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
+			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
+		for _, w := range []struct {
+			name string
+			fn   func(n int) error
+		}{
+			{"ValidateStream", func(n int) error { return env.stream(ctx, c, n) }},
+			{"ValidateBatch x100", func(n int) error { return env.batch(ctx, c, n) }},
+			{"HTTP validate", func(n int) error { return env.httpValidate(ctx, c, n) }},
+		} {
+			rate, err := timed(d, w.fn)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
+			}
+			rows = append(rows, BenchRow{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base})
+		}
+		lat, err := env.unary(ctx, c, 2000)
+		if err != nil {
+			return nil, err
+		}
+		med := p50(lat)
+		rows = append(rows, BenchRow{Corpus: c.name, Path: "unary Validate p50", PerSecond: 1 / med.Seconds(),
+			Ratio: float64(med) / float64(floor), Note: fmt.Sprintf("p50 %s; no-op unary RPC p50 %s", med.Round(time.Microsecond), floor.Round(time.Microsecond))})
+	}
+	return rows, nil
+}
+
+// WriteBenchTable prints rows as an aligned table.
+func WriteBenchTable(w io.Writer, rows []BenchRow) error {
+	if _, err := fmt.Fprintf(w, "%-12s %-20s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "%-12s %-20s %14.0f %8.3fx  %s\n", r.Corpus, r.Path, r.PerSecond, r.Ratio, r.Note); err != nil {
+			return err
+		}
+	}
+	return nil
+}

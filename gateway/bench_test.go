@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The go test -bench view of `schemagate bench`: the same server, corpora and workloads.
+// Compare ns/op across paths within one run:
+//
+//	go test -run '^$' -bench 'Validate' -count 3 ./gateway/
+func benchWorkload(b *testing.B, run func(env *benchEnv, c benchCorpus, n int) error) {
+	ctx := context.Background()
+	env, cleanup, err := newBenchEnv(ctx, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cleanup()
+	for _, c := range env.corpora {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(c.size))
+			b.ResetTimer()
+			if err := run(env, c, b.N); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+func BenchmarkValidateEngine(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.engine(context.Background(), c, n) })
+}
+
+func BenchmarkValidateEvidenceRecord(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.evidence(context.Background(), c, n) })
+}
+
+func BenchmarkValidateStream(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.stream(context.Background(), c, n) })
+}
+
+func BenchmarkValidateBatch100(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.batch(context.Background(), c, n) })
+}
+
+func BenchmarkValidateUnary(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error {
+		_, err := env.unary(context.Background(), c, n)
+		return err
+	})
+}
+
+func BenchmarkNoopUnaryRPC(b *testing.B) {
+	ctx := context.Background()
+	env, cleanup, err := newBenchEnv(ctx, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cleanup()
+	b.ResetTimer()
+	if _, err := env.noop(ctx, b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkValidateHTTP(b *testing.B) {
+	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.httpValidate(context.Background(), c, n) })
+}
+
+// TestRunBench runs every bench path briefly: each corpus gets every row, the corpora have the
+// sizes the bench promises, and every workload validated its payloads as valid (a workload
+// fails on any other outcome). It asserts no speed.
+func TestRunBench(t *testing.T) {
+	rows, err := RunBench(context.Background(), BenchOptions{Duration: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, r := range rows {
+		want[r.Corpus]++
+		if r.PerSecond <= 0 || r.Ratio <= 0 {
+			t.Errorf("row %+v has no rate or ratio", r)
+		}
+		if r.Path == "engine (baseline)" {
+			var size int
+			if _, err := fmt.Sscanf(r.Note, "%d-byte payload", &size); err != nil {
+				t.Fatal(err)
+			}
+			lo, hi := 150, 300
+			if strings.HasSuffix(r.Corpus, "medium") {
+				lo, hi = 3500, 4700
+			}
+			if size < lo || size > hi {
+				t.Errorf("%s payload is %d bytes; want %d to %d", r.Corpus, size, lo, hi)
+			}
+		}
+	}
+	for _, c := range []string{"avro-small", "avro-medium", "json-small", "json-medium"} {
+		if want[c] != 6 {
+			t.Errorf("corpus %s has %d rows; want 6", c, want[c])
+		}
+	}
+}
