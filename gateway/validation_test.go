@@ -3,11 +3,14 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hamba/avro/v2"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/store"
 )
 
 const (
@@ -280,5 +284,77 @@ func TestValidationMetricsAndDriftReport(t *testing.T) {
 	code, body := tg.httpDo(t, "GET", "/v1/subjects/events-value/drift", "", "")
 	if code != 200 || !strings.Contains(body, `"path":"/id"`) || !strings.Contains(body, `"count":"2"`) || !strings.Contains(body, "DRIFT_KIND_MISSING_FIELD") {
 		t.Errorf("drift report = %d %s", code, body)
+	}
+}
+
+func TestValidateBinaryFormatsOverHTTP(t *testing.T) {
+	tg := startGateway(t, nil)
+	setupValidation(t, tg)
+	frame := framed(t, orderV1, 1, order{ID: "o", Qty: 1, Status: "NEW"})
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	for _, tt := range []struct {
+		name, body, want string
+	}{
+		{"CONFLUENT", `{"data":"` + b64(frame) + `","format":"PAYLOAD_FORMAT_CONFLUENT"}`, "DRIFT_KIND_STALE_SCHEMA_VERSION"},
+		{"data defaults to CONFLUENT", `{"data":"` + b64(frame) + `"}`, `"outcome":"OUTCOME_VALID"`},
+		{"AVRO_BINARY by version", `{"data":"` + b64(frame[5:]) + `","format":"PAYLOAD_FORMAT_AVRO_BINARY","version":1}`, `"outcome":"OUTCOME_VALID"`},
+		{"AVRO_BINARY by schema ID, trailing byte", `{"data":"` + b64(append(frame[5:], 7)) + `","format":"PAYLOAD_FORMAT_AVRO_BINARY","schemaId":1}`, "DRIFT_KIND_DECODE_ERROR"},
+		{"AVRO_JSON", `{"json":{"id":"o","qty":1,"status":"NEW","note":null},"format":"PAYLOAD_FORMAT_AVRO_JSON"}`, `"outcome":"OUTCOME_VALID"`},
+	} {
+		code, body := tg.httpDo(t, "POST", "/v1/subjects/orders-value/validate", "", tt.body)
+		if code != http.StatusOK || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s; want 200 containing %s", tt.name, code, body, tt.want)
+		}
+	}
+}
+
+// TestEvidenceFlushedOnShutdown validates, stops the gateway, and reads the stored buckets
+// from the database: the last flush happened before the store closed.
+func TestEvidenceFlushedOnShutdown(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	if err := cfg.Validate(); err != nil { // derives the storage URL, to reopen the store below
+		t.Fatal(err)
+	}
+	g, err := New(context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	tg := &testGateway{g: g}
+	if code, body := tg.httpDo(t, "POST", "/v1/subjects/e/versions", "", registerBody(`"string"`)); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	for _, payload := range []string{`"ok"`, `"fine"`, `5`} {
+		if code, body := tg.httpDo(t, "POST", "/v1/subjects/e/validate", "", `{"json":`+payload+`}`); code != 200 {
+			t.Fatalf("validate: %d %s", code, body)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), cfg.Storage.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ev, err := governance.NewEvidence(governance.EvidenceOptions{DB: db, Replica: "reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets, err := ev.Buckets(context.Background(), "e", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var validations, violations int64
+	for _, b := range buckets {
+		validations += b.Validations
+		violations += b.Violations
+	}
+	if validations != 3 || violations != 1 {
+		t.Errorf("stored evidence = %d validations, %d violations; want 3 and 1", validations, violations)
 	}
 }
