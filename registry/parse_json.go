@@ -13,12 +13,12 @@ import (
 	"golang.org/x/text/message"
 )
 
-// jsonSchemaBase is the base URL the schema being registered is compiled
-// at. It is never fetched: references resolve only to the registered schemas
-// listed in the registration's references (see refLoader).
+// JSONSchemaBaseURL is the base URL JSON Schemas are compiled at, and JSONSchemaRootURL the
+// schema's own URL. They are never fetched: references resolve only to the registered schemas
+// given to NewJSONSchemaCompiler. Error messages strip them.
 const (
-	jsonSchemaBase = "https://schemagate.invalid/schemas/"
-	jsonSchemaRoot = jsonSchemaBase + "schemagate-root.json"
+	JSONSchemaBaseURL = "https://schemagate.invalid/schemas/"
+	JSONSchemaRootURL = JSONSchemaBaseURL + "schemagate-root.json"
 )
 
 // maxJSONSchemaProblems bounds how many problems one error message lists.
@@ -34,34 +34,26 @@ const maxJSONSchemaProblems = 5
 // "<name>"` finds it; nothing is ever loaded from the network or the file
 // system.
 func canonicalJSONSchema(text string, deps []dependency) (string, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	loader := &refLoader{}
-	// The library's default loader reads file:// URLs from the local disk;
-	// a client must never be able to make us do that.
-	c.UseLoader(loader)
+	refs := make([]JSONSchemaReference, 0, len(deps))
 	for _, d := range deps {
 		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(d.text))
 		if err != nil {
 			return "", errorf(ErrInvalidSchema, "invalid JSON schema: referenced schema %q (subject %q version %d) is not valid JSON", d.name, d.ref.Subject, d.ref.Version)
 		}
-		u, err := resolveRefName(d.name)
-		if err != nil {
-			return "", errorf(ErrInvalidSchema, "invalid JSON schema: reference name %q is not a valid URI reference", d.name)
-		}
-		if err := c.AddResource(u, doc); err != nil {
-			return "", errorf(ErrInvalidSchema, "invalid JSON schema: reference %q: %s", d.name, cleanJSONSchemaMessage(err.Error()))
-		}
-		loader.add(d.name, doc)
+		refs = append(refs, JSONSchemaReference{Name: d.name, Doc: doc})
+	}
+	c, err := NewJSONSchemaCompiler(refs)
+	if err != nil {
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", err.Error())
 	}
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
 	if err != nil {
 		return "", errorf(ErrInvalidSchema, "invalid JSON schema: not valid JSON: %s", err.Error())
 	}
-	if err := c.AddResource(jsonSchemaRoot, doc); err != nil {
+	if err := c.AddResource(JSONSchemaRootURL, doc); err != nil {
 		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", cleanJSONSchemaMessage(err.Error()))
 	}
-	if err := guard(func() error { _, err := c.Compile(jsonSchemaRoot); return err }); err != nil {
+	if err := guard(func() error { _, err := c.Compile(JSONSchemaRootURL); return err }); err != nil {
 		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", describeJSONSchemaError(err))
 	}
 	var buf bytes.Buffer
@@ -78,10 +70,44 @@ func resolveRefName(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	base, _ := url.Parse(jsonSchemaRoot)
+	base, _ := url.Parse(JSONSchemaRootURL)
 	u := base.ResolveReference(ref)
 	u.Fragment = ""
 	return u.String(), nil
+}
+
+// JSONSchemaReference is a document a JSON Schema may "$ref" by Name.
+type JSONSchemaReference struct {
+	Name string
+	Doc  any
+}
+
+// NewJSONSchemaCompiler returns a compiler set up the way every JSON Schema of the registry is
+// compiled: the draft comes from "$schema" with 2020-12 as the default, each reference is a
+// resource under its name (resolved against JSONSchemaRootURL), and the loader serves only
+// those references, so nothing is ever loaded from the network or the file system (the
+// library's default loader reads file:// URLs from disk). Add the schema itself with
+// c.AddResource(JSONSchemaRootURL, root) and compile JSONSchemaRootURL. The registry and the
+// payload validator share it so a schema means the same thing to both.
+func NewJSONSchemaCompiler(refs []JSONSchemaReference) (*jsonschema.Compiler, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	loader := &refLoader{}
+	c.UseLoader(loader)
+	for _, ref := range refs {
+		u, err := resolveRefName(ref.Name)
+		if err != nil {
+			return nil, fmt.Errorf("reference name %q is not a valid URI reference", ref.Name)
+		}
+		if u == JSONSchemaRootURL {
+			return nil, fmt.Errorf("reference name %q is reserved", ref.Name)
+		}
+		if err := c.AddResource(u, ref.Doc); err != nil {
+			return nil, fmt.Errorf("reference %q: %s", ref.Name, cleanJSONSchemaMessage(err.Error()))
+		}
+		loader.add(ref.Name, ref.Doc)
+	}
+	return c, nil
 }
 
 // refLoader serves the referenced schemas for URLs that were not added as
@@ -164,8 +190,8 @@ func describeJSONSchemaError(err error) string {
 // cleanJSONSchemaMessage removes our synthetic base URL from a message, so
 // locations read as "#/definitions/x" and reference names as written.
 func cleanJSONSchemaMessage(msg string) string {
-	msg = strings.ReplaceAll(msg, jsonSchemaRoot, "")
-	return strings.ReplaceAll(msg, jsonSchemaBase, "")
+	msg = strings.ReplaceAll(msg, JSONSchemaRootURL, "")
+	return strings.ReplaceAll(msg, JSONSchemaBaseURL, "")
 }
 
 func jsonPointer(tokens []string) string {

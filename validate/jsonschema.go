@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/schemagate/schemagate/registry"
 )
 
 // JSON Schema validation.
@@ -44,12 +45,8 @@ import (
 // {"type": "null"}]` against a boolean is a type_mismatch "want string or null, got boolean"),
 // and other when they differ; the message summarises each alternative's first finding.
 
-// The base URL the schema is compiled at. It is never fetched; references resolve only to the
-// documents given to CompileJSONSchema.
-const (
-	jsvBase = "https://schemagate.invalid/validate/"
-	jsvRoot = jsvBase + "schemagate-root.json"
-)
+// jsvBase names our own vocabulary; it is never fetched.
+const jsvBase = "https://schemagate.invalid/validate/"
 
 // Bounds on message sizes: values are shortened and long lists elided.
 const (
@@ -95,40 +92,30 @@ func CompileJSONSchema(root any, refs map[string]any) (s *JSONSchema, err error)
 }
 
 func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	// The library's default loader reads file:// URLs from disk; replace it with one that only
-	// knows the given references.
-	loader := &jsvRefLoader{}
-	c.UseLoader(loader)
-	if names {
-		c.RegisterVocabulary(jsvPropertyNamesVocab)
-		c.AssertVocabs()
-	}
 	keys := make([]string, 0, len(refs))
 	for name := range refs {
 		keys = append(keys, name)
 	}
 	sort.Strings(keys)
-	for _, name := range keys {
-		u, err := jsvResolveRefName(name)
-		if err != nil {
-			return nil, fmt.Errorf("compile JSON schema: reference name %s is not a valid URI reference", strconv.Quote(name))
-		}
-		if u == jsvRoot {
-			return nil, fmt.Errorf("compile JSON schema: reference name %s is reserved", strconv.Quote(name))
-		}
-		if err := c.AddResource(u, refs[name]); err != nil {
-			return nil, fmt.Errorf("compile JSON schema: reference %s: %s", strconv.Quote(name), jsvClean(err.Error()))
-		}
-		loader.names = append(loader.names, strings.TrimPrefix(name, "./"))
-		loader.docs = append(loader.docs, refs[name])
+	list := make([]registry.JSONSchemaReference, len(keys))
+	for i, name := range keys {
+		list[i] = registry.JSONSchemaReference{Name: name, Doc: refs[name]}
 	}
-	if err := c.AddResource(jsvRoot, root); err != nil {
+	// The registry's compiler set-up: same drafts, same references, nothing loaded from disk
+	// or network. Payload validation also asserts "format".
+	c, err := registry.NewJSONSchemaCompiler(list)
+	if err != nil {
 		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
 	}
-	sch, err := c.Compile(jsvRoot)
+	c.AssertFormat()
+	if names {
+		c.RegisterVocabulary(jsvPropertyNamesVocab)
+		c.AssertVocabs()
+	}
+	if err := c.AddResource(registry.JSONSchemaRootURL, root); err != nil {
+		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
+	}
+	sch, err := c.Compile(registry.JSONSchemaRootURL)
 	if err != nil {
 		return nil, fmt.Errorf("compile JSON schema: %s", jsvDescribeCompileError(err))
 	}
@@ -218,39 +205,6 @@ func (k *jsvPropertyName) LocalizedString(p *message.Printer) string {
 	return p.Sprintf("invalid property name %s", strconv.Quote(k.Property))
 }
 
-// jsvResolveRefName returns the URL a reference name stands for: absolute names as they are,
-// relative names resolved against the root's URL, without fragment.
-func jsvResolveRefName(name string) (string, error) {
-	ref, err := url.Parse(name)
-	if err != nil {
-		return "", err
-	}
-	base, _ := url.Parse(jsvRoot)
-	u := base.ResolveReference(ref)
-	u.Fragment = ""
-	return u.String(), nil
-}
-
-// jsvRefLoader serves the references for URLs that were not added as resources directly, which
-// happens when a schema sets its own `$id` and a relative `$ref` resolves against it: a URL
-// matches a reference whose name it equals or ends with ("/"+name). Every other URL is refused.
-type jsvRefLoader struct {
-	names []string
-	docs  []any
-}
-
-var errJSVNotAReference = errors.New("not one of the schema's references; nothing is loaded from the network or the file system")
-
-// Load implements jsonschema.URLLoader.
-func (l *jsvRefLoader) Load(u string) (any, error) {
-	for i, name := range l.names {
-		if u == name || strings.HasSuffix(u, "/"+name) {
-			return l.docs[i], nil
-		}
-	}
-	return nil, errJSVNotAReference
-}
-
 func jsvDescribeCompileError(err error) string {
 	var lue *jsonschema.LoadURLError
 	if errors.As(err, &lue) {
@@ -283,8 +237,8 @@ func jsvDescribeCompileError(err error) string {
 
 // jsvClean removes the synthetic base URL from a library message.
 func jsvClean(msg string) string {
-	msg = strings.ReplaceAll(msg, jsvRoot, "")
-	return strings.ReplaceAll(msg, jsvBase, "")
+	msg = strings.ReplaceAll(msg, registry.JSONSchemaRootURL, "")
+	return strings.ReplaceAll(msg, registry.JSONSchemaBaseURL, "")
 }
 
 // Validate checks a JSON value (decoded with UseNumber) and returns every finding, capped at
