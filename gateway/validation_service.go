@@ -180,11 +180,15 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	resp := &pb.ValidateResponse{Outcome: outcome, Mode: modeToProto(mode), SchemaId: int32(res.SchemaID), Version: int32(res.Version)}
 	var kinds []string
 	var samples []governance.Sample
+	var payload []byte
+	if len(res.Findings) > 0 {
+		payload = samplePayload(req)
+	}
 	for _, f := range res.Findings {
 		resp.Findings = append(resp.Findings, &pb.Finding{Kind: driftKindToProto(f.Kind), Path: f.Path, Message: f.Message})
 		s.metrics.findings.WithLabelValues(subjectLabel, string(f.Kind)).Inc()
 		kinds = append(kinds, string(f.Kind))
-		samples = append(samples, governance.Sample{Kind: string(f.Kind), Path: f.Path, Message: f.Message, Payload: samplePayload(req)})
+		samples = append(samples, governance.Sample{Kind: string(f.Kind), Path: f.Path, Message: f.Message, Payload: payload})
 	}
 	if subjectLabel != unregisteredSubject {
 		s.evidence.Record(req.GetSubject(), !res.Invalid(), kinds, samples)
