@@ -1,0 +1,143 @@
+package governance
+
+import (
+	"fmt"
+	"time"
+)
+
+// Policy is the promotion policy of DESIGN.md's clean-window rule.
+type Policy struct {
+	// CleanWindow is how much clean time a subject needs (governance.clean_window). Default 48h.
+	CleanWindow time.Duration
+	// MinValidations is how many validations the window needs (governance.min_validations).
+	// Default 1000.
+	MinValidations int64
+}
+
+// Default policy values.
+const (
+	DefaultCleanWindow    = 48 * time.Hour
+	DefaultMinValidations = 1000
+)
+
+// WithDefaults returns p with zero fields set to their defaults.
+func (p Policy) WithDefaults() Policy {
+	if p.CleanWindow <= 0 {
+		p.CleanWindow = DefaultCleanWindow
+	}
+	if p.MinValidations <= 0 {
+		p.MinValidations = DefaultMinValidations
+	}
+	return p
+}
+
+// WindowFacts are the stored facts a subject's clean window is computed from. Nothing in them
+// depends on the process: a restart reads the same facts, so it neither resets nor fakes the
+// clock.
+type WindowFacts struct {
+	// Now is the injected clock's reading.
+	Now time.Time
+	// CanarySince is when the subject entered canary (zero: it has always been on the default).
+	CanarySince time.Time
+	// LastVersion is when the subject's latest schema version was registered (zero: unknown).
+	LastVersion time.Time
+	// Buckets are the subject's evidence buckets, any order.
+	Buckets []Bucket
+	// Heartbeats are the starts of buckets in which some replica was recording, any order.
+	Heartbeats []time.Time
+	// BucketWidth is governance.evidence_bucket.
+	BucketWidth time.Duration
+}
+
+// Assessment is a subject's clean-window evidence measured against the policy.
+type Assessment struct {
+	// WindowStart is the latest of: entering canary, the end of the last bucket with a
+	// violation, the last new schema version.
+	WindowStart time.Time
+	// Clean counts only time inside the window covered by a heartbeat bucket (downtime is not
+	// clean time); Required is the policy's clean window.
+	Clean, Required time.Duration
+	// Validations and Violations count the buckets that start inside the window (a bucket the
+	// window starts in the middle of is left out: its traffic may predate the window).
+	Validations, Violations int64
+	// Eligible is true when Clean ≥ Required and Validations ≥ the policy's minimum.
+	Eligible bool
+	// Reasons say, in plain words, every reason the subject is not eligible.
+	Reasons []string
+}
+
+// Assess measures a subject's clean window. It is a pure function of the facts, so every
+// replica and every restart computes the same answer from the same store.
+func Assess(f WindowFacts, p Policy) Assessment {
+	p = p.WithDefaults()
+	a := Assessment{Required: p.CleanWindow, WindowStart: f.CanarySince}
+	if f.LastVersion.After(a.WindowStart) {
+		a.WindowStart = f.LastVersion
+	}
+	var lastViolation time.Time
+	for _, b := range f.Buckets {
+		if end := b.Start.Add(f.BucketWidth); b.Violations > 0 && end.After(lastViolation) {
+			lastViolation = end
+		}
+	}
+	if lastViolation.After(a.WindowStart) {
+		a.WindowStart = lastViolation
+	}
+	if a.WindowStart.IsZero() {
+		// Nothing started a window: it starts with the first evidence there is.
+		for _, hb := range f.Heartbeats {
+			if a.WindowStart.IsZero() || hb.Before(a.WindowStart) {
+				a.WindowStart = hb
+			}
+		}
+	}
+	seen := map[time.Time]bool{}
+	for _, hb := range f.Heartbeats {
+		if seen[hb] {
+			continue
+		}
+		seen[hb] = true
+		a.Clean += overlap(hb, hb.Add(f.BucketWidth), a.WindowStart, f.Now)
+	}
+	for _, b := range f.Buckets {
+		if !b.Start.Before(a.WindowStart) && b.Start.Before(f.Now) {
+			a.Validations += b.Validations
+			a.Violations += b.Violations
+		}
+	}
+	if a.Clean < a.Required {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", roundDuration(a.Clean), roundDuration(a.Required)))
+	}
+	if a.Validations < p.MinValidations {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("%d of %d validations", a.Validations, p.MinValidations))
+	}
+	if !lastViolation.IsZero() && lastViolation.Equal(a.WindowStart) {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("violation at %s restarted the window", lastViolation.Add(-f.BucketWidth).UTC().Format(time.RFC3339)))
+	}
+	a.Eligible = a.Clean >= a.Required && a.Validations >= p.MinValidations
+	if a.Eligible {
+		a.Reasons = nil
+	}
+	return a
+}
+
+// overlap is the length of [aStart, aEnd) ∩ [bStart, bEnd).
+func overlap(aStart, aEnd, bStart, bEnd time.Time) time.Duration {
+	start, end := aStart, aEnd
+	if bStart.After(start) {
+		start = bStart
+	}
+	if bEnd.Before(end) {
+		end = bEnd
+	}
+	if !end.After(start) {
+		return 0
+	}
+	return end.Sub(start)
+}
+
+// roundDuration prints d in hours and minutes, as "31h12m".
+func roundDuration(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}

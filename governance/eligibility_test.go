@@ -1,0 +1,106 @@
+package governance
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// canaryStart is when the subject entered canary in these tests.
+var canaryStart = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+const width = 5 * time.Minute
+
+// traffic builds buckets and heartbeats from canaryStart to end, one bucket every 5 minutes holding
+// perBucket validations; buckets in down get neither traffic nor a heartbeat.
+func traffic(end time.Time, perBucket int64, down ...[2]time.Duration) ([]Bucket, []time.Time) {
+	var buckets []Bucket
+	var beats []time.Time
+	for at := canaryStart; at.Before(end); at = at.Add(width) {
+		off := at.Sub(canaryStart)
+		isDown := false
+		for _, d := range down {
+			isDown = isDown || (off >= d[0] && off < d[1])
+		}
+		if isDown {
+			continue
+		}
+		beats = append(beats, at)
+		if perBucket > 0 {
+			buckets = append(buckets, Bucket{Start: at, Validations: perBucket})
+		}
+	}
+	return buckets, beats
+}
+
+func facts(now time.Duration, perBucket int64, down ...[2]time.Duration) WindowFacts {
+	b, h := traffic(canaryStart.Add(now), perBucket, down...)
+	return WindowFacts{Now: canaryStart.Add(now), CanarySince: canaryStart, Buckets: b, Heartbeats: h, BucketWidth: width}
+}
+
+// withViolation marks the bucket at offset at as holding one violation.
+func withViolation(f WindowFacts, at time.Duration) WindowFacts {
+	for i := range f.Buckets {
+		if f.Buckets[i].Start.Equal(canaryStart.Add(at)) {
+			f.Buckets[i].Violations = 1
+		}
+	}
+	return f
+}
+
+func TestAssess(t *testing.T) {
+	policy := Policy{CleanWindow: 48 * time.Hour, MinValidations: 1000}
+	tests := []struct {
+		name string
+		f    WindowFacts
+		want Assessment
+	}{
+		{"47h59m is not enough", facts(47*time.Hour+59*time.Minute, 10),
+			Assessment{WindowStart: canaryStart, Clean: 47*time.Hour + 59*time.Minute, Required: 48 * time.Hour, Validations: 5760,
+				Reasons: []string{"47h59m of 48h00m clean"}}},
+		{"48h with enough traffic is eligible", facts(48*time.Hour, 10),
+			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 5760, Eligible: true}},
+		{"48h with too little traffic is not", facts(48*time.Hour, 1),
+			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 576,
+				Reasons: []string{"576 of 1000 validations"}}},
+		{"a violation at hour 47 restarts the window", withViolation(facts(48*time.Hour, 10), 47*time.Hour),
+			Assessment{WindowStart: canaryStart.Add(47*time.Hour + width), Clean: 55 * time.Minute, Required: 48 * time.Hour, Validations: 110,
+				Reasons: []string{"0h55m of 48h00m clean", "110 of 1000 validations", "violation at 2026-11-02T23:00:00Z restarted the window"}}},
+		{"two hours of downtime add two hours", facts(50*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),
+			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 5760, Eligible: true}},
+		{"downtime without the extra hours is not clean", facts(48*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),
+			Assessment{WindowStart: canaryStart, Clean: 46 * time.Hour, Required: 48 * time.Hour, Validations: 5520,
+				Reasons: []string{"46h00m of 48h00m clean"}}},
+	}
+	newVersion := facts(48*time.Hour, 10)
+	newVersion.LastVersion = canaryStart.Add(24 * time.Hour)
+	tests = append(tests, struct {
+		name string
+		f    WindowFacts
+		want Assessment
+	}{"a new schema version restarts the window", newVersion,
+		Assessment{WindowStart: canaryStart.Add(24 * time.Hour), Clean: 24 * time.Hour, Required: 48 * time.Hour, Validations: 2880,
+			Reasons: []string{"24h00m of 48h00m clean"}}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Assess(tt.f, policy)); diff != "" {
+				t.Errorf("Assess (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAssessIsAFunctionOfStoredFacts: the same facts read after a restart give the same
+// answer; heartbeats from several replicas for one bucket count once.
+func TestAssessIsAFunctionOfStoredFacts(t *testing.T) {
+	f := facts(48*time.Hour, 10)
+	first := Assess(f, Policy{})
+	f.Heartbeats = append(f.Heartbeats, f.Heartbeats...) // a second replica recording too
+	if diff := cmp.Diff(first, Assess(f, Policy{})); diff != "" {
+		t.Errorf("duplicate heartbeats changed the assessment (-first +second):\n%s", diff)
+	}
+	if !first.Eligible {
+		t.Errorf("48h of clean traffic with the default policy is not eligible: %v", first.Reasons)
+	}
+}

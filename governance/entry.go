@@ -1,0 +1,60 @@
+package governance
+
+import "time"
+
+// Audit actions. Governance actions change a subject's validation mode or a promotion; registry
+// actions record writes to schemas and their settings.
+const (
+	ActionPromotionRequested = "promotion.requested"
+	ActionPromotionApproved  = "promotion.approved"
+	ActionPromotionRejected  = "promotion.rejected"
+	ActionModePromoted       = "mode.promoted" // canary → strict after an approved (or automatic) promotion
+	ActionModeRolledBack     = "mode.rolled_back"
+	ActionModeOverridden     = "mode.overridden" // break glass: an admin set a mode without evidence
+	ActionSchemaRegistered   = "schema.registered"
+	ActionSchemaDeleted      = "schema.deleted"
+	ActionConfigChanged      = "config.changed"
+	ActionRegistryModeSet    = "registry_mode.changed"
+)
+
+// EvidenceSnapshot is the clean-window evidence behind a promotion, as it stood when the
+// action was taken.
+type EvidenceSnapshot struct {
+	WindowStart time.Time     `json:"window_start"`
+	WindowEnd   time.Time     `json:"window_end"`
+	Clean       time.Duration `json:"clean_ns"`
+	Required    time.Duration `json:"required_ns"`
+	Validations int64         `json:"validations"`
+	Violations  int64         `json:"violations"`
+}
+
+// Entry is one audit log entry. Entries are append-only and hash-chained: Hash covers the
+// entry's canonical encoding and PrevHash, the Hash of the entry before it ("" for the first).
+type Entry struct {
+	// Seq numbers entries from 1, without gaps.
+	Seq int64
+	// Time of the action, UTC, truncated to microseconds (what the store keeps).
+	Time time.Time
+	// Actor is the principal who acted ("system" for automatic actions); Role the role it
+	// acted in.
+	Actor, Role string
+	// Action is one of the Action constants.
+	Action string
+	// Subject acted on ("" for global actions).
+	Subject string
+	// Ticket is the change-request ticket, Incident the incident a rollback cites.
+	Ticket, Incident string
+	// Reason given by the actor.
+	Reason string
+	// PromotionID names the promotion the entry is about, if any.
+	PromotionID string
+	// FromMode and ToMode record a validation mode change ("" when the mode did not change).
+	FromMode, ToMode string
+	// Evidence is the snapshot behind a promotion (nil for other actions).
+	Evidence *EvidenceSnapshot
+	// Details holds further facts (schema ID and version, compatibility level…), sorted by key
+	// in the canonical encoding.
+	Details map[string]string
+	// PrevHash and Hash are lowercase hex SHA-256 (or HMAC-SHA-256 when a key is configured).
+	PrevHash, Hash string
+}
