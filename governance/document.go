@@ -1,0 +1,530 @@
+package governance
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DocumentOptions configures [RenderDocument].
+type DocumentOptions struct {
+	// TicketURL turns a ticket into a link: "{ticket}" is replaced by the ticket, percent-encoded
+	// (config governance.ticket_url, e.g. https://tracker.example/browse/{ticket}). Without the
+	// placeholder the ticket is appended. Empty (the default): tickets are plain text. Incidents
+	// are always plain text.
+	TicketURL string
+	// Generated is the time printed as "generated at" (tests pass a fixed time). Zero: no
+	// "generated at" is printed.
+	Generated time.Time
+}
+
+// RenderDocument renders the governance document (docs/operations/schema_registry_governance.md
+// by default) from the audit entries: the head of the log, the current mode of every subject
+// whose mode was ever changed, pending promotion requests, the promotion history (approved and
+// rejected requests), rollbacks and overrides, newest first.
+//
+// It is a pure function: the same entries and options give the same bytes. Entries are taken in
+// ascending Seq order (they are sorted if they are not; the slice is not modified). Every string
+// that came from a user (subject, actor, ticket, incident, reason…) is escaped so that it cannot
+// break a table or inject Markdown or HTML; Details are not rendered.
+func RenderDocument(entries []Entry, opts DocumentOptions) []byte {
+	es := slices.Clone(entries)
+	slices.SortStableFunc(es, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	r := &docRenderer{opts: opts, entries: es}
+	r.index()
+	r.head()
+	r.currentState()
+	r.pending()
+	r.history()
+	r.rollbacks()
+	r.overrides()
+	return []byte(r.b.String())
+}
+
+// docRenderer holds the entries and the lookups built over them while rendering.
+type docRenderer struct {
+	opts    DocumentOptions
+	entries []Entry // ascending Seq
+	b       strings.Builder
+
+	requests  map[string]*Entry // by PromotionID: the latest request with that ID
+	approvals map[string]*Entry // by PromotionID: the latest approval
+	promoted  map[string]*Entry // by PromotionID: the latest mode.promoted entry
+}
+
+func (r *docRenderer) index() {
+	r.requests = map[string]*Entry{}
+	r.approvals = map[string]*Entry{}
+	r.promoted = map[string]*Entry{}
+	for i := range r.entries {
+		e := &r.entries[i]
+		if e.PromotionID == "" {
+			continue
+		}
+		switch e.Action {
+		case ActionPromotionRequested:
+			r.requests[e.PromotionID] = e
+		case ActionPromotionApproved:
+			r.approvals[e.PromotionID] = e
+		case ActionModePromoted:
+			r.promoted[e.PromotionID] = e
+		}
+	}
+}
+
+func (r *docRenderer) p(format string, args ...any) { fmt.Fprintf(&r.b, format, args...) }
+
+func (r *docRenderer) head() {
+	r.p("# Schema registry governance\n\n")
+	r.p("This document is generated from schemagate's hash-chained audit log by " +
+		"`schemagate governance doc` and rewritten after every governance action. " +
+		"Do not edit it by hand: edits are overwritten, and the audit log, not this file, is the record. ")
+	if len(r.entries) == 0 {
+		r.p("The audit log is empty: no action has been recorded yet.")
+	} else {
+		last := r.entries[len(r.entries)-1]
+		r.p("It reflects the log up to its head, entry #%d with hash %s: "+
+			"`schemagate audit verify` recomputes the chain, and the head it reports must be the same.",
+			last.Seq, fullHash(last.Hash))
+	}
+	if !r.opts.Generated.IsZero() {
+		r.p(" Generated at %s.", fmtTime(r.opts.Generated))
+	}
+	r.p("\n")
+}
+
+// currentState replays the mode-changing actions and prints the latest mode of each subject.
+func (r *docRenderer) currentState() {
+	r.p("\n## Current state per subject\n\n")
+	last := map[string]*Entry{}
+	for i := range r.entries {
+		e := &r.entries[i]
+		if isModeChange(e.Action) && e.ToMode != "" {
+			last[e.Subject] = e
+		}
+	}
+	if len(last) == 0 {
+		r.p("No subject has changed mode: every subject is on the global default " +
+			"(`schema_registry.validation_mode`).\n")
+		return
+	}
+	r.p("Subjects not listed are on the global default (`schema_registry.validation_mode`).\n\n")
+	r.p("| Subject | Mode | Since | How | Audit entry |\n")
+	r.p("|---|---|---|---|---|\n")
+	for _, subject := range slices.Sorted(maps.Keys(last)) {
+		e := last[subject]
+		var how string
+		switch e.Action {
+		case ActionModePromoted:
+			how = r.promotedHow(e)
+		case ActionModeRolledBack:
+			how = "rolled back by " + actor(e) + orNothing(", incident ", md(e.Incident))
+		case ActionModeOverridden:
+			how = "**override** by " + actor(e) + orNothing(", ticket ", r.ticket(e.Ticket))
+		}
+		r.row(subjectName(e.Subject), md(e.ToMode), fmtTime(e.Time), how, auditShort(e))
+	}
+}
+
+// promotedHow says who approved the promotion e (a mode.promoted entry) and under which ticket.
+func (r *docRenderer) promotedHow(e *Entry) string {
+	ticket := e.Ticket
+	var how string
+	if a := r.approvals[e.PromotionID]; a != nil && e.PromotionID != "" {
+		how = "promoted with approval by " + actor(a)
+		ticket = cmp.Or(ticket, a.Ticket, r.requestOf(a.PromotionID).Ticket)
+	} else {
+		how = "promoted by " + actor(e) + ", **no approval on record**"
+	}
+	return how + orNothing(", ticket ", r.ticket(ticket))
+}
+
+// requestOf returns the request with the promotion ID, or an empty entry.
+func (r *docRenderer) requestOf(id string) *Entry {
+	if q := r.requests[id]; q != nil && id != "" {
+		return q
+	}
+	return &Entry{}
+}
+
+// pending lists the requests that no later approval or rejection decided, oldest first.
+func (r *docRenderer) pending() {
+	r.p("\n## Pending promotion requests\n\n")
+	decided := map[string]int64{} // PromotionID → Seq of the latest decision
+	for _, e := range r.entries {
+		if e.Action == ActionPromotionApproved || e.Action == ActionPromotionRejected {
+			decided[e.PromotionID] = e.Seq
+		}
+	}
+	var rows [][]string
+	for i := range r.entries {
+		e := &r.entries[i]
+		if e.Action != ActionPromotionRequested {
+			continue
+		}
+		// A request without an ID can never be decided; it stays visible here.
+		if seq, ok := decided[e.PromotionID]; ok && e.PromotionID != "" && seq > e.Seq {
+			continue
+		}
+		rows = append(rows, []string{subjectName(e.Subject), fmtTime(e.Time), actor(e),
+			dash(r.ticket(e.Ticket)), dash(md(e.Reason)), evidence(e.Evidence), auditShort(e)})
+	}
+	if len(rows) == 0 {
+		r.p("None.\n")
+		return
+	}
+	r.p("Oldest first.\n\n")
+	r.p("| Subject | Requested | Requester | Ticket | Reason | Evidence | Audit entry |\n")
+	r.p("|---|---|---|---|---|---|---|\n")
+	for _, row := range rows {
+		r.row(row...)
+	}
+}
+
+// history prints every approved or rejected promotion request, newest first.
+func (r *docRenderer) history() {
+	r.p("\n## Promotion history\n\n")
+	var n int
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		e := &r.entries[i]
+		var verb string
+		switch e.Action {
+		case ActionPromotionApproved:
+			verb = "approved"
+		case ActionPromotionRejected:
+			verb = "**rejected**"
+		default:
+			continue
+		}
+		if n == 0 {
+			r.p("Approved and rejected promotion requests, newest first.\n")
+		}
+		n++
+		q := r.requestOf(e.PromotionID)
+		r.p("\n### %s · %s · %s\n\n", fmtTime(e.Time), subjectName(e.Subject), verb)
+		if q.Seq != 0 {
+			r.p("- Requested by %s at %s (entry #%d)%s\n", actor(q), fmtTime(q.Time), q.Seq,
+				orNothing(": ", md(q.Reason)))
+		} else {
+			r.p("- Requested by: unknown, no request entry with promotion ID %s\n", dash(md(e.PromotionID)))
+		}
+		if e.Action == ActionPromotionApproved {
+			r.p("- Approved by %s%s\n", actor(e), orNothing(": ", md(e.Reason)))
+		} else {
+			r.p("- Rejected by %s: %s\n", actor(e), dash(md(e.Reason)))
+		}
+		r.p("- Ticket: %s\n", dash(r.ticket(cmp.Or(e.Ticket, q.Ticket))))
+		ev := e.Evidence
+		if ev == nil {
+			ev = q.Evidence
+		}
+		r.p("- Evidence: %s\n", evidence(ev))
+		if m := r.promoted[e.PromotionID]; m != nil && e.PromotionID != "" && e.Action == ActionPromotionApproved {
+			r.p("- Mode: %s → %s at %s (entry #%d)\n", dash(md(m.FromMode)), dash(md(m.ToMode)), fmtTime(m.Time), m.Seq)
+		}
+		r.p("- Audit entry: #%d, hash %s (full: %s)\n", e.Seq, shortHash(e.Hash), fullHash(e.Hash))
+	}
+	if n == 0 {
+		r.p("None.\n")
+	}
+}
+
+func (r *docRenderer) rollbacks() {
+	r.p("\n## Rollbacks\n\n")
+	var rows [][]string
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		e := &r.entries[i]
+		if e.Action == ActionModeRolledBack {
+			rows = append(rows, []string{fmtTime(e.Time), subjectName(e.Subject), actor(e),
+				dash(md(e.Incident)), dash(md(e.Reason)), modeChange(e), auditShort(e)})
+		}
+	}
+	if len(rows) == 0 {
+		r.p("None.\n")
+		return
+	}
+	r.p("Newest first.\n\n")
+	r.p("| Date | Subject | By | Incident | Reason | Mode | Audit entry |\n")
+	r.p("|---|---|---|---|---|---|---|\n")
+	for _, row := range rows {
+		r.row(row...)
+	}
+}
+
+func (r *docRenderer) overrides() {
+	r.p("\n## Overrides (break glass)\n\n")
+	var rows [][]string
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		e := &r.entries[i]
+		if e.Action == ActionModeOverridden {
+			rows = append(rows, []string{"**OVERRIDE**", fmtTime(e.Time), subjectName(e.Subject), actor(e),
+				modeChange(e), dash(r.ticket(e.Ticket)), dash(md(e.Reason)), auditShort(e)})
+		}
+	}
+	if len(rows) == 0 {
+		r.p("None.\n")
+		return
+	}
+	r.p("An override sets a mode without clean-window evidence or approval. Newest first.\n\n")
+	r.p("| | Date | Subject | Admin | Mode | Ticket | Justification | Audit entry |\n")
+	r.p("|---|---|---|---|---|---|---|---|\n")
+	for _, row := range rows {
+		r.row(row...)
+	}
+}
+
+// row prints one table row; the cells must already be escaped.
+func (r *docRenderer) row(cells ...string) {
+	r.p("| %s |\n", strings.Join(cells, " | "))
+}
+
+// ticket renders a ticket: a link when TicketURL is set, else escaped text ("" for none).
+func (r *docRenderer) ticket(t string) string {
+	if t == "" {
+		return ""
+	}
+	if r.opts.TicketURL == "" {
+		return md(t)
+	}
+	u := r.opts.TicketURL
+	if strings.Contains(u, "{ticket}") {
+		u = strings.ReplaceAll(u, "{ticket}", escapeTicket(t))
+	} else {
+		u += escapeTicket(t)
+	}
+	return "[" + md(t) + "](" + escapeURL(u) + ")"
+}
+
+func isModeChange(action string) bool {
+	return action == ActionModePromoted || action == ActionModeRolledBack || action == ActionModeOverridden
+}
+
+func subjectName(s string) string {
+	if s == "" {
+		return "*(global default)*"
+	}
+	return md(s)
+}
+
+// actor renders "name (role)", escaped.
+func actor(e *Entry) string {
+	a := dash(md(e.Actor))
+	if e.Role != "" {
+		a += " (" + md(e.Role) + ")"
+	}
+	return a
+}
+
+func modeChange(e *Entry) string {
+	return dash(md(e.FromMode)) + " → " + dash(md(e.ToMode))
+}
+
+func auditShort(e *Entry) string {
+	return fmt.Sprintf("#%d · %s", e.Seq, shortHash(e.Hash))
+}
+
+func evidence(ev *EvidenceSnapshot) string {
+	if ev == nil {
+		return "none recorded"
+	}
+	s := fmt.Sprintf("window %s → %s; clean %s of %s required", fmtTime(ev.WindowStart), fmtTime(ev.WindowEnd),
+		fmtDuration(ev.Clean), fmtDuration(ev.Required))
+	if ev.Clean < ev.Required {
+		s += " (**short**)"
+	}
+	return s + fmt.Sprintf("; %s validations, %s violations", fmtCount(ev.Validations), fmtCount(ev.Violations))
+}
+
+// shortHash is the first 12 characters of a hex hash.
+func shortHash(h string) string {
+	if h == "" {
+		return "(no hash)"
+	}
+	if !isHex(h) {
+		return md(h) + " (not hex)"
+	}
+	return h[:min(12, len(h))]
+}
+
+// fullHash is the hash in a code span.
+func fullHash(h string) string {
+	if h == "" {
+		return "(no hash)"
+	}
+	if !isHex(h) {
+		return md(h) + " (not hex)"
+	}
+	return "`" + h + "`"
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// fmtDuration prints hours and minutes, like time.Duration without seconds: "48h0m", "31h12m".
+func fmtDuration(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	return fmt.Sprintf("%s%dh%dm", sign, int64(d/time.Hour), int64(d%time.Hour/time.Minute))
+}
+
+// fmtCount groups digits by thousands: 1234567 → "1,234,567".
+func fmtCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func orNothing(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+// md escapes a user-provided string for inline Markdown, in a table cell, list item or heading:
+// table and emphasis metacharacters, code spans, links, math and HTML are escaped, line breaks
+// become <br> (the one HTML tag the document emits), and control and bidirectional-override
+// characters, which could hide or reorder text, become U+FFFD.
+func md(s string) string {
+	var b strings.Builder
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	for _, c := range s {
+		switch {
+		case c == '\n' || c == '\r' || c == '\u2028' || c == '\u2029':
+			b.WriteString("<br>")
+		case c == '<':
+			b.WriteString("&lt;")
+		case c == '>':
+			b.WriteString("&gt;")
+		case c == '&':
+			b.WriteString("&amp;")
+		case strings.ContainsRune("\\`|*_[]~$", c):
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c == '\t':
+			b.WriteByte(' ')
+		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
+			(c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069'):
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// escapeTicket percent-encodes everything but unreserved characters, so a ticket is one path
+// segment or query value whatever the URL template.
+func escapeTicket(t string) string {
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// escapeURL percent-encodes the characters of a (configured) URL that would end a Markdown link
+// destination or a table cell.
+func escapeURL(u string) string {
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("<>()|\\`\"{}^", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// WriteDocument writes content to path atomically: it writes a temporary file in the same
+// directory (creating the directory if needed), syncs it, makes it readable by all (0644) and
+// renames it over path, then syncs the directory. A reader sees the old file or the new one,
+// never a half-written file; on error the old file is left as it was and the temporary file is
+// removed.
+func WriteDocument(path string, content []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("governance document: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("governance document: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close() // may already be closed
+			_ = os.Remove(tmp)
+			err = fmt.Errorf("governance document %s: %w", path, err)
+		}
+	}()
+	if _, err := f.Write(content); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The rename is durable once the directory is synced. Some file systems cannot sync a
+	// directory; the document is in place by then, so that is not an error.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
