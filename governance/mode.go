@@ -154,6 +154,55 @@ ON CONFLICT (subject) DO UPDATE SET
 	return nil
 }
 
+// SetModeTx stores mode as subject's override inside the caller's transaction (so a mode change
+// and its audit entry commit together) and returns the function that updates this replica's
+// snapshot: call it after the transaction commits, never before.
+func (m *Modes) SetModeTx(ctx context.Context, tx *sql.Tx, subject string, mode Mode) (apply func(), err error) {
+	if subject == "" || !mode.Valid() {
+		return nil, fmt.Errorf("governance: SetModeTx %q: %w %q", subject, ErrUnknownMode, mode)
+	}
+	_, err = tx.ExecContext(ctx, m.db.Dialect().Rebind(
+		`INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES (?, ?, ?)
+ON CONFLICT (subject) DO UPDATE SET
+    mode = excluded.mode,
+    changed_at = CASE WHEN subject_validation_modes.mode = excluded.mode
+        THEN subject_validation_modes.changed_at ELSE excluded.changed_at END`),
+		subject, string(mode), m.clock().UTC().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("governance: set mode of %q: %w", subject, err)
+	}
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		next := maps.Clone(*m.snapshot.Load())
+		next[subject] = mode
+		m.snapshot.Store(&next)
+	}, nil
+}
+
+// ModeSince reads subject's mode from the database with the time it entered that mode (zero
+// for a subject on the default without an override).
+func (m *Modes) ModeSince(ctx context.Context, subject string) (Mode, time.Time, error) {
+	var s string
+	var at int64
+	err := m.db.SQL().QueryRowContext(ctx, m.db.Dialect().Rebind(
+		`SELECT mode, changed_at FROM subject_validation_modes WHERE subject = ?`), subject).Scan(&s, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m.defaultMode, time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("governance: read mode of %q: %w", subject, err)
+	}
+	mode, err := ParseMode(s)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("governance: stored mode of %q: %w", subject, err)
+	}
+	return mode, time.Unix(at, 0).UTC(), nil
+}
+
+// SetClock replaces the clock that stamps mode changes (tests move time instead of waiting).
+func (m *Modes) SetClock(clock func() time.Time) { m.clock = clock }
+
 // ClearMode removes subject's override, so that it follows the default again, and updates this
 // replica's snapshot at once. Clearing a subject without an override is not an error.
 func (m *Modes) ClearMode(ctx context.Context, subject string) error {

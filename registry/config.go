@@ -152,6 +152,7 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
 	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
+	r.notify(ctx, Change{Action: "config.changed", Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}})
 	return c, nil
 }
 
@@ -166,6 +167,7 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 	if err := r.q.deleteConfig(ctx, r.db.SQL(), subject); err != nil {
 		return Config{}, r.storeErr("deleting a compatibility configuration", err)
 	}
+	r.notify(ctx, Change{Action: "config.changed", Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}})
 	return prev, nil
 }
 
@@ -226,6 +228,7 @@ func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force
 		return "", r.storeErr("writing a mode", err)
 	}
 	r.log.InfoContext(ctx, "mode set", "subject", subject, "mode", m)
+	r.notify(ctx, Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"mode": string(m)}})
 	return m, nil
 }
 
@@ -239,6 +242,7 @@ func (r *Registry) DeleteMode(ctx context.Context, subject string) (Mode, error)
 	if err := r.q.deleteMode(ctx, r.db.SQL(), subject); err != nil {
 		return "", r.storeErr("deleting a mode", err)
 	}
+	r.notify(ctx, Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"deleted": string(prev)}})
 	return prev, nil
 }
 

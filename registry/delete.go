@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -78,7 +79,8 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		return nil, r.storeErr("deleting a subject", err)
 	}
 	r.forget(schemaIDs...)
-	r.notify(subject)
+	r.notify(ctx, Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+		"versions": fmt.Sprint(deleted), "permanent": strconv.FormatBool(permanent)}})
 	r.log.InfoContext(ctx, "subject deleted", "subject", subject, "versions", deleted, "permanent", permanent)
 	return deleted, nil
 }
@@ -157,7 +159,8 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if schemaID != 0 {
 		r.forget(schemaID)
 	}
-	r.notify(subject)
+	r.notify(ctx, Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+		"versions": fmt.Sprint([]int{deleted}), "permanent": strconv.FormatBool(permanent)}})
 	r.log.InfoContext(ctx, "subject version deleted", "subject", subject, "version", deleted, "permanent", permanent)
 	return deleted, nil
 }

@@ -146,12 +146,23 @@ func (q queries) insertSchema(ctx context.Context, tx *sql.Tx, s Schema, fp stri
 	return nil
 }
 
-// insertVersion adds a live subject version.
-func (q queries) insertVersion(ctx context.Context, tx *sql.Tx, subject string, version, schemaID int) error {
+// insertVersion adds a live subject version, registered at createdAt (unix microseconds).
+func (q queries) insertVersion(ctx context.Context, tx *sql.Tx, subject string, version, schemaID int, createdAt int64) error {
 	_, err := tx.ExecContext(ctx, q.d.Rebind(
-		`INSERT INTO subject_versions (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)`),
-		subject, version, schemaID)
+		`INSERT INTO subject_versions (subject, version, schema_id, deleted, created_at) VALUES (?, ?, ?, 0, ?)`),
+		subject, version, schemaID, createdAt)
 	return err
+}
+
+// latestVersionTime is when subject's highest live version was registered (0 when unknown).
+func (q queries) latestVersionTime(ctx context.Context, db querier, subject string) (int64, error) {
+	var at sql.NullInt64
+	err := db.QueryRowContext(ctx, q.d.Rebind(
+		`SELECT created_at FROM subject_versions WHERE subject = ? AND deleted = 0 ORDER BY version DESC LIMIT 1`), subject).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return at.Int64, err
 }
 
 // softDelete flags a version deleted.

@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -30,13 +32,14 @@ type Registry struct {
 	lim     limits
 	maxRefs int
 	metrics *metrics
+	clock   func() time.Time
 	parsed  *lru[*parsedSchema]
 	// visible caches schemas found by SchemaByID. A schema stops being found only when its
 	// last version is permanently deleted; this replica then drops it (see forget).
 	visible *lru[Schema]
 
 	listenersMu sync.Mutex
-	listeners   []func(subject string)
+	listeners   []func(ctx context.Context, c Change)
 }
 
 type metrics struct {
@@ -85,6 +88,9 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 	if opts.MaxReferences <= 0 {
 		opts.MaxReferences = DefaultMaxReferences
 	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	if opts.ParsedCacheEntries <= 0 {
 		opts.ParsedCacheEntries = DefaultParsedCacheEntries
 	}
@@ -99,6 +105,7 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 		lim:     limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth},
 		maxRefs: opts.MaxReferences,
 		metrics: m,
+		clock:   opts.Clock,
 		parsed:  newLRU[*parsedSchema](opts.ParsedCacheEntries),
 		visible: newLRU[Schema](opts.ParsedCacheEntries),
 	}, nil
@@ -213,13 +220,14 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 			return err
 		}
 		created = true
-		return r.q.insertVersion(ctx, tx, subject, sv.Version, id)
+		return r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro())
 	})
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if created {
-		r.notify(subject)
+		r.notify(ctx, Change{Action: "schema.registered", Subject: subject, Details: map[string]string{
+			"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}})
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}

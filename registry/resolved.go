@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"time"
 
 	"github.com/hamba/avro/v2"
 )
@@ -71,20 +72,45 @@ func (r *Registry) SubjectLiveVersions(ctx context.Context, subject string) ([]L
 	return out, nil
 }
 
-// OnChange registers fn to be called, after the change is committed, with the subject of every
-// registration that created a version and of every delete made through this Registry. Other
-// replicas' changes are not seen here; readers that cache subjects also refresh on a timer.
-func (r *Registry) OnChange(fn func(subject string)) {
+// Change describes a committed write to the registry.
+type Change struct {
+	// Action is "schema.registered", "schema.deleted", "config.changed" or
+	// "registry_mode.changed".
+	Action string
+	// Subject written ("" for the global config or mode).
+	Subject string
+	// Details of the write (version, schema ID, permanent, level, mode…).
+	Details map[string]string
+}
+
+// OnChange registers fn to be called after every committed write made through this Registry,
+// with the context of the call that made it (so a listener can tell who did it). Other
+// replicas' writes are not seen here; readers that cache subjects also refresh on a timer.
+func (r *Registry) OnChange(fn func(ctx context.Context, c Change)) {
 	r.listenersMu.Lock()
 	defer r.listenersMu.Unlock()
 	r.listeners = append(r.listeners, fn)
 }
 
-func (r *Registry) notify(subject string) {
+func (r *Registry) notify(ctx context.Context, c Change) {
 	r.listenersMu.Lock()
 	fns := r.listeners
 	r.listenersMu.Unlock()
 	for _, fn := range fns {
-		fn(subject)
+		fn(ctx, c)
 	}
+}
+
+// LatestVersionTime is when subject's latest live version was registered (zero for versions
+// registered before schemagate recorded the time, and for a subject without live versions).
+// A new version restarts the subject's clean window.
+func (r *Registry) LatestVersionTime(ctx context.Context, subject string) (time.Time, error) {
+	at, err := r.q.latestVersionTime(ctx, r.db.SQL(), subject)
+	if err != nil {
+		return time.Time{}, r.storeErr("reading a subject", err)
+	}
+	if at == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(at).UTC(), nil
 }

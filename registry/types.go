@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -108,6 +109,8 @@ type Options struct {
 	// ParsedCacheEntries bounds how many parsed schemas are kept for compatibility checks, so
 	// a check against many versions never re-parses them. Default 4096.
 	ParsedCacheEntries int
+	// Clock stamps new versions with their registration time (default time.Now).
+	Clock func() time.Time
 }
 
 // Defaults for Options.

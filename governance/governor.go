@@ -1,0 +1,543 @@
+package governance
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/schemagate/schemagate/store"
+)
+
+// Errors of the promotion workflow. Messages reach clients.
+var (
+	// ErrNotEligible: the subject's evidence does not allow promotion; the message lists why.
+	ErrNotEligible = errors.New("not eligible for promotion")
+	// ErrPendingPromotion: the subject already has a pending promotion request.
+	ErrPendingPromotion = errors.New("promotion already pending")
+	// ErrPromotionNotFound: no promotion has that ID.
+	ErrPromotionNotFound = errors.New("promotion not found")
+	// ErrNotPending: the promotion was already approved or rejected.
+	ErrNotPending = errors.New("promotion not pending")
+	// ErrSelfApproval: the requester may not approve their own request (two-person rule).
+	ErrSelfApproval = errors.New("requester cannot approve")
+	// ErrBadTicket: the ticket does not match governance.ticket_pattern.
+	ErrBadTicket = errors.New("invalid ticket")
+	// ErrBadRequest: a required field is missing or a mode is unknown.
+	ErrBadRequest = errors.New("invalid governance request")
+	// ErrAlreadyInMode: a rollback of a canary subject, or a promotion of a strict one.
+	ErrAlreadyInMode = errors.New("subject already in that mode")
+)
+
+// DefaultTicketPattern is governance.ticket_pattern's default.
+const DefaultTicketPattern = `^[A-Z][A-Z0-9]+-[0-9]+$`
+
+// SystemActor is the actor of automatic actions.
+const SystemActor = "system"
+
+// Actor is who takes a governance action: a principal's name and the role it acts in.
+type Actor struct {
+	Name, Role string
+}
+
+// VersionClock tells when a subject's latest live schema version was registered (zero when
+// unknown); a new version restarts the clean window.
+type VersionClock interface {
+	LatestVersionTime(ctx context.Context, subject string) (time.Time, error)
+}
+
+// GovernorOptions configures a Governor. DB, Modes, Evidence, Audit and Versions are required.
+type GovernorOptions struct {
+	DB       *store.DB
+	Modes    *Modes
+	Evidence *Evidence
+	Audit    *Audit
+	Versions VersionClock
+	// Policy is the clean-window rule (defaults: 48h, 1000 validations).
+	Policy Policy
+	// BucketWidth is governance.evidence_bucket (default 5m).
+	BucketWidth time.Duration
+	// TicketPattern is governance.ticket_pattern (default DefaultTicketPattern).
+	TicketPattern string
+	// RequireApproval false promotes a subject as soon as it is eligible (governance.require_approval,
+	// default true). NoApproval is its negation, so the zero value requires approval.
+	NoApproval bool
+	// AutoRequest opens a promotion request as SystemActor when a subject becomes eligible
+	// (governance.auto_request).
+	AutoRequest bool
+	// AutoTicket is the ticket automatic requests and promotions cite (governance.auto_ticket).
+	AutoTicket string
+	// DocPath is where the governance document is written after every action
+	// (governance.doc_path); empty: not written.
+	DocPath string
+	// TicketURL links tickets in the document (governance.ticket_url).
+	TicketURL string
+	// Clock is the injected clock (default time.Now).
+	Clock func() time.Time
+	// Logger is optional.
+	Logger *slog.Logger
+}
+
+// Governor runs the promotion workflow: evidence-gated requests, two-person approval,
+// rejection, rollback and the break-glass override. Every action and its audit entry commit in
+// one transaction (if the entry cannot be written, nothing changes), and the governance
+// document is rewritten afterwards.
+type Governor struct {
+	opts   GovernorOptions
+	ticket *regexp.Regexp
+	clock  func() time.Time
+	log    *slog.Logger
+}
+
+// NewGovernor returns a Governor.
+func NewGovernor(opts GovernorOptions) (*Governor, error) {
+	if opts.DB == nil || opts.Modes == nil || opts.Evidence == nil || opts.Audit == nil || opts.Versions == nil {
+		return nil, errors.New("governance: NewGovernor: DB, Modes, Evidence, Audit and Versions are required")
+	}
+	if opts.TicketPattern == "" {
+		opts.TicketPattern = DefaultTicketPattern
+	}
+	re, err := regexp.Compile(opts.TicketPattern)
+	if err != nil {
+		return nil, fmt.Errorf("governance: ticket pattern: %w", err)
+	}
+	if opts.BucketWidth <= 0 {
+		opts.BucketWidth = DefaultEvidenceBucket
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.Policy = opts.Policy.WithDefaults()
+	return &Governor{opts: opts, ticket: re, clock: opts.Clock, log: opts.Logger}, nil
+}
+
+// Promotion is a request to move a subject to strict.
+type Promotion struct {
+	ID, Subject, State          string // State: pending, approved, rejected
+	Ticket, Requester, Approver string
+	Reason, Comment             string
+	Evidence                    EvidenceSnapshot
+	Created, Decided            time.Time
+}
+
+// Promotion states.
+const (
+	StatePending  = "pending"
+	StateApproved = "approved"
+	StateRejected = "rejected"
+)
+
+// Status is a subject's governance state.
+type Status struct {
+	Subject   string
+	Mode      Mode
+	ModeSince time.Time
+	Assessment
+	Pending *Promotion
+}
+
+// Status reports subject's mode, evidence and eligibility from the store.
+func (g *Governor) Status(ctx context.Context, subject string) (Status, error) {
+	if subject == "" {
+		return Status{}, fmt.Errorf("%w: subject is required", ErrBadRequest)
+	}
+	mode, since, err := g.opts.Modes.ModeSince(ctx, subject)
+	if err != nil {
+		return Status{}, err
+	}
+	a, err := g.assess(ctx, subject, since)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Subject: subject, Mode: mode, ModeSince: since, Assessment: a}
+	if mode == ModeStrict {
+		st.Eligible, st.Reasons = false, []string{"already strict"}
+	}
+	p, err := g.pending(ctx, g.opts.DB.SQL(), subject)
+	if err != nil {
+		return Status{}, err
+	}
+	st.Pending = p
+	return st, nil
+}
+
+// assess reads the facts of subject's window from the store.
+func (g *Governor) assess(ctx context.Context, subject string, canarySince time.Time) (Assessment, error) {
+	now := g.clock().UTC()
+	last, err := g.opts.Versions.LatestVersionTime(ctx, subject)
+	if err != nil {
+		return Assessment{}, fmt.Errorf("governance: last version of %q: %w", subject, err)
+	}
+	since := now.Add(-g.opts.Policy.CleanWindow - 24*time.Hour) // enough history to find the window
+	for _, t := range []time.Time{canarySince, last} {
+		if !t.IsZero() && t.Before(since) {
+			since = t
+		}
+	}
+	since = since.Truncate(g.opts.BucketWidth)
+	buckets, err := g.opts.Evidence.Buckets(ctx, subject, since)
+	if err != nil {
+		return Assessment{}, err
+	}
+	beats, err := g.opts.Evidence.Heartbeats(ctx, since)
+	if err != nil {
+		return Assessment{}, err
+	}
+	start := canarySince
+	if start.IsZero() {
+		start = since
+	}
+	return Assess(WindowFacts{Now: now, CanarySince: start, LastVersion: last, Buckets: buckets,
+		Heartbeats: beats, BucketWidth: g.opts.BucketWidth}, g.opts.Policy), nil
+}
+
+func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
+	return EvidenceSnapshot{WindowStart: a.WindowStart, WindowEnd: now, Clean: a.Clean, Required: a.Required,
+		Validations: a.Validations, Violations: a.Violations}
+}
+
+// Request opens a promotion request for subject, refused while the subject is not eligible or
+// a request is pending. With NoApproval set, an eligible subject is promoted at once instead.
+func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
+	if !g.ticket.MatchString(ticket) {
+		return Promotion{}, fmt.Errorf("%w %q: it must match %s", ErrBadTicket, ticket, g.ticket)
+	}
+	st, err := g.Status(ctx, subject)
+	if err != nil {
+		return Promotion{}, err
+	}
+	if st.Mode == ModeStrict {
+		return Promotion{}, fmt.Errorf("%w: %q is already strict", ErrAlreadyInMode, subject)
+	}
+	if st.Pending != nil {
+		return Promotion{}, fmt.Errorf("%w: %s (ticket %s, requested by %s)", ErrPendingPromotion, st.Pending.ID, st.Pending.Ticket, st.Pending.Requester)
+	}
+	if !st.Eligible {
+		return Promotion{}, fmt.Errorf("%w: %s", ErrNotEligible, strings.Join(st.Reasons, "; "))
+	}
+	now := g.clock().UTC()
+	p := Promotion{ID: newID(), Subject: subject, State: StatePending, Ticket: ticket, Requester: actor.Name,
+		Reason: reason, Evidence: snapshotOf(st.Assessment, now), Created: now}
+	var apply func()
+	err = g.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := g.insertPromotion(ctx, tx, p); err != nil {
+			return err
+		}
+		ev := p.Evidence
+		if _, err := g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: ActionPromotionRequested,
+			Subject: subject, Ticket: ticket, Reason: reason, PromotionID: p.ID, Evidence: &ev}); err != nil {
+			return err
+		}
+		if !g.opts.NoApproval {
+			return nil
+		}
+		apply, err = g.promoteTx(ctx, tx, &p, Actor{Name: SystemActor, Role: SystemActor}, "promoted without approval (governance.require_approval is false)", now)
+		return err
+	})
+	if err != nil {
+		return Promotion{}, err
+	}
+	if apply != nil {
+		apply()
+	}
+	g.afterAction(ctx)
+	return p, nil
+}
+
+// Approve approves a pending promotion: the approver must not be its requester, and the
+// subject must still be eligible now. The subject is strict at once.
+func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string) (Promotion, Entry, error) {
+	p, err := g.promotion(ctx, id)
+	if err != nil {
+		return Promotion{}, Entry{}, err
+	}
+	if p.State != StatePending {
+		return Promotion{}, Entry{}, fmt.Errorf("%w: %s is %s", ErrNotPending, id, p.State)
+	}
+	if p.Requester == actor.Name {
+		return Promotion{}, Entry{}, fmt.Errorf("%w: %s requested %s; another governance lead must approve it", ErrSelfApproval, actor.Name, id)
+	}
+	st, err := g.Status(ctx, p.Subject)
+	if err != nil {
+		return Promotion{}, Entry{}, err
+	}
+	if !st.Eligible {
+		return Promotion{}, Entry{}, fmt.Errorf("%w any more: %s", ErrNotEligible, strings.Join(st.Reasons, "; "))
+	}
+	now := g.clock().UTC()
+	p.Evidence = snapshotOf(st.Assessment, now)
+	p.Comment = comment
+	var entry Entry
+	var apply func()
+	err = g.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := g.decide(ctx, tx, &p, actor, StateApproved, now); err != nil {
+			return err
+		}
+		ev := p.Evidence
+		var err error
+		if entry, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: ActionPromotionApproved,
+			Subject: p.Subject, Ticket: p.Ticket, Reason: comment, PromotionID: p.ID, Evidence: &ev}); err != nil {
+			return err
+		}
+		apply, err = g.promoteTx(ctx, tx, &p, actor, comment, now)
+		return err
+	})
+	if err != nil {
+		return Promotion{}, Entry{}, err
+	}
+	apply()
+	g.afterAction(ctx)
+	return p, entry, nil
+}
+
+// promoteTx sets the subject strict and audits it, in tx.
+func (g *Governor) promoteTx(ctx context.Context, tx *sql.Tx, p *Promotion, actor Actor, reason string, now time.Time) (func(), error) {
+	apply, err := g.opts.Modes.SetModeTx(ctx, tx, p.Subject, ModeStrict)
+	if err != nil {
+		return nil, err
+	}
+	if p.State == StatePending { // promoted without approval
+		if err := g.decide(ctx, tx, p, actor, StateApproved, now); err != nil {
+			return nil, err
+		}
+	}
+	ev := p.Evidence
+	_, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: ActionModePromoted,
+		Subject: p.Subject, Ticket: p.Ticket, Reason: reason, PromotionID: p.ID, FromMode: string(ModeCanary), ToMode: string(ModeStrict), Evidence: &ev})
+	return apply, err
+}
+
+// Reject rejects a pending promotion with a reason.
+func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (Promotion, Entry, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Promotion{}, Entry{}, fmt.Errorf("%w: a rejection needs a reason", ErrBadRequest)
+	}
+	p, err := g.promotion(ctx, id)
+	if err != nil {
+		return Promotion{}, Entry{}, err
+	}
+	if p.State != StatePending {
+		return Promotion{}, Entry{}, fmt.Errorf("%w: %s is %s", ErrNotPending, id, p.State)
+	}
+	now := g.clock().UTC()
+	p.Comment = reason
+	var entry Entry
+	err = g.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if err := g.decide(ctx, tx, &p, actor, StateRejected, now); err != nil {
+			return err
+		}
+		var err error
+		entry, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: ActionPromotionRejected,
+			Subject: p.Subject, Ticket: p.Ticket, Reason: reason, PromotionID: p.ID})
+		return err
+	})
+	if err != nil {
+		return Promotion{}, Entry{}, err
+	}
+	g.afterAction(ctx)
+	return p, entry, nil
+}
+
+// Rollback returns a strict subject to canary at once, citing an incident; the clean window
+// restarts (entering canary starts it).
+func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, incident string) (Entry, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Entry{}, fmt.Errorf("%w: a rollback needs a reason", ErrBadRequest)
+	}
+	return g.changeMode(ctx, actor, subject, ModeCanary, ActionModeRolledBack, "", incident, reason, true)
+}
+
+// Override sets subject's mode without evidence (break glass), with a ticket and a
+// justification; it is audited as an override.
+func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mode Mode, ticket, justification string) (Entry, error) {
+	if !mode.Valid() {
+		return Entry{}, fmt.Errorf("%w: unknown mode %q", ErrBadRequest, mode)
+	}
+	if !g.ticket.MatchString(ticket) {
+		return Entry{}, fmt.Errorf("%w %q: it must match %s", ErrBadTicket, ticket, g.ticket)
+	}
+	if strings.TrimSpace(justification) == "" {
+		return Entry{}, fmt.Errorf("%w: an override needs a justification", ErrBadRequest)
+	}
+	return g.changeMode(ctx, actor, subject, mode, ActionModeOverridden, ticket, "", justification, false)
+}
+
+func (g *Governor) changeMode(ctx context.Context, actor Actor, subject string, to Mode, action, ticket, incident, reason string, mustChange bool) (Entry, error) {
+	if subject == "" {
+		return Entry{}, fmt.Errorf("%w: subject is required", ErrBadRequest)
+	}
+	from, _, err := g.opts.Modes.ModeSince(ctx, subject)
+	if err != nil {
+		return Entry{}, err
+	}
+	if mustChange && from == to {
+		return Entry{}, fmt.Errorf("%w: %q is already %s", ErrAlreadyInMode, subject, to)
+	}
+	now := g.clock().UTC()
+	var entry Entry
+	var apply func()
+	err = g.opts.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if apply, err = g.opts.Modes.SetModeTx(ctx, tx, subject, to); err != nil {
+			return err
+		}
+		entry, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: action,
+			Subject: subject, Ticket: ticket, Incident: incident, Reason: reason, FromMode: string(from), ToMode: string(to)})
+		return err
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	apply()
+	g.afterAction(ctx)
+	return entry, nil
+}
+
+// RecordRegistryWrite audits a write to the registry (register, delete, config or mode
+// change) made by actor.
+func (g *Governor) RecordRegistryWrite(ctx context.Context, actor Actor, action, subject string, details map[string]string) error {
+	_, err := g.opts.Audit.Append(ctx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role, Action: action, Subject: subject, Details: details})
+	return err
+}
+
+// Document renders the governance document from the audit log.
+func (g *Governor) Document(ctx context.Context) ([]byte, error) {
+	entries, err := g.opts.Audit.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return RenderDocument(entries, DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC()}), nil
+}
+
+// afterAction rewrites the governance document. A failure is logged, not returned: the
+// action is committed and audited, and the document can be regenerated from the log.
+func (g *Governor) afterAction(ctx context.Context) {
+	if g.opts.DocPath == "" {
+		return
+	}
+	doc, err := g.Document(ctx)
+	if err == nil {
+		err = WriteDocument(g.opts.DocPath, doc)
+	}
+	if err != nil {
+		g.log.Error("governance document not rewritten; run `schemagate governance doc`", "path", g.opts.DocPath, "error", err)
+	}
+}
+
+// Tick is the periodic step: with AutoRequest or NoApproval, eligible canary subjects without a
+// pending request get one (or are promoted) as SystemActor. It returns the requests opened.
+func (g *Governor) Tick(ctx context.Context, subjects []string) ([]Promotion, error) {
+	if !g.opts.AutoRequest && !g.opts.NoApproval {
+		return nil, nil
+	}
+	var out []Promotion
+	for _, s := range subjects {
+		st, err := g.Status(ctx, s)
+		if err != nil {
+			return out, err
+		}
+		if st.Mode != ModeCanary || st.Pending != nil || !st.Eligible {
+			continue
+		}
+		p, err := g.Request(ctx, Actor{Name: SystemActor, Role: SystemActor}, s, g.opts.AutoTicket, "opened automatically: the subject is eligible")
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Promotion storage.
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "p-" + hex.EncodeToString(b)
+}
+
+func (g *Governor) insertPromotion(ctx context.Context, tx *sql.Tx, p Promotion) error {
+	ev, err := json.Marshal(p.Evidence)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, g.opts.DB.Dialect().Rebind(
+		`INSERT INTO promotions (id, subject, state, ticket, requester, approver, reason, comment, evidence, created_at, decided_at)
+VALUES (?, ?, ?, ?, ?, '', ?, '', ?, ?, 0)`),
+		p.ID, p.Subject, p.State, p.Ticket, p.Requester, p.Reason, string(ev), p.Created.UnixMicro())
+	return err
+}
+
+func (g *Governor) decide(ctx context.Context, tx *sql.Tx, p *Promotion, actor Actor, state string, now time.Time) error {
+	ev, err := json.Marshal(p.Evidence)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, g.opts.DB.Dialect().Rebind(
+		`UPDATE promotions SET state = ?, approver = ?, comment = ?, evidence = ?, decided_at = ? WHERE id = ? AND state = ?`),
+		state, actor.Name, p.Comment, string(ev), now.UnixMicro(), p.ID, StatePending)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%w: %s was decided meanwhile", ErrNotPending, p.ID)
+	}
+	p.State, p.Approver, p.Decided = state, actor.Name, now
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const promotionColumns = `id, subject, state, ticket, requester, approver, reason, comment, evidence, created_at, decided_at`
+
+func scanPromotion(row *sql.Row) (*Promotion, error) {
+	var p Promotion
+	var ev string
+	var created, decided int64
+	if err := row.Scan(&p.ID, &p.Subject, &p.State, &p.Ticket, &p.Requester, &p.Approver, &p.Reason, &p.Comment, &ev, &created, &decided); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(ev), &p.Evidence); err != nil {
+		return nil, fmt.Errorf("stored evidence of %s: %w", p.ID, err)
+	}
+	p.Created = time.UnixMicro(created).UTC()
+	if decided != 0 {
+		p.Decided = time.UnixMicro(decided).UTC()
+	}
+	return &p, nil
+}
+
+// promotion reads one promotion by ID.
+func (g *Governor) promotion(ctx context.Context, id string) (Promotion, error) {
+	p, err := scanPromotion(g.opts.DB.SQL().QueryRowContext(ctx, g.opts.DB.Dialect().Rebind(
+		`SELECT `+promotionColumns+` FROM promotions WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Promotion{}, fmt.Errorf("%w: %s", ErrPromotionNotFound, id)
+	}
+	if err != nil {
+		return Promotion{}, err
+	}
+	return *p, nil
+}
+
+// pending reads subject's pending promotion, nil when there is none.
+func (g *Governor) pending(ctx context.Context, db querier, subject string) (*Promotion, error) {
+	p, err := scanPromotion(db.QueryRowContext(ctx, g.opts.DB.Dialect().Rebind(
+		`SELECT `+promotionColumns+` FROM promotions WHERE subject = ? AND state = ?`), subject, StatePending))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return p, err
+}
