@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -56,11 +57,36 @@ type SchemaRegistryConfig struct {
 	MaxBatchSize int `yaml:"max_batch_size"`
 }
 
-// GovernanceConfig holds the evidence settings.
+// GovernanceConfig holds the evidence and promotion settings.
 type GovernanceConfig struct {
 	// EvidenceBucket is the width of the time buckets validation evidence is stored in.
 	// Default 5m.
 	EvidenceBucket time.Duration `yaml:"evidence_bucket"`
+	// EvidenceFlushInterval is how often evidence counters are written to the store (a crash
+	// loses at most this much). Default 5s.
+	EvidenceFlushInterval time.Duration `yaml:"evidence_flush_interval"`
+	// CleanWindow is the clean time a subject needs before promotion to strict. Default 48h.
+	CleanWindow time.Duration `yaml:"clean_window"`
+	// MinValidations is the traffic the window needs. Default 1000.
+	MinValidations int64 `yaml:"min_validations"`
+	// RequireApproval: a governance lead approves each promotion (default true); false
+	// promotes eligible subjects by themselves, still audited, citing AutoTicket.
+	RequireApproval bool `yaml:"require_approval"`
+	// AutoRequest opens a promotion request (actor "system") when a subject becomes eligible.
+	AutoRequest bool `yaml:"auto_request"`
+	// AutoTicket is the ticket automatic requests and promotions cite. Default GOV-0.
+	AutoTicket string `yaml:"auto_ticket"`
+	// TicketPattern is what a change ticket must match. Default ^[A-Z][A-Z0-9]+-[0-9]+$.
+	TicketPattern string `yaml:"ticket_pattern"`
+	// TicketURL links tickets in the governance document; {ticket} is replaced. Default empty.
+	TicketURL string `yaml:"ticket_url"`
+	// DocPath is where the governance document is written after every governance action.
+	// Default docs/operations/schema_registry_governance.md under the data directory's parent
+	// working directory; empty string in the file disables it.
+	DocPath string `yaml:"doc_path"`
+	// AuditHMACKeyFile, when set, names a file whose contents key an HMAC-SHA-256 over the
+	// audit chain, so write access to the database alone cannot forge it.
+	AuditHMACKeyFile string `yaml:"audit_hmac_key_file"`
 }
 
 // ServerConfig holds the listen addresses and the data directory.
@@ -109,7 +135,9 @@ func DefaultConfig() Config {
 		},
 		Log:            LogConfig{Format: "text", Level: "info"},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
-		Governance:     GovernanceConfig{EvidenceBucket: 5 * time.Minute},
+		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, CleanWindow: 48 * time.Hour, MinValidations: 1000,
+			RequireApproval: true, AutoTicket: "GOV-0", TicketPattern: `^[A-Z][A-Z0-9]+-[0-9]+$`,
+			DocPath: "docs/operations/schema_registry_governance.md"},
 	}
 }
 
@@ -167,8 +195,17 @@ func (c *Config) Validate() error {
 	if c.SchemaRegistry.ValidatorCacheBytes <= 0 || c.SchemaRegistry.MaxPayloadBytes <= 0 || c.SchemaRegistry.MaxJSONDepth <= 0 || c.SchemaRegistry.MaxBatchSize <= 0 {
 		return errors.New("config: schema_registry.validator_cache_bytes, max_payload_bytes, max_json_depth and max_batch_size must be positive")
 	}
-	if c.Governance.EvidenceBucket < time.Minute {
-		return fmt.Errorf("config: governance.evidence_bucket %s: must be at least 1m", c.Governance.EvidenceBucket)
+	if c.Governance.EvidenceBucket < time.Second {
+		return fmt.Errorf("config: governance.evidence_bucket %s: must be at least 1s", c.Governance.EvidenceBucket)
+	}
+	if c.Governance.EvidenceFlushInterval <= 0 {
+		return errors.New("config: governance.evidence_flush_interval must be positive")
+	}
+	if c.Governance.CleanWindow <= 0 || c.Governance.MinValidations < 0 {
+		return errors.New("config: governance.clean_window must be positive and governance.min_validations not negative")
+	}
+	if _, err := regexp.Compile(c.Governance.TicketPattern); err != nil {
+		return fmt.Errorf("config: governance.ticket_pattern: %w", err)
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: server.shutdown_timeout %s: must be positive", c.Server.ShutdownTimeout)

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -36,6 +37,14 @@ var grpcCodes = []struct {
 	{registry.ErrSubjectCompatibilityNotConfigured, codes.NotFound},
 	{registry.ErrSubjectModeNotConfigured, codes.NotFound},
 	{registry.ErrOperationNotPermitted, codes.FailedPrecondition},
+	{governance.ErrNotEligible, codes.FailedPrecondition},
+	{governance.ErrPendingPromotion, codes.FailedPrecondition},
+	{governance.ErrNotPending, codes.FailedPrecondition},
+	{governance.ErrAlreadyInMode, codes.FailedPrecondition},
+	{governance.ErrPromotionNotFound, codes.NotFound},
+	{governance.ErrSelfApproval, codes.PermissionDenied}, // the two-person rule, whatever the role
+	{governance.ErrBadTicket, codes.InvalidArgument},
+	{governance.ErrBadRequest, codes.InvalidArgument},
 	{registry.ErrStore, codes.Unavailable},
 }
 

@@ -115,8 +115,12 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		return nil, err
 	}
 	g.validation = vs
+	gs, err := g.newGovernanceService(cfg, reg, vs, metrics)
+	if err != nil {
+		return nil, err
+	}
 	g.health = health.NewServer()
-	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, vs, g.health)
+	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, vs, gs, g.health)
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
 
 	// The HTTP/JSON mapping reaches the gRPC server through an in-memory listener: interceptors
@@ -186,9 +190,14 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 	if err := engine.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("validation engine: %w", err)
 	}
-	reg.OnChange(engine.InvalidateSubject)
+	reg.OnChange(func(_ context.Context, c registry.Change) {
+		if c.Subject != "" {
+			engine.InvalidateSubject(c.Subject)
+		}
+	})
 	evidence, err := governance.NewEvidence(governance.EvidenceOptions{
-		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket, Logger: g.log,
+		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket,
+		FlushInterval: cfg.Governance.EvidenceFlushInterval, Logger: g.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
@@ -210,6 +219,61 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 	})
 	return &validationService{engine: engine, modes: modes, evidence: evidence, metrics: vm, maxBatch: cfg.SchemaRegistry.MaxBatchSize}, nil
 }
+
+// newGovernanceService builds the audit log and the governor, audits every registry write and
+// registers the governance tick (automatic requests, governance metrics).
+func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *validationService, metrics prometheus.Registerer) (*governanceService, error) {
+	var key []byte
+	if path := cfg.Governance.AuditHMACKeyFile; path != "" {
+		var err error
+		if key, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("governance.audit_hmac_key_file: %w", err)
+		}
+	}
+	audit, err := governance.NewAudit(g.db, governance.AuditOptions{HMACKey: key})
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	gc := cfg.Governance
+	gov, err := governance.NewGovernor(governance.GovernorOptions{
+		DB: g.db, Modes: vs.modes, Evidence: vs.evidence, Audit: audit, Versions: reg,
+		Policy:      governance.Policy{CleanWindow: gc.CleanWindow, MinValidations: gc.MinValidations},
+		BucketWidth: gc.EvidenceBucket, TicketPattern: gc.TicketPattern, NoApproval: !gc.RequireApproval,
+		AutoRequest: gc.AutoRequest, AutoTicket: gc.AutoTicket, DocPath: gc.DocPath, TicketURL: gc.TicketURL,
+		Logger: g.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	gm, err := newGovernanceMetrics(metrics, audit)
+	if err != nil {
+		return nil, err
+	}
+	// Registry writes are audited after they commit, with the principal of the call.
+	reg.OnChange(func(ctx context.Context, c registry.Change) {
+		if err := gov.RecordRegistryWrite(ctx, actorOf(ctx), c.Action, c.Subject, c.Details); err != nil {
+			g.log.ErrorContext(ctx, "registry write not audited", "action", c.Action, "subject", c.Subject, "error", err)
+		}
+	})
+	g.background = append(g.background, func(ctx context.Context) {
+		every(ctx, governanceTickInterval, func() {
+			subjects, err := reg.Subjects(ctx, "", false)
+			if err == nil {
+				_, err = gov.Tick(ctx, subjects)
+			}
+			if err == nil {
+				err = gm.update(ctx, gov, subjects)
+			}
+			if err != nil && ctx.Err() == nil {
+				g.log.Warn("governance tick failed", "error", err)
+			}
+		})
+	})
+	return &governanceService{gov: gov, audit: audit, reg: reg}, nil
+}
+
+// governanceTickInterval is how often automatic requests and the governance gauges are updated.
+const governanceTickInterval = 5 * time.Second
 
 // modeRefreshInterval is how soon a mode changed on another replica takes effect here.
 const modeRefreshInterval = 2 * time.Second

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,7 @@ func startGateway(t *testing.T, principals []auth.PrincipalConfig) *testGateway 
 	cfg.Server.GRPCAddr = "127.0.0.1:0"
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Auth.Principals = principals
+	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
 	var logBuf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,7 +184,8 @@ func TestErrorsMapToCodes(t *testing.T) {
 		{"bad version", "GET", "/v1/subjects/s/versions/zero", "", 400, "invalid version"},
 		{"unknown schema ID", "GET", "/v1/schemas/4242", "", 404, "4242"},
 		{"validate an unknown subject", "POST", "/v1/subjects/s/validate", `{"json":{}}`, 404, "has no live version"},
-		{"governance not built yet", "GET", "/v1/governance/subjects/s", "", 501, "not implemented"},
+		{"promotion of an ineligible subject", "POST", "/v1/subjects/s/promotions", `{"ticket":"CHG-1","reason":"r"}`, 400, "not eligible"},
+		{"promotion with a bad ticket", "POST", "/v1/subjects/s/promotions", `{"ticket":"nope","reason":"r"}`, 400, "invalid ticket"},
 		{"compatibility of an unknown subject", "POST", "/v1/compatibility/subjects/nope/versions/latest", registerBody(orderAvro), 404, "nope"},
 	}
 	for _, tt := range tests {
@@ -196,14 +199,6 @@ func TestErrorsMapToCodes(t *testing.T) {
 	// Nothing was stored by the refused registrations.
 	if got := tg.subjects(t); len(got) != 0 {
 		t.Errorf("subjects after refused registrations = %v; want none", got)
-	}
-}
-
-func TestUnimplementedOverGRPC(t *testing.T) {
-	tg := startGateway(t, nil)
-	_, err := pb.NewGovernanceServiceClient(tg.conn).VerifyAuditChain(withToken(""), &pb.VerifyAuditChainRequest{})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("VerifyAuditChain = %v; want Unimplemented", err)
 	}
 }
 
@@ -252,8 +247,8 @@ func TestEveryRPCHasAPermission(t *testing.T) {
 			}
 		}
 	}
-	if len(rpcs) < 19 {
-		t.Fatalf("found %d RPCs; want the 19 of the API", len(rpcs))
+	if len(rpcs) < 22 {
+		t.Fatalf("found %d RPCs; want the 22 of the API", len(rpcs))
 	}
 	for m := range rpcs {
 		if _, ok := perms[m]; !ok {

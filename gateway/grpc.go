@@ -39,13 +39,16 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ValidationService_ValidateStream_FullMethodName: auth.PermPayloadsValidate,
 		pb.ValidationService_GetDriftReport_FullMethodName: auth.PermGovernanceRead,
 
-		pb.GovernanceService_GetSubjectStatus_FullMethodName: auth.PermGovernanceRead,
-		pb.GovernanceService_RequestPromotion_FullMethodName: auth.PermGovernanceRequest,
-		pb.GovernanceService_ApprovePromotion_FullMethodName: auth.PermGovernanceApprove,
-		pb.GovernanceService_RejectPromotion_FullMethodName:  auth.PermGovernanceApprove,
-		pb.GovernanceService_Rollback_FullMethodName:         auth.PermGovernanceRollback,
-		pb.GovernanceService_ListAuditEntries_FullMethodName: auth.PermGovernanceRead,
-		pb.GovernanceService_VerifyAuditChain_FullMethodName: auth.PermGovernanceRead,
+		pb.GovernanceService_GetSubjectStatus_FullMethodName:      auth.PermGovernanceRead,
+		pb.GovernanceService_ListSubjectStatuses_FullMethodName:   auth.PermGovernanceRead,
+		pb.GovernanceService_SetValidationMode_FullMethodName:     auth.PermAdmin,
+		pb.GovernanceService_GetGovernanceDocument_FullMethodName: auth.PermGovernanceRead,
+		pb.GovernanceService_RequestPromotion_FullMethodName:      auth.PermGovernanceRequest,
+		pb.GovernanceService_ApprovePromotion_FullMethodName:      auth.PermGovernanceApprove,
+		pb.GovernanceService_RejectPromotion_FullMethodName:       auth.PermGovernanceApprove,
+		pb.GovernanceService_Rollback_FullMethodName:              auth.PermGovernanceRollback,
+		pb.GovernanceService_ListAuditEntries_FullMethodName:      auth.PermGovernanceRead,
+		pb.GovernanceService_VerifyAuditChain_FullMethodName:      auth.PermGovernanceRead,
 	}
 }
 
@@ -53,7 +56,7 @@ func methodPermissions() map[string]auth.Permission {
 // authentication, then logging) and every service registered. The health service starts
 // SERVING; the caller flips it to NOT_SERVING on shutdown. Authentication runs before logging, so
 // the log names the principal; refused credentials are logged by the auth package.
-func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, hs *health.Server) *grpc.Server {
+func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, gs *governanceService, hs *health.Server) *grpc.Server {
 	perms := methodPermissions()
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
@@ -62,9 +65,7 @@ func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Re
 	)
 	pb.RegisterRegistryServiceServer(srv, &registryService{reg: reg})
 	pb.RegisterValidationServiceServer(srv, vs)
-	// Governance is built by a later release: until then its RPCs answer Unimplemented rather
-	// than pretending.
-	pb.RegisterGovernanceServiceServer(srv, pb.UnimplementedGovernanceServiceServer{})
+	pb.RegisterGovernanceServiceServer(srv, gs)
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
 	return srv

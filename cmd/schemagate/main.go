@@ -51,6 +51,8 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newValidateCmd(cf),
 		newDriftCmd(cf),
 		newBenchCmd(),
+		newGovernanceCmd(cf),
+		newAuditCmd(cf),
 	)
 	return root
 }

@@ -170,14 +170,24 @@ type SubjectStatus struct {
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Mode in force.
 	Mode ValidationMode `protobuf:"varint,2,opt,name=mode,proto3,enum=schemagate.v1.ValidationMode" json:"mode,omitempty"`
-	// Evidence of the current clean window.
-	Evidence *Evidence `protobuf:"bytes,3,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	// ModeSince is when the subject entered its mode (unset: always on the default).
+	ModeSince *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=mode_since,json=modeSince,proto3" json:"mode_since,omitempty"`
+	// WindowStart is when the current clean window began.
+	WindowStart *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	// CleanSeconds counts clean time in the window (only time some replica was recording).
+	CleanSeconds int64 `protobuf:"varint,5,opt,name=clean_seconds,json=cleanSeconds,proto3" json:"clean_seconds,omitempty"`
+	// RequiredSeconds is the clean time the policy asks for.
+	RequiredSeconds int64 `protobuf:"varint,6,opt,name=required_seconds,json=requiredSeconds,proto3" json:"required_seconds,omitempty"`
+	// Validations in the window.
+	Validations int64 `protobuf:"varint,7,opt,name=validations,proto3" json:"validations,omitempty"`
+	// Violations in the window.
+	Violations int64 `protobuf:"varint,8,opt,name=violations,proto3" json:"violations,omitempty"`
 	// Eligible is true when the evidence allows promotion to strict.
-	Eligible bool `protobuf:"varint,4,opt,name=eligible,proto3" json:"eligible,omitempty"`
-	// Reasons the subject is not eligible, if any.
-	Reasons []string `protobuf:"bytes,5,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	Eligible bool `protobuf:"varint,9,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	// Reasons the subject is not eligible, in plain words.
+	Reasons []string `protobuf:"bytes,10,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// PendingPromotion is the open promotion request, if any.
-	PendingPromotion *Promotion `protobuf:"bytes,6,opt,name=pending_promotion,json=pendingPromotion,proto3" json:"pending_promotion,omitempty"`
+	PendingPromotion *Promotion `protobuf:"bytes,11,opt,name=pending_promotion,json=pendingPromotion,proto3" json:"pending_promotion,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -226,11 +236,46 @@ func (x *SubjectStatus) GetMode() ValidationMode {
 	return ValidationMode_VALIDATION_MODE_UNSPECIFIED
 }
 
-func (x *SubjectStatus) GetEvidence() *Evidence {
+func (x *SubjectStatus) GetModeSince() *timestamppb.Timestamp {
 	if x != nil {
-		return x.Evidence
+		return x.ModeSince
 	}
 	return nil
+}
+
+func (x *SubjectStatus) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *SubjectStatus) GetCleanSeconds() int64 {
+	if x != nil {
+		return x.CleanSeconds
+	}
+	return 0
+}
+
+func (x *SubjectStatus) GetRequiredSeconds() int64 {
+	if x != nil {
+		return x.RequiredSeconds
+	}
+	return 0
+}
+
+func (x *SubjectStatus) GetValidations() int64 {
+	if x != nil {
+		return x.Validations
+	}
+	return 0
+}
+
+func (x *SubjectStatus) GetViolations() int64 {
+	if x != nil {
+		return x.Violations
+	}
+	return 0
 }
 
 func (x *SubjectStatus) GetEligible() bool {
@@ -399,27 +444,41 @@ func (x *Promotion) GetDecideTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// AuditEntry is one governance action in the hash-chained audit log.
+// AuditEntry is one action in the hash-chained audit log.
 type AuditEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Sequence number, from 1.
 	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// Time of the action.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
-	// Actor is the principal who acted.
+	// Actor is the principal who acted ("system" for automatic actions).
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
-	// Action taken, e.g. "promotion.approved", "mode.rollback".
-	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// Role the actor acted in.
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// Action taken, e.g. "promotion.approved", "mode.rolled_back", "schema.registered".
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
 	// Subject acted on.
-	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
-	// Ticket or incident the action cites.
-	Ticket string `protobuf:"bytes,6,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	// Details of the action as a JSON object.
-	DetailsJson string `protobuf:"bytes,7,opt,name=details_json,json=detailsJson,proto3" json:"details_json,omitempty"`
-	// PrevHash is the hex SHA-256 of the previous entry.
-	PrevHash string `protobuf:"bytes,8,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
-	// Hash is the hex SHA-256 of this entry.
-	Hash          string `protobuf:"bytes,9,opt,name=hash,proto3" json:"hash,omitempty"`
+	Subject string `protobuf:"bytes,6,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Ticket the action cites.
+	Ticket string `protobuf:"bytes,7,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// Incident a rollback cites.
+	Incident string `protobuf:"bytes,8,opt,name=incident,proto3" json:"incident,omitempty"`
+	// Reason given by the actor.
+	Reason string `protobuf:"bytes,9,opt,name=reason,proto3" json:"reason,omitempty"`
+	// PromotionID the entry is about, if any.
+	PromotionId string `protobuf:"bytes,10,opt,name=promotion_id,json=promotionId,proto3" json:"promotion_id,omitempty"`
+	// FromMode and ToMode record a validation mode change.
+	FromMode string `protobuf:"bytes,11,opt,name=from_mode,json=fromMode,proto3" json:"from_mode,omitempty"`
+	// ToMode is the mode after the action.
+	ToMode string `protobuf:"bytes,12,opt,name=to_mode,json=toMode,proto3" json:"to_mode,omitempty"`
+	// Evidence behind a promotion.
+	Evidence *Evidence `protobuf:"bytes,13,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	// Details of the action.
+	Details map[string]string `protobuf:"bytes,14,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// PrevHash is the hex hash of the previous entry.
+	PrevHash string `protobuf:"bytes,15,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
+	// Hash is the hex hash of this entry.
+	Hash          string `protobuf:"bytes,16,opt,name=hash,proto3" json:"hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -475,6 +534,13 @@ func (x *AuditEntry) GetActor() string {
 	return ""
 }
 
+func (x *AuditEntry) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
 func (x *AuditEntry) GetAction() string {
 	if x != nil {
 		return x.Action
@@ -496,11 +562,53 @@ func (x *AuditEntry) GetTicket() string {
 	return ""
 }
 
-func (x *AuditEntry) GetDetailsJson() string {
+func (x *AuditEntry) GetIncident() string {
 	if x != nil {
-		return x.DetailsJson
+		return x.Incident
 	}
 	return ""
+}
+
+func (x *AuditEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetPromotionId() string {
+	if x != nil {
+		return x.PromotionId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetFromMode() string {
+	if x != nil {
+		return x.FromMode
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetToMode() string {
+	if x != nil {
+		return x.ToMode
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetEvidence() *Evidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetDetails() map[string]string {
+	if x != nil {
+		return x.Details
+	}
+	return nil
 }
 
 func (x *AuditEntry) GetPrevHash() string {
@@ -834,8 +942,8 @@ type RejectPromotionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// PromotionID to reject.
 	PromotionId string `protobuf:"bytes,1,opt,name=promotion_id,json=promotionId,proto3" json:"promotion_id,omitempty"`
-	// Comment of the approver.
-	Comment       string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Reason for the rejection.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -877,9 +985,9 @@ func (x *RejectPromotionRequest) GetPromotionId() string {
 	return ""
 }
 
-func (x *RejectPromotionRequest) GetComment() string {
+func (x *RejectPromotionRequest) GetReason() string {
 	if x != nil {
-		return x.Comment
+		return x.Reason
 	}
 	return ""
 }
@@ -1063,6 +1171,8 @@ type ListAuditEntriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject keeps only entries about it; empty lists all.
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Action keeps only entries of that action; empty lists all.
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
 	// AfterSequence lists entries with a larger sequence number.
 	AfterSequence int64 `protobuf:"varint,2,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
 	// PageSize caps the entries returned (default 100, at most 1000).
@@ -1104,6 +1214,13 @@ func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
 func (x *ListAuditEntriesRequest) GetSubject() string {
 	if x != nil {
 		return x.Subject
+	}
+	return ""
+}
+
+func (x *ListAuditEntriesRequest) GetAction() string {
+	if x != nil {
+		return x.Action
 	}
 	return ""
 }
@@ -1287,6 +1404,300 @@ func (x *VerifyAuditChainResponse) GetProblem() string {
 	return ""
 }
 
+// ListSubjectStatusesRequest lists subject statuses.
+type ListSubjectStatusesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubjectStatusesRequest) Reset() {
+	*x = ListSubjectStatusesRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubjectStatusesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubjectStatusesRequest) ProtoMessage() {}
+
+func (x *ListSubjectStatusesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubjectStatusesRequest.ProtoReflect.Descriptor instead.
+func (*ListSubjectStatusesRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{18}
+}
+
+// ListSubjectStatusesResponse holds the statuses, by subject.
+type ListSubjectStatusesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Statuses by subject name.
+	Statuses      []*SubjectStatus `protobuf:"bytes,1,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubjectStatusesResponse) Reset() {
+	*x = ListSubjectStatusesResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubjectStatusesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubjectStatusesResponse) ProtoMessage() {}
+
+func (x *ListSubjectStatusesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubjectStatusesResponse.ProtoReflect.Descriptor instead.
+func (*ListSubjectStatusesResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSubjectStatusesResponse) GetStatuses() []*SubjectStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+// SetValidationModeRequest sets a subject's validation mode without evidence (break glass).
+type SetValidationModeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject to set.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Mode to set.
+	Mode ValidationMode `protobuf:"varint,2,opt,name=mode,proto3,enum=schemagate.v1.ValidationMode" json:"mode,omitempty"`
+	// Ticket is the change-request ticket.
+	Ticket string `protobuf:"bytes,3,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// Justification for overriding the evidence rule.
+	Justification string `protobuf:"bytes,4,opt,name=justification,proto3" json:"justification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetValidationModeRequest) Reset() {
+	*x = SetValidationModeRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetValidationModeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetValidationModeRequest) ProtoMessage() {}
+
+func (x *SetValidationModeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetValidationModeRequest.ProtoReflect.Descriptor instead.
+func (*SetValidationModeRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SetValidationModeRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SetValidationModeRequest) GetMode() ValidationMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ValidationMode_VALIDATION_MODE_UNSPECIFIED
+}
+
+func (x *SetValidationModeRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *SetValidationModeRequest) GetJustification() string {
+	if x != nil {
+		return x.Justification
+	}
+	return ""
+}
+
+// SetValidationModeResponse holds the new status and the audit entry.
+type SetValidationModeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Status after the change.
+	Status *SubjectStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// AuditEntry recording the override.
+	AuditEntry    *AuditEntry `protobuf:"bytes,2,opt,name=audit_entry,json=auditEntry,proto3" json:"audit_entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetValidationModeResponse) Reset() {
+	*x = SetValidationModeResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetValidationModeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetValidationModeResponse) ProtoMessage() {}
+
+func (x *SetValidationModeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetValidationModeResponse.ProtoReflect.Descriptor instead.
+func (*SetValidationModeResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SetValidationModeResponse) GetStatus() *SubjectStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *SetValidationModeResponse) GetAuditEntry() *AuditEntry {
+	if x != nil {
+		return x.AuditEntry
+	}
+	return nil
+}
+
+// GetGovernanceDocumentRequest asks for the governance document.
+type GetGovernanceDocumentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGovernanceDocumentRequest) Reset() {
+	*x = GetGovernanceDocumentRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGovernanceDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGovernanceDocumentRequest) ProtoMessage() {}
+
+func (x *GetGovernanceDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGovernanceDocumentRequest.ProtoReflect.Descriptor instead.
+func (*GetGovernanceDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{22}
+}
+
+// GetGovernanceDocumentResponse holds the document rendered from the audit log.
+type GetGovernanceDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Markdown is the document.
+	Markdown      string `protobuf:"bytes,1,opt,name=markdown,proto3" json:"markdown,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGovernanceDocumentResponse) Reset() {
+	*x = GetGovernanceDocumentResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGovernanceDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGovernanceDocumentResponse) ProtoMessage() {}
+
+func (x *GetGovernanceDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGovernanceDocumentResponse.ProtoReflect.Descriptor instead.
+func (*GetGovernanceDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetGovernanceDocumentResponse) GetMarkdown() string {
+	if x != nil {
+		return x.Markdown
+	}
+	return ""
+}
+
 var File_schemagate_v1_governance_proto protoreflect.FileDescriptor
 
 const file_schemagate_v1_governance_proto_rawDesc = "" +
@@ -1300,14 +1711,23 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\vvalidations\x18\x04 \x01(\x03R\vvalidations\x12\x1e\n" +
 	"\n" +
 	"violations\x18\x05 \x01(\x03R\n" +
-	"violations\"\x8e\x02\n" +
+	"violations\"\xe5\x03\n" +
 	"\rSubjectStatus\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x121\n" +
-	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x123\n" +
-	"\bevidence\x18\x03 \x01(\v2\x17.schemagate.v1.EvidenceR\bevidence\x12\x1a\n" +
-	"\beligible\x18\x04 \x01(\bR\beligible\x12\x18\n" +
-	"\areasons\x18\x05 \x03(\tR\areasons\x12E\n" +
-	"\x11pending_promotion\x18\x06 \x01(\v2\x18.schemagate.v1.PromotionR\x10pendingPromotion\"\xbc\x03\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x129\n" +
+	"\n" +
+	"mode_since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tmodeSince\x12=\n" +
+	"\fwindow_start\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12#\n" +
+	"\rclean_seconds\x18\x05 \x01(\x03R\fcleanSeconds\x12)\n" +
+	"\x10required_seconds\x18\x06 \x01(\x03R\x0frequiredSeconds\x12 \n" +
+	"\vvalidations\x18\a \x01(\x03R\vvalidations\x12\x1e\n" +
+	"\n" +
+	"violations\x18\b \x01(\x03R\n" +
+	"violations\x12\x1a\n" +
+	"\beligible\x18\t \x01(\bR\beligible\x12\x18\n" +
+	"\areasons\x18\n" +
+	" \x03(\tR\areasons\x12E\n" +
+	"\x11pending_promotion\x18\v \x01(\v2\x18.schemagate.v1.PromotionR\x10pendingPromotion\"\xbc\x03\n" +
 	"\tPromotion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x123\n" +
@@ -1324,18 +1744,29 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vdecide_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"decideTime\"\x8c\x02\n" +
+	"decideTime\"\xbd\x04\n" +
 	"\n" +
 	"AuditEntry\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
-	"\x06action\x18\x04 \x01(\tR\x06action\x12\x18\n" +
-	"\asubject\x18\x05 \x01(\tR\asubject\x12\x16\n" +
-	"\x06ticket\x18\x06 \x01(\tR\x06ticket\x12!\n" +
-	"\fdetails_json\x18\a \x01(\tR\vdetailsJson\x12\x1b\n" +
-	"\tprev_hash\x18\b \x01(\tR\bprevHash\x12\x12\n" +
-	"\x04hash\x18\t \x01(\tR\x04hash\"3\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x12\x18\n" +
+	"\asubject\x18\x06 \x01(\tR\asubject\x12\x16\n" +
+	"\x06ticket\x18\a \x01(\tR\x06ticket\x12\x1a\n" +
+	"\bincident\x18\b \x01(\tR\bincident\x12\x16\n" +
+	"\x06reason\x18\t \x01(\tR\x06reason\x12!\n" +
+	"\fpromotion_id\x18\n" +
+	" \x01(\tR\vpromotionId\x12\x1b\n" +
+	"\tfrom_mode\x18\v \x01(\tR\bfromMode\x12\x17\n" +
+	"\ato_mode\x18\f \x01(\tR\x06toMode\x123\n" +
+	"\bevidence\x18\r \x01(\v2\x17.schemagate.v1.EvidenceR\bevidence\x12@\n" +
+	"\adetails\x18\x0e \x03(\v2&.schemagate.v1.AuditEntry.DetailsEntryR\adetails\x12\x1b\n" +
+	"\tprev_hash\x18\x0f \x01(\tR\bprevHash\x12\x12\n" +
+	"\x04hash\x18\x10 \x01(\tR\x04hash\x1a:\n" +
+	"\fDetailsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"3\n" +
 	"\x17GetSubjectStatusRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\"P\n" +
 	"\x18GetSubjectStatusResponse\x124\n" +
@@ -1352,10 +1783,10 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x18ApprovePromotionResponse\x126\n" +
 	"\tpromotion\x18\x01 \x01(\v2\x18.schemagate.v1.PromotionR\tpromotion\x12:\n" +
 	"\vaudit_entry\x18\x02 \x01(\v2\x19.schemagate.v1.AuditEntryR\n" +
-	"auditEntry\"U\n" +
+	"auditEntry\"S\n" +
 	"\x16RejectPromotionRequest\x12!\n" +
-	"\fpromotion_id\x18\x01 \x01(\tR\vpromotionId\x12\x18\n" +
-	"\acomment\x18\x02 \x01(\tR\acomment\"\x8d\x01\n" +
+	"\fpromotion_id\x18\x01 \x01(\tR\vpromotionId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x8d\x01\n" +
 	"\x17RejectPromotionResponse\x126\n" +
 	"\tpromotion\x18\x01 \x01(\v2\x18.schemagate.v1.PromotionR\tpromotion\x12:\n" +
 	"\vaudit_entry\x18\x02 \x01(\v2\x19.schemagate.v1.AuditEntryR\n" +
@@ -1367,9 +1798,10 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x10RollbackResponse\x124\n" +
 	"\x06status\x18\x01 \x01(\v2\x1c.schemagate.v1.SubjectStatusR\x06status\x12:\n" +
 	"\vaudit_entry\x18\x02 \x01(\v2\x19.schemagate.v1.AuditEntryR\n" +
-	"auditEntry\"w\n" +
+	"auditEntry\"\x8f\x01\n" +
 	"\x17ListAuditEntriesRequest\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject\x12%\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12%\n" +
 	"\x0eafter_sequence\x18\x02 \x01(\x03R\rafterSequence\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\x7f\n" +
 	"\x18ListAuditEntriesResponse\x123\n" +
@@ -1380,20 +1812,38 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12'\n" +
 	"\x0fentries_checked\x18\x02 \x01(\x03R\x0eentriesChecked\x122\n" +
 	"\x15first_broken_sequence\x18\x03 \x01(\x03R\x13firstBrokenSequence\x12\x18\n" +
-	"\aproblem\x18\x04 \x01(\tR\aproblem*\x8a\x01\n" +
+	"\aproblem\x18\x04 \x01(\tR\aproblem\"\x1c\n" +
+	"\x1aListSubjectStatusesRequest\"W\n" +
+	"\x1bListSubjectStatusesResponse\x128\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x1c.schemagate.v1.SubjectStatusR\bstatuses\"\xa5\x01\n" +
+	"\x18SetValidationModeRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x121\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x12\x16\n" +
+	"\x06ticket\x18\x03 \x01(\tR\x06ticket\x12$\n" +
+	"\rjustification\x18\x04 \x01(\tR\rjustification\"\x8d\x01\n" +
+	"\x19SetValidationModeResponse\x124\n" +
+	"\x06status\x18\x01 \x01(\v2\x1c.schemagate.v1.SubjectStatusR\x06status\x12:\n" +
+	"\vaudit_entry\x18\x02 \x01(\v2\x19.schemagate.v1.AuditEntryR\n" +
+	"auditEntry\"\x1e\n" +
+	"\x1cGetGovernanceDocumentRequest\";\n" +
+	"\x1dGetGovernanceDocumentResponse\x12\x1a\n" +
+	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown*\x8a\x01\n" +
 	"\x0ePromotionState\x12\x1f\n" +
 	"\x1bPROMOTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROMOTION_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18PROMOTION_STATE_APPROVED\x10\x02\x12\x1c\n" +
-	"\x18PROMOTION_STATE_REJECTED\x10\x032\x9c\b\n" +
-	"\x11GovernanceService\x12\x8e\x01\n" +
-	"\x10GetSubjectStatus\x12&.schemagate.v1.GetSubjectStatusRequest\x1a'.schemagate.v1.GetSubjectStatusResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/governance/subjects/{subject}\x12\x9c\x01\n" +
-	"\x10RequestPromotion\x12&.schemagate.v1.RequestPromotionRequest\x1a'.schemagate.v1.RequestPromotionResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/governance/subjects/{subject}/promotions\x12\xa0\x01\n" +
-	"\x10ApprovePromotion\x12&.schemagate.v1.ApprovePromotionRequest\x1a'.schemagate.v1.ApprovePromotionResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/governance/promotions/{promotion_id}:approve\x12\x9c\x01\n" +
-	"\x0fRejectPromotion\x12%.schemagate.v1.RejectPromotionRequest\x1a&.schemagate.v1.RejectPromotionResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/governance/promotions/{promotion_id}:reject\x12\x82\x01\n" +
-	"\bRollback\x12\x1e.schemagate.v1.RollbackRequest\x1a\x1f.schemagate.v1.RollbackResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/governance/subjects/{subject}:rollback\x12\x81\x01\n" +
-	"\x10ListAuditEntries\x12&.schemagate.v1.ListAuditEntriesRequest\x1a'.schemagate.v1.ListAuditEntriesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/governance/audit\x12\x8b\x01\n" +
-	"\x10VerifyAuditChain\x12&.schemagate.v1.VerifyAuditChainRequest\x1a'.schemagate.v1.VerifyAuditChainResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/governance/audit:verifyBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
+	"\x18PROMOTION_STATE_REJECTED\x10\x032\xa9\v\n" +
+	"\x11GovernanceService\x12\x96\x01\n" +
+	"\x10GetSubjectStatus\x12&.schemagate.v1.GetSubjectStatusRequest\x1a'.schemagate.v1.GetSubjectStatusResponse\"1\x82\xd3\xe4\x93\x02+b\x06status\x12!/v1/subjects/{subject}/governance\x12\x8d\x01\n" +
+	"\x13ListSubjectStatuses\x12).schemagate.v1.ListSubjectStatusesRequest\x1a*.schemagate.v1.ListSubjectStatusesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/governance/subjects\x12\x9c\x01\n" +
+	"\x10RequestPromotion\x12&.schemagate.v1.RequestPromotionRequest\x1a'.schemagate.v1.RequestPromotionResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\tpromotion\"!/v1/subjects/{subject}/promotions\x12\x95\x01\n" +
+	"\x10ApprovePromotion\x12&.schemagate.v1.ApprovePromotionRequest\x1a'.schemagate.v1.ApprovePromotionResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/promotions/{promotion_id}:approve\x12\x91\x01\n" +
+	"\x0fRejectPromotion\x12%.schemagate.v1.RejectPromotionRequest\x1a&.schemagate.v1.RejectPromotionResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/promotions/{promotion_id}:reject\x12w\n" +
+	"\bRollback\x12\x1e.schemagate.v1.RollbackRequest\x1a\x1f.schemagate.v1.RollbackResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/subjects/{subject}:rollback\x12\x99\x01\n" +
+	"\x11SetValidationMode\x12'.schemagate.v1.SetValidationModeRequest\x1a(.schemagate.v1.SetValidationModeResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\x1a&/v1/subjects/{subject}/validation-mode\x12v\n" +
+	"\x10ListAuditEntries\x12&.schemagate.v1.ListAuditEntriesRequest\x1a'.schemagate.v1.ListAuditEntriesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12}\n" +
+	"\x10VerifyAuditChain\x12&.schemagate.v1.VerifyAuditChainRequest\x1a'.schemagate.v1.VerifyAuditChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit:verify\x12\x93\x01\n" +
+	"\x15GetGovernanceDocument\x12+.schemagate.v1.GetGovernanceDocumentRequest\x1a,.schemagate.v1.GetGovernanceDocumentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/governance/documentBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
 
 var (
 	file_schemagate_v1_governance_proto_rawDescOnce sync.Once
@@ -1408,71 +1858,91 @@ func file_schemagate_v1_governance_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_governance_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_schemagate_v1_governance_proto_goTypes = []any{
-	(PromotionState)(0),              // 0: schemagate.v1.PromotionState
-	(*Evidence)(nil),                 // 1: schemagate.v1.Evidence
-	(*SubjectStatus)(nil),            // 2: schemagate.v1.SubjectStatus
-	(*Promotion)(nil),                // 3: schemagate.v1.Promotion
-	(*AuditEntry)(nil),               // 4: schemagate.v1.AuditEntry
-	(*GetSubjectStatusRequest)(nil),  // 5: schemagate.v1.GetSubjectStatusRequest
-	(*GetSubjectStatusResponse)(nil), // 6: schemagate.v1.GetSubjectStatusResponse
-	(*RequestPromotionRequest)(nil),  // 7: schemagate.v1.RequestPromotionRequest
-	(*RequestPromotionResponse)(nil), // 8: schemagate.v1.RequestPromotionResponse
-	(*ApprovePromotionRequest)(nil),  // 9: schemagate.v1.ApprovePromotionRequest
-	(*ApprovePromotionResponse)(nil), // 10: schemagate.v1.ApprovePromotionResponse
-	(*RejectPromotionRequest)(nil),   // 11: schemagate.v1.RejectPromotionRequest
-	(*RejectPromotionResponse)(nil),  // 12: schemagate.v1.RejectPromotionResponse
-	(*RollbackRequest)(nil),          // 13: schemagate.v1.RollbackRequest
-	(*RollbackResponse)(nil),         // 14: schemagate.v1.RollbackResponse
-	(*ListAuditEntriesRequest)(nil),  // 15: schemagate.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil), // 16: schemagate.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),  // 17: schemagate.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil), // 18: schemagate.v1.VerifyAuditChainResponse
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 20: google.protobuf.Duration
-	(ValidationMode)(0),              // 21: schemagate.v1.ValidationMode
+	(PromotionState)(0),                   // 0: schemagate.v1.PromotionState
+	(*Evidence)(nil),                      // 1: schemagate.v1.Evidence
+	(*SubjectStatus)(nil),                 // 2: schemagate.v1.SubjectStatus
+	(*Promotion)(nil),                     // 3: schemagate.v1.Promotion
+	(*AuditEntry)(nil),                    // 4: schemagate.v1.AuditEntry
+	(*GetSubjectStatusRequest)(nil),       // 5: schemagate.v1.GetSubjectStatusRequest
+	(*GetSubjectStatusResponse)(nil),      // 6: schemagate.v1.GetSubjectStatusResponse
+	(*RequestPromotionRequest)(nil),       // 7: schemagate.v1.RequestPromotionRequest
+	(*RequestPromotionResponse)(nil),      // 8: schemagate.v1.RequestPromotionResponse
+	(*ApprovePromotionRequest)(nil),       // 9: schemagate.v1.ApprovePromotionRequest
+	(*ApprovePromotionResponse)(nil),      // 10: schemagate.v1.ApprovePromotionResponse
+	(*RejectPromotionRequest)(nil),        // 11: schemagate.v1.RejectPromotionRequest
+	(*RejectPromotionResponse)(nil),       // 12: schemagate.v1.RejectPromotionResponse
+	(*RollbackRequest)(nil),               // 13: schemagate.v1.RollbackRequest
+	(*RollbackResponse)(nil),              // 14: schemagate.v1.RollbackResponse
+	(*ListAuditEntriesRequest)(nil),       // 15: schemagate.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),      // 16: schemagate.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),       // 17: schemagate.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),      // 18: schemagate.v1.VerifyAuditChainResponse
+	(*ListSubjectStatusesRequest)(nil),    // 19: schemagate.v1.ListSubjectStatusesRequest
+	(*ListSubjectStatusesResponse)(nil),   // 20: schemagate.v1.ListSubjectStatusesResponse
+	(*SetValidationModeRequest)(nil),      // 21: schemagate.v1.SetValidationModeRequest
+	(*SetValidationModeResponse)(nil),     // 22: schemagate.v1.SetValidationModeResponse
+	(*GetGovernanceDocumentRequest)(nil),  // 23: schemagate.v1.GetGovernanceDocumentRequest
+	(*GetGovernanceDocumentResponse)(nil), // 24: schemagate.v1.GetGovernanceDocumentResponse
+	nil,                                   // 25: schemagate.v1.AuditEntry.DetailsEntry
+	(*timestamppb.Timestamp)(nil),         // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 27: google.protobuf.Duration
+	(ValidationMode)(0),                   // 28: schemagate.v1.ValidationMode
 }
 var file_schemagate_v1_governance_proto_depIdxs = []int32{
-	19, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
-	19, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
-	20, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
-	21, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
-	1,  // 4: schemagate.v1.SubjectStatus.evidence:type_name -> schemagate.v1.Evidence
-	3,  // 5: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
-	0,  // 6: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
-	1,  // 7: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
-	19, // 8: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
-	19, // 9: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
-	19, // 10: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	2,  // 11: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
-	3,  // 12: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	3,  // 13: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	4,  // 14: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	3,  // 15: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	4,  // 16: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	2,  // 17: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
-	4,  // 18: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	4,  // 19: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
-	5,  // 20: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
-	7,  // 21: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
-	9,  // 22: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
-	11, // 23: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
-	13, // 24: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
-	15, // 25: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
-	17, // 26: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
-	6,  // 27: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
-	8,  // 28: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
-	10, // 29: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
-	12, // 30: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
-	14, // 31: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
-	16, // 32: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
-	18, // 33: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	26, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
+	26, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
+	27, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
+	28, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
+	26, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
+	26, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
+	3,  // 6: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
+	0,  // 7: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
+	1,  // 8: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
+	26, // 9: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
+	26, // 10: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
+	26, // 11: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 12: schemagate.v1.AuditEntry.evidence:type_name -> schemagate.v1.Evidence
+	25, // 13: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
+	2,  // 14: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
+	3,  // 15: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	3,  // 16: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	4,  // 17: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	3,  // 18: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	4,  // 19: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	2,  // 20: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
+	4,  // 21: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	4,  // 22: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
+	2,  // 23: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
+	28, // 24: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
+	2,  // 25: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
+	4,  // 26: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	5,  // 27: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
+	19, // 28: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
+	7,  // 29: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
+	9,  // 30: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
+	11, // 31: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
+	13, // 32: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
+	21, // 33: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
+	15, // 34: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
+	17, // 35: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
+	23, // 36: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
+	6,  // 37: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
+	20, // 38: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
+	8,  // 39: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
+	10, // 40: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
+	12, // 41: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
+	14, // 42: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
+	22, // 43: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
+	16, // 44: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
+	18, // 45: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
+	24, // 46: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
+	37, // [37:47] is the sub-list for method output_type
+	27, // [27:37] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_governance_proto_init() }
@@ -1487,7 +1957,7 @@ func file_schemagate_v1_governance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_governance_proto_rawDesc), len(file_schemagate_v1_governance_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -74,6 +74,27 @@ func local_request_GovernanceService_GetSubjectStatus_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
+func request_GovernanceService_ListSubjectStatuses_0(ctx context.Context, marshaler runtime.Marshaler, client GovernanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSubjectStatusesRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListSubjectStatuses(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_GovernanceService_ListSubjectStatuses_0(ctx context.Context, marshaler runtime.Marshaler, server GovernanceServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSubjectStatusesRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.ListSubjectStatuses(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_GovernanceService_RequestPromotion_0(ctx context.Context, marshaler runtime.Marshaler, client GovernanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq RequestPromotionRequest
@@ -254,6 +275,51 @@ func local_request_GovernanceService_Rollback_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
+func request_GovernanceService_SetValidationMode_0(ctx context.Context, marshaler runtime.Marshaler, client GovernanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SetValidationModeRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["subject"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "subject")
+	}
+	protoReq.Subject, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subject", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.SetValidationMode(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_GovernanceService_SetValidationMode_0(ctx context.Context, marshaler runtime.Marshaler, server GovernanceServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SetValidationModeRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["subject"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "subject")
+	}
+	protoReq.Subject, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subject", err)
+	}
+	msg, err := server.SetValidationMode(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_GovernanceService_ListAuditEntries_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_GovernanceService_ListAuditEntries_0(ctx context.Context, marshaler runtime.Marshaler, client GovernanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -294,9 +360,6 @@ func request_GovernanceService_VerifyAuditChain_0(ctx context.Context, marshaler
 		protoReq VerifyAuditChainRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
@@ -309,10 +372,28 @@ func local_request_GovernanceService_VerifyAuditChain_0(ctx context.Context, mar
 		protoReq VerifyAuditChainRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	msg, err := server.VerifyAuditChain(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+func request_GovernanceService_GetGovernanceDocument_0(ctx context.Context, marshaler runtime.Marshaler, client GovernanceServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetGovernanceDocumentRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetGovernanceDocument(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_GovernanceService_GetGovernanceDocument_0(ctx context.Context, marshaler runtime.Marshaler, server GovernanceServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetGovernanceDocumentRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.GetGovernanceDocument(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -328,7 +409,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetSubjectStatus", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetSubjectStatus", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/governance"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -340,7 +421,27 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_GovernanceService_GetSubjectStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_GovernanceService_GetSubjectStatus_0(annotatedContext, mux, outboundMarshaler, w, req, response_GovernanceService_GetSubjectStatus_0{resp.(*GetSubjectStatusResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_GovernanceService_ListSubjectStatuses_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListSubjectStatuses", runtime.WithHTTPPathPattern("/v1/governance/subjects"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_GovernanceService_ListSubjectStatuses_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_ListSubjectStatuses_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_GovernanceService_RequestPromotion_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -348,7 +449,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RequestPromotion", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}/promotions"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RequestPromotion", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/promotions"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -360,7 +461,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_GovernanceService_RequestPromotion_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_GovernanceService_RequestPromotion_0(annotatedContext, mux, outboundMarshaler, w, req, response_GovernanceService_RequestPromotion_0{resp.(*RequestPromotionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_GovernanceService_ApprovePromotion_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -368,7 +469,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ApprovePromotion", runtime.WithHTTPPathPattern("/v1/governance/promotions/{promotion_id}:approve"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ApprovePromotion", runtime.WithHTTPPathPattern("/v1/promotions/{promotion_id}:approve"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -388,7 +489,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RejectPromotion", runtime.WithHTTPPathPattern("/v1/governance/promotions/{promotion_id}:reject"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RejectPromotion", runtime.WithHTTPPathPattern("/v1/promotions/{promotion_id}:reject"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -408,7 +509,7 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/Rollback", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}:rollback"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/Rollback", runtime.WithHTTPPathPattern("/v1/subjects/{subject}:rollback"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -422,13 +523,33 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_GovernanceService_Rollback_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPut, pattern_GovernanceService_SetValidationMode_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/SetValidationMode", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/validation-mode"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_GovernanceService_SetValidationMode_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_SetValidationMode_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_GovernanceService_ListAuditEntries_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListAuditEntries", runtime.WithHTTPPathPattern("/v1/governance/audit"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListAuditEntries", runtime.WithHTTPPathPattern("/v1/audit"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -442,13 +563,13 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_GovernanceService_ListAuditEntries_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_GovernanceService_VerifyAuditChain_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_GovernanceService_VerifyAuditChain_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/VerifyAuditChain", runtime.WithHTTPPathPattern("/v1/governance/audit:verify"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/VerifyAuditChain", runtime.WithHTTPPathPattern("/v1/audit:verify"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -461,6 +582,26 @@ func RegisterGovernanceServiceHandlerServer(ctx context.Context, mux *runtime.Se
 			return
 		}
 		forward_GovernanceService_VerifyAuditChain_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_GovernanceService_GetGovernanceDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetGovernanceDocument", runtime.WithHTTPPathPattern("/v1/governance/document"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_GovernanceService_GetGovernanceDocument_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_GetGovernanceDocument_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -506,7 +647,7 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetSubjectStatus", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetSubjectStatus", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/governance"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -517,13 +658,30 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_GovernanceService_GetSubjectStatus_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_GovernanceService_GetSubjectStatus_0(annotatedContext, mux, outboundMarshaler, w, req, response_GovernanceService_GetSubjectStatus_0{resp.(*GetSubjectStatusResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_GovernanceService_ListSubjectStatuses_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListSubjectStatuses", runtime.WithHTTPPathPattern("/v1/governance/subjects"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_GovernanceService_ListSubjectStatuses_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_ListSubjectStatuses_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_GovernanceService_RequestPromotion_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RequestPromotion", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}/promotions"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RequestPromotion", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/promotions"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -534,13 +692,13 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_GovernanceService_RequestPromotion_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_GovernanceService_RequestPromotion_0(annotatedContext, mux, outboundMarshaler, w, req, response_GovernanceService_RequestPromotion_0{resp.(*RequestPromotionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_GovernanceService_ApprovePromotion_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ApprovePromotion", runtime.WithHTTPPathPattern("/v1/governance/promotions/{promotion_id}:approve"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ApprovePromotion", runtime.WithHTTPPathPattern("/v1/promotions/{promotion_id}:approve"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -557,7 +715,7 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RejectPromotion", runtime.WithHTTPPathPattern("/v1/governance/promotions/{promotion_id}:reject"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/RejectPromotion", runtime.WithHTTPPathPattern("/v1/promotions/{promotion_id}:reject"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -574,7 +732,7 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/Rollback", runtime.WithHTTPPathPattern("/v1/governance/subjects/{subject}:rollback"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/Rollback", runtime.WithHTTPPathPattern("/v1/subjects/{subject}:rollback"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -587,11 +745,28 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_GovernanceService_Rollback_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPut, pattern_GovernanceService_SetValidationMode_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/SetValidationMode", runtime.WithHTTPPathPattern("/v1/subjects/{subject}/validation-mode"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_GovernanceService_SetValidationMode_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_SetValidationMode_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_GovernanceService_ListAuditEntries_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListAuditEntries", runtime.WithHTTPPathPattern("/v1/governance/audit"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/ListAuditEntries", runtime.WithHTTPPathPattern("/v1/audit"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -604,11 +779,11 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_GovernanceService_ListAuditEntries_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodPost, pattern_GovernanceService_VerifyAuditChain_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_GovernanceService_VerifyAuditChain_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/VerifyAuditChain", runtime.WithHTTPPathPattern("/v1/governance/audit:verify"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/VerifyAuditChain", runtime.WithHTTPPathPattern("/v1/audit:verify"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -621,25 +796,66 @@ func RegisterGovernanceServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_GovernanceService_VerifyAuditChain_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_GovernanceService_GetGovernanceDocument_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/schemagate.v1.GovernanceService/GetGovernanceDocument", runtime.WithHTTPPathPattern("/v1/governance/document"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_GovernanceService_GetGovernanceDocument_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_GovernanceService_GetGovernanceDocument_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
+type response_GovernanceService_GetSubjectStatus_0 struct {
+	*GetSubjectStatusResponse
+}
+
+func (m response_GovernanceService_GetSubjectStatus_0) XXX_ResponseBody() interface{} {
+	response := m.GetSubjectStatusResponse
+	return response.Status
+}
+
+type response_GovernanceService_RequestPromotion_0 struct {
+	*RequestPromotionResponse
+}
+
+func (m response_GovernanceService_RequestPromotion_0) XXX_ResponseBody() interface{} {
+	response := m.RequestPromotionResponse
+	return response.Promotion
+}
+
 var (
-	pattern_GovernanceService_GetSubjectStatus_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "governance", "subjects", "subject"}, ""))
-	pattern_GovernanceService_RequestPromotion_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "governance", "subjects", "subject", "promotions"}, ""))
-	pattern_GovernanceService_ApprovePromotion_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "governance", "promotions", "promotion_id"}, "approve"))
-	pattern_GovernanceService_RejectPromotion_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "governance", "promotions", "promotion_id"}, "reject"))
-	pattern_GovernanceService_Rollback_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "governance", "subjects", "subject"}, "rollback"))
-	pattern_GovernanceService_ListAuditEntries_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "governance", "audit"}, ""))
-	pattern_GovernanceService_VerifyAuditChain_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "governance", "audit"}, "verify"))
+	pattern_GovernanceService_GetSubjectStatus_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subjects", "subject", "governance"}, ""))
+	pattern_GovernanceService_ListSubjectStatuses_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "governance", "subjects"}, ""))
+	pattern_GovernanceService_RequestPromotion_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subjects", "subject", "promotions"}, ""))
+	pattern_GovernanceService_ApprovePromotion_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "promotions", "promotion_id"}, "approve"))
+	pattern_GovernanceService_RejectPromotion_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "promotions", "promotion_id"}, "reject"))
+	pattern_GovernanceService_Rollback_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subjects", "subject"}, "rollback"))
+	pattern_GovernanceService_SetValidationMode_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subjects", "subject", "validation-mode"}, ""))
+	pattern_GovernanceService_ListAuditEntries_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "audit"}, ""))
+	pattern_GovernanceService_VerifyAuditChain_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "audit"}, "verify"))
+	pattern_GovernanceService_GetGovernanceDocument_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "governance", "document"}, ""))
 )
 
 var (
-	forward_GovernanceService_GetSubjectStatus_0 = runtime.ForwardResponseMessage
-	forward_GovernanceService_RequestPromotion_0 = runtime.ForwardResponseMessage
-	forward_GovernanceService_ApprovePromotion_0 = runtime.ForwardResponseMessage
-	forward_GovernanceService_RejectPromotion_0  = runtime.ForwardResponseMessage
-	forward_GovernanceService_Rollback_0         = runtime.ForwardResponseMessage
-	forward_GovernanceService_ListAuditEntries_0 = runtime.ForwardResponseMessage
-	forward_GovernanceService_VerifyAuditChain_0 = runtime.ForwardResponseMessage
+	forward_GovernanceService_GetSubjectStatus_0      = runtime.ForwardResponseMessage
+	forward_GovernanceService_ListSubjectStatuses_0   = runtime.ForwardResponseMessage
+	forward_GovernanceService_RequestPromotion_0      = runtime.ForwardResponseMessage
+	forward_GovernanceService_ApprovePromotion_0      = runtime.ForwardResponseMessage
+	forward_GovernanceService_RejectPromotion_0       = runtime.ForwardResponseMessage
+	forward_GovernanceService_Rollback_0              = runtime.ForwardResponseMessage
+	forward_GovernanceService_SetValidationMode_0     = runtime.ForwardResponseMessage
+	forward_GovernanceService_ListAuditEntries_0      = runtime.ForwardResponseMessage
+	forward_GovernanceService_VerifyAuditChain_0      = runtime.ForwardResponseMessage
+	forward_GovernanceService_GetGovernanceDocument_0 = runtime.ForwardResponseMessage
 )

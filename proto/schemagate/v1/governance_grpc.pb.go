@@ -19,13 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	GovernanceService_GetSubjectStatus_FullMethodName = "/schemagate.v1.GovernanceService/GetSubjectStatus"
-	GovernanceService_RequestPromotion_FullMethodName = "/schemagate.v1.GovernanceService/RequestPromotion"
-	GovernanceService_ApprovePromotion_FullMethodName = "/schemagate.v1.GovernanceService/ApprovePromotion"
-	GovernanceService_RejectPromotion_FullMethodName  = "/schemagate.v1.GovernanceService/RejectPromotion"
-	GovernanceService_Rollback_FullMethodName         = "/schemagate.v1.GovernanceService/Rollback"
-	GovernanceService_ListAuditEntries_FullMethodName = "/schemagate.v1.GovernanceService/ListAuditEntries"
-	GovernanceService_VerifyAuditChain_FullMethodName = "/schemagate.v1.GovernanceService/VerifyAuditChain"
+	GovernanceService_GetSubjectStatus_FullMethodName      = "/schemagate.v1.GovernanceService/GetSubjectStatus"
+	GovernanceService_ListSubjectStatuses_FullMethodName   = "/schemagate.v1.GovernanceService/ListSubjectStatuses"
+	GovernanceService_RequestPromotion_FullMethodName      = "/schemagate.v1.GovernanceService/RequestPromotion"
+	GovernanceService_ApprovePromotion_FullMethodName      = "/schemagate.v1.GovernanceService/ApprovePromotion"
+	GovernanceService_RejectPromotion_FullMethodName       = "/schemagate.v1.GovernanceService/RejectPromotion"
+	GovernanceService_Rollback_FullMethodName              = "/schemagate.v1.GovernanceService/Rollback"
+	GovernanceService_SetValidationMode_FullMethodName     = "/schemagate.v1.GovernanceService/SetValidationMode"
+	GovernanceService_ListAuditEntries_FullMethodName      = "/schemagate.v1.GovernanceService/ListAuditEntries"
+	GovernanceService_VerifyAuditChain_FullMethodName      = "/schemagate.v1.GovernanceService/VerifyAuditChain"
+	GovernanceService_GetGovernanceDocument_FullMethodName = "/schemagate.v1.GovernanceService/GetGovernanceDocument"
 )
 
 // GovernanceServiceClient is the client API for GovernanceService service.
@@ -36,18 +39,28 @@ const (
 type GovernanceServiceClient interface {
 	// GetSubjectStatus reports a subject's mode, clean-window evidence and eligibility.
 	GetSubjectStatus(ctx context.Context, in *GetSubjectStatusRequest, opts ...grpc.CallOption) (*GetSubjectStatusResponse, error)
-	// RequestPromotion asks for a subject to move to strict, citing a change ticket.
+	// ListSubjectStatuses reports every subject that has evidence or a mode of its own.
+	ListSubjectStatuses(ctx context.Context, in *ListSubjectStatusesRequest, opts ...grpc.CallOption) (*ListSubjectStatusesResponse, error)
+	// RequestPromotion asks for a subject to move to strict, citing a change ticket. Refused with
+	// FailedPrecondition and every reason while the subject is not eligible or a request is
+	// pending.
 	RequestPromotion(ctx context.Context, in *RequestPromotionRequest, opts ...grpc.CallOption) (*RequestPromotionResponse, error)
-	// ApprovePromotion approves a pending promotion; the approver must not be the requester.
+	// ApprovePromotion approves a pending promotion; the approver must not be the requester, and
+	// eligibility is checked again.
 	ApprovePromotion(ctx context.Context, in *ApprovePromotionRequest, opts ...grpc.CallOption) (*ApprovePromotionResponse, error)
-	// RejectPromotion rejects a pending promotion.
+	// RejectPromotion rejects a pending promotion with a reason.
 	RejectPromotion(ctx context.Context, in *RejectPromotionRequest, opts ...grpc.CallOption) (*RejectPromotionResponse, error)
-	// Rollback returns a subject to canary at once.
+	// Rollback returns a subject to canary at once; its clean window restarts.
 	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (*RollbackResponse, error)
+	// SetValidationMode is the break glass: an admin sets any mode without evidence, with a
+	// ticket and a justification; it is audited and shown as an override.
+	SetValidationMode(ctx context.Context, in *SetValidationModeRequest, opts ...grpc.CallOption) (*SetValidationModeResponse, error)
 	// ListAuditEntries lists audit entries in sequence order.
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
+	// GetGovernanceDocument renders the governance document from the audit log.
+	GetGovernanceDocument(ctx context.Context, in *GetGovernanceDocumentRequest, opts ...grpc.CallOption) (*GetGovernanceDocumentResponse, error)
 }
 
 type governanceServiceClient struct {
@@ -62,6 +75,16 @@ func (c *governanceServiceClient) GetSubjectStatus(ctx context.Context, in *GetS
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSubjectStatusResponse)
 	err := c.cc.Invoke(ctx, GovernanceService_GetSubjectStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *governanceServiceClient) ListSubjectStatuses(ctx context.Context, in *ListSubjectStatusesRequest, opts ...grpc.CallOption) (*ListSubjectStatusesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubjectStatusesResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_ListSubjectStatuses_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +131,16 @@ func (c *governanceServiceClient) Rollback(ctx context.Context, in *RollbackRequ
 	return out, nil
 }
 
+func (c *governanceServiceClient) SetValidationMode(ctx context.Context, in *SetValidationModeRequest, opts ...grpc.CallOption) (*SetValidationModeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetValidationModeResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_SetValidationMode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *governanceServiceClient) ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAuditEntriesResponse)
@@ -128,6 +161,16 @@ func (c *governanceServiceClient) VerifyAuditChain(ctx context.Context, in *Veri
 	return out, nil
 }
 
+func (c *governanceServiceClient) GetGovernanceDocument(ctx context.Context, in *GetGovernanceDocumentRequest, opts ...grpc.CallOption) (*GetGovernanceDocumentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetGovernanceDocumentResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_GetGovernanceDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GovernanceServiceServer is the server API for GovernanceService service.
 // All implementations must embed UnimplementedGovernanceServiceServer
 // for forward compatibility.
@@ -136,18 +179,28 @@ func (c *governanceServiceClient) VerifyAuditChain(ctx context.Context, in *Veri
 type GovernanceServiceServer interface {
 	// GetSubjectStatus reports a subject's mode, clean-window evidence and eligibility.
 	GetSubjectStatus(context.Context, *GetSubjectStatusRequest) (*GetSubjectStatusResponse, error)
-	// RequestPromotion asks for a subject to move to strict, citing a change ticket.
+	// ListSubjectStatuses reports every subject that has evidence or a mode of its own.
+	ListSubjectStatuses(context.Context, *ListSubjectStatusesRequest) (*ListSubjectStatusesResponse, error)
+	// RequestPromotion asks for a subject to move to strict, citing a change ticket. Refused with
+	// FailedPrecondition and every reason while the subject is not eligible or a request is
+	// pending.
 	RequestPromotion(context.Context, *RequestPromotionRequest) (*RequestPromotionResponse, error)
-	// ApprovePromotion approves a pending promotion; the approver must not be the requester.
+	// ApprovePromotion approves a pending promotion; the approver must not be the requester, and
+	// eligibility is checked again.
 	ApprovePromotion(context.Context, *ApprovePromotionRequest) (*ApprovePromotionResponse, error)
-	// RejectPromotion rejects a pending promotion.
+	// RejectPromotion rejects a pending promotion with a reason.
 	RejectPromotion(context.Context, *RejectPromotionRequest) (*RejectPromotionResponse, error)
-	// Rollback returns a subject to canary at once.
+	// Rollback returns a subject to canary at once; its clean window restarts.
 	Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error)
+	// SetValidationMode is the break glass: an admin sets any mode without evidence, with a
+	// ticket and a justification; it is audited and shown as an override.
+	SetValidationMode(context.Context, *SetValidationModeRequest) (*SetValidationModeResponse, error)
 	// ListAuditEntries lists audit entries in sequence order.
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
+	// GetGovernanceDocument renders the governance document from the audit log.
+	GetGovernanceDocument(context.Context, *GetGovernanceDocumentRequest) (*GetGovernanceDocumentResponse, error)
 	mustEmbedUnimplementedGovernanceServiceServer()
 }
 
@@ -161,6 +214,9 @@ type UnimplementedGovernanceServiceServer struct{}
 func (UnimplementedGovernanceServiceServer) GetSubjectStatus(context.Context, *GetSubjectStatusRequest) (*GetSubjectStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubjectStatus not implemented")
 }
+func (UnimplementedGovernanceServiceServer) ListSubjectStatuses(context.Context, *ListSubjectStatusesRequest) (*ListSubjectStatusesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubjectStatuses not implemented")
+}
 func (UnimplementedGovernanceServiceServer) RequestPromotion(context.Context, *RequestPromotionRequest) (*RequestPromotionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RequestPromotion not implemented")
 }
@@ -173,11 +229,17 @@ func (UnimplementedGovernanceServiceServer) RejectPromotion(context.Context, *Re
 func (UnimplementedGovernanceServiceServer) Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Rollback not implemented")
 }
+func (UnimplementedGovernanceServiceServer) SetValidationMode(context.Context, *SetValidationModeRequest) (*SetValidationModeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetValidationMode not implemented")
+}
 func (UnimplementedGovernanceServiceServer) ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEntries not implemented")
 }
 func (UnimplementedGovernanceServiceServer) VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyAuditChain not implemented")
+}
+func (UnimplementedGovernanceServiceServer) GetGovernanceDocument(context.Context, *GetGovernanceDocumentRequest) (*GetGovernanceDocumentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGovernanceDocument not implemented")
 }
 func (UnimplementedGovernanceServiceServer) mustEmbedUnimplementedGovernanceServiceServer() {}
 func (UnimplementedGovernanceServiceServer) testEmbeddedByValue()                           {}
@@ -214,6 +276,24 @@ func _GovernanceService_GetSubjectStatus_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(GovernanceServiceServer).GetSubjectStatus(ctx, req.(*GetSubjectStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GovernanceService_ListSubjectStatuses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubjectStatusesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).ListSubjectStatuses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_ListSubjectStatuses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).ListSubjectStatuses(ctx, req.(*ListSubjectStatusesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -290,6 +370,24 @@ func _GovernanceService_Rollback_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GovernanceService_SetValidationMode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetValidationModeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).SetValidationMode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_SetValidationMode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).SetValidationMode(ctx, req.(*SetValidationModeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _GovernanceService_ListAuditEntries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListAuditEntriesRequest)
 	if err := dec(in); err != nil {
@@ -326,6 +424,24 @@ func _GovernanceService_VerifyAuditChain_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GovernanceService_GetGovernanceDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGovernanceDocumentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).GetGovernanceDocument(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_GetGovernanceDocument_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).GetGovernanceDocument(ctx, req.(*GetGovernanceDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GovernanceService_ServiceDesc is the grpc.ServiceDesc for GovernanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -336,6 +452,10 @@ var GovernanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSubjectStatus",
 			Handler:    _GovernanceService_GetSubjectStatus_Handler,
+		},
+		{
+			MethodName: "ListSubjectStatuses",
+			Handler:    _GovernanceService_ListSubjectStatuses_Handler,
 		},
 		{
 			MethodName: "RequestPromotion",
@@ -354,12 +474,20 @@ var GovernanceService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _GovernanceService_Rollback_Handler,
 		},
 		{
+			MethodName: "SetValidationMode",
+			Handler:    _GovernanceService_SetValidationMode_Handler,
+		},
+		{
 			MethodName: "ListAuditEntries",
 			Handler:    _GovernanceService_ListAuditEntries_Handler,
 		},
 		{
 			MethodName: "VerifyAuditChain",
 			Handler:    _GovernanceService_VerifyAuditChain_Handler,
+		},
+		{
+			MethodName: "GetGovernanceDocument",
+			Handler:    _GovernanceService_GetGovernanceDocument_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
