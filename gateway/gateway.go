@@ -223,12 +223,9 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 // newGovernanceService builds the audit log and the governor, audits every registry write and
 // registers the governance tick (automatic requests, governance metrics).
 func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *validationService, metrics prometheus.Registerer) (*governanceService, error) {
-	var key []byte
-	if path := cfg.Governance.AuditHMACKeyFile; path != "" {
-		var err error
-		if key, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("governance.audit_hmac_key_file: %w", err)
-		}
+	key, err := readHMACKey(cfg.Governance.AuditHMACKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("governance.audit_hmac_key_file: %w", err)
 	}
 	audit, err := governance.NewAudit(g.db, governance.AuditOptions{HMACKey: key})
 	if err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,12 +16,9 @@ import (
 // down) for `schemagate audit verify` and `schemagate governance doc`. hmacKeyFile names the
 // audit HMAC key when the chain uses one. Close the returned function when done.
 func OfflineAudit(ctx context.Context, storageURL, hmacKeyFile string) (*governance.Audit, func() error, error) {
-	var key []byte
-	if hmacKeyFile != "" {
-		var err error
-		if key, err = os.ReadFile(hmacKeyFile); err != nil {
-			return nil, nil, fmt.Errorf("audit HMAC key: %w", err)
-		}
+	key, err := readHMACKey(hmacKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit HMAC key: %w", err)
 	}
 	db, err := store.Open(ctx, storageURL)
 	if err != nil {
@@ -42,4 +40,17 @@ func WriteOfflineDocument(ctx context.Context, w io.Writer, a *governance.Audit,
 	}
 	_, err = w.Write(governance.RenderDocument(entries, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC()}))
 	return err
+}
+
+// readHMACKey reads the audit HMAC key file ("" means no key). A trailing line break is not
+// part of the key, so a file written by echo and one written by printf give the same key.
+func readHMACKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(key, "\r\n"), nil
 }

@@ -37,9 +37,10 @@ var ErrInvalidAuditEntry = errors.New("invalid audit entry")
 // AuditOptions configure [NewAudit].
 type AuditOptions struct {
 	// HMACKey, when set, makes each hash an HMAC-SHA-256 under this key (kept outside the
-	// database: config key audit.hmac_key_file), so write access to the database alone cannot
-	// forge the chain. It is used byte for byte and must be at least 16 bytes. Empty: plain
-	// SHA-256. Verify needs the key the log was written with.
+	// database: config key governance.audit_hmac_key_file), so write access to the database
+	// alone cannot forge the chain. It is used byte for byte (a trailing newline is part of
+	// it) and must be at least 16 bytes. Empty: plain SHA-256. Verify needs the key the log
+	// was written with.
 	HMACKey []byte
 	// Clock tells the time. Default time.Now; entries are stamped with Clock().UTC()
 	// truncated to microseconds. It must be safe for concurrent use.

@@ -221,3 +221,33 @@ func TestFailedAuditLeavesNothing(t *testing.T) {
 		t.Errorf("promotion after a failed approval = %+v, %v; want still pending", still, err)
 	}
 }
+
+// TestRestartKeepsTheClock: a gateway restarted half-way (new Evidence, Modes, Audit and
+// Governor on the same store) continues the window instead of resetting it.
+func TestRestartKeepsTheClock(t *testing.T) {
+	ctx := context.Background()
+	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: 2 * time.Hour, MinValidations: 10}})
+	e.run(t, time.Hour, 1, false)
+
+	// The restart: everything in memory is new, the store and the clock go on.
+	var err error
+	e.evidence = newEvidence(t, e.db, "replica-b", e.clock)
+	if e.modes, err = NewModes(e.db, ModeCanary); err != nil {
+		t.Fatal(err)
+	}
+	if e.audit, err = NewAudit(e.db, AuditOptions{Clock: e.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if e.gov, err = NewGovernor(GovernorOptions{DB: e.db, Modes: e.modes, Evidence: e.evidence, Audit: e.audit, Versions: e.reg,
+		Policy: Policy{CleanWindow: 2 * time.Hour, MinValidations: 10}, Clock: e.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.gov.Status(ctx, "orders")
+	if err != nil || st.Clean != time.Hour {
+		t.Fatalf("right after the restart: clean %s, %v; want the hour before it", st.Clean, err)
+	}
+	e.run(t, time.Hour, 1, false)
+	if st, _ := e.gov.Status(ctx, "orders"); !st.Eligible || st.Clean != 2*time.Hour {
+		t.Errorf("an hour after the restart: clean %s, eligible %v (%v); want 2h and eligible", st.Clean, st.Eligible, st.Reasons)
+	}
+}
