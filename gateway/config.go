@@ -84,6 +84,14 @@ type GovernanceConfig struct {
 	// Default docs/operations/schema_registry_governance.md under the data directory's parent
 	// working directory; empty string in the file disables it.
 	DocPath string `yaml:"doc_path"`
+	// AutoRollbackRatio, above zero, demotes a strict subject to canary by itself when more
+	// than this share of its validations in AutoRollbackPeriod were rejected (over at least
+	// AutoRollbackMinValidations). Default 0: off.
+	AutoRollbackRatio float64 `yaml:"auto_rollback_ratio"`
+	// AutoRollbackPeriod is the look-back of the automatic rollback. Default 5m.
+	AutoRollbackPeriod time.Duration `yaml:"auto_rollback_period"`
+	// AutoRollbackMinValidations is the traffic the automatic rollback needs. Default 100.
+	AutoRollbackMinValidations int64 `yaml:"auto_rollback_min_validations"`
 	// AuditHMACKeyFile, when set, names a file whose contents key an HMAC-SHA-256 over the
 	// audit chain, so write access to the database alone cannot forge it.
 	AuditHMACKeyFile string `yaml:"audit_hmac_key_file"`
@@ -137,7 +145,7 @@ func DefaultConfig() Config {
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
 		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, CleanWindow: 48 * time.Hour, MinValidations: 1000,
 			RequireApproval: true, AutoTicket: "GOV-0", TicketPattern: `^[A-Z][A-Z0-9]+-[0-9]+$`,
-			DocPath: "docs/operations/schema_registry_governance.md"},
+			DocPath: "docs/operations/schema_registry_governance.md", AutoRollbackPeriod: 5 * time.Minute, AutoRollbackMinValidations: 100},
 	}
 }
 
@@ -197,6 +205,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Governance.EvidenceBucket < time.Second {
 		return fmt.Errorf("config: governance.evidence_bucket %s: must be at least 1s", c.Governance.EvidenceBucket)
+	}
+	if r := c.Governance.AutoRollbackRatio; r < 0 || r > 1 {
+		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", r)
 	}
 	if c.Governance.EvidenceFlushInterval <= 0 {
 		return errors.New("config: governance.evidence_flush_interval must be positive")
@@ -284,6 +295,12 @@ func setFromString(v reflect.Value, raw string) error {
 			return errors.New("not an integer")
 		}
 		v.SetInt(n)
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Slice:
 		dec := yaml.NewDecoder(strings.NewReader(raw))
 		dec.KnownFields(true)

@@ -237,7 +237,8 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 		Policy:      governance.Policy{CleanWindow: gc.CleanWindow, MinValidations: gc.MinValidations},
 		BucketWidth: gc.EvidenceBucket, TicketPattern: gc.TicketPattern, NoApproval: !gc.RequireApproval,
 		AutoRequest: gc.AutoRequest, AutoTicket: gc.AutoTicket, DocPath: gc.DocPath, TicketURL: gc.TicketURL,
-		Logger: g.log,
+		AutoRollback: governance.AutoRollback{Ratio: gc.AutoRollbackRatio, Period: gc.AutoRollbackPeriod, MinValidations: gc.AutoRollbackMinValidations},
+		Logger:       g.log,
 	})
 	if err != nil {
 		return nil, err
@@ -256,7 +257,7 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 		every(ctx, governanceTickInterval, func() {
 			subjects, err := reg.Subjects(ctx, "", false)
 			if err == nil {
-				_, err = gov.Tick(ctx, subjects)
+				_, _, err = gov.Tick(ctx, subjects)
 			}
 			if err == nil {
 				err = gm.update(ctx, gov, subjects)

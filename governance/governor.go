@@ -74,6 +74,11 @@ type GovernorOptions struct {
 	AutoRequest bool
 	// AutoTicket is the ticket automatic requests and promotions cite (governance.auto_ticket).
 	AutoTicket string
+	// AutoRollback, when Ratio is above zero, demotes a strict subject to canary by itself
+	// (actor SystemActor) once more than Ratio of its validations in the last Period were
+	// rejected, over at least MinValidations validations (governance.auto_rollback_*). Off by
+	// default.
+	AutoRollback AutoRollback
 	// DocPath is where the governance document is written after every action
 	// (governance.doc_path); empty: not written.
 	DocPath string
@@ -83,6 +88,13 @@ type GovernorOptions struct {
 	Clock func() time.Time
 	// Logger is optional.
 	Logger *slog.Logger
+}
+
+// AutoRollback is the automatic demotion rule of GovernorOptions.
+type AutoRollback struct {
+	Ratio          float64
+	Period         time.Duration // default 5m
+	MinValidations int64         // default 100
 }
 
 // Governor runs the promotion workflow: evidence-gated requests, two-person approval,
@@ -118,6 +130,12 @@ func NewGovernor(opts GovernorOptions) (*Governor, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Policy = opts.Policy.WithDefaults()
+	if opts.AutoRollback.Period <= 0 {
+		opts.AutoRollback.Period = 5 * time.Minute
+	}
+	if opts.AutoRollback.MinValidations <= 0 {
+		opts.AutoRollback.MinValidations = 100
+	}
 	return &Governor{opts: opts, ticket: re, clock: opts.Clock, log: opts.Logger}, nil
 }
 
@@ -434,28 +452,67 @@ func (g *Governor) afterAction(ctx context.Context) {
 	}
 }
 
-// Tick is the periodic step: with AutoRequest or NoApproval, eligible canary subjects without a
-// pending request get one (or are promoted) as SystemActor. It returns the requests opened.
-func (g *Governor) Tick(ctx context.Context, subjects []string) ([]Promotion, error) {
-	if !g.opts.AutoRequest && !g.opts.NoApproval {
-		return nil, nil
-	}
-	var out []Promotion
+// Tick is the periodic step over subjects. With AutoRequest or NoApproval, eligible canary
+// subjects without a pending request get one (or are promoted) as SystemActor. With
+// AutoRollback, strict subjects rejecting too much are demoted to canary. It returns the
+// requests opened and the rollbacks made.
+func (g *Governor) Tick(ctx context.Context, subjects []string) ([]Promotion, []Entry, error) {
+	var opened []Promotion
+	var rolledBack []Entry
 	for _, s := range subjects {
+		if g.opts.AutoRollback.Ratio > 0 && g.opts.Modes.ModeOf(s) == ModeStrict {
+			e, err := g.autoRollback(ctx, s)
+			if err != nil {
+				return opened, rolledBack, err
+			}
+			if e != nil {
+				rolledBack = append(rolledBack, *e)
+				continue
+			}
+		}
+		if !g.opts.AutoRequest && !g.opts.NoApproval {
+			continue
+		}
 		st, err := g.Status(ctx, s)
 		if err != nil {
-			return out, err
+			return opened, rolledBack, err
 		}
 		if st.Mode != ModeCanary || st.Pending != nil || !st.Eligible {
 			continue
 		}
 		p, err := g.Request(ctx, Actor{Name: SystemActor, Role: SystemActor}, s, g.opts.AutoTicket, "opened automatically: the subject is eligible")
 		if err != nil {
-			return out, err
+			return opened, rolledBack, err
 		}
-		out = append(out, p)
+		opened = append(opened, p)
 	}
-	return out, nil
+	return opened, rolledBack, nil
+}
+
+// autoRollback demotes subject when its rejections in the last period exceed the ratio.
+func (g *Governor) autoRollback(ctx context.Context, subject string) (*Entry, error) {
+	rule := g.opts.AutoRollback
+	now := g.clock().UTC()
+	buckets, err := g.opts.Evidence.Buckets(ctx, subject, now.Add(-rule.Period).Truncate(g.opts.BucketWidth))
+	if err != nil {
+		return nil, err
+	}
+	var validations, violations int64
+	for _, b := range buckets {
+		validations += b.Validations
+		violations += b.Violations
+	}
+	if validations < rule.MinValidations || float64(violations) <= rule.Ratio*float64(validations) {
+		return nil, nil
+	}
+	reason := fmt.Sprintf("automatic rollback: %d of %d validations (%.1f%%) rejected since %s, above the %.1f%% threshold",
+		violations, validations, 100*float64(violations)/float64(validations), now.Add(-rule.Period).Format(time.RFC3339), 100*rule.Ratio)
+	e, err := g.changeMode(ctx, Actor{Name: SystemActor, Role: SystemActor}, subject, ModeCanary, ActionModeRolledBack, "", "", reason, true)
+	if err != nil {
+		return nil, err
+	}
+	g.log.Error("subject rolled back to canary automatically", "subject", subject, "reason", reason, "audit_seq", e.Seq)
+	return &e, nil
 }
 
 // Promotion storage.

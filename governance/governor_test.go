@@ -190,7 +190,7 @@ func TestWithoutApprovalEligibleSubjectsArePromoted(t *testing.T) {
 	ctx := context.Background()
 	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: time.Hour, MinValidations: 10}, NoApproval: true, AutoTicket: "GOV-1"})
 	e.run(t, time.Hour, 1, false)
-	got, err := e.gov.Tick(ctx, []string{"orders"})
+	got, _, err := e.gov.Tick(ctx, []string{"orders"})
 	if err != nil || len(got) != 1 || got[0].State != StateApproved || got[0].Requester != SystemActor {
 		t.Fatalf("tick = %+v, %v; want one promotion approved by the system", got, err)
 	}
@@ -249,5 +249,25 @@ func TestRestartKeepsTheClock(t *testing.T) {
 	e.run(t, time.Hour, 1, false)
 	if st, _ := e.gov.Status(ctx, "orders"); !st.Eligible || st.Clean != 2*time.Hour {
 		t.Errorf("an hour after the restart: clean %s, eligible %v (%v); want 2h and eligible", st.Clean, st.Eligible, st.Reasons)
+	}
+}
+
+func TestAutoRollback(t *testing.T) {
+	ctx := context.Background()
+	e := newGovEnv(t, GovernorOptions{AutoRollback: AutoRollback{Ratio: 0.1, Period: 10 * time.Minute, MinValidations: 20}})
+	if _, err := e.gov.Override(ctx, Actor{Name: "root", Role: "admin"}, "orders", ModeStrict, "CHG-1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, 10*time.Minute, 10, false)
+	if _, rb, err := e.gov.Tick(ctx, []string{"orders"}); err != nil || len(rb) != 0 {
+		t.Fatalf("tick with no rejections = %v, %v; want no rollback", rb, err)
+	}
+	e.run(t, 5*time.Minute, 10, true) // 10 of 30 validations in the period rejected
+	_, rb, err := e.gov.Tick(ctx, []string{"orders"})
+	if err != nil || len(rb) != 1 || rb[0].Actor != SystemActor || !strings.Contains(rb[0].Reason, "automatic rollback") {
+		t.Fatalf("tick over the threshold = %+v, %v; want one automatic rollback", rb, err)
+	}
+	if e.modes.ModeOf("orders") != ModeCanary {
+		t.Error("subject still strict after the automatic rollback")
 	}
 }
