@@ -4,15 +4,16 @@
 SHELL := /bin/bash
 GO    ?= go
 
-# Debian packages the tests need: gcc and libc headers for the race detector (cgo).
-APT_PACKAGES := gcc libc6-dev
+# Debian packages the tests need: gcc and libc headers for the race detector (cgo), promtool
+# (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests.
+APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager
 # Generated files that `make generate` owns.
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto
 
 .PHONY: test deps npm-deps proto-deps generate check-generated lint unit fuzz fuzz-smoke build
 
-test: deps check-generated lint unit fuzz-smoke
+test: deps check-generated lint alerts unit fuzz-smoke
 
 ## deps: install missing Debian packages (as root, with apt-get) and the pinned npm packages.
 deps: npm-deps
@@ -52,6 +53,13 @@ lint:
 	$(GO) tool buf lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## alerts: check the Prometheus alert rules and run their unit tests with promtool (Debian
+## package prometheus, in APT_PACKAGES).
+.PHONY: alerts
+alerts:
+	promtool check rules docs/operations/alerts/schemagate.rules.yml
+	promtool test rules docs/operations/alerts/schemagate.rules.test.yml
 
 ## unit: every unit and integration test, with the race detector.
 unit:
