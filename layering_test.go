@@ -21,10 +21,11 @@ const module = "github.com/schemagate/schemagate"
 // it (and anything outside the module). Generated and leaf packages import nothing of ours.
 var allowedImports = map[string][]string{
 	"cmd/schemagate":      {"gateway", "gateway/auth", "proto/schemagate/v1"},
-	"gateway":             {"gateway/auth", "gateway/confluent", "governance", "validate", "registry", "store", "proto/schemagate/v1"},
+	"gateway":             {"gateway/auth", "gateway/confluent", "governance", "governance/notify", "validate", "registry", "store", "proto/schemagate/v1"},
 	"gateway/auth":        {},
 	"gateway/confluent":   {"gateway/auth", "registry"},
 	"governance":          {"registry", "store"},
+	"governance/notify":   {},
 	"validate":            {"registry"},
 	"registry":            {"store", "registry/avrocompat", "registry/jsoncompat"},
 	"registry/avrocompat": {},

@@ -39,6 +39,21 @@ type Config struct {
 	SchemaRegistry SchemaRegistryConfig `yaml:"schema_registry"`
 	// Governance holds the evidence settings.
 	Governance GovernanceConfig `yaml:"governance"`
+	// Alerting holds the direct alert receivers.
+	Alerting AlertingConfig `yaml:"alerting"`
+}
+
+// AlertingConfig names the receivers the gateway raises Schema Drift alerts to directly. Each
+// is optional; the URLs and key are secrets and never logged.
+type AlertingConfig struct {
+	// AlertmanagerURL is an Alertmanager base URL (API v2), e.g. http://127.0.0.1:9093.
+	AlertmanagerURL string `yaml:"alertmanager_url"`
+	// SlackWebhookURL is a Slack incoming webhook.
+	SlackWebhookURL string `yaml:"slack_webhook_url"`
+	// PagerDutyRoutingKey is a PagerDuty Events API v2 routing key.
+	PagerDutyRoutingKey string `yaml:"pagerduty_routing_key"`
+	// PagerDutyURL is the Events API endpoint. Default https://events.pagerduty.com/v2/enqueue.
+	PagerDutyURL string `yaml:"pagerduty_url"`
 }
 
 // SchemaRegistryConfig holds the payload validation settings.

@@ -40,7 +40,14 @@ type Options struct {
 	// Metrics receives every schemagate metric and is served on /metrics. Optional: nil means a
 	// new private registry with the Go and process collectors. Nothing is ever registered in
 	// the global Prometheus registry.
-	Metrics *prometheus.Registry
+	Metrics MetricsRegistry
+}
+
+// MetricsRegistry is where the gateway registers its metrics and what /metrics gathers; a
+// *prometheus.Registry is one.
+type MetricsRegistry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
 }
 
 // Gateway is a running schemagate server: listeners are bound by New, served by Run.
@@ -79,8 +86,9 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	}
 	metrics := opts.Metrics
 	if metrics == nil {
-		metrics = prometheus.NewRegistry()
-		metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		metrics = r
 	}
 	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger})
 	if err != nil {
@@ -110,15 +118,20 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 
-	vs, err := g.newValidationService(ctx, cfg, reg, metrics)
+	al, err := newAlerting(cfg.Alerting, metrics, g)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := g.newValidationService(ctx, cfg, reg, metrics, al)
 	if err != nil {
 		return nil, err
 	}
 	g.validation = vs
-	gs, err := g.newGovernanceService(cfg, reg, vs, metrics)
+	gs, err := g.newGovernanceService(cfg, reg, vs, metrics, al)
 	if err != nil {
 		return nil, err
 	}
+	vs.gov = gs.gov
 	g.health = health.NewServer()
 	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, vs, gs, g.health)
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
@@ -166,7 +179,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 
 // newValidationService builds the validation engine, the validation modes and the evidence
 // recorder, and registers their background loops.
-func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *registry.Registry, metrics prometheus.Registerer) (*validationService, error) {
+func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *registry.Registry, metrics prometheus.Registerer, al *alerting) (*validationService, error) {
 	defaultMode, err := governance.ParseMode(cfg.SchemaRegistry.ValidationMode)
 	if err != nil {
 		return nil, err
@@ -197,7 +210,7 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 	})
 	evidence, err := governance.NewEvidence(governance.EvidenceOptions{
 		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket,
-		FlushInterval: cfg.Governance.EvidenceFlushInterval, Logger: g.log,
+		FlushInterval: cfg.Governance.EvidenceFlushInterval, Logger: g.log, OnFlush: al.onFlush,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
@@ -217,12 +230,12 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 			}
 		})
 	})
-	return &validationService{engine: engine, modes: modes, evidence: evidence, metrics: vm, maxBatch: cfg.SchemaRegistry.MaxBatchSize}, nil
+	return &validationService{engine: engine, modes: modes, evidence: evidence, metrics: vm, alerts: al, maxBatch: cfg.SchemaRegistry.MaxBatchSize}, nil
 }
 
 // newGovernanceService builds the audit log and the governor, audits every registry write and
 // registers the governance tick (automatic requests, governance metrics).
-func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *validationService, metrics prometheus.Registerer) (*governanceService, error) {
+func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *validationService, metrics prometheus.Registerer, al *alerting) (*governanceService, error) {
 	key, err := readHMACKey(cfg.Governance.AuditHMACKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("governance.audit_hmac_key_file: %w", err)
@@ -256,8 +269,18 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 	g.background = append(g.background, func(ctx context.Context) {
 		every(ctx, governanceTickInterval, func() {
 			subjects, err := reg.Subjects(ctx, "", false)
+			var rolledBack []governance.Entry
 			if err == nil {
-				_, _, err = gov.Tick(ctx, subjects)
+				_, rolledBack, err = gov.Tick(ctx, subjects)
+			}
+			for _, e := range rolledBack {
+				al.rolledBack(e)
+			}
+			if err == nil {
+				var owners []governance.Owner
+				if owners, err = gov.Owners(ctx); err == nil {
+					al.setOwners(owners)
+				}
 			}
 			if err == nil {
 				err = gm.update(ctx, gov, subjects)
@@ -267,7 +290,12 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 			}
 		})
 	})
-	return &governanceService{gov: gov, audit: audit, reg: reg}, nil
+	owners, err := gov.Owners(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	al.setOwners(owners)
+	return &governanceService{gov: gov, audit: audit, reg: reg, alerts: al}, nil
 }
 
 // governanceTickInterval is how often automatic requests and the governance gauges are updated.

@@ -18,9 +18,10 @@ import (
 // governanceService serves schemagate.v1.GovernanceService over the governor and the audit log.
 type governanceService struct {
 	pb.UnimplementedGovernanceServiceServer
-	gov   *governance.Governor
-	audit *governance.Audit
-	reg   *registry.Registry
+	gov    *governance.Governor
+	audit  *governance.Audit
+	reg    *registry.Registry
+	alerts *alerting
 }
 
 // actorOf is the authenticated principal taking an action, with its roles.
@@ -146,6 +147,31 @@ func (s *governanceService) GetGovernanceDocument(ctx context.Context, _ *pb.Get
 		return nil, toStatus(err)
 	}
 	return &pb.GetGovernanceDocumentResponse{Markdown: string(doc)}, nil
+}
+
+func (s *governanceService) SetSubjectOwner(ctx context.Context, req *pb.SetSubjectOwnerRequest) (*pb.SetSubjectOwnerResponse, error) {
+	o := governance.Owner{Subject: req.GetSubject(), Team: req.GetTeam(), Escalation: req.GetEscalation()}
+	e, err := s.gov.SetOwner(ctx, actorOf(ctx), o)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if owners, err := s.gov.Owners(ctx); err == nil {
+		s.alerts.setOwners(owners)
+	}
+	return &pb.SetSubjectOwnerResponse{Owner: &pb.SubjectOwner{Subject: o.Subject, Team: e.Details["team"], Escalation: e.Details["escalation"]},
+		AuditSequence: e.Seq}, nil
+}
+
+func (s *governanceService) ListSubjectOwners(ctx context.Context, _ *pb.ListSubjectOwnersRequest) (*pb.ListSubjectOwnersResponse, error) {
+	owners, err := s.gov.Owners(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ListSubjectOwnersResponse{}
+	for _, o := range owners {
+		out.Owners = append(out.Owners, &pb.SubjectOwner{Subject: o.Subject, Team: o.Team, Escalation: o.Escalation})
+	}
+	return out, nil
 }
 
 func statusToProto(st governance.Status) *pb.SubjectStatus {

@@ -38,11 +38,14 @@ func methodPermissions() map[string]auth.Permission {
 		pb.ValidationService_ValidateBatch_FullMethodName:  auth.PermPayloadsValidate,
 		pb.ValidationService_ValidateStream_FullMethodName: auth.PermPayloadsValidate,
 		pb.ValidationService_GetDriftReport_FullMethodName: auth.PermGovernanceRead,
+		pb.ValidationService_InjectDrill_FullMethodName:    auth.PermGovernanceRollback, // on-call and leads run drills
 
 		pb.GovernanceService_GetSubjectStatus_FullMethodName:      auth.PermGovernanceRead,
 		pb.GovernanceService_ListSubjectStatuses_FullMethodName:   auth.PermGovernanceRead,
 		pb.GovernanceService_SetValidationMode_FullMethodName:     auth.PermAdmin,
 		pb.GovernanceService_GetGovernanceDocument_FullMethodName: auth.PermGovernanceRead,
+		pb.GovernanceService_SetSubjectOwner_FullMethodName:       auth.PermSchemasWrite,
+		pb.GovernanceService_ListSubjectOwners_FullMethodName:     auth.PermGovernanceRead,
 		pb.GovernanceService_RequestPromotion_FullMethodName:      auth.PermGovernanceRequest,
 		pb.GovernanceService_ApprovePromotion_FullMethodName:      auth.PermGovernanceApprove,
 		pb.GovernanceService_RejectPromotion_FullMethodName:       auth.PermGovernanceApprove,

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,7 +26,7 @@ const readyTimeout = 2 * time.Second
 // document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
 // answers). /healthz, /readyz, /metrics and the OpenAPI document need no credentials; /v1/ is
 // authenticated by the gRPC interceptors and the Confluent API by its own middleware.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI http.Handler, metrics *prometheus.Registry, ping func(context.Context) error) (http.Handler, error) {
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI http.Handler, metrics MetricsRegistry, ping func(context.Context) error) (http.Handler, error) {
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},

@@ -37,6 +37,8 @@ type validationService struct {
 	modes    *governance.Modes
 	evidence *governance.Evidence
 	metrics  *validationMetrics
+	alerts   *alerting
+	gov      *governance.Governor // audits drills
 	maxBatch int
 }
 
@@ -151,6 +153,34 @@ func (s *validationService) GetDriftReport(ctx context.Context, req *pb.GetDrift
 	return out, nil
 }
 
+// InjectDrill raises a staged drill alert for a registered subject, audited as a drill and
+// never recorded as evidence.
+func (s *validationService) InjectDrill(ctx context.Context, req *pb.InjectDrillRequest) (*pb.InjectDrillResponse, error) {
+	if req.GetSubject() == "" {
+		return nil, status.Error(codes.InvalidArgument, "subject is required")
+	}
+	if !s.engine.Known(req.GetSubject()) {
+		if err := s.engine.Refresh(ctx); err != nil {
+			return nil, toStatus(err)
+		}
+		if !s.engine.Known(req.GetSubject()) {
+			return nil, status.Errorf(codes.NotFound, "subject %q has no live version", req.GetSubject())
+		}
+	}
+	kind := validate.KindTypeMismatch
+	for k, v := range driftKinds {
+		if v == req.GetKind() && req.GetKind() != pb.DriftKind_DRIFT_KIND_UNSPECIFIED {
+			kind = k
+		}
+	}
+	entry, err := s.gov.RecordDrill(ctx, actorOf(ctx), req.GetSubject(), string(kind))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	name, severity := s.alerts.drill(req.GetSubject(), s.modes.ModeOf(req.GetSubject()), string(kind))
+	return &pb.InjectDrillResponse{Alert: name, Severity: severity, AuditSequence: entry.Seq}, nil
+}
+
 // validate runs one validation: engine, mode, evidence, metrics. Errors are gRPC statuses.
 func (s *validationService) validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
 	vreq, err := engineRequest(req)
@@ -192,6 +222,9 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	}
 	if subjectLabel != unregisteredSubject {
 		s.evidence.Record(req.GetSubject(), !res.Invalid(), kinds, samples)
+		for _, f := range res.Findings {
+			s.alerts.drift(req.GetSubject(), mode, f.Kind, f.Message)
+		}
 	}
 	return resp, nil
 }

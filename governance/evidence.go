@@ -48,6 +48,9 @@ type EvidenceOptions struct {
 	Clock func() time.Time
 	// Logger receives flush failures. Default: discard.
 	Logger *slog.Logger
+	// OnFlush, when set, is called after every flush Run makes with its error (nil on
+	// success), for a flush-health metric.
+	OnFlush func(err error)
 	// MaxSamples bounds the drift sample entries (subject, kind, path) held in memory between
 	// flushes, across all subjects. Findings for new entries beyond it are counted in
 	// [Evidence.DroppedSamples] and not sampled; counters are never dropped. Default 1000.
@@ -78,6 +81,7 @@ type Evidence struct {
 	flushInterval time.Duration
 	clock         func() time.Time
 	log           *slog.Logger
+	flushHook     func(error)
 	maxSamples    int64
 
 	subjects    sync.Map // subject string → *subjectState; entries are never removed
@@ -143,6 +147,7 @@ func NewEvidence(opts EvidenceOptions) (*Evidence, error) {
 		bucket:        opts.Bucket,
 		flushInterval: opts.FlushInterval,
 		clock:         opts.Clock,
+		flushHook:     opts.OnFlush,
 		log:           opts.Logger,
 		maxSamples:    int64(opts.MaxSamples),
 		beats:         make(map[int64]int64),
@@ -203,18 +208,30 @@ func (e *Evidence) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownFlushTimeout)
 			defer cancel()
-			if err := e.Flush(fctx); err != nil {
+			err := e.Flush(fctx)
+			e.onFlush(err)
+			if err != nil {
 				e.log.Error("governance: last evidence flush failed; evidence since the previous flush is lost",
 					"replica", e.replica, "err", err)
 				return err
 			}
 			return nil
 		case <-t.C:
-			if err := e.Flush(ctx); err != nil && ctx.Err() == nil {
+			err := e.Flush(ctx)
+			if ctx.Err() == nil {
+				e.onFlush(err)
+			}
+			if err != nil && ctx.Err() == nil {
 				e.log.Warn("governance: evidence flush failed; keeping the counts for the next flush",
 					"replica", e.replica, "err", err)
 			}
 		}
+	}
+}
+
+func (e *Evidence) onFlush(err error) {
+	if e.flushHook != nil {
+		e.flushHook(err)
 	}
 }
 

@@ -53,6 +53,7 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newBenchCmd(),
 		newGovernanceCmd(cf),
 		newAuditCmd(cf),
+		newSubjectCmd(cf),
 	)
 	return root
 }

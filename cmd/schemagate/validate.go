@@ -146,7 +146,7 @@ func printValidation(w io.Writer, output string, resp *pb.ValidateResponse) erro
 func newDriftCmd(f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "drift", Short: "Schema drift reports"}
 	f.register(cmd)
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newDrillCmd(f), &cobra.Command{
 		Use:   "report SUBJECT",
 		Short: "Print a subject's drift report: findings by kind and path, most frequent first",
 		Args:  cobra.ExactArgs(1),

@@ -1698,6 +1698,272 @@ func (x *GetGovernanceDocumentResponse) GetMarkdown() string {
 	return ""
 }
 
+// SubjectOwner is the team owning a subject.
+type SubjectOwner struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject owned.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Team owning it.
+	Team string `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	// Escalation entry: who to call, how.
+	Escalation    string `protobuf:"bytes,3,opt,name=escalation,proto3" json:"escalation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectOwner) Reset() {
+	*x = SubjectOwner{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectOwner) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectOwner) ProtoMessage() {}
+
+func (x *SubjectOwner) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectOwner.ProtoReflect.Descriptor instead.
+func (*SubjectOwner) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SubjectOwner) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SubjectOwner) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *SubjectOwner) GetEscalation() string {
+	if x != nil {
+		return x.Escalation
+	}
+	return ""
+}
+
+// SetSubjectOwnerRequest records a subject's owner.
+type SetSubjectOwnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject owned.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Team owning it.
+	Team string `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	// Escalation entry.
+	Escalation    string `protobuf:"bytes,3,opt,name=escalation,proto3" json:"escalation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSubjectOwnerRequest) Reset() {
+	*x = SetSubjectOwnerRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSubjectOwnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSubjectOwnerRequest) ProtoMessage() {}
+
+func (x *SetSubjectOwnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSubjectOwnerRequest.ProtoReflect.Descriptor instead.
+func (*SetSubjectOwnerRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetSubjectOwnerRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SetSubjectOwnerRequest) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *SetSubjectOwnerRequest) GetEscalation() string {
+	if x != nil {
+		return x.Escalation
+	}
+	return ""
+}
+
+// SetSubjectOwnerResponse holds the owner recorded.
+type SetSubjectOwnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Owner recorded.
+	Owner *SubjectOwner `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	// AuditSequence of the entry recording it.
+	AuditSequence int64 `protobuf:"varint,2,opt,name=audit_sequence,json=auditSequence,proto3" json:"audit_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSubjectOwnerResponse) Reset() {
+	*x = SetSubjectOwnerResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSubjectOwnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSubjectOwnerResponse) ProtoMessage() {}
+
+func (x *SetSubjectOwnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSubjectOwnerResponse.ProtoReflect.Descriptor instead.
+func (*SetSubjectOwnerResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetSubjectOwnerResponse) GetOwner() *SubjectOwner {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+func (x *SetSubjectOwnerResponse) GetAuditSequence() int64 {
+	if x != nil {
+		return x.AuditSequence
+	}
+	return 0
+}
+
+// ListSubjectOwnersRequest lists owners.
+type ListSubjectOwnersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubjectOwnersRequest) Reset() {
+	*x = ListSubjectOwnersRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubjectOwnersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubjectOwnersRequest) ProtoMessage() {}
+
+func (x *ListSubjectOwnersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubjectOwnersRequest.ProtoReflect.Descriptor instead.
+func (*ListSubjectOwnersRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{27}
+}
+
+// ListSubjectOwnersResponse holds owners by subject.
+type ListSubjectOwnersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Owners by subject name.
+	Owners        []*SubjectOwner `protobuf:"bytes,1,rep,name=owners,proto3" json:"owners,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubjectOwnersResponse) Reset() {
+	*x = ListSubjectOwnersResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubjectOwnersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubjectOwnersResponse) ProtoMessage() {}
+
+func (x *ListSubjectOwnersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubjectOwnersResponse.ProtoReflect.Descriptor instead.
+func (*ListSubjectOwnersResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListSubjectOwnersResponse) GetOwners() []*SubjectOwner {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
 var File_schemagate_v1_governance_proto protoreflect.FileDescriptor
 
 const file_schemagate_v1_governance_proto_rawDesc = "" +
@@ -1827,12 +2093,30 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"auditEntry\"\x1e\n" +
 	"\x1cGetGovernanceDocumentRequest\";\n" +
 	"\x1dGetGovernanceDocumentResponse\x12\x1a\n" +
-	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown*\x8a\x01\n" +
+	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\"\\\n" +
+	"\fSubjectOwner\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
+	"\x04team\x18\x02 \x01(\tR\x04team\x12\x1e\n" +
+	"\n" +
+	"escalation\x18\x03 \x01(\tR\n" +
+	"escalation\"f\n" +
+	"\x16SetSubjectOwnerRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
+	"\x04team\x18\x02 \x01(\tR\x04team\x12\x1e\n" +
+	"\n" +
+	"escalation\x18\x03 \x01(\tR\n" +
+	"escalation\"s\n" +
+	"\x17SetSubjectOwnerResponse\x121\n" +
+	"\x05owner\x18\x01 \x01(\v2\x1b.schemagate.v1.SubjectOwnerR\x05owner\x12%\n" +
+	"\x0eaudit_sequence\x18\x02 \x01(\x03R\rauditSequence\"\x1a\n" +
+	"\x18ListSubjectOwnersRequest\"P\n" +
+	"\x19ListSubjectOwnersResponse\x123\n" +
+	"\x06owners\x18\x01 \x03(\v2\x1b.schemagate.v1.SubjectOwnerR\x06owners*\x8a\x01\n" +
 	"\x0ePromotionState\x12\x1f\n" +
 	"\x1bPROMOTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROMOTION_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18PROMOTION_STATE_APPROVED\x10\x02\x12\x1c\n" +
-	"\x18PROMOTION_STATE_REJECTED\x10\x032\xa9\v\n" +
+	"\x18PROMOTION_STATE_REJECTED\x10\x032\xb1\r\n" +
 	"\x11GovernanceService\x12\x96\x01\n" +
 	"\x10GetSubjectStatus\x12&.schemagate.v1.GetSubjectStatusRequest\x1a'.schemagate.v1.GetSubjectStatusResponse\"1\x82\xd3\xe4\x93\x02+b\x06status\x12!/v1/subjects/{subject}/governance\x12\x8d\x01\n" +
 	"\x13ListSubjectStatuses\x12).schemagate.v1.ListSubjectStatusesRequest\x1a*.schemagate.v1.ListSubjectStatusesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/governance/subjects\x12\x9c\x01\n" +
@@ -1842,7 +2126,10 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\bRollback\x12\x1e.schemagate.v1.RollbackRequest\x1a\x1f.schemagate.v1.RollbackResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/subjects/{subject}:rollback\x12\x99\x01\n" +
 	"\x11SetValidationMode\x12'.schemagate.v1.SetValidationModeRequest\x1a(.schemagate.v1.SetValidationModeResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\x1a&/v1/subjects/{subject}/validation-mode\x12v\n" +
 	"\x10ListAuditEntries\x12&.schemagate.v1.ListAuditEntriesRequest\x1a'.schemagate.v1.ListAuditEntriesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/audit\x12}\n" +
-	"\x10VerifyAuditChain\x12&.schemagate.v1.VerifyAuditChainRequest\x1a'.schemagate.v1.VerifyAuditChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit:verify\x12\x93\x01\n" +
+	"\x10VerifyAuditChain\x12&.schemagate.v1.VerifyAuditChainRequest\x1a'.schemagate.v1.VerifyAuditChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit:verify\x12\x89\x01\n" +
+	"\x0fSetSubjectOwner\x12%.schemagate.v1.SetSubjectOwnerRequest\x1a&.schemagate.v1.SetSubjectOwnerResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\x1a\x1c/v1/subjects/{subject}/owner\x12z\n" +
+	"\x11ListSubjectOwners\x12'.schemagate.v1.ListSubjectOwnersRequest\x1a(.schemagate.v1.ListSubjectOwnersResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/owners\x12\x93\x01\n" +
 	"\x15GetGovernanceDocument\x12+.schemagate.v1.GetGovernanceDocumentRequest\x1a,.schemagate.v1.GetGovernanceDocumentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/governance/documentBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
 
 var (
@@ -1858,7 +2145,7 @@ func file_schemagate_v1_governance_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_governance_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_schemagate_v1_governance_proto_goTypes = []any{
 	(PromotionState)(0),                   // 0: schemagate.v1.PromotionState
 	(*Evidence)(nil),                      // 1: schemagate.v1.Evidence
@@ -1885,26 +2172,31 @@ var file_schemagate_v1_governance_proto_goTypes = []any{
 	(*SetValidationModeResponse)(nil),     // 22: schemagate.v1.SetValidationModeResponse
 	(*GetGovernanceDocumentRequest)(nil),  // 23: schemagate.v1.GetGovernanceDocumentRequest
 	(*GetGovernanceDocumentResponse)(nil), // 24: schemagate.v1.GetGovernanceDocumentResponse
-	nil,                                   // 25: schemagate.v1.AuditEntry.DetailsEntry
-	(*timestamppb.Timestamp)(nil),         // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 27: google.protobuf.Duration
-	(ValidationMode)(0),                   // 28: schemagate.v1.ValidationMode
+	(*SubjectOwner)(nil),                  // 25: schemagate.v1.SubjectOwner
+	(*SetSubjectOwnerRequest)(nil),        // 26: schemagate.v1.SetSubjectOwnerRequest
+	(*SetSubjectOwnerResponse)(nil),       // 27: schemagate.v1.SetSubjectOwnerResponse
+	(*ListSubjectOwnersRequest)(nil),      // 28: schemagate.v1.ListSubjectOwnersRequest
+	(*ListSubjectOwnersResponse)(nil),     // 29: schemagate.v1.ListSubjectOwnersResponse
+	nil,                                   // 30: schemagate.v1.AuditEntry.DetailsEntry
+	(*timestamppb.Timestamp)(nil),         // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 32: google.protobuf.Duration
+	(ValidationMode)(0),                   // 33: schemagate.v1.ValidationMode
 }
 var file_schemagate_v1_governance_proto_depIdxs = []int32{
-	26, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
-	26, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
-	27, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
-	28, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
-	26, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
-	26, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
+	31, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
+	31, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
+	32, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
+	33, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
+	31, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
+	31, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
 	3,  // 6: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
 	0,  // 7: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
 	1,  // 8: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
-	26, // 9: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
-	26, // 10: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
-	26, // 11: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	31, // 9: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
+	31, // 10: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
+	31, // 11: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 12: schemagate.v1.AuditEntry.evidence:type_name -> schemagate.v1.Evidence
-	25, // 13: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
+	30, // 13: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
 	2,  // 14: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
 	3,  // 15: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
 	3,  // 16: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
@@ -1915,34 +2207,40 @@ var file_schemagate_v1_governance_proto_depIdxs = []int32{
 	4,  // 21: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
 	4,  // 22: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
 	2,  // 23: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
-	28, // 24: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
+	33, // 24: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
 	2,  // 25: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
 	4,  // 26: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	5,  // 27: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
-	19, // 28: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
-	7,  // 29: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
-	9,  // 30: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
-	11, // 31: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
-	13, // 32: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
-	21, // 33: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
-	15, // 34: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
-	17, // 35: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
-	23, // 36: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
-	6,  // 37: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
-	20, // 38: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
-	8,  // 39: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
-	10, // 40: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
-	12, // 41: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
-	14, // 42: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
-	22, // 43: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
-	16, // 44: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
-	18, // 45: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
-	24, // 46: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
-	37, // [37:47] is the sub-list for method output_type
-	27, // [27:37] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	25, // 27: schemagate.v1.SetSubjectOwnerResponse.owner:type_name -> schemagate.v1.SubjectOwner
+	25, // 28: schemagate.v1.ListSubjectOwnersResponse.owners:type_name -> schemagate.v1.SubjectOwner
+	5,  // 29: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
+	19, // 30: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
+	7,  // 31: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
+	9,  // 32: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
+	11, // 33: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
+	13, // 34: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
+	21, // 35: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
+	15, // 36: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
+	17, // 37: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
+	26, // 38: schemagate.v1.GovernanceService.SetSubjectOwner:input_type -> schemagate.v1.SetSubjectOwnerRequest
+	28, // 39: schemagate.v1.GovernanceService.ListSubjectOwners:input_type -> schemagate.v1.ListSubjectOwnersRequest
+	23, // 40: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
+	6,  // 41: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
+	20, // 42: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
+	8,  // 43: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
+	10, // 44: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
+	12, // 45: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
+	14, // 46: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
+	22, // 47: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
+	16, // 48: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
+	18, // 49: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
+	27, // 50: schemagate.v1.GovernanceService.SetSubjectOwner:output_type -> schemagate.v1.SetSubjectOwnerResponse
+	29, // 51: schemagate.v1.GovernanceService.ListSubjectOwners:output_type -> schemagate.v1.ListSubjectOwnersResponse
+	24, // 52: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
+	41, // [41:53] is the sub-list for method output_type
+	29, // [29:41] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_governance_proto_init() }
@@ -1957,7 +2255,7 @@ func file_schemagate_v1_governance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_governance_proto_rawDesc), len(file_schemagate_v1_governance_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

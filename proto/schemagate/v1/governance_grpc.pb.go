@@ -28,6 +28,8 @@ const (
 	GovernanceService_SetValidationMode_FullMethodName     = "/schemagate.v1.GovernanceService/SetValidationMode"
 	GovernanceService_ListAuditEntries_FullMethodName      = "/schemagate.v1.GovernanceService/ListAuditEntries"
 	GovernanceService_VerifyAuditChain_FullMethodName      = "/schemagate.v1.GovernanceService/VerifyAuditChain"
+	GovernanceService_SetSubjectOwner_FullMethodName       = "/schemagate.v1.GovernanceService/SetSubjectOwner"
+	GovernanceService_ListSubjectOwners_FullMethodName     = "/schemagate.v1.GovernanceService/ListSubjectOwners"
 	GovernanceService_GetGovernanceDocument_FullMethodName = "/schemagate.v1.GovernanceService/GetGovernanceDocument"
 )
 
@@ -59,6 +61,11 @@ type GovernanceServiceClient interface {
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
+	// SetSubjectOwner records the team that owns a subject and its escalation entry; alerts about
+	// the subject carry them. Audited.
+	SetSubjectOwner(ctx context.Context, in *SetSubjectOwnerRequest, opts ...grpc.CallOption) (*SetSubjectOwnerResponse, error)
+	// ListSubjectOwners lists subject owners, the escalation table.
+	ListSubjectOwners(ctx context.Context, in *ListSubjectOwnersRequest, opts ...grpc.CallOption) (*ListSubjectOwnersResponse, error)
 	// GetGovernanceDocument renders the governance document from the audit log.
 	GetGovernanceDocument(ctx context.Context, in *GetGovernanceDocumentRequest, opts ...grpc.CallOption) (*GetGovernanceDocumentResponse, error)
 }
@@ -161,6 +168,26 @@ func (c *governanceServiceClient) VerifyAuditChain(ctx context.Context, in *Veri
 	return out, nil
 }
 
+func (c *governanceServiceClient) SetSubjectOwner(ctx context.Context, in *SetSubjectOwnerRequest, opts ...grpc.CallOption) (*SetSubjectOwnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetSubjectOwnerResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_SetSubjectOwner_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *governanceServiceClient) ListSubjectOwners(ctx context.Context, in *ListSubjectOwnersRequest, opts ...grpc.CallOption) (*ListSubjectOwnersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubjectOwnersResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_ListSubjectOwners_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *governanceServiceClient) GetGovernanceDocument(ctx context.Context, in *GetGovernanceDocumentRequest, opts ...grpc.CallOption) (*GetGovernanceDocumentResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetGovernanceDocumentResponse)
@@ -199,6 +226,11 @@ type GovernanceServiceServer interface {
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
+	// SetSubjectOwner records the team that owns a subject and its escalation entry; alerts about
+	// the subject carry them. Audited.
+	SetSubjectOwner(context.Context, *SetSubjectOwnerRequest) (*SetSubjectOwnerResponse, error)
+	// ListSubjectOwners lists subject owners, the escalation table.
+	ListSubjectOwners(context.Context, *ListSubjectOwnersRequest) (*ListSubjectOwnersResponse, error)
 	// GetGovernanceDocument renders the governance document from the audit log.
 	GetGovernanceDocument(context.Context, *GetGovernanceDocumentRequest) (*GetGovernanceDocumentResponse, error)
 	mustEmbedUnimplementedGovernanceServiceServer()
@@ -237,6 +269,12 @@ func (UnimplementedGovernanceServiceServer) ListAuditEntries(context.Context, *L
 }
 func (UnimplementedGovernanceServiceServer) VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyAuditChain not implemented")
+}
+func (UnimplementedGovernanceServiceServer) SetSubjectOwner(context.Context, *SetSubjectOwnerRequest) (*SetSubjectOwnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetSubjectOwner not implemented")
+}
+func (UnimplementedGovernanceServiceServer) ListSubjectOwners(context.Context, *ListSubjectOwnersRequest) (*ListSubjectOwnersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubjectOwners not implemented")
 }
 func (UnimplementedGovernanceServiceServer) GetGovernanceDocument(context.Context, *GetGovernanceDocumentRequest) (*GetGovernanceDocumentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetGovernanceDocument not implemented")
@@ -424,6 +462,42 @@ func _GovernanceService_VerifyAuditChain_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GovernanceService_SetSubjectOwner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetSubjectOwnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).SetSubjectOwner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_SetSubjectOwner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).SetSubjectOwner(ctx, req.(*SetSubjectOwnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GovernanceService_ListSubjectOwners_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubjectOwnersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).ListSubjectOwners(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_ListSubjectOwners_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).ListSubjectOwners(ctx, req.(*ListSubjectOwnersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _GovernanceService_GetGovernanceDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetGovernanceDocumentRequest)
 	if err := dec(in); err != nil {
@@ -484,6 +558,14 @@ var GovernanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyAuditChain",
 			Handler:    _GovernanceService_VerifyAuditChain_Handler,
+		},
+		{
+			MethodName: "SetSubjectOwner",
+			Handler:    _GovernanceService_SetSubjectOwner_Handler,
+		},
+		{
+			MethodName: "ListSubjectOwners",
+			Handler:    _GovernanceService_ListSubjectOwners_Handler,
 		},
 		{
 			MethodName: "GetGovernanceDocument",

@@ -939,6 +939,125 @@ func (x *GetDriftReportResponse) GetEntries() []*DriftEntry {
 	return nil
 }
 
+// InjectDrillRequest stages a drift finding.
+type InjectDrillRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject to drill.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Kind of the staged finding; unspecified means TYPE_MISMATCH.
+	Kind          DriftKind `protobuf:"varint,2,opt,name=kind,proto3,enum=schemagate.v1.DriftKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectDrillRequest) Reset() {
+	*x = InjectDrillRequest{}
+	mi := &file_schemagate_v1_validation_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectDrillRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectDrillRequest) ProtoMessage() {}
+
+func (x *InjectDrillRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_validation_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectDrillRequest.ProtoReflect.Descriptor instead.
+func (*InjectDrillRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *InjectDrillRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *InjectDrillRequest) GetKind() DriftKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DriftKind_DRIFT_KIND_UNSPECIFIED
+}
+
+// InjectDrillResponse says what the drill raised.
+type InjectDrillResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Alert is the name of the alert raised (SchemaDriftDrill).
+	Alert string `protobuf:"bytes,1,opt,name=alert,proto3" json:"alert,omitempty"`
+	// Severity of the alert: critical on a strict subject, warning on a canary one.
+	Severity string `protobuf:"bytes,2,opt,name=severity,proto3" json:"severity,omitempty"`
+	// AuditSequence is the audit entry recording the drill.
+	AuditSequence int64 `protobuf:"varint,3,opt,name=audit_sequence,json=auditSequence,proto3" json:"audit_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectDrillResponse) Reset() {
+	*x = InjectDrillResponse{}
+	mi := &file_schemagate_v1_validation_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectDrillResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectDrillResponse) ProtoMessage() {}
+
+func (x *InjectDrillResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_validation_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectDrillResponse.ProtoReflect.Descriptor instead.
+func (*InjectDrillResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_validation_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InjectDrillResponse) GetAlert() string {
+	if x != nil {
+		return x.Alert
+	}
+	return ""
+}
+
+func (x *InjectDrillResponse) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *InjectDrillResponse) GetAuditSequence() int64 {
+	if x != nil {
+		return x.AuditSequence
+	}
+	return 0
+}
+
 var File_schemagate_v1_validation_proto protoreflect.FileDescriptor
 
 const file_schemagate_v1_validation_proto_rawDesc = "" +
@@ -992,7 +1111,14 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x06sample\x18\a \x01(\fR\x06sample\"g\n" +
 	"\x16GetDriftReportResponse\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x123\n" +
-	"\aentries\x18\x02 \x03(\v2\x19.schemagate.v1.DriftEntryR\aentries*\xa4\x01\n" +
+	"\aentries\x18\x02 \x03(\v2\x19.schemagate.v1.DriftEntryR\aentries\"\\\n" +
+	"\x12InjectDrillRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12,\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\"n\n" +
+	"\x13InjectDrillResponse\x12\x14\n" +
+	"\x05alert\x18\x01 \x01(\tR\x05alert\x12\x1a\n" +
+	"\bseverity\x18\x02 \x01(\tR\bseverity\x12%\n" +
+	"\x0eaudit_sequence\x18\x03 \x01(\x03R\rauditSequence*\xa4\x01\n" +
 	"\rPayloadFormat\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_AVRO_BINARY\x10\x01\x12\x1c\n" +
@@ -1014,12 +1140,13 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x17DRIFT_KIND_DECODE_ERROR\x10\x06\x12 \n" +
 	"\x1cDRIFT_KIND_UNKNOWN_SCHEMA_ID\x10\a\x12#\n" +
 	"\x1fDRIFT_KIND_STALE_SCHEMA_VERSION\x10\b\x12\x14\n" +
-	"\x10DRIFT_KIND_OTHER\x10\t2\x84\x04\n" +
+	"\x10DRIFT_KIND_OTHER\x10\t2\x8a\x05\n" +
 	"\x11ValidationService\x12w\n" +
 	"\bValidate\x12\x1e.schemagate.v1.ValidateRequest\x1a\x1f.schemagate.v1.ValidateResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/subjects/{subject}/validate\x12\x8c\x01\n" +
 	"\rValidateBatch\x12#.schemagate.v1.ValidateBatchRequest\x1a$.schemagate.v1.ValidateBatchResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/subjects/{subject}/validate:batch\x12a\n" +
 	"\x0eValidateStream\x12$.schemagate.v1.ValidateStreamRequest\x1a%.schemagate.v1.ValidateStreamResponse(\x010\x01\x12\x83\x01\n" +
-	"\x0eGetDriftReport\x12$.schemagate.v1.GetDriftReportRequest\x1a%.schemagate.v1.GetDriftReportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/subjects/{subject}/driftBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
+	"\x0eGetDriftReport\x12$.schemagate.v1.GetDriftReportRequest\x1a%.schemagate.v1.GetDriftReportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/subjects/{subject}/drift\x12\x83\x01\n" +
+	"\vInjectDrill\x12!.schemagate.v1.InjectDrillRequest\x1a\".schemagate.v1.InjectDrillResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/subjects/{subject}/drift:drillBCZAgithub.com/schemagate/schemagate/proto/schemagate/v1;schemagatev1b\x06proto3"
 
 var (
 	file_schemagate_v1_validation_proto_rawDescOnce sync.Once
@@ -1034,7 +1161,7 @@ func file_schemagate_v1_validation_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_validation_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_schemagate_v1_validation_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_schemagate_v1_validation_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_schemagate_v1_validation_proto_goTypes = []any{
 	(PayloadFormat)(0),             // 0: schemagate.v1.PayloadFormat
 	(Outcome)(0),                   // 1: schemagate.v1.Outcome
@@ -1050,16 +1177,18 @@ var file_schemagate_v1_validation_proto_goTypes = []any{
 	(*GetDriftReportRequest)(nil),  // 11: schemagate.v1.GetDriftReportRequest
 	(*DriftEntry)(nil),             // 12: schemagate.v1.DriftEntry
 	(*GetDriftReportResponse)(nil), // 13: schemagate.v1.GetDriftReportResponse
-	(*structpb.Value)(nil),         // 14: google.protobuf.Value
-	(ValidationMode)(0),            // 15: schemagate.v1.ValidationMode
-	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
+	(*InjectDrillRequest)(nil),     // 14: schemagate.v1.InjectDrillRequest
+	(*InjectDrillResponse)(nil),    // 15: schemagate.v1.InjectDrillResponse
+	(*structpb.Value)(nil),         // 16: google.protobuf.Value
+	(ValidationMode)(0),            // 17: schemagate.v1.ValidationMode
+	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
 }
 var file_schemagate_v1_validation_proto_depIdxs = []int32{
 	2,  // 0: schemagate.v1.Finding.kind:type_name -> schemagate.v1.DriftKind
 	0,  // 1: schemagate.v1.ValidateRequest.format:type_name -> schemagate.v1.PayloadFormat
-	14, // 2: schemagate.v1.ValidateRequest.json:type_name -> google.protobuf.Value
+	16, // 2: schemagate.v1.ValidateRequest.json:type_name -> google.protobuf.Value
 	1,  // 3: schemagate.v1.ValidateResponse.outcome:type_name -> schemagate.v1.Outcome
-	15, // 4: schemagate.v1.ValidateResponse.mode:type_name -> schemagate.v1.ValidationMode
+	17, // 4: schemagate.v1.ValidateResponse.mode:type_name -> schemagate.v1.ValidationMode
 	3,  // 5: schemagate.v1.ValidateResponse.findings:type_name -> schemagate.v1.Finding
 	4,  // 6: schemagate.v1.ValidateBatchRequest.requests:type_name -> schemagate.v1.ValidateRequest
 	8,  // 7: schemagate.v1.ValidateBatchResponse.results:type_name -> schemagate.v1.ValidateBatchResult
@@ -1067,22 +1196,25 @@ var file_schemagate_v1_validation_proto_depIdxs = []int32{
 	4,  // 9: schemagate.v1.ValidateStreamRequest.request:type_name -> schemagate.v1.ValidateRequest
 	5,  // 10: schemagate.v1.ValidateStreamResponse.response:type_name -> schemagate.v1.ValidateResponse
 	2,  // 11: schemagate.v1.DriftEntry.kind:type_name -> schemagate.v1.DriftKind
-	16, // 12: schemagate.v1.DriftEntry.first_seen:type_name -> google.protobuf.Timestamp
-	16, // 13: schemagate.v1.DriftEntry.last_seen:type_name -> google.protobuf.Timestamp
+	18, // 12: schemagate.v1.DriftEntry.first_seen:type_name -> google.protobuf.Timestamp
+	18, // 13: schemagate.v1.DriftEntry.last_seen:type_name -> google.protobuf.Timestamp
 	12, // 14: schemagate.v1.GetDriftReportResponse.entries:type_name -> schemagate.v1.DriftEntry
-	4,  // 15: schemagate.v1.ValidationService.Validate:input_type -> schemagate.v1.ValidateRequest
-	6,  // 16: schemagate.v1.ValidationService.ValidateBatch:input_type -> schemagate.v1.ValidateBatchRequest
-	9,  // 17: schemagate.v1.ValidationService.ValidateStream:input_type -> schemagate.v1.ValidateStreamRequest
-	11, // 18: schemagate.v1.ValidationService.GetDriftReport:input_type -> schemagate.v1.GetDriftReportRequest
-	5,  // 19: schemagate.v1.ValidationService.Validate:output_type -> schemagate.v1.ValidateResponse
-	7,  // 20: schemagate.v1.ValidationService.ValidateBatch:output_type -> schemagate.v1.ValidateBatchResponse
-	10, // 21: schemagate.v1.ValidationService.ValidateStream:output_type -> schemagate.v1.ValidateStreamResponse
-	13, // 22: schemagate.v1.ValidationService.GetDriftReport:output_type -> schemagate.v1.GetDriftReportResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	2,  // 15: schemagate.v1.InjectDrillRequest.kind:type_name -> schemagate.v1.DriftKind
+	4,  // 16: schemagate.v1.ValidationService.Validate:input_type -> schemagate.v1.ValidateRequest
+	6,  // 17: schemagate.v1.ValidationService.ValidateBatch:input_type -> schemagate.v1.ValidateBatchRequest
+	9,  // 18: schemagate.v1.ValidationService.ValidateStream:input_type -> schemagate.v1.ValidateStreamRequest
+	11, // 19: schemagate.v1.ValidationService.GetDriftReport:input_type -> schemagate.v1.GetDriftReportRequest
+	14, // 20: schemagate.v1.ValidationService.InjectDrill:input_type -> schemagate.v1.InjectDrillRequest
+	5,  // 21: schemagate.v1.ValidationService.Validate:output_type -> schemagate.v1.ValidateResponse
+	7,  // 22: schemagate.v1.ValidationService.ValidateBatch:output_type -> schemagate.v1.ValidateBatchResponse
+	10, // 23: schemagate.v1.ValidationService.ValidateStream:output_type -> schemagate.v1.ValidateStreamResponse
+	13, // 24: schemagate.v1.ValidationService.GetDriftReport:output_type -> schemagate.v1.GetDriftReportResponse
+	15, // 25: schemagate.v1.ValidationService.InjectDrill:output_type -> schemagate.v1.InjectDrillResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_validation_proto_init() }
@@ -1097,7 +1229,7 @@ func file_schemagate_v1_validation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_validation_proto_rawDesc), len(file_schemagate_v1_validation_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	ValidationService_ValidateBatch_FullMethodName  = "/schemagate.v1.ValidationService/ValidateBatch"
 	ValidationService_ValidateStream_FullMethodName = "/schemagate.v1.ValidationService/ValidateStream"
 	ValidationService_GetDriftReport_FullMethodName = "/schemagate.v1.ValidationService/GetDriftReport"
+	ValidationService_InjectDrill_FullMethodName    = "/schemagate.v1.ValidationService/InjectDrill"
 )
 
 // ValidationServiceClient is the client API for ValidationService service.
@@ -44,6 +45,10 @@ type ValidationServiceClient interface {
 	// GetDriftReport aggregates a subject's findings: kind, path, count, first and last seen, a
 	// sample.
 	GetDriftReport(ctx context.Context, in *GetDriftReportRequest, opts ...grpc.CallOption) (*GetDriftReportResponse, error)
+	// InjectDrill raises a clearly marked staged drift finding through the alerting path, so a
+	// team can confirm its page arrives end to end. It is audited as a drill, labelled
+	// drill="true", and never counted as a violation against the clean window.
+	InjectDrill(ctx context.Context, in *InjectDrillRequest, opts ...grpc.CallOption) (*InjectDrillResponse, error)
 }
 
 type validationServiceClient struct {
@@ -97,6 +102,16 @@ func (c *validationServiceClient) GetDriftReport(ctx context.Context, in *GetDri
 	return out, nil
 }
 
+func (c *validationServiceClient) InjectDrill(ctx context.Context, in *InjectDrillRequest, opts ...grpc.CallOption) (*InjectDrillResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InjectDrillResponse)
+	err := c.cc.Invoke(ctx, ValidationService_InjectDrill_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ValidationServiceServer is the server API for ValidationService service.
 // All implementations must embed UnimplementedValidationServiceServer
 // for forward compatibility.
@@ -116,6 +131,10 @@ type ValidationServiceServer interface {
 	// GetDriftReport aggregates a subject's findings: kind, path, count, first and last seen, a
 	// sample.
 	GetDriftReport(context.Context, *GetDriftReportRequest) (*GetDriftReportResponse, error)
+	// InjectDrill raises a clearly marked staged drift finding through the alerting path, so a
+	// team can confirm its page arrives end to end. It is audited as a drill, labelled
+	// drill="true", and never counted as a violation against the clean window.
+	InjectDrill(context.Context, *InjectDrillRequest) (*InjectDrillResponse, error)
 	mustEmbedUnimplementedValidationServiceServer()
 }
 
@@ -137,6 +156,9 @@ func (UnimplementedValidationServiceServer) ValidateStream(grpc.BidiStreamingSer
 }
 func (UnimplementedValidationServiceServer) GetDriftReport(context.Context, *GetDriftReportRequest) (*GetDriftReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDriftReport not implemented")
+}
+func (UnimplementedValidationServiceServer) InjectDrill(context.Context, *InjectDrillRequest) (*InjectDrillResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InjectDrill not implemented")
 }
 func (UnimplementedValidationServiceServer) mustEmbedUnimplementedValidationServiceServer() {}
 func (UnimplementedValidationServiceServer) testEmbeddedByValue()                           {}
@@ -220,6 +242,24 @@ func _ValidationService_GetDriftReport_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ValidationService_InjectDrill_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InjectDrillRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ValidationServiceServer).InjectDrill(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ValidationService_InjectDrill_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ValidationServiceServer).InjectDrill(ctx, req.(*InjectDrillRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ValidationService_ServiceDesc is the grpc.ServiceDesc for ValidationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -238,6 +278,10 @@ var ValidationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDriftReport",
 			Handler:    _ValidationService_GetDriftReport_Handler,
+		},
+		{
+			MethodName: "InjectDrill",
+			Handler:    _ValidationService_InjectDrill_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
