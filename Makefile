@@ -5,15 +5,16 @@ SHELL := /bin/bash
 GO    ?= go
 
 # Debian packages the tests need: gcc and libc headers for the race detector (cgo), promtool
-# (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests.
-APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager
+# (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests, PostgreSQL for
+# unit-postgres.
+APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql
 # Generated files that `make generate` owns.
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto
 
 .PHONY: test deps npm-deps proto-deps generate check-generated lint unit fuzz fuzz-smoke build
 
-test: deps check-generated lint alerts unit fuzz-smoke
+test: deps check-generated lint alerts unit unit-postgres fuzz-smoke
 
 ## deps: install missing Debian packages (as root, with apt-get) and the pinned npm packages.
 deps: npm-deps
@@ -64,6 +65,13 @@ alerts:
 ## unit: every unit and integration test, with the race detector.
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## unit-postgres: the storage tests again on PostgreSQL (Debian package postgresql, in
+## APT_PACKAGES): scripts/with-postgres.sh starts a throwaway server, and the packages whose tests
+## open their store with store/storetest run on it.
+.PHONY: unit-postgres
+unit-postgres:
+	scripts/with-postgres.sh $(GO) test -count=1 -timeout 10m ./store/... ./registry/ ./governance/ ./tests/replicas/
 
 ## fuzz-smoke: run the payload parsers' fuzz targets briefly (FUZZ_SMOKE_TIME each); make test
 ## runs it. The seed corpora of every fuzz target also run as plain tests in `unit`.

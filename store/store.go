@@ -16,7 +16,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver for PostgreSQL
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver (pure Go, no cgo)
 )
 
 // Option configures [Open]. Options are built with the With... constructors.
@@ -25,8 +26,19 @@ type Option interface {
 }
 
 type config struct {
-	busyTimeout  time.Duration
-	maxOpenConns int
+	busyTimeout     time.Duration
+	maxOpenConns    int
+	maxIdleConns    int
+	connMaxLifetime time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		busyTimeout:     10 * time.Second,
+		maxOpenConns:    0, // database/sql: no limit
+		maxIdleConns:    2, // database/sql's default
+		connMaxLifetime: 0, // database/sql: connections are reused forever
+	}
 }
 
 type optionFunc func(*config)
@@ -35,14 +47,32 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithBusyTimeout sets how long a SQLite connection waits for a lock held by
 // another connection before failing with "database is locked". Default 10s.
+// It has no effect on PostgreSQL.
 func WithBusyTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.busyTimeout = d })
 }
 
-// WithMaxOpenConns limits the number of open connections in the pool.
-// Default 0 (no limit other than database/sql's).
+// WithMaxOpenConns limits the number of open connections in the pool (in use
+// plus idle); callers wait for a free connection beyond it. Default 0, no
+// limit. n <= 0 means no limit. On PostgreSQL, keep the sum over all
+// replicas below the server's max_connections.
 func WithMaxOpenConns(n int) Option {
 	return optionFunc(func(c *config) { c.maxOpenConns = n })
+}
+
+// WithMaxIdleConns sets how many idle connections the pool keeps for reuse.
+// Default 2 (database/sql's default). n <= 0 keeps none, so every query opens
+// a connection; a value above the [WithMaxOpenConns] limit is lowered to it.
+func WithMaxIdleConns(n int) Option {
+	return optionFunc(func(c *config) { c.maxIdleConns = n })
+}
+
+// WithConnMaxLifetime closes connections once they are older than d (when
+// they are next returned to the pool), for example to follow a PostgreSQL
+// failover or a load balancer that drops long-lived connections. Default 0:
+// connections are reused forever. d <= 0 means forever.
+func WithConnMaxLifetime(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.connMaxLifetime = d })
 }
 
 // DB is an open, migrated database. It is safe for concurrent use.
@@ -51,41 +81,51 @@ type DB struct {
 	dialect Dialect
 }
 
-// Open opens the database named by rawURL, creating it (and, for SQLite, its
+// Open opens the database named by rawURL, creating it (for SQLite, with its
 // parent directory) if needed, and applies pending migrations.
 //
 // Accepted URLs:
 //
-//	sqlite://./data/schemagate.db   relative to the working directory
+//	sqlite://./data/schemagate.db    relative to the working directory
 //	sqlite:///abs/path/schemagate.db absolute path
+//	postgres://user:password@host:5432/dbname?sslmode=verify-full
+//	postgresql://...                 the same
 //
 // SQLite databases run in WAL journal mode with foreign keys on, a busy
 // timeout (see [WithBusyTimeout]) and write transactions that take the write
 // lock when they begin (BEGIN IMMEDIATE), so concurrent writers queue instead
-// of failing. postgres:// URLs are recognised but refused: PostgreSQL storage
-// is not available in this build yet.
+// of failing.
+//
+// PostgreSQL URLs are passed to the pgx driver as they are, so every libpq
+// URL parameter pgx knows (sslmode, connect_timeout, application_name, ...)
+// works; the database must exist. Migrations run under an advisory lock, so
+// replicas that start together apply each migration once. Error messages
+// show the URL without its password.
 //
 // Open refuses a database whose migrations are newer than this binary knows.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*DB, error) {
-	cfg := config{busyTimeout: 10 * time.Second}
+	cfg := defaultConfig()
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, fmt.Errorf("store: storage URL %q: %s", rawURL, acceptedForms)
+		if strings.ContainsAny(rawURL, "@?") { // may hold a password: not shown
+			return nil, fmt.Errorf("store: storage URL has no scheme: %s", acceptedForms)
+		}
+		return nil, fmt.Errorf("store: storage URL %q has no scheme: %s", rawURL, acceptedForms)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 		return openSQLite(ctx, rest, cfg)
 	case "postgres", "postgresql":
-		return nil, errors.New("store: PostgreSQL storage is not available in this build yet; use a sqlite:// storage URL")
+		return openPostgres(ctx, rawURL, cfg)
 	default:
 		return nil, fmt.Errorf("store: unsupported storage URL scheme %q: %s", scheme, acceptedForms)
 	}
 }
 
-const acceptedForms = "accepted forms are sqlite://./relative/path.db, sqlite:///absolute/path.db (and, in a later build, postgres://...)"
+const acceptedForms = "accepted forms are sqlite://./relative/path.db, sqlite:///absolute/path.db and postgres://user:password@host:port/dbname?sslmode=..."
 
 func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
@@ -110,11 +150,9 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite database %s: %w", path, err)
 	}
-	if cfg.maxOpenConns > 0 {
-		sqldb.SetMaxOpenConns(cfg.maxOpenConns)
-	}
+	cfg.applyPool(sqldb)
 	db := &DB{sql: sqldb, dialect: SQLite}
-	if err := db.Ping(ctx); err != nil {
+	if err := pingSQLite(ctx, db, cfg.busyTimeout); err != nil {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("store: open sqlite database %s: %w", path, err)
 	}
@@ -124,6 +162,123 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	}
 	return db, nil
 }
+
+// pingSQLite pings db, retrying for up to busyTimeout while the database is
+// busy. A connection that opens while another process is creating the same
+// database can fail its journal_mode(WAL) pragma with SQLITE_BUSY at once,
+// without waiting for the busy timeout, so replicas (or a replica and the
+// offline tools) starting together would otherwise fail.
+func pingSQLite(ctx context.Context, db *DB, busyTimeout time.Duration) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := db.Ping(ctx)
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isSQLiteBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isSQLiteBusy(err error) bool {
+	const sqliteBusy = 5
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+}
+
+func openPostgres(ctx context.Context, rawURL string, cfg config) (*DB, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse's error quotes the whole URL, password included; keep
+		// only its reason.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("store: postgres storage URL (not shown, it may hold a password) is malformed: %v", err)
+	}
+	shown := redactURL(u)
+	secrets := urlSecrets(u)
+	sqldb, err := sql.Open("pgx", rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres database %s: %w", shown, redactErr(err, secrets))
+	}
+	cfg.applyPool(sqldb)
+	db := &DB{sql: sqldb, dialect: Postgres}
+	if err := db.Ping(ctx); err != nil {
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("store: open postgres database %s: %w", shown, redactErr(err, secrets))
+	}
+	if err := db.migrate(ctx); err != nil {
+		_ = sqldb.Close()
+		return nil, redactErr(err, secrets)
+	}
+	return db, nil
+}
+
+func (c config) applyPool(db *sql.DB) {
+	db.SetMaxOpenConns(c.maxOpenConns)
+	db.SetMaxIdleConns(c.maxIdleConns)
+	db.SetConnMaxLifetime(c.connMaxLifetime)
+}
+
+// redactURL returns u for messages: [url.URL.Redacted], and also without
+// the password and sslpassword query parameters libpq URLs accept.
+func redactURL(u *url.URL) string {
+	r := *u
+	if q := r.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		r.RawQuery = q.Encode()
+	}
+	return r.Redacted()
+}
+
+// urlSecrets returns the passwords u carries.
+func urlSecrets(u *url.URL) []string {
+	var s []string
+	if p, ok := u.User.Password(); ok && p != "" {
+		s = append(s, p)
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if p := q.Get(k); p != "" {
+			s = append(s, p)
+		}
+	}
+	return s
+}
+
+// redactErr hides secrets in err's message, should a driver ever quote its
+// connection string; errors.Is and errors.As still see err.
+func redactErr(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // SQL returns the underlying connection pool. Queries run on it must be
 // written with `?` placeholders and passed through [Dialect.Rebind].
@@ -144,9 +299,13 @@ func (db *DB) Close() error {
 
 // InTx runs fn in a read-write transaction. The transaction commits when fn
 // returns nil and rolls back when fn returns an error (returned as is) or
-// panics (the panic is re-raised after the rollback). On SQLite the
-// transaction holds the write lock from its start, so transactions run one
-// at a time and fn sees no concurrent writes.
+// panics (the panic is re-raised after the rollback).
+//
+// On SQLite the transaction holds the write lock from its start, so
+// transactions run one at a time and fn sees no concurrent writes. On
+// PostgreSQL transactions run concurrently at READ COMMITTED: fn that reads
+// a value and writes it back takes [Dialect.LockWrites] (or SELECT ... FOR
+// UPDATE) first.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {

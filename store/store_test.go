@@ -1,22 +1,24 @@
 package store
 
+// SQLite-specific tests and tests that need no database server. The tests that run on every
+// backend are in backend_test.go.
+
 import (
-	"context"
-	"database/sql"
-	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-func openTemp(t *testing.T) (*DB, string) {
+func openTemp(t *testing.T, opts ...Option) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "nested", "dir", "schemagate.db")
-	db, err := Open(t.Context(), "sqlite://"+path)
+	db, err := Open(t.Context(), "sqlite://"+path, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -24,32 +26,10 @@ func openTemp(t *testing.T) (*DB, string) {
 	return db, path
 }
 
-func TestOpenAppliesMigrationsOnce(t *testing.T) {
-	ctx := t.Context()
-	db, path := openTemp(t)
+func TestSQLiteFileCreated(t *testing.T) {
+	_, path := openTemp(t)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database file not created: %v", err)
-	}
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if rows != len(ms) {
-		t.Errorf("schema_migrations rows = %d, want %d", rows, len(ms))
-	}
-	v, err := db.SchemaVersion(ctx)
-	if err != nil || v != len(ms) {
-		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, len(ms))
-	}
-	// The registry tables exist.
-	for _, table := range []string{"schemas", "subject_versions", "schema_references", "id_counters"} {
-		if _, err := db.SQL().ExecContext(ctx, "SELECT COUNT(*) FROM "+table); err != nil {
-			t.Errorf("table %s: %v", table, err)
-		}
 	}
 }
 
@@ -71,46 +51,6 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsDataAndIsNoop(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "schemagate.db")
-	db, err := Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE id_counters SET value = 41 WHERE name = 'schema_id'`)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		db, err = Open(ctx, "sqlite://"+path)
-		if err != nil {
-			t.Fatalf("reopen: %v", err)
-		}
-		var value, migrations int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'schema_id'`).Scan(&value); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&migrations); err != nil {
-			t.Fatal(err)
-		}
-		embedded, err := loadMigrations(migrationFS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if value != 41 || migrations != len(embedded) {
-			t.Errorf("after reopen: counter = %d, migrations = %d; want 41, %d", value, migrations, len(embedded))
-		}
-		_ = db.Close()
-	}
-}
-
 func TestRelativePath(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -124,90 +64,130 @@ func TestRelativePath(t *testing.T) {
 	}
 }
 
-func TestRefuseNewerDatabase(t *testing.T) {
-	ctx := t.Context()
-	db, path := openTemp(t)
-	_, err := db.SQL().ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 'x')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	_, err = Open(ctx, "sqlite://"+path)
-	if err == nil || !strings.Contains(err.Error(), "newer than this binary supports") {
-		t.Fatalf("Open of newer database: err = %v, want refusal", err)
-	}
-}
-
-func TestAppliesOnlyPendingMigrations(t *testing.T) {
-	ctx := t.Context()
+func TestPoolOptions(t *testing.T) {
 	db, _ := openTemp(t)
-	ms, err := loadMigrations(migrationFS)
-	if err != nil {
+	if got := db.SQL().Stats().MaxOpenConnections; got != 0 {
+		t.Errorf("default MaxOpenConnections = %d, want 0 (no limit)", got)
+	}
+	db, _ = openTemp(t, WithMaxOpenConns(7), WithMaxIdleConns(3), WithConnMaxLifetime(time.Minute))
+	if got := db.SQL().Stats().MaxOpenConnections; got != 7 {
+		t.Errorf("MaxOpenConnections = %d, want 7", got)
+	}
+	if err := db.Ping(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	extra := append(ms, migration{version: len(ms) + 1, name: "0002_extra.sql",
-		sql: "CREATE TABLE extra (id INTEGER PRIMARY KEY);\nINSERT INTO extra (id) VALUES (1);"})
-	for range 2 { // second run must be a no-op
-		if err := db.applyMigrations(ctx, extra); err != nil {
-			t.Fatal(err)
-		}
+	want := defaultConfig()
+	want.maxOpenConns, want.maxIdleConns, want.connMaxLifetime = 7, 3, time.Minute
+	got := defaultConfig()
+	for _, o := range []Option{WithMaxOpenConns(7), WithMaxIdleConns(3), WithConnMaxLifetime(time.Minute)} {
+		o.apply(&got)
 	}
-	var n int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM extra`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("extra rows = %d, %v; want 1 (multi-statement migration applied once)", n, err)
-	}
-	// A failing migration leaves nothing behind.
-	bad := append(extra, migration{version: len(extra) + 1, name: "0003_bad.sql",
-		sql: "CREATE TABLE half (id INTEGER);\nTHIS IS NOT SQL;"})
-	if err := db.applyMigrations(ctx, bad); err == nil {
-		t.Fatal("bad migration applied without error")
-	}
-	if _, err := db.SQL().ExecContext(ctx, `SELECT COUNT(*) FROM half`); err == nil {
-		t.Error("failed migration left table behind")
-	}
-	if v, _ := db.SchemaVersion(ctx); v != len(extra) {
-		t.Errorf("version after failed migration = %d, want %d", v, len(extra))
+	if got != want {
+		t.Errorf("config = %+v, want %+v", got, want)
 	}
 }
 
-func TestLoadMigrationsValidatesNames(t *testing.T) {
+func TestLoadMigrations(t *testing.T) {
 	tests := []struct {
-		name  string
-		files fstest.MapFS
-		want  []int
-		err   bool
+		name    string
+		files   fstest.MapFS
+		dialect Dialect
+		want    []string // name=file
+		err     string
 	}{
-		{"ordered", fstest.MapFS{"migrations/0002_b.sql": {}, "migrations/0001_a.sql": {}}, []int{1, 2}, false},
-		{"gap", fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0003_c.sql": {}}, nil, true},
-		{"duplicate", fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0001_b.sql": {}}, nil, true},
-		{"bad name", fstest.MapFS{"migrations/first.sql": {}}, nil, true},
+		{name: "ordered", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0002_b.sql": {}, "migrations/0001_a.sql": {}},
+			want:  []string{"0001_a.sql=0001_a.sql", "0002_b.sql=0002_b.sql"}},
+		{name: "gap", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0003_c.sql": {}},
+			err:   "expected version 2"},
+		{name: "duplicate", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0001_b.sql": {}},
+			err:   "expected version 2"},
+		{name: "bad name", dialect: SQLite,
+			files: fstest.MapFS{"migrations/first.sql": {}},
+			err:   "name must look like"},
+		{name: "postgres override on postgres", dialect: Postgres,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0001_a.postgres.sql": {}, "migrations/0002_b.sql": {}},
+			want:  []string{"0001_a.sql=0001_a.postgres.sql", "0002_b.sql=0002_b.sql"}},
+		{name: "postgres override ignored on sqlite", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0001_a.postgres.sql": {}},
+			want:  []string{"0001_a.sql=0001_a.sql"}},
+		{name: "sqlite override", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0001_a.sqlite.sql": {}},
+			want:  []string{"0001_a.sql=0001_a.sqlite.sql"}},
+		{name: "override without base", dialect: SQLite,
+			files: fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/0002_b.postgres.sql": {}},
+			err:   `has no base migration "0002_b.sql"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ms, err := loadMigrations(tc.files)
-			if (err != nil) != tc.err {
-				t.Fatalf("err = %v, want error %v", err, tc.err)
+			ms, err := loadMigrations(tc.files, tc.dialect)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want containing %q", err, tc.err)
+				}
+				return
 			}
-			var got []int
-			for _, m := range ms {
-				got = append(got, m.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i, m := range ms {
+				if m.version != i+1 {
+					t.Errorf("%s: version %d, want %d", m.name, m.version, i+1)
+				}
+				got = append(got, m.name+"="+m.file)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("versions (-want +got):\n%s", diff)
+				t.Errorf("migrations (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
+func TestOverrideTextIsUsed(t *testing.T) {
+	files := fstest.MapFS{
+		"migrations/0001_a.sql":          {Data: []byte("portable")},
+		"migrations/0001_a.postgres.sql": {Data: []byte("postgres only")},
+	}
+	for d, want := range map[Dialect]string{SQLite: "portable", Postgres: "postgres only"} {
+		ms, err := loadMigrations(files, d)
+		if err != nil || len(ms) != 1 || ms[0].sql != want {
+			t.Errorf("%s: migrations = %+v, %v; want text %q", d, ms, err, want)
+		}
+	}
+}
+
+// TestEmbeddedMigrationsLoad loads the embedded migrations for every dialect: the same versions
+// and names everywhere.
+func TestEmbeddedMigrationsLoad(t *testing.T) {
+	var first []string
+	for _, d := range dialects {
+		ms, err := loadMigrations(migrationFS, d)
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		var names []string
+		for _, m := range ms {
+			names = append(names, m.name)
+		}
+		if first == nil {
+			first = names
+		} else if diff := cmp.Diff(first, names); diff != "" {
+			t.Errorf("%s records other migrations than %s (-%s +%s):\n%s", d, dialects[0], dialects[0], d, diff)
+		}
+	}
+}
+
 func TestOpenURLErrors(t *testing.T) {
 	tests := []struct{ url, want string }{
-		{"postgres://user@localhost/db", "PostgreSQL storage is not available"},
-		{"postgresql://localhost/db", "PostgreSQL storage is not available"},
 		{"mysql://localhost/db", "accepted forms"},
 		{"/tmp/x.db", "accepted forms"},
 		{"sqlite://", "needs a file path"},
 		{"sqlite://:memory:", "needs a file path"},
 		{"sqlite://./x.db?mode=ro", "must not carry query parameters"},
+		{"postgres://u:pw@host:notaport/db", "malformed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
@@ -219,51 +199,45 @@ func TestOpenURLErrors(t *testing.T) {
 	}
 }
 
-func TestInTx(t *testing.T) {
-	ctx := t.Context()
-	db, _ := openTemp(t)
-	count := func() int {
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM id_counters`).Scan(&n); err != nil {
+// TestPostgresErrorsHidePassword opens PostgreSQL URLs that cannot work (nothing listens on
+// port 1) and checks that no message shows the password. It needs no server.
+func TestPostgresErrorsHidePassword(t *testing.T) {
+	const secret = "s3cretPassw0rd"
+	for _, u := range []string{
+		"postgres://schemagate:" + secret + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
+		"postgresql://schemagate@127.0.0.1:1/db?sslmode=disable&connect_timeout=2&password=" + secret,
+		"postgres://schemagate:" + secret + "@127.0.0.1:1/db?sslmode=bogus",
+		"postgres://schemagate:" + secret + "@127.0.0.1:notaport/db",
+		"postgres://schemagate:" + secret + "%zz@127.0.0.1:1/db",
+	} {
+		_, err := Open(t.Context(), u)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", u)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "postgres") {
+			t.Errorf("Open error does not say what failed: %v", err)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:pw@h:5432/db?sslmode=disable":             "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?password=pw&sslmode=disable":         "postgres://u@h/db?password=xxxxx&sslmode=disable",
+		"postgres://h/db?sslpassword=pw":                        "postgres://h/db?sslpassword=xxxxx",
+		"postgresql://u@h/db":                                   "postgresql://u@h/db",
+		"postgres://u:pw@h/db?application_name=sg&password=pw2": "postgres://u:xxxxx@h/db?application_name=sg&password=xxxxx",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
-	}
-	insert := func(tx *sql.Tx, name string) {
-		if _, err := tx.ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO id_counters (name, value) VALUES (?, 0)`), name); err != nil {
-			t.Fatal(err)
+		if got := redactURL(u); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
-	}
-	errBoom := errors.New("boom")
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { insert(tx, "rolled-back"); return errBoom }); !errors.Is(err, errBoom) {
-		t.Fatalf("InTx err = %v, want fn's error", err)
-	}
-	if n := count(); n != 1 {
-		t.Errorf("after rollback rows = %d, want 1", n)
-	}
-	func() {
-		defer func() {
-			if p := recover(); p != "panic!" {
-				t.Errorf("recovered %v, want re-panic", p)
-			}
-		}()
-		_ = db.InTx(ctx, func(tx *sql.Tx) error { insert(tx, "panicked"); panic("panic!") })
-	}()
-	if n := count(); n != 1 {
-		t.Errorf("after panic rows = %d, want 1", n)
-	}
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { insert(tx, "committed"); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(); n != 2 {
-		t.Errorf("after commit rows = %d, want 2", n)
-	}
-	if err := db.Ping(ctx); err != nil {
-		t.Error(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := db.InTx(cctx, func(*sql.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
-		t.Errorf("InTx with cancelled ctx err = %v, want context.Canceled", err)
 	}
 }
