@@ -31,6 +31,7 @@ var allowedImports = map[string][]string{
 	"registry/avrocompat": {},
 	"registry/jsoncompat": {},
 	"store":               {},
+	"store/storetest":     {"store"},
 	"proto/schemagate/v1": {},
 }
 

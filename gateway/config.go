@@ -126,10 +126,17 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
-// StorageConfig selects the database.
+// StorageConfig selects the database and its connection pool.
 type StorageConfig struct {
-	// URL of the store: sqlite://PATH. Default sqlite://<data_dir>/schemagate.db.
+	// URL of the store: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=….
+	// Default sqlite://<data_dir>/schemagate.db.
 	URL string `yaml:"url"`
+	// MaxOpenConns caps the connections of this replica (0: the driver's default, unlimited).
+	MaxOpenConns int `yaml:"max_open_conns"`
+	// MaxIdleConns caps the idle connections kept (0: database/sql's default, 2).
+	MaxIdleConns int `yaml:"max_idle_conns"`
+	// ConnMaxLifetime closes connections older than this (0: never).
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
 // LogConfig selects the log format and level.

@@ -108,7 +108,17 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		}
 	}()
 
-	g.db, err = store.Open(ctx, cfg.Storage.URL)
+	var storeOpts []store.Option
+	if n := cfg.Storage.MaxOpenConns; n > 0 {
+		storeOpts = append(storeOpts, store.WithMaxOpenConns(n))
+	}
+	if n := cfg.Storage.MaxIdleConns; n > 0 {
+		storeOpts = append(storeOpts, store.WithMaxIdleConns(n))
+	}
+	if d := cfg.Storage.ConnMaxLifetime; d > 0 {
+		storeOpts = append(storeOpts, store.WithConnMaxLifetime(d))
+	}
+	g.db, err = store.Open(ctx, cfg.Storage.URL, storeOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -37,7 +37,7 @@ func newAudit(t testing.TB, db *store.DB, key []byte, clock *fakeClock) *Audit {
 // mustExec runs a statement on db or fails the test.
 func mustExec(t testing.TB, db *store.DB, query string, args ...any) {
 	t.Helper()
-	if _, err := db.SQL().ExecContext(context.Background(), query, args...); err != nil {
+	if _, err := db.SQL().ExecContext(context.Background(), db.Dialect().Rebind(query), args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 }
@@ -526,7 +526,7 @@ func TestAuditVerifyOffline(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	offline, err := store.Open(ctx, "sqlite://"+path)
+	offline, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,11 +551,9 @@ func TestAuditVerifyEmptyLog(t *testing.T) {
 // A governance write and its audit entry commit together or not at all: when the append fails,
 // the caller's transaction rolls back and leaves neither.
 func TestAuditAppendTxFailsClosed(t *testing.T) {
-	tests := []struct{ name, trigger string }{
-		{"entry insert fails", `CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_entries
-			WHEN NEW.reason = 'refuse' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`},
-		{"head update fails", `CREATE TRIGGER audit_refuse BEFORE UPDATE ON audit_head
-			WHEN NEW.seq = 2 BEGIN SELECT RAISE(ABORT, 'audit refused'); END`},
+	tests := []struct{ name, event, table, condition string }{
+		{"entry insert fails", "INSERT", "audit_entries", "NEW.reason = 'refuse'"},
+		{"head update fails", "UPDATE", "audit_head", "NEW.seq = 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -564,7 +562,7 @@ func TestAuditAppendTxFailsClosed(t *testing.T) {
 			clock := newClock(t0)
 			a := newAudit(t, db, auditKeyA, clock)
 			appendSamples(t, a, clock, 1)
-			mustExec(t, db, tc.trigger)
+			failWrites(t, db, "audit_refuse", tc.event, tc.table, tc.condition)
 			err := db.InTx(ctx, func(tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES ('orders-value', 'strict', 1)`); err != nil {
 					return err
@@ -572,7 +570,7 @@ func TestAuditAppendTxFailsClosed(t *testing.T) {
 				_, err := a.AppendTx(ctx, tx, Entry{Actor: "alice", Action: ActionModePromoted, Subject: "orders-value", Reason: "refuse"})
 				return err
 			})
-			if err == nil || !strings.Contains(err.Error(), "audit refused") {
+			if err == nil || !strings.Contains(err.Error(), "injected failure") {
 				t.Fatalf("InTx err = %v, want the trigger's refusal", err)
 			}
 			var modes, entries int

@@ -176,7 +176,7 @@ func TestTwoReplicasAggregate(t *testing.T) {
 		t.Errorf("Heartbeats (-want +got):\n%s", diff)
 	}
 	var n int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM evidence_heartbeats WHERE bucket_start = ?`, t0.Unix()).Scan(&n); err != nil || n != 2 {
+	if err := db.SQL().QueryRowContext(ctx, db.Dialect().Rebind(`SELECT COUNT(*) FROM evidence_heartbeats WHERE bucket_start = ?`), t0.Unix()).Scan(&n); err != nil || n != 2 {
 		t.Errorf("heartbeat rows in first bucket = %d, %v; want one per replica", n, err)
 	}
 }
@@ -202,7 +202,7 @@ func TestHeartbeatWhenIdle(t *testing.T) {
 		t.Errorf("Heartbeats (-want +got):\n%s", diff)
 	}
 	var lastSeen int64
-	if err := db.SQL().QueryRowContext(ctx, `SELECT last_seen FROM evidence_heartbeats WHERE bucket_start = ? AND replica = 'r1'`, t0.Unix()).Scan(&lastSeen); err != nil {
+	if err := db.SQL().QueryRowContext(ctx, db.Dialect().Rebind(`SELECT last_seen FROM evidence_heartbeats WHERE bucket_start = ? AND replica = 'r1'`), t0.Unix()).Scan(&lastSeen); err != nil {
 		t.Fatal(err)
 	}
 	if want := t0.Add(90 * time.Second).Unix(); lastSeen != want {
@@ -220,16 +220,7 @@ func TestHeartbeatWhenIdle(t *testing.T) {
 func failHeartbeats(t *testing.T, db *store.DB, replica string) (lift func()) {
 	t.Helper()
 	name := fmt.Sprintf("fail_hb_%d", time.Now().UnixNano())
-	_, err := db.SQL().ExecContext(t.Context(), fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON evidence_heartbeats
-WHEN NEW.replica = '%s' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`, name, replica))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if _, err := db.SQL().ExecContext(context.Background(), `DROP TRIGGER `+name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return failWrites(t, db, name, "INSERT", "evidence_heartbeats", fmt.Sprintf("NEW.replica = '%s'", replica))
 }
 
 func TestFlushFailureKeepsCounts(t *testing.T) {
@@ -309,7 +300,7 @@ func TestFlushOnClosedDBKeepsCounts(t *testing.T) {
 	if len(e.beats) != 1 {
 		t.Errorf("pending heartbeats = %v, want the failed flush's", e.beats)
 	}
-	db2, err := store.Open(t.Context(), "sqlite://"+path)
+	db2, err := store.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,9 +208,7 @@ func TestFailedAuditLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// From now on every audit insert fails.
-	if _, err := e.db.SQL().ExecContext(ctx, `CREATE TRIGGER no_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'audit down'); END`); err != nil {
-		t.Fatal(err)
-	}
+	failWrites(t, e.db, "no_audit", "INSERT", "audit_entries", "")
 	if _, _, err := e.gov.Approve(ctx, lead, p.ID, "ok"); err == nil {
 		t.Fatal("approval succeeded without its audit entry")
 	}

@@ -1,24 +1,27 @@
 package governance
 
 import (
-	"path/filepath"
+	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
-// openDB opens a migrated SQLite database in a fresh temporary directory.
+// openDB opens a migrated store for one test (SQLite, or PostgreSQL under make
+// unit-postgres) and returns it with its storage URL, to open it again.
 func openDB(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "schemagate.db")
-	db, err := store.Open(t.Context(), "sqlite://"+path)
+	url := storetest.URL(t)
+	db, err := store.Open(t.Context(), url)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	return db, path
+	return db, url
 }
 
 // fakeClock is a clock that moves only when told; safe for concurrent use.
@@ -52,5 +55,43 @@ func mustFlush(t testing.TB, e *Evidence) {
 	t.Helper()
 	if err := e.Flush(t.Context()); err != nil {
 		t.Fatalf("Flush: %v", err)
+	}
+}
+
+// failWrites installs a trigger that makes writes (event "INSERT" or "UPDATE") to table fail
+// when condition holds (an SQL expression over NEW, e.g. "NEW.replica = 'r1'"; "" for always),
+// on SQLite or PostgreSQL. It returns a function that removes it.
+func failWrites(t testing.TB, db *store.DB, name, event, table, condition string) (lift func()) {
+	t.Helper()
+	var stmts, drop []string
+	if db.Dialect().Name() == "postgres" {
+		cond := "TRUE"
+		if condition != "" {
+			cond = condition
+		}
+		stmts = []string{
+			fmt.Sprintf(`CREATE FUNCTION %s_fn() RETURNS trigger AS $$ BEGIN IF %s THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`, name, cond),
+			fmt.Sprintf(`CREATE TRIGGER %s BEFORE %s ON %s FOR EACH ROW EXECUTE FUNCTION %s_fn()`, name, event, table, name),
+		}
+		drop = []string{fmt.Sprintf(`DROP TRIGGER %s ON %s`, name, table), fmt.Sprintf(`DROP FUNCTION %s_fn()`, name)}
+	} else {
+		when := ""
+		if condition != "" {
+			when = "WHEN " + condition
+		}
+		stmts = []string{fmt.Sprintf(`CREATE TRIGGER %s BEFORE %s ON %s %s BEGIN SELECT RAISE(ABORT, 'injected failure'); END`, name, event, table, when)}
+		drop = []string{`DROP TRIGGER ` + name}
+	}
+	for _, s := range stmts {
+		if _, err := db.SQL().ExecContext(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return func() {
+		for _, s := range drop {
+			if _, err := db.SQL().ExecContext(context.Background(), s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
 	}
 }

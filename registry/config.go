@@ -136,6 +136,9 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		c.Compatibility = l
 	}
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+			return err
+		}
 		if c.Compatibility == "" {
 			cur, found, err := r.q.config(ctx, tx, subject)
 			if err != nil {
@@ -207,6 +210,9 @@ func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force
 		return "", err
 	}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+			return err
+		}
 		if m == ModeImport && !force {
 			var n int
 			var err error

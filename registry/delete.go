@@ -28,6 +28,9 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 	}
 	var deleted, schemaIDs []int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+			return err
+		}
 		deleted, schemaIDs = nil, nil
 		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
 			return err
@@ -110,6 +113,9 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	}
 	var deleted, schemaID int
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+			return err
+		}
 		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
 			return err
 		}

@@ -2,22 +2,18 @@ package registry
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
 // newTestRegistry opens a registry on a real SQLite file in t.TempDir().
 func newTestRegistry(t testing.TB) (*Registry, *prometheus.Registry) {
 	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "registry.db"))
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := storetest.Open(t) // SQLite, or PostgreSQL under make unit-postgres
+
 	reg := prometheus.NewRegistry()
 	r, err := New(db, Options{Registerer: reg})
 	if err != nil {

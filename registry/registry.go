@@ -23,6 +23,11 @@ import (
 	"github.com/schemagate/schemagate/store"
 )
 
+// writeLock names the lock that serialises registry writes across replicas sharing one
+// PostgreSQL database (SQLite write transactions are exclusive already): with it, two replicas
+// registering the same new schema at once agree on one ID and never collide on a version.
+const writeLock = "schemagate.registry"
+
 // Registry is the schema registry. It is safe for concurrent use; writes are
 // serialised by the database's transactions.
 type Registry struct {
@@ -167,6 +172,9 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 	fp := schemaFingerprint(sv.Schema)
 	created := false
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+			return err
+		}
 		created = false
 		mode, err := r.checkWritable(ctx, tx, subject)
 		if err != nil {

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
 const (
@@ -27,11 +26,7 @@ func TestNewRequiresDB(t *testing.T) {
 }
 
 func TestNewSharesMetricsOnOneRegisterer(t *testing.T) {
-	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	reg := prometheus.NewRegistry()
 	for range 2 {
 		if _, err := New(db, Options{Registerer: reg}); err != nil {
@@ -319,10 +314,7 @@ schemagate_schemas_registered_total{type="JSON"} 1
 
 func TestStoreErrorsHideSQL(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t)
 	r, err := New(db, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,232 @@
+// Package replicas_test runs two real gateway processes on one store: SQLite by default,
+// PostgreSQL under `make unit-postgres` (storetest picks the backend).
+package replicas_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/schemagate/schemagate/store/storetest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "schemagate-replicas-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "schemagate")
+	build := exec.Command("go", "build", "-o", binary, "../../cmd/schemagate")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type replica struct {
+	name, http, grpc string
+	cmd              *exec.Cmd
+	log              *strings.Builder
+	mu               *sync.Mutex
+}
+
+// start runs one gateway process on storageURL with cfg.
+func start(t testing.TB, name, storageURL, cfg string) *replica {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "schemagate.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{name: name, http: freeAddr(t), grpc: freeAddr(t), log: &strings.Builder{}, mu: &sync.Mutex{}}
+	r.cmd = exec.Command(binary, "serve", "--config", cfgFile, "--http-addr", r.http, "--grpc-addr", r.grpc)
+	r.cmd.Env = append(os.Environ(), "SCHEMAGATE_STORAGE_URL="+storageURL)
+	r.cmd.Stderr = writerFunc(func(p []byte) (int, error) { r.mu.Lock(); defer r.mu.Unlock(); return r.log.Write(p) })
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.cmd.Wait()
+		if t.Failed() {
+			r.mu.Lock()
+			t.Logf("%s log:\n%s", r.name, r.log.String())
+			r.mu.Unlock()
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + r.http + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready", name)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (r *replica) do(t testing.TB, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+r.http+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func sha(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+
+func TestTwoReplicasOneStore(t *testing.T) {
+	url := storetest.URL(t)
+	cfg := fmt.Sprintf(`governance:
+  clean_window: 3s
+  evidence_bucket: 1s
+  evidence_flush_interval: 200ms
+  min_validations: 6
+  doc_path: ""
+auth:
+  principals:
+    - {name: alice, roles: [author, producer], token_sha256: %s}
+    - {name: lead, roles: [governance-lead], token_sha256: %s}
+`, sha("alice"), sha("lead"))
+	a := start(t, "replica-a", url, cfg)
+	b := start(t, "replica-b", url, cfg)
+
+	// Concurrent registrations from both replicas: 10 schemas, each registered on both at once
+	// into two subjects. The same schema gets one ID everywhere; versions never collide.
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	ids := sync.Map{}
+	for i := range 10 {
+		schema := fmt.Sprintf(`{"type":"record","name":"R","fields":[{"name":"f%d","type":["null","int"],"default":null}]}`, i)
+		body, _ := json.Marshal(map[string]string{"schema": schema})
+		for _, r := range []*replica{a, b} {
+			for _, subject := range []string{"orders-value", "copies-value"} {
+				wg.Go(func() {
+					code, resp := r.do(t, "POST", "/subjects/"+subject+"/versions", "alice", string(body))
+					if code != 200 {
+						errs <- fmt.Sprintf("%s %s: %d %s", r.name, subject, code, resp)
+						return
+					}
+					var out struct{ ID int }
+					_ = json.Unmarshal([]byte(resp), &out)
+					if prev, loaded := ids.LoadOrStore(i, out.ID); loaded && prev != out.ID {
+						errs <- fmt.Sprintf("schema %d got IDs %d and %d", i, prev, out.ID)
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for _, subject := range []string{"orders-value", "copies-value"} {
+		for _, r := range []*replica{a, b} {
+			if code, body := r.do(t, "GET", "/subjects/"+subject+"/versions", "alice", ""); code != 200 || body != "[1,2,3,4,5,6,7,8,9,10]" {
+				t.Errorf("%s %s versions = %d %s; want 1..10, no collision", r.name, subject, code, body)
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// A last version everybody knows the shape of, then traffic on both replicas until the
+	// subject is eligible: evidence is summed across them.
+	last, _ := json.Marshal(map[string]string{"schema": `{"type":"record","name":"R","fields":[{"name":"id","type":"string","default":""}]}`})
+	if code, body := a.do(t, "POST", "/subjects/orders-value/versions", "alice", string(last)); code != 200 {
+		t.Fatalf("register the last version: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		for _, r := range []*replica{a, b} {
+			if code, body := r.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
+				t.Fatalf("%s validate: %d %s", r.name, code, body)
+			}
+		}
+		_, body := b.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", "")
+		if strings.Contains(body, `"eligible":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not eligible after 30s: %s", body)
+		}
+	}
+
+	// Request on A, approve on B; enforced on A within the bound.
+	code, body := a.do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-7","reason":"clean on both replicas"}`)
+	if code != 200 {
+		t.Fatalf("request: %d %s", code, body)
+	}
+	var p struct{ ID string }
+	_ = json.Unmarshal([]byte(body), &p)
+	if code, body := b.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
+		t.Fatalf("approve on B: %d %s", code, body)
+	}
+	approved := time.Now()
+	for {
+		code, _ := a.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`)
+		if code == http.StatusUnprocessableEntity {
+			break
+		}
+		// DESIGN's bound is 2 s (modes are reloaded every 2 s); allow scheduling slack.
+		if time.Since(approved) > 5*time.Second {
+			t.Fatalf("replica A still accepts invalid payloads %s after the approval on B", time.Since(approved))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("strict on replica A %s after the approval on replica B", time.Since(approved).Round(time.Millisecond))
+
+	// One audit chain, verified from either replica, holding both replicas' writes.
+	for _, r := range []*replica{a, b} {
+		code, body := r.do(t, "GET", "/v1/audit:verify", "alice", "")
+		if code != 200 || !strings.Contains(body, `"ok":true`) {
+			t.Errorf("%s audit verify: %d %s", r.name, code, body)
+		}
+	}
+	_, body = a.do(t, "GET", "/v1/audit?pageSize=1000", "alice", "")
+	if n := strings.Count(body, `"action":"schema.registered"`); n != 21 {
+		t.Errorf("audit holds %d registrations; want 21 (10 versions in each of 2 subjects, and the last)", n)
+	}
+}
