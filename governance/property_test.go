@@ -183,7 +183,7 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 				rt.Fatalf("drift entries of %s: %d, model %d", s, seen, want)
 			}
 		}
-		rows, err := db.SQL().QueryContext(ctx, `SELECT bucket_start FROM evidence_heartbeats WHERE replica = ?`, replica)
+		rows, err := db.SQL().QueryContext(ctx, db.Dialect().Rebind(`SELECT bucket_start FROM evidence_heartbeats WHERE replica = ?`), replica)
 		if err != nil {
 			rt.Fatal(err)
 		}
