@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 )
 
 // canaryStart is when the subject entered canary in these tests.
@@ -103,4 +104,32 @@ func TestAssessIsAFunctionOfStoredFacts(t *testing.T) {
 	if !first.Eligible {
 		t.Errorf("48h of clean traffic with the default policy is not eligible: %v", first.Reasons)
 	}
+}
+
+// The window never reports eligible with a violation inside it, whatever the buckets.
+func TestPropertyNoViolationInsideAnEligibleWindow(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 60).Draw(t, "buckets")
+		f := WindowFacts{CanarySince: canaryStart, BucketWidth: time.Hour, Now: canaryStart.Add(time.Duration(n) * time.Hour)}
+		for i := range n {
+			start := canaryStart.Add(time.Duration(i) * time.Hour)
+			if rapid.Bool().Draw(t, "up") {
+				f.Heartbeats = append(f.Heartbeats, start)
+			}
+			f.Buckets = append(f.Buckets, Bucket{Start: start, Validations: rapid.Int64Range(0, 100).Draw(t, "validations"),
+				Violations: rapid.Int64Range(0, 1).Draw(t, "violations")})
+		}
+		a := Assess(f, Policy{CleanWindow: 10 * time.Hour, MinValidations: 50})
+		if !a.Eligible {
+			return
+		}
+		for _, b := range f.Buckets {
+			if b.Violations > 0 && b.Start.Add(f.BucketWidth).After(a.WindowStart) {
+				t.Fatalf("eligible with a violation in the bucket at %s, inside the window from %s", b.Start, a.WindowStart)
+			}
+		}
+		if a.Violations != 0 {
+			t.Fatalf("eligible with %d violations counted in the window", a.Violations)
+		}
+	})
 }
