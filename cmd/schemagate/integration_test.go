@@ -72,6 +72,9 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	s := &server{httpAddr: freeAddr(t), grpcAddr: freeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr, "--grpc-addr", s.grpcAddr, "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(binary, args...)
+	// A working directory of its own: files the server writes at relative paths (the governance
+	// document's default docs/operations/…) land there, not in the source tree.
+	s.cmd.Dir = t.TempDir()
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
