@@ -124,6 +124,19 @@ type ServerConfig struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on SIGINT/SIGTERM
 	// before they are cut. Default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ReadHeaderTimeout bounds how long an HTTP client may take to send its request headers
+	// (slow-header clients are cut off). Default 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole HTTP request, body included. Default 1m.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing an HTTP response, from the end of the request headers.
+	// Default 2m.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive HTTP connections idle this long. Default 2m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds the HTTP request line and headers; larger requests get 431.
+	// Default 64 KiB.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 }
 
 // StorageConfig selects the database and its connection pool.
@@ -161,7 +174,12 @@ func DefaultConfig() Config {
 			HTTPAddr:        "127.0.0.1:8081",
 			GRPCAddr:        "127.0.0.1:9091",
 			DataDir:         "./data",
-			ShutdownTimeout: 15 * time.Second,
+			ShutdownTimeout:   15 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
 		},
 		Log:            LogConfig{Format: "text", Level: "info"},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
@@ -242,6 +260,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: server.shutdown_timeout %s: must be positive", c.Server.ShutdownTimeout)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"read_timeout", c.Server.ReadTimeout}, {"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout}} {
+		if d.v <= 0 {
+			return fmt.Errorf("config: server.%s %s: must be positive", d.key, d.v)
+		}
+	}
+	if c.Server.MaxHeaderBytes < 4<<10 {
+		return fmt.Errorf("config: server.max_header_bytes %d: must be at least 4096", c.Server.MaxHeaderBytes)
 	}
 	return nil
 }

@@ -50,10 +50,12 @@ auth:
 		t.Fatal(err)
 	}
 	def := DefaultConfig()
+	server := def.Server
+	server.HTTPAddr, server.GRPCAddr, server.ShutdownTimeout = "127.0.0.1:18081", "127.0.0.1:29091", 5*time.Second
 	want := Config{
 		SchemaRegistry: def.SchemaRegistry,
 		Governance:     def.Governance,
-		Server:         ServerConfig{HTTPAddr: "127.0.0.1:18081", GRPCAddr: "127.0.0.1:29091", DataDir: "./data", ShutdownTimeout: 5 * time.Second},
+		Server:         server,
 		Storage:        StorageConfig{URL: "sqlite://./from-file.db"},
 		Log:            LogConfig{Format: "json", Level: "debug"},
 		Auth: AuthConfig{Principals: []auth.PrincipalConfig{{

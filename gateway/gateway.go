@@ -41,6 +41,9 @@ type Options struct {
 	// new private registry with the Go and process collectors. Nothing is ever registered in
 	// the global Prometheus registry.
 	Metrics MetricsRegistry
+	// StoreOptions are passed to store.Open after those built from Config.Storage. Tests use
+	// them to put a fault-injecting driver under the store; serve never sets them.
+	StoreOptions []store.Option
 }
 
 // MetricsRegistry is where the gateway registers its metrics and what /metrics gathers; a
@@ -118,6 +121,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	if d := cfg.Storage.ConnMaxLifetime; d > 0 {
 		storeOpts = append(storeOpts, store.WithConnMaxLifetime(d))
 	}
+	storeOpts = append(storeOpts, opts.StoreOptions...)
 	g.db, err = store.Open(ctx, cfg.Storage.URL, storeOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -169,9 +173,11 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	}
 	g.httpSrv = &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 
