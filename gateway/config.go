@@ -171,9 +171,9 @@ type AuthConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Server: ServerConfig{
-			HTTPAddr:        "127.0.0.1:8081",
-			GRPCAddr:        "127.0.0.1:9091",
-			DataDir:         "./data",
+			HTTPAddr:          "127.0.0.1:8081",
+			GRPCAddr:          "127.0.0.1:9091",
+			DataDir:           "./data",
 			ShutdownTimeout:   15 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
