@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -276,11 +277,10 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 	if err != nil {
 		return nil, err
 	}
-	// Registry writes are audited after they commit, with the principal of the call.
-	reg.OnChange(func(ctx context.Context, c registry.Change) {
-		if err := gov.RecordRegistryWrite(ctx, actorOf(ctx), c.Action, c.Subject, c.Details); err != nil {
-			g.log.ErrorContext(ctx, "registry write not audited", "action", c.Action, "subject", c.Subject, "error", err)
-		}
+	// Registry writes are audited in their own transaction, with the principal of the call: a
+	// write whose audit entry cannot be stored fails and changes nothing.
+	reg.OnWrite(func(ctx context.Context, tx *sql.Tx, c registry.Change) error {
+		return gov.RecordRegistryWriteTx(ctx, tx, actorOf(ctx), c.Action, c.Subject, c.Details)
 	})
 	g.background = append(g.background, func(ctx context.Context) {
 		every(ctx, governanceTickInterval, func() {

@@ -421,10 +421,11 @@ func (g *Governor) changeMode(ctx context.Context, actor Actor, subject string, 
 	return entry, nil
 }
 
-// RecordRegistryWrite audits a write to the registry (register, delete, config or mode
-// change) made by actor.
-func (g *Governor) RecordRegistryWrite(ctx context.Context, actor Actor, action, subject string, details map[string]string) error {
-	_, err := g.opts.Audit.Append(ctx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role, Action: action, Subject: subject, Details: details})
+// RecordRegistryWriteTx audits a write to the registry (register, delete, config or mode
+// change) by actor inside the write's own transaction (a registry OnWrite hook): the write and
+// its audit entry commit together, and a failed append fails the write.
+func (g *Governor) RecordRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor Actor, action, subject string, details map[string]string) error {
+	_, err := g.opts.Audit.AppendTx(ctx, tx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role, Action: action, Subject: subject, Details: details})
 	return err
 }
 

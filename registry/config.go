@@ -135,6 +135,7 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		}
 		c.Compatibility = l
 	}
+	var change Change
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -149,13 +150,17 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 				c.Compatibility = cur.Compatibility
 			}
 		}
-		return r.q.putConfig(ctx, tx, subject, c)
+		if err := r.q.putConfig(ctx, tx, subject, c); err != nil {
+			return err
+		}
+		change = Change{Action: "config.changed", Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
+		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
 	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
-	r.notify(ctx, Change{Action: "config.changed", Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}})
+	r.notify(ctx, change)
 	return c, nil
 }
 
@@ -167,10 +172,17 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 	if err != nil {
 		return Config{}, err
 	}
-	if err := r.q.deleteConfig(ctx, r.db.SQL(), subject); err != nil {
+	change := Change{Action: "config.changed", Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}}
+	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.q.deleteConfig(ctx, tx, subject); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, change)
+	})
+	if err != nil {
 		return Config{}, r.storeErr("deleting a compatibility configuration", err)
 	}
-	r.notify(ctx, Change{Action: "config.changed", Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}})
+	r.notify(ctx, change)
 	return prev, nil
 }
 
@@ -209,6 +221,7 @@ func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force
 	if err != nil {
 		return "", err
 	}
+	change := Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"mode": string(m)}}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -228,13 +241,16 @@ func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force
 				return errorf(ErrOperationNotPermitted, "Cannot import since found existing subjects")
 			}
 		}
-		return r.q.putMode(ctx, tx, subject, m)
+		if err := r.q.putMode(ctx, tx, subject, m); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
 		return "", r.storeErr("writing a mode", err)
 	}
 	r.log.InfoContext(ctx, "mode set", "subject", subject, "mode", m)
-	r.notify(ctx, Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"mode": string(m)}})
+	r.notify(ctx, change)
 	return m, nil
 }
 
@@ -245,10 +261,17 @@ func (r *Registry) DeleteMode(ctx context.Context, subject string) (Mode, error)
 	if err != nil {
 		return "", err
 	}
-	if err := r.q.deleteMode(ctx, r.db.SQL(), subject); err != nil {
+	change := Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"deleted": string(prev)}}
+	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := r.q.deleteMode(ctx, tx, subject); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, change)
+	})
+	if err != nil {
 		return "", r.storeErr("deleting a mode", err)
 	}
-	r.notify(ctx, Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"deleted": string(prev)}})
+	r.notify(ctx, change)
 	return prev, nil
 }
 

@@ -27,6 +27,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		return nil, err
 	}
 	var deleted, schemaIDs []int
+	var change Change
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -74,16 +75,19 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		deleted = targets
 		if permanent {
 			// A permanently deleted subject starts afresh: versions from 1, no settings.
-			return r.q.deleteSubjectSettings(ctx, tx, subject)
+			if err := r.q.deleteSubjectSettings(ctx, tx, subject); err != nil {
+				return err
+			}
 		}
-		return nil
+		change = Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+			"versions": fmt.Sprint(deleted), "permanent": strconv.FormatBool(permanent)}}
+		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
 		return nil, r.storeErr("deleting a subject", err)
 	}
 	r.forget(schemaIDs...)
-	r.notify(ctx, Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
-		"versions": fmt.Sprint(deleted), "permanent": strconv.FormatBool(permanent)}})
+	r.notify(ctx, change)
 	r.log.InfoContext(ctx, "subject deleted", "subject", subject, "versions", deleted, "permanent", permanent)
 	return deleted, nil
 }
@@ -112,6 +116,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		return 0, err
 	}
 	var deleted, schemaID int
+	var change Change
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -152,12 +157,19 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		if err := r.checkNotReferenced(ctx, tx, subject, row.version, !permanent, ""); err != nil {
 			return err
 		}
-		deleted = row.version
+		deleted, schemaID = row.version, 0
 		if permanent {
 			schemaID = row.schemaID
-			return r.q.hardDelete(ctx, tx, subject, row.version)
+			err = r.q.hardDelete(ctx, tx, subject, row.version)
+		} else {
+			err = r.q.softDelete(ctx, tx, subject, row.version)
 		}
-		return r.q.softDelete(ctx, tx, subject, row.version)
+		if err != nil {
+			return err
+		}
+		change = Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+			"versions": fmt.Sprint([]int{deleted}), "permanent": strconv.FormatBool(permanent)}}
+		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
 		return 0, r.storeErr("deleting a subject version", err)
@@ -165,8 +177,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if schemaID != 0 {
 		r.forget(schemaID)
 	}
-	r.notify(ctx, Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
-		"versions": fmt.Sprint([]int{deleted}), "permanent": strconv.FormatBool(permanent)}})
+	r.notify(ctx, change)
 	r.log.InfoContext(ctx, "subject version deleted", "subject", subject, "version", deleted, "permanent", permanent)
 	return deleted, nil
 }

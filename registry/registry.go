@@ -45,6 +45,7 @@ type Registry struct {
 
 	listenersMu sync.Mutex
 	listeners   []func(ctx context.Context, c Change)
+	journals    []func(ctx context.Context, tx *sql.Tx, c Change) error
 }
 
 type metrics struct {
@@ -171,6 +172,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
 	fp := schemaFingerprint(sv.Schema)
 	created := false
+	var change Change
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -227,15 +229,19 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
 			return err
 		}
+		if err := r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro()); err != nil {
+			return err
+		}
+		change = Change{Action: "schema.registered", Subject: subject, Details: map[string]string{
+			"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
 		created = true
-		return r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro())
+		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if created {
-		r.notify(ctx, Change{Action: "schema.registered", Subject: subject, Details: map[string]string{
-			"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}})
+		r.notify(ctx, change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
