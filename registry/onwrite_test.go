@@ -57,7 +57,10 @@ func TestOnWriteFailureRollsBackTheWrite(t *testing.T) {
 		{"soft-delete a version", "schema.deleted", func(r *Registry) error { _, err := r.DeleteVersion(ctx, "s", 1, false); return err }},
 		{"soft-delete a subject", "schema.deleted", func(r *Registry) error { _, err := r.DeleteSubject(ctx, "s", false); return err }},
 		{"permanently delete a version", "schema.deleted", func(r *Registry) error { _, err := r.DeleteVersion(ctx, "gone", 1, true); return err }},
-		{"set compatibility", "config.changed", func(r *Registry) error { _, err := r.SetConfig(ctx, "s", Config{Compatibility: CompatFull}); return err }},
+		{"set compatibility", "config.changed", func(r *Registry) error {
+			_, err := r.SetConfig(ctx, "s", Config{Compatibility: CompatFull})
+			return err
+		}},
 		{"delete compatibility", "config.changed", func(r *Registry) error { _, err := r.DeleteConfig(ctx, "s"); return err }},
 		{"set mode", "registry_mode.changed", func(r *Registry) error { _, err := r.SetMode(ctx, "s", ModeReadOnly, false); return err }},
 		{"delete mode", "registry_mode.changed", func(r *Registry) error { _, err := r.DeleteMode(ctx, "s"); return err }},
