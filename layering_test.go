@@ -32,6 +32,7 @@ var allowedImports = map[string][]string{
 	"registry/jsoncompat": {},
 	"store":               {},
 	"store/storetest":     {"store"},
+	"store/storefault":    {"store"},
 	"proto/schemagate/v1": {},
 }
 

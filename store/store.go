@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -30,6 +31,7 @@ type config struct {
 	maxOpenConns    int
 	maxIdleConns    int
 	connMaxLifetime time.Duration
+	wrapConnector   func(driver.Connector) driver.Connector
 }
 
 func defaultConfig() config {
@@ -39,6 +41,13 @@ func defaultConfig() config {
 		maxIdleConns:    2, // database/sql's default
 		connMaxLifetime: 0, // database/sql: connections are reused forever
 	}
+}
+
+// WithConnectorWrapper puts wrap around the database driver's connector, so that every
+// connection the pool opens comes from wrap's connector. It exists for test fixtures that
+// inject faults under the store; production code has no use for it.
+func WithConnectorWrapper(wrap func(driver.Connector) driver.Connector) Option {
+	return optionFunc(func(c *config) { c.wrapConnector = wrap })
 }
 
 type optionFunc func(*config)
@@ -146,7 +155,7 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	sqldb, err := cfg.open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite database %s: %w", path, err)
 	}
@@ -203,7 +212,7 @@ func openPostgres(ctx context.Context, rawURL string, cfg config) (*DB, error) {
 	}
 	shown := redactURL(u)
 	secrets := urlSecrets(u)
-	sqldb, err := sql.Open("pgx", rawURL)
+	sqldb, err := cfg.open("pgx", rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres database %s: %w", shown, redactErr(err, secrets))
 	}
@@ -219,6 +228,35 @@ func openPostgres(ctx context.Context, rawURL string, cfg config) (*DB, error) {
 	}
 	return db, nil
 }
+
+// open opens the pool of driverName for dsn, through the connector wrapper if there is one.
+func (c config) open(driverName, dsn string) (*sql.DB, error) {
+	if c.wrapConnector == nil {
+		return sql.Open(driverName, dsn)
+	}
+	probe, err := sql.Open(driverName, dsn) // opens no connection: only finds the driver
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	_ = probe.Close()
+	var conn driver.Connector = dsnConnector{drv: drv, dsn: dsn}
+	if dc, ok := drv.(driver.DriverContext); ok {
+		if conn, err = dc.OpenConnector(dsn); err != nil {
+			return nil, err
+		}
+	}
+	return sql.OpenDB(c.wrapConnector(conn)), nil
+}
+
+// dsnConnector is the connector of a driver that has no OpenConnector.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
 func (c config) applyPool(db *sql.DB) {
 	db.SetMaxOpenConns(c.maxOpenConns)

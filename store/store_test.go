@@ -82,7 +82,7 @@ func TestPoolOptions(t *testing.T) {
 	for _, o := range []Option{WithMaxOpenConns(7), WithMaxIdleConns(3), WithConnMaxLifetime(time.Minute)} {
 		o.apply(&got)
 	}
-	if got != want {
+	if got.busyTimeout != want.busyTimeout || got.maxOpenConns != want.maxOpenConns || got.maxIdleConns != want.maxIdleConns || got.connMaxLifetime != want.connMaxLifetime {
 		t.Errorf("config = %+v, want %+v", got, want)
 	}
 }
