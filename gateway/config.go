@@ -80,6 +80,14 @@ type GovernanceConfig struct {
 	// EvidenceFlushInterval is how often evidence counters are written to the store (a crash
 	// loses at most this much). Default 5s.
 	EvidenceFlushInterval time.Duration `yaml:"evidence_flush_interval"`
+	// EvidenceMaxSamples bounds the drift samples (subject, kind, path) held in memory between
+	// flushes; findings beyond it are counted in schemagate_evidence_lost_total{what=
+	// "drift_sample"}, never their counts. Default 1000.
+	EvidenceMaxSamples int `yaml:"evidence_max_samples"`
+	// EvidenceMaxHeldBuckets bounds the bucket heartbeats held in memory while the store is
+	// unreachable; older ones are dropped (those buckets count as downtime) and counted in
+	// schemagate_evidence_lost_total{what="heartbeat"}. Default 2016 (a week of 5m buckets).
+	EvidenceMaxHeldBuckets int `yaml:"evidence_max_held_buckets"`
 	// CleanWindow is the clean time a subject needs before promotion to strict. Default 48h.
 	CleanWindow time.Duration `yaml:"clean_window"`
 	// MinValidations is the traffic the window needs. Default 1000.
@@ -183,7 +191,7 @@ func DefaultConfig() Config {
 		},
 		Log:            LogConfig{Format: "text", Level: "info"},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
-		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, CleanWindow: 48 * time.Hour, MinValidations: 1000,
+		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, EvidenceMaxSamples: 1000, EvidenceMaxHeldBuckets: 2016, CleanWindow: 48 * time.Hour, MinValidations: 1000,
 			RequireApproval: true, AutoTicket: "GOV-0", TicketPattern: `^[A-Z][A-Z0-9]+-[0-9]+$`,
 			DocPath: "docs/operations/schema_registry_governance.md", AutoRollbackPeriod: 5 * time.Minute, AutoRollbackMinValidations: 100},
 	}
@@ -248,6 +256,9 @@ func (c *Config) Validate() error {
 	}
 	if r := c.Governance.AutoRollbackRatio; r < 0 || r > 1 {
 		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", r)
+	}
+	if c.Governance.EvidenceMaxSamples <= 0 || c.Governance.EvidenceMaxHeldBuckets <= 0 {
+		return errors.New("config: governance.evidence_max_samples and evidence_max_held_buckets must be positive")
 	}
 	if c.Governance.EvidenceFlushInterval <= 0 {
 		return errors.New("config: governance.evidence_flush_interval must be positive")

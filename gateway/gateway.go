@@ -228,9 +228,19 @@ func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *reg
 	evidence, err := governance.NewEvidence(governance.EvidenceOptions{
 		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket,
 		FlushInterval: cfg.Governance.EvidenceFlushInterval, Logger: g.log, OnFlush: al.onFlush,
+		MaxSamples: cfg.Governance.EvidenceMaxSamples, MaxHeldBuckets: cfg.Governance.EvidenceMaxHeldBuckets,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	for what, lost := range map[string]func() int64{"drift_sample": evidence.DroppedSamples, "heartbeat": evidence.LostHeartbeats} {
+		if err := metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "schemagate_evidence_lost_total",
+			Help:        "Evidence dropped because the memory bound held while flushes fail was reached: drift samples (their counts are kept) and bucket heartbeats (those buckets count as downtime).",
+			ConstLabels: prometheus.Labels{"what": what},
+		}, func() float64 { return float64(lost()) })); err != nil {
+			return nil, fmt.Errorf("evidence metrics: %w", err)
+		}
 	}
 	vm, err := newValidationMetrics(metrics)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,9 @@ const (
 	DefaultFlushInterval = 5 * time.Second
 	// DefaultMaxSamples is the default EvidenceOptions.MaxSamples.
 	DefaultMaxSamples = 1000
+	// DefaultMaxHeldBuckets is the default EvidenceOptions.MaxHeldBuckets: a week of 5-minute
+	// buckets.
+	DefaultMaxHeldBuckets = 2016
 	// shutdownFlushTimeout bounds the last flush of [Evidence.Run].
 	shutdownFlushTimeout = 5 * time.Second
 	// maxReplicaBytes is the column width of replica.
@@ -55,6 +59,10 @@ type EvidenceOptions struct {
 	// flushes, across all subjects. Findings for new entries beyond it are counted in
 	// [Evidence.DroppedSamples] and not sampled; counters are never dropped. Default 1000.
 	MaxSamples int
+	// MaxHeldBuckets bounds the heartbeats held in memory while flushes fail (one per bucket
+	// of the outage). Beyond it the oldest are dropped and counted in [Evidence.Lost]: their
+	// buckets then count as downtime, which only lengthens a clean window. Default 2016.
+	MaxHeldBuckets int
 }
 
 // Evidence counts validations per subject in memory and flushes the counts to the store in time
@@ -83,10 +91,12 @@ type Evidence struct {
 	log           *slog.Logger
 	flushHook     func(error)
 	maxSamples    int64
+	maxBeats      int
 
 	subjects    sync.Map // subject string → *subjectState; entries are never removed
 	sampleCount atomic.Int64
 	dropped     atomic.Int64
+	lostBeats   atomic.Int64
 
 	// flushMu serialises flushes, and lets DriftReport see no evidence in flight.
 	flushMu sync.Mutex
@@ -141,6 +151,12 @@ func NewEvidence(opts EvidenceOptions) (*Evidence, error) {
 	if opts.MaxSamples < 0 {
 		return nil, fmt.Errorf("governance: NewEvidence: MaxSamples %d must be positive", opts.MaxSamples)
 	}
+	if opts.MaxHeldBuckets == 0 {
+		opts.MaxHeldBuckets = DefaultMaxHeldBuckets
+	}
+	if opts.MaxHeldBuckets < 0 {
+		return nil, fmt.Errorf("governance: NewEvidence: MaxHeldBuckets %d must be positive", opts.MaxHeldBuckets)
+	}
 	return &Evidence{
 		db:            opts.DB,
 		replica:       opts.Replica,
@@ -150,6 +166,7 @@ func NewEvidence(opts EvidenceOptions) (*Evidence, error) {
 		flushHook:     opts.OnFlush,
 		log:           opts.Logger,
 		maxSamples:    int64(opts.MaxSamples),
+		maxBeats:      opts.MaxHeldBuckets,
 		beats:         make(map[int64]int64),
 	}, nil
 }
@@ -188,6 +205,10 @@ func (e *Evidence) Record(subject string, valid bool, kinds []string, samples []
 // DroppedSamples returns how many findings were not sampled since the Evidence was made, because
 // MaxSamples entries were already held in memory.
 func (e *Evidence) DroppedSamples() int64 { return e.dropped.Load() }
+
+// LostHeartbeats returns how many bucket heartbeats were dropped since the Evidence was made,
+// because flushes kept failing for more than MaxHeldBuckets buckets.
+func (e *Evidence) LostHeartbeats() int64 { return e.lostBeats.Load() }
 
 // Replica returns the replica name evidence is stored under.
 func (e *Evidence) Replica() string { return e.replica }
@@ -272,6 +293,7 @@ func (e *Evidence) Flush(ctx context.Context) error {
 	if last, ok := e.beats[bucket]; !ok || now.Unix() > last {
 		e.beats[bucket] = now.Unix()
 	}
+	e.boundBeats()
 	batch := e.swapOut()
 	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
 		return e.write(ctx, tx, bucket, batch)
@@ -283,6 +305,19 @@ func (e *Evidence) Flush(ctx context.Context) error {
 	e.releaseSamples(batch)
 	clear(e.beats)
 	return nil
+}
+
+// boundBeats drops the oldest held heartbeats beyond maxBeats, counting them lost. Called with
+// flushMu held.
+func (e *Evidence) boundBeats() {
+	for len(e.beats) > e.maxBeats {
+		oldest := int64(math.MaxInt64)
+		for start := range e.beats {
+			oldest = min(oldest, start)
+		}
+		delete(e.beats, oldest)
+		e.lostBeats.Add(1)
+	}
 }
 
 // swapOut takes every subject's counts and samples out of memory.

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/store/storefault"
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
 func TestNewEvidenceValidates(t *testing.T) {
@@ -472,5 +474,59 @@ func TestFlushErrorWraps(t *testing.T) {
 	cancel()
 	if err := e.Flush(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Flush err = %v, want it to wrap context.Canceled", err)
+	}
+}
+
+// TestOutageHoldsEvidenceWithinBounds: while the store is unreachable, counts are held in memory
+// and stored by the first flush after it returns; held heartbeats beyond MaxHeldBuckets and
+// drift samples beyond MaxSamples are dropped and counted, never silently.
+func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
+	ctx := t.Context()
+	inj := storefault.New()
+	db, err := store.Open(ctx, storetest.URL(t), inj.Option())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	clock := newClock(t0)
+	e, err := NewEvidence(EvidenceOptions{DB: db, Replica: "r1", Bucket: time.Minute, Clock: clock.Now, MaxHeldBuckets: 3, MaxSamples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inj.Down()
+	for i := range 5 { // five one-minute buckets of outage, one flush in each
+		e.Record("orders", i%2 == 0, []string{KindTypeMismatch}, []Sample{{Kind: KindTypeMismatch, Path: fmt.Sprintf("/f%d", i), Payload: []byte("x")}})
+		if err := e.Flush(ctx); !errors.Is(err, storefault.ErrDown) {
+			t.Fatalf("flush %d during the outage = %v, want the store's error", i, err)
+		}
+		clock.Advance(time.Minute)
+	}
+	if got, want := [2]int64{e.LostHeartbeats(), e.DroppedSamples()}, [2]int64{2, 3}; got != want {
+		t.Errorf("lost heartbeats, dropped samples = %v, want %v", got, want)
+	}
+	inj.Up()
+	mustFlush(t, e)
+
+	buckets, err := e.Buckets(ctx, "orders", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Bucket{{Start: t0.Add(5 * time.Minute), Validations: 5, Violations: 2, Findings: map[string]int64{KindTypeMismatch: 5}}}
+	if diff := cmp.Diff(want, buckets); diff != "" {
+		t.Errorf("evidence after the outage (-want +got): every count held, stored in the first good flush's bucket\n%s", diff)
+	}
+	beats, err := e.Heartbeats(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At most three buckets are held, the good flush's own included: the three oldest outage
+	// buckets were dropped (they count as downtime) and counted.
+	wantBeats := []time.Time{t0.Add(3 * time.Minute), t0.Add(4 * time.Minute), t0.Add(5 * time.Minute)}
+	if diff := cmp.Diff(wantBeats, beats); diff != "" {
+		t.Errorf("heartbeats after the outage (-want +got):\n%s", diff)
+	}
+	if got := e.LostHeartbeats(); got != 3 {
+		t.Errorf("lost heartbeats after the outage = %d, want 3", got)
 	}
 }
