@@ -75,6 +75,18 @@ func toStatus(err error) error {
 	return hiddenError{code: codes.Internal, msg: "internal error", cause: err}
 }
 
+// govStatus is toStatus for the governance service. Every failure governance can have that is
+// not a storage failure is one of the domain errors toStatus knows; whatever else reaches here
+// came from the database (reading evidence, committing an action with its audit entry), so it
+// is reported as Unavailable, as registry storage failures are, with its cause kept for the log.
+func govStatus(err error) error {
+	st := toStatus(err)
+	if h, ok := st.(hiddenError); ok && h.code == codes.Internal {
+		return hiddenError{code: codes.Unavailable, msg: "store unavailable; retry later", cause: h.cause}
+	}
+	return st
+}
+
 // hiddenError sends clients a generic status while keeping its cause for the server log (the
 // logging interceptor prints Error(), which includes the cause).
 type hiddenError struct {

@@ -40,7 +40,7 @@ func actorOf(ctx context.Context) governance.Actor {
 func (s *governanceService) GetSubjectStatus(ctx context.Context, req *pb.GetSubjectStatusRequest) (*pb.GetSubjectStatusResponse, error) {
 	st, err := s.gov.Status(ctx, req.GetSubject())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.GetSubjectStatusResponse{Status: statusToProto(st)}, nil
 }
@@ -48,13 +48,13 @@ func (s *governanceService) GetSubjectStatus(ctx context.Context, req *pb.GetSub
 func (s *governanceService) ListSubjectStatuses(ctx context.Context, _ *pb.ListSubjectStatusesRequest) (*pb.ListSubjectStatusesResponse, error) {
 	subjects, err := s.reg.Subjects(ctx, "", false)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	out := &pb.ListSubjectStatusesResponse{}
 	for _, subject := range subjects {
 		st, err := s.gov.Status(ctx, subject)
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, govStatus(err)
 		}
 		out.Statuses = append(out.Statuses, statusToProto(st))
 	}
@@ -64,7 +64,7 @@ func (s *governanceService) ListSubjectStatuses(ctx context.Context, _ *pb.ListS
 func (s *governanceService) RequestPromotion(ctx context.Context, req *pb.RequestPromotionRequest) (*pb.RequestPromotionResponse, error) {
 	p, err := s.gov.Request(ctx, actorOf(ctx), req.GetSubject(), req.GetTicket(), req.GetReason())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.RequestPromotionResponse{Promotion: promotionToProto(p)}, nil
 }
@@ -72,7 +72,7 @@ func (s *governanceService) RequestPromotion(ctx context.Context, req *pb.Reques
 func (s *governanceService) ApprovePromotion(ctx context.Context, req *pb.ApprovePromotionRequest) (*pb.ApprovePromotionResponse, error) {
 	p, e, err := s.gov.Approve(ctx, actorOf(ctx), req.GetPromotionId(), req.GetComment())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.ApprovePromotionResponse{Promotion: promotionToProto(p), AuditEntry: entryToProto(e)}, nil
 }
@@ -80,7 +80,7 @@ func (s *governanceService) ApprovePromotion(ctx context.Context, req *pb.Approv
 func (s *governanceService) RejectPromotion(ctx context.Context, req *pb.RejectPromotionRequest) (*pb.RejectPromotionResponse, error) {
 	p, e, err := s.gov.Reject(ctx, actorOf(ctx), req.GetPromotionId(), req.GetReason())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.RejectPromotionResponse{Promotion: promotionToProto(p), AuditEntry: entryToProto(e)}, nil
 }
@@ -88,11 +88,11 @@ func (s *governanceService) RejectPromotion(ctx context.Context, req *pb.RejectP
 func (s *governanceService) Rollback(ctx context.Context, req *pb.RollbackRequest) (*pb.RollbackResponse, error) {
 	e, err := s.gov.Rollback(ctx, actorOf(ctx), req.GetSubject(), req.GetReason(), req.GetIncident())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	st, err := s.gov.Status(ctx, req.GetSubject())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.RollbackResponse{Status: statusToProto(st), AuditEntry: entryToProto(e)}, nil
 }
@@ -108,11 +108,11 @@ func (s *governanceService) SetValidationMode(ctx context.Context, req *pb.SetVa
 	}
 	e, err := s.gov.Override(ctx, actorOf(ctx), req.GetSubject(), mode, req.GetTicket(), req.GetJustification())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	st, err := s.gov.Status(ctx, req.GetSubject())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.SetValidationModeResponse{Status: statusToProto(st), AuditEntry: entryToProto(e)}, nil
 }
@@ -121,7 +121,7 @@ func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAu
 	entries, err := s.audit.List(ctx, governance.AuditFilter{Subject: req.GetSubject(), Action: req.GetAction(),
 		AfterSeq: req.GetAfterSequence(), Limit: int(req.GetPageSize())})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	out := &pb.ListAuditEntriesResponse{}
 	for _, e := range entries {
@@ -136,7 +136,7 @@ func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAu
 func (s *governanceService) VerifyAuditChain(ctx context.Context, _ *pb.VerifyAuditChainRequest) (*pb.VerifyAuditChainResponse, error) {
 	r, err := s.audit.Verify(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.VerifyAuditChainResponse{Ok: r.OK, EntriesChecked: r.Checked, FirstBrokenSequence: r.FirstBroken, Problem: r.Problem}, nil
 }
@@ -144,7 +144,7 @@ func (s *governanceService) VerifyAuditChain(ctx context.Context, _ *pb.VerifyAu
 func (s *governanceService) GetGovernanceDocument(ctx context.Context, _ *pb.GetGovernanceDocumentRequest) (*pb.GetGovernanceDocumentResponse, error) {
 	doc, err := s.gov.Document(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	return &pb.GetGovernanceDocumentResponse{Markdown: string(doc)}, nil
 }
@@ -153,7 +153,7 @@ func (s *governanceService) SetSubjectOwner(ctx context.Context, req *pb.SetSubj
 	o := governance.Owner{Subject: req.GetSubject(), Team: req.GetTeam(), Escalation: req.GetEscalation()}
 	e, err := s.gov.SetOwner(ctx, actorOf(ctx), o)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	if owners, err := s.gov.Owners(ctx); err == nil {
 		s.alerts.setOwners(owners)
@@ -165,7 +165,7 @@ func (s *governanceService) SetSubjectOwner(ctx context.Context, req *pb.SetSubj
 func (s *governanceService) ListSubjectOwners(ctx context.Context, _ *pb.ListSubjectOwnersRequest) (*pb.ListSubjectOwnersResponse, error) {
 	owners, err := s.gov.Owners(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, govStatus(err)
 	}
 	out := &pb.ListSubjectOwnersResponse{}
 	for _, o := range owners {
