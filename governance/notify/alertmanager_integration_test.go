@@ -41,18 +41,31 @@ receivers:
 // returns its base URL once /-/ready answers.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	bin := alertmanagerBinary(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(amConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return startAlertmanagerOn(t, freeAddr(t))
+}
+
+// freeAddr returns a loopback address nobody listens on (for now).
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
+	return addr
+}
+
+// startAlertmanagerOn runs a throwaway Alertmanager listening on addr and returns its base URL
+// once /-/ready answers.
+func startAlertmanagerOn(t *testing.T, addr string) string {
+	t.Helper()
+	bin := alertmanagerBinary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(amConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	var out bytes.Buffer
 	cmd := exec.Command(bin,
@@ -175,5 +188,33 @@ func TestAlertmanagerIntegration(t *testing.T) {
 	waitFor(t, "two ok deliveries", func() bool { return deliveries(n, receiverAlertmanager, "ok") == 2 })
 	if errs := deliveries(n, receiverAlertmanager, "error"); errs != 0 {
 		t.Errorf("error deliveries = %v, want 0", errs)
+	}
+}
+
+// TestAlertmanagerOutage: an alert raised while Alertmanager is down is retried until
+// Alertmanager starts, then delivered once; nothing is dropped.
+func TestAlertmanagerOutage(t *testing.T) {
+	addr := freeAddr(t)
+	n, _ := newNotifier(t, Options{
+		AlertmanagerURL: "http://" + addr,
+		Backoff:         10 * time.Millisecond,
+		MaxBackoff:      100 * time.Millisecond,
+	})
+	start(t, n)
+
+	n.Raise(drift)
+	waitFor(t, "failed deliveries while Alertmanager is down", func() bool { return deliveries(n, receiverAlertmanager, "error") >= 3 })
+	base := startAlertmanagerOn(t, addr)
+	var got []gettableAlert
+	waitFor(t, "the alert in Alertmanager once it is up", func() bool {
+		got = getAlerts(t, base)
+		return len(got) == 1
+	})
+	if got[0].Labels["subject"] != drift.Subject || got[0].Status.State != "active" {
+		t.Errorf("alert after the outage = %+v; want the active drift alert of %s", got[0], drift.Subject)
+	}
+	waitFor(t, "one ok delivery", func() bool { return deliveries(n, receiverAlertmanager, "ok") == 1 })
+	if dropped := deliveries(n, receiverAlertmanager, "dropped"); dropped != 0 {
+		t.Errorf("dropped deliveries = %v, want 0", dropped)
 	}
 }
