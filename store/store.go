@@ -100,10 +100,11 @@ type DB struct {
 //	postgres://user:password@host:5432/dbname?sslmode=verify-full
 //	postgresql://...                 the same
 //
-// SQLite databases run in WAL journal mode with foreign keys on, a busy
-// timeout (see [WithBusyTimeout]) and write transactions that take the write
-// lock when they begin (BEGIN IMMEDIATE), so concurrent writers queue instead
-// of failing.
+// SQLite databases run in WAL journal mode with synchronous=FULL (a commit
+// is durable when it returns), foreign keys on, a busy timeout (see
+// [WithBusyTimeout]) and write transactions that take the write lock when
+// they begin (BEGIN IMMEDIATE), so concurrent writers queue instead of
+// failing.
 //
 // PostgreSQL URLs are passed to the pgx driver as they are, so every libpq
 // URL parameter pgx knows (sslmode, connect_timeout, application_name, ...)
@@ -153,7 +154,10 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// FULL: a commit is on disk before it is acknowledged, so an acknowledged schema ID
+	// survives a power loss too, not only a process crash (NORMAL in WAL mode may lose the
+	// last commits to an OS crash, and a lost ID could be handed out again for other content).
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Set("_txlock", "immediate")
 	sqldb, err := cfg.open("sqlite", path+"?"+q.Encode())
 	if err != nil {
