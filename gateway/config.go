@@ -35,6 +35,8 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Auth lists the principals allowed to call the gateway.
 	Auth AuthConfig `yaml:"auth"`
+	// TLS turns on TLS (and optionally client certificates) on both listeners.
+	TLS TLSConfig `yaml:"tls"`
 	// SchemaRegistry holds the payload validation settings.
 	SchemaRegistry SchemaRegistryConfig `yaml:"schema_registry"`
 	// Governance holds the evidence settings.
@@ -173,6 +175,58 @@ type LogConfig struct {
 type AuthConfig struct {
 	// Principals are the callers, each with roles and a hashed credential.
 	Principals []auth.PrincipalConfig `yaml:"principals"`
+	// MaxFailures is how many failed authentications one client (an IPv4 address or an IPv6
+	// /64; the TCP peer, X-Forwarded-For is never trusted) may make within FailureWindow; beyond
+	// it, every request of that client to a protected API is refused (HTTP 429 with Retry-After,
+	// gRPC ResourceExhausted) until the window, which began with its first failure, ends.
+	// Requests without credentials do not count. 0 turns the limit off (e.g. behind an HTTP
+	// proxy, where every client has the proxy's address). Default 10.
+	MaxFailures int `yaml:"max_failures"`
+	// FailureWindow is the period MaxFailures counts over. Default 1m.
+	FailureWindow time.Duration `yaml:"failure_window"`
+}
+
+// TLSConfig turns on TLS for the HTTP and the gRPC listener (TLS 1.2 or later). Certificates
+// are read at startup; replacing them needs a restart.
+type TLSConfig struct {
+	// CertFile is the PEM certificate chain of the server; set with KeyFile or not at all.
+	// Default empty: plaintext.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key of CertFile.
+	KeyFile string `yaml:"key_file"`
+	// ClientCAFile, when set, makes both listeners ask for a client certificate and verify one
+	// that is presented against these PEM CA certificates; the handshake fails for any other.
+	// A certificate is optional, so bearer tokens and basic auth keep working; a verified one
+	// authenticates the principal whose client_cert_cn equals its Subject Common Name. Needs
+	// CertFile. Default empty: client certificates are not requested.
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether the listeners serve TLS.
+func (c TLSConfig) Enabled() bool { return c.CertFile != "" }
+
+// validateSecurity checks the auth failure limit and the TLS section, and that certificate
+// principals have a CA to be verified against.
+func (c *Config) validateSecurity() error {
+	if c.Auth.MaxFailures < 0 {
+		return fmt.Errorf("config: auth.max_failures %d: want 0 (no limit) or more", c.Auth.MaxFailures)
+	}
+	if c.Auth.MaxFailures > 0 && c.Auth.FailureWindow <= 0 {
+		return fmt.Errorf("config: auth.failure_window %s: must be positive", c.Auth.FailureWindow)
+	}
+	t := c.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("config: set both tls.cert_file and tls.key_file, or neither")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("config: tls.client_ca_file needs tls.cert_file and tls.key_file (client certificates are only asked for over TLS)")
+	}
+	for _, p := range c.Auth.Principals {
+		if p.ClientCertCN != "" && t.ClientCAFile == "" {
+			return fmt.Errorf("config: principal %q has client_cert_cn but tls.client_ca_file is not set, so no certificate could be verified", p.Name)
+		}
+	}
+	return nil
 }
 
 // DefaultConfig returns the configuration used when nothing overrides it.
@@ -190,6 +244,7 @@ func DefaultConfig() Config {
 			MaxHeaderBytes:    64 << 10,
 		},
 		Log:            LogConfig{Format: "text", Level: "info"},
+		Auth:           AuthConfig{MaxFailures: 10, FailureWindow: time.Minute},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
 		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, EvidenceMaxSamples: 1000, EvidenceMaxHeldBuckets: 2016, CleanWindow: 48 * time.Hour, MinValidations: 1000,
 			RequireApproval: true, AutoTicket: "GOV-0", TicketPattern: `^[A-Z][A-Z0-9]+-[0-9]+$`,
@@ -283,7 +338,7 @@ func (c *Config) Validate() error {
 	if c.Server.MaxHeaderBytes < 4<<10 {
 		return fmt.Errorf("config: server.max_header_bytes %d: must be at least 4096", c.Server.MaxHeaderBytes)
 	}
-	return nil
+	return c.validateSecurity()
 }
 
 // EnvNames lists the environment variable of every config key, in field order.

@@ -58,7 +58,7 @@ auth:
 		Server:         server,
 		Storage:        StorageConfig{URL: "sqlite://./from-file.db"},
 		Log:            LogConfig{Format: "json", Level: "debug"},
-		Auth: AuthConfig{Principals: []auth.PrincipalConfig{{
+		Auth: AuthConfig{MaxFailures: def.Auth.MaxFailures, FailureWindow: def.Auth.FailureWindow, Principals: []auth.PrincipalConfig{{
 			Name: "ops", Roles: []string{"oncall"}, TokenSHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
 		}}},
 	}
@@ -116,7 +116,8 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_SERVER_READ_HEADER_TIMEOUT", "SCHEMAGATE_SERVER_READ_TIMEOUT", "SCHEMAGATE_SERVER_WRITE_TIMEOUT",
 		"SCHEMAGATE_SERVER_IDLE_TIMEOUT", "SCHEMAGATE_SERVER_MAX_HEADER_BYTES", "SCHEMAGATE_STORAGE_URL", "SCHEMAGATE_STORAGE_MAX_OPEN_CONNS",
 		"SCHEMAGATE_STORAGE_MAX_IDLE_CONNS", "SCHEMAGATE_STORAGE_CONN_MAX_LIFETIME", "SCHEMAGATE_LOG_FORMAT",
-		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS",
+		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS", "SCHEMAGATE_AUTH_MAX_FAILURES", "SCHEMAGATE_AUTH_FAILURE_WINDOW",
+		"SCHEMAGATE_TLS_CERT_FILE", "SCHEMAGATE_TLS_KEY_FILE", "SCHEMAGATE_TLS_CLIENT_CA_FILE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE", "SCHEMAGATE_SCHEMA_REGISTRY_VALIDATOR_CACHE_BYTES",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_PAYLOAD_BYTES", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_DEPTH",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_BATCH_SIZE", "SCHEMAGATE_GOVERNANCE_EVIDENCE_BUCKET",
@@ -139,5 +140,82 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		if err == nil && cmp.Equal(before, after) && name != "SCHEMAGATE_AUTH_PRINCIPALS" {
 			t.Errorf("%s had no effect", name)
 		}
+	}
+}
+
+func TestSecurityConfigDefaultsAndLoad(t *testing.T) {
+	def := DefaultConfig()
+	if diff := cmp.Diff(AuthConfig{MaxFailures: 10, FailureWindow: time.Minute}, def.Auth); diff != "" {
+		t.Errorf("default auth (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(TLSConfig{}, def.TLS); diff != "" {
+		t.Errorf("default tls (-want +got):\n%s", diff)
+	}
+	file := writeFile(t, `
+auth:
+  max_failures: 5
+  failure_window: 30s
+  principals:
+    - name: svc
+      roles: [producer]
+      client_cert_cn: svc.example
+tls:
+  cert_file: /etc/schemagate/server.pem
+  key_file: /etc/schemagate/server.key
+`)
+	got, err := LoadConfig(file, envMap(map[string]string{"SCHEMAGATE_TLS_CLIENT_CA_FILE": "/etc/schemagate/clients.pem"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Auth = AuthConfig{MaxFailures: 5, FailureWindow: 30 * time.Second, Principals: []auth.PrincipalConfig{
+		{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example"},
+	}}
+	want.TLS = TLSConfig{CertFile: "/etc/schemagate/server.pem", KeyFile: "/etc/schemagate/server.key", ClientCAFile: "/etc/schemagate/clients.pem"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LoadConfig (-want +got):\n%s", diff)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestSecurityConfigValidate(t *testing.T) {
+	certPrincipal := []auth.PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example"}}
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string // "" means valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"limit off", func(c *Config) { c.Auth.MaxFailures = 0; c.Auth.FailureWindow = 0 }, ""},
+		{"negative limit", func(c *Config) { c.Auth.MaxFailures = -1 }, "auth.max_failures -1"},
+		{"no window", func(c *Config) { c.Auth.FailureWindow = 0 }, "auth.failure_window 0s: must be positive"},
+		{"tls", func(c *Config) { c.TLS = TLSConfig{CertFile: "c", KeyFile: "k"} }, ""},
+		{"mtls", func(c *Config) {
+			c.TLS = TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}
+			c.Auth.Principals = certPrincipal
+		}, ""},
+		{"cert without key", func(c *Config) { c.TLS.CertFile = "c" }, "set both tls.cert_file and tls.key_file"},
+		{"key without cert", func(c *Config) { c.TLS.KeyFile = "k" }, "set both tls.cert_file and tls.key_file"},
+		{"client CA without TLS", func(c *Config) { c.TLS.ClientCAFile = "ca" }, "tls.client_ca_file needs tls.cert_file"},
+		{"client_cert_cn without client CA", func(c *Config) {
+			c.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
+			c.Auth.Principals = certPrincipal
+		}, `principal "svc" has client_cert_cn but tls.client_ca_file is not set`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.edit(&cfg)
+			err := cfg.Validate()
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if (tt.wantErr == "") != (err == nil) || !strings.Contains(got, tt.wantErr) {
+				t.Errorf("Validate = %v; want error containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -94,9 +95,14 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics = r
 	}
-	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger})
+	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger, Registerer: metrics,
+		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
+	}
+	tlsCfg, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
 	}
 	if authn.Open() {
 		if err := checkOpenListen(cfg.Server.HTTPAddr, cfg.Server.GRPCAddr); err != nil {
@@ -148,7 +154,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	}
 	vs.gov = gs.gov
 	g.health = health.NewServer()
-	g.grpcSrv = newGRPCServer(opts.Logger, authn, reg, vs, gs, g.health)
+	g.grpcSrv = newGRPCServer(opts.Logger, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, reg, vs, gs, g.health)
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
 
 	// The HTTP/JSON mapping reaches the gRPC server through an in-memory listener: interceptors
@@ -191,6 +197,13 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		return nil, fmt.Errorf("listen HTTP: %w", err)
 	}
 	g.cleanups = append(g.cleanups, ignoreClosed(g.httpLis.Close))
+	if tlsCfg != nil {
+		// gRPC does its handshake in its credentials; HTTP gets a TLS listener. TLSConfig on the
+		// server too, so Serve offers HTTP/2 over it.
+		g.httpSrv.TLSConfig = tlsCfg
+		g.httpLis = tls.NewListener(g.httpLis, tlsCfg)
+		opts.Logger.Info("TLS on both listeners", "client_certificates", cfg.TLS.ClientCAFile != "")
+	}
 	return g, nil
 }
 
@@ -370,7 +383,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 3)
 	go func() { errc <- serveErr("gRPC", g.grpcSrv.Serve(g.grpcLis)) }()
-	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(g.inproc)) }()
+	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(auth.InProcessListener(g.inproc))) }()
 	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", redactURL(g.cfg.Storage.URL))

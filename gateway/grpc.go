@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -55,13 +56,16 @@ func methodPermissions() map[string]auth.Permission {
 	}
 }
 
-// newGRPCServer builds the gRPC server with its interceptors (panic recovery outermost, then
-// authentication, then logging) and every service registered. The health service starts
-// SERVING; the caller flips it to NOT_SERVING on shutdown. Authentication runs before logging, so
-// the log names the principal; refused credentials are logged by the auth package.
-func newGRPCServer(log *slog.Logger, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, gs *governanceService, hs *health.Server) *grpc.Server {
+// newGRPCServer builds the gRPC server with its transport credentials (auth.ServerCredentials:
+// TLS or plaintext, and the in-process connection of the HTTP/JSON gateway), its interceptors
+// (panic recovery outermost, then authentication, then logging) and every service registered.
+// The health service starts SERVING; the caller flips it to NOT_SERVING on shutdown.
+// Authentication runs before logging, so the log names the principal; refused credentials are
+// logged by the auth package.
+func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, gs *governanceService, hs *health.Server) *grpc.Server {
 	perms := methodPermissions()
 	srv := grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.UnaryServerInterceptor(perms), logUnary(log)),
 		grpc.ChainStreamInterceptor(recoverStream(log), authn.StreamServerInterceptor(perms)),

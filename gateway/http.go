@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
@@ -33,6 +34,14 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithErrorHandler(httpError),
+		// Who the HTTP client is (address, verified client certificate) reaches the gRPC
+		// interceptors as reserved metadata that only the gateway sets: never forward a client's
+		// header under those keys.
+		runtime.WithMetadata(auth.GatewayMetadata),
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			k, ok := runtime.DefaultHeaderMatcher(key)
+			return k, ok && !auth.ReservedMetadataKey(k)
+		}),
 	)
 	for name, register := range map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		"registry":   pb.RegisterRegistryServiceHandler,
@@ -71,8 +80,9 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 // httpError writes gRPC errors for the /v1 HTTP API. Two cases differ from grpc-gateway's
 // standard mapping: a strict rejection (InvalidArgument carrying a ValidateResponse) is 422
 // with the ValidateResponse as the body, so HTTP callers read the findings like a result; and
-// ResourceExhausted is 413, because here it always means a payload or batch over a limit,
-// not a rate limit (grpc-gateway's 429).
+// ResourceExhausted is 413, a payload or batch over a limit, except when the auth interceptor
+// refused a client for too many failed authentications: that one carries the trailer
+// auth.RetryAfterMetadataKey and stays grpc-gateway's 429, with a Retry-After header.
 func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
 	for _, d := range st.Details() {
@@ -87,7 +97,12 @@ func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 		}
 	}
 	if st.Code() == codes.ResourceExhausted {
-		w = &statusOverride{ResponseWriter: w, status: http.StatusRequestEntityTooLarge}
+		md, _ := runtime.ServerMetadataFromContext(ctx)
+		if retry := md.TrailerMD.Get(auth.RetryAfterMetadataKey); len(retry) == 1 {
+			w.Header().Set("Retry-After", retry[0])
+		} else {
+			w = &statusOverride{ResponseWriter: w, status: http.StatusRequestEntityTooLarge}
+		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

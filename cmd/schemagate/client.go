@@ -13,12 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/schemagate/schemagate/gateway"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
@@ -29,6 +31,10 @@ type clientFlags struct {
 	token     string
 	output    string
 	timeout   time.Duration
+	tls       bool
+	tlsCA     string
+	tlsCert   string
+	tlsKey    string
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
@@ -36,6 +42,32 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.token, "token", "", "bearer token (default $SCHEMAGATE_TOKEN)")
 	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "deadline of each call")
+	cmd.PersistentFlags().BoolVar(&f.tls, "tls", false, "connect with TLS, verifying the server against the system roots (implied by --tls-ca, --tls-cert)")
+	cmd.PersistentFlags().StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificates to verify the server with; implies --tls (default $SCHEMAGATE_TLS_CA)")
+	cmd.PersistentFlags().StringVar(&f.tlsCert, "tls-cert", "", "PEM client certificate for mutual TLS, with --tls-key; implies --tls (default $SCHEMAGATE_TLS_CERT)")
+	cmd.PersistentFlags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert (default $SCHEMAGATE_TLS_KEY)")
+}
+
+// env returns flag when set, else the environment variable name.
+func (f *clientFlags) env(flag, name string) string {
+	if flag == "" && f.lookupEnv != nil {
+		flag, _ = f.lookupEnv(name)
+	}
+	return flag
+}
+
+// transportCredentials is TLS when --tls or any TLS file is given (flag or environment), and
+// plaintext otherwise.
+func (f *clientFlags) transportCredentials() (credentials.TransportCredentials, error) {
+	ca, cert, key := f.env(f.tlsCA, "SCHEMAGATE_TLS_CA"), f.env(f.tlsCert, "SCHEMAGATE_TLS_CERT"), f.env(f.tlsKey, "SCHEMAGATE_TLS_KEY")
+	if !f.tls && ca == "" && cert == "" && key == "" {
+		return insecure.NewCredentials(), nil
+	}
+	tc, err := gateway.ClientTLSConfig(ca, cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return credentials.NewTLS(tc), nil
 }
 
 // conn dials the gateway and returns a context carrying the bearer token, if any.
@@ -43,11 +75,12 @@ func (f *clientFlags) conn(ctx context.Context) (context.Context, *grpc.ClientCo
 	if f.output != "text" && f.output != "json" {
 		return nil, nil, nil, fmt.Errorf("-o %q: want text or json", f.output)
 	}
-	token := f.token
-	if token == "" && f.lookupEnv != nil {
-		token, _ = f.lookupEnv("SCHEMAGATE_TOKEN")
+	token := f.env(f.token, "SCHEMAGATE_TOKEN")
+	creds, err := f.transportCredentials()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("connect %s: %w", f.server, err)
 	}

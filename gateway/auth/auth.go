@@ -2,11 +2,22 @@
 //
 // Principals come from the `auth.principals` configuration key. A principal
 // authenticates with a bearer token (`Authorization: Bearer <token>`),
-// checked against the hex SHA-256 of the token, or with HTTP basic auth
-// (what Confluent clients send), checked against a bcrypt or hex SHA-256
-// hash of the password; it may have both. Only hashes are configured, and
-// no error message, log line or String method ever contains a token, a
+// checked against the hex SHA-256 of the token, with HTTP basic auth (what
+// Confluent clients send), checked against a bcrypt or hex SHA-256 hash of
+// the password, or with a TLS client certificate verified against
+// `tls.client_ca_file` whose Subject Common Name equals the principal's
+// client_cert_cn; it may have several. Only hashes are configured, and no
+// error message, log line or String method ever contains a token, a
 // password or a hash.
+//
+// Secrets are compared in constant time (crypto/subtle on fixed-length
+// SHA-256 digests, or bcrypt), and a basic-auth user name that does not
+// exist costs the same work as a wrong password, so user names cannot be
+// probed by timing.
+//
+// Failed authentications are counted per client address (see Options.
+// MaxFailures); a client over the limit is refused before its credentials
+// are looked at, until its failure window ends.
 //
 // Each principal holds roles, and each role a fixed set of permissions (see
 // Role). The gRPC interceptors and the HTTP middleware authenticate the
@@ -28,15 +39,18 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // PrincipalConfig is one entry of the `auth.principals` configuration key.
 // A principal needs at least one credential: TokenSHA256 for bearer tokens,
-// and at most one of PasswordBcrypt or PasswordSHA256 for basic auth (with
-// Name as the user). Its String, GoString and LogValue methods show which
-// credentials are set, never their values.
+// at most one of PasswordBcrypt or PasswordSHA256 for basic auth (with Name
+// as the user), and ClientCertCN for TLS client certificates. Its String,
+// GoString and LogValue methods show which credentials are set, never their
+// values.
 type PrincipalConfig struct {
 	// Name identifies the principal in logs, audit entries and errors, and
 	// is the basic-auth user name. Required, unique, without ':'.
@@ -50,6 +64,10 @@ type PrincipalConfig struct {
 	// PasswordSHA256 is the hex SHA-256 of the basic-auth password; prefer
 	// PasswordBcrypt, which resists offline guessing.
 	PasswordSHA256 string `yaml:"password_sha256" json:"password_sha256"`
+	// ClientCertCN authenticates a TLS client certificate whose Subject
+	// Common Name equals it exactly, once the handshake has verified the
+	// certificate against tls.client_ca_file. Unique across principals.
+	ClientCertCN string `yaml:"client_cert_cn" json:"client_cert_cn"`
 }
 
 // credentialKinds names the credentials that are set, for display.
@@ -63,6 +81,9 @@ func (c PrincipalConfig) credentialKinds() []string {
 	}
 	if c.PasswordSHA256 != "" {
 		kinds = append(kinds, "password(sha256)")
+	}
+	if c.ClientCertCN != "" {
+		kinds = append(kinds, "client_cert")
 	}
 	return kinds
 }
@@ -84,7 +105,8 @@ func (c PrincipalConfig) LogValue() slog.Value {
 	)
 }
 
-// Options configures an Authenticator. The zero value is usable.
+// Options configures an Authenticator. The zero value is usable: it logs
+// nothing, registers no metrics and does not limit failed attempts.
 type Options struct {
 	// Logger receives authentication failures (debug in Authenticate, info
 	// at the gRPC and HTTP edges) with the principal name and peer only.
@@ -93,6 +115,25 @@ type Options struct {
 	// BasicCacheSize bounds the cache of basic credentials that passed a
 	// bcrypt check. Zero means 1024; negative disables the cache.
 	BasicCacheSize int
+	// Registerer receives schemagate_auth_failures_total{transport,reason}.
+	// Nil registers nowhere.
+	Registerer prometheus.Registerer
+	// MaxFailures is how many failed authentications (wrong, unknown or
+	// malformed credentials; a request without any is not a failure) one
+	// client may make within FailureWindow. Beyond it, every request of
+	// that client to a protected method or route is refused (HTTP 429,
+	// gRPC ResourceExhausted) before any credential check, until the
+	// window that began with its first failure ends. A client is an IPv4
+	// address or an IPv6 /64 network. Zero or negative: no limit.
+	MaxFailures int
+	// FailureWindow is the period MaxFailures counts over. Zero means one
+	// minute.
+	FailureWindow time.Duration
+	// MaxClients bounds the clients whose failures are remembered; when it
+	// is full, expired entries go first, then the oldest. Zero means 10000.
+	MaxClients int
+	// Now is the clock of the failure limit. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Errors returned by Authenticate. Their messages reach clients and name
@@ -112,6 +153,7 @@ const msgNoCredentials = `authentication required: send "Authorization: Bearer <
 var (
 	errMalformedHeader = fmt.Errorf(`%w: malformed Authorization value; accepted schemes are "Bearer <token>" and "Basic <base64(user:password)>"`, ErrBadCredentials)
 	errMalformedBasic  = fmt.Errorf(`%w: malformed basic credentials; expected "Basic <base64(user:password)>"`, ErrBadCredentials)
+	errUnknownCert     = fmt.Errorf("%w: the client certificate's common name matches no principal", ErrBadCredentials)
 )
 
 // principal is a validated PrincipalConfig with decoded hashes.
@@ -121,22 +163,32 @@ type principal struct {
 	token    []byte // SHA-256 of the bearer token, or nil
 	pwBcrypt []byte // bcrypt hash, or nil
 	pwSHA256 []byte // SHA-256 of the password, or nil
+	certCN   string // client certificate common name, or ""
 }
 
 func (p *principal) public() Principal {
 	return Principal{Name: p.name, Roles: slices.Clone(p.roles)}
 }
 
-// Authenticator checks credentials against the configured principals. It is
-// immutable after New and safe for concurrent use; to change the principals,
-// build a new one.
+// Authenticator checks credentials against the configured principals. Its
+// principals are fixed at New (to change them, build a new one); it is safe
+// for concurrent use. The failure limit and the basic-auth cache are its
+// only mutable state.
 type Authenticator struct {
-	log     *slog.Logger
-	byName  map[string]*principal
-	tokens  []*principal // principals with a bearer token
-	dummy   []byte       // bcrypt hash compared for unknown users, to even out timing
-	cache   *basicCache
-	bcryptF func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
+	log      *slog.Logger
+	byName   map[string]*principal
+	byCertCN map[string]*principal
+	tokens   []*principal // principals with a bearer token
+	// dummy is a bcrypt hash (of the highest cost configured) and dummySHA
+	// a SHA-256 digest that no password matches; failed basic checks are
+	// compared against them so that unknown users cost as much as wrong
+	// passwords.
+	dummy    []byte
+	dummySHA []byte
+	cache    *basicCache
+	bcryptF  func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
+	limit    *limiter                          // nil: no limit
+	metrics  *metrics
 }
 
 // New validates principals and returns an Authenticator. Every problem is
@@ -155,15 +207,25 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 	if size == 0 {
 		size = defaultCacheSize
 	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	dummySHA := sha256.Sum256([]byte("schemagate: no password hashes to this digest"))
 	a := &Authenticator{
-		log:     log,
-		byName:  make(map[string]*principal, len(principals)),
-		cache:   newBasicCache(size),
-		bcryptF: bcrypt.CompareHashAndPassword,
+		log:      log,
+		byName:   make(map[string]*principal, len(principals)),
+		byCertCN: make(map[string]*principal),
+		dummySHA: dummySHA[:],
+		cache:    newBasicCache(size),
+		bcryptF:  bcrypt.CompareHashAndPassword,
+		limit:    newLimiter(opts),
+		metrics:  m,
 	}
 	var errs []error
 	tokenOwner := make(map[string]string)
 	dummyCost := 0
+	costs := map[int]bool{}
 	for i, pc := range principals {
 		p, err := parsePrincipal(i, pc)
 		if err != nil {
@@ -182,8 +244,19 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 			tokenOwner[string(p.token)] = p.name
 			a.tokens = append(a.tokens, p)
 		}
+		if p.certCN != "" {
+			if other, dup := a.byCertCN[p.certCN]; dup {
+				errs = append(errs, fmt.Errorf("%w: principals %q and %q have the same client_cert_cn", ErrInvalidConfig, other.name, p.name))
+				continue
+			}
+			a.byCertCN[p.certCN] = p
+		}
 		if p.pwBcrypt != nil {
-			if cost, _ := bcrypt.Cost(p.pwBcrypt); cost > dummyCost {
+			cost, _ := bcrypt.Cost(p.pwBcrypt)
+			costs[cost] = true
+			if cost > dummyCost {
+				// The dummy is compared only for its duration; its result
+				// is ignored, so reusing a real hash grants nothing.
 				dummyCost, a.dummy = cost, p.pwBcrypt
 			}
 		}
@@ -191,6 +264,9 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if len(costs) > 1 {
+		log.Warn("auth.principals use different bcrypt costs: a wrong password takes as long as its user's cost, so users of a lower cost can be told apart by timing; hash every password with one cost")
 	}
 	return a, nil
 }
@@ -222,8 +298,9 @@ func parsePrincipal(i int, pc PrincipalConfig) (*principal, error) {
 		}
 	}
 	token, bc, sh := strings.TrimSpace(pc.TokenSHA256), strings.TrimSpace(pc.PasswordBcrypt), strings.TrimSpace(pc.PasswordSHA256)
-	if token == "" && bc == "" && sh == "" {
-		return nil, fail("no credential: set token_sha256, password_bcrypt or password_sha256")
+	p.certCN = strings.TrimSpace(pc.ClientCertCN)
+	if token == "" && bc == "" && sh == "" && p.certCN == "" {
+		return nil, fail("no credential: set token_sha256, password_bcrypt, password_sha256 or client_cert_cn")
 	}
 	if bc != "" && sh != "" {
 		return nil, fail("set only one of password_bcrypt and password_sha256")
@@ -265,6 +342,41 @@ func decodeSHA256(s string) ([]byte, error) {
 // authenticates every request, with or without credentials, as Anonymous;
 // callers must then refuse to listen on non-loopback addresses.
 func (a *Authenticator) Open() bool { return len(a.byName) == 0 }
+
+// Credentials are what one request presents.
+type Credentials struct {
+	// Authorization is the raw Authorization header, or the gRPC
+	// "authorization" metadata value.
+	Authorization string
+	// ClientCertCN is the Subject Common Name of the client certificate
+	// that the TLS handshake verified against tls.client_ca_file, or ""
+	// without one. It must come from the verified chain of the connection
+	// (or from the gateway's own in-process metadata), never from anything
+	// a client sends in a header.
+	ClientCertCN string
+}
+
+// AuthenticateCredentials authenticates one request. A non-empty
+// Authorization value decides alone (see Authenticate), even when a client
+// certificate was presented too; otherwise a verified client certificate
+// authenticates the principal whose client_cert_cn equals its common name,
+// and one whose name matches no principal fails with ErrBadCredentials.
+// Nothing at all gives ErrNoCredentials. When Open, it returns Anonymous
+// and never fails.
+func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentials) (Principal, error) {
+	if a.Open() {
+		return Anonymous(), nil
+	}
+	if strings.TrimSpace(c.Authorization) != "" || c.ClientCertCN == "" {
+		return a.Authenticate(ctx, c.Authorization)
+	}
+	p := a.byCertCN[c.ClientCertCN]
+	if p == nil {
+		a.log.DebugContext(ctx, "authentication failed", "scheme", "client_cert", "reason", "unknown common name")
+		return Principal{}, errUnknownCert
+	}
+	return p.public(), nil
+}
 
 // Authenticate checks the raw value of an Authorization header (or the
 // gRPC "authorization" metadata): "Bearer <token>", whose SHA-256 is
@@ -323,6 +435,12 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*principal, e
 }
 
 // basic checks base64(user:password) against the user's password hash.
+//
+// Every failure costs the same work whatever the user: one SHA-256 and a
+// constant-time comparison, then one bcrypt comparison against the user's
+// hash or, for an unknown user, a user without a password or a wrong
+// SHA-256 password, against the dummy hash (when any principal has a
+// bcrypt password). So response times do not tell which user names exist.
 func (a *Authenticator) basic(ctx context.Context, cred string) (*principal, error) {
 	raw, err := base64.StdEncoding.DecodeString(cred)
 	if err != nil {
@@ -341,27 +459,30 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (*principal, err
 		return nil, ErrBadCredentials
 	}
 	p := a.byName[user]
+	known := p != nil && (p.pwBcrypt != nil || p.pwSHA256 != nil)
+	shaWant := a.dummySHA
+	if known && p.pwSHA256 != nil {
+		shaWant = p.pwSHA256
+	}
+	sum := sha256.Sum256([]byte(password))
+	shaOK := subtle.ConstantTimeCompare(sum[:], shaWant) == 1
 	switch {
-	case p == nil || (p.pwBcrypt == nil && p.pwSHA256 == nil):
-		if a.dummy != nil {
-			// Spend about as long as a real check, so response time does
-			// not reveal which user names exist.
-			_ = a.bcryptF(a.dummy, []byte(password))
-		}
-		return fail("unknown user or no password configured")
-	case p.pwSHA256 != nil:
-		sum := sha256.Sum256([]byte(password))
-		if subtle.ConstantTimeCompare(sum[:], p.pwSHA256) != 1 {
-			return fail("wrong password")
-		}
+	case known && p.pwSHA256 != nil && shaOK:
 		return p, nil
-	default:
+	case known && p.pwBcrypt != nil:
 		if a.bcryptF(p.pwBcrypt, []byte(password)) != nil {
 			return fail("wrong password")
 		}
 		a.cache.put(key, p)
 		return p, nil
 	}
+	if a.dummy != nil {
+		_ = a.bcryptF(a.dummy, []byte(password))
+	}
+	if known {
+		return fail("wrong password")
+	}
+	return fail("unknown user or no password configured")
 }
 
 // cacheKey is SHA-256("user\x00password").

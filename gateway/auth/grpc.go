@@ -39,10 +39,15 @@ func isPublic(fullMethod string) bool {
 //   - a method missing from perms is denied with PermissionDenied ("no
 //     permission is defined for method X"), so a forgotten entry fails
 //     closed, even when the Authenticator is Open;
+//   - a client over the failure limit (Options.MaxFailures) gets
+//     ResourceExhausted "too many failed authentication attempts from this
+//     client; retry in Ns" and the trailer RetryAfterMetadataKey, before
+//     its credentials are looked at;
 //   - the "authorization" metadata value (where grpc-gateway forwards the
-//     HTTP Authorization header) is checked with Authenticate: none gives
-//     Unauthenticated naming the accepted schemes, wrong ones give
-//     Unauthenticated "invalid credentials";
+//     HTTP Authorization header) and a verified TLS client certificate are
+//     checked with AuthenticateCredentials: none gives Unauthenticated
+//     naming the accepted schemes, wrong ones give Unauthenticated
+//     "invalid credentials";
 //   - a principal without the permission gets PermissionDenied naming the
 //     principal, its roles and the permission;
 //   - otherwise the handler runs with the Principal in its context (the
@@ -53,7 +58,7 @@ func isPublic(fullMethod string) bool {
 func (a *Authenticator) UnaryServerInterceptor(perms map[string]Permission) grpc.UnaryServerInterceptor {
 	perms = checkedPerms(perms)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := a.authorizeGRPC(ctx, info.FullMethod, perms)
+		ctx, err := a.authorizeGRPC(ctx, info.FullMethod, perms, func(md metadata.MD) { _ = grpc.SetTrailer(ctx, md) })
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +71,7 @@ func (a *Authenticator) UnaryServerInterceptor(perms map[string]Permission) grpc
 func (a *Authenticator) StreamServerInterceptor(perms map[string]Permission) grpc.StreamServerInterceptor {
 	perms = checkedPerms(perms)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := a.authorizeGRPC(ss.Context(), info.FullMethod, perms)
+		ctx, err := a.authorizeGRPC(ss.Context(), info.FullMethod, perms, ss.SetTrailer)
 		if err != nil {
 			return err
 		}
@@ -93,8 +98,9 @@ func checkedPerms(perms map[string]Permission) map[string]Permission {
 }
 
 // authorizeGRPC applies the interceptor policy and returns the context for
-// the handler, or a status error.
-func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms map[string]Permission) (context.Context, error) {
+// the handler, or a status error. setTrailer sends trailer metadata with the
+// error.
+func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms map[string]Permission, setTrailer func(metadata.MD)) (context.Context, error) {
 	if isPublic(method) {
 		return ctx, nil
 	}
@@ -103,19 +109,30 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 		a.log.WarnContext(ctx, "denied call to method without a permission", "method", method, "peer", grpcPeer(ctx))
 		return nil, status.Errorf(codes.PermissionDenied, "no permission is defined for method %s", method)
 	}
+	c, err := grpcClient(ctx)
+	if err != nil {
+		a.log.ErrorContext(ctx, "refused call", "method", method, "error", err)
+		return nil, status.Error(codes.Internal, "internal error: the caller's address is unknown")
+	}
 	var authorization string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("authorization"); len(v) > 0 {
 			authorization = v[0]
 		}
 	}
-	p, err := a.Authenticate(ctx, authorization)
-	if err != nil {
-		a.log.InfoContext(ctx, "authentication failed", "method", method, "peer", grpcPeer(ctx), "error", err)
+	p, err := a.check(ctx, c, authorization)
+	var limited *rateLimitedError
+	switch {
+	case errors.As(err, &limited):
+		a.log.InfoContext(ctx, "refused: too many failed authentications", "method", method, "peer", c.addr)
+		setTrailer(metadata.Pairs(RetryAfterMetadataKey, limited.retryAfter()))
+		return nil, status.Error(codes.ResourceExhausted, limited.Error())
+	case err != nil:
+		a.log.InfoContext(ctx, "authentication failed", "method", method, "peer", c.addr, "error", err)
 		return nil, status.Error(codes.Unauthenticated, clientMessage(err))
 	}
 	if !p.Can(perm) {
-		a.log.InfoContext(ctx, "permission denied", "method", method, "principal", p.Name, "peer", grpcPeer(ctx), "permission", perm)
+		a.log.InfoContext(ctx, "permission denied", "method", method, "principal", p.Name, "peer", c.addr, "permission", perm)
 		return nil, status.Error(codes.PermissionDenied, deniedMessage(p, perm))
 	}
 	return NewContext(ctx, p), nil

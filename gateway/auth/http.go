@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -9,17 +10,25 @@ import (
 // Confluent Schema Registry error codes for authentication and
 // authorization failures.
 const (
-	errorCodeUnauthorized = 40101
-	errorCodeForbidden    = 40301
+	errorCodeUnauthorized    = 40101
+	errorCodeForbidden       = 40301
+	errorCodeTooManyRequests = 42901
 )
 
 // contentTypeSchemaRegistry is the media type of Confluent REST responses.
 const contentTypeSchemaRegistry = "application/vnd.schemaregistry.v1+json"
 
 // HTTPMiddleware protects a plain HTTP route (the Confluent REST API) with
-// perm. The request's Authorization header is checked with Authenticate.
-// Failures are answered in the Confluent error format with content type
+// perm. The request's Authorization header and the client certificate
+// verified by the TLS handshake (r.TLS) are checked with
+// AuthenticateCredentials; the client is the IP address of the connection
+// (r.RemoteAddr; X-Forwarded-For is never trusted). Failures are answered
+// in the Confluent error format with content type
 // application/vnd.schemaregistry.v1+json:
+//   - a client over the failure limit (Options.MaxFailures), before its
+//     credentials are looked at: 429, `Retry-After: N` (seconds) and
+//     {"error_code":42901,"message":"too many failed authentication
+//     attempts from this client; retry in Ns"};
 //   - no or invalid credentials: 401, `WWW-Authenticate: Basic
 //     realm="schemagate"` (so Confluent clients and browsers send basic
 //     auth) and {"error_code":40101,"message":...};
@@ -35,7 +44,14 @@ func (a *Authenticator) HTTPMiddleware(perm Permission, next http.Handler) http.
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		p, err := a.Authenticate(ctx, r.Header.Get("Authorization"))
+		p, err := a.check(ctx, httpClient(r), r.Header.Get("Authorization"))
+		var limited *rateLimitedError
+		if errors.As(err, &limited) {
+			a.log.InfoContext(ctx, "refused: too many failed authentications", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr)
+			w.Header().Set("Retry-After", limited.retryAfter())
+			writeError(w, http.StatusTooManyRequests, errorCodeTooManyRequests, limited.Error())
+			return
+		}
 		if err != nil {
 			a.log.InfoContext(ctx, "authentication failed", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "error", err)
 			w.Header().Set("WWW-Authenticate", `Basic realm="schemagate"`)

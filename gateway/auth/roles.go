@@ -49,8 +49,9 @@ const (
 	PermGovernanceRead Permission = "governance.read"
 	// PermGovernanceRequest allows requesting a promotion to strict.
 	PermGovernanceRequest Permission = "governance.request"
-	// PermGovernanceApprove allows approving or rejecting promotions and
-	// setting validation modes.
+	// PermGovernanceApprove allows approving or rejecting promotions (an
+	// approval sets the subject's validation mode to strict). Setting a mode
+	// directly, without evidence, is the admin-only break glass.
 	PermGovernanceApprove Permission = "governance.approve"
 	// PermGovernanceRollback allows rolling a subject back to canary.
 	PermGovernanceRollback Permission = "governance.rollback"

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // secrets returns every credential and hash the tests configure, plus a few
@@ -91,7 +93,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		assertNoSecrets(t, "HTTP response", rec.Body.String(), secret)
 
-		ctx, _ := a.authorizeGRPC(grpcIncoming(header), "/schemagate.v1.Admin/Anything", map[string]Permission{"/schemagate.v1.Admin/Anything": PermAdmin})
+		ctx, _ := a.authorizeGRPC(grpcIncoming(header), "/schemagate.v1.Admin/Anything", map[string]Permission{"/schemagate.v1.Admin/Anything": PermAdmin}, func(metadata.MD) {})
 		if ctx == nil {
 			ctx = context.Background()
 		}

@@ -1,16 +1,54 @@
 package confluent
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/registry"
 )
 
+// Route is one method of one path of the Confluent REST API and the permission it needs.
+type Route struct {
+	// Method is the HTTP method (HEAD is served wherever GET is).
+	Method string
+	// Pattern is the net/http pattern of the path, e.g. /subjects/{subject}/versions.
+	Pattern string
+	// Permission is what the caller needs; permanent deletes need schemas.hard_delete on top,
+	// checked in their handlers.
+	Permission auth.Permission
+}
+
+// Routes lists every route NewHandler serves, sorted by pattern and method, from the same table
+// the handler is built from; tests walk it so a new route cannot go unchecked.
+func Routes() []Route {
+	var rec routeRecorder
+	(&handler{}).routes(&rec)
+	slices.SortFunc(rec, func(a, b Route) int {
+		return cmp.Or(cmp.Compare(a.Pattern, b.Pattern), cmp.Compare(a.Method, b.Method))
+	})
+	return rec
+}
+
+// registrar is what routes registers endpoints with: the router, or a routeRecorder.
+type registrar interface {
+	handle(h *handler, pattern string, methods map[string]endpoint)
+}
+
+// routeRecorder collects the routes instead of serving them.
+type routeRecorder []Route
+
+func (r *routeRecorder) handle(_ *handler, pattern string, methods map[string]endpoint) {
+	for method, ep := range methods {
+		*r = append(*r, Route{Method: method, Pattern: pattern, Permission: ep.perm})
+	}
+}
+
 // routes registers every endpoint with the permission it needs. Permanent deletes also need
 // schemas.hard_delete, checked in their handlers; /mode writes change what the whole registry
 // accepts, so they are admin-only.
-func (h *handler) routes(rt router) {
+func (h *handler) routes(rt registrar) {
 	read, write := auth.PermSchemasRead, auth.PermSchemasWrite
 	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) { return struct{}{}, nil }}})
 	rt.handle(h, "/schemas", map[string]endpoint{"GET": {read, h.listSchemas}})

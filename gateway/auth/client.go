@@ -1,0 +1,227 @@
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+)
+
+// RetryAfterMetadataKey is the gRPC trailer that carries, in whole seconds,
+// how long a client refused for too many failed authentications must wait
+// (the HTTP Retry-After header of the /v1 API is made from it).
+const RetryAfterMetadataKey = "retry-after"
+
+// Metadata keys by which the HTTP/JSON gateway tells the gRPC server, over
+// the in-process connection only, who the HTTP client is. See
+// GatewayMetadata.
+const (
+	reservedMetadataPrefix = "schemagate-client-"
+	mdClientAddr           = reservedMetadataPrefix + "addr"
+	mdClientCertCN         = reservedMetadataPrefix + "cert-cn-bin" // -bin: a common name may be any UTF-8
+)
+
+// ReservedMetadataKey reports whether key (any case) is a metadata key
+// that only the gateway itself may set. The HTTP/JSON gateway must never
+// forward a client's header under such a key; the gRPC server reads them
+// only on in-process connections and ignores them from anybody else.
+func ReservedMetadataKey(key string) bool {
+	return strings.HasPrefix(strings.ToLower(key), reservedMetadataPrefix)
+}
+
+// GatewayMetadata is a grpc-gateway metadata annotator
+// (runtime.WithMetadata): it passes the HTTP client's address and the
+// common name of its verified TLS client certificate (empty without one)
+// to the gRPC server, which trusts them only on connections accepted from
+// an InProcessListener. Both come from the connection (r.RemoteAddr and
+// r.TLS), never from headers; annotator values replace any header value
+// under the same key, and every key is always set.
+func GatewayMetadata(_ context.Context, r *http.Request) metadata.MD {
+	return metadata.Pairs(mdClientAddr, r.RemoteAddr, mdClientCertCN, verifiedCN(r.TLS))
+}
+
+// InProcessListener wraps the listener that serves the HTTP/JSON gateway's
+// in-process gRPC connection. Connections it accepts skip the TLS
+// handshake of ServerCredentials and are marked in-process, which is what
+// lets the interceptors trust GatewayMetadata on them. Never wrap a
+// listener that a remote caller can reach.
+func InProcessListener(l net.Listener) net.Listener { return inProcessListener{l} }
+
+type inProcessListener struct{ net.Listener }
+
+func (l inProcessListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return inProcessConn{c}, nil
+}
+
+// inProcessConn is a connection accepted by an InProcessListener.
+type inProcessConn struct{ net.Conn }
+
+// inProcessInfo is the AuthInfo of an in-process connection.
+type inProcessInfo struct{ credentials.CommonAuthInfo }
+
+// AuthType names the in-process transport.
+func (inProcessInfo) AuthType() string { return "schemagate-in-process" }
+
+// ServerCredentials returns the transport credentials of the gateway's gRPC
+// server: TLS with cfg (which should require TLS 1.2 or later and, for
+// client certificates, verify them against a CA) or plaintext when cfg is
+// nil. Connections from an InProcessListener are passed through without a
+// handshake and marked in-process.
+func ServerCredentials(cfg *tls.Config) credentials.TransportCredentials {
+	if cfg == nil {
+		return serverCreds{base: insecure.NewCredentials()}
+	}
+	return serverCreds{base: credentials.NewTLS(cfg)}
+}
+
+type serverCreds struct {
+	base credentials.TransportCredentials
+}
+
+func (c serverCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	if _, ok := conn.(inProcessConn); ok {
+		return conn, inProcessInfo{credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}}, nil
+	}
+	return c.base.ServerHandshake(conn)
+}
+
+func (c serverCreds) ClientHandshake(context.Context, string, net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	return nil, nil, errors.New("auth: server credentials cannot be used to dial")
+}
+
+func (c serverCreds) Info() credentials.ProtocolInfo { return c.base.Info() }
+
+func (c serverCreds) Clone() credentials.TransportCredentials {
+	return serverCreds{base: c.base.Clone()}
+}
+
+// OverrideServerName is part of the interface; gRPC no longer calls it.
+func (c serverCreds) OverrideServerName(string) error { return nil }
+
+// client is what the gateway knows of a caller besides its credentials.
+type client struct {
+	transport string // TransportGRPC or TransportHTTP
+	addr      string // for logs
+	key       string // failure-limit key (see clientKey)
+	certCN    string // common name of a verified client certificate, or ""
+}
+
+// grpcClient describes the caller of a gRPC call. On an in-process
+// connection the caller is the HTTP client that GatewayMetadata describes;
+// a reserved key missing or repeated there is a bug in the gateway and an
+// error. Elsewhere reserved metadata is ignored: the address and the
+// certificate come from the connection.
+func grpcClient(ctx context.Context) (client, error) {
+	pr, ok := peer.FromContext(ctx)
+	if !ok {
+		return client{transport: TransportGRPC, key: "unknown peer"}, nil
+	}
+	if _, ok := pr.AuthInfo.(inProcessInfo); ok {
+		md, _ := metadata.FromIncomingContext(ctx)
+		addrs, cns := md.Get(mdClientAddr), md.Get(mdClientCertCN)
+		if len(addrs) != 1 || len(cns) > 1 {
+			return client{}, fmt.Errorf("in-process call with %d client addresses and %d certificate names; want 1 and at most 1", len(addrs), len(cns))
+		}
+		ap, err := netip.ParseAddrPort(addrs[0])
+		if err != nil {
+			return client{}, fmt.Errorf("in-process call with an unparseable client address: %w", err)
+		}
+		c := client{transport: TransportHTTP, addr: addrs[0], key: clientKey(ap.Addr())}
+		if len(cns) == 1 {
+			c.certCN = cns[0]
+		}
+		return c, nil
+	}
+	c := client{transport: TransportGRPC}
+	if pr.Addr != nil {
+		c.addr = pr.Addr.String()
+		c.key = addrKey(pr.Addr.Network(), c.addr)
+	}
+	if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok {
+		c.certCN = verifiedCN(&ti.State)
+	}
+	return c, nil
+}
+
+// httpClient describes the sender of an HTTP request, from its connection.
+func httpClient(r *http.Request) client {
+	return client{transport: TransportHTTP, addr: r.RemoteAddr, key: addrKey("tcp", r.RemoteAddr), certCN: verifiedCN(r.TLS)}
+}
+
+// addrKey is the failure-limit key of a network address: clientKey of its
+// IP, or the address itself when it has none (a Unix socket, a test
+// listener).
+func addrKey(network, addr string) string {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return clientKey(ap.Addr())
+	}
+	return network + ":" + addr
+}
+
+// verifiedCN returns the Subject Common Name of the client certificate
+// that the handshake verified, or "" when none was (certificates that were
+// presented but not verified are never used).
+func verifiedCN(state *tls.ConnectionState) string {
+	if state == nil || len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return state.VerifiedChains[0][0].Subject.CommonName
+}
+
+// rateLimitedError refuses a client over the failure limit. Its message
+// reaches the client.
+type rateLimitedError struct{ wait time.Duration }
+
+func (e *rateLimitedError) Error() string {
+	return fmt.Sprintf("too many failed authentication attempts from this client; retry in %ds", e.seconds())
+}
+
+// seconds is the wait rounded up to whole seconds, at least 1.
+func (e *rateLimitedError) seconds() int {
+	return max(1, int(math.Ceil(e.wait.Seconds())))
+}
+
+// retryAfter is the value of a Retry-After header or trailer.
+func (e *rateLimitedError) retryAfter() string { return strconv.Itoa(e.seconds()) }
+
+// check is the authentication step shared by the interceptors and the HTTP
+// middleware: a client over the failure limit is refused before its
+// credentials are looked at (*rateLimitedError); otherwise the credentials
+// are authenticated, and a failure is counted in the metrics and, unless
+// no credentials were sent at all, against the client's limit.
+func (a *Authenticator) check(ctx context.Context, c client, authorization string) (Principal, error) {
+	if a.Open() {
+		return Anonymous(), nil
+	}
+	if wait := a.limit.retryAfter(c.key); wait > 0 {
+		a.metrics.failures.WithLabelValues(c.transport, reasonRateLimited).Inc()
+		return Principal{}, &rateLimitedError{wait: wait}
+	}
+	p, err := a.AuthenticateCredentials(ctx, Credentials{Authorization: authorization, ClientCertCN: c.certCN})
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, ErrNoCredentials):
+		a.metrics.failures.WithLabelValues(c.transport, reasonNoCredentials).Inc()
+	default:
+		a.metrics.failures.WithLabelValues(c.transport, reasonBadCredentials).Inc()
+		a.limit.fail(c.key)
+	}
+	return Principal{}, err
+}

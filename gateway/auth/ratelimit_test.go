@@ -1,0 +1,251 @@
+package auth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// fakeClock is a clock that moves only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestLimiterWindow(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := newLimiter(Options{MaxFailures: 3, FailureWindow: time.Minute, Now: clock.Now})
+	type step struct {
+		advance time.Duration
+		fail    string // key that fails, or ""
+		check   string // key whose wait is read
+		want    time.Duration
+	}
+	steps := []step{
+		{fail: "a", check: "a", want: 0},                                           // 1 failure at t=0
+		{advance: 10 * time.Second, fail: "a", check: "a"},                         // 2 at t=10s
+		{advance: 10 * time.Second, fail: "a", check: "a", want: 40 * time.Second}, // 3 at t=20s: refused until t=60s
+		{check: "b", want: 0},                                                      // another client is not affected
+		{advance: 39 * time.Second, check: "a", want: time.Second},
+		{advance: time.Second, check: "a", want: 0}, // t=60s: the window is over
+		{fail: "a", check: "a", want: 0},            // a new window starts with 1 failure
+		{advance: 30 * time.Second, fail: "a", check: "a"},
+		{fail: "a", check: "a", want: time.Minute - 30*time.Second}, // 3 within the new window
+	}
+	for i, s := range steps {
+		clock.Advance(s.advance)
+		if s.fail != "" {
+			l.fail(s.fail)
+		}
+		if got := l.retryAfter(s.check); got != s.want {
+			t.Errorf("step %d: retryAfter(%q) = %s, want %s", i, s.check, got, s.want)
+		}
+	}
+	var none *limiter // MaxFailures 0: no limit at all
+	none.fail("a")
+	if got := none.retryAfter("a"); got != 0 || newLimiter(Options{}) != nil {
+		t.Errorf("a disabled limiter refuses for %s", got)
+	}
+}
+
+func TestLimiterBounded(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := newLimiter(Options{MaxFailures: 1, FailureWindow: time.Minute, MaxClients: 3, Now: clock.Now})
+	for _, k := range []string{"k1", "k2", "k3", "k4"} {
+		l.fail(k)
+		clock.Advance(time.Second)
+	}
+	remembered := func() []string {
+		var keys []string
+		for e := l.order.Front(); e != nil; e = e.Next() {
+			keys = append(keys, e.Value.(*failures).key)
+		}
+		return keys
+	}
+	if diff := cmp.Diff([]string{"k2", "k3", "k4"}, remembered()); diff != "" {
+		t.Errorf("full table evicts the oldest (-want +got):\n%s", diff)
+	}
+	// k2 (t=1s) and k3 (t=2s) have expired at t=62s; k4 (t=3s) has not. A new client's failure
+	// drops the expired entries instead of evicting a live one.
+	clock.Advance(58 * time.Second)
+	l.fail("k5")
+	if diff := cmp.Diff([]string{"k4", "k5"}, remembered()); diff != "" {
+		t.Errorf("expired entries are dropped first (-want +got):\n%s", diff)
+	}
+	if l.retryAfter("k4") == 0 || l.retryAfter("k5") == 0 {
+		t.Error("k4 and k5 are over the limit and should be refused")
+	}
+
+	// The default bound: 10000 clients, however many addresses fail.
+	d := newLimiter(Options{MaxFailures: 5})
+	for i := range defaultMaxClients + 50 {
+		d.fail(fmt.Sprintf("client-%d", i))
+	}
+	if got := d.len(); got != defaultMaxClients {
+		t.Errorf("default table holds %d clients, want %d", got, defaultMaxClients)
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ addr, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"}, // IPv4-mapped: the same client as over IPv4
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::99", "2001:db8:1:2::/64"}, // one /64 is one client
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+	}
+	for _, tt := range tests {
+		if got := clientKey(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("clientKey(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+	if got, want := addrKey("tcp", "[2001:db8:1:2::5]:443"), "2001:db8:1:2::/64"; got != want {
+		t.Errorf("addrKey of an IPv6 host:port = %q, want %q", got, want)
+	}
+	if got, want := addrKey("unix", "/run/sg.sock"), "unix:/run/sg.sock"; got != want {
+		t.Errorf("addrKey of a non-IP address = %q, want %q", got, want)
+	}
+}
+
+func TestHTTPMiddlewareRateLimit(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	reg := prometheus.NewRegistry()
+	a, _ := newTestAuthenticator(t, Options{MaxFailures: 3, FailureWindow: time.Minute, Now: clock.Now, Registerer: reg})
+	h := a.HTTPMiddleware(PermSchemasRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := FromContext(r.Context())
+		fmt.Fprint(w, p.Name)
+	}))
+	const attacker, neighbour = "192.0.2.1:4000", "192.0.2.2:4000"
+	good, bad := "Bearer "+aliceToken, "Bearer guess"
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		remote    string
+		auth      string
+		wantCode  int
+		wantRetry string
+	}{
+		{name: "no credentials 1", remote: attacker, wantCode: 401},
+		{name: "no credentials 2", remote: attacker, wantCode: 401},
+		{name: "no credentials 3", remote: attacker, wantCode: 401},
+		{name: "no credentials do not count", remote: attacker, auth: good, wantCode: 200},
+		{name: "bad 1", remote: attacker, auth: bad, wantCode: 401},
+		{name: "bad 2 from another port", remote: "192.0.2.1:4001", auth: bad, wantCode: 401},
+		{name: "bad 3", remote: attacker, auth: basicHeader("mallory", "guess"), wantCode: 401},
+		{name: "valid credentials refused too", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
+		{name: "no credentials refused too", remote: attacker, wantCode: 429, wantRetry: "60"},
+		{name: "X-Forwarded-For is not trusted", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
+		{name: "neighbour unaffected", remote: neighbour, auth: good, wantCode: 200},
+		{name: "half way", advance: 30 * time.Second, remote: attacker, auth: good, wantCode: 429, wantRetry: "30"},
+		{name: "rounded up", advance: 29*time.Second + time.Millisecond, remote: attacker, auth: good, wantCode: 429, wantRetry: "1"},
+		{name: "window over", advance: time.Second, remote: attacker, auth: good, wantCode: 200},
+	}
+	for _, s := range steps {
+		clock.Advance(s.advance)
+		req := httptest.NewRequest(http.MethodGet, "/subjects", nil)
+		req.RemoteAddr = s.remote
+		if s.auth != "" {
+			req.Header.Set("Authorization", s.auth)
+		}
+		req.Header.Set("X-Forwarded-For", "198.51.100.1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != s.wantCode || rec.Header().Get("Retry-After") != s.wantRetry {
+			t.Fatalf("%s: %d Retry-After %q, want %d %q; body %s", s.name, rec.Code, rec.Header().Get("Retry-After"), s.wantCode, s.wantRetry, rec.Body)
+		}
+		if rec.Code != http.StatusTooManyRequests {
+			continue
+		}
+		var body confluentError
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		want := confluentError{ErrorCode: 42901, Message: "too many failed authentication attempts from this client; retry in " + s.wantRetry + "s"}
+		if diff := cmp.Diff(want, body); diff != "" {
+			t.Errorf("%s: body (-want +got):\n%s", s.name, diff)
+		}
+	}
+	const wantMetrics = `
+# HELP schemagate_auth_failures_total Requests refused before authorization, by transport (grpc, http) and reason: no_credentials, bad_credentials (wrong, unknown or malformed credentials, unknown certificate), rate_limited (too many failed authentications from the client).
+# TYPE schemagate_auth_failures_total counter
+schemagate_auth_failures_total{reason="bad_credentials",transport="grpc"} 0
+schemagate_auth_failures_total{reason="bad_credentials",transport="http"} 3
+schemagate_auth_failures_total{reason="no_credentials",transport="grpc"} 0
+schemagate_auth_failures_total{reason="no_credentials",transport="http"} 3
+schemagate_auth_failures_total{reason="rate_limited",transport="grpc"} 0
+schemagate_auth_failures_total{reason="rate_limited",transport="http"} 5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantMetrics), "schemagate_auth_failures_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestInterceptorRateLimit(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	a, _ := newTestAuthenticator(t, Options{MaxFailures: 2, FailureWindow: time.Minute, Now: clock.Now})
+	conn := startGRPC(t, a)
+	call := func(authorization string) (codes.Code, string, metadata.MD) {
+		var trailer metadata.MD
+		err := conn.Invoke(withAuth(t.Context(), authorization), methodRead, new(emptypb.Empty), new(wrapperspb.StringValue), grpc.Trailer(&trailer))
+		return status.Code(err), status.Convert(err).Message(), trailer
+	}
+	for range 2 {
+		if code, _, _ := call("Bearer guess"); code != codes.Unauthenticated {
+			t.Fatalf("wrong token: %s, want Unauthenticated", code)
+		}
+	}
+	clock.Advance(15 * time.Second)
+	code, msg, trailer := call("Bearer " + aliceToken)
+	if code != codes.ResourceExhausted || msg != "too many failed authentication attempts from this client; retry in 45s" {
+		t.Errorf("over the limit: %s %q, want ResourceExhausted naming the wait", code, msg)
+	}
+	if diff := cmp.Diff([]string{"45"}, trailer.Get(RetryAfterMetadataKey)); diff != "" {
+		t.Errorf("retry-after trailer (-want +got):\n%s", diff)
+	}
+	if _, err := callWatch(withAuth(t.Context(), "Bearer "+aliceToken), conn); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("stream over the limit: %v, want ResourceExhausted", err)
+	}
+	clock.Advance(45 * time.Second)
+	if code, _, _ := call("Bearer " + aliceToken); code != codes.OK {
+		t.Errorf("after the window: %s, want OK", code)
+	}
+}

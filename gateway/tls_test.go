@@ -1,0 +1,458 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/schemagate/schemagate/gateway/auth"
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+)
+
+// secGateway is a gateway started in-process with a given configuration, for the TLS, mutual
+// TLS, failure-limit and HTTP role tests.
+type secGateway struct {
+	g       *Gateway
+	metrics *prometheus.Registry
+}
+
+// startSecGateway starts a gateway on free loopback ports with a fresh data dir after edit has
+// changed its configuration, and stops it when the test ends (failing the test if the shutdown
+// was not clean).
+func startSecGateway(t *testing.T, edit func(*Config)) *secGateway {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Server.HTTPAddr = "127.0.0.1:0"
+	cfg.Server.GRPCAddr = "127.0.0.1:0"
+	cfg.Server.DataDir = t.TempDir()
+	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
+	edit(&cfg)
+	reg := prometheus.NewRegistry()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := New(ctx, Options{Config: cfg, Logger: logger, Metrics: reg})
+	if err != nil {
+		cancel()
+		t.Fatalf("New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run returned %v after cancel; want a clean shutdown", err)
+		}
+	})
+	return &secGateway{g: g, metrics: reg}
+}
+
+// testCA is a throwaway certificate authority made at test time; no key is ever committed.
+type testCA struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	dir     string
+	pemFile string
+	pool    *x509.CertPool
+}
+
+// newTestCA creates a CA named name and writes its certificate as PEM.
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &testCA{cert: cert, key: key, dir: t.TempDir(), pool: x509.NewCertPool()}
+	ca.pool.AddCert(cert)
+	ca.pemFile = filepath.Join(ca.dir, "ca.pem")
+	writePEM(t, ca.pemFile, "CERTIFICATE", der)
+	return ca
+}
+
+// issue signs a certificate for cn: a server certificate for 127.0.0.1 when server is true, a
+// client certificate otherwise. It returns the PEM files of the certificate and its key.
+func (ca *testCA) issue(t *testing.T, cn string, server bool) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.NewReplacer(".", "_", " ", "_").Replace(cn)
+	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+".key")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
+	return certFile, keyFile
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tlsClients builds HTTPS and gRPC-over-TLS clients that trust ca and present the client
+// certificate in certFile/keyFile (none when certFile is empty), through ClientTLSConfig, the
+// function the CLI uses.
+func tlsClients(t *testing.T, sg *secGateway, caFile, certFile, keyFile string) (*http.Client, *grpc.ClientConn) {
+	t.Helper()
+	tc, err := ClientTLSConfig(caFile, certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	conn, err := grpc.NewClient(sg.g.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}, conn
+}
+
+// secSend makes one request and returns the status and body, or the transport error.
+func secSend(client *http.Client, method, url, authz, body string, header http.Header) (int, string, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// secListSubjectsCode calls ListSubjects with the given outgoing metadata pairs.
+func secListSubjectsCode(conn *grpc.ClientConn, md ...string) codes.Code {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, md...)
+	_, err := pb.NewRegistryServiceClient(conn).ListSubjects(ctx, &pb.ListSubjectsRequest{})
+	return status.Code(err)
+}
+
+// TestTLSListeners serves both listeners over TLS without client certificates: HTTPS and gRPC
+// over TLS work with a bearer token, plaintext to either port is refused, and the server offers
+// nothing older than TLS 1.2.
+func TestTLSListeners(t *testing.T) {
+	ca := newTestCA(t, "schemagate test CA")
+	certFile, keyFile := ca.issue(t, "127.0.0.1", true)
+	sg := startSecGateway(t, func(c *Config) {
+		c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile}
+		c.Auth.Principals = []auth.PrincipalConfig{{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")}}
+	})
+	client, conn := tlsClients(t, sg, ca.pemFile, "", "")
+	base := "https://" + sg.g.HTTPAddr()
+
+	for _, path := range []string{"/healthz", "/subjects", "/v1/subjects"} {
+		code, body, err := secSend(client, "GET", base+path, "Bearer reader-token", "", nil)
+		if err != nil || code != http.StatusOK {
+			t.Errorf("HTTPS GET %s = %d %s (%v), want 200", path, code, body, err)
+		}
+	}
+	if code := secListSubjectsCode(conn, "authorization", "Bearer reader-token"); code != codes.OK {
+		t.Errorf("gRPC over TLS = %s, want OK", code)
+	}
+	if code := secListSubjectsCode(conn); code != codes.Unauthenticated {
+		t.Errorf("gRPC over TLS without credentials = %s, want Unauthenticated", code)
+	}
+
+	plainTr := &http.Transport{}
+	t.Cleanup(plainTr.CloseIdleConnections)
+	code, body, err := secSend(&http.Client{Transport: plainTr, Timeout: 10 * time.Second}, "GET", "http://"+sg.g.HTTPAddr()+"/healthz", "", "", nil)
+	if err == nil && code != http.StatusBadRequest {
+		t.Errorf("plaintext HTTP to the TLS port = %d %s, want an error or 400", code, body)
+	}
+	plain, err := grpc.NewClient(sg.g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if code := secListSubjectsCode(plain, "authorization", "Bearer reader-token"); code != codes.Unavailable {
+		t.Errorf("plaintext gRPC to the TLS port = %s, want Unavailable", code)
+	}
+
+	old := &tls.Config{RootCAs: ca.pool, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}
+	if c, err := tls.Dial("tcp", sg.g.HTTPAddr(), old); err == nil {
+		c.Close()
+		t.Error("a TLS 1.1 handshake succeeded; want TLS 1.2 or later only")
+	}
+}
+
+// TestMutualTLS configures a client CA and principals by certificate: a certificate signed by
+// the CA authenticates its principal with exactly its role's access over gRPC, the Confluent
+// REST API and /v1; a certificate of another CA is refused at the handshake; one with an
+// unknown common name is unauthenticated; and no header or metadata can claim a certificate.
+func TestMutualTLS(t *testing.T) {
+	ca := newTestCA(t, "schemagate test CA")
+	// A rogue CA with the trusted CA's name: the client presents its certificate (the issuer
+	// name matches the server's request), and only the signature check can refuse it.
+	other := newTestCA(t, "schemagate test CA")
+	serverCert, serverKey := ca.issue(t, "127.0.0.1", true)
+	authorCert, authorKey := ca.issue(t, "author.svc.example", false)
+	strangerCert, strangerKey := ca.issue(t, "stranger.example", false)
+	foreignCert, foreignKey := other.issue(t, "author.svc.example", false)
+	sg := startSecGateway(t, func(c *Config) {
+		c.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.pemFile}
+		c.Auth.Principals = []auth.PrincipalConfig{
+			{Name: "cert-author", Roles: []string{"author"}, ClientCertCN: "author.svc.example"},
+			{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")},
+		}
+		c.Auth.MaxFailures = 0 // the failures here are deliberate; the limit has its own tests
+	})
+	base := "https://" + sg.g.HTTPAddr()
+
+	t.Run("certificate principal gets exactly its role over HTTP", func(t *testing.T) {
+		client, _ := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		walkHTTPRoutes(t, httpRoutes(t), client, base, "", func(roles []auth.Role) int {
+			if slices.Contains(roles, auth.RoleAuthor) {
+				return routeAllowed
+			}
+			return http.StatusForbidden
+		})
+	})
+	t.Run("certificate principal gets exactly its role over gRPC", func(t *testing.T) {
+		_, conn := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		forEachMethod(func(md protoreflect.MethodDescriptor, method string) {
+			want, ok := allowedRoles[method]
+			if !ok {
+				t.Errorf("%s has no row in allowedRoles", method)
+				return
+			}
+			got := callCode(t, conn, md, method, "")
+			switch permitted := slices.Contains(want, auth.RoleAuthor); {
+			case !permitted && got != codes.PermissionDenied:
+				t.Errorf("%s with the author certificate = %s; want PermissionDenied", method, got)
+			case permitted && (got == codes.PermissionDenied || got == codes.Unauthenticated):
+				t.Errorf("%s with the author certificate = %s; want it past authorization", method, got)
+			}
+		})
+	})
+	t.Run("the audit names the certificate principal", func(t *testing.T) {
+		client, _ := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		code, body, err := secSend(client, "POST", base+"/subjects/mtls-value/versions", "", registerBody(orderAvro), nil)
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("register with the certificate = %d %s (%v)", code, body, err)
+		}
+		code, body, err = secSend(client, "GET", base+"/v1/audit?subject=mtls-value", "", "", nil)
+		if err != nil || code != http.StatusOK || !strings.Contains(body, `"cert-author"`) {
+			t.Errorf("audit = %d %s (%v), want an entry by cert-author", code, body, err)
+		}
+	})
+	t.Run("a token still works without a certificate", func(t *testing.T) {
+		client, conn := tlsClients(t, sg, ca.pemFile, "", "")
+		if code, body, err := secSend(client, "GET", base+"/subjects", "Bearer reader-token", "", nil); err != nil || code != http.StatusOK {
+			t.Errorf("GET /subjects with a token = %d %s (%v)", code, body, err)
+		}
+		if code := secListSubjectsCode(conn, "authorization", "Bearer reader-token"); code != codes.OK {
+			t.Errorf("gRPC with a token = %s", code)
+		}
+	})
+	t.Run("another CA is refused at the handshake", func(t *testing.T) {
+		client, conn := tlsClients(t, sg, ca.pemFile, foreignCert, foreignKey)
+		for _, path := range []string{"/subjects", "/v1/subjects", "/healthz"} {
+			if code, body, err := secSend(client, "GET", base+path, "", "", nil); err == nil {
+				t.Errorf("GET %s with a foreign certificate = %d %s, want a handshake error", path, code, body)
+			}
+		}
+		if code := secListSubjectsCode(conn); code != codes.Unavailable {
+			t.Errorf("gRPC with a foreign certificate = %s, want Unavailable (handshake refused)", code)
+		}
+	})
+	t.Run("unknown common name is unauthenticated", func(t *testing.T) {
+		client, conn := tlsClients(t, sg, ca.pemFile, strangerCert, strangerKey)
+		code, body, err := secSend(client, "GET", base+"/subjects", "", "", nil)
+		if err != nil || code != http.StatusUnauthorized || !strings.Contains(body, "40101") {
+			t.Errorf("Confluent with an unknown common name = %d %s (%v), want 401 40101", code, body, err)
+		}
+		if code, body, err := secSend(client, "GET", base+"/v1/subjects", "", "", nil); err != nil || code != http.StatusUnauthorized {
+			t.Errorf("/v1 with an unknown common name = %d %s (%v), want 401", code, body, err)
+		}
+		if code := secListSubjectsCode(conn); code != codes.Unauthenticated {
+			t.Errorf("gRPC with an unknown common name = %s, want Unauthenticated", code)
+		}
+	})
+	t.Run("no header claims a certificate", func(t *testing.T) {
+		forged := http.Header{}
+		for _, k := range []string{"Grpc-Metadata-Schemagate-Client-Cert-Cn-Bin", "Schemagate-Client-Cert-Cn-Bin", "Grpc-Metadata-Schemagate-Client-Cert-Cn", "Schemagate-Client-Cert-Cn"} {
+			forged.Set(k, "author.svc.example")
+		}
+		forged.Set("Grpc-Metadata-Schemagate-Client-Addr", "192.0.2.1:1")
+		forged.Set("X-Forwarded-Client-Cert", "Subject=\"CN=author.svc.example\"")
+		for _, c := range []struct{ name, cert, key string }{{"no certificate", "", ""}, {"unknown certificate", strangerCert, strangerKey}} {
+			client, conn := tlsClients(t, sg, ca.pemFile, c.cert, c.key)
+			for _, path := range []string{"/v1/subjects", "/subjects"} {
+				code, body, err := secSend(client, "GET", base+path, "", "", forged)
+				if err != nil || code != http.StatusUnauthorized {
+					t.Errorf("%s, forged headers, GET %s = %d %s (%v), want 401", c.name, path, code, body, err)
+				}
+			}
+			if code := secListSubjectsCode(conn, "schemagate-client-cert-cn-bin", "author.svc.example", "schemagate-client-addr", "192.0.2.1:1"); code != codes.Unauthenticated {
+				t.Errorf("%s, forged gRPC metadata = %s, want Unauthenticated", c.name, code)
+			}
+		}
+	})
+}
+
+func TestClientTLSConfig(t *testing.T) {
+	ca := newTestCA(t, "schemagate test CA")
+	cert, key := ca.issue(t, "cli.example", false)
+	notPEM := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, ca, cert, key string
+		wantErr             string // "" means valid
+		wantCerts           int
+	}{
+		{name: "system roots", wantCerts: 0},
+		{name: "CA only", ca: ca.pemFile},
+		{name: "mutual TLS", ca: ca.pemFile, cert: cert, key: key, wantCerts: 1},
+		{name: "certificate without key", ca: ca.pemFile, cert: cert, wantErr: "give both a TLS client certificate and its key"},
+		{name: "missing CA file", ca: filepath.Join(t.TempDir(), "nope.pem"), wantErr: "TLS CA file: open"},
+		{name: "CA file without PEM", ca: notPEM, wantErr: "holds no PEM certificate"},
+		{name: "key does not match", cert: cert, key: ca.pemFile, wantErr: "TLS client certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc, err := ClientTLSConfig(tt.ca, tt.cert, tt.key)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ClientTLSConfig = %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := struct{ MinVersion, Certs int }{int(tc.MinVersion), len(tc.Certificates)}
+			if diff := cmp.Diff(struct{ MinVersion, Certs int }{tls.VersionTLS12, tt.wantCerts}, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestServerTLSErrors(t *testing.T) {
+	ca := newTestCA(t, "schemagate test CA")
+	cert, key := ca.issue(t, "127.0.0.1", true)
+	tests := []struct {
+		name    string
+		cfg     TLSConfig
+		wantErr string
+	}{
+		{"missing certificate", TLSConfig{CertFile: filepath.Join(t.TempDir(), "nope.pem"), KeyFile: key}, "tls.cert_file/tls.key_file: open"},
+		{"key of another certificate", TLSConfig{CertFile: cert, KeyFile: ca.pemFile}, "tls.cert_file/tls.key_file"},
+		{"client CA without PEM", TLSConfig{CertFile: cert, KeyFile: key, ClientCAFile: key}, "tls.client_ca_file"},
+	}
+	for _, tt := range tests {
+		if _, err := serverTLS(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: serverTLS = %v, want an error containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+	tc, err := serverTLS(TLSConfig{CertFile: cert, KeyFile: key, ClientCAFile: ca.pemFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{tc.MinVersion == tls.VersionTLS12, tc.ClientAuth.String(), tc.NextProtos, grpcTLS(tc).NextProtos}
+	want := []any{true, tls.VerifyClientCertIfGiven.String(), []string{"h2", "http/1.1"}, []string{"h2"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("server TLS policy (-want +got):\n%s", diff)
+	}
+	if off, err := serverTLS(TLSConfig{}); off != nil || err != nil {
+		t.Errorf("serverTLS without a certificate = %v, %v; want nil, nil", off, err)
+	}
+}
+
+// secJSONField reads one top-level string or number field of a JSON object, for assertions on
+// error bodies.
+func secJSONField(t *testing.T, body, field string) any {
+	t.Helper()
+	var m map[string]any
+	if err := json.NewDecoder(bytes.NewReader([]byte(body))).Decode(&m); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	return m[field]
+}
