@@ -93,7 +93,9 @@ type Options struct {
 	// its context is cancelled. Default 10s.
 	FlushTimeout time.Duration
 
-	// Client sends the requests. Default: an http.Client with a 10s timeout.
+	// Client sends the requests. Default: an http.Client with a 10s timeout
+	// and a connection pool of its own, whose idle keep-alive connections
+	// Run closes when it returns. A Client passed in is left as it is.
 	Client *http.Client
 	// Clock defaults to time.Now.
 	Clock func() time.Time
@@ -132,7 +134,8 @@ type Notifier struct {
 	active     map[alertKey]*activeAlert
 	lastResend time.Time
 
-	running atomic.Bool
+	running   atomic.Bool
+	ownClient bool // opts.Client was made by New: Run closes its idle connections
 }
 
 type alertKey struct {
@@ -151,6 +154,7 @@ type activeAlert struct {
 // no I/O; call Run to deliver. Errors never contain the secrets.
 func New(opts Options) (*Notifier, error) {
 	red := newRedactor(opts.SlackWebhookURL, opts.PagerDutyRoutingKey)
+	ownClient := opts.Client == nil
 	if err := setDefaults(&opts); err != nil {
 		return nil, err
 	}
@@ -162,6 +166,7 @@ func New(opts Options) (*Notifier, error) {
 		active: make(map[alertKey]*activeAlert),
 		// The first resend is one interval after New.
 		lastResend: opts.Clock(),
+		ownClient:  ownClient,
 	}
 	var receivers []receiver
 	if opts.AlertmanagerURL != "" {
@@ -253,7 +258,7 @@ func setDefaults(o *Options) error {
 		o.PagerDutyURL = DefaultPagerDutyURL
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		o.Client = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -409,6 +414,11 @@ func (n *Notifier) Run(ctx context.Context) error {
 	if len(n.workers) == 0 {
 		<-ctx.Done()
 		return nil
+	}
+	if n.ownClient {
+		// Keep-alive connections to the receivers would otherwise outlive Run
+		// (with a reader and a writer goroutine each) until they time out.
+		defer n.opts.Client.CloseIdleConnections()
 	}
 	// Deliveries run on their own context so that cancelling ctx starts the
 	// flush instead of aborting requests in flight.
