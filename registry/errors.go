@@ -33,8 +33,8 @@ var (
 	// ErrInvalidVersion: a version number that is neither -1 (latest) nor
 	// a positive integer.
 	ErrInvalidVersion = errors.New("invalid version")
-	// ErrInvalidSubject: a subject name that is empty, longer than 255
-	// bytes, not UTF-8 or contains control characters.
+	// ErrInvalidSubject: a subject name that is empty, "." or "..", longer
+	// than 255 bytes, not UTF-8 or contains control characters.
 	ErrInvalidSubject = errors.New("invalid subject")
 	// ErrReferenceNotFound: a schema reference names a subject version
 	// that does not exist or is soft-deleted.

@@ -128,11 +128,15 @@ const (
 // MaxSubjectBytes is the longest subject name accepted, in bytes.
 const MaxSubjectBytes = 255
 
-// validateSubject enforces the subject naming rules.
+// validateSubject enforces the subject naming rules. "." and ".." are refused because HTTP
+// clients and servers remove them as dot-segments of a URL path (RFC 3986 section 5.2.4), so
+// the Confluent REST API could never address such a subject.
 func validateSubject(subject string) error {
 	switch {
 	case subject == "":
 		return errorf(ErrInvalidSubject, "invalid subject: name is empty")
+	case subject == "." || subject == "..":
+		return errorf(ErrInvalidSubject, "invalid subject %q: \".\" and \"..\" cannot be used, URLs drop them as path segments", subject)
 	case len(subject) > MaxSubjectBytes:
 		return errorf(ErrInvalidSubject, "invalid subject: name is %d bytes long, the limit is %d", len(subject), MaxSubjectBytes)
 	case !utf8.ValidString(subject):

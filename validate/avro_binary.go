@@ -37,8 +37,14 @@ import (
 // take the defaults. len(data) is not checked against lim.MaxPayloadBytes here (callers check
 // the size before reading the payload); that limit only bounds the element count.
 func ValidateAvroBinary(s avro.Schema, data []byte, lim Limits) []Finding {
+	return validateAvroBinaryFrom(s, data, 0, lim)
+}
+
+// validateAvroBinaryFrom is ValidateAvroBinary on data[start:] (a framed payload's body) with
+// byte offsets counted from the start of data, so they point into the payload as it was sent.
+func validateAvroBinaryFrom(s avro.Schema, data []byte, start int, lim Limits) []Finding {
 	lim = lim.WithDefaults()
-	w := avroBinWalker{data: data, maxDepth: lim.MaxDepth, maxElems: max(len(data), lim.MaxPayloadBytes)}
+	w := avroBinWalker{data: data, pos: start, maxDepth: lim.MaxDepth, maxElems: max(len(data), lim.MaxPayloadBytes)}
 	if s == nil {
 		w.fail("no schema to decode with")
 	} else if w.walk(s, 0) && w.pos != len(data) {

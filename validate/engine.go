@@ -249,9 +249,15 @@ type subjectInfo struct {
 // Validate checks one payload. Findings describe what is wrong with the payload; an error means
 // the request itself could not be served (unknown subject or version, inconsistent format,
 // payload over the size limit, store down on a cache miss).
+//
+// The size limit holds for JSON payloads too, measured as compact JSON: a JSON value arrives
+// decoded, so it is refused once its encoding passes the limit, without encoding it.
 func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
+	}
+	if req.HasJSON && jsonSizeOver(req.JSON, e.lim.MaxPayloadBytes) {
+		return Result{}, fmt.Errorf("%w: JSON payload is more than %d bytes as compact JSON, the limit is %d", ErrTooLarge, e.lim.MaxPayloadBytes, e.lim.MaxPayloadBytes)
 	}
 	format := req.Format
 	if format == FormatUnspecified && !req.HasJSON {
@@ -265,11 +271,13 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 
-	body := req.Data
+	// start is where the encoded value begins in req.Data: after the header of a framed
+	// payload. Byte offsets in findings count from the start of req.Data, as the client sent it.
+	start := 0
 	var res Result
 	switch {
 	case format == FormatConfluent:
-		id, rest, err := ParseConfluentFrame(req.Data)
+		id, _, err := ParseConfluentFrame(req.Data)
 		if err != nil {
 			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}}, nil
 		}
@@ -278,7 +286,7 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
 				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}}, nil
 		}
-		res, body = Result{SchemaID: id, Version: version}, rest
+		res, start = Result{SchemaID: id, Version: version}, confluentHeader
 	case req.SchemaID != 0:
 		version, ok := info.byID[req.SchemaID]
 		if !ok {
@@ -300,7 +308,7 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Findings, err = e.check(c, format, body, req); err != nil {
+	if res.Findings, err = e.check(c, format, start, req); err != nil {
 		return Result{}, err
 	}
 	if format == FormatConfluent && res.Version < info.latest {
@@ -310,8 +318,8 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// check runs the validator format calls for.
-func (e *Engine) check(c *compiled, format Format, body []byte, req Request) ([]Finding, error) {
+// check runs the validator format calls for on req.Data[start:] or req.JSON.
+func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, error) {
 	isAvro := c.typ == registry.SchemaTypeAvro
 	switch format {
 	case FormatUnspecified:
@@ -326,7 +334,7 @@ func (e *Engine) check(c *compiled, format Format, body []byte, req Request) ([]
 		if format == FormatAvroJSON {
 			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
 		}
-		return ValidateAvroBinary(c.avro, body, e.lim), nil
+		return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
 	case FormatJSON:
 		if isAvro {
 			return nil, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
@@ -334,9 +342,9 @@ func (e *Engine) check(c *compiled, format Format, body []byte, req Request) ([]
 		return c.json.Validate(req.JSON, e.lim), nil
 	case FormatConfluent:
 		if isAvro {
-			return ValidateAvroBinary(c.avro, body, e.lim), nil
+			return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
 		}
-		doc, err := DecodeJSONPayload(body, e.lim)
+		doc, err := decodeJSONPayloadFrom(req.Data, start, e.lim)
 		if err != nil {
 			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, nil
 		}

@@ -8,6 +8,7 @@
 package confluent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -264,6 +267,9 @@ func writeError(w http.ResponseWriter, status, code int, msg string) {
 // decodeBody reads a JSON request body into v. Syntax errors are 400 and wrong field types 422,
 // with error codes equal to the status, as Confluent answers; an oversized body is 42209
 // (schema too large). Unknown fields are ignored, as Confluent does, so newer clients work.
+// A body that is not UTF-8 or repeats a key within one object is a 400 too: encoding/json
+// would silently replace the bad bytes and keep the last duplicate, so the registry could
+// store something other than what a proxy or an auditor read in the same request.
 func decodeBody(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
@@ -275,19 +281,117 @@ func decodeBody(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return apiError{status: 422, code: 422, msg: "Request body is empty: a JSON object is required"}
 	}
+	if !utf8.Valid(body) {
+		return apiError{status: 400, code: 400, msg: fmt.Sprintf("Invalid UTF-8 in the JSON body at byte offset %d", invalidUTF8At(body))}
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
 			return apiError{status: 400, code: 400, msg: fmt.Sprintf("Unexpected character in the JSON body at offset %d: %s", se.Offset, se.Error())}
+		case errors.As(err, &te) && te.Field == "":
+			return apiError{status: 422, code: 422, msg: fmt.Sprintf("Cannot deserialize the request: the body must be %s, not a JSON %s", describeKind(te.Type.Kind().String()), te.Value)}
 		case errors.As(err, &te):
 			return apiError{status: 422, code: 422, msg: fmt.Sprintf("Cannot deserialize the request: field %q must be %s, not a JSON %s", te.Field, describeKind(te.Type.Kind().String()), te.Value)}
 		default:
 			return apiError{status: 400, code: 400, msg: "Malformed JSON body: " + err.Error()}
 		}
 	}
+	if key, offset, dup := duplicateKey(body); dup {
+		return apiError{status: 400, code: 400, msg: fmt.Sprintf("Duplicate field %q in the JSON body at byte offset %d", key, offset)}
+	}
 	return nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that does not start a valid UTF-8
+// sequence.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// duplicateKey finds the first key that occurs twice in one object of body, a JSON document
+// that has already decoded, and the byte offset just after its second occurrence. In the
+// objects decoded into request structs (the body itself and the objects of its arrays, such
+// as references) keys are compared as encoding/json matches them to fields, ignoring case
+// ("Schema" and "ſchema" both set "schema"); elsewhere (metadata, ruleSet) exactly. It keeps
+// an explicit stack, so no nesting can exhaust the goroutine stack.
+func duplicateKey(body []byte) (key string, offset int64, found bool) {
+	type frame struct {
+		keys      map[string]bool // nil for an array
+		fold      bool            // keys are compared ignoring case
+		expectKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0, false // io.EOF: the whole document was read
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].expectKey {
+			top := stack[n-1]
+			k, _ := tok.(string)
+			id := k
+			if top.fold {
+				id = foldKey(k)
+			}
+			if top.keys[id] {
+				return k, dec.InputOffset(), true
+			}
+			top.keys[id] = true
+			top.expectKey = false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok {
+			f := &frame{}
+			if d == '{' {
+				// The body, and an object in an array of the body, are decoded into structs.
+				n := len(stack)
+				f.fold = n == 0 || n == 2 && stack[0].keys != nil && stack[1].keys == nil
+				f.keys, f.expectKey = map[string]bool{}, true
+			}
+			stack = append(stack, f)
+			continue
+		}
+		valueDone()
+	}
+}
+
+// foldKey maps every key encoding/json would match to the same struct field to one string:
+// each rune becomes the smallest rune of its Unicode case-folding orbit.
+func foldKey(k string) string {
+	var b strings.Builder
+	for _, r := range k {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				r = next
+				break
+			}
+			r = next
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func describeKind(kind string) string {

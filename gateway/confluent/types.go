@@ -2,6 +2,7 @@ package confluent
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/schemagate/schemagate/registry"
 )
@@ -25,10 +26,23 @@ type schemaRequest struct {
 	Normalize  bool            `json:"normalize,omitempty"`
 }
 
-// input turns a request into a registry input; the schema text is required.
+// maxID is the largest schema ID and version: Confluent's are Java ints, and the wire format
+// carries an ID in 4 bytes.
+const maxID = 1<<31 - 1
+
+// input turns a request into a registry input; the schema text is required. An id or version
+// outside what a Java int holds is refused here: IMPORT mode would otherwise store it, leaving
+// a version no path can name and raising the ID counter past what the wire format can carry.
 func (req schemaRequest) input(normalize bool) (registry.SchemaInput, error) {
 	if req.Schema == nil || *req.Schema == "" {
 		return registry.SchemaInput{}, apiError{status: 422, code: 42201, msg: "Empty schema"}
+	}
+	if req.ID < 0 || req.ID > maxID {
+		return registry.SchemaInput{}, apiError{status: 422, code: 42201, msg: fmt.Sprintf("Invalid schema id %d: ids are between 1 and 2^31-1", req.ID)}
+	}
+	if req.Version < -1 || req.Version > maxID {
+		return registry.SchemaInput{}, apiError{status: 422, code: 42202, msg: fmt.Sprintf(
+			"The specified version '%d' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"", req.Version)}
 	}
 	in := registry.SchemaInput{
 		Type:      registry.SchemaType(req.SchemaType),
