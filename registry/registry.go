@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -291,10 +292,14 @@ func (r *Registry) prepare(ctx context.Context, subject string, in SchemaInput) 
 // free; the counter is raised past it) or the next from the counter.
 func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (int, error) {
 	if imported == 0 {
-		return r.q.nextSchemaID(ctx, tx)
+		id, err := r.q.nextSchemaID(ctx, tx)
+		if err == nil && id > math.MaxInt32 {
+			return 0, errorf(ErrOperationNotPermitted, "no schema id left: ids are 32-bit and %d was the last", math.MaxInt32)
+		}
+		return id, err
 	}
-	if imported < 0 {
-		return 0, errorf(ErrInvalidSchema, "invalid schema id %d: IDs are positive", imported)
+	if imported < 0 || imported > math.MaxInt32 {
+		return 0, errorf(ErrInvalidSchema, "invalid schema id %d: IDs are positive 32-bit integers (at most %d)", imported, math.MaxInt32)
 	}
 	taken, err := r.q.schemaExists(ctx, tx, imported)
 	if err != nil {
@@ -322,8 +327,8 @@ func nextVersion(subject string, rows []versionRow, mode Mode, imported int) (in
 		}
 		return 0, errorf(ErrInvalidVersion, "invalid version %d for subject %q: the next version is %d; other versions can be given only in IMPORT mode", imported, subject, next)
 	}
-	if imported < 1 {
-		return 0, errorf(ErrInvalidVersion, "invalid version %d: versions are positive integers", imported)
+	if imported < 1 || imported > math.MaxInt32 {
+		return 0, errorf(ErrInvalidVersion, "invalid version %d: versions are positive 32-bit integers (at most %d)", imported, math.MaxInt32)
 	}
 	for _, row := range rows {
 		if row.version == imported {

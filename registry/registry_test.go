@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -277,6 +278,9 @@ func TestSubjectNameValidation(t *testing.T) {
 		{"del", "orders\x7f", false},
 		{"c1 control", "orders\u0085", false},
 		{"invalid utf8", "orders\xff", false},
+		{"dot segment", ".", false},
+		{"dot-dot segment", "..", false},
+		{"dots inside a name", "..orders..", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,5 +349,47 @@ func TestContextCancelled(t *testing.T) {
 	_, err := r.Register(ctx, "s", avroIn(userV1))
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrStore) {
 		t.Errorf("err = %v, want context.Canceled wrapped in ErrStore", err)
+	}
+}
+
+// TestImportBounds: IDs and versions given in IMPORT mode must fit the 32 bits Confluent's wire
+// format and clients use; anything else is refused before it can move the ID counter.
+func TestImportBounds(t *testing.T) {
+	ctx := t.Context()
+	r, _ := newTestRegistry(t)
+	if _, err := r.SetMode(ctx, "", ModeImport, false); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		id, version int
+		want        error
+	}{
+		{"id beyond int32", math.MaxInt32 + 1, 1, ErrInvalidSchema},
+		{"negative id", -5, 1, ErrInvalidSchema},
+		{"version beyond int32", 7, math.MaxInt32 + 1, ErrInvalidVersion},
+		{"negative version", 7, -2, ErrInvalidVersion},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := avroIn(`"string"`)
+			in.ID, in.Version = tc.id, tc.version
+			if _, err := r.Register(ctx, "imported", in); !errors.Is(err, tc.want) {
+				t.Fatalf("Register = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	in := avroIn(`"string"`)
+	in.ID, in.Version = math.MaxInt32, math.MaxInt32
+	sv, err := r.Register(ctx, "imported", in)
+	if err != nil || sv.Schema.ID != math.MaxInt32 || sv.Version != math.MaxInt32 {
+		t.Fatalf("Register at the bounds = %v, %v; want id and version %d", sv, err, math.MaxInt32)
+	}
+	// The counter stands at the last 32-bit ID now: a new schema gets no ID beyond it.
+	if _, err := r.SetMode(ctx, "", ModeReadWrite, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Register(ctx, "fresh", avroIn(`"int"`)); !errors.Is(err, ErrOperationNotPermitted) {
+		t.Fatalf("Register after the last ID = %v, want ErrOperationNotPermitted", err)
 	}
 }
