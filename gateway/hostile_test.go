@@ -287,7 +287,7 @@ func TestHostileOversizedBodies(t *testing.T) {
 
 	// /v1 bodies are cut at 8 MiB (maxMessageBytes) before grpc-gateway decodes them.
 	code, raw := tg.restDo(t, "POST", "/v1/subjects/big/versions", `{"schema":"`+strings.Repeat(" ", maxMessageBytes)+`\"string\""}`)
-	wantV1Error(t, "/v1 register body over 8 MiB", code, raw, v1Error{Status: 400, Code: int(codes.InvalidArgument), Message: "http: request body too large"})
+	wantV1Error(t, "/v1 register body over 8 MiB", code, raw, v1Error{Status: 413, Code: int(codes.ResourceExhausted), Message: "request body is larger than the limit of 8388608 bytes"})
 	code, raw = tg.restDo(t, "POST", "/v1/subjects/keep/validate", `{"data":"`+base64.StdEncoding.EncodeToString(make([]byte, 1025))+`"}`)
 	wantV1Error(t, "/v1 payload over max_payload_bytes", code, raw,
 		v1Error{Status: 413, Code: int(codes.ResourceExhausted), Message: "payload too large: payload is 1025 bytes, the limit is 1024"})
@@ -472,6 +472,11 @@ func TestHostileNesting(t *testing.T) {
 	// before it reaches the gRPC server.
 	code, raw := tg.restDo(t, "POST", "/v1/subjects/any/validate", `{"json":`+nestedJSON(10001)+`}`)
 	wantV1Error(t, "/v1 JSON payload 10,001 deep", code, raw, v1Error{Status: 400, Code: int(codes.InvalidArgument), Message: "exceeded max depth"})
+	// A payload nested 6,000 deep is within encoding/json's limit but beyond the gRPC decoder's:
+	// /v1 refuses it while decoding the body (protojson's recursion limit), before the in-process
+	// gRPC call, whose decoder would answer Internal.
+	code, raw = tg.restDo(t, "POST", "/v1/subjects/any/validate", `{"json":`+nestedJSON(6000)+`}`)
+	wantV1Error(t, "/v1 JSON payload 6,000 deep", code, raw, v1Error{Status: 400, Code: int(codes.InvalidArgument), Message: "recursion depth"})
 	// Over gRPC, a Value nested 5,001 deep is two protobuf messages per level, beyond the
 	// protobuf decoder's limit of 10,000: grpc-go refuses it before any handler runs, and answers
 	// Internal (see the report of this suite); the gateway keeps serving.

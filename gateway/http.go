@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -31,7 +33,11 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+			// A JSON payload becomes nested protobuf messages (Value, then Struct or ListValue);
+			// past the gRPC decoder's own limit of 10,000 the in-process call would fail as
+			// Internal, so /v1 refuses such bodies while decoding them, as 400. Payloads are
+			// refused far earlier anyway, by schema_registry.max_json_depth.
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false, RecursionLimit: maxBodyRecursion},
 		}),
 		runtime.WithErrorHandler(httpError),
 		// Who the HTTP client is (address, verified client certificate) reaches the gRPC
@@ -56,7 +62,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", http.MaxBytesHandler(api, maxMessageBytes))
+	mux.Handle("/v1/", http.MaxBytesHandler(recordBodyErrors(api), maxMessageBytes))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
@@ -84,6 +90,19 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 // refused a client for too many failed authentications: that one carries the trailer
 // auth.RetryAfterMetadataKey and stays grpc-gateway's 429, with a Retry-After header.
 func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	// A body that could not be read fails in grpc-gateway's decoder as InvalidArgument quoting
+	// the read error (socket addresses included); say what happened instead.
+	if b, ok := r.Body.(*errorRecordingBody); ok && b.err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(b.err, &tooLarge) {
+			w = &statusOverride{ResponseWriter: w, status: http.StatusRequestEntityTooLarge}
+			err = status.Errorf(codes.ResourceExhausted, "request body is larger than the limit of %d bytes", tooLarge.Limit)
+		} else {
+			err = status.Error(codes.InvalidArgument, "could not read the request body")
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		return
+	}
 	st := status.Convert(err)
 	for _, d := range st.Details() {
 		if resp, ok := d.(*pb.ValidateResponse); ok && st.Code() == codes.InvalidArgument {
@@ -105,6 +124,32 @@ func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// maxBodyRecursion bounds the nesting of a /v1 request body, in protobuf messages.
+const maxBodyRecursion = 4000
+
+// errorRecordingBody is a request body that remembers the first error reading it hit, other
+// than io.EOF, for httpError.
+type errorRecordingBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *errorRecordingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// recordBodyErrors gives h the request body as an errorRecordingBody.
+func recordBodyErrors(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &errorRecordingBody{ReadCloser: r.Body}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // statusOverride replaces the status code a handler writes.
