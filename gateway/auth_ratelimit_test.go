@@ -24,7 +24,7 @@ import (
 // clientsFrom returns an HTTP client and a gRPC connection to sg whose connections come from
 // the loopback address ip (Linux routes all of 127.0.0.0/8 to the loopback interface), so one
 // test can be several clients.
-func clientsFrom(t *testing.T, sg *secGateway, ip string) (*http.Client, *grpc.ClientConn) {
+func clientsFrom(t *testing.T, sg *testGateway, ip string) (*http.Client, *grpc.ClientConn) {
 	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	tr := &http.Transport{DialContext: d.DialContext}
@@ -44,7 +44,7 @@ func clientsFrom(t *testing.T, sg *secGateway, ip string) (*http.Client, *grpc.C
 // refused everywhere, valid credentials or not, in each surface's error shape with a
 // Retry-After, while another client and the public endpoints are not affected.
 func TestFailedAuthenticationLimit(t *testing.T) {
-	sg := startSecGateway(t, func(c *Config) {
+	sg := startGatewayWith(t, func(c *Config) {
 		c.Auth.MaxFailures = 3
 		c.Auth.Principals = []auth.PrincipalConfig{{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")}}
 	})

@@ -1,21 +1,15 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/schemagate/schemagate/governance"
@@ -24,12 +18,10 @@ import (
 	"github.com/schemagate/schemagate/store/storefault"
 )
 
-// faultGateway is an in-process gateway whose store runs through a fault injector, with its
-// metrics registry at hand.
+// faultGateway is an in-process gateway whose store runs through a fault injector.
 type faultGateway struct {
 	*testGateway
-	inj     *storefault.Injector
-	metrics *prometheus.Registry
+	inj *storefault.Injector
 }
 
 // startFaultGateway starts an open gateway (no principals) on a fresh SQLite store behind a
@@ -37,53 +29,14 @@ type faultGateway struct {
 func startFaultGateway(t *testing.T, edit func(*Config)) *faultGateway {
 	t.Helper()
 	inj := storefault.New()
-	metrics := prometheus.NewRegistry()
-	tg := startGatewayOpts(t, edit, Options{Metrics: metrics, StoreOptions: []store.Option{inj.Option()}})
-	return &faultGateway{testGateway: tg, inj: inj, metrics: metrics}
-}
-
-// startGatewayOpts starts a gateway like startGateway, with edit applied to the configuration
-// and opts' Metrics and StoreOptions.
-func startGatewayOpts(t *testing.T, edit func(*Config), opts Options) *testGateway {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Server.HTTPAddr = "127.0.0.1:0"
-	cfg.Server.GRPCAddr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
-	if edit != nil {
-		edit(&cfg)
-	}
-	var logBuf bytes.Buffer
-	opts.Config = cfg
-	opts.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, opts)
-	if err != nil {
-		cancel()
-		t.Fatalf("New: %v", err)
-	}
-	tg := &testGateway{g: g, log: &logBuf, done: make(chan error, 1)}
-	go func() { tg.done <- g.Run(ctx) }()
-	tg.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = tg.conn.Close()
-		cancel()
-		if err := <-tg.done; err != nil {
-			t.Errorf("Run returned %v after cancel; want a clean shutdown", err)
-		}
-	})
-	return tg
+	tg := startGatewayOpts(t, edit, Options{StoreOptions: []store.Option{inj.Option()}})
+	return &faultGateway{testGateway: tg, inj: inj}
 }
 
 // counter reads one counter of the gateway's registry; absent series read as 0.
-func (fg *faultGateway) counter(t *testing.T, name string, labels map[string]string) float64 {
+func (tg *testGateway) counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	families, err := fg.metrics.Gather()
+	families, err := tg.metrics.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -34,34 +36,55 @@ const orderAvro = `{"type":"record","name":"Order","fields":[{"name":"id","type"
 
 // testGateway is a gateway started in-process on free loopback ports with a temporary data dir.
 type testGateway struct {
-	g    *Gateway
-	log  *bytes.Buffer
-	conn *grpc.ClientConn
-	done chan error
+	g       *Gateway
+	log     *bytes.Buffer
+	conn    *grpc.ClientConn // plaintext; unused by TLS tests, which dial their own
+	metrics *prometheus.Registry
+	done    chan error
 }
 
-// startGateway starts a gateway with cfg's auth and a fresh data dir; it is shut down when the
-// test ends, and the test fails if the shutdown was not clean.
+// startGateway starts an open gateway, or one with principals, on a fresh data dir.
 func startGateway(t *testing.T, principals []auth.PrincipalConfig) *testGateway {
+	t.Helper()
+	return startGatewayWith(t, func(c *Config) { c.Auth.Principals = principals })
+}
+
+// startGatewayWith starts a gateway after edit has changed its configuration.
+func startGatewayWith(t *testing.T, edit func(*Config)) *testGateway {
+	t.Helper()
+	return startGatewayOpts(t, edit, Options{})
+}
+
+// startGatewayOpts starts a gateway on free loopback ports with a fresh data dir, after edit (if
+// any) has changed its configuration, with opts' StoreOptions. It is shut down when the test
+// ends, and the test fails if the shutdown was not clean or the gateway logged a panic.
+func startGatewayOpts(t *testing.T, edit func(*Config), opts Options) *testGateway {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Server.HTTPAddr = "127.0.0.1:0"
 	cfg.Server.GRPCAddr = "127.0.0.1:0"
 	cfg.Server.DataDir = t.TempDir()
-	cfg.Auth.Principals = principals
 	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
+	if edit != nil {
+		edit(&cfg)
+	}
 	var logBuf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Config, opts.Metrics = cfg, metrics
+	opts.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, Options{Config: cfg, Logger: logger})
+	g, err := New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)
 	}
-	tg := &testGateway{g: g, log: &logBuf, done: make(chan error, 1)}
+	tg := &testGateway{g: g, log: &logBuf, metrics: metrics, done: make(chan error, 1)}
 	go func() { tg.done <- g.Run(ctx) }()
-	tg.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	tg.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -69,6 +92,11 @@ func startGateway(t *testing.T, principals []auth.PrincipalConfig) *testGateway 
 		cancel()
 		if err := <-tg.done; err != nil {
 			t.Errorf("Run returned %v after cancel; want a clean shutdown", err)
+		}
+		// net/http recovers a panicking handler and logs it through ErrorLog; the gRPC
+		// interceptors log "panic in handler". Neither may have happened.
+		if strings.Contains(logBuf.String(), "panic") {
+			t.Errorf("the gateway logged a panic:\n%s", logBuf.String())
 		}
 	})
 	return tg

@@ -8,17 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -34,51 +31,6 @@ import (
 // gateway listening on real loopback ports over a temporary SQLite store, and checks the precise
 // refusal (HTTP status and Confluent error_code or gRPC code, and a message fragment), that
 // nothing half-written is left in the registry, and that nothing panicked.
-
-// startGatewayWith starts an open gateway (no principals) like startGateway, after edit has
-// changed its configuration.
-func startGatewayWith(t *testing.T, edit func(*Config)) *testGateway {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Server.HTTPAddr = "127.0.0.1:0"
-	cfg.Server.GRPCAddr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
-	if edit != nil {
-		edit(&cfg)
-	}
-	var logBuf bytes.Buffer
-	logW := &lockedWriter{w: &logBuf}
-	logger := slog.New(slog.NewJSONHandler(logW, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, Options{Config: cfg, Logger: logger})
-	if err != nil {
-		cancel()
-		t.Fatalf("New: %v", err)
-	}
-	tg := &testGateway{g: g, log: &logBuf, done: make(chan error, 1)}
-	go func() { tg.done <- g.Run(ctx) }()
-	tg.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = tg.conn.Close()
-		cancel()
-		if err := <-tg.done; err != nil {
-			t.Errorf("Run returned %v after cancel; want a clean shutdown", err)
-		}
-		// net/http recovers a panicking handler and logs it through ErrorLog; the gRPC
-		// interceptors log "panic in handler". Neither may have happened.
-		logW.mu.Lock()
-		logged := logBuf.String()
-		logW.mu.Unlock()
-		if strings.Contains(logged, "panic") {
-			t.Errorf("the gateway logged a panic:\n%s", logged)
-		}
-	})
-	return tg
-}
 
 // restDo sends a request to the Confluent REST API (or any path) with a raw body and returns
 // the status and body.

@@ -32,7 +32,7 @@ const readyTimeout = 2 * time.Second
 func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI http.Handler, metrics MetricsRegistry, ping func(context.Context) error) (http.Handler, error) {
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			// A JSON payload becomes nested protobuf messages (Value, then Struct or ListValue);
 			// past the gRPC decoder's own limit of 10,000 the in-process call would fail as
 			// Internal, so /v1 refuses such bodies while decoding them, as 400. Payloads are

@@ -226,7 +226,7 @@ func TestEveryHTTPRouteWithEveryRole(t *testing.T) {
 	for _, r := range roleEveryone {
 		principals = append(principals, auth.PrincipalConfig{Name: string(r), Roles: []string{string(r)}, TokenSHA256: secTokenHash("token-" + string(r))})
 	}
-	sg := startSecGateway(t, func(c *Config) { c.Auth.Principals = principals })
+	sg := startGatewayWith(t, func(c *Config) { c.Auth.Principals = principals })
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -36,43 +34,6 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
-
-// secGateway is a gateway started in-process with a given configuration, for the TLS, mutual
-// TLS, failure-limit and HTTP role tests.
-type secGateway struct {
-	g       *Gateway
-	metrics *prometheus.Registry
-}
-
-// startSecGateway starts a gateway on free loopback ports with a fresh data dir after edit has
-// changed its configuration, and stops it when the test ends (failing the test if the shutdown
-// was not clean).
-func startSecGateway(t *testing.T, edit func(*Config)) *secGateway {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Server.HTTPAddr = "127.0.0.1:0"
-	cfg.Server.GRPCAddr = "127.0.0.1:0"
-	cfg.Server.DataDir = t.TempDir()
-	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
-	edit(&cfg)
-	reg := prometheus.NewRegistry()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, Options{Config: cfg, Logger: logger, Metrics: reg})
-	if err != nil {
-		cancel()
-		t.Fatalf("New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run returned %v after cancel; want a clean shutdown", err)
-		}
-	})
-	return &secGateway{g: g, metrics: reg}
-}
 
 // testCA is a throwaway certificate authority made at test time; no key is ever committed.
 type testCA struct {
@@ -163,7 +124,7 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 // tlsClients builds HTTPS and gRPC-over-TLS clients that trust ca and present the client
 // certificate in certFile/keyFile (none when certFile is empty), through ClientTLSConfig, the
 // function the CLI uses.
-func tlsClients(t *testing.T, sg *secGateway, caFile, certFile, keyFile string) (*http.Client, *grpc.ClientConn) {
+func tlsClients(t *testing.T, sg *testGateway, caFile, certFile, keyFile string) (*http.Client, *grpc.ClientConn) {
 	t.Helper()
 	tc, err := ClientTLSConfig(caFile, certFile, keyFile)
 	if err != nil {
@@ -218,7 +179,7 @@ func secListSubjectsCode(conn *grpc.ClientConn, md ...string) codes.Code {
 func TestTLSListeners(t *testing.T) {
 	ca := newTestCA(t, "schemagate test CA")
 	certFile, keyFile := ca.issue(t, "127.0.0.1", true)
-	sg := startSecGateway(t, func(c *Config) {
+	sg := startGatewayWith(t, func(c *Config) {
 		c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile}
 		c.Auth.Principals = []auth.PrincipalConfig{{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")}}
 	})
@@ -273,7 +234,7 @@ func TestMutualTLS(t *testing.T) {
 	authorCert, authorKey := ca.issue(t, "author.svc.example", false)
 	strangerCert, strangerKey := ca.issue(t, "stranger.example", false)
 	foreignCert, foreignKey := other.issue(t, "author.svc.example", false)
-	sg := startSecGateway(t, func(c *Config) {
+	sg := startGatewayWith(t, func(c *Config) {
 		c.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.pemFile}
 		c.Auth.Principals = []auth.PrincipalConfig{
 			{Name: "cert-author", Roles: []string{"author"}, ClientCertCN: "author.svc.example"},
