@@ -71,16 +71,21 @@ unit:
 ## open their store with store/storetest run on it.
 .PHONY: unit-postgres
 unit-postgres:
-	scripts/with-postgres.sh $(GO) test -count=1 -timeout 10m ./store/... ./registry/ ./governance/ ./tests/replicas/
+	scripts/with-postgres.sh $(GO) test -count=1 -timeout 10m ./store/... ./registry/ ./governance/ ./tests/replicas/ ./tests/crash/
 
-## fuzz-smoke: run the payload parsers' fuzz targets briefly (FUZZ_SMOKE_TIME each); make test
-## runs it. The seed corpora of every fuzz target also run as plain tests in `unit`.
+## fuzz-smoke: run the parsers' fuzz targets briefly (FUZZ_SMOKE_TIME each); make test runs it.
+## Each entry is package:Target. The seed corpora of every fuzz target also run as plain tests in
+## `unit`.
 FUZZ_SMOKE_TIME ?= 10s
-FUZZ_SMOKE := FuzzConfluentFrame FuzzAvroBinary FuzzAvroJSON FuzzJSONPayload FuzzJSONSchemaValidate
+FUZZ_SMOKE := ./validate:FuzzConfluentFrame ./validate:FuzzAvroBinary ./validate:FuzzAvroJSON \
+	./validate:FuzzJSONPayload ./validate:FuzzJSONSchemaValidate ./registry:FuzzParseAvro \
+	./registry:FuzzParseJSONSchema ./registry:FuzzParseNormalized ./registry:FuzzRegister \
+	./registry:FuzzValidateSubject ./gateway/confluent:FuzzConfluentREST \
+	./gateway/confluent:FuzzDecodeSchemaRequest
 fuzz-smoke:
-	@set -e; for t in $(FUZZ_SMOKE); do \
-	  echo "fuzz ./validate $$t for $(FUZZ_SMOKE_TIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_SMOKE_TIME) ./validate/ > /tmp/schemagate-fuzz.log 2>&1 || { cat /tmp/schemagate-fuzz.log; exit 1; }; \
+	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; for e in $(FUZZ_SMOKE); do \
+	  pkg=$${e%%:*}; t=$${e##*:}; echo "fuzz $$pkg $$t for $(FUZZ_SMOKE_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_SMOKE_TIME) $$pkg > "$$log" 2>&1 || { cat "$$log"; exit 1; }; \
 	done
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s).
@@ -91,6 +96,19 @@ fuzz:
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## soak: the long runs `make test` keeps short: every fuzz target for SOAK_FUZZTIME, the mixed
+## load test for SOAK_LOAD, and the SIGKILL crash test for SOAK_CRASH_ROUNDS rounds on SQLite and
+## on PostgreSQL. Defaults take about an hour and a half; each can be shortened.
+SOAK_FUZZTIME ?= 5m
+SOAK_LOAD ?= 10m
+SOAK_CRASH_ROUNDS ?= 50
+.PHONY: soak
+soak: deps
+	$(MAKE) fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	SCHEMAGATE_LOAD_DURATION=$(SOAK_LOAD) $(GO) test -count=1 -timeout 0 -v -run . ./tests/load/
+	SCHEMAGATE_CRASH_ROUNDS=$(SOAK_CRASH_ROUNDS) $(GO) test -count=1 -timeout 0 -v -run . ./tests/crash/
+	SCHEMAGATE_CRASH_ROUNDS=$(SOAK_CRASH_ROUNDS) scripts/with-postgres.sh $(GO) test -count=1 -timeout 0 -v -run . ./tests/crash/
 
 build:
 	$(GO) build -o bin/schemagate ./cmd/schemagate

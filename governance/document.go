@@ -2,7 +2,9 @@ package governance
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -527,4 +529,28 @@ func WriteDocument(path string, content []byte) (err error) {
 		_ = d.Close()
 	}
 	return nil
+}
+
+// staleTempAge is how old a temp file of WriteDocument must be before it counts as left behind
+// by a process that died while writing (a write takes milliseconds).
+const staleTempAge = time.Minute
+
+// removeStaleDocumentTemps deletes the temp files of WriteDocument for path that are older than
+// staleTempAge at now: a process killed between creating one and renaming it leaves it behind.
+func removeStaleDocumentTemps(path string, now time.Time) error {
+	matches, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleTempAge {
+			continue
+		}
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

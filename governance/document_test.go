@@ -457,3 +457,34 @@ func TestWriteDocumentFailureKeepsOldFile(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleDocumentTempsRemoved: temp files a killed process left beside the document are
+// removed when a governor starts; a fresh one (a write in progress) and other files are kept.
+func TestStaleDocumentTempsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "governance.md")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	files := map[string]time.Time{
+		"governance.md":          now.Add(-time.Hour),
+		".governance.md.tmp-111": now.Add(-2 * time.Minute), // left by a kill
+		".governance.md.tmp-222": now.Add(-time.Second),     // being written right now
+		".other.md.tmp-333":      now.Add(-time.Hour),       // not ours
+		"notes.txt":              now.Add(-time.Hour),
+	}
+	for name, mtime := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := removeStaleDocumentTemps(path, now); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".governance.md.tmp-222", ".other.md.tmp-333", "governance.md", "notes.txt"}
+	if diff := cmp.Diff(want, docFiles(t, dir)); diff != "" {
+		t.Errorf("files after the clean-up (-want +got):\n%s", diff)
+	}
+}

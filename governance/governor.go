@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schemagate/schemagate/store"
@@ -106,6 +107,9 @@ type Governor struct {
 	ticket *regexp.Regexp
 	clock  func() time.Time
 	log    *slog.Logger
+	// docMu orders document rewrites: each one renders the log and renames its file while
+	// holding it, so an older rendering never replaces a newer one.
+	docMu sync.Mutex
 }
 
 // NewGovernor returns a Governor.
@@ -135,6 +139,11 @@ func NewGovernor(opts GovernorOptions) (*Governor, error) {
 	}
 	if opts.AutoRollback.MinValidations <= 0 {
 		opts.AutoRollback.MinValidations = 100
+	}
+	if opts.DocPath != "" {
+		if err := removeStaleDocumentTemps(opts.DocPath, opts.Clock()); err != nil {
+			opts.Logger.Warn("stale governance document temp files not removed", "path", opts.DocPath, "error", err)
+		}
 	}
 	return &Governor{opts: opts, ticket: re, clock: opts.Clock, log: opts.Logger}, nil
 }
@@ -444,6 +453,8 @@ func (g *Governor) afterAction(ctx context.Context) {
 	if g.opts.DocPath == "" {
 		return
 	}
+	g.docMu.Lock()
+	defer g.docMu.Unlock()
 	doc, err := g.Document(ctx)
 	if err == nil {
 		err = WriteDocument(g.opts.DocPath, doc)
