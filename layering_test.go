@@ -33,6 +33,7 @@ var allowedImports = map[string][]string{
 	"store":               {},
 	"store/storetest":     {"store"},
 	"store/storefault":    {"store"},
+	"tests/harness":       {},
 	"proto/schemagate/v1": {},
 }
 

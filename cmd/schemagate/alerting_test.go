@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // startAlertmanager runs Debian's Alertmanager on a free loopback port with a throwaway
@@ -32,7 +34,7 @@ func startAlertmanager(t *testing.T) string {
 	if err := os.WriteFile(cfg, []byte("route:\n  receiver: \"null\"\n  group_wait: 0s\nreceivers:\n  - name: \"null\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=")

@@ -24,39 +24,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // binary is the schemagate binary built once by TestMain from this package's source.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "schemagate-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "schemagate")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build schemagate:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
 
 // server is one run of the real binary.
 type server struct {
@@ -69,7 +43,7 @@ type server struct {
 // startServer runs `schemagate serve` with args on fresh ports and waits for /readyz.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	s := &server{httpAddr: freeAddr(t), grpcAddr: freeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	s := &server{httpAddr: harness.FreeAddr(t), grpcAddr: harness.FreeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr, "--grpc-addr", s.grpcAddr, "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(binary, args...)
 	// A working directory of its own: files the server writes at relative paths (the governance
@@ -327,7 +301,7 @@ func (tr *trickled) finish(t *testing.T) (int, string) {
 }
 
 func TestServeRefusesNonLoopbackWithoutAuth(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", freeAddr(t))
+	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", harness.FreeAddr(t))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	done := make(chan error, 1)

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,31 +19,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // binary is the schemagate binary that TestMain builds once.
 var binary string
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "schemagate-clients-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "schemagate")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/schemagate")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build schemagate:", err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
 
 func TestNodeClient(t *testing.T) {
 	if testing.Short() {
@@ -136,11 +118,11 @@ type server struct {
 // GET /readyz to answer 200 and stops the server when the test ends.
 func startServer(t *testing.T) *server {
 	t.Helper()
-	s := &server{httpAddr: freeAddr(t), log: &lockedBuffer{}}
+	s := &server{httpAddr: harness.FreeAddr(t), log: &lockedBuffer{}}
 	cmd := exec.Command(binary, "serve",
 		"--data-dir", t.TempDir(),
 		"--http-addr", s.httpAddr,
-		"--grpc-addr", freeAddr(t))
+		"--grpc-addr", harness.FreeAddr(t))
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start schemagate: %v", err)
@@ -177,17 +159,6 @@ func startServer(t *testing.T) *server {
 			t.Fatalf("schemagate not ready on %s after 60s:\n%s", s.httpAddr, s.log)
 		}
 	}
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // lockedBuffer collects a process's output while the test reads it.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // The principals of the test configuration; each one's bearer token is its name.
@@ -121,7 +122,7 @@ func tryStartServer(t *testing.T, name string, set *setup) (_ *server, portTaken
 	if err != nil {
 		host = "unknown-host" // as the gateway names itself
 	}
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	httpAddr, grpcAddr := harness.FreeAddr(t), harness.FreeAddr(t)
 	s := &server{
 		base:   "http://" + httpAddr,
 		log:    &tailBuffer{max: 64 << 10},
@@ -253,16 +254,6 @@ func (s *server) get(t *testing.T, path string) reply {
 		t.Errorf("GET %s: %v", path, err)
 	}
 	return r
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // tailBuffer keeps the last max bytes written to it; it is safe for concurrent use.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,36 +19,12 @@ import (
 	"time"
 
 	"github.com/schemagate/schemagate/store/storetest"
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "schemagate-replicas-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "schemagate")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/schemagate")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
 
 type replica struct {
 	name, http, grpc string
@@ -65,7 +40,7 @@ func start(t testing.TB, name, storageURL, cfg string) *replica {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{name: name, http: freeAddr(t), grpc: freeAddr(t), log: &strings.Builder{}, mu: &sync.Mutex{}}
+	r := &replica{name: name, http: harness.FreeAddr(t), grpc: harness.FreeAddr(t), log: &strings.Builder{}, mu: &sync.Mutex{}}
 	r.cmd = exec.Command(binary, "serve", "--config", cfgFile, "--http-addr", r.http, "--grpc-addr", r.grpc)
 	r.cmd.Env = append(os.Environ(), "SCHEMAGATE_STORAGE_URL="+storageURL)
 	r.cmd.Stderr = writerFunc(func(p []byte) (int, error) { r.mu.Lock(); defer r.mu.Unlock(); return r.log.Write(p) })
