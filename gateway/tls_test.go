@@ -3,17 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,93 +25,8 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/tests/harness"
 )
-
-// testCA is a throwaway certificate authority made at test time; no key is ever committed.
-type testCA struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	dir     string
-	pemFile string
-	pool    *x509.CertPool
-}
-
-// newTestCA creates a CA named name and writes its certificate as PEM.
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &testCA{cert: cert, key: key, dir: t.TempDir(), pool: x509.NewCertPool()}
-	ca.pool.AddCert(cert)
-	ca.pemFile = filepath.Join(ca.dir, "ca.pem")
-	writePEM(t, ca.pemFile, "CERTIFICATE", der)
-	return ca
-}
-
-// issue signs a certificate for cn: a server certificate for 127.0.0.1 when server is true, a
-// client certificate otherwise. It returns the PEM files of the certificate and its key.
-func (ca *testCA) issue(t *testing.T, cn string, server bool) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.NewReplacer(".", "_", " ", "_").Replace(cn)
-	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+".key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
-	return certFile, keyFile
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // tlsClients builds HTTPS and gRPC-over-TLS clients that trust ca and present the client
 // certificate in certFile/keyFile (none when certFile is empty), through ClientTLSConfig, the
@@ -177,13 +84,13 @@ func secListSubjectsCode(conn *grpc.ClientConn, md ...string) codes.Code {
 // over TLS work with a bearer token, plaintext to either port is refused, and the server offers
 // nothing older than TLS 1.2.
 func TestTLSListeners(t *testing.T) {
-	ca := newTestCA(t, "schemagate test CA")
-	certFile, keyFile := ca.issue(t, "127.0.0.1", true)
+	ca := harness.NewCA(t, "schemagate test CA")
+	certFile, keyFile := ca.Issue(t, "127.0.0.1", true)
 	sg := startGatewayWith(t, func(c *Config) {
 		c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile}
 		c.Auth.Principals = []auth.PrincipalConfig{{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")}}
 	})
-	client, conn := tlsClients(t, sg, ca.pemFile, "", "")
+	client, conn := tlsClients(t, sg, ca.File, "", "")
 	base := "https://" + sg.g.HTTPAddr()
 
 	for _, path := range []string{"/healthz", "/subjects", "/v1/subjects"} {
@@ -214,7 +121,7 @@ func TestTLSListeners(t *testing.T) {
 		t.Errorf("plaintext gRPC to the TLS port = %s, want Unavailable", code)
 	}
 
-	old := &tls.Config{RootCAs: ca.pool, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}
+	old := &tls.Config{RootCAs: ca.Pool, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}
 	if c, err := tls.Dial("tcp", sg.g.HTTPAddr(), old); err == nil {
 		c.Close()
 		t.Error("a TLS 1.1 handshake succeeded; want TLS 1.2 or later only")
@@ -226,16 +133,16 @@ func TestTLSListeners(t *testing.T) {
 // REST API and /v1; a certificate of another CA is refused at the handshake; one with an
 // unknown common name is unauthenticated; and no header or metadata can claim a certificate.
 func TestMutualTLS(t *testing.T) {
-	ca := newTestCA(t, "schemagate test CA")
+	ca := harness.NewCA(t, "schemagate test CA")
 	// A rogue CA with the trusted CA's name: the client presents its certificate (the issuer
 	// name matches the server's request), and only the signature check can refuse it.
-	other := newTestCA(t, "schemagate test CA")
-	serverCert, serverKey := ca.issue(t, "127.0.0.1", true)
-	authorCert, authorKey := ca.issue(t, "author.svc.example", false)
-	strangerCert, strangerKey := ca.issue(t, "stranger.example", false)
-	foreignCert, foreignKey := other.issue(t, "author.svc.example", false)
+	other := harness.NewCA(t, "schemagate test CA")
+	serverCert, serverKey := ca.Issue(t, "127.0.0.1", true)
+	authorCert, authorKey := ca.Issue(t, "author.svc.example", false)
+	strangerCert, strangerKey := ca.Issue(t, "stranger.example", false)
+	foreignCert, foreignKey := other.Issue(t, "author.svc.example", false)
 	sg := startGatewayWith(t, func(c *Config) {
-		c.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.pemFile}
+		c.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.File}
 		c.Auth.Principals = []auth.PrincipalConfig{
 			{Name: "cert-author", Roles: []string{"author"}, ClientCertCN: "author.svc.example"},
 			{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")},
@@ -245,7 +152,7 @@ func TestMutualTLS(t *testing.T) {
 	base := "https://" + sg.g.HTTPAddr()
 
 	t.Run("certificate principal gets exactly its role over HTTP", func(t *testing.T) {
-		client, _ := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		client, _ := tlsClients(t, sg, ca.File, authorCert, authorKey)
 		walkHTTPRoutes(t, httpRoutes(t), client, base, "", func(roles []auth.Role) int {
 			if slices.Contains(roles, auth.RoleAuthor) {
 				return routeAllowed
@@ -254,7 +161,7 @@ func TestMutualTLS(t *testing.T) {
 		})
 	})
 	t.Run("certificate principal gets exactly its role over gRPC", func(t *testing.T) {
-		_, conn := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		_, conn := tlsClients(t, sg, ca.File, authorCert, authorKey)
 		forEachMethod(func(md protoreflect.MethodDescriptor, method string) {
 			want, ok := allowedRoles[method]
 			if !ok {
@@ -271,7 +178,7 @@ func TestMutualTLS(t *testing.T) {
 		})
 	})
 	t.Run("the audit names the certificate principal", func(t *testing.T) {
-		client, _ := tlsClients(t, sg, ca.pemFile, authorCert, authorKey)
+		client, _ := tlsClients(t, sg, ca.File, authorCert, authorKey)
 		code, body, err := secSend(client, "POST", base+"/subjects/mtls-value/versions", "", registerBody(orderAvro), nil)
 		if err != nil || code != http.StatusOK {
 			t.Fatalf("register with the certificate = %d %s (%v)", code, body, err)
@@ -282,7 +189,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 	t.Run("a token still works without a certificate", func(t *testing.T) {
-		client, conn := tlsClients(t, sg, ca.pemFile, "", "")
+		client, conn := tlsClients(t, sg, ca.File, "", "")
 		if code, body, err := secSend(client, "GET", base+"/subjects", "Bearer reader-token", "", nil); err != nil || code != http.StatusOK {
 			t.Errorf("GET /subjects with a token = %d %s (%v)", code, body, err)
 		}
@@ -291,7 +198,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 	t.Run("another CA is refused at the handshake", func(t *testing.T) {
-		client, conn := tlsClients(t, sg, ca.pemFile, foreignCert, foreignKey)
+		client, conn := tlsClients(t, sg, ca.File, foreignCert, foreignKey)
 		for _, path := range []string{"/subjects", "/v1/subjects", "/healthz"} {
 			if code, body, err := secSend(client, "GET", base+path, "", "", nil); err == nil {
 				t.Errorf("GET %s with a foreign certificate = %d %s, want a handshake error", path, code, body)
@@ -302,7 +209,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 	t.Run("unknown common name is unauthenticated", func(t *testing.T) {
-		client, conn := tlsClients(t, sg, ca.pemFile, strangerCert, strangerKey)
+		client, conn := tlsClients(t, sg, ca.File, strangerCert, strangerKey)
 		code, body, err := secSend(client, "GET", base+"/subjects", "", "", nil)
 		if err != nil || code != http.StatusUnauthorized || !strings.Contains(body, "40101") {
 			t.Errorf("Confluent with an unknown common name = %d %s (%v), want 401 40101", code, body, err)
@@ -322,7 +229,7 @@ func TestMutualTLS(t *testing.T) {
 		forged.Set("Grpc-Metadata-Schemagate-Client-Addr", "192.0.2.1:1")
 		forged.Set("X-Forwarded-Client-Cert", "Subject=\"CN=author.svc.example\"")
 		for _, c := range []struct{ name, cert, key string }{{"no certificate", "", ""}, {"unknown certificate", strangerCert, strangerKey}} {
-			client, conn := tlsClients(t, sg, ca.pemFile, c.cert, c.key)
+			client, conn := tlsClients(t, sg, ca.File, c.cert, c.key)
 			for _, path := range []string{"/v1/subjects", "/subjects"} {
 				code, body, err := secSend(client, "GET", base+path, "", "", forged)
 				if err != nil || code != http.StatusUnauthorized {
@@ -337,8 +244,8 @@ func TestMutualTLS(t *testing.T) {
 }
 
 func TestClientTLSConfig(t *testing.T) {
-	ca := newTestCA(t, "schemagate test CA")
-	cert, key := ca.issue(t, "cli.example", false)
+	ca := harness.NewCA(t, "schemagate test CA")
+	cert, key := ca.Issue(t, "cli.example", false)
 	notPEM := filepath.Join(t.TempDir(), "empty.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -349,12 +256,12 @@ func TestClientTLSConfig(t *testing.T) {
 		wantCerts           int
 	}{
 		{name: "system roots", wantCerts: 0},
-		{name: "CA only", ca: ca.pemFile},
-		{name: "mutual TLS", ca: ca.pemFile, cert: cert, key: key, wantCerts: 1},
-		{name: "certificate without key", ca: ca.pemFile, cert: cert, wantErr: "give both a TLS client certificate and its key"},
+		{name: "CA only", ca: ca.File},
+		{name: "mutual TLS", ca: ca.File, cert: cert, key: key, wantCerts: 1},
+		{name: "certificate without key", ca: ca.File, cert: cert, wantErr: "give both a TLS client certificate and its key"},
 		{name: "missing CA file", ca: filepath.Join(t.TempDir(), "nope.pem"), wantErr: "TLS CA file: open"},
 		{name: "CA file without PEM", ca: notPEM, wantErr: "holds no PEM certificate"},
-		{name: "key does not match", cert: cert, key: ca.pemFile, wantErr: "TLS client certificate"},
+		{name: "key does not match", cert: cert, key: ca.File, wantErr: "TLS client certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -377,15 +284,15 @@ func TestClientTLSConfig(t *testing.T) {
 }
 
 func TestServerTLSErrors(t *testing.T) {
-	ca := newTestCA(t, "schemagate test CA")
-	cert, key := ca.issue(t, "127.0.0.1", true)
+	ca := harness.NewCA(t, "schemagate test CA")
+	cert, key := ca.Issue(t, "127.0.0.1", true)
 	tests := []struct {
 		name    string
 		cfg     TLSConfig
 		wantErr string
 	}{
 		{"missing certificate", TLSConfig{CertFile: filepath.Join(t.TempDir(), "nope.pem"), KeyFile: key}, "tls.cert_file/tls.key_file: open"},
-		{"key of another certificate", TLSConfig{CertFile: cert, KeyFile: ca.pemFile}, "tls.cert_file/tls.key_file"},
+		{"key of another certificate", TLSConfig{CertFile: cert, KeyFile: ca.File}, "tls.cert_file/tls.key_file"},
 		{"client CA without PEM", TLSConfig{CertFile: cert, KeyFile: key, ClientCAFile: key}, "tls.client_ca_file"},
 	}
 	for _, tt := range tests {
@@ -393,7 +300,7 @@ func TestServerTLSErrors(t *testing.T) {
 			t.Errorf("%s: serverTLS = %v, want an error containing %q", tt.name, err, tt.wantErr)
 		}
 	}
-	tc, err := serverTLS(TLSConfig{CertFile: cert, KeyFile: key, ClientCAFile: ca.pemFile})
+	tc, err := serverTLS(TLSConfig{CertFile: cert, KeyFile: key, ClientCAFile: ca.File})
 	if err != nil {
 		t.Fatal(err)
 	}

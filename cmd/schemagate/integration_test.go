@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,19 @@ type server struct {
 // startServer runs `schemagate serve` with args on fresh ports and waits for /readyz.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServerTLS(t, dataDir, nil, extra...)
+}
+
+// startServerTLS is startServer for a server that serves TLS when clientTLS is not nil: its
+// readiness is polled over HTTPS with clientTLS.
+func startServerTLS(t *testing.T, dataDir string, clientTLS *tls.Config, extra ...string) *server {
+	t.Helper()
+	scheme, client := "http", &http.Client{Timeout: 5 * time.Second}
+	if clientTLS != nil {
+		tr := &http.Transport{TLSClientConfig: clientTLS}
+		t.Cleanup(tr.CloseIdleConnections)
+		scheme, client = "https", &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	}
 	s := &server{httpAddr: harness.FreeAddr(t), grpcAddr: harness.FreeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr, "--grpc-addr", s.grpcAddr, "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(binary, args...)
@@ -62,7 +76,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.httpAddr + "/readyz")
+		resp, err := client.Get(scheme + "://" + s.httpAddr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
