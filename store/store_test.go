@@ -4,6 +4,9 @@ package store
 // backend are in backend_test.go.
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -240,5 +243,60 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(u); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSQLiteWritersWaitTheirTurn: on SQLite, a write transaction waits for the one in progress
+// in the same process, and a writer whose context ends while it waits leaves with the
+// context's error and writes nothing.
+func TestSQLiteWritersWaitTheirTurn(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	insert := func(ctx context.Context, subject string) error {
+		return db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO subject_modes (subject, mode) VALUES (?, 'READONLY')`, subject)
+			return err
+		})
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.InTx(ctx, func(tx *sql.Tx) error {
+			close(inside)
+			<-release
+			_, err := tx.ExecContext(ctx, `INSERT INTO subject_modes (subject, mode) VALUES ('first', 'READONLY')`)
+			return err
+		})
+	}()
+	<-inside
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := insert(waiting, "impatient"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("writer whose context ended while waiting = %v, want context.DeadlineExceeded", err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- insert(ctx, "second") }()
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("the writer that waited its turn: %v", err)
+	}
+	var got []string
+	rows, err := db.SQL().QueryContext(ctx, `SELECT subject FROM subject_modes ORDER BY subject`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if diff := cmp.Diff([]string{"first", "second"}, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
