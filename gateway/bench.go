@@ -75,11 +75,13 @@ func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = g.Run(runCtx); close(done) }()
-	env := &benchEnv{g: g, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	transport := &http.Transport{MaxIdleConnsPerHost: 4}
+	env := &benchEnv{g: g, http: &http.Client{Transport: transport}}
 	cleanup = func() {
 		if env.conn != nil {
 			env.conn.Close()
 		}
+		transport.CloseIdleConnections()
 		stop()
 		<-done
 		os.RemoveAll(dir)
