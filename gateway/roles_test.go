@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"slices"
 	"testing"
 
@@ -119,7 +121,9 @@ func callCode(t *testing.T, conn *grpc.ClientConn, md protoreflect.MethodDescrip
 	if err != nil {
 		return status.Code(err)
 	}
-	if err := stream.SendMsg(req); err != nil {
+	// io.EOF from SendMsg means the server already ended the stream (a refusal can come before
+	// the message is sent); its status is what RecvMsg returns.
+	if err := stream.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
 		return status.Code(err)
 	}
 	_ = stream.CloseSend()

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -265,7 +267,9 @@ func callWatch(ctx context.Context, conn *grpc.ClientConn) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := stream.SendMsg(new(emptypb.Empty)); err != nil {
+	// io.EOF from SendMsg means the server already ended the stream (a refusal can come before
+	// the message is sent); its status is what RecvMsg returns.
+	if err := stream.SendMsg(new(emptypb.Empty)); err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
 	if err := stream.CloseSend(); err != nil {
