@@ -30,6 +30,7 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
 const orderAvro = `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}`
@@ -65,6 +66,9 @@ func startGatewayOpts(t *testing.T, edit func(*Config), opts Options) *testGatew
 	cfg.Server.GRPCAddr = "127.0.0.1:0"
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Governance.DocPath = filepath.Join(t.TempDir(), "schema_registry_governance.md")
+	if storetest.Backend() == "postgres" { // make unit-postgres: a fresh database per gateway
+		cfg.Storage.URL = storetest.URL(t)
+	}
 	if edit != nil {
 		edit(&cfg)
 	}

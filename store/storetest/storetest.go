@@ -105,8 +105,8 @@ func checkStoreEnv(t testing.TB) {
 	}
 }
 
-// The admin pool on SCHEMAGATE_TEST_POSTGRES_URL, shared by the tests of the process and
-// never closed: it only creates and drops databases.
+// The admin pool on SCHEMAGATE_TEST_POSTGRES_URL, shared by the tests of the process: it only
+// creates and drops databases. CloseAdmin closes it.
 var admin struct {
 	once sync.Once
 	db   *sql.DB
@@ -161,4 +161,14 @@ func databaseName(t testing.TB) string {
 	b.WriteByte('_')
 	b.WriteString(hex.EncodeToString(rnd[:]))
 	return b.String()
+}
+
+// CloseAdmin closes the pool that creates and drops the PostgreSQL test databases, if it was
+// opened. A TestMain that checks for leaked goroutines calls it after m.Run, when no test needs
+// a database any more.
+func CloseAdmin() error {
+	if admin.db == nil {
+		return nil
+	}
+	return admin.db.Close()
 }
