@@ -33,7 +33,9 @@ func newServer(t testing.TB, principals []auth.PrincipalConfig) *httptest.Server
 	return srv
 }
 
-func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig) (*httptest.Server, *store.DB) {
+// newHandler is the Confluent handler over a registry on a fresh SQLite store, with principals
+// (none: open to every caller).
+func newHandler(t testing.TB, principals []auth.PrincipalConfig) (http.Handler, *store.DB) {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "sg.db"))
 	if err != nil {
@@ -52,6 +54,12 @@ func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig) (*httpt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, db
+}
+
+func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig) (*httptest.Server, *store.DB) {
+	t.Helper()
+	h, db := newHandler(t, principals)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, db

@@ -4,18 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/schemagate/schemagate/gateway/auth"
-	"github.com/schemagate/schemagate/registry"
-	"github.com/schemagate/schemagate/store"
 )
 
 // The fuzz targets here drive the Confluent REST API with hostile requests, to see if we can
@@ -40,23 +34,7 @@ var errorStatuses = map[int][]int{
 // open to every caller (no principals) so every route is reachable.
 func newFuzzHandler(t testing.TB) http.Handler {
 	t.Helper()
-	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "fuzz.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	authn, err := auth.New(nil, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := NewHandler(Options{Registry: reg, Auth: authn, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := newHandler(t, nil)
 	return h
 }
 
