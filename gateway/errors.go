@@ -45,6 +45,8 @@ var grpcCodes = []struct {
 	{governance.ErrSelfApproval, codes.PermissionDenied}, // the two-person rule, whatever the role
 	{governance.ErrBadTicket, codes.InvalidArgument},
 	{governance.ErrBadRequest, codes.InvalidArgument},
+	{governance.ErrInvalidAuditEntry, codes.InvalidArgument}, // e.g. a NUL byte in a reason or ticket
+	{governance.ErrUnknownMode, codes.InvalidArgument},
 	{registry.ErrStore, codes.Unavailable},
 }
 
@@ -76,9 +78,11 @@ func toStatus(err error) error {
 }
 
 // govStatus is toStatus for the governance service. Every failure governance can have that is
-// not a storage failure is one of the domain errors toStatus knows; whatever else reaches here
-// came from the database (reading evidence, committing an action with its audit entry), so it
-// is reported as Unavailable, as registry storage failures are, with its cause kept for the log.
+// not a storage failure is one of the domain errors in grpcCodes (bad input included); whatever
+// else reaches here came from the database (reading evidence, committing an action with its
+// audit entry), so it is reported as Unavailable, as registry storage failures are, with its
+// cause kept for the log. A governance error that is not a storage failure must therefore be
+// given a sentinel in grpcCodes.
 func govStatus(err error) error {
 	st := toStatus(err)
 	if h, ok := st.(hiddenError); ok && h.code == codes.Internal {

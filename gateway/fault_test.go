@@ -284,3 +284,15 @@ func TestStalledStoreHonoursDeadlines(t *testing.T) {
 		t.Errorf("validation while a query stalls = %v, %v; want valid", resp, err)
 	}
 }
+
+// TestGovernanceBadInputIsNotAStoreFailure: input the audit log refuses (a NUL byte) is
+// InvalidArgument, not the Unavailable of a storage failure, so clients do not retry it.
+func TestGovernanceBadInputIsNotAStoreFailure(t *testing.T) {
+	tg := startGateway(t, nil)
+	setupValidation(t, tg)
+	_, err := pb.NewGovernanceServiceClient(tg.conn).SetValidationMode(withToken(""), &pb.SetValidationModeRequest{
+		Subject: "orders-value", Mode: pb.ValidationMode_VALIDATION_MODE_STRICT, Ticket: "OPS-1", Justification: "nul\x00byte"})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "invalid audit entry") {
+		t.Errorf("override with a NUL in the justification = %v; want InvalidArgument, invalid audit entry", err)
+	}
+}
