@@ -99,7 +99,7 @@ fuzz:
 
 ## soak: the long runs `make test` keeps short: every fuzz target for SOAK_FUZZTIME, the mixed
 ## load test for SOAK_LOAD, and the SIGKILL crash test for SOAK_CRASH_ROUNDS rounds on SQLite and
-## on PostgreSQL. Defaults take about an hour and a half; each can be shortened.
+## on PostgreSQL. Defaults take close to two hours; each can be shortened.
 SOAK_FUZZTIME ?= 5m
 SOAK_LOAD ?= 10m
 SOAK_CRASH_ROUNDS ?= 50
