@@ -68,7 +68,8 @@ var allowedRoles = func() map[string][]auth.Role {
 // reaches through the same interceptors) with no credentials and with a principal of each role,
 // and checks the outcome against allowedRoles: no credentials is Unauthenticated, a role not
 // listed is PermissionDenied, and a listed role gets past authorization (whatever the method
-// then answers to an empty request). A method missing from allowedRoles fails too.
+// then answers to an empty request, except Unimplemented: the generated stub). A method missing
+// from allowedRoles fails too.
 func TestEveryMethodWithEveryRole(t *testing.T) {
 	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 	roles := []auth.Role{auth.RoleProducer, auth.RoleAuthor, auth.RoleGovernanceLead, auth.RoleOncall, auth.RoleAdmin}
@@ -99,6 +100,8 @@ func TestEveryMethodWithEveryRole(t *testing.T) {
 						t.Errorf("%s as %s = %s; want PermissionDenied", method, r, got)
 					case allowed && (got == codes.PermissionDenied || got == codes.Unauthenticated):
 						t.Errorf("%s as %s = %s; want it past authorization", method, r, got)
+					case allowed && got == codes.Unimplemented:
+						t.Errorf("%s as %s = Unimplemented: the generated stub answered, the service does not implement it", method, r)
 					}
 				}
 			}
