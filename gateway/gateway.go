@@ -303,7 +303,7 @@ func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *v
 	// Registry writes are audited in their own transaction, with the principal of the call: a
 	// write whose audit entry cannot be stored fails and changes nothing.
 	reg.OnWrite(func(ctx context.Context, tx *sql.Tx, c registry.Change) error {
-		return gov.RecordRegistryWriteTx(ctx, tx, actorOf(ctx), c.Action, c.Subject, c.Details)
+		return gov.RecordRegistryWriteTx(ctx, tx, actorOf(ctx), string(c.Action), c.Subject, c.Details)
 	})
 	g.background = append(g.background, func(ctx context.Context) {
 		every(ctx, governanceTickInterval, func() {

@@ -136,11 +136,11 @@ func TestConfigAndModeRules(t *testing.T) {
 	if _, err := r.SetConfig(ctx, "", Config{Compatibility: "sideways"}); !errors.Is(err, ErrInvalidCompatibility) {
 		t.Errorf("SetConfig(sideways) = %v; want ErrInvalidCompatibility", err)
 	}
-	if _, err := r.SetMode(ctx, "s", "sometimes", false); !errors.Is(err, ErrInvalidMode) {
+	if _, err := r.SetAccessMode(ctx, "s", "sometimes", false); !errors.Is(err, ErrInvalidMode) {
 		t.Errorf("SetMode(sometimes) = %v; want ErrInvalidMode", err)
 	}
 	mustRegister(t, r, "s", avroIn(`"string"`))
-	if _, err := r.SetMode(ctx, "s", ModeReadOnly, false); err != nil {
+	if _, err := r.SetAccessMode(ctx, "s", ModeReadOnly, false); err != nil {
 		t.Fatal(err)
 	}
 	for name, op := range map[string]func() error{
@@ -156,7 +156,7 @@ func TestConfigAndModeRules(t *testing.T) {
 	if diff := cmp.Diff([]int{1}, got); err != nil || diff != "" {
 		t.Errorf("versions after refused writes (-want +got):\n%s %v", diff, err)
 	}
-	if _, err := r.SetMode(ctx, "", ModeImport, false); !errors.Is(err, ErrOperationNotPermitted) {
+	if _, err := r.SetAccessMode(ctx, "", ModeImport, false); !errors.Is(err, ErrOperationNotPermitted) {
 		t.Errorf("global IMPORT with schemas = %v; want ErrOperationNotPermitted", err)
 	}
 }

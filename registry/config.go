@@ -56,25 +56,27 @@ func (l CompatibilityLevel) transitive() bool {
 	return l == CompatBackwardTransitive || l == CompatForwardTransitive || l == CompatFullTransitive
 }
 
-// Mode says whether a subject (or the whole registry) accepts writes.
-type Mode string
+// AccessMode says whether a subject (or the whole registry) accepts writes: what Confluent's
+// API calls a subject's "mode" (/mode). It is not the validation mode (canary or strict) that
+// governance keeps for payloads.
+type AccessMode string
 
-// The modes. READWRITE is the default.
+// The access modes. READWRITE is the default.
 const (
 	// ModeReadWrite accepts registrations and deletes.
-	ModeReadWrite Mode = "READWRITE"
+	ModeReadWrite AccessMode = "READWRITE"
 	// ModeReadOnly refuses registrations and deletes (ErrOperationNotPermitted).
-	ModeReadOnly Mode = "READONLY"
+	ModeReadOnly AccessMode = "READONLY"
 	// ModeReadOnlyOverride is READONLY that also holds against a subject-level mode.
-	ModeReadOnlyOverride Mode = "READONLY_OVERRIDE"
+	ModeReadOnlyOverride AccessMode = "READONLY_OVERRIDE"
 	// ModeImport accepts registrations that bring their own schema ID and version, without
 	// compatibility checks, for migrating from another registry.
-	ModeImport Mode = "IMPORT"
+	ModeImport AccessMode = "IMPORT"
 )
 
-// ParseMode reads a mode, ignoring case; an unknown one wraps ErrInvalidMode.
-func ParseMode(s string) (Mode, error) {
-	m := Mode(strings.ToUpper(strings.TrimSpace(s)))
+// ParseAccessMode reads a mode, ignoring case; an unknown one wraps ErrInvalidMode.
+func ParseAccessMode(s string) (AccessMode, error) {
+	m := AccessMode(strings.ToUpper(strings.TrimSpace(s)))
 	switch m {
 	case ModeReadWrite, ModeReadOnly, ModeReadOnlyOverride, ModeImport:
 		return m, nil
@@ -82,7 +84,7 @@ func ParseMode(s string) (Mode, error) {
 	return "", errorf(ErrInvalidMode, "Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT")
 }
 
-func (m Mode) readOnly() bool { return m == ModeReadOnly || m == ModeReadOnlyOverride }
+func (m AccessMode) readOnly() bool { return m == ModeReadOnly || m == ModeReadOnlyOverride }
 
 // Config is a compatibility configuration, global or per subject. Normalize and
 // CompatibilityGroup are nil/empty when not set.
@@ -153,7 +155,7 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		if err := r.q.putConfig(ctx, tx, subject, c); err != nil {
 			return err
 		}
-		change = Change{Action: "config.changed", Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
+		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
 		return r.journal(ctx, tx, change)
 	})
 	if err != nil {
@@ -172,7 +174,7 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 	if err != nil {
 		return Config{}, err
 	}
-	change := Change{Action: "config.changed", Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}}
+	change := Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.q.deleteConfig(ctx, tx, subject); err != nil {
 			return err
@@ -186,9 +188,9 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 	return prev, nil
 }
 
-// Mode returns the mode of subject, or the global one for subject "". A subject without its
-// own mode wraps ErrSubjectModeNotConfigured unless defaultToGlobal.
-func (r *Registry) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
+// AccessMode returns the access mode of subject, or the global one for subject "". A subject
+// without its own mode wraps ErrSubjectModeNotConfigured unless defaultToGlobal.
+func (r *Registry) AccessMode(ctx context.Context, subject string, defaultToGlobal bool) (AccessMode, error) {
 	if subject != globalKey {
 		if err := validateSubject(subject); err != nil {
 			return "", err
@@ -206,22 +208,22 @@ func (r *Registry) Mode(ctx context.Context, subject string, defaultToGlobal boo
 	case !defaultToGlobal:
 		return "", errorf(ErrSubjectModeNotConfigured, "Subject '%s' does not have subject-level mode configured", subject)
 	}
-	return r.Mode(ctx, globalKey, false)
+	return r.AccessMode(ctx, globalKey, false)
 }
 
-// SetMode sets the mode of subject ("" for global). Entering IMPORT while schemas exist (in
+// SetAccessMode sets the mode of subject ("" for global). Entering IMPORT while schemas exist (in
 // the subject, or anywhere for the global mode) needs force, else ErrOperationNotPermitted.
-func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force bool) (Mode, error) {
+func (r *Registry) SetAccessMode(ctx context.Context, subject string, mode AccessMode, force bool) (AccessMode, error) {
 	if subject != globalKey {
 		if err := validateSubject(subject); err != nil {
 			return "", err
 		}
 	}
-	m, err := ParseMode(string(mode))
+	m, err := ParseAccessMode(string(mode))
 	if err != nil {
 		return "", err
 	}
-	change := Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"mode": string(m)}}
+	change := Change{Action: ActionAccessModeChanged, Subject: subject, Details: map[string]string{"mode": string(m)}}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
@@ -254,14 +256,14 @@ func (r *Registry) SetMode(ctx context.Context, subject string, mode Mode, force
 	return m, nil
 }
 
-// DeleteMode removes the mode of subject (the global one returns to READWRITE) and returns
+// DeleteAccessMode removes the mode of subject (the global one returns to READWRITE) and returns
 // what was removed.
-func (r *Registry) DeleteMode(ctx context.Context, subject string) (Mode, error) {
-	prev, err := r.Mode(ctx, subject, false)
+func (r *Registry) DeleteAccessMode(ctx context.Context, subject string) (AccessMode, error) {
+	prev, err := r.AccessMode(ctx, subject, false)
 	if err != nil {
 		return "", err
 	}
-	change := Change{Action: "registry_mode.changed", Subject: subject, Details: map[string]string{"deleted": string(prev)}}
+	change := Change{Action: ActionAccessModeChanged, Subject: subject, Details: map[string]string{"deleted": string(prev)}}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.q.deleteMode(ctx, tx, subject); err != nil {
 			return err
@@ -277,7 +279,7 @@ func (r *Registry) DeleteMode(ctx context.Context, subject string) (Mode, error)
 
 // effectiveMode is the mode that governs writes to subject: a global READONLY_OVERRIDE wins,
 // then the subject's own mode, then the global one.
-func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string) (Mode, error) {
+func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string) (AccessMode, error) {
 	global, found, err := r.q.mode(ctx, db, globalKey)
 	if err != nil {
 		return "", err
@@ -299,7 +301,7 @@ func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string
 }
 
 // checkWritable refuses writes to a read-only subject.
-func (r *Registry) checkWritable(ctx context.Context, db querier, subject string) (Mode, error) {
+func (r *Registry) checkWritable(ctx context.Context, db querier, subject string) (AccessMode, error) {
 	m, err := r.effectiveMode(ctx, db, subject)
 	if err != nil {
 		return "", err
@@ -377,16 +379,16 @@ func (q queries) deleteConfig(ctx context.Context, db querier, subject string) e
 	return err
 }
 
-func (q queries) mode(ctx context.Context, db querier, subject string) (Mode, bool, error) {
+func (q queries) mode(ctx context.Context, db querier, subject string) (AccessMode, bool, error) {
 	var m string
 	err := db.QueryRowContext(ctx, q.d.Rebind(`SELECT mode FROM subject_modes WHERE subject = ?`), subject).Scan(&m)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
-	return Mode(m), err == nil, err
+	return AccessMode(m), err == nil, err
 }
 
-func (q queries) putMode(ctx context.Context, tx *sql.Tx, subject string, m Mode) error {
+func (q queries) putMode(ctx context.Context, tx *sql.Tx, subject string, m AccessMode) error {
 	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_modes WHERE subject = ?`), subject); err != nil {
 		return err
 	}

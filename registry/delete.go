@@ -79,7 +79,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 				return err
 			}
 		}
-		change = Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+		change = Change{Action: ActionSchemaDeleted, Subject: subject, Details: map[string]string{
 			"versions": fmt.Sprint(deleted), "permanent": strconv.FormatBool(permanent)}}
 		return r.journal(ctx, tx, change)
 	})
@@ -167,7 +167,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		if err != nil {
 			return err
 		}
-		change = Change{Action: "schema.deleted", Subject: subject, Details: map[string]string{
+		change = Change{Action: ActionSchemaDeleted, Subject: subject, Details: map[string]string{
 			"versions": fmt.Sprint([]int{deleted}), "permanent": strconv.FormatBool(permanent)}}
 		return r.journal(ctx, tx, change)
 	})

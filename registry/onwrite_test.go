@@ -35,7 +35,7 @@ func readState(t *testing.T, r *Registry) state {
 	if c, err := r.Config(ctx, "s", false); err == nil {
 		st.Compatibility = string(c.Compatibility)
 	}
-	if m, err := r.Mode(ctx, "s", false); err == nil {
+	if m, err := r.AccessMode(ctx, "s", false); err == nil {
 		st.Mode = string(m)
 	}
 	return st
@@ -62,8 +62,8 @@ func TestOnWriteFailureRollsBackTheWrite(t *testing.T) {
 			return err
 		}},
 		{"delete compatibility", "config.changed", func(r *Registry) error { _, err := r.DeleteConfig(ctx, "s"); return err }},
-		{"set mode", "registry_mode.changed", func(r *Registry) error { _, err := r.SetMode(ctx, "s", ModeReadOnly, false); return err }},
-		{"delete mode", "registry_mode.changed", func(r *Registry) error { _, err := r.DeleteMode(ctx, "s"); return err }},
+		{"set mode", "registry_mode.changed", func(r *Registry) error { _, err := r.SetAccessMode(ctx, "s", ModeReadOnly, false); return err }},
+		{"delete mode", "registry_mode.changed", func(r *Registry) error { _, err := r.DeleteAccessMode(ctx, "s"); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestOnWriteFailureRollsBackTheWrite(t *testing.T) {
 			if _, err := r.SetConfig(ctx, "s", Config{Compatibility: CompatBackward}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.SetMode(ctx, "s", ModeReadWrite, false); err != nil {
+			if _, err := r.SetAccessMode(ctx, "s", ModeReadWrite, false); err != nil {
 				t.Fatal(err)
 			}
 			before := readState(t, r)
@@ -85,7 +85,7 @@ func TestOnWriteFailureRollsBackTheWrite(t *testing.T) {
 			notified := 0
 			r.OnChange(func(context.Context, Change) { notified++ })
 			r.OnWrite(func(ctx context.Context, tx *sql.Tx, c Change) error {
-				seen = append(seen, c.Action)
+				seen = append(seen, string(c.Action))
 				// The hook writes in the write's transaction; that row must be rolled back too.
 				if _, err := tx.ExecContext(ctx, r.db.Dialect().Rebind(`INSERT INTO subject_modes (subject, mode) VALUES (?, ?)`), "hooked", "READONLY"); err != nil {
 					return err
@@ -105,7 +105,7 @@ func TestOnWriteFailureRollsBackTheWrite(t *testing.T) {
 			if diff := cmp.Diff(before, readState(t, r)); diff != "" {
 				t.Errorf("a failed write changed the registry (-before +after):\n%s", diff)
 			}
-			if m, err := r.Mode(ctx, "hooked", false); !errors.Is(err, ErrSubjectModeNotConfigured) {
+			if m, err := r.AccessMode(ctx, "hooked", false); !errors.Is(err, ErrSubjectModeNotConfigured) {
 				t.Errorf("the hook's own write survived the rollback: mode %q, err %v", m, err)
 			}
 		})

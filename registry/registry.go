@@ -233,7 +233,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		if err := r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro()); err != nil {
 			return err
 		}
-		change = Change{Action: "schema.registered", Subject: subject, Details: map[string]string{
+		change = Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
 			"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
 		created = true
 		return r.journal(ctx, tx, change)
@@ -313,7 +313,7 @@ func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (i
 
 // nextVersion is the version a new registration gets: the imported one (IMPORT mode, must be
 // free) or one more than the highest, soft-deleted versions included.
-func nextVersion(subject string, rows []versionRow, mode Mode, imported int) (int, error) {
+func nextVersion(subject string, rows []versionRow, mode AccessMode, imported int) (int, error) {
 	next := 1
 	if len(rows) > 0 {
 		next = rows[len(rows)-1].version + 1

@@ -357,7 +357,7 @@ func TestContextCancelled(t *testing.T) {
 func TestImportBounds(t *testing.T) {
 	ctx := t.Context()
 	r, _ := newTestRegistry(t)
-	if _, err := r.SetMode(ctx, "", ModeImport, false); err != nil {
+	if _, err := r.SetAccessMode(ctx, "", ModeImport, false); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -386,7 +386,7 @@ func TestImportBounds(t *testing.T) {
 		t.Fatalf("Register at the bounds = %v, %v; want id and version %d", sv, err, math.MaxInt32)
 	}
 	// The counter stands at the last 32-bit ID now: a new schema gets no ID beyond it.
-	if _, err := r.SetMode(ctx, "", ModeReadWrite, false); err != nil {
+	if _, err := r.SetAccessMode(ctx, "", ModeReadWrite, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Register(ctx, "fresh", avroIn(`"int"`)); !errors.Is(err, ErrOperationNotPermitted) {

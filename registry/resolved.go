@@ -74,11 +74,28 @@ func (r *Registry) SubjectLiveVersions(ctx context.Context, subject string) ([]L
 	return out, nil
 }
 
+// Action names a kind of write as the audit log records it. The registry names its own writes
+// here; governance names its actions with the same type (governance.Action is this type), so
+// every action name is defined once.
+type Action string
+
+// The registry's writes.
+const (
+	// ActionSchemaRegistered: a schema version was registered (or imported).
+	ActionSchemaRegistered Action = "schema.registered"
+	// ActionSchemaDeleted: a version or a subject was deleted, soft or permanently.
+	ActionSchemaDeleted Action = "schema.deleted"
+	// ActionConfigChanged: a compatibility configuration was set or deleted.
+	ActionConfigChanged Action = "config.changed"
+	// ActionAccessModeChanged: an access mode (READWRITE, READONLY, IMPORT) was set or deleted.
+	ActionAccessModeChanged Action = "registry_mode.changed"
+)
+
 // Change describes a committed write to the registry.
 type Change struct {
-	// Action is "schema.registered", "schema.deleted", "config.changed" or
-	// "registry_mode.changed".
-	Action string
+	// Action is one of the registry's actions: ActionSchemaRegistered, ActionSchemaDeleted,
+	// ActionConfigChanged or ActionAccessModeChanged.
+	Action Action
 	// Subject written ("" for the global config or mode).
 	Subject string
 	// Details of the write (version, schema ID, permanent, level, mode…).

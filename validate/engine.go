@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/schemagate/schemagate/registry"
 )
@@ -51,6 +52,9 @@ type Source interface {
 	SubjectLiveVersions(ctx context.Context, subject string) ([]registry.LiveVersion, error)
 }
 
+// DefaultMaxCacheBytes is the default Options.MaxCacheBytes.
+const DefaultMaxCacheBytes = 64 << 20
+
 // Options configures an Engine.
 type Options struct {
 	// Source is required.
@@ -65,6 +69,9 @@ type Options struct {
 	Limits Limits
 	// Logger is optional.
 	Logger *slog.Logger
+	// Registerer receives the engine's metric, schemagate_validation_duration_seconds.
+	// Optional: nil leaves it unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Request is one payload to validate. Binary payloads go in Data, JSON payloads (decoded with
@@ -101,6 +108,8 @@ type Engine struct {
 	interval time.Duration
 	log      *slog.Logger
 
+	metrics  *metrics
+
 	index     atomic.Pointer[subjectIndex]
 	refreshMu sync.Mutex
 	cache     *compiledCache
@@ -112,7 +121,7 @@ func NewEngine(opts Options) (*Engine, error) {
 		return nil, errors.New("validate: Options.Source is required")
 	}
 	if opts.MaxCacheBytes <= 0 {
-		opts.MaxCacheBytes = 64 << 20
+		opts.MaxCacheBytes = DefaultMaxCacheBytes
 	}
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = 2 * time.Second
@@ -120,8 +129,12 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{src: opts.Source, lim: opts.Limits.WithDefaults(), interval: opts.RefreshInterval, log: opts.Logger,
-		cache: newCompiledCache(opts.MaxCacheBytes)}
+		metrics: m, cache: newCompiledCache(opts.MaxCacheBytes)}
 	e.index.Store(&subjectIndex{subjects: map[string]*subjectInfo{}})
 	return e, nil
 }
@@ -253,6 +266,13 @@ type subjectInfo struct {
 // The size limit holds for JSON payloads too, measured as compact JSON: a JSON value arrives
 // decoded, so it is refused once its encoding passes the limit, without encoding it.
 func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res, err := e.validate(ctx, req)
+	e.metrics.duration.Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+func (e *Engine) validate(ctx context.Context, req Request) (Result, error) {
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
 	}

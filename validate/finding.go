@@ -1,5 +1,11 @@
 package validate
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
 // Kind classifies how a payload departs from its schema: the drift kinds of DESIGN.md, used
 // as the `kind` label of schemagate_drift_findings_total.
 type Kind string
@@ -29,10 +35,76 @@ const (
 	KindOther Kind = "other"
 )
 
+// kinds lists every drift kind in a stable order: [Kind.Index] is a kind's position here, and
+// evidence is stored in one column per kind, in this order.
+var kinds = [...]Kind{KindUnknownField, KindMissingField, KindTypeMismatch, KindEnumViolation,
+	KindConstraintViolation, KindDecodeError, KindUnknownSchemaID, KindStaleSchemaVersion, KindOther}
+
+// NumKinds is the number of drift kinds.
+const NumKinds = len(kinds)
+
+// ErrUnknownKind is wrapped by [ParseKind] and [Kind.UnmarshalText] for a name that is not a
+// drift kind.
+var ErrUnknownKind = errors.New("unknown drift kind")
+
 // Kinds lists every drift kind, in a stable order.
-func Kinds() []Kind {
-	return []Kind{KindUnknownField, KindMissingField, KindTypeMismatch, KindEnumViolation,
-		KindConstraintViolation, KindDecodeError, KindUnknownSchemaID, KindStaleSchemaVersion, KindOther}
+func Kinds() []Kind { return kinds[:] }
+
+// ParseKind returns the drift kind named s (as spelled in DESIGN.md, e.g. "type_mismatch",
+// ignoring case); anything else is an error wrapping [ErrUnknownKind], whose message names
+// the kinds and reaches clients.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range kinds {
+		if strings.EqualFold(s, string(k)) {
+			return k, nil
+		}
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return "", fmt.Errorf("%w %q: want one of %s", ErrUnknownKind, s, strings.Join(names, ", "))
+}
+
+// String returns the kind's name, its metric label value.
+func (k Kind) String() string { return string(k) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with [ParseKind], so a kind read from
+// configuration, flags or JSON is checked where it is decoded.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
+// Index returns k's position in [Kinds], from 0 to NumKinds-1; a kind that is not one of them
+// counts as [KindOther]. It is how per-kind counters are kept in arrays.
+func (k Kind) Index() int {
+	switch k {
+	case KindUnknownField:
+		return 0
+	case KindMissingField:
+		return 1
+	case KindTypeMismatch:
+		return 2
+	case KindEnumViolation:
+		return 3
+	case KindConstraintViolation:
+		return 4
+	case KindDecodeError:
+		return 5
+	case KindUnknownSchemaID:
+		return 6
+	case KindStaleSchemaVersion:
+		return 7
+	}
+	return 8
 }
 
 // Finding is one way a payload departs from its schema.

@@ -80,7 +80,7 @@ func (h *handler) deleteConfig(r *http.Request) (any, error) {
 
 // GET /mode and /mode/{subject}
 func (h *handler) getMode(r *http.Request) (any, error) {
-	m, err := h.reg.Mode(r.Context(), r.PathValue("subject"), queryBool(r, "defaultToGlobal"))
+	m, err := h.reg.AccessMode(r.Context(), r.PathValue("subject"), queryBool(r, "defaultToGlobal"))
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (h *handler) putMode(r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	m, err := h.reg.SetMode(r.Context(), r.PathValue("subject"), registry.Mode(req.Mode), queryBool(r, "force"))
+	m, err := h.reg.SetAccessMode(r.Context(), r.PathValue("subject"), registry.AccessMode(req.Mode), queryBool(r, "force"))
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (h *handler) putMode(r *http.Request) (any, error) {
 
 // DELETE /mode and /mode/{subject}: answers the mode removed.
 func (h *handler) deleteMode(r *http.Request) (any, error) {
-	m, err := h.reg.DeleteMode(r.Context(), r.PathValue("subject"))
+	m, err := h.reg.DeleteAccessMode(r.Context(), r.PathValue("subject"))
 	if err != nil {
 		return nil, err
 	}

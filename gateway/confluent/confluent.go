@@ -55,9 +55,9 @@ type Registry interface {
 	Config(ctx context.Context, subject string, defaultToGlobal bool) (registry.Config, error)
 	SetConfig(ctx context.Context, subject string, c registry.Config) (registry.Config, error)
 	DeleteConfig(ctx context.Context, subject string) (registry.Config, error)
-	Mode(ctx context.Context, subject string, defaultToGlobal bool) (registry.Mode, error)
-	SetMode(ctx context.Context, subject string, m registry.Mode, force bool) (registry.Mode, error)
-	DeleteMode(ctx context.Context, subject string) (registry.Mode, error)
+	AccessMode(ctx context.Context, subject string, defaultToGlobal bool) (registry.AccessMode, error)
+	SetAccessMode(ctx context.Context, subject string, m registry.AccessMode, force bool) (registry.AccessMode, error)
+	DeleteAccessMode(ctx context.Context, subject string) (registry.AccessMode, error)
 }
 
 // Options configures the handler.
