@@ -180,7 +180,7 @@ func (env *benchEnv) engine(ctx context.Context, c benchCorpus, n int) error {
 
 func (env *benchEnv) evidence(_ context.Context, c benchCorpus, n int) error {
 	for range n {
-		env.g.validation.evidence.Record(c.subject, true, nil, nil)
+		env.g.gate.Evidence().Record(c.subject, nil, nil)
 	}
 	return nil
 }

@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/governance/notify"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // EnvPrefix starts the environment variable of every config key: `storage.url` is also
@@ -39,30 +41,18 @@ type Config struct {
 	TLS TLSConfig `yaml:"tls"`
 	// SchemaRegistry holds the payload validation settings.
 	SchemaRegistry SchemaRegistryConfig `yaml:"schema_registry"`
-	// Governance holds the evidence settings.
-	Governance GovernanceConfig `yaml:"governance"`
-	// Alerting holds the direct alert receivers.
-	Alerting AlertingConfig `yaml:"alerting"`
-}
-
-// AlertingConfig names the receivers the gateway raises Schema Drift alerts to directly. Each
-// is optional; the URLs and key are secrets and never logged.
-type AlertingConfig struct {
-	// AlertmanagerURL is an Alertmanager base URL (API v2), e.g. http://127.0.0.1:9093.
-	AlertmanagerURL string `yaml:"alertmanager_url"`
-	// SlackWebhookURL is a Slack incoming webhook.
-	SlackWebhookURL string `yaml:"slack_webhook_url"`
-	// PagerDutyRoutingKey is a PagerDuty Events API v2 routing key.
-	PagerDutyRoutingKey string `yaml:"pagerduty_routing_key"`
-	// PagerDutyURL is the Events API endpoint. Default https://events.pagerduty.com/v2/enqueue.
-	PagerDutyURL string `yaml:"pagerduty_url"`
+	// Governance holds the evidence and promotion settings; governance owns them and their
+	// defaults.
+	Governance governance.Config `yaml:"governance"`
+	// Alerting names the receivers drift alerts are raised to directly.
+	Alerting notify.Receivers `yaml:"alerting"`
 }
 
 // SchemaRegistryConfig holds the payload validation settings.
 type SchemaRegistryConfig struct {
 	// ValidationMode is the mode of subjects without their own: canary (validate, flag, accept;
 	// "shadow" is a synonym) or strict (reject). Default canary.
-	ValidationMode string `yaml:"validation_mode"`
+	ValidationMode governance.ValidationMode `yaml:"validation_mode"`
 	// ValidatorCacheBytes bounds the compiled validators kept in memory (an estimate; least
 	// recently used go first). Default 64 MiB.
 	ValidatorCacheBytes int64 `yaml:"validator_cache_bytes"`
@@ -72,54 +62,6 @@ type SchemaRegistryConfig struct {
 	MaxJSONDepth int `yaml:"max_json_depth"`
 	// MaxBatchSize is the most requests one ValidateBatch call may carry. Default 1000.
 	MaxBatchSize int `yaml:"max_batch_size"`
-}
-
-// GovernanceConfig holds the evidence and promotion settings.
-type GovernanceConfig struct {
-	// EvidenceBucket is the width of the time buckets validation evidence is stored in.
-	// Default 5m.
-	EvidenceBucket time.Duration `yaml:"evidence_bucket"`
-	// EvidenceFlushInterval is how often evidence counters are written to the store (a crash
-	// loses at most this much). Default 5s.
-	EvidenceFlushInterval time.Duration `yaml:"evidence_flush_interval"`
-	// EvidenceMaxSamples bounds the drift samples (subject, kind, path) held in memory between
-	// flushes; findings beyond it are counted in schemagate_evidence_lost_total{what=
-	// "drift_sample"}, never their counts. Default 1000.
-	EvidenceMaxSamples int `yaml:"evidence_max_samples"`
-	// EvidenceMaxHeldBuckets bounds the bucket heartbeats held in memory while the store is
-	// unreachable; older ones are dropped (those buckets count as downtime) and counted in
-	// schemagate_evidence_lost_total{what="heartbeat"}. Default 2016 (a week of 5m buckets).
-	EvidenceMaxHeldBuckets int `yaml:"evidence_max_held_buckets"`
-	// CleanWindow is the clean time a subject needs before promotion to strict. Default 48h.
-	CleanWindow time.Duration `yaml:"clean_window"`
-	// MinValidations is the traffic the window needs. Default 1000.
-	MinValidations int64 `yaml:"min_validations"`
-	// RequireApproval: a governance lead approves each promotion (default true); false
-	// promotes eligible subjects by themselves, still audited, citing AutoTicket.
-	RequireApproval bool `yaml:"require_approval"`
-	// AutoRequest opens a promotion request (actor "system") when a subject becomes eligible.
-	AutoRequest bool `yaml:"auto_request"`
-	// AutoTicket is the ticket automatic requests and promotions cite. Default GOV-0.
-	AutoTicket string `yaml:"auto_ticket"`
-	// TicketPattern is what a change ticket must match. Default ^[A-Z][A-Z0-9]+-[0-9]+$.
-	TicketPattern string `yaml:"ticket_pattern"`
-	// TicketURL links tickets in the governance document; {ticket} is replaced. Default empty.
-	TicketURL string `yaml:"ticket_url"`
-	// DocPath is where the governance document is written after every governance action.
-	// Default docs/operations/schema_registry_governance.md under the data directory's parent
-	// working directory; empty string in the file disables it.
-	DocPath string `yaml:"doc_path"`
-	// AutoRollbackRatio, above zero, demotes a strict subject to canary by itself when more
-	// than this share of its validations in AutoRollbackPeriod were rejected (over at least
-	// AutoRollbackMinValidations). Default 0: off.
-	AutoRollbackRatio float64 `yaml:"auto_rollback_ratio"`
-	// AutoRollbackPeriod is the look-back of the automatic rollback. Default 5m.
-	AutoRollbackPeriod time.Duration `yaml:"auto_rollback_period"`
-	// AutoRollbackMinValidations is the traffic the automatic rollback needs. Default 100.
-	AutoRollbackMinValidations int64 `yaml:"auto_rollback_min_validations"`
-	// AuditHMACKeyFile, when set, names a file whose contents key an HMAC-SHA-256 over the
-	// audit chain, so write access to the database alone cannot forge it.
-	AuditHMACKeyFile string `yaml:"audit_hmac_key_file"`
 }
 
 // ServerConfig holds the listen addresses and the data directory.
@@ -243,12 +185,11 @@ func DefaultConfig() Config {
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 		},
-		Log:            LogConfig{Format: "text", Level: "info"},
-		Auth:           AuthConfig{MaxFailures: 10, FailureWindow: time.Minute},
-		SchemaRegistry: SchemaRegistryConfig{ValidationMode: "canary", ValidatorCacheBytes: 64 << 20, MaxPayloadBytes: 1 << 20, MaxJSONDepth: 64, MaxBatchSize: 1000},
-		Governance: GovernanceConfig{EvidenceBucket: 5 * time.Minute, EvidenceFlushInterval: 5 * time.Second, EvidenceMaxSamples: 1000, EvidenceMaxHeldBuckets: 2016, CleanWindow: 48 * time.Hour, MinValidations: 1000,
-			RequireApproval: true, AutoTicket: "GOV-0", TicketPattern: `^[A-Z][A-Z0-9]+-[0-9]+$`,
-			DocPath: "docs/operations/schema_registry_governance.md", AutoRollbackPeriod: 5 * time.Minute, AutoRollbackMinValidations: 100},
+		Log:  LogConfig{Format: "text", Level: "info"},
+		Auth: AuthConfig{MaxFailures: 10, FailureWindow: time.Minute},
+		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
+			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch},
+		Governance: governance.DefaultConfig(),
 	}
 }
 
@@ -300,29 +241,14 @@ func (c *Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return err
 	}
-	if _, err := governance.ParseMode(c.SchemaRegistry.ValidationMode); err != nil {
-		return fmt.Errorf("config: schema_registry.validation_mode: %w", err)
+	if !c.SchemaRegistry.ValidationMode.Valid() {
+		return fmt.Errorf("config: schema_registry.validation_mode %q: want canary (or shadow) or strict", c.SchemaRegistry.ValidationMode)
 	}
 	if c.SchemaRegistry.ValidatorCacheBytes <= 0 || c.SchemaRegistry.MaxPayloadBytes <= 0 || c.SchemaRegistry.MaxJSONDepth <= 0 || c.SchemaRegistry.MaxBatchSize <= 0 {
 		return errors.New("config: schema_registry.validator_cache_bytes, max_payload_bytes, max_json_depth and max_batch_size must be positive")
 	}
-	if c.Governance.EvidenceBucket < time.Second {
-		return fmt.Errorf("config: governance.evidence_bucket %s: must be at least 1s", c.Governance.EvidenceBucket)
-	}
-	if r := c.Governance.AutoRollbackRatio; r < 0 || r > 1 {
-		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", r)
-	}
-	if c.Governance.EvidenceMaxSamples <= 0 || c.Governance.EvidenceMaxHeldBuckets <= 0 {
-		return errors.New("config: governance.evidence_max_samples and evidence_max_held_buckets must be positive")
-	}
-	if c.Governance.EvidenceFlushInterval <= 0 {
-		return errors.New("config: governance.evidence_flush_interval must be positive")
-	}
-	if c.Governance.CleanWindow <= 0 || c.Governance.MinValidations < 0 {
-		return errors.New("config: governance.clean_window must be positive and governance.min_validations not negative")
-	}
-	if _, err := regexp.Compile(c.Governance.TicketPattern); err != nil {
-		return fmt.Errorf("config: governance.ticket_pattern: %w", err)
+	if err := c.Governance.Validate(); err != nil {
+		return err
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: server.shutdown_timeout %s: must be positive", c.Server.ShutdownTimeout)
@@ -391,6 +317,9 @@ func applyEnv(v reflect.Value, prefix string, lookupEnv func(string) (string, bo
 }
 
 func setFromString(v reflect.Value, raw string) error {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(raw))
+	}
 	switch {
 	case v.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(raw)

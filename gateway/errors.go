@@ -4,17 +4,25 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/validate"
 )
 
-// grpcCodes maps each registry error to the gRPC code clients see. It is the only place a
-// registry error becomes a code; the HTTP/JSON surface follows it through grpc-gateway's
-// standard code → status mapping (NotFound → 404, InvalidArgument → 400, FailedPrecondition →
-// 400, AlreadyExists → 409).
+// errBatchTooLarge: a ValidateBatch call carries more requests than
+// schema_registry.max_batch_size.
+var errBatchTooLarge = errors.New("batch too large")
+
+// grpcCodes maps each domain error to the gRPC code clients see. It is the only place a
+// domain error becomes a gRPC code (the Confluent API has its own table, in gateway/confluent);
+// the HTTP/JSON surface follows it through grpc-gateway's standard code → status mapping
+// (NotFound → 404, InvalidArgument → 400, FailedPrecondition → 400, AlreadyExists → 409), with
+// the exceptions httpError names. Storage failures (Unavailable) reach clients without their
+// text.
 var grpcCodes = []struct {
 	err  error
 	code codes.Code
@@ -37,22 +45,31 @@ var grpcCodes = []struct {
 	{registry.ErrSubjectCompatibilityNotConfigured, codes.NotFound},
 	{registry.ErrSubjectModeNotConfigured, codes.NotFound},
 	{registry.ErrOperationNotPermitted, codes.FailedPrecondition},
+	{validate.ErrSubjectNotFound, codes.NotFound},
+	{validate.ErrVersionNotFound, codes.NotFound},
+	{validate.ErrBadRequest, codes.InvalidArgument},
+	{validate.ErrTooLarge, codes.ResourceExhausted},
+	{validate.ErrTooDeep, codes.ResourceExhausted},
+	{errBatchTooLarge, codes.ResourceExhausted},
 	{governance.ErrNotEligible, codes.FailedPrecondition},
 	{governance.ErrPendingPromotion, codes.FailedPrecondition},
 	{governance.ErrNotPending, codes.FailedPrecondition},
 	{governance.ErrAlreadyInMode, codes.FailedPrecondition},
 	{governance.ErrPromotionNotFound, codes.NotFound},
+	{governance.ErrSubjectNotFound, codes.NotFound},
 	{governance.ErrSelfApproval, codes.PermissionDenied}, // the two-person rule, whatever the role
 	{governance.ErrBadTicket, codes.InvalidArgument},
 	{governance.ErrBadRequest, codes.InvalidArgument},
 	{governance.ErrInvalidAuditEntry, codes.InvalidArgument}, // e.g. a NUL byte in a reason or ticket
 	{governance.ErrUnknownMode, codes.InvalidArgument},
 	{registry.ErrStore, codes.Unavailable},
+	{governance.ErrStore, codes.Unavailable},
 }
 
-// toStatus turns an error from the packages below into a gRPC status. Messages of domain errors
-// reach clients; anything unrecognised is logged by the interceptor and reported as Internal
-// without its text, so no internal detail leaks.
+// toStatus turns an error of the packages below into a gRPC status. Messages of domain errors
+// reach clients; storage failures are Unavailable "store unavailable; retry later", and
+// anything unrecognised is Internal "internal error": the cause of both is logged by the
+// logging interceptor and never sent. A status error passes through unchanged.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -77,18 +94,20 @@ func toStatus(err error) error {
 	return hiddenError{code: codes.Internal, msg: "internal error", cause: err}
 }
 
-// govStatus is toStatus for the governance service. Every failure governance can have that is
-// not a storage failure is one of the domain errors in grpcCodes (bad input included); whatever
-// else reaches here came from the database (reading evidence, committing an action with its
-// audit entry), so it is reported as Unavailable, as registry storage failures are, with its
-// cause kept for the log. A governance error that is not a storage failure must therefore be
-// given a sentinel in grpcCodes.
-func govStatus(err error) error {
-	st := toStatus(err)
-	if h, ok := st.(hiddenError); ok && h.code == codes.Internal {
-		return hiddenError{code: codes.Unavailable, msg: "store unavailable; retry later", cause: h.cause}
-	}
-	return st
+// clientMessage is the message a client is sent for err (the per-item errors of batches and
+// streams).
+func clientMessage(err error) string { return status.Convert(toStatus(err)).Message() }
+
+// mapErrorsUnary maps the errors handlers return with toStatus, so handlers return domain
+// errors as they are.
+func mapErrorsUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	return resp, toStatus(err)
+}
+
+// mapErrorsStream is mapErrorsUnary for streams.
+func mapErrorsStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return toStatus(handler(srv, ss))
 }
 
 // hiddenError sends clients a generic status while keeping its cause for the server log (the

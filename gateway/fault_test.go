@@ -85,10 +85,10 @@ func TestStoreDown(t *testing.T) {
 	})
 	setupValidation(t, fg.testGateway)
 	ctx := context.Background()
-	if err := fg.g.validation.modes.SetMode(ctx, "events-value", governance.ModeStrict); err != nil {
+	if err := fg.g.gate.Modes().SetMode(ctx, "events-value", governance.ModeStrict); err != nil {
 		t.Fatal(err)
 	}
-	if err := fg.g.validation.modes.Refresh(ctx); err != nil {
+	if err := fg.g.gate.Modes().Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	validate := func(subject, doc string) (*pb.ValidateResponse, error) {
@@ -166,7 +166,7 @@ func TestStoreDown(t *testing.T) {
 	if err := fg.g.db.SQL().QueryRowContext(ctx, `SELECT SUM(violations) FROM evidence_buckets WHERE subject = 'events-value'`).Scan(&violations); err != nil || violations != outage {
 		t.Errorf("stored violations of the strict subject = %d, %v; want %d (every rejection during the outage)", violations, err, outage)
 	}
-	if n := fg.g.validation.modes.ModeOf("orders-value"); n != governance.ModeCanary {
+	if n := fg.g.gate.Modes().ModeOf("orders-value"); n != governance.ModeCanary {
 		t.Errorf("orders-value mode after the failed governance action = %s; want canary", n)
 	}
 }
@@ -224,10 +224,10 @@ func TestFailedAuditWriteChangesNothing(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Errorf("override with the audit log failing = %v; want Unavailable", err)
 	}
-	if err := fg.g.validation.modes.Refresh(ctx); err != nil {
+	if err := fg.g.gate.Modes().Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if m := fg.g.validation.modes.ModeOf("orders-value"); m != governance.ModeCanary {
+	if m := fg.g.gate.Modes().ModeOf("orders-value"); m != governance.ModeCanary {
 		t.Errorf("mode after the failed override = %s; want canary", m)
 	}
 	code, body := fg.httpDo(t, "POST", "/subjects/unaudited-value/versions", "", registerBody(`"string"`))

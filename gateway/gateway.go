@@ -12,10 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,6 +25,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/governance"
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
@@ -68,10 +66,12 @@ type Gateway struct {
 	inproc           *bufconn.Listener
 	conn             *grpc.ClientConn
 
+	gate       *governance.Gate
 	validation *validationService
 
-	// background loops (validator index refresh, mode refresh, evidence flusher) run from Run
-	// until shutdown; the evidence flusher's last flush happens before the store closes.
+	// background loops (the validator index refresh and the gate: evidence flusher, mode
+	// refresh, tick, alert delivery) run from Run until shutdown; the gate's last evidence flush
+	// happens before the store closes.
 	background []func(context.Context)
 
 	closeOnce sync.Once
@@ -100,270 +100,172 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	tlsCfg, err := serverTLS(cfg.TLS)
-	if err != nil {
-		return nil, err
-	}
 	if authn.Open() {
 		if err := checkOpenListen(cfg.Server.HTTPAddr, cfg.Server.GRPCAddr); err != nil {
 			return nil, err
 		}
 		opts.Logger.Warn("no auth.principals configured: the gateway is open to every local caller")
 	}
-
 	g := &Gateway{log: opts.Logger, cfg: cfg}
 	defer func() {
 		if err != nil {
 			_ = g.close()
 		}
 	}()
-
-	var storeOpts []store.Option
-	if n := cfg.Storage.MaxOpenConns; n > 0 {
-		storeOpts = append(storeOpts, store.WithMaxOpenConns(n))
-	}
-	if n := cfg.Storage.MaxIdleConns; n > 0 {
-		storeOpts = append(storeOpts, store.WithMaxIdleConns(n))
-	}
-	if d := cfg.Storage.ConnMaxLifetime; d > 0 {
-		storeOpts = append(storeOpts, store.WithConnMaxLifetime(d))
-	}
-	storeOpts = append(storeOpts, opts.StoreOptions...)
-	g.db, err = store.Open(ctx, cfg.Storage.URL, storeOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	g.cleanups = append(g.cleanups, g.db.Close)
-	reg, err := registry.New(g.db, registry.Options{Registerer: metrics, Logger: opts.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-
-	al, err := newAlerting(cfg.Alerting, metrics, g)
+	reg, err := g.openRegistry(ctx, opts, metrics)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := g.newValidationService(ctx, cfg, reg, metrics, al)
-	if err != nil {
+	if err := g.newGate(ctx, reg, metrics); err != nil {
 		return nil, err
 	}
-	g.validation = vs
-	gs, err := g.newGovernanceService(cfg, reg, vs, metrics, al)
-	if err != nil {
-		return nil, err
-	}
-	vs.gov = gs.gov
 	g.health = health.NewServer()
-	g.grpcSrv = newGRPCServer(opts.Logger, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, reg, vs, gs, g.health)
+	tlsCfg, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	g.grpcSrv = newGRPCServer(opts.Logger, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, []serviceRegistration{
+		func(s *grpc.Server) { pb.RegisterRegistryServiceServer(s, &registryService{reg: reg}) },
+		func(s *grpc.Server) { pb.RegisterValidationServiceServer(s, g.validation) },
+		func(s *grpc.Server) { pb.RegisterGovernanceServiceServer(s, &governanceService{gate: g.gate}) },
+		func(s *grpc.Server) { healthpb.RegisterHealthServer(s, g.health) },
+	})
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
-
-	// The HTTP/JSON mapping reaches the gRPC server through an in-memory listener: interceptors
-	// (auth, logging) run once, in the gRPC server, and no loopback TCP hop is paid.
-	g.inproc = bufconn.Listen(1 << 20)
-	g.conn, err = grpc.NewClient("passthrough:///schemagate-inprocess",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.inproc.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("in-process gRPC client: %w", err)
-	}
-	g.cleanups = append(g.cleanups, g.conn.Close)
-
-	confluentAPI, err := confluent.NewHandler(confluent.Options{Registry: reg, Auth: authn, Logger: opts.Logger})
-	if err != nil {
+	if err := g.newHTTPServer(ctx, reg, authn, metrics); err != nil {
 		return nil, err
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metrics, g.db.Ping)
-	if err != nil {
+	if err := g.listen(ctx, tlsCfg); err != nil {
 		return nil, err
-	}
-	g.httpSrv = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		ReadTimeout:       cfg.Server.ReadTimeout,
-		WriteTimeout:      cfg.Server.WriteTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-	}
-
-	var lc net.ListenConfig
-	if g.grpcLis, err = lc.Listen(ctx, "tcp", cfg.Server.GRPCAddr); err != nil {
-		return nil, fmt.Errorf("listen gRPC: %w", err)
-	}
-	g.cleanups = append(g.cleanups, ignoreClosed(g.grpcLis.Close))
-	if g.httpLis, err = lc.Listen(ctx, "tcp", cfg.Server.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("listen HTTP: %w", err)
-	}
-	g.cleanups = append(g.cleanups, ignoreClosed(g.httpLis.Close))
-	if tlsCfg != nil {
-		// gRPC does its handshake in its credentials; HTTP gets a TLS listener. TLSConfig on the
-		// server too, so Serve offers HTTP/2 over it.
-		g.httpSrv.TLSConfig = tlsCfg
-		g.httpLis = tls.NewListener(g.httpLis, tlsCfg)
-		opts.Logger.Info("TLS on both listeners", "client_certificates", cfg.TLS.ClientCAFile != "")
 	}
 	return g, nil
 }
 
-// newValidationService builds the validation engine, the validation modes and the evidence
-// recorder, and registers their background loops.
-func (g *Gateway) newValidationService(ctx context.Context, cfg Config, reg *registry.Registry, metrics prometheus.Registerer, al *alerting) (*validationService, error) {
-	defaultMode, err := governance.ParseMode(cfg.SchemaRegistry.ValidationMode)
+// openRegistry opens the store (applying migrations) and the registry over it.
+func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics prometheus.Registerer) (*registry.Registry, error) {
+	sc := g.cfg.Storage
+	var storeOpts []store.Option
+	if n := sc.MaxOpenConns; n > 0 {
+		storeOpts = append(storeOpts, store.WithMaxOpenConns(n))
+	}
+	if n := sc.MaxIdleConns; n > 0 {
+		storeOpts = append(storeOpts, store.WithMaxIdleConns(n))
+	}
+	if d := sc.ConnMaxLifetime; d > 0 {
+		storeOpts = append(storeOpts, store.WithConnMaxLifetime(d))
+	}
+	db, err := store.Open(ctx, sc.URL, append(storeOpts, opts.StoreOptions...)...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	modes, err := governance.NewModes(g.db, defaultMode)
+	g.db = db
+	g.cleanups = append(g.cleanups, db.Close)
+	reg, err := registry.New(db, registry.Options{Registerer: metrics, Logger: g.log})
 	if err != nil {
-		return nil, fmt.Errorf("validation modes: %w", err)
+		return nil, fmt.Errorf("registry: %w", err)
 	}
-	if err := modes.Refresh(ctx); err != nil {
-		return nil, fmt.Errorf("validation modes: %w", err)
-	}
+	return reg, nil
+}
+
+// newGate builds the validation engine and the governance gate, and wires them to the
+// registry: the engine forgets a subject written on this replica, and every registry write is
+// audited in its own transaction with the principal of the call (a write whose audit entry
+// cannot be stored fails and changes nothing).
+func (g *Gateway) newGate(ctx context.Context, reg *registry.Registry, metrics prometheus.Registerer) error {
+	sr := g.cfg.SchemaRegistry
 	engine, err := validate.NewEngine(validate.Options{
 		Source:        reg,
-		MaxCacheBytes: cfg.SchemaRegistry.ValidatorCacheBytes,
-		Limits:        validate.Limits{MaxPayloadBytes: cfg.SchemaRegistry.MaxPayloadBytes, MaxDepth: cfg.SchemaRegistry.MaxJSONDepth},
+		MaxCacheBytes: sr.ValidatorCacheBytes,
+		Limits:        validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth},
 		Logger:        g.log,
+		Registerer:    metrics,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := engine.Refresh(ctx); err != nil {
-		return nil, fmt.Errorf("validation engine: %w", err)
+		return fmt.Errorf("validation engine: %w", err)
+	}
+	gate, err := governance.New(ctx, governance.Options{
+		DB: g.db, Registry: reg, Subjects: engine, Registerer: metrics, Logger: g.log,
+		Config: g.cfg.Governance, DefaultMode: sr.ValidationMode, Receivers: g.cfg.Alerting,
+	})
+	if err != nil {
+		return err
 	}
 	reg.OnChange(func(_ context.Context, c registry.Change) {
 		if c.Subject != "" {
 			engine.InvalidateSubject(c.Subject)
 		}
 	})
-	evidence, err := governance.NewEvidence(governance.EvidenceOptions{
-		DB: g.db, Replica: replicaName(), Bucket: cfg.Governance.EvidenceBucket,
-		FlushInterval: cfg.Governance.EvidenceFlushInterval, Logger: g.log, OnFlush: al.onFlush,
-		MaxSamples: cfg.Governance.EvidenceMaxSamples, MaxHeldBuckets: cfg.Governance.EvidenceMaxHeldBuckets,
+	reg.OnWrite(func(ctx context.Context, tx *sql.Tx, c registry.Change) error {
+		return gate.AuditRegistryWriteTx(ctx, tx, actorOf(ctx), c)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
-	}
-	for what, lost := range map[string]func() int64{"drift_sample": evidence.DroppedSamples, "heartbeat": evidence.LostHeartbeats} {
-		if err := metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        "schemagate_evidence_lost_total",
-			Help:        "Evidence dropped because the memory bound held while flushes fail was reached: drift samples (their counts are kept) and bucket heartbeats (those buckets count as downtime).",
-			ConstLabels: prometheus.Labels{"what": what},
-		}, func() float64 { return float64(lost()) })); err != nil {
-			return nil, fmt.Errorf("evidence metrics: %w", err)
-		}
-	}
-	vm, err := newValidationMetrics(metrics)
-	if err != nil {
-		return nil, err
-	}
+	g.gate = gate
+	g.validation = &validationService{engine: engine, gate: gate, maxBatch: sr.MaxBatchSize}
 	g.background = append(g.background, engine.Run, func(ctx context.Context) {
-		if err := evidence.Run(ctx); err != nil {
+		if err := gate.Run(ctx); err != nil {
 			g.log.Error("evidence flush at shutdown failed: counts since the last flush are lost", "error", err)
 		}
-	}, func(ctx context.Context) {
-		every(ctx, modeRefreshInterval, func() {
-			if err := modes.Refresh(ctx); err != nil && ctx.Err() == nil {
-				g.log.Warn("validation mode refresh failed", "error", err)
-			}
-		})
 	})
-	return &validationService{engine: engine, modes: modes, evidence: evidence, metrics: vm, alerts: al, maxBatch: cfg.SchemaRegistry.MaxBatchSize}, nil
+	return nil
 }
 
-// newGovernanceService builds the audit log and the governor, audits every registry write and
-// registers the governance tick (automatic requests, governance metrics).
-func (g *Gateway) newGovernanceService(cfg Config, reg *registry.Registry, vs *validationService, metrics prometheus.Registerer, al *alerting) (*governanceService, error) {
-	key, err := readHMACKey(cfg.Governance.AuditHMACKeyFile)
+// newHTTPServer builds the HTTP server: the Confluent REST API, and the HTTP/JSON mapping that
+// reaches the gRPC server through an in-memory listener, so interceptors (auth, logging) run
+// once, in the gRPC server, and no loopback TCP hop is paid.
+func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, authn *auth.Authenticator, metrics MetricsRegistry) error {
+	g.inproc = bufconn.Listen(1 << 20)
+	var err error
+	g.conn, err = grpc.NewClient("passthrough:///schemagate-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+	)
 	if err != nil {
-		return nil, fmt.Errorf("governance.audit_hmac_key_file: %w", err)
+		return fmt.Errorf("in-process gRPC client: %w", err)
 	}
-	audit, err := governance.NewAudit(g.db, governance.AuditOptions{HMACKey: key})
+	g.cleanups = append(g.cleanups, g.conn.Close)
+	confluentAPI, err := confluent.NewHandler(confluent.Options{Registry: reg, Auth: authn, Logger: g.log})
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return err
 	}
-	gc := cfg.Governance
-	gov, err := governance.NewGovernor(governance.GovernorOptions{
-		DB: g.db, Modes: vs.modes, Evidence: vs.evidence, Audit: audit, Versions: reg,
-		Policy:      governance.Policy{CleanWindow: gc.CleanWindow, MinValidations: gc.MinValidations},
-		BucketWidth: gc.EvidenceBucket, TicketPattern: gc.TicketPattern, NoApproval: !gc.RequireApproval,
-		AutoRequest: gc.AutoRequest, AutoTicket: gc.AutoTicket, DocPath: gc.DocPath, TicketURL: gc.TicketURL,
-		AutoRollback: governance.AutoRollback{Ratio: gc.AutoRollbackRatio, Period: gc.AutoRollbackPeriod, MinValidations: gc.AutoRollbackMinValidations},
-		Logger:       g.log,
-	})
+	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metrics, g.db.Ping)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	gm, err := newGovernanceMetrics(metrics, audit)
-	if err != nil {
-		return nil, err
+	sc := g.cfg.Server
+	g.httpSrv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: sc.ReadHeaderTimeout,
+		ReadTimeout:       sc.ReadTimeout,
+		WriteTimeout:      sc.WriteTimeout,
+		IdleTimeout:       sc.IdleTimeout,
+		MaxHeaderBytes:    sc.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
-	// Registry writes are audited in their own transaction, with the principal of the call: a
-	// write whose audit entry cannot be stored fails and changes nothing.
-	reg.OnWrite(func(ctx context.Context, tx *sql.Tx, c registry.Change) error {
-		return gov.RecordRegistryWriteTx(ctx, tx, actorOf(ctx), string(c.Action), c.Subject, c.Details)
-	})
-	g.background = append(g.background, func(ctx context.Context) {
-		every(ctx, governanceTickInterval, func() {
-			subjects, err := reg.Subjects(ctx, "", false)
-			var rolledBack []governance.Entry
-			if err == nil {
-				_, rolledBack, err = gov.Tick(ctx, subjects)
-			}
-			for _, e := range rolledBack {
-				al.rolledBack(e)
-			}
-			if err == nil {
-				var owners []governance.Owner
-				if owners, err = gov.Owners(ctx); err == nil {
-					al.setOwners(owners)
-				}
-			}
-			if err == nil {
-				err = gm.update(ctx, gov, subjects)
-			}
-			if err != nil && ctx.Err() == nil {
-				g.log.Warn("governance tick failed", "error", err)
-			}
-		})
-	})
-	owners, err := gov.Owners(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	al.setOwners(owners)
-	return &governanceService{gov: gov, audit: audit, reg: reg, alerts: al}, nil
+	return nil
 }
 
-// governanceTickInterval is how often automatic requests and the governance gauges are updated.
-const governanceTickInterval = 5 * time.Second
-
-// modeRefreshInterval is how soon a mode changed on another replica takes effect here.
-const modeRefreshInterval = 2 * time.Second
-
-// every runs fn every interval until ctx is done.
-func every(ctx context.Context, interval time.Duration, fn func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
+// listen binds both listeners, the HTTP one with TLS when tlsCfg is set (gRPC does its
+// handshake in its credentials).
+func (g *Gateway) listen(ctx context.Context, tlsCfg *tls.Config) error {
+	var lc net.ListenConfig
+	var err error
+	if g.grpcLis, err = lc.Listen(ctx, "tcp", g.cfg.Server.GRPCAddr); err != nil {
+		return fmt.Errorf("listen gRPC: %w", err)
 	}
-}
-
-// replicaName identifies this process in evidence heartbeats: host name and process ID.
-func replicaName() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown-host"
+	g.cleanups = append(g.cleanups, ignoreClosed(g.grpcLis.Close))
+	if g.httpLis, err = lc.Listen(ctx, "tcp", g.cfg.Server.HTTPAddr); err != nil {
+		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	return host + "-" + strconv.Itoa(os.Getpid())
+	g.cleanups = append(g.cleanups, ignoreClosed(g.httpLis.Close))
+	if tlsCfg != nil {
+		// TLSConfig on the server too, so Serve offers HTTP/2 over it.
+		g.httpSrv.TLSConfig = tlsCfg
+		g.httpLis = tls.NewListener(g.httpLis, tlsCfg)
+		g.log.Info("TLS on both listeners", "client_certificates", g.cfg.TLS.ClientCAFile != "")
+	}
+	return nil
 }
 
 // HTTPAddr is the bound HTTP address (useful when the configured port was 0).
@@ -386,7 +288,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(auth.InProcessListener(g.inproc))) }()
 	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", redactURL(g.cfg.Storage.URL))
+	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.Storage.URL))
 
 	var runErr error
 	select {

@@ -9,14 +9,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
-	"github.com/schemagate/schemagate/registry"
 )
 
 // maxMessageBytes bounds one gRPC message (and so one HTTP/JSON body through grpc-gateway).
@@ -56,24 +53,26 @@ func methodPermissions() map[string]auth.Permission {
 	}
 }
 
+// serviceRegistration registers one service on the gRPC server.
+type serviceRegistration func(*grpc.Server)
+
 // newGRPCServer builds the gRPC server with its transport credentials (auth.ServerCredentials:
 // TLS or plaintext, and the in-process connection of the HTTP/JSON gateway), its interceptors
-// (panic recovery outermost, then authentication, then logging) and every service registered.
-// The health service starts SERVING; the caller flips it to NOT_SERVING on shutdown.
-// Authentication runs before logging, so the log names the principal; refused credentials are
-// logged by the auth package.
-func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, gs *governanceService, hs *health.Server) *grpc.Server {
+// and the services, with reflection. Interceptors, outermost first: panic recovery, the error
+// mapping (handlers return domain errors; toStatus turns them into codes, once), authentication,
+// then logging, so the log names the principal; refused credentials are logged by the auth
+// package.
+func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
 	perms := methodPermissions()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.UnaryServerInterceptor(perms), logUnary(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log), authn.StreamServerInterceptor(perms)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms)),
 	)
-	pb.RegisterRegistryServiceServer(srv, &registryService{reg: reg})
-	pb.RegisterValidationServiceServer(srv, vs)
-	pb.RegisterGovernanceServiceServer(srv, gs)
-	healthpb.RegisterHealthServer(srv, hs)
+	for _, register := range services {
+		register(srv)
+	}
 	reflection.Register(srv)
 	return srv
 }
@@ -110,7 +109,7 @@ func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		code := status.Code(err)
+		code := status.Code(toStatus(err))
 		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration", time.Since(start)}
 		if p, ok := auth.FromContext(ctx); ok {
 			attrs = append(attrs, "principal", p.Name)

@@ -404,10 +404,10 @@ func TestHostileNesting(t *testing.T) {
 	}
 
 	// A strict subject rejects the payload nested too deeply, with the finding in the details.
-	if err := tg.g.validation.modes.SetMode(context.Background(), "list", governance.ModeStrict); err != nil {
+	if err := tg.g.gate.Modes().SetMode(context.Background(), "list", governance.ModeStrict); err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.g.validation.modes.Refresh(context.Background()); err != nil {
+	if err := tg.g.gate.Modes().Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, err := pb.NewValidationServiceClient(tg.conn).Validate(withToken(""), &pb.ValidateRequest{Subject: "list", Data: frame(uint32(listID), listPayload(1000)...)})

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schemagate/schemagate/governance"
@@ -16,7 +14,7 @@ import (
 // down) for `schemagate audit verify` and `schemagate governance doc`. hmacKeyFile names the
 // audit HMAC key when the chain uses one. Close the returned function when done.
 func OfflineAudit(ctx context.Context, storageURL, hmacKeyFile string) (*governance.Audit, func() error, error) {
-	key, err := readHMACKey(hmacKeyFile)
+	key, err := governance.ReadHMACKey(hmacKeyFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit HMAC key: %w", err)
 	}
@@ -40,17 +38,4 @@ func WriteOfflineDocument(ctx context.Context, w io.Writer, a *governance.Audit,
 	}
 	_, err = w.Write(governance.RenderDocument(entries, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC()}))
 	return err
-}
-
-// readHMACKey reads the audit HMAC key file ("" means no key). A trailing line break is not
-// part of the key, so a file written by echo and one written by printf give the same key.
-func readHMACKey(path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
-	key, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(key, "\r\n"), nil
 }

@@ -154,10 +154,10 @@ func sortFindings(r *pb.ValidateResponse) {
 func TestValidateStrictRejects(t *testing.T) {
 	tg := startGateway(t, nil)
 	setupValidation(t, tg)
-	if err := tg.g.validation.modes.SetMode(context.Background(), "events-value", governance.ModeStrict); err != nil {
+	if err := tg.g.gate.Modes().SetMode(context.Background(), "events-value", governance.ModeStrict); err != nil {
 		t.Fatal(err)
 	}
-	if err := tg.g.validation.modes.Refresh(context.Background()); err != nil {
+	if err := tg.g.gate.Modes().Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	client := pb.NewValidationServiceClient(tg.conn)

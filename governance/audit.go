@@ -30,10 +30,6 @@ const (
 	minHMACKeyBytes = 16
 )
 
-// ErrInvalidAuditEntry is returned (wrapped) by [Audit.AppendTx] for an entry that cannot be
-// stored as given. Its message names the field and may reach clients.
-var ErrInvalidAuditEntry = errors.New("invalid audit entry")
-
 // AuditOptions configure [NewAudit].
 type AuditOptions struct {
 	// HMACKey, when set, makes each hash an HMAC-SHA-256 under this key (kept outside the
@@ -92,7 +88,7 @@ func (a *Audit) Append(ctx context.Context, e Entry) (Entry, error) {
 		return err
 	})
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, storeErr("appending to the audit log", err)
 	}
 	return out, nil
 }
@@ -141,13 +137,13 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 	var headHash string
 	switch err := tx.QueryRowContext(ctx, headQuery).Scan(&headSeq, &headHash); {
 	case errors.Is(err, sql.ErrNoRows):
-		return Entry{}, errors.New("governance: append audit entry: the audit_head row is missing (deleted?); run `schemagate audit verify`")
+		return Entry{}, storeErr("appending to the audit log", errors.New("the audit_head row is missing (deleted?); run `schemagate audit verify`"))
 	case err != nil:
-		return Entry{}, fmt.Errorf("governance: append audit entry: read head: %w", err)
+		return Entry{}, storeErr("appending to the audit log: reading its head", err)
 	}
 	var maxSeq sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT MAX(seq) FROM audit_entries`).Scan(&maxSeq); err != nil {
-		return Entry{}, fmt.Errorf("governance: append audit entry: read last seq: %w", err)
+		return Entry{}, storeErr("appending to the audit log: reading its last entry", err)
 	}
 	// The new entry follows the head, not the last row: if entries were deleted at the end,
 	// MAX(seq)+1 and the last row's hash would reuse their numbers and hide the deletion,
@@ -160,15 +156,15 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 
 	_, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO audit_entries (`+auditColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		e.Seq, e.Time.UnixMicro(), e.Actor, e.Role, e.Action, e.Subject, e.Ticket, e.Incident,
+		e.Seq, e.Time.UnixMicro(), e.Actor, e.Role, string(e.Action), e.Subject, e.Ticket, e.Incident,
 		e.Reason, e.PromotionID, e.FromMode, e.ToMode, evidence, string(details), e.PrevHash, e.Hash)
 	if err != nil {
-		return Entry{}, fmt.Errorf("governance: append audit entry %d: %w", e.Seq, err)
+		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d", e.Seq), err)
 	}
 	_, err = tx.ExecContext(ctx, d.Rebind(`UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`),
 		e.Seq, e.Hash, a.headMAC(e.Seq, e.Hash))
 	if err != nil {
-		return Entry{}, fmt.Errorf("governance: append audit entry %d: update head: %w", e.Seq, err)
+		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d: updating the head", e.Seq), err)
 	}
 	return e, nil
 }
@@ -191,7 +187,7 @@ func (a *Audit) normalize(e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	for _, f := range []struct{ name, value string }{
-		{"actor", e.Actor}, {"role", e.Role}, {"action", e.Action}, {"subject", e.Subject},
+		{"actor", e.Actor}, {"role", e.Role}, {"action", string(e.Action)}, {"subject", e.Subject},
 		{"ticket", e.Ticket}, {"incident", e.Incident}, {"reason", e.Reason},
 		{"promotion ID", e.PromotionID}, {"from mode", e.FromMode}, {"to mode", e.ToMode},
 	} {
@@ -250,7 +246,8 @@ func checkAuditTime(name string, t time.Time) error {
 // AuditFilter selects entries for [Audit.List]. Empty fields match everything.
 type AuditFilter struct {
 	// Subject and Action, when set, must match exactly.
-	Subject, Action string
+	Subject string
+	Action  Action
 	// AfterSeq returns only entries with a larger Seq: pass the last Seq of a page to get the
 	// next one.
 	AfterSeq int64
@@ -258,13 +255,18 @@ type AuditFilter struct {
 	Limit int
 }
 
+// limit is the page size f asks for: Limit, or the default when 0 or negative, at most the
+// maximum.
+func (f AuditFilter) limit() int {
+	if f.Limit <= 0 {
+		return DefaultAuditListLimit
+	}
+	return min(f.Limit, MaxAuditListLimit)
+}
+
 // List returns the entries f selects in ascending Seq order, at most f.Limit of them.
 func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultAuditListLimit
-	}
-	limit = min(limit, MaxAuditListLimit)
+	limit := f.limit()
 	q := `SELECT ` + auditColumns + ` FROM audit_entries WHERE seq > ?`
 	args := []any{f.AfterSeq}
 	if f.Subject != "" {
@@ -273,7 +275,7 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
 	}
 	if f.Action != "" {
 		q += ` AND action = ?`
-		args = append(args, f.Action)
+		args = append(args, string(f.Action))
 	}
 	q += ` ORDER BY seq LIMIT ?`
 	args = append(args, limit)
@@ -288,23 +290,23 @@ func (a *Audit) All(ctx context.Context) ([]Entry, error) {
 func (a *Audit) query(ctx context.Context, q string, args ...any) ([]Entry, error) {
 	rows, err := a.db.SQL().QueryContext(ctx, a.db.Dialect().Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("governance: read audit log: %w", err)
+		return nil, storeErr("reading the audit log", err)
 	}
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
 		var r auditRow
 		if err := r.scan(rows); err != nil {
-			return nil, fmt.Errorf("governance: read audit log: %w", err)
+			return nil, storeErr("reading the audit log", err)
 		}
 		e, err := r.entry()
 		if err != nil {
-			return nil, fmt.Errorf("governance: read audit entry %d: %w", r.seq, err)
+			return nil, storeErr("reading the audit log", fmt.Errorf("entry %d: %w", r.seq, err))
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("governance: read audit log: %w", err)
+		return nil, storeErr("reading the audit log", err)
 	}
 	return out, nil
 }
@@ -378,79 +380,100 @@ func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
 	}
 	tx, err := a.db.SQL().BeginTx(ctx, opts)
 	if err != nil {
-		return VerifyResult{}, fmt.Errorf("governance: verify audit log: %w", err)
+		return VerifyResult{}, storeErr("verifying the audit log", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	var head struct {
-		seq       int64
-		hash, mac string
-		found     bool
-	}
+	var head auditHead
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&head.seq, &head.hash, &head.mac)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return VerifyResult{}, fmt.Errorf("governance: verify audit log: read head: %w", err)
+		return VerifyResult{}, storeErr("verifying the audit log: reading its head", err)
 	}
 	head.found = err == nil
 
 	rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_entries ORDER BY seq`)
 	if err != nil {
-		return VerifyResult{}, fmt.Errorf("governance: verify audit log: %w", err)
+		return VerifyResult{}, storeErr("verifying the audit log", err)
 	}
 	defer rows.Close()
 	var last int64 // Seq of the last entry that checked out
 	var lastHash string
-	broken := func(seq int64, format string, args ...any) (VerifyResult, error) {
-		checked := min(last, seq-1) // the entries before seq that checked out
-		return VerifyResult{Checked: checked, FirstBroken: seq, Problem: fmt.Sprintf(format, args...)}, nil
-	}
 	for rows.Next() {
 		var r auditRow
 		if err := r.scan(rows); err != nil {
-			return VerifyResult{}, fmt.Errorf("governance: verify audit log: after entry %d: %w", last, err)
+			return VerifyResult{}, storeErr(fmt.Sprintf("verifying the audit log after entry %d", last), err)
 		}
-		want := last + 1
-		switch {
-		case r.seq > want && last == 0:
-			return broken(want, "entry %d is missing: the log starts at entry %d", want, r.seq)
-		case r.seq > want:
-			return broken(want, "entry %d is missing: sequence jumps from %d to %d", want, last, r.seq)
-		case r.seq < want: // only seq < 1 can sort before entry 1
-			return broken(want, "an entry numbered %d precedes entry 1 (inserted?)", r.seq)
+		e, problem := a.checkEntry(r, last, lastHash)
+		if problem != "" {
+			return brokenAt(last, e.Seq, problem), nil
 		}
-		e, err := r.entry()
-		if err != nil {
-			return broken(r.seq, "entry %d: %v (modified?)", r.seq, err)
-		}
-		if e.PrevHash != lastHash {
-			if r.seq == 1 {
-				return broken(r.seq, "entry 1: its previous hash is not empty, as the first entry's must be (replaced or reordered?)")
-			}
-			return broken(r.seq, "entry %d: its previous hash does not match the hash of entry %d (reordered, inserted or replaced?)", r.seq, last)
-		}
-		if got := a.sum(canonicalEntry(&e)); got != e.Hash {
-			return broken(r.seq, "entry %d: %s", r.seq, a.hashProblem(&e))
-		}
-		last, lastHash = r.seq, e.Hash
+		last, lastHash = e.Seq, e.Hash
 	}
 	if err := rows.Err(); err != nil {
-		return VerifyResult{}, fmt.Errorf("governance: verify audit log: after entry %d: %w", last, err)
+		return VerifyResult{}, storeErr(fmt.Sprintf("verifying the audit log after entry %d", last), err)
 	}
+	if seq, problem := a.headProblem(head, last, lastHash); problem != "" {
+		return brokenAt(last, seq, problem), nil
+	}
+	return VerifyResult{OK: true, Checked: last}, nil
+}
 
+// brokenAt is the result of a chain whose first broken entry is seq, with the entries up to
+// last checked.
+func brokenAt(last, seq int64, problem string) VerifyResult {
+	return VerifyResult{Checked: min(last, seq-1), FirstBroken: seq, Problem: problem}
+}
+
+// checkEntry checks the entry read in r, which must follow entry last (hash lastHash). It
+// returns the entry, and a problem ("" when none) whose entry number is the returned Seq.
+func (a *Audit) checkEntry(r auditRow, last int64, lastHash string) (Entry, string) {
+	want := last + 1
+	switch {
+	case r.seq > want && last == 0:
+		return Entry{Seq: want}, fmt.Sprintf("entry %d is missing: the log starts at entry %d", want, r.seq)
+	case r.seq > want:
+		return Entry{Seq: want}, fmt.Sprintf("entry %d is missing: sequence jumps from %d to %d", want, last, r.seq)
+	case r.seq < want: // only seq < 1 can sort before entry 1
+		return Entry{Seq: want}, fmt.Sprintf("an entry numbered %d precedes entry 1 (inserted?)", r.seq)
+	}
+	e, err := r.entry()
+	switch {
+	case err != nil:
+		return Entry{Seq: r.seq}, fmt.Sprintf("entry %d: %v (modified?)", r.seq, err)
+	case e.PrevHash != lastHash && r.seq == 1:
+		return e, "entry 1: its previous hash is not empty, as the first entry's must be (replaced or reordered?)"
+	case e.PrevHash != lastHash:
+		return e, fmt.Sprintf("entry %d: its previous hash does not match the hash of entry %d (reordered, inserted or replaced?)", r.seq, last)
+	case a.sum(canonicalEntry(&e)) != e.Hash:
+		return e, fmt.Sprintf("entry %d: %s", r.seq, a.hashProblem(&e))
+	}
+	return e, ""
+}
+
+// auditHead is the audit_head row: the last entry's sequence and hash, and their MAC.
+type auditHead struct {
+	seq       int64
+	hash, mac string
+	found     bool
+}
+
+// headProblem checks the head against the chain read up to entry last (hash lastHash), and
+// returns the first broken entry and the problem ("" when the head agrees).
+func (a *Audit) headProblem(head auditHead, last int64, lastHash string) (int64, string) {
 	initial := head.seq == 0 && head.hash == "" && head.mac == "" // as the migration created it
 	switch {
 	case !head.found:
-		return broken(last+1, "the audit head row is missing (deleted?): entries after %d may have been deleted", last)
+		return last + 1, fmt.Sprintf("the audit head row is missing (deleted?): entries after %d may have been deleted", last)
 	case !initial && head.mac != a.headMAC(head.seq, head.hash):
-		return broken(head.seq+1, "the audit head (entry %d) fails its check: the head was rewritten, and entries after %d may have been deleted", head.seq, head.seq)
+		return head.seq + 1, fmt.Sprintf("the audit head (entry %d) fails its check: the head was rewritten, and entries after %d may have been deleted", head.seq, head.seq)
 	case head.seq > last:
-		return broken(last+1, "entry %d is missing: the log ends at entry %d but its head records entry %d (deleted at the tail?)", last+1, last, head.seq)
+		return last + 1, fmt.Sprintf("entry %d is missing: the log ends at entry %d but its head records entry %d (deleted at the tail?)", last+1, last, head.seq)
 	case head.seq < last:
-		return broken(head.seq+1, "entry %d is not recorded in the head, which records entry %d as the latest (added behind the log's back, or the head rolled back?)", head.seq+1, head.seq)
+		return head.seq + 1, fmt.Sprintf("entry %d is not recorded in the head, which records entry %d as the latest (added behind the log's back, or the head rolled back?)", head.seq+1, head.seq)
 	case head.hash != lastHash:
-		return broken(last, "entry %d: its hash is not the one the head records (replaced?)", last)
+		return last, fmt.Sprintf("entry %d: its hash is not the one the head records (replaced?)", last)
 	}
-	return VerifyResult{OK: true, Checked: last}, nil
+	return 0, ""
 }
 
 // hashProblem explains a hash mismatch, telling a missing or different key from a change
@@ -527,7 +550,7 @@ func canonicalEntry(e *Entry) []byte {
 	b = appendCanonicalField(b, "time", e.Time.UTC().Format(canonicalTimeLayout))
 	b = appendCanonicalField(b, "actor", e.Actor)
 	b = appendCanonicalField(b, "role", e.Role)
-	b = appendCanonicalField(b, "action", e.Action)
+	b = appendCanonicalField(b, "action", string(e.Action))
 	b = appendCanonicalField(b, "subject", e.Subject)
 	b = appendCanonicalField(b, "ticket", e.Ticket)
 	b = appendCanonicalField(b, "incident", e.Incident)

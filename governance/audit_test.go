@@ -45,7 +45,7 @@ func mustExec(t testing.TB, db *store.DB, query string, args ...any) {
 // auditSample returns a varied entry, the i-th of a test log.
 func auditSample(i int) Entry {
 	subjects := []string{"orders-value", "payments-value", ""}
-	actions := []string{ActionPromotionRequested, ActionPromotionApproved, ActionModePromoted, ActionSchemaRegistered, ActionModeRolledBack}
+	actions := []Action{ActionPromotionRequested, ActionPromotionApproved, ActionModePromoted, ActionSchemaRegistered, ActionModeRolledBack}
 	e := Entry{
 		Actor:   fmt.Sprintf("user%d", i%4),
 		Role:    "governance-lead",
@@ -651,7 +651,7 @@ func TestPropertyAuditChain(t *testing.T) {
 			clock.Advance(time.Duration(rapid.Int64Range(0, int64(time.Hour)).Draw(rt, "advance")))
 			e := Entry{
 				Actor: "a" + text.Draw(rt, "actor"), Role: text.Draw(rt, "role"),
-				Action: "x" + text.Draw(rt, "action"), Subject: text.Draw(rt, "subject"),
+				Action: Action("x" + text.Draw(rt, "action")), Subject: text.Draw(rt, "subject"),
 				Ticket: text.Draw(rt, "ticket"), Reason: text.Draw(rt, "reason"),
 				FromMode: text.Draw(rt, "from"), ToMode: text.Draw(rt, "to"),
 				Details: rapid.MapOf(text, text).Draw(rt, "details"),
@@ -891,16 +891,18 @@ func parseCanonical(b []byte) (Entry, error) {
 	}
 	e.Seq = num("seq")
 	e.Time = tm("time")
+	var action string
 	for _, f := range []struct {
 		name string
 		dst  *string
 	}{
-		{"actor", &e.Actor}, {"role", &e.Role}, {"action", &e.Action}, {"subject", &e.Subject},
+		{"actor", &e.Actor}, {"role", &e.Role}, {"action", &action}, {"subject", &e.Subject},
 		{"ticket", &e.Ticket}, {"incident", &e.Incident}, {"reason", &e.Reason},
 		{"promotion_id", &e.PromotionID}, {"from_mode", &e.FromMode}, {"to_mode", &e.ToMode},
 	} {
 		str(f.name, f.dst)
 	}
+	e.Action = Action(action)
 	var present string
 	str("evidence", &present)
 	if present == "present" {

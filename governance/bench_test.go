@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/schemagate/schemagate/validate"
 )
 
 func benchEvidence(b *testing.B) *Evidence {
@@ -11,22 +13,22 @@ func benchEvidence(b *testing.B) *Evidence {
 	return newEvidence(b, db, "bench", newClock(t0))
 }
 
-// BenchmarkRecord is the hot path for a subject seen before: no samples, no allocation.
+// BenchmarkRecord is the hot path for a subject seen before; without findings it does not
+// allocate.
 func BenchmarkRecord(b *testing.B) {
 	for _, bc := range []struct {
-		name  string
-		valid bool
-		kinds []string
+		name     string
+		findings []validate.Finding
 	}{
-		{"valid", true, nil},
-		{"invalid-2-findings", false, []string{KindUnknownField, KindTypeMismatch}},
+		{"valid", nil},
+		{"invalid-2-findings", findings(validate.KindUnknownField, validate.KindTypeMismatch)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := benchEvidence(b)
-			e.Record("orders-value", true, nil, nil)
+			e.Record("orders-value", nil, nil)
 			b.ReportAllocs()
 			for b.Loop() {
-				e.Record("orders-value", bc.valid, bc.kinds, nil)
+				e.Record("orders-value", bc.findings, nil)
 			}
 		})
 	}
@@ -41,25 +43,25 @@ func BenchmarkRecordParallel(b *testing.B) {
 	}
 	b.Run("one-subject", func(b *testing.B) {
 		e := benchEvidence(b)
-		e.Record(subjects[0], true, nil, nil)
+		e.Record(subjects[0], nil, nil)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				e.Record(subjects[0], true, nil, nil)
+				e.Record(subjects[0], nil, nil)
 			}
 		})
 	})
 	b.Run("100-subjects", func(b *testing.B) {
 		e := benchEvidence(b)
 		for _, s := range subjects {
-			e.Record(s, true, nil, nil)
+			e.Record(s, nil, nil)
 		}
 		var g atomic.Int64
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(g.Add(7))
 			for pb.Next() {
-				e.Record(subjects[i%len(subjects)], true, nil, nil)
+				e.Record(subjects[i%len(subjects)], nil, nil)
 				i++
 			}
 		})
@@ -69,11 +71,11 @@ func BenchmarkRecordParallel(b *testing.B) {
 // BenchmarkRecordWithSample is the path of a payload with a finding on a known key.
 func BenchmarkRecordWithSample(b *testing.B) {
 	e := benchEvidence(b)
-	samples := []Sample{{Kind: KindUnknownField, Path: "/extra", Message: "unknown field", Payload: make([]byte, 200)}}
-	kinds := []string{KindUnknownField}
-	e.Record("orders-value", false, kinds, samples)
+	found := []validate.Finding{{Kind: validate.KindUnknownField, Path: "/extra", Message: "unknown field"}}
+	payload := make([]byte, 200)
+	e.Record("orders-value", found, payload)
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Record("orders-value", false, kinds, samples)
+		e.Record("orders-value", found, payload)
 	}
 }

@@ -303,7 +303,7 @@ func (r *docRenderer) ticket(t string) string {
 	return "[" + md(t) + "](" + escapeURL(u) + ")"
 }
 
-func isModeChange(action string) bool {
+func isModeChange(action Action) bool {
 	return action == ActionModePromoted || action == ActionModeRolledBack || action == ActionModeOverridden
 }
 

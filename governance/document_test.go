@@ -103,7 +103,7 @@ func fullStory() []Entry {
 		Reason: "regulator deadline; the clean window was reset by a deploy"})
 	l.add(71*time.Hour, Entry{Actor: "alice", Role: "author", Action: ActionSchemaDeleted, Subject: "users-value",
 		Details: map[string]string{"version": "1", "permanent": "false"}})
-	l.add(75*time.Hour, Entry{Actor: "alice", Role: "author", Action: ActionRegistryModeSet,
+	l.add(75*time.Hour, Entry{Actor: "alice", Role: "author", Action: ActionAccessModeChanged,
 		Details: map[string]string{"mode": "READWRITE"}})
 	l.add(112*time.Hour, Entry{Actor: "alice", Role: "author", Action: ActionPromotionRequested,
 		Subject: "orders-value", Ticket: "CHG-102", PromotionID: "p-3", Reason: "legacy producer fixed in 2.3",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // Bounds on what one drift sample keeps.
@@ -23,19 +24,6 @@ const (
 	// MaxSampleMessageBytes is the longest finding message kept.
 	MaxSampleMessageBytes = 1 << 10
 )
-
-// Sample is one finding to keep a drift sample of.
-type Sample struct {
-	// Kind is the finding's drift kind; unknown kinds count as other.
-	Kind string
-	// Path is the JSON pointer of the finding, "" for the whole payload.
-	Path string
-	// Message explains the finding.
-	Message string
-	// Payload is the payload that had the finding. Only the first payload of each (subject,
-	// kind, path) is kept, cut to MaxSampleBytes; Record copies what it keeps.
-	Payload []byte
-}
 
 type sampleKey struct {
 	kind uint8
@@ -51,13 +39,15 @@ type sampleEntry struct {
 	truncated   bool
 }
 
-// recordSamples adds samples to st; the clock is read only here, off the common path.
-func (e *Evidence) recordSamples(st *subjectState, samples []Sample) {
+// recordSamples adds a drift sample of each finding to st: only the first payload of each
+// (kind, path) is kept, cut to MaxSampleBytes, and copied. The clock is read only here, off
+// the common path.
+func (e *Evidence) recordSamples(st *subjectState, findings []validate.Finding, payload []byte) {
 	now := e.clock().UTC().Unix()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, s := range samples {
-		key := sampleKey{kind: uint8(kindIndex(s.Kind)), path: truncateBytes(s.Path, MaxSamplePathBytes)}
+	for _, f := range findings {
+		key := sampleKey{kind: uint8(f.Kind.Index()), path: truncateBytes(f.Path, MaxSamplePathBytes)}
 		ent := st.samples[key]
 		if ent == nil {
 			if e.sampleCount.Add(1) > e.maxSamples {
@@ -74,13 +64,13 @@ func (e *Evidence) recordSamples(st *subjectState, samples []Sample) {
 		}
 		ent.count++
 		ent.last = max(ent.last, now)
-		if msg := truncateBytes(s.Message, MaxSampleMessageBytes); msg != ent.message {
+		if msg := truncateBytes(f.Message, MaxSampleMessageBytes); msg != ent.message {
 			ent.message = strings.Clone(msg)
 		}
-		if ent.payload == nil && len(s.Payload) > 0 {
-			n := min(len(s.Payload), MaxSampleBytes)
-			ent.payload = append(make([]byte, 0, n), s.Payload[:n]...)
-			ent.truncated = len(s.Payload) > n
+		if ent.payload == nil && len(payload) > 0 {
+			n := min(len(payload), MaxSampleBytes)
+			ent.payload = append(make([]byte, 0, n), payload[:n]...)
+			ent.truncated = len(payload) > n
 		}
 	}
 }
@@ -169,7 +159,7 @@ func (e *Evidence) writeSamples(ctx context.Context, tx *sql.Tx, batch []subject
 				truncated = 1
 			}
 			_, err := stmt.ExecContext(ctx,
-				sanitizeText(b.subject, registry.MaxSubjectBytes), kindNames[k.kind], sanitizeText(k.path, MaxSamplePathBytes),
+				sanitizeText(b.subject, registry.MaxSubjectBytes), validate.Kinds()[k.kind], sanitizeText(k.path, MaxSamplePathBytes),
 				ent.count, ent.first, ent.last, sanitizeText(ent.message, MaxSampleMessageBytes),
 				base64.StdEncoding.EncodeToString(ent.payload), truncated)
 			if err != nil {
@@ -189,7 +179,7 @@ type Report struct {
 
 // DriftEntry aggregates the findings of one kind at one path.
 type DriftEntry struct {
-	Kind string
+	Kind validate.Kind
 	Path string
 	// Count is how many findings were sampled.
 	Count int64
@@ -197,10 +187,9 @@ type DriftEntry struct {
 	FirstSeen, LastSeen time.Time
 	// Message is the message of the latest finding.
 	Message string
-	// Sample is the first payload recorded with a finding of this kind and path, base64
-	// (standard encoding, with padding) because payloads are often binary Avro; "" when no
-	// payload was given. It holds at most MaxSampleBytes of the payload.
-	Sample string
+	// Sample is the first payload recorded with a finding of this kind and path (nil when no
+	// payload was given), at most MaxSampleBytes of it.
+	Sample []byte
 	// SampleTruncated reports that the payload was longer than the Sample.
 	SampleTruncated bool
 }
@@ -215,33 +204,45 @@ func (e *Evidence) DriftReport(ctx context.Context, subject string) (Report, err
 		`SELECT kind, path, occurrences, first_seen, last_seen, last_message, sample, sample_truncated
 FROM drift_samples WHERE subject = ?`), sanitizeText(subject, registry.MaxSubjectBytes))
 	if err != nil {
-		return Report{}, fmt.Errorf("governance: read drift samples of %q: %w", subject, err)
+		return Report{}, storeErr("reading drift samples", err)
 	}
 	defer rows.Close()
-	type key struct{ kind, path string }
+	type key struct {
+		kind validate.Kind
+		path string
+	}
 	entries := make(map[key]*DriftEntry)
 	for rows.Next() {
 		var (
 			d           DriftEntry
 			first, last int64
 			truncated   int
+			sample      string
 		)
-		if err := rows.Scan(&d.Kind, &d.Path, &d.Count, &first, &last, &d.Message, &d.Sample, &truncated); err != nil {
-			return Report{}, fmt.Errorf("governance: read drift samples of %q: %w", subject, err)
+		if err := rows.Scan(&d.Kind, &d.Path, &d.Count, &first, &last, &d.Message, &sample, &truncated); err != nil {
+			return Report{}, storeErr("reading drift samples", err)
+		}
+		// Samples are stored base64 (standard encoding, with padding): payloads are often
+		// binary Avro, and the column is text.
+		if d.Sample, err = base64.StdEncoding.DecodeString(sample); err != nil || len(d.Sample) == 0 {
+			d.Sample = nil
+		}
+		if err != nil {
+			return Report{}, storeErr("reading drift samples", fmt.Errorf("sample of %s at %q: %w", d.Kind, d.Path, err))
 		}
 		d.FirstSeen, d.LastSeen, d.SampleTruncated = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC(), truncated != 0
 		entries[key{d.Kind, d.Path}] = &d
 	}
 	if err := rows.Err(); err != nil {
-		return Report{}, fmt.Errorf("governance: read drift samples of %q: %w", subject, err)
+		return Report{}, storeErr("reading drift samples", err)
 	}
 	if v, ok := e.subjects.Load(subject); ok {
 		st := v.(*subjectState)
 		st.mu.Lock()
 		for k, ent := range st.samples {
-			mk := key{kindNames[k.kind], sanitizeText(k.path, MaxSamplePathBytes)}
+			mk := key{validate.Kinds()[k.kind], sanitizeText(k.path, MaxSamplePathBytes)}
 			first, last := time.Unix(ent.first, 0).UTC(), time.Unix(ent.last, 0).UTC()
-			sample := base64.StdEncoding.EncodeToString(ent.payload)
+			sample := slices.Clone(ent.payload)
 			message := sanitizeText(ent.message, MaxSampleMessageBytes)
 			d, ok := entries[mk]
 			if !ok {
@@ -257,7 +258,7 @@ FROM drift_samples WHERE subject = ?`), sanitizeText(subject, registry.MaxSubjec
 			if !last.Before(d.LastSeen) {
 				d.LastSeen, d.Message = last, message
 			}
-			if d.Sample == "" {
+			if len(d.Sample) == 0 {
 				d.Sample, d.SampleTruncated = sample, ent.truncated
 			}
 		}
@@ -268,7 +269,7 @@ FROM drift_samples WHERE subject = ?`), sanitizeText(subject, registry.MaxSubjec
 		r.Entries = append(r.Entries, *d)
 	}
 	slices.SortFunc(r.Entries, func(a, b DriftEntry) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Path, b.Path))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Path, b.Path))
 	})
 	return r, nil
 }

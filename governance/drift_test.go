@@ -2,11 +2,12 @@ package governance
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/validate"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -16,8 +17,7 @@ func TestDriftSampleTruncatedAndCopied(t *testing.T) {
 	e := newEvidence(t, db, "r1", newClock(t0))
 	payload := bytes.Repeat([]byte{0xAB}, 3000)
 	longPath := "/" + strings.Repeat("p", 2*MaxSamplePathBytes)
-	e.Record("s", false, []string{KindTypeMismatch}, []Sample{{Kind: KindTypeMismatch, Path: longPath,
-		Message: strings.Repeat("m", 5000), Payload: payload}})
+	e.Record("s", []validate.Finding{{Kind: validate.KindTypeMismatch, Path: longPath, Message: strings.Repeat("m", 5000)}}, payload)
 	payload[0] = 0 // Record kept a copy
 	mustFlush(t, e)
 	r, err := e.DriftReport(t.Context(), "s")
@@ -28,10 +28,7 @@ func TestDriftSampleTruncatedAndCopied(t *testing.T) {
 		t.Fatalf("entries = %d, want 1", len(r.Entries))
 	}
 	d := r.Entries[0]
-	sample, err := base64.StdEncoding.DecodeString(d.Sample)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := d.Sample
 	if !bytes.Equal(sample, bytes.Repeat([]byte{0xAB}, MaxSampleBytes)) || !d.SampleTruncated {
 		t.Errorf("sample = %d bytes (truncated %v), want the first %d bytes of the payload, truncated", len(sample), d.SampleTruncated, MaxSampleBytes)
 	}
@@ -47,16 +44,16 @@ func TestDriftSamplesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		e.Record(fmt.Sprintf("s%d", i%2), false, nil, []Sample{{Kind: KindMissingField, Path: fmt.Sprintf("/f%d", i)}})
+		e.Record(fmt.Sprintf("s%d", i%2), []validate.Finding{{Kind: validate.KindMissingField, Path: fmt.Sprintf("/f%d", i)}}, nil)
 	}
 	// Known keys are still counted when the bound is reached.
-	e.Record("s0", false, nil, []Sample{{Kind: KindMissingField, Path: "/f0"}})
+	e.Record("s0", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f0"}}, nil)
 	if got := e.DroppedSamples(); got != 2 {
 		t.Errorf("DroppedSamples = %d, want 2", got)
 	}
 	mustFlush(t, e)
 	// A flush frees the places.
-	e.Record("s1", false, nil, []Sample{{Kind: KindMissingField, Path: "/f4"}})
+	e.Record("s1", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f4"}}, nil)
 	if got := e.DroppedSamples(); got != 2 {
 		t.Errorf("DroppedSamples after flush = %d, want still 2", got)
 	}
@@ -83,7 +80,7 @@ func TestDriftMergedAcrossFlushes(t *testing.T) {
 	a := newEvidence(t, db, "a", clock)
 	b := newEvidence(t, db, "b", clock)
 	rec := func(e *Evidence, msg, payload string) {
-		e.Record("s", false, []string{KindEnumViolation}, []Sample{{Kind: KindEnumViolation, Path: "/color", Message: msg, Payload: []byte(payload)}})
+		e.Record("s", []validate.Finding{{Kind: validate.KindEnumViolation, Path: "/color", Message: msg}}, []byte(payload))
 	}
 	rec(a, "first", "")    // no payload: the next one is the sample
 	rec(a, "second", "p1") // t0
@@ -93,8 +90,8 @@ func TestDriftMergedAcrossFlushes(t *testing.T) {
 	mustFlush(t, b)
 	clock.Advance(time.Hour)
 	rec(a, "fourth", "p3") // not flushed
-	a.Record("s", false, nil, []Sample{{Kind: "weird", Path: "", Message: "x"}})
-	a.Record("s", false, nil, []Sample{{Kind: KindUnknownField, Path: "/b"}, {Kind: KindUnknownField, Path: "/a"}})
+	a.Record("s", []validate.Finding{{Kind: "weird", Path: "", Message: "x"}}, nil)
+	a.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/b"}, {Kind: validate.KindUnknownField, Path: "/a"}}, nil)
 
 	r, err := a.DriftReport(t.Context(), "s")
 	if err != nil {
@@ -102,11 +99,11 @@ func TestDriftMergedAcrossFlushes(t *testing.T) {
 	}
 	t2 := t0.Add(2 * time.Hour)
 	want := Report{Subject: "s", Entries: []DriftEntry{
-		{Kind: KindEnumViolation, Path: "/color", Count: 4, FirstSeen: t0, LastSeen: t2, Message: "fourth",
-			Sample: base64.StdEncoding.EncodeToString([]byte("p1"))},
-		{Kind: KindOther, Path: "", Count: 1, FirstSeen: t2, LastSeen: t2, Message: "x"},
-		{Kind: KindUnknownField, Path: "/a", Count: 1, FirstSeen: t2, LastSeen: t2},
-		{Kind: KindUnknownField, Path: "/b", Count: 1, FirstSeen: t2, LastSeen: t2},
+		{Kind: validate.KindEnumViolation, Path: "/color", Count: 4, FirstSeen: t0, LastSeen: t2, Message: "fourth",
+			Sample: []byte("p1")},
+		{Kind: validate.KindOther, Path: "", Count: 1, FirstSeen: t2, LastSeen: t2, Message: "x"},
+		{Kind: validate.KindUnknownField, Path: "/a", Count: 1, FirstSeen: t2, LastSeen: t2},
+		{Kind: validate.KindUnknownField, Path: "/b", Count: 1, FirstSeen: t2, LastSeen: t2},
 	}}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("DriftReport before flush (-want +got):\n%s", diff)
@@ -132,16 +129,16 @@ func TestDriftStoredOutOfOrder(t *testing.T) {
 	clockA, clockB := newClock(t0), newClock(t0.Add(time.Hour))
 	a := newEvidence(t, db, "a", clockA)
 	b := newEvidence(t, db, "b", clockB)
-	a.Record("s", false, nil, []Sample{{Kind: KindOther, Path: "/x", Message: "old", Payload: []byte("A")}})
-	b.Record("s", false, nil, []Sample{{Kind: KindOther, Path: "/x", Message: "new", Payload: []byte("B")}})
+	a.Record("s", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "old"}}, []byte("A"))
+	b.Record("s", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "new"}}, []byte("B"))
 	mustFlush(t, b)
 	mustFlush(t, a)
 	r, err := a.DriftReport(t.Context(), "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DriftEntry{{Kind: KindOther, Path: "/x", Count: 2, FirstSeen: t0, LastSeen: t0.Add(time.Hour),
-		Message: "new", Sample: base64.StdEncoding.EncodeToString([]byte("B"))}}
+	want := []DriftEntry{{Kind: validate.KindOther, Path: "/x", Count: 2, FirstSeen: t0, LastSeen: t0.Add(time.Hour),
+		Message: "new", Sample: []byte("B")}}
 	if diff := cmp.Diff(want, r.Entries); diff != "" {
 		t.Errorf("entries (-want +got):\n%s", diff)
 	}

@@ -1,20 +1,31 @@
 package governance
 
-import "time"
+import (
+	"time"
 
-// Audit actions. Governance actions change a subject's validation mode or a promotion; registry
-// actions record writes to schemas and their settings.
+	"github.com/schemagate/schemagate/registry"
+)
+
+// Action names what an audit entry records. It is registry.Action: the registry names its own
+// writes there, governance names its actions here, and each name is defined once.
+type Action = registry.Action
+
+// Audit actions. Governance actions change a subject's validation mode, a promotion, an owner or
+// stage a drill; registry actions record writes to schemas and their settings.
 const (
-	ActionPromotionRequested = "promotion.requested"
-	ActionPromotionApproved  = "promotion.approved"
-	ActionPromotionRejected  = "promotion.rejected"
-	ActionModePromoted       = "mode.promoted" // canary → strict after an approved (or automatic) promotion
-	ActionModeRolledBack     = "mode.rolled_back"
-	ActionModeOverridden     = "mode.overridden" // break glass: an admin set a mode without evidence
-	ActionSchemaRegistered   = "schema.registered"
-	ActionSchemaDeleted      = "schema.deleted"
-	ActionConfigChanged      = "config.changed"
-	ActionRegistryModeSet    = "registry_mode.changed"
+	ActionPromotionRequested Action = "promotion.requested"
+	ActionPromotionApproved  Action = "promotion.approved"
+	ActionPromotionRejected  Action = "promotion.rejected"
+	ActionModePromoted       Action = "mode.promoted" // canary → strict after an approved (or automatic) promotion
+	ActionModeRolledBack     Action = "mode.rolled_back"
+	ActionModeOverridden     Action = "mode.overridden" // break glass: an admin set a mode without evidence
+	ActionOwnerSet           Action = "owner.set"
+	ActionDrillInjected      Action = "drift.drill"
+
+	ActionSchemaRegistered  = registry.ActionSchemaRegistered
+	ActionSchemaDeleted     = registry.ActionSchemaDeleted
+	ActionConfigChanged     = registry.ActionConfigChanged
+	ActionAccessModeChanged = registry.ActionAccessModeChanged
 )
 
 // EvidenceSnapshot is the clean-window evidence behind a promotion, as it stood when the
@@ -39,7 +50,7 @@ type Entry struct {
 	// acted in.
 	Actor, Role string
 	// Action is one of the Action constants.
-	Action string
+	Action Action
 	// Subject acted on ("" for global actions).
 	Subject string
 	// Ticket is the change-request ticket, Incident the incident a rollback cites.

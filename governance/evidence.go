@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // Defaults of [EvidenceOptions].
@@ -110,7 +112,7 @@ type Evidence struct {
 type subjectState struct {
 	validations atomic.Int64
 	violations  atomic.Int64
-	findings    [numKinds]atomic.Int64
+	findings    [validate.NumKinds]atomic.Int64
 
 	mu      sync.Mutex // guards samples
 	samples map[sampleKey]*sampleEntry
@@ -180,25 +182,26 @@ func (e *Evidence) state(subject string) *subjectState {
 	return v.(*subjectState)
 }
 
-// Record counts one validation of a payload for subject: valid is its outcome (a payload with
-// only stale_schema_version findings is valid), kinds holds the drift kind of each finding
-// (unknown kinds count as other), and samples the findings to keep drift samples of (may be
-// nil). Record is safe for concurrent use, never touches the database, and for a subject seen
-// before and no samples it does not allocate. It keeps no reference to kinds, samples or their
-// payloads.
-func (e *Evidence) Record(subject string, valid bool, kinds []string, samples []Sample) {
+// Record counts one validation of a payload for subject with its findings: the payload is a
+// violation when a finding makes it invalid (validate.Invalid: a payload with only
+// stale_schema_version findings is valid), each finding is counted under its drift kind (an
+// unknown kind as other), and a drift sample is kept of each (see recordSamples), with payload
+// (may be nil). Record is safe for concurrent use, never touches the database, and for a subject
+// seen before without findings it does not allocate. It keeps no reference to findings or
+// payload.
+func (e *Evidence) Record(subject string, findings []validate.Finding, payload []byte) {
 	st := e.state(subject)
 	// Flush swaps these out in the reverse order, so a flush never stores a violation or a
 	// finding without the validation it belongs to.
 	st.validations.Add(1)
-	if !valid {
+	if validate.Invalid(findings) {
 		st.violations.Add(1)
 	}
-	for _, k := range kinds {
-		st.findings[kindIndex(k)].Add(1)
+	for _, f := range findings {
+		st.findings[f.Kind.Index()].Add(1)
 	}
-	if len(samples) > 0 {
-		e.recordSamples(st, samples)
+	if len(findings) > 0 {
+		e.recordSamples(st, findings, payload)
 	}
 }
 
@@ -262,7 +265,7 @@ type subjectBatch struct {
 	st          *subjectState
 	validations int64
 	violations  int64
-	findings    [numKinds]int64
+	findings    [validate.NumKinds]int64
 	samples     map[sampleKey]*sampleEntry
 }
 
@@ -300,7 +303,7 @@ func (e *Evidence) Flush(ctx context.Context) error {
 	})
 	if err != nil {
 		e.putBack(batch)
-		return fmt.Errorf("governance: flush evidence: %w", err)
+		return storeErr("flushing evidence", err)
 	}
 	e.releaseSamples(batch)
 	clear(e.beats)
@@ -362,8 +365,18 @@ ON CONFLICT (bucket_start, replica) DO UPDATE SET
         THEN excluded.last_seen ELSE evidence_heartbeats.last_seen END`
 )
 
+// evidenceColumns are the counter columns of evidence_buckets: validations, violations, then
+// one column per drift kind, named after it, in validate.Kinds order.
+func evidenceColumns() []string {
+	cols := []string{"validations", "violations"}
+	for _, k := range validate.Kinds() {
+		cols = append(cols, k.String())
+	}
+	return cols
+}
+
 func buildUpsertBucket() string {
-	cols := append([]string{"validations", "violations"}, kindNames[:]...)
+	cols := evidenceColumns()
 	var b strings.Builder
 	b.WriteString("INSERT INTO evidence_buckets (subject, bucket_start, replica, ")
 	b.WriteString(strings.Join(cols, ", "))
@@ -388,9 +401,9 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 			return fmt.Errorf("prepare evidence upsert: %w", err)
 		}
 		defer stmt.Close()
-		args := make([]any, 0, 5+numKinds)
+		args := make([]any, 0, 5+validate.NumKinds)
 		for _, b := range batch {
-			if b.validations == 0 && b.violations == 0 && b.findings == [numKinds]int64{} {
+			if b.validations == 0 && b.violations == 0 && b.findings == [validate.NumKinds]int64{} {
 				continue // samples only
 			}
 			args = append(args[:0], sanitizeText(b.subject, registry.MaxSubjectBytes), bucket, e.replica,
@@ -421,7 +434,7 @@ type Bucket struct {
 	// Validations counts payloads validated; Violations those that were invalid.
 	Validations, Violations int64
 	// Findings counts findings per drift kind; kinds without findings are absent.
-	Findings map[string]int64
+	Findings map[validate.Kind]int64
 }
 
 // Buckets returns subject's stored evidence in the buckets that start at or after since, summed
@@ -430,13 +443,13 @@ func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time)
 	var q strings.Builder
 	// PostgreSQL's SUM of BIGINT is NUMERIC; cast it back.
 	q.WriteString("SELECT bucket_start")
-	for _, c := range append([]string{"validations", "violations"}, kindNames[:]...) {
+	for _, c := range evidenceColumns() {
 		fmt.Fprintf(&q, ", CAST(SUM(%s) AS BIGINT)", c)
 	}
 	q.WriteString(" FROM evidence_buckets WHERE subject = ? AND bucket_start >= ? GROUP BY bucket_start ORDER BY bucket_start")
 	rows, err := e.db.SQL().QueryContext(ctx, e.db.Dialect().Rebind(q.String()), subject, since.UTC().Unix())
 	if err != nil {
-		return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+		return nil, storeErr("reading the evidence of "+strconv.Quote(subject), err)
 	}
 	defer rows.Close()
 	var out []Bucket
@@ -444,28 +457,28 @@ func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time)
 		var (
 			start    int64
 			b        Bucket
-			findings [numKinds]int64
+			findings [validate.NumKinds]int64
 		)
 		dest := []any{&start, &b.Validations, &b.Violations}
 		for i := range findings {
 			dest = append(dest, &findings[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+			return nil, storeErr("reading the evidence of "+strconv.Quote(subject), err)
 		}
 		b.Start = time.Unix(start, 0).UTC()
 		for i, n := range findings {
 			if n != 0 {
 				if b.Findings == nil {
-					b.Findings = make(map[string]int64)
+					b.Findings = make(map[validate.Kind]int64)
 				}
-				b.Findings[kindNames[i]] = n
+				b.Findings[validate.Kinds()[i]] = n
 			}
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("governance: read evidence of %q: %w", subject, err)
+		return nil, storeErr("reading the evidence of "+strconv.Quote(subject), err)
 	}
 	return out, nil
 }
@@ -477,19 +490,19 @@ func (e *Evidence) Heartbeats(ctx context.Context, since time.Time) ([]time.Time
 		`SELECT DISTINCT bucket_start FROM evidence_heartbeats WHERE bucket_start >= ? ORDER BY bucket_start`),
 		since.UTC().Unix())
 	if err != nil {
-		return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+		return nil, storeErr("reading heartbeats", err)
 	}
 	defer rows.Close()
 	var out []time.Time
 	for rows.Next() {
 		var start int64
 		if err := rows.Scan(&start); err != nil {
-			return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+			return nil, storeErr("reading heartbeats", err)
 		}
 		out = append(out, time.Unix(start, 0).UTC())
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("governance: read heartbeats: %w", err)
+		return nil, storeErr("reading heartbeats", err)
 	}
 	return out, nil
 }

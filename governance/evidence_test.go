@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schemagate/schemagate/validate"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/store"
@@ -50,14 +52,14 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	clock := newClock(t0.Add(90 * time.Second))
 	e := newEvidence(t, db, "r1", clock)
 
-	e.Record("orders", true, nil, nil)
-	e.Record("orders", true, []string{KindStaleSchemaVersion}, nil)
-	e.Record("orders", false, []string{KindUnknownField, KindUnknownField, KindTypeMismatch}, nil)
-	e.Record("orders", false, []string{"something_new"}, nil) // unknown kinds count as other
-	e.Record("users", false, []string{KindDecodeError}, nil)
+	e.Record("orders", nil, nil)
+	e.Record("orders", findings(validate.KindStaleSchemaVersion), nil)
+	e.Record("orders", findings(validate.KindUnknownField, validate.KindUnknownField, validate.KindTypeMismatch), nil)
+	e.Record("orders", findings("something_new"), nil) // unknown kinds count as other
+	e.Record("users", findings(validate.KindDecodeError), nil)
 	mustFlush(t, e)
 	// A second flush in the same bucket adds to the stored row.
-	e.Record("orders", false, []string{KindEnumViolation}, nil)
+	e.Record("orders", findings(validate.KindEnumViolation), nil)
 	clock.Advance(2 * time.Minute)
 	mustFlush(t, e)
 
@@ -65,8 +67,8 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Bucket{{Start: t0, Validations: 5, Violations: 3, Findings: map[string]int64{
-		KindStaleSchemaVersion: 1, KindUnknownField: 2, KindTypeMismatch: 1, KindOther: 1, KindEnumViolation: 1,
+	want := []Bucket{{Start: t0, Validations: 5, Violations: 3, Findings: map[validate.Kind]int64{
+		validate.KindStaleSchemaVersion: 1, validate.KindUnknownField: 2, validate.KindTypeMismatch: 1, validate.KindOther: 1, validate.KindEnumViolation: 1,
 	}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets(orders) (-want +got):\n%s", diff)
@@ -75,7 +77,7 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[string]int64{KindDecodeError: 1}}}
+	want = []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindDecodeError: 1}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets(users) (-want +got):\n%s", diff)
 	}
@@ -94,15 +96,15 @@ func TestBucketBoundaries(t *testing.T) {
 	db, _ := openDB(t)
 	clock := newClock(t0.Add(5*time.Minute - time.Second)) // 10:04:59
 	e := newEvidence(t, db, "r1", clock)
-	e.Record("s", true, nil, nil)
+	e.Record("s", nil, nil)
 	mustFlush(t, e) // lands in 10:00
 	clock.Advance(time.Second)
-	e.Record("s", false, []string{KindMissingField}, nil)
-	e.Record("s", true, nil, nil)
+	e.Record("s", findings(validate.KindMissingField), nil)
+	e.Record("s", nil, nil)
 	mustFlush(t, e) // 10:05:00 starts the next bucket
 
 	clock.Set(t0.Add(time.Hour + 5*time.Minute - 1)) // 11:04:59.999999999
-	e.Record("s", true, nil, nil)
+	e.Record("s", nil, nil)
 	mustFlush(t, e)
 
 	got, err := e.Buckets(ctx, "s", time.Time{})
@@ -111,7 +113,7 @@ func TestBucketBoundaries(t *testing.T) {
 	}
 	want := []Bucket{
 		{Start: t0, Validations: 1},
-		{Start: t0.Add(5 * time.Minute), Validations: 2, Violations: 1, Findings: map[string]int64{KindMissingField: 1}},
+		{Start: t0.Add(5 * time.Minute), Validations: 2, Violations: 1, Findings: map[validate.Kind]int64{validate.KindMissingField: 1}},
 		{Start: t0.Add(time.Hour), Validations: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -135,7 +137,7 @@ func TestHourBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Record("s", true, nil, nil)
+	e.Record("s", nil, nil)
 	mustFlush(t, e)
 	got, _ := e.Buckets(t.Context(), "s", time.Time{})
 	if diff := cmp.Diff([]Bucket{{Start: t0, Validations: 1}}, got); diff != "" {
@@ -150,13 +152,13 @@ func TestTwoReplicasAggregate(t *testing.T) {
 	a := newEvidence(t, db, "host-a:1", clock)
 	b := newEvidence(t, db, "host-b:1", clock)
 	for range 3 {
-		a.Record("s", true, nil, nil)
+		a.Record("s", nil, nil)
 	}
-	b.Record("s", false, []string{KindTypeMismatch}, nil)
+	b.Record("s", findings(validate.KindTypeMismatch), nil)
 	mustFlush(t, a)
 	mustFlush(t, b)
 	clock.Advance(5 * time.Minute)
-	b.Record("s", true, nil, nil)
+	b.Record("s", nil, nil)
 	mustFlush(t, b) // only b runs in the second bucket
 
 	got, err := a.Buckets(ctx, "s", t0)
@@ -164,7 +166,7 @@ func TestTwoReplicasAggregate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Bucket{
-		{Start: t0, Validations: 4, Violations: 1, Findings: map[string]int64{KindTypeMismatch: 1}},
+		{Start: t0, Validations: 4, Violations: 1, Findings: map[validate.Kind]int64{validate.KindTypeMismatch: 1}},
 		{Start: t0.Add(5 * time.Minute), Validations: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -231,21 +233,21 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	clock := newClock(t0)
 	e := newEvidence(t, db, "r1", clock)
 
-	e.Record("s", false, []string{KindUnknownField}, []Sample{{Kind: KindUnknownField, Path: "/x", Message: "m1"}})
+	e.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m1"}}, nil)
 	// 1. Cancelled context: fails before the transaction begins.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := e.Flush(cancelled); err == nil {
 		t.Fatal("Flush with a cancelled context succeeded")
 	}
-	e.Record("s", true, nil, nil)
+	e.Record("s", nil, nil)
 	// 2. Failure in the middle of the transaction, after the evidence rows were written.
 	lift := failHeartbeats(t, db, "r1")
 	clock.Advance(5 * time.Minute)
 	if err := e.Flush(ctx); err == nil {
 		t.Fatal("Flush with failing heartbeat succeeded")
 	}
-	e.Record("s", false, []string{KindUnknownField}, []Sample{{Kind: KindUnknownField, Path: "/x", Message: "m2"}})
+	e.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m2"}}, nil)
 	var rows int
 	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM evidence_buckets`).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("evidence rows after failed flushes = %d, %v; want 0 (rolled back)", rows, err)
@@ -261,7 +263,7 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	}
 	// Everything lands in the bucket of the flush that stored it.
 	want := []Bucket{{Start: t0.Add(10 * time.Minute), Validations: 3, Violations: 2,
-		Findings: map[string]int64{KindUnknownField: 2}}}
+		Findings: map[validate.Kind]int64{validate.KindUnknownField: 2}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets (-want +got):\n%s", diff)
 	}
@@ -286,7 +288,7 @@ func TestFlushOnClosedDBKeepsCounts(t *testing.T) {
 	db, path := openDB(t)
 	clock := newClock(t0)
 	e := newEvidence(t, db, "r1", clock)
-	e.Record("s", false, []string{KindDecodeError}, nil)
+	e.Record("s", findings(validate.KindDecodeError), nil)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +297,7 @@ func TestFlushOnClosedDBKeepsCounts(t *testing.T) {
 	}
 	v, _ := e.subjects.Load("s")
 	st := v.(*subjectState)
-	if st.validations.Load() != 1 || st.violations.Load() != 1 || st.findings[kindIndex(KindDecodeError)].Load() != 1 {
+	if st.validations.Load() != 1 || st.violations.Load() != 1 || st.findings[validate.KindDecodeError.Index()].Load() != 1 {
 		t.Errorf("counts after failed flush: validations %d violations %d, want 1, 1 kept in memory",
 			st.validations.Load(), st.violations.Load())
 	}
@@ -330,16 +332,15 @@ func TestConcurrentRecordExactTotals(t *testing.T) {
 		wg.Go(func() {
 			for i := range perG {
 				s := subjects[(g+i)%len(subjects)]
-				valid := i%3 != 0
-				var kinds []string
-				if !valid {
-					kinds = []string{KindUnknownField, KindOther}
+				var found []validate.Finding
+				if i%3 == 0 { // a violation with two findings, each sampled
+					found = []validate.Finding{{Kind: validate.KindUnknownField, Path: fmt.Sprintf("/f%d", i%7)}, {Kind: validate.KindOther}}
 				}
-				var samples []Sample
+				var payload []byte
 				if i%100 == 0 {
-					samples = []Sample{{Kind: KindUnknownField, Path: fmt.Sprintf("/f%d", i%7), Payload: []byte("x")}}
+					payload = []byte("x")
 				}
-				e.Record(s, valid, kinds, samples)
+				e.Record(s, found, payload)
 			}
 		})
 	}
@@ -380,8 +381,8 @@ func TestConcurrentRecordExactTotals(t *testing.T) {
 		for _, b := range bs {
 			validations += b.Validations
 			violations += b.Violations
-			unknown += b.Findings[KindUnknownField]
-			other += b.Findings[KindOther]
+			unknown += b.Findings[validate.KindUnknownField]
+			other += b.Findings[validate.KindOther]
 			if b.Violations > b.Validations {
 				t.Errorf("bucket %v of %s: %d violations > %d validations", b.Start, s, b.Violations, b.Validations)
 			}
@@ -402,7 +403,7 @@ func TestConcurrentRecordExactTotals(t *testing.T) {
 			sampled += d.Count
 		}
 	}
-	if want := int64(goroutines * perG / 100); sampled != want {
+	if want := 2 * wantViolations; sampled != want {
 		t.Errorf("sampled findings = %d, want %d", sampled, want)
 	}
 	if n := e.sampleCount.Load(); n != 0 {
@@ -420,7 +421,7 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(ctx) }()
-	e.Record("s", false, []string{KindEnumViolation}, nil)
+	e.Record("s", findings(validate.KindEnumViolation), nil)
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -429,7 +430,7 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[string]int64{KindEnumViolation: 1}}}
+	want := []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindEnumViolation: 1}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets after shutdown (-want +got):\n%s", diff)
 	}
@@ -452,7 +453,7 @@ func TestSanitizedStrings(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openDB(t)
 	e := newEvidence(t, db, "r1", newClock(t0))
-	e.Record("bad\xffsubject", false, []string{KindOther}, []Sample{{Kind: KindOther, Path: "/a\x00b", Message: "m\xfe"}})
+	e.Record("bad\xffsubject", []validate.Finding{{Kind: validate.KindOther, Path: "/a\x00b", Message: "m\xfe"}}, nil)
 	mustFlush(t, e)
 	var subject, path, msg string
 	err := db.SQL().QueryRowContext(ctx, `SELECT subject, path, last_message FROM drift_samples`).Scan(&subject, &path, &msg)
@@ -496,7 +497,11 @@ func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
 
 	inj.Down()
 	for i := range 5 { // five one-minute buckets of outage, one flush in each
-		e.Record("orders", i%2 == 0, []string{KindTypeMismatch}, []Sample{{Kind: KindTypeMismatch, Path: fmt.Sprintf("/f%d", i), Payload: []byte("x")}})
+		kind := validate.KindStaleSchemaVersion // valid
+		if i%2 == 1 {
+			kind = validate.KindTypeMismatch // a violation
+		}
+		e.Record("orders", []validate.Finding{{Kind: kind, Path: fmt.Sprintf("/f%d", i)}}, []byte("x"))
 		if err := e.Flush(ctx); !errors.Is(err, storefault.ErrDown) {
 			t.Fatalf("flush %d during the outage = %v, want the store's error", i, err)
 		}
@@ -512,7 +517,8 @@ func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Bucket{{Start: t0.Add(5 * time.Minute), Validations: 5, Violations: 2, Findings: map[string]int64{KindTypeMismatch: 5}}}
+	want := []Bucket{{Start: t0.Add(5 * time.Minute), Validations: 5, Violations: 2,
+		Findings: map[validate.Kind]int64{validate.KindStaleSchemaVersion: 3, validate.KindTypeMismatch: 2}}}
 	if diff := cmp.Diff(want, buckets); diff != "" {
 		t.Errorf("evidence after the outage (-want +got): every count held, stored in the first good flush's bucket\n%s", diff)
 	}

@@ -10,31 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
-)
-
-// Errors of the promotion workflow. Messages reach clients.
-var (
-	// ErrNotEligible: the subject's evidence does not allow promotion; the message lists why.
-	ErrNotEligible = errors.New("not eligible for promotion")
-	// ErrPendingPromotion: the subject already has a pending promotion request.
-	ErrPendingPromotion = errors.New("promotion already pending")
-	// ErrPromotionNotFound: no promotion has that ID.
-	ErrPromotionNotFound = errors.New("promotion not found")
-	// ErrNotPending: the promotion was already approved or rejected.
-	ErrNotPending = errors.New("promotion not pending")
-	// ErrSelfApproval: the requester may not approve their own request (two-person rule).
-	ErrSelfApproval = errors.New("requester cannot approve")
-	// ErrBadTicket: the ticket does not match governance.ticket_pattern.
-	ErrBadTicket = errors.New("invalid ticket")
-	// ErrBadRequest: a required field is missing or a mode is unknown.
-	ErrBadRequest = errors.New("invalid governance request")
-	// ErrAlreadyInMode: a rollback of a canary subject, or a promotion of a strict one.
-	ErrAlreadyInMode = errors.New("subject already in that mode")
 )
 
 // DefaultTicketPattern is governance.ticket_pattern's default.
@@ -167,7 +149,7 @@ const (
 // Status is a subject's governance state.
 type Status struct {
 	Subject   string
-	Mode      Mode
+	Mode      ValidationMode
 	ModeSince time.Time
 	Assessment
 	Pending *Promotion
@@ -203,7 +185,7 @@ func (g *Governor) assess(ctx context.Context, subject string, canarySince time.
 	now := g.clock().UTC()
 	last, err := g.opts.Versions.LatestVersionTime(ctx, subject)
 	if err != nil {
-		return Assessment{}, fmt.Errorf("governance: last version of %q: %w", subject, err)
+		return Assessment{}, storeErr("reading the last version of "+strconv.Quote(subject), err)
 	}
 	since := now.Add(-g.opts.Policy.CleanWindow - 24*time.Hour) // enough history to find the window
 	for _, t := range []time.Time{canarySince, last} {
@@ -272,7 +254,7 @@ func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, re
 		return err
 	})
 	if err != nil {
-		return Promotion{}, err
+		return Promotion{}, storeErr("requesting a promotion", err)
 	}
 	if apply != nil {
 		apply()
@@ -320,7 +302,7 @@ func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string)
 		return err
 	})
 	if err != nil {
-		return Promotion{}, Entry{}, err
+		return Promotion{}, Entry{}, storeErr("approving a promotion", err)
 	}
 	apply()
 	g.afterAction(ctx)
@@ -369,7 +351,7 @@ func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (
 		return err
 	})
 	if err != nil {
-		return Promotion{}, Entry{}, err
+		return Promotion{}, Entry{}, storeErr("rejecting a promotion", err)
 	}
 	g.afterAction(ctx)
 	return p, entry, nil
@@ -381,12 +363,12 @@ func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, i
 	if strings.TrimSpace(reason) == "" {
 		return Entry{}, fmt.Errorf("%w: a rollback needs a reason", ErrBadRequest)
 	}
-	return g.changeMode(ctx, actor, subject, ModeCanary, ActionModeRolledBack, "", incident, reason, true)
+	return g.changeMode(ctx, actor, ModeCanary, Entry{Action: ActionModeRolledBack, Subject: subject, Incident: incident, Reason: reason}, true)
 }
 
 // Override sets subject's mode without evidence (break glass), with a ticket and a
 // justification; it is audited as an override.
-func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mode Mode, ticket, justification string) (Entry, error) {
+func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mode ValidationMode, ticket, justification string) (Entry, error) {
 	if !mode.Valid() {
 		return Entry{}, fmt.Errorf("%w: unknown mode %q", ErrBadRequest, mode)
 	}
@@ -396,10 +378,13 @@ func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mo
 	if strings.TrimSpace(justification) == "" {
 		return Entry{}, fmt.Errorf("%w: an override needs a justification", ErrBadRequest)
 	}
-	return g.changeMode(ctx, actor, subject, mode, ActionModeOverridden, ticket, "", justification, false)
+	return g.changeMode(ctx, actor, mode, Entry{Action: ActionModeOverridden, Subject: subject, Ticket: ticket, Reason: justification}, false)
 }
 
-func (g *Governor) changeMode(ctx context.Context, actor Actor, subject string, to Mode, action, ticket, incident, reason string, mustChange bool) (Entry, error) {
+// changeMode sets the mode of e.Subject to to and audits it as e (its action, ticket, incident
+// and reason), in one transaction; with mustChange, a subject already in that mode is refused.
+func (g *Governor) changeMode(ctx context.Context, actor Actor, to ValidationMode, e Entry, mustChange bool) (Entry, error) {
+	subject := e.Subject
 	if subject == "" {
 		return Entry{}, fmt.Errorf("%w: subject is required", ErrBadRequest)
 	}
@@ -418,23 +403,24 @@ func (g *Governor) changeMode(ctx context.Context, actor Actor, subject string, 
 		if apply, err = g.opts.Modes.SetModeTx(ctx, tx, subject, to); err != nil {
 			return err
 		}
-		entry, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: action,
-			Subject: subject, Ticket: ticket, Incident: incident, Reason: reason, FromMode: string(from), ToMode: string(to)})
+		e.Time, e.Actor, e.Role, e.FromMode, e.ToMode = now, actor.Name, actor.Role, string(from), string(to)
+		entry, err = g.opts.Audit.AppendTx(ctx, tx, e)
 		return err
 	})
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, storeErr("changing a validation mode", err)
 	}
 	apply()
 	g.afterAction(ctx)
 	return entry, nil
 }
 
-// RecordRegistryWriteTx audits a write to the registry (register, delete, config or mode
-// change) by actor inside the write's own transaction (a registry OnWrite hook): the write and
-// its audit entry commit together, and a failed append fails the write.
-func (g *Governor) RecordRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor Actor, action, subject string, details map[string]string) error {
-	_, err := g.opts.Audit.AppendTx(ctx, tx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role, Action: action, Subject: subject, Details: details})
+// AuditRegistryWriteTx audits c, a write to the registry (register, delete, config or access
+// mode change) by actor, inside the write's own transaction (a registry OnWrite hook): the
+// write and its audit entry commit together, and a failed append fails the write.
+func (g *Governor) AuditRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor Actor, c registry.Change) error {
+	_, err := g.opts.Audit.AppendTx(ctx, tx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role,
+		Action: c.Action, Subject: c.Subject, Details: c.Details})
 	return err
 }
 
@@ -519,7 +505,7 @@ func (g *Governor) autoRollback(ctx context.Context, subject string) (*Entry, er
 	}
 	reason := fmt.Sprintf("automatic rollback: %d of %d validations (%.1f%%) rejected since %s, above the %.1f%% threshold",
 		violations, validations, 100*float64(violations)/float64(validations), now.Add(-rule.Period).Format(time.RFC3339), 100*rule.Ratio)
-	e, err := g.changeMode(ctx, Actor{Name: SystemActor, Role: SystemActor}, subject, ModeCanary, ActionModeRolledBack, "", "", reason, true)
+	e, err := g.changeMode(ctx, Actor{Name: SystemActor, Role: SystemActor}, ModeCanary, Entry{Action: ActionModeRolledBack, Subject: subject, Reason: reason}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -596,7 +582,7 @@ func (g *Governor) promotion(ctx context.Context, id string) (Promotion, error) 
 		return Promotion{}, fmt.Errorf("%w: %s", ErrPromotionNotFound, id)
 	}
 	if err != nil {
-		return Promotion{}, err
+		return Promotion{}, storeErr("reading promotion "+id, err)
 	}
 	return *p, nil
 }
@@ -608,5 +594,5 @@ func (g *Governor) pending(ctx context.Context, db querier, subject string) (*Pr
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
-	return p, err
+	return p, storeErr("reading the pending promotion of "+strconv.Quote(subject), err)
 }

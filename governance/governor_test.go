@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // govEnv is a governor over a real SQLite store, registry and evidence, on one fake clock.
@@ -58,11 +61,11 @@ func (e *govEnv) run(t *testing.T, d time.Duration, perBucket int, violations bo
 	t.Helper()
 	for end := e.clock.Now().Add(d); e.clock.Now().Before(end); e.clock.Advance(DefaultEvidenceBucket) {
 		for range perBucket {
-			var kinds []string
+			var found []validate.Finding
 			if violations {
-				kinds = []string{"type_mismatch"}
+				found = findings(validate.KindTypeMismatch)
 			}
-			e.evidence.Record("orders", !violations, kinds, nil)
+			e.evidence.Record("orders", found, nil)
 		}
 		mustFlush(t, e.evidence)
 	}
@@ -133,14 +136,14 @@ func TestPromotionWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []string
+	var actions []Action
 	for _, en := range entries {
 		actions = append(actions, en.Action)
 	}
-	want := []string{ActionSchemaRegistered, ActionPromotionRequested, ActionPromotionApproved, ActionModePromoted, ActionModeRolledBack, ActionModeOverridden}
-	if got := strings.Join(actions, " "); got != strings.Join(want[1:], " ") {
-		// The registry write is audited by the gateway's listener, not by the governor.
-		t.Errorf("audit actions = %s; want %s", got, strings.Join(want[1:], " "))
+	want := []Action{ActionSchemaRegistered, ActionPromotionRequested, ActionPromotionApproved, ActionModePromoted, ActionModeRolledBack, ActionModeOverridden}
+	// The registry write is audited by the gateway's listener, not by the governor.
+	if diff := cmp.Diff(want[1:], actions); diff != "" {
+		t.Errorf("audit actions (-want +got):\n%s", diff)
 	}
 	doc, err := os.ReadFile(e.docPath)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/store/storetest"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // openDB opens a migrated store for one test (SQLite, or PostgreSQL under make
@@ -94,4 +95,13 @@ func failWrites(t testing.TB, db *store.DB, name, event, table, condition string
 			}
 		}
 	}
+}
+
+// findings returns one finding (no path, no message) of each kind, as Evidence.Record takes them.
+func findings(kinds ...validate.Kind) []validate.Finding {
+	out := make([]validate.Finding, len(kinds))
+	for i, k := range kinds {
+		out[i] = validate.Finding{Kind: k}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,27 +15,24 @@ import (
 	"github.com/schemagate/schemagate/store"
 )
 
-// Mode is a subject's validation mode: what the gateway does with a payload that has findings.
-type Mode string
+// ValidationMode is a subject's validation mode: what the gateway does with a payload that has findings.
+type ValidationMode string
 
 // The validation modes.
 const (
 	// ModeCanary validates, records findings and accepts the payload.
-	ModeCanary Mode = "canary"
+	ModeCanary ValidationMode = "canary"
 	// ModeStrict validates and rejects any invalid payload.
-	ModeStrict Mode = "strict"
+	ModeStrict ValidationMode = "strict"
 )
 
 // DefaultMode is the global default when schema_registry.validation_mode is not set.
 const DefaultMode = ModeCanary
 
-// ErrUnknownMode is returned (wrapped) by [ParseMode] for a string that names no mode.
-var ErrUnknownMode = errors.New("unknown validation mode")
-
-// ParseMode parses a validation mode, ignoring case and surrounding space. "shadow" is accepted
+// ParseValidationMode parses a validation mode, ignoring case and surrounding space. "shadow" is accepted
 // as a synonym of canary. Anything else is an error wrapping [ErrUnknownMode]; its message
 // reaches clients.
-func ParseMode(s string) (Mode, error) {
+func ParseValidationMode(s string) (ValidationMode, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "canary", "shadow":
 		return ModeCanary, nil
@@ -45,10 +43,32 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // String returns the mode's name.
-func (m Mode) String() string { return string(m) }
+func (m ValidationMode) String() string { return string(m) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (m ValidationMode) MarshalText() ([]byte, error) { return []byte(m), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with [ParseValidationMode], so a mode read
+// from configuration (schema_registry.validation_mode) is checked where it is decoded.
+func (m *ValidationMode) UnmarshalText(b []byte) error {
+	v, err := ParseValidationMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// upsertModeSQL stores a subject's override; setting the mode a subject already has keeps the
+// time it entered that mode.
+const upsertModeSQL = `INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES (?, ?, ?)
+ON CONFLICT (subject) DO UPDATE SET
+    mode = excluded.mode,
+    changed_at = CASE WHEN subject_validation_modes.mode = excluded.mode
+        THEN subject_validation_modes.changed_at ELSE excluded.changed_at END`
 
 // Valid reports whether m is canary or strict.
-func (m Mode) Valid() bool { return m == ModeCanary || m == ModeStrict }
+func (m ValidationMode) Valid() bool { return m == ModeCanary || m == ModeStrict }
 
 // Modes holds the validation mode of every subject: a global default and per-subject overrides
 // stored in the table subject_validation_modes, so that every replica sharing the database sees
@@ -61,18 +81,18 @@ func (m Mode) Valid() bool { return m == ModeCanary || m == ModeStrict }
 // through this Modes at once.
 type Modes struct {
 	db          *store.DB
-	defaultMode Mode
+	defaultMode ValidationMode
 	clock       func() time.Time
 
 	// mu orders Refresh and SetMode/ClearMode so that a Refresh that read the table before a
 	// local change cannot install a snapshot without it.
 	mu       sync.Mutex
-	snapshot atomic.Pointer[map[string]Mode]
+	snapshot atomic.Pointer[map[string]ValidationMode]
 }
 
 // NewModes returns the modes stored in db, with defaultMode for subjects without an override
 // (the empty Mode means [DefaultMode]). db is required.
-func NewModes(db *store.DB, defaultMode Mode) (*Modes, error) {
+func NewModes(db *store.DB, defaultMode ValidationMode) (*Modes, error) {
 	if db == nil {
 		return nil, errors.New("governance: NewModes: db is required")
 	}
@@ -83,18 +103,18 @@ func NewModes(db *store.DB, defaultMode Mode) (*Modes, error) {
 		return nil, fmt.Errorf("governance: default %w %q", ErrUnknownMode, defaultMode)
 	}
 	m := &Modes{db: db, defaultMode: defaultMode, clock: time.Now}
-	empty := map[string]Mode{}
+	empty := map[string]ValidationMode{}
 	m.snapshot.Store(&empty)
 	return m, nil
 }
 
 // Default returns the global default mode.
-func (m *Modes) Default() Mode { return m.defaultMode }
+func (m *Modes) Default() ValidationMode { return m.defaultMode }
 
 // ModeOf returns subject's mode from the in-memory snapshot: its override as of the last
 // [Modes.Refresh] or local change, else the default. It never touches the database and is safe
 // for concurrent use.
-func (m *Modes) ModeOf(subject string) Mode {
+func (m *Modes) ModeOf(subject string) ValidationMode {
 	if mode, ok := (*m.snapshot.Load())[subject]; ok {
 		return mode
 	}
@@ -103,12 +123,12 @@ func (m *Modes) ModeOf(subject string) Mode {
 
 // Snapshot returns a copy of the per-subject overrides in the in-memory snapshot. Subjects not
 // in it are at [Modes.Default].
-func (m *Modes) Snapshot() map[string]Mode {
+func (m *Modes) Snapshot() map[string]ValidationMode {
 	return maps.Clone(*m.snapshot.Load())
 }
 
 // Mode reads subject's mode from the database: its override, else the default.
-func (m *Modes) Mode(ctx context.Context, subject string) (Mode, error) {
+func (m *Modes) Mode(ctx context.Context, subject string) (ValidationMode, error) {
 	var s string
 	err := m.db.SQL().QueryRowContext(ctx, m.db.Dialect().Rebind(
 		`SELECT mode FROM subject_validation_modes WHERE subject = ?`), subject).Scan(&s)
@@ -116,9 +136,9 @@ func (m *Modes) Mode(ctx context.Context, subject string) (Mode, error) {
 		return m.defaultMode, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("governance: read mode of %q: %w", subject, err)
+		return "", storeErr("reading the mode of "+strconv.Quote(subject), err)
 	}
-	mode, err := ParseMode(s)
+	mode, err := ParseValidationMode(s)
 	if err != nil {
 		return "", fmt.Errorf("governance: stored mode of %q: %w", subject, err)
 	}
@@ -129,60 +149,53 @@ func (m *Modes) Mode(ctx context.Context, subject string) (Mode, error) {
 // choice survives a change of the default), and updates this replica's snapshot at once.
 // Setting the mode a subject already has keeps the time it entered that mode. SetMode is the
 // storage step only: auditing the change is the caller's job.
-func (m *Modes) SetMode(ctx context.Context, subject string, mode Mode) error {
-	if subject == "" {
-		return errors.New("governance: SetMode: subject is required (the global default is configuration)")
-	}
-	if !mode.Valid() {
-		return fmt.Errorf("governance: SetMode %q: %w %q", subject, ErrUnknownMode, mode)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.db.SQL().ExecContext(ctx, m.db.Dialect().Rebind(
-		`INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES (?, ?, ?)
-ON CONFLICT (subject) DO UPDATE SET
-    mode = excluded.mode,
-    changed_at = CASE WHEN subject_validation_modes.mode = excluded.mode
-        THEN subject_validation_modes.changed_at ELSE excluded.changed_at END`),
-		subject, string(mode), m.clock().UTC().Unix())
+func (m *Modes) SetMode(ctx context.Context, subject string, mode ValidationMode) error {
+	var apply func()
+	err := m.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+		apply, err = m.SetModeTx(ctx, tx, subject, mode)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("governance: set mode of %q: %w", subject, err)
+		return err
 	}
-	next := maps.Clone(*m.snapshot.Load())
-	next[subject] = mode
-	m.snapshot.Store(&next)
+	apply()
 	return nil
 }
 
 // SetModeTx stores mode as subject's override inside the caller's transaction (so a mode change
 // and its audit entry commit together) and returns the function that updates this replica's
-// snapshot: call it after the transaction commits, never before.
-func (m *Modes) SetModeTx(ctx context.Context, tx *sql.Tx, subject string, mode Mode) (apply func(), err error) {
-	if subject == "" || !mode.Valid() {
-		return nil, fmt.Errorf("governance: SetModeTx %q: %w %q", subject, ErrUnknownMode, mode)
+// snapshot: call it after the transaction commits, never before. (A Refresh that read the table
+// before the commit holds the snapshot lock until it has stored what it read, so the update
+// that follows the commit is never overwritten by it.)
+func (m *Modes) SetModeTx(ctx context.Context, tx *sql.Tx, subject string, mode ValidationMode) (apply func(), err error) {
+	if subject == "" {
+		return nil, fmt.Errorf("%w: a validation mode needs a subject (the global default is configuration)", ErrBadRequest)
 	}
-	_, err = tx.ExecContext(ctx, m.db.Dialect().Rebind(
-		`INSERT INTO subject_validation_modes (subject, mode, changed_at) VALUES (?, ?, ?)
-ON CONFLICT (subject) DO UPDATE SET
-    mode = excluded.mode,
-    changed_at = CASE WHEN subject_validation_modes.mode = excluded.mode
-        THEN subject_validation_modes.changed_at ELSE excluded.changed_at END`),
-		subject, string(mode), m.clock().UTC().Unix())
-	if err != nil {
-		return nil, fmt.Errorf("governance: set mode of %q: %w", subject, err)
+	if !mode.Valid() {
+		return nil, fmt.Errorf("governance: set mode of %q: %w %q", subject, ErrUnknownMode, mode)
 	}
-	return func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		next := maps.Clone(*m.snapshot.Load())
+	if _, err = tx.ExecContext(ctx, m.db.Dialect().Rebind(upsertModeSQL), subject, string(mode), m.clock().UTC().Unix()); err != nil {
+		return nil, storeErr("setting the mode of "+strconv.Quote(subject), err)
+	}
+	return func() { m.update(subject, mode) }, nil
+}
+
+// update sets (mode not "") or removes (mode "") subject's override in the snapshot.
+func (m *Modes) update(subject string, mode ValidationMode) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := maps.Clone(*m.snapshot.Load())
+	if mode == "" {
+		delete(next, subject)
+	} else {
 		next[subject] = mode
-		m.snapshot.Store(&next)
-	}, nil
+	}
+	m.snapshot.Store(&next)
 }
 
 // ModeSince reads subject's mode from the database with the time it entered that mode (zero
 // for a subject on the default without an override).
-func (m *Modes) ModeSince(ctx context.Context, subject string) (Mode, time.Time, error) {
+func (m *Modes) ModeSince(ctx context.Context, subject string) (ValidationMode, time.Time, error) {
 	var s string
 	var at int64
 	err := m.db.SQL().QueryRowContext(ctx, m.db.Dialect().Rebind(
@@ -191,9 +204,9 @@ func (m *Modes) ModeSince(ctx context.Context, subject string) (Mode, time.Time,
 		return m.defaultMode, time.Time{}, nil
 	}
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("governance: read mode of %q: %w", subject, err)
+		return "", time.Time{}, storeErr("reading the mode of "+strconv.Quote(subject), err)
 	}
-	mode, err := ParseMode(s)
+	mode, err := ParseValidationMode(s)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("governance: stored mode of %q: %w", subject, err)
 	}
@@ -206,16 +219,12 @@ func (m *Modes) SetClock(clock func() time.Time) { m.clock = clock }
 // ClearMode removes subject's override, so that it follows the default again, and updates this
 // replica's snapshot at once. Clearing a subject without an override is not an error.
 func (m *Modes) ClearMode(ctx context.Context, subject string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	_, err := m.db.SQL().ExecContext(ctx, m.db.Dialect().Rebind(
 		`DELETE FROM subject_validation_modes WHERE subject = ?`), subject)
 	if err != nil {
-		return fmt.Errorf("governance: clear mode of %q: %w", subject, err)
+		return storeErr("clearing the mode of "+strconv.Quote(subject), err)
 	}
-	next := maps.Clone(*m.snapshot.Load())
-	delete(next, subject)
-	m.snapshot.Store(&next)
+	m.update(subject, "")
 	return nil
 }
 
@@ -227,23 +236,23 @@ func (m *Modes) Refresh(ctx context.Context) error {
 	defer m.mu.Unlock()
 	rows, err := m.db.SQL().QueryContext(ctx, `SELECT subject, mode FROM subject_validation_modes`)
 	if err != nil {
-		return fmt.Errorf("governance: refresh modes: %w", err)
+		return storeErr("refreshing modes", err)
 	}
 	defer rows.Close()
-	next := make(map[string]Mode)
+	next := make(map[string]ValidationMode)
 	for rows.Next() {
 		var subject, s string
 		if err := rows.Scan(&subject, &s); err != nil {
-			return fmt.Errorf("governance: refresh modes: %w", err)
+			return storeErr("refreshing modes", err)
 		}
-		mode, err := ParseMode(s)
+		mode, err := ParseValidationMode(s)
 		if err != nil {
 			return fmt.Errorf("governance: refresh modes: stored mode of %q: %w", subject, err)
 		}
 		next[subject] = mode
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("governance: refresh modes: %w", err)
+		return storeErr("refreshing modes", err)
 	}
 	m.snapshot.Store(&next)
 	return nil

@@ -12,7 +12,7 @@ import (
 func TestParseMode(t *testing.T) {
 	tests := []struct {
 		in   string
-		want Mode
+		want ValidationMode
 	}{
 		{"canary", ModeCanary},
 		{"CANARY", ModeCanary},
@@ -22,13 +22,13 @@ func TestParseMode(t *testing.T) {
 		{"Strict", ModeStrict},
 	}
 	for _, tc := range tests {
-		got, err := ParseMode(tc.in)
+		got, err := ParseValidationMode(tc.in)
 		if err != nil || got != tc.want {
 			t.Errorf("ParseMode(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 	for _, in := range []string{"", "permissive", "strictly", "canary,strict"} {
-		if got, err := ParseMode(in); !errors.Is(err, ErrUnknownMode) {
+		if got, err := ParseValidationMode(in); !errors.Is(err, ErrUnknownMode) {
 			t.Errorf("ParseMode(%q) = %q, %v; want ErrUnknownMode", in, got, err)
 		}
 	}
@@ -51,7 +51,7 @@ func TestNewModesValidates(t *testing.T) {
 func TestModesDefaultOverrideClear(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openDB(t)
-	for _, def := range []Mode{ModeCanary, ModeStrict} {
+	for _, def := range []ValidationMode{ModeCanary, ModeStrict} {
 		t.Run(string(def), func(t *testing.T) {
 			m, err := NewModes(db, def)
 			if err != nil {
@@ -123,7 +123,7 @@ func TestSnapshotRefreshSeesOtherReplica(t *testing.T) {
 	if got := b.ModeOf("payments"); got != ModeStrict {
 		t.Errorf("replica b after Refresh: ModeOf = %q, want strict", got)
 	}
-	if diff := cmp.Diff(map[string]Mode{"payments": ModeStrict}, b.Snapshot()); diff != "" {
+	if diff := cmp.Diff(map[string]ValidationMode{"payments": ModeStrict}, b.Snapshot()); diff != "" {
 		t.Errorf("Snapshot (-want +got):\n%s", diff)
 	}
 	// The snapshot is a copy.
@@ -190,7 +190,7 @@ func TestSetModeKeepsChangedAt(t *testing.T) {
 		return v
 	}
 	steps := []struct {
-		mode Mode
+		mode ValidationMode
 		want time.Time
 	}{
 		{ModeCanary, t0},
@@ -210,9 +210,9 @@ func TestSetModeKeepsChangedAt(t *testing.T) {
 	}
 }
 
-func ExampleParseMode() {
+func ExampleParseValidationMode() {
 	for _, s := range []string{"Shadow", "strict", "lenient"} {
-		m, err := ParseMode(s)
+		m, err := ParseValidationMode(s)
 		fmt.Println(m, err)
 	}
 	// Output:

@@ -5,12 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-)
 
-// Audit actions of owners and drills.
-const (
-	ActionOwnerSet      = "owner.set"
-	ActionDrillInjected = "drift.drill"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // Owner is the team that owns a subject and its escalation entry.
@@ -38,29 +34,29 @@ ON CONFLICT (subject) DO UPDATE SET team = excluded.team, escalation = excluded.
 			Subject: o.Subject, Details: map[string]string{"team": o.Team, "escalation": o.Escalation}})
 		return err
 	})
-	return entry, err
+	return entry, storeErr("setting an owner", err)
 }
 
 // Owners lists every subject owner, by subject.
 func (g *Governor) Owners(ctx context.Context) ([]Owner, error) {
 	rows, err := g.opts.DB.SQL().QueryContext(ctx, `SELECT subject, team, escalation FROM subject_owners ORDER BY subject`)
 	if err != nil {
-		return nil, fmt.Errorf("governance: list owners: %w", err)
+		return nil, storeErr("listing owners", err)
 	}
 	defer rows.Close()
 	var out []Owner
 	for rows.Next() {
 		var o Owner
 		if err := rows.Scan(&o.Subject, &o.Team, &o.Escalation); err != nil {
-			return nil, fmt.Errorf("governance: list owners: %w", err)
+			return nil, storeErr("listing owners", err)
 		}
 		out = append(out, o)
 	}
-	return out, rows.Err()
+	return out, storeErr("listing owners", rows.Err())
 }
 
 // RecordDrill audits a staged drift drill on subject. A drill is never recorded as evidence.
-func (g *Governor) RecordDrill(ctx context.Context, actor Actor, subject, kind string) (Entry, error) {
+func (g *Governor) RecordDrill(ctx context.Context, actor Actor, subject string, kind validate.Kind) (Entry, error) {
 	return g.opts.Audit.Append(ctx, Entry{Time: g.clock().UTC(), Actor: actor.Name, Role: actor.Role, Action: ActionDrillInjected,
-		Subject: subject, Reason: "staged drift drill: confirms alert routing; not a real violation", Details: map[string]string{"kind": kind}})
+		Subject: subject, Reason: "staged drift drill: confirms alert routing; not a real violation", Details: map[string]string{"kind": kind.String()}})
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/schemagate/schemagate/validate"
 )
 
 // TestPropertyFlushInterleavings: for any interleaving of Record, successful and failing Flush
@@ -31,7 +33,7 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 		}
 		type counts struct {
 			validations, violations int64
-			findings                [numKinds]int64
+			findings                [validate.NumKinds]int64
 		}
 		type bk struct {
 			subject string
@@ -42,7 +44,7 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 		pendingBeats := map[int64]bool{}
 		storedBeats := map[int64]bool{}
 		drift := map[string]int64{} // subject kind path → count
-		kindGen := rapid.SampledFrom(append(DriftKinds(), "bogus"))
+		kindGen := rapid.SampledFrom(append(validate.Kinds(), "bogus"))
 		var lift func()
 		defer func() {
 			if lift != nil {
@@ -72,26 +74,24 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 		rt.Repeat(map[string]func(*rapid.T){
 			"record": func(rt *rapid.T) {
 				s := rapid.SampledFrom(subjects).Draw(rt, "subject")
-				valid := rapid.Bool().Draw(rt, "valid")
-				kinds := rapid.SliceOfN(kindGen, 0, 3).Draw(rt, "kinds")
-				var samples []Sample
-				for _, k := range rapid.SliceOfN(kindGen, 0, 2).Draw(rt, "sampleKinds") {
+				var found []validate.Finding
+				for _, k := range rapid.SliceOfN(kindGen, 0, 3).Draw(rt, "kinds") {
 					path := rapid.SampledFrom([]string{"", "/a", "/b/0"}).Draw(rt, "path")
-					samples = append(samples, Sample{Kind: k, Path: path})
-					drift[fmt.Sprintf("%s %s %s", s, kindNames[kindIndex(k)], path)]++
+					found = append(found, validate.Finding{Kind: k, Path: path})
+					drift[fmt.Sprintf("%s %s %s", s, validate.Kinds()[k.Index()], path)]++
 				}
-				e.Record(s, valid, kinds, samples)
+				e.Record(s, found, nil)
 				c := pending[s]
 				if c == nil {
 					c = &counts{}
 					pending[s] = c
 				}
 				c.validations++
-				if !valid {
+				if validate.Invalid(found) {
 					c.violations++
 				}
-				for _, k := range kinds {
-					c.findings[kindIndex(k)]++
+				for _, f := range found {
+					c.findings[f.Kind.Index()]++
 				}
 			},
 			"flush": func(rt *rapid.T) {
@@ -156,7 +156,7 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 				if c == nil || b.Validations != c.validations || b.Violations != c.violations {
 					rt.Fatalf("%s bucket %v: stored %+v, model %+v", s, b.Start, b, c)
 				}
-				for i, name := range kindNames {
+				for i, name := range validate.Kinds() {
 					if b.Findings[name] != c.findings[i] {
 						rt.Fatalf("%s bucket %v kind %s: stored %d, model %d", s, b.Start, name, b.Findings[name], c.findings[i])
 					}

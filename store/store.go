@@ -274,6 +274,16 @@ func (c config) applyPool(db *sql.DB) {
 	db.SetConnMaxLifetime(c.connMaxLifetime)
 }
 
+// Redacted returns the storage URL raw fit for logs and messages, as [redactURL] does; one that
+// does not parse is not shown at all.
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable storage URL)"
+	}
+	return redactURL(u)
+}
+
 // redactURL returns u for messages: [url.URL.Redacted], and also without
 // the password and sslpassword query parameters libpq URLs accept.
 func redactURL(u *url.URL) string {

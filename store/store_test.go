@@ -243,6 +243,12 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(u); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+		if got := Redacted(in); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Redacted("postgres://u:pw@h:port/db"); strings.Contains(got, "pw") {
+		t.Errorf("Redacted of an unparseable URL = %q; want nothing of it shown", got)
 	}
 }
 

@@ -108,7 +108,7 @@ type Engine struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	metrics  *metrics
+	metrics *metrics
 
 	index     atomic.Pointer[subjectIndex]
 	refreshMu sync.Mutex

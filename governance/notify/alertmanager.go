@@ -51,7 +51,7 @@ func (r *alertmanager) payload(ev event) []amAlert {
 func (r *alertmanager) alert(s snapshot, endsAt time.Time) amAlert {
 	labels := map[string]string{
 		"alertname": s.Name,
-		"severity":  s.Severity,
+		"severity":  string(s.Severity),
 		"team":      s.Team,
 	}
 	putNonEmpty(labels, "subject", s.Subject)

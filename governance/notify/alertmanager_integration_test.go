@@ -142,9 +142,9 @@ func getAlerts(t *testing.T, base string) []gettableAlert {
 func TestAlertmanagerIntegration(t *testing.T) {
 	base := startAlertmanager(t)
 	n, _ := newNotifier(t, Options{
-		AlertmanagerURL: base,
-		Backoff:         10 * time.Millisecond,
-		MaxBackoff:      100 * time.Millisecond,
+		Receivers:  Receivers{AlertmanagerURL: base},
+		Backoff:    10 * time.Millisecond,
+		MaxBackoff: 100 * time.Millisecond,
 	})
 	start(t, n)
 
@@ -196,9 +196,9 @@ func TestAlertmanagerIntegration(t *testing.T) {
 func TestAlertmanagerOutage(t *testing.T) {
 	addr := freeAddr(t)
 	n, _ := newNotifier(t, Options{
-		AlertmanagerURL: "http://" + addr,
-		Backoff:         10 * time.Millisecond,
-		MaxBackoff:      100 * time.Millisecond,
+		Receivers:  Receivers{AlertmanagerURL: "http://" + addr},
+		Backoff:    10 * time.Millisecond,
+		MaxBackoff: 100 * time.Millisecond,
 	})
 	start(t, n)
 

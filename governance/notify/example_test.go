@@ -21,7 +21,7 @@ func Example() {
 	}))
 	defer am.Close()
 
-	n, err := notify.New(notify.Options{AlertmanagerURL: am.URL})
+	n, err := notify.New(notify.Options{Receivers: notify.Receivers{AlertmanagerURL: am.URL}})
 	if err != nil {
 		panic(err)
 	}

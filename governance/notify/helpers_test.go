@@ -147,15 +147,17 @@ func newReceivers(t *testing.T) *receivers {
 
 func (r *receivers) options(clk *fakeClock) Options {
 	return Options{
-		AlertmanagerURL:     r.am.srv.URL,
-		SlackWebhookURL:     r.slack.srv.URL + testSlackPath,
-		PagerDutyRoutingKey: testRoutingKey,
-		PagerDutyURL:        r.pd.srv.URL + "/v2/enqueue",
-		ResendInterval:      time.Hour, // tests of resends set it
-		Backoff:             time.Millisecond,
-		MaxBackoff:          10 * time.Millisecond,
-		Clock:               clk.Now,
-		sweepEvery:          2 * time.Millisecond,
+		Receivers: Receivers{
+			AlertmanagerURL:     r.am.srv.URL,
+			SlackWebhookURL:     r.slack.srv.URL + testSlackPath,
+			PagerDutyRoutingKey: testRoutingKey,
+			PagerDutyURL:        r.pd.srv.URL + "/v2/enqueue",
+		},
+		ResendInterval: time.Hour, // tests of resends set it
+		Backoff:        time.Millisecond,
+		MaxBackoff:     10 * time.Millisecond,
+		Clock:          clk.Now,
+		sweepEvery:     2 * time.Millisecond,
 	}
 }
 

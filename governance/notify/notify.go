@@ -51,29 +51,36 @@ import (
 type Alert struct {
 	Name        string // alert name, e.g. SchemaDrift, SchemaDriftCanary, SchemaDriftDrill, SchemaGateAutoRollback; required
 	Subject     string
-	Kind        string // drift kind, "" when not about one
-	Severity    string // critical | warning | info; "" means warning
-	Team        string // owning team; "" means "unowned"
-	Escalation  string // the owner's escalation entry (free text), may be empty
-	Drill       bool   // a staged drill: label drill="true", text says DRILL
+	Kind        string   // drift kind, "" when not about one
+	Severity    Severity // "" means SeverityWarning
+	Team        string   // owning team; "" means "unowned"
+	Escalation  string   // the owner's escalation entry (free text), may be empty
+	Drill       bool     // a staged drill: label drill="true", text says DRILL
 	Summary     string
 	Description string
 	RunbookURL  string
 }
 
-// Options configures a Notifier. No field is required: a receiver whose
-// setting is empty is disabled, and a Notifier with no receiver is a no-op.
-type Options struct {
+// Receivers names where alerts go: the configuration section alerting. Each is optional: a
+// receiver whose setting is empty is disabled. The Slack webhook URL and the PagerDuty routing
+// key are secrets, never logged.
+type Receivers struct {
 	// AlertmanagerURL is Alertmanager's base URL, e.g. http://127.0.0.1:9093
 	// (alerts are posted to {base}/api/v2/alerts). "" disables it.
-	AlertmanagerURL string
+	AlertmanagerURL string `yaml:"alertmanager_url"`
 	// SlackWebhookURL is a Slack incoming webhook URL (a secret). "" disables it.
-	SlackWebhookURL string
+	SlackWebhookURL string `yaml:"slack_webhook_url"`
 	// PagerDutyRoutingKey is an Events API v2 integration key (a secret).
 	// "" disables PagerDuty.
-	PagerDutyRoutingKey string
-	// PagerDutyURL defaults to https://events.pagerduty.com/v2/enqueue.
-	PagerDutyURL string
+	PagerDutyRoutingKey string `yaml:"pagerduty_routing_key"`
+	// PagerDutyURL is the Events API endpoint. Default DefaultPagerDutyURL.
+	PagerDutyURL string `yaml:"pagerduty_url"`
+}
+
+// Options configures a Notifier. No field is required: a Notifier with no receiver is a no-op.
+type Options struct {
+	// Receivers are where alerts are delivered.
+	Receivers
 	// GeneratorURL, when set, is sent as Alertmanager's generatorURL and
 	// PagerDuty's client_url (e.g. the schemagate console).
 	GeneratorURL string
@@ -338,7 +345,7 @@ func normalize(a Alert) Alert {
 		a.Team = "unowned"
 	}
 	if a.Severity == "" {
-		a.Severity = "warning"
+		a.Severity = SeverityWarning
 	}
 	return a
 }

@@ -289,11 +289,11 @@ func TestQueueKeepsEventInFlight(t *testing.T) {
 	}
 	clk := newClock()
 	n, _ := newNotifier(t, Options{
-		AlertmanagerURL: am.srv.URL,
-		QueueSize:       3,
-		Backoff:         time.Millisecond,
-		Clock:           clk.Now,
-		ResendInterval:  time.Hour,
+		Receivers:      Receivers{AlertmanagerURL: am.srv.URL},
+		QueueSize:      3,
+		Backoff:        time.Millisecond,
+		Clock:          clk.Now,
+		ResendInterval: time.Hour,
 	})
 	start(t, n)
 	n.Raise(alertFor("s0", ""))
@@ -339,10 +339,10 @@ func TestShutdownFlushes(t *testing.T) {
 func TestShutdownFlushTimeout(t *testing.T) {
 	am := newFakeReceiver(t, http.StatusOK).failFirst(1<<30, http.StatusBadGateway)
 	n, _ := newNotifier(t, Options{
-		AlertmanagerURL: am.srv.URL,
-		Backoff:         time.Millisecond,
-		FlushTimeout:    50 * time.Millisecond,
-		ResendInterval:  time.Hour,
+		Receivers:      Receivers{AlertmanagerURL: am.srv.URL},
+		Backoff:        time.Millisecond,
+		FlushTimeout:   50 * time.Millisecond,
+		ResendInterval: time.Hour,
 	})
 	stop := start(t, n)
 	n.Raise(alertFor("a", ""))
@@ -391,7 +391,7 @@ schemagate_alert_deliveries_total{receiver="slack",result="ok"} 1
 
 func TestMetricsRegisterTwiceFails(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	opts := Options{AlertmanagerURL: "http://127.0.0.1:9093", Registerer: reg}
+	opts := Options{Receivers: Receivers{AlertmanagerURL: "http://127.0.0.1:9093"}, Registerer: reg}
 	if _, err := New(opts); err != nil {
 		t.Fatal(err)
 	}
@@ -426,9 +426,9 @@ func TestRunTwice(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	for name, opts := range map[string]Options{
-		"alertmanager URL":   {AlertmanagerURL: "127.0.0.1:9093"},
-		"slack URL":          {SlackWebhookURL: "ftp://hooks.example/services/x"},
-		"pagerduty URL":      {PagerDutyRoutingKey: testRoutingKey, PagerDutyURL: "::"},
+		"alertmanager URL":   {Receivers: Receivers{AlertmanagerURL: "127.0.0.1:9093"}},
+		"slack URL":          {Receivers: Receivers{SlackWebhookURL: "ftp://hooks.example/services/x"}},
+		"pagerduty URL":      {Receivers: Receivers{PagerDutyRoutingKey: testRoutingKey, PagerDutyURL: "::"}},
 		"negative backoff":   {Backoff: -time.Second},
 		"negative queue":     {QueueSize: -1},
 		"negative resolve":   {ResolveAfter: -time.Minute},
@@ -478,7 +478,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 func BenchmarkRaiseActive(b *testing.B) {
 	am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer am.Close()
-	n, err := New(Options{AlertmanagerURL: am.URL})
+	n, err := New(Options{Receivers: Receivers{AlertmanagerURL: am.URL}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -129,10 +129,10 @@ func pdSummary(a Alert) string {
 
 // pdSeverity maps our severities onto PagerDuty's. Anything unknown becomes
 // "error": it still pages, without claiming to be critical.
-func pdSeverity(s string) string {
+func pdSeverity(s Severity) string {
 	switch s {
-	case "critical", "warning", "info":
-		return s
+	case SeverityCritical, SeverityWarning, SeverityInfo:
+		return string(s)
 	default:
 		return "error"
 	}

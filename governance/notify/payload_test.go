@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -264,7 +265,7 @@ func TestPagerDutyPayloadDrill(t *testing.T) {
 }
 
 func TestPagerDutySeverity(t *testing.T) {
-	for in, want := range map[string]string{
+	for in, want := range map[Severity]string{
 		"critical": "critical",
 		"warning":  "warning",
 		"info":     "info",
@@ -304,5 +305,17 @@ func TestTruncate(t *testing.T) {
 	}
 	if truncate("short", 10) != "short" {
 		t.Error("truncate changed a short string")
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for in, want := range map[string]Severity{" Critical": SeverityCritical, "warning": SeverityWarning, "INFO": SeverityInfo} {
+		if got, err := ParseSeverity(in); err != nil || got != want {
+			t.Errorf("ParseSeverity(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	var s Severity
+	if err := s.UnmarshalText([]byte("page")); !errors.Is(err, ErrUnknownSeverity) || err.Error() != `unknown alert severity "page": want critical, warning or info` {
+		t.Errorf("UnmarshalText(page) = %v; want ErrUnknownSeverity naming the severities", err)
 	}
 }

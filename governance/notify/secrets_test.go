@@ -102,12 +102,12 @@ func TestSecretsNotInErrors(t *testing.T) {
 
 	// An unparsable URL (a control character) is echoed by url.Parse.
 	bad := "http://hooks.example" + testSlackPath + "\x7f"
-	_, err = New(Options{SlackWebhookURL: bad})
+	_, err = New(Options{Receivers: Receivers{SlackWebhookURL: bad}})
 	if err == nil {
 		t.Fatal("New accepted a bad webhook URL")
 	}
 	assertNoSecrets(t, "New error", err.Error())
-	_, err = New(Options{SlackWebhookURL: "ftp://hooks.example" + testSlackPath})
+	_, err = New(Options{Receivers: Receivers{SlackWebhookURL: "ftp://hooks.example" + testSlackPath}})
 	if err == nil {
 		t.Fatal("New accepted an ftp webhook URL")
 	}

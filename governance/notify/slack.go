@@ -59,7 +59,7 @@ func slackPayload(ev event) slackMessage {
 	if a.Drill {
 		head = "[DRILL] " + head
 	}
-	head += " [" + strings.ToUpper(a.Severity) + "] " + slackEscape(a.Name)
+	head += " [" + strings.ToUpper(string(a.Severity)) + "] " + slackEscape(a.Name)
 
 	where := "subject: " + slackEscape(a.Subject)
 	if a.Kind != "" {

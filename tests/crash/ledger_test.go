@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/schemagate/schemagate/governance"
 )
 
 // Schemas. Value subjects (val-*, gov-*) hold valueSchema, which the validators send payloads
@@ -122,7 +124,7 @@ type validationCount struct {
 
 // govAck is an acknowledged governance action.
 type govAck struct {
-	action    string // the audit action of the entry the answer named
+	action    governance.Action // the audit action of the entry the answer named
 	subject   string
 	actor     string
 	seq       int64  // the audit entry the answer named; 0 when it names none (requests)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/store"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // storeState is the whole store as read directly from the database while no server runs.
@@ -46,7 +47,12 @@ type promotionRow struct {
 
 // kindColumns are the finding columns of evidence_buckets, in the order evidenceRow.Findings
 // holds them (a fixed table, never modified).
-var kindColumns = governance.DriftKinds()
+var kindColumns = func() (cols []string) {
+	for _, k := range validate.Kinds() {
+		cols = append(cols, k.String())
+	}
+	return cols
+}()
 
 type evidenceRow struct {
 	Subject     string

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/validate"
 )
 
 // checkStore checks the store after a crash, with no server running, against the ledger and
@@ -216,7 +217,7 @@ func replayAudit(t *testing.T, entries []governance.Entry) replayed {
 			}
 		case governance.ActionConfigChanged:
 			setOrDelete(r.configs, e.Subject, e.Details, "compatibility")
-		case governance.ActionRegistryModeSet:
+		case governance.ActionAccessModeChanged:
 			setOrDelete(r.regModes, e.Subject, e.Details, "mode")
 		case governance.ActionModePromoted, governance.ActionModeRolledBack, governance.ActionModeOverridden:
 			r.valModes[e.Subject] = e.ToMode
@@ -362,7 +363,7 @@ func checkGovernanceAcks(t *testing.T, st *storeState, led *ledger) {
 // are the one finding the payloads carry.
 func checkEvidence(t *testing.T, st *storeState, led *ledger) {
 	t.Helper()
-	typeMismatch := slices.Index(kindColumns, governance.KindTypeMismatch)
+	typeMismatch := slices.Index(kindColumns, validate.KindTypeMismatch.String())
 	type sk struct{ subject, replica string }
 	sums := map[sk]*evidenceRow{}
 	for _, r := range st.evidence {
@@ -411,7 +412,7 @@ func checkEvidence(t *testing.T, st *storeState, led *ledger) {
 		}
 	}
 	for _, s := range st.samples {
-		if s.Kind != governance.KindTypeMismatch || s.Path != "/id" || s.Occurrences < 1 || s.Occurrences > sentInvalid[s.Subject] || s.FirstSeen > s.LastSeen {
+		if s.Kind != validate.KindTypeMismatch.String() || s.Path != "/id" || s.Occurrences < 1 || s.Occurrences > sentInvalid[s.Subject] || s.FirstSeen > s.LastSeen {
 			t.Errorf("drift sample %+v: want type_mismatch at /id, seen 1..%d times, first before last", s, sentInvalid[s.Subject])
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/schemagate/schemagate/governance"
 )
 
 // round is one life of the server: workers run against srv until they are stopped.
@@ -161,9 +163,9 @@ func (r *round) validator(ctx context.Context, rng *rand.Rand) {
 type govRequest struct {
 	method, path, principal string
 	body                    any
-	action                  string // the audit action of the entry the answer names
-	toMode, team            string // the validation mode or owner it sets, "" when none
-	promotion               string // the promotion it acts on, if any
+	action                  governance.Action // the audit action of the entry the answer names
+	toMode, team            string            // the validation mode or owner it sets, "" when none
+	promotion               string            // the promotion it acts on, if any
 }
 
 // governor drives one gov-* subject through the promotion workflow: request when eligible,
@@ -266,7 +268,7 @@ func (r *round) govAction(ctx context.Context, st *govSubject, req govRequest) b
 	if req.action == "promotion.requested" {
 		a.promotion = out.ID
 	}
-	if a.seq == 0 && req.action != "promotion.requested" || a.promotion == "" && strings.HasPrefix(req.action, "promotion.") {
+	if a.seq == 0 && req.action != "promotion.requested" || a.promotion == "" && strings.HasPrefix(string(req.action), "promotion.") {
 		r.t.Errorf("%s %s: the answer names no audit entry or promotion: %s", req.method, req.path, resp)
 	}
 	r.led.ackGovernance(a)

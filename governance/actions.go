@@ -1,0 +1,164 @@
+package governance
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/schemagate/schemagate/governance/notify"
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/validate"
+)
+
+// This file holds the gate's actions and reports, as the transport calls them. The promotion
+// workflow itself is the Governor's.
+
+// Status reports subject's mode, evidence and eligibility from the store.
+func (g *Gate) Status(ctx context.Context, subject string) (Status, error) {
+	return g.gov.Status(ctx, subject)
+}
+
+// Statuses reports the status of every subject with a live version, in the registry's order.
+func (g *Gate) Statuses(ctx context.Context) ([]Status, error) {
+	subjects, err := g.reg.Subjects(ctx, "", false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(subjects))
+	for _, s := range subjects {
+		st, err := g.gov.Status(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Request opens a promotion request for an eligible subject; see [Governor.Request].
+func (g *Gate) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
+	return g.gov.Request(ctx, actor, subject, ticket, reason)
+}
+
+// Approve approves a pending promotion by a second governance lead; see [Governor.Approve].
+func (g *Gate) Approve(ctx context.Context, actor Actor, id, comment string) (Promotion, Entry, error) {
+	return g.gov.Approve(ctx, actor, id, comment)
+}
+
+// Reject rejects a pending promotion with a reason.
+func (g *Gate) Reject(ctx context.Context, actor Actor, id, reason string) (Promotion, Entry, error) {
+	return g.gov.Reject(ctx, actor, id, reason)
+}
+
+// Rollback returns a strict subject to canary at once, citing an incident, and reports its
+// status afterwards.
+func (g *Gate) Rollback(ctx context.Context, actor Actor, subject, reason, incident string) (Entry, Status, error) {
+	e, err := g.gov.Rollback(ctx, actor, subject, reason, incident)
+	if err != nil {
+		return Entry{}, Status{}, err
+	}
+	st, err := g.gov.Status(ctx, subject)
+	return e, st, err
+}
+
+// Override sets subject's mode without evidence (break glass), audited as an override, and
+// reports its status afterwards.
+func (g *Gate) Override(ctx context.Context, actor Actor, subject string, mode ValidationMode, ticket, justification string) (Entry, Status, error) {
+	e, err := g.gov.Override(ctx, actor, subject, mode, ticket, justification)
+	if err != nil {
+		return Entry{}, Status{}, err
+	}
+	st, err := g.gov.Status(ctx, subject)
+	return e, st, err
+}
+
+// AuditPage is one page of audit entries.
+type AuditPage struct {
+	Entries []Entry
+	// Next is the AfterSeq of the next page, 0 when this page is the last.
+	Next int64
+}
+
+// AuditEntries returns the page of audit entries f selects (see [AuditFilter]).
+func (g *Gate) AuditEntries(ctx context.Context, f AuditFilter) (AuditPage, error) {
+	entries, err := g.audit.List(ctx, f)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	p := AuditPage{Entries: entries}
+	if n := len(entries); n > 0 && n == f.limit() {
+		p.Next = entries[n-1].Seq
+	}
+	return p, nil
+}
+
+// VerifyAudit recomputes the audit chain; see [Audit.Verify].
+func (g *Gate) VerifyAudit(ctx context.Context) (VerifyResult, error) { return g.audit.Verify(ctx) }
+
+// Document renders the governance document from the audit log.
+func (g *Gate) Document(ctx context.Context) ([]byte, error) { return g.gov.Document(ctx) }
+
+// SetOwner records subject's owner, audited; alerts about the subject carry it from now on.
+func (g *Gate) SetOwner(ctx context.Context, actor Actor, o Owner) (Entry, error) {
+	e, err := g.gov.SetOwner(ctx, actor, o)
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := g.refreshOwners(ctx); err != nil {
+		g.log.Warn("owners not reloaded after a change; the next tick reloads them", "error", err)
+	}
+	return e, nil
+}
+
+// Owners lists every subject owner, by subject.
+func (g *Gate) Owners(ctx context.Context) ([]Owner, error) { return g.gov.Owners(ctx) }
+
+// Drill is the alert a staged drill raised.
+type Drill struct {
+	// Alert is the alert's name, Severity the one a real finding would have.
+	Alert    string
+	Severity notify.Severity
+	// Entry is the drill's audit entry.
+	Entry Entry
+}
+
+// DefaultDrillKind is the drift kind of a drill that names none.
+const DefaultDrillKind = validate.KindTypeMismatch
+
+// Drill stages a drift drill on subject, which must have a live version: it audits the drill
+// and raises a clearly marked alert (drill="true") with the severity a real finding of kind
+// (DefaultDrillKind when "") would have. A drill is never recorded as evidence.
+func (g *Gate) Drill(ctx context.Context, actor Actor, subject string, kind validate.Kind) (Drill, error) {
+	if subject == "" {
+		return Drill{}, fmt.Errorf("%w: subject is required", ErrBadRequest)
+	}
+	if !g.subjects.Known(subject) {
+		if err := g.subjects.Refresh(ctx); err != nil {
+			return Drill{}, err
+		}
+		if !g.subjects.Known(subject) {
+			return Drill{}, fmt.Errorf("%w: subject %q has no live version", ErrSubjectNotFound, subject)
+		}
+	}
+	if kind == "" {
+		kind = DefaultDrillKind
+	}
+	e, err := g.gov.RecordDrill(ctx, actor, subject, kind)
+	if err != nil {
+		return Drill{}, err
+	}
+	g.metrics.drills.WithLabelValues(subject, kind.String()).Inc()
+	name, severity := g.alerts.drill(subject, g.modes.ModeOf(subject), kind)
+	return Drill{Alert: name, Severity: severity, Entry: e}, nil
+}
+
+// DriftReport returns subject's aggregated findings, from every replica.
+func (g *Gate) DriftReport(ctx context.Context, subject string) (Report, error) {
+	return g.evidence.DriftReport(ctx, subject)
+}
+
+// AuditRegistryWriteTx audits c, a registry write by actor, in the write's own transaction;
+// see [Governor.AuditRegistryWriteTx].
+func (g *Gate) AuditRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor Actor, c registry.Change) error {
+	return g.gov.AuditRegistryWriteTx(ctx, tx, actor, c)
+}

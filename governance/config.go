@@ -1,0 +1,124 @@
+package governance
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+)
+
+// Config is governance's part of schemagate's configuration, the section governance of the
+// config file. [DefaultConfig] holds every default; [Config.Validate] checks it.
+type Config struct {
+	// EvidenceBucket is the width of the time buckets validation evidence is stored in, a
+	// whole number of seconds. Default 5m.
+	EvidenceBucket time.Duration `yaml:"evidence_bucket"`
+	// EvidenceFlushInterval is how often evidence counters are written to the store (a crash
+	// loses at most this much). Default 5s.
+	EvidenceFlushInterval time.Duration `yaml:"evidence_flush_interval"`
+	// EvidenceMaxSamples bounds the drift samples (subject, kind, path) held in memory between
+	// flushes; findings beyond it are counted in schemagate_evidence_lost_total{what=
+	// "drift_sample"}, never their counts. Default 1000.
+	EvidenceMaxSamples int `yaml:"evidence_max_samples"`
+	// EvidenceMaxHeldBuckets bounds the bucket heartbeats held in memory while the store is
+	// unreachable; older ones are dropped (those buckets count as downtime) and counted in
+	// schemagate_evidence_lost_total{what="heartbeat"}. Default 2016 (a week of 5m buckets).
+	EvidenceMaxHeldBuckets int `yaml:"evidence_max_held_buckets"`
+	// CleanWindow is the clean time a subject needs before promotion to strict. Default 48h.
+	CleanWindow time.Duration `yaml:"clean_window"`
+	// MinValidations is the traffic the window needs. Default 1000.
+	MinValidations int64 `yaml:"min_validations"`
+	// RequireApproval: a governance lead approves each promotion (default true); false
+	// promotes eligible subjects by themselves, still audited, citing AutoTicket.
+	RequireApproval bool `yaml:"require_approval"`
+	// AutoRequest opens a promotion request (actor "system") when a subject becomes eligible.
+	// Default false.
+	AutoRequest bool `yaml:"auto_request"`
+	// AutoTicket is the ticket automatic requests and promotions cite. Default GOV-0.
+	AutoTicket string `yaml:"auto_ticket"`
+	// TicketPattern is the regular expression a change ticket must match. Default
+	// ^[A-Z][A-Z0-9]+-[0-9]+$.
+	TicketPattern string `yaml:"ticket_pattern"`
+	// TicketURL links tickets in the governance document; {ticket} is replaced. Default empty.
+	TicketURL string `yaml:"ticket_url"`
+	// DocPath is where the governance document is written after every governance action,
+	// relative to the working directory. Default docs/operations/schema_registry_governance.md;
+	// empty turns it off.
+	DocPath string `yaml:"doc_path"`
+	// AutoRollbackRatio, above zero, demotes a strict subject to canary by itself when more
+	// than this share of its validations in AutoRollbackPeriod were rejected (over at least
+	// AutoRollbackMinValidations). Default 0: off.
+	AutoRollbackRatio float64 `yaml:"auto_rollback_ratio"`
+	// AutoRollbackPeriod is the look-back of the automatic rollback. Default 5m.
+	AutoRollbackPeriod time.Duration `yaml:"auto_rollback_period"`
+	// AutoRollbackMinValidations is the traffic the automatic rollback needs. Default 100.
+	AutoRollbackMinValidations int64 `yaml:"auto_rollback_min_validations"`
+	// AuditHMACKeyFile, when set, names a file whose contents key an HMAC-SHA-256 over the
+	// audit chain, so write access to the database alone cannot forge it. Default empty.
+	AuditHMACKeyFile string `yaml:"audit_hmac_key_file"`
+}
+
+// Defaults of the automatic rollback, when it is turned on.
+const (
+	DefaultAutoRollbackPeriod         = 5 * time.Minute
+	DefaultAutoRollbackMinValidations = 100
+	// DefaultAutoTicket is the ticket automatic requests and promotions cite.
+	DefaultAutoTicket = "GOV-0"
+	// DefaultDocPath is where the governance document is written.
+	DefaultDocPath = "docs/operations/schema_registry_governance.md"
+)
+
+// DefaultConfig returns governance's configuration when nothing overrides it.
+func DefaultConfig() Config {
+	return Config{
+		EvidenceBucket:             DefaultEvidenceBucket,
+		EvidenceFlushInterval:      DefaultFlushInterval,
+		EvidenceMaxSamples:         DefaultMaxSamples,
+		EvidenceMaxHeldBuckets:     DefaultMaxHeldBuckets,
+		CleanWindow:                DefaultCleanWindow,
+		MinValidations:             DefaultMinValidations,
+		RequireApproval:            true,
+		AutoTicket:                 DefaultAutoTicket,
+		TicketPattern:              DefaultTicketPattern,
+		DocPath:                    DefaultDocPath,
+		AutoRollbackPeriod:         DefaultAutoRollbackPeriod,
+		AutoRollbackMinValidations: DefaultAutoRollbackMinValidations,
+	}
+}
+
+// Validate reports the first setting that cannot work, naming its config key. It changes
+// nothing.
+func (c Config) Validate() error {
+	switch {
+	case c.EvidenceBucket < time.Second || c.EvidenceBucket%time.Second != 0:
+		return fmt.Errorf("config: governance.evidence_bucket %s: must be a whole number of seconds, at least 1s", c.EvidenceBucket)
+	case c.EvidenceFlushInterval <= 0:
+		return errors.New("config: governance.evidence_flush_interval must be positive")
+	case c.EvidenceMaxSamples <= 0 || c.EvidenceMaxHeldBuckets <= 0:
+		return errors.New("config: governance.evidence_max_samples and evidence_max_held_buckets must be positive")
+	case c.CleanWindow <= 0 || c.MinValidations < 0:
+		return errors.New("config: governance.clean_window must be positive and governance.min_validations not negative")
+	case c.AutoRollbackRatio < 0 || c.AutoRollbackRatio > 1:
+		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", c.AutoRollbackRatio)
+	}
+	if _, err := regexp.Compile(c.TicketPattern); err != nil {
+		return fmt.Errorf("config: governance.ticket_pattern: %w", err)
+	}
+	return nil
+}
+
+// ReadHMACKey reads the audit HMAC key file (governance.audit_hmac_key_file; "" means no key).
+// A trailing line break is not part of the key, so a file written by echo and one written by
+// printf give the same key.
+func ReadHMACKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(key, "\r\n"), nil
+}

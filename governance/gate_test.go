@@ -1,0 +1,320 @@
+package governance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/schemagate/schemagate/governance/notify"
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/validate"
+)
+
+// alertSink is an Alertmanager stand-in (a receiver outside the product): it keeps the labels
+// of every alert posted to it.
+type alertSink struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	alerts []map[string]string
+}
+
+func newAlertSink(t *testing.T) *alertSink {
+	s := &alertSink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var posted []struct {
+			Labels map[string]string `json:"labels"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&posted); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, a := range posted {
+			s.alerts = append(s.alerts, a.Labels)
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// wait returns the distinct alerts (name, severity, kind, drill) received, once there are n.
+func (s *alertSink) wait(t *testing.T, n int) []string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		seen := map[string]bool{}
+		var got []string
+		for _, l := range s.alerts {
+			k := l["alertname"] + " " + l["severity"] + " " + l["subject"] + " " + l["kind"] + " drill=" + l["drill"]
+			if !seen[k] {
+				seen[k] = true
+				got = append(got, k)
+			}
+		}
+		s.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+	}
+}
+
+// testGate is a gate over a real store, registry and validation engine, with orders-value
+// registered, a fake clock and a private metrics registry.
+type testGate struct {
+	*Gate
+	registry *registry.Registry
+	clock    *fakeClock
+	sink     *alertSink
+}
+
+func newTestGate(t *testing.T) *testGate {
+	t.Helper()
+	ctx := t.Context()
+	db, _ := openDB(t)
+	reg, err := registry.New(db, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Register(ctx, "orders-value", registry.SchemaInput{Type: registry.SchemaTypeAvro,
+		Text: `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}`}); err != nil {
+		t.Fatal(err)
+	}
+	engine, err := validate.NewEngine(validate.Options{Source: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tg := &testGate{registry: reg, clock: newClock(t0), sink: newAlertSink(t)}
+	cfg := DefaultConfig()
+	cfg.DocPath = ""
+	tg.Gate, err = New(ctx, Options{DB: db, Registry: reg, Subjects: engine, Registerer: prometheus.NewPedanticRegistry(), Config: cfg,
+		Clock: tg.clock.Now, Replica: "r1", Receivers: notify.Receivers{AlertmanagerURL: tg.sink.srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// run runs the gate (alert delivery, flushes) until the test ends.
+func (tg *testGate) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tg.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func TestNewRequiresItsDependencies(t *testing.T) {
+	db, _ := openDB(t)
+	if _, err := New(t.Context(), Options{DB: db}); err == nil {
+		t.Error("New without Registry, Subjects and Registerer succeeded")
+	}
+	tg := newTestGate(t)
+	cfg := DefaultConfig()
+	cfg.TicketPattern = "("
+	if _, err := New(t.Context(), Options{DB: db, Registry: tg.registry, Subjects: tg.subjects,
+		Registerer: prometheus.NewRegistry(), Config: cfg}); err == nil {
+		t.Error("New with an invalid ticket pattern succeeded")
+	}
+}
+
+// TestDecide walks modes × results × registered or not: the outcome, the metrics and the
+// evidence recorded.
+func TestDecide(t *testing.T) {
+	invalid := []validate.Finding{{Kind: validate.KindTypeMismatch, Path: "/id", Message: "want a string"}}
+	stale := []validate.Finding{{Kind: validate.KindStaleSchemaVersion, Message: "framed with version 1"}}
+	tests := []struct {
+		name     string
+		mode     ValidationMode
+		subject  string
+		findings []validate.Finding
+		want     Outcome
+		recorded bool // counted as evidence
+	}{
+		{"canary valid", ModeCanary, "orders-value", nil, OutcomeValid, true},
+		{"canary invalid", ModeCanary, "orders-value", invalid, OutcomeFlagged, true},
+		{"canary stale only", ModeCanary, "orders-value", stale, OutcomeValid, true},
+		{"strict valid", ModeStrict, "orders-value", nil, OutcomeValid, true},
+		{"strict invalid", ModeStrict, "orders-value", invalid, OutcomeRejected, true},
+		{"strict stale only", ModeStrict, "orders-value", stale, OutcomeValid, true},
+		{"unregistered invalid", ModeCanary, "nobody-value", invalid, OutcomeFlagged, false},
+		{"unregistered strict", ModeStrict, "nobody-value", invalid, OutcomeRejected, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := newTestGate(t)
+			if err := tg.Modes().SetMode(t.Context(), tt.subject, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			d := tg.Decide(validate.Request{Subject: tt.subject, Data: []byte("payload")}, validate.Result{SchemaID: 1, Version: 1, Findings: tt.findings})
+			if diff := cmp.Diff(Decision{Outcome: tt.want, Mode: tt.mode}, d); diff != "" {
+				t.Errorf("Decide (-want +got):\n%s", diff)
+			}
+			label := tt.subject
+			if !tt.recorded {
+				label = "_unregistered"
+			}
+			if got := testutil.ToFloat64(tg.metrics.validations.WithLabelValues(label, tt.mode.String(), tt.want.String())); got != 1 {
+				t.Errorf("schemagate_validations_total{subject=%q,mode=%q,outcome=%q} = %v; want 1", label, tt.mode, tt.want, got)
+			}
+			for _, f := range tt.findings {
+				if got := testutil.ToFloat64(tg.metrics.findings.WithLabelValues(label, f.Kind.String())); got != 1 {
+					t.Errorf("schemagate_drift_findings_total{subject=%q,kind=%q} = %v; want 1", label, f.Kind, got)
+				}
+			}
+			mustFlush(t, tg.evidence)
+			buckets, err := tg.evidence.Buckets(t.Context(), tt.subject, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var validations, violations int64
+			for _, b := range buckets {
+				validations, violations = validations+b.Validations, violations+b.Violations
+			}
+			want := [2]int64{}
+			if tt.recorded {
+				want[0] = 1
+				if validate.Invalid(tt.findings) {
+					want[1] = 1
+				}
+			}
+			if got := [2]int64{validations, violations}; got != want {
+				t.Errorf("evidence (validations, violations) = %v; want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestDecideKeepsADriftSample: a finding keeps the payload as its sample, JSON in its compact
+// encoding.
+func TestDecideKeepsADriftSample(t *testing.T) {
+	tg := newTestGate(t)
+	req := validate.Request{Subject: "orders-value", HasJSON: true, JSON: map[string]any{"id": json.Number("42")}}
+	tg.Decide(req, validate.Result{Findings: []validate.Finding{{Kind: validate.KindTypeMismatch, Path: "/id", Message: "want a string"}}})
+	r, err := tg.DriftReport(t.Context(), "orders-value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DriftEntry{{Kind: validate.KindTypeMismatch, Path: "/id", Count: 1, FirstSeen: t0, LastSeen: t0,
+		Message: "want a string", Sample: []byte(`{"id":42}`)}}
+	if diff := cmp.Diff(want, r.Entries); diff != "" {
+		t.Errorf("drift report (-want +got):\n%s", diff)
+	}
+}
+
+// TestDecideRaisesDriftAlerts is the alert policy: drift on a canary subject is a warning
+// (SchemaDriftCanary), on a strict one it pages (SchemaDrift, critical); a stale schema version
+// and unregistered names raise nothing.
+func TestDecideRaisesDriftAlerts(t *testing.T) {
+	tg := newTestGate(t)
+	tg.run(t)
+	ctx := t.Context()
+	if err := tg.Modes().SetMode(ctx, "strict-value", ModeStrict); err != nil {
+		t.Fatal(err)
+	}
+	finding := func(k validate.Kind) validate.Result { return validate.Result{Findings: []validate.Finding{{Kind: k}}} }
+	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindMissingField))
+	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindStaleSchemaVersion))
+	tg.Decide(validate.Request{Subject: "nobody-value"}, finding(validate.KindTypeMismatch))
+	if err := tg.Modes().SetMode(ctx, "orders-value", ModeStrict); err != nil {
+		t.Fatal(err)
+	}
+	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindEnumViolation))
+	want := []string{
+		"SchemaDriftCanary warning orders-value missing_field drill=",
+		"SchemaDrift critical orders-value enum_violation drill=",
+	}
+	if diff := cmp.Diff(want, tg.sink.wait(t, len(want))); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+}
+
+// TestDrill: a drill needs a registered subject, defaults to type_mismatch, is audited, counted
+// and raises a drill alert with the severity a real finding would have; it is no evidence.
+func TestDrill(t *testing.T) {
+	tg := newTestGate(t)
+	tg.run(t)
+	ctx := t.Context()
+	lead := Actor{Name: "lead", Role: "governance-lead"}
+	if _, err := tg.Drill(ctx, lead, "nobody-value", ""); !errors.Is(err, ErrSubjectNotFound) {
+		t.Errorf("drill on an unregistered subject: %v; want ErrSubjectNotFound", err)
+	}
+	if _, err := tg.Drill(ctx, lead, "", ""); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("drill without a subject: %v; want ErrBadRequest", err)
+	}
+	d, err := tg.Drill(ctx, lead, "orders-value", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Alert != AlertSchemaDriftDrill || d.Severity != notify.SeverityWarning || d.Entry.Action != ActionDrillInjected ||
+		d.Entry.Details["kind"] != "type_mismatch" || d.Entry.Actor != "lead" {
+		t.Errorf("canary drill = %+v", d)
+	}
+	if err := tg.Modes().SetMode(ctx, "orders-value", ModeStrict); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := tg.Drill(ctx, lead, "orders-value", validate.KindMissingField); err != nil || d.Severity != notify.SeverityCritical {
+		t.Errorf("strict drill = %+v, %v; want severity critical", d, err)
+	}
+	want := []string{
+		"SchemaDriftDrill warning orders-value type_mismatch drill=true",
+		"SchemaDriftDrill critical orders-value missing_field drill=true",
+	}
+	if diff := cmp.Diff(want, tg.sink.wait(t, len(want))); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+	if got := testutil.ToFloat64(tg.metrics.drills.WithLabelValues("orders-value", "type_mismatch")); got != 1 {
+		t.Errorf("schemagate_drift_drills_total = %v; want 1", got)
+	}
+	mustFlush(t, tg.evidence)
+	if b, err := tg.evidence.Buckets(ctx, "orders-value", t0); err != nil || len(b) != 0 {
+		t.Errorf("evidence after drills = %v, %v; want none", b, err)
+	}
+}
+
+// TestAuditEntriesPages: a full page names the next one; the last page does not.
+func TestAuditEntriesPages(t *testing.T) {
+	tg := newTestGate(t)
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := tg.SetOwner(ctx, Actor{Name: "author"}, Owner{Subject: "orders-value", Team: "team-" + string(rune('a'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs [][]int64
+	var after int64
+	for {
+		p, err := tg.AuditEntries(ctx, AuditFilter{Action: ActionOwnerSet, AfterSeq: after, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []int64
+		for _, e := range p.Entries {
+			page = append(page, e.Seq)
+		}
+		seqs = append(seqs, page)
+		if p.Next == 0 {
+			break
+		}
+		after = p.Next
+	}
+	if diff := cmp.Diff([][]int64{{1, 2}, {3}}, seqs); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,144 @@
+package governance
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/schemagate/schemagate/validate"
+)
+
+// unregisteredSubject is the subject label of validations for names that are not registered,
+// so callers cannot create metric series at will.
+const unregisteredSubject = "_unregistered"
+
+// metrics are governance's metrics. The per-validation counters are updated on the hot path;
+// the gauges and the audit counts are refreshed by the tick, never on a scrape, so a scrape
+// never queries the store.
+type metrics struct {
+	validations   *prometheus.CounterVec
+	findings      *prometheus.CounterVec
+	drills        *prometheus.CounterVec
+	flushes       *prometheus.CounterVec
+	autoRollbacks *prometheus.CounterVec
+	ownerInfo     *prometheus.GaugeVec
+	clean         *prometheus.GaugeVec
+	eligible      *prometheus.GaugeVec
+	mode          *prometheus.GaugeVec
+
+	auditDesc *prometheus.Desc
+	mu        sync.Mutex
+	audit     map[string]int64 // entries per action, as of the last tick
+}
+
+// newMetrics builds the metrics and registers them, with the evidence-lost counters read from
+// ev, in reg.
+func newMetrics(reg prometheus.Registerer, ev *Evidence) (*metrics, error) {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	}
+	m := &metrics{
+		validations: counter("schemagate_validations_total",
+			"Payload validations by subject, validation mode and outcome (valid, flagged, rejected).", "subject", "mode", "outcome"),
+		findings: counter("schemagate_drift_findings_total", "Schema drift findings by subject and drift kind.", "subject", "kind"),
+		drills: counter("schemagate_drift_drills_total",
+			"Staged drift drills (schemagate drift inject); never counted as findings.", "subject", "kind"),
+		flushes: counter("schemagate_evidence_flushes_total", "Evidence flushes to the store by result (ok, error).", "result"),
+		autoRollbacks: counter("schemagate_auto_rollbacks_total",
+			"Strict subjects demoted to canary by the automatic rollback.", "subject"),
+		ownerInfo: gauge("schemagate_subject_owner_info",
+			"1 for each subject with a registered owner: its team and escalation entry.", "subject", "team", "escalation"),
+		clean:    gauge("schemagate_clean_window_seconds", "Clean time in the subject's current window.", "subject"),
+		eligible: gauge("schemagate_promotion_eligible", "1 when the subject may be promoted to strict.", "subject"),
+		mode:     gauge("schemagate_subject_validation_mode", "1 for the subject's validation mode, 0 for the other.", "subject", "mode"),
+		auditDesc: prometheus.NewDesc("schemagate_audit_entries_total",
+			"Audit log entries by action (all replicas, from the store).", []string{"action"}, nil),
+		audit: map[string]int64{},
+	}
+	collectors := []prometheus.Collector{m.validations, m.findings, m.drills, m.flushes, m.autoRollbacks,
+		m.ownerInfo, m.clean, m.eligible, m.mode, (*auditCollector)(m)}
+	for what, lost := range map[string]func() int64{"drift_sample": ev.DroppedSamples, "heartbeat": ev.LostHeartbeats} {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "schemagate_evidence_lost_total",
+			Help:        "Evidence dropped because the memory bound held while flushes fail was reached: drift samples (their counts are kept) and bucket heartbeats (those buckets count as downtime).",
+			ConstLabels: prometheus.Labels{"what": what},
+		}, func() float64 { return float64(lost()) }))
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("governance: register metrics: %w", err)
+		}
+	}
+	// Present from the start, so "errors and no ok" rules see both series.
+	m.flushes.WithLabelValues("ok")
+	m.flushes.WithLabelValues("error")
+	return m, nil
+}
+
+// validated counts one validation of subject (already replaced by unregisteredSubject when it
+// is not registered) and its findings.
+func (m *metrics) validated(subject string, d Decision, findings []validate.Finding) {
+	m.validations.WithLabelValues(subject, d.Mode.String(), d.Outcome.String()).Inc()
+	for _, f := range findings {
+		m.findings.WithLabelValues(subject, f.Kind.String()).Inc()
+	}
+}
+
+// flushed counts an evidence flush.
+func (m *metrics) flushed(err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.flushes.WithLabelValues(result).Inc()
+}
+
+// setOwners replaces the owner info series.
+func (m *metrics) setOwners(owners []Owner) {
+	m.ownerInfo.Reset()
+	for _, o := range owners {
+		m.ownerInfo.WithLabelValues(o.Subject, o.Team, o.Escalation).Set(1)
+	}
+}
+
+// setStatus sets the clean-window gauges of one subject.
+func (m *metrics) setStatus(st Status) {
+	m.clean.WithLabelValues(st.Subject).Set(st.Clean.Seconds())
+	m.eligible.WithLabelValues(st.Subject).Set(boolGauge(st.Eligible))
+	for _, mode := range []ValidationMode{ModeCanary, ModeStrict} {
+		m.mode.WithLabelValues(st.Subject, mode.String()).Set(boolGauge(st.Mode == mode))
+	}
+}
+
+// setAuditCounts replaces the audit entry counts the collector reports.
+func (m *metrics) setAuditCounts(counts map[string]int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.audit = counts
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// auditCollector reports schemagate_audit_entries_total from the last tick's counts.
+type auditCollector metrics
+
+// Describe implements prometheus.Collector.
+func (c *auditCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.auditDesc }
+
+// Collect implements prometheus.Collector.
+func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for action, n := range c.audit {
+		ch <- prometheus.MustNewConstMetric(c.auditDesc, prometheus.CounterValue, float64(n), action)
+	}
+}

@@ -1,0 +1,3 @@
+package validate
+
+import _ "github.com/schemagate/schemagate/governance"
