@@ -23,10 +23,8 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// binary is the schemagate binary built once by TestMain from this package's source.
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
 // jsonLog makes a server log JSON lines, for the tests that read its log.
 var jsonLog = []string{"--log-format", "json"}

@@ -21,10 +21,8 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// binary is the schemagate binary that TestMain builds once.
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
 func TestNodeClient(t *testing.T) {
 	if testing.Short() {

@@ -32,9 +32,8 @@ var binary string
 
 // RunWithBinary builds the schemagate command into a temporary directory (without the race
 // detector: only the test process pays for it), runs the tests and removes the build. It is the
-// TestMain body of a package that uses Start or Run: os.Exit(harness.RunWithBinary(m, &path)).
-// It also stores the binary's path in *path.
-func RunWithBinary(m *testing.M, path *string) int {
+// TestMain body of a package that uses Start or Run: os.Exit(harness.RunWithBinary(m)).
+func RunWithBinary(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "schemagate-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -48,7 +47,6 @@ func RunWithBinary(m *testing.M, path *string) int {
 		fmt.Fprintln(os.Stderr, "harness: build schemagate:", err)
 		return 1
 	}
-	*path = binary
 	return m.Run()
 }
 

@@ -20,9 +20,8 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
 // replica is one gateway process of the test.
 type replica struct {
