@@ -50,7 +50,7 @@ func startProcess(t testing.TB, name string, cmd *exec.Cmd, log *Buffer) *proces
 func (p *process) waitReady(url string, tlsConfig *tls.Config, timeout time.Duration) error {
 	tr := &http.Transport{TLSClientConfig: tlsConfig}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: tr, Timeout: 2 * time.Second} // a later poll tries again
 	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
 		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
