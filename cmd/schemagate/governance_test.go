@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // TestGovernanceEndToEnd runs the whole workflow on the real server with a short window
@@ -40,8 +42,8 @@ auth:
 		t.Fatal(err)
 	}
 	dataDir := filepath.Join(dir, "data")
-	s := startServer(t, dataDir, "--config", cfgFile)
-	base := "http://" + s.httpAddr
+	s := harness.Start(t, harness.Options{DataDir: dataDir, ConfigFile: cfgFile})
+	base := s.URL()
 	do := func(method, path, token, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -57,7 +59,7 @@ auth:
 	}
 	gov := func(token string, args ...string) (string, string, int) {
 		t.Helper()
-		return cli(t, []string{"SCHEMAGATE_TOKEN=" + token}, append(args, "--server", s.grpcAddr)...)
+		return harness.Run(t, []string{"SCHEMAGATE_TOKEN=" + token}, append(args, "--server", s.GRPCAddr)...)
 	}
 
 	if code, body := do("POST", "/subjects/users-value/versions", "alice-token",
@@ -137,10 +139,10 @@ auth:
 			}
 		}
 	}
-	if err := s.stop(t); err != nil {
+	if err := s.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	out, _, exit = cli(t, nil, "audit", "verify", "--data-dir", dataDir)
+	out, _, exit = harness.Run(t, nil, "audit", "verify", "--data-dir", dataDir)
 	if exit != 0 || !strings.Contains(out, "audit chain intact") {
 		t.Errorf("offline verify: exit %d %q", exit, out)
 	}

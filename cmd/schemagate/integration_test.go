@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,11 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,130 +23,21 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// binary is the schemagate binary built once by TestMain from this package's source.
-var binary string
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// jsonLog makes a server log JSON lines, for the tests that read its log.
+var jsonLog = []string{"--log-format", "json"}
 
-// server is one run of the real binary.
-type server struct {
-	cmd                *exec.Cmd
-	httpAddr, grpcAddr string
-	stderr             *syncBuffer
-	exited             chan error
-}
-
-// startServer runs `schemagate serve` with args on fresh ports and waits for /readyz.
-func startServer(t *testing.T, dataDir string, extra ...string) *server {
+// grpcClient dials the gRPC API at addr in plaintext; the connection closes when the test ends.
+func grpcClient(t *testing.T, addr string) pb.RegistryServiceClient {
 	t.Helper()
-	return startServerTLS(t, dataDir, nil, extra...)
-}
-
-// startServerTLS is startServer for a server that serves TLS when clientTLS is not nil: its
-// readiness is polled over HTTPS with clientTLS.
-func startServerTLS(t *testing.T, dataDir string, clientTLS *tls.Config, extra ...string) *server {
-	t.Helper()
-	scheme, client := "http", &http.Client{Timeout: 5 * time.Second}
-	if clientTLS != nil {
-		tr := &http.Transport{TLSClientConfig: clientTLS}
-		t.Cleanup(tr.CloseIdleConnections)
-		scheme, client = "https", &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	}
-	s := &server{httpAddr: harness.FreeAddr(t), grpcAddr: harness.FreeAddr(t), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", s.httpAddr, "--grpc-addr", s.grpcAddr, "--log-format", "json"}, extra...)
-	s.cmd = exec.Command(binary, args...)
-	// A working directory of its own: files the server writes at relative paths (the governance
-	// document's default docs/operations/…) land there, not in the source tree.
-	s.cmd.Dir = t.TempDir()
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get(scheme + "://" + s.httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		select {
-		case err := <-s.exited:
-			t.Fatalf("server exited before ready: %v\n%s", err, s.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready after 60s:\n%s", s.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM and returns the exit error.
-func (s *server) stop(t *testing.T) error {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.exited:
-		return err
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not stop within 30s after SIGTERM:\n%s", s.stderr)
-		return nil
-	}
-}
-
-func (s *server) grpcClient(t *testing.T) pb.RegistryServiceClient {
-	t.Helper()
-	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return pb.NewRegistryServiceClient(conn)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// cli runs a client subcommand of the binary and returns stdout, stderr and the exit code.
-func cli(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
 }
 
 func postJSON(t *testing.T, url, body string) (int, string) {
@@ -185,17 +71,16 @@ const (
 // temporary data dir; registrations over HTTP, gRPC and the CLI; a graceful SIGTERM that lets an
 // in-flight request finish; a restart that reads the same IDs back.
 func TestServeRegisterRestart(t *testing.T) {
-	dataDir := t.TempDir()
-	s := startServer(t, dataDir)
+	s := harness.Start(t, harness.Options{Args: jsonLog})
 
-	code, body := postJSON(t, "http://"+s.httpAddr+"/v1/subjects/users-value/versions", mustJSON(map[string]string{"schema": userAvro}))
+	code, body := postJSON(t, s.URL()+"/v1/subjects/users-value/versions", mustJSON(map[string]string{"schema": userAvro}))
 	if code != http.StatusOK {
 		t.Fatalf("HTTP register: %d %s", code, body)
 	}
 	var reg struct{ ID, Version int }
 	mustUnmarshal(t, body, &reg)
 
-	client := s.grpcClient(t)
+	client := grpcClient(t, s.GRPCAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	jsonResp, err := client.RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: "events-value", SchemaType: pb.SchemaType_SCHEMA_TYPE_JSON, Schema: eventJSONS})
@@ -211,11 +96,11 @@ func TestServeRegisterRestart(t *testing.T) {
 	if err := os.WriteFile(schemaFile, []byte(userAvro), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, exit := cli(t, nil, "schema", "register", "users-copy", "--type", "AVRO", "--file", schemaFile, "--server", s.grpcAddr)
+	out, errOut, exit := harness.Run(t, nil, "schema", "register", "users-copy", "--type", "AVRO", "--file", schemaFile, "--server", s.GRPCAddr)
 	if want := fmt.Sprintf("registered users-copy version 1, schema ID %d\n", reg.ID); exit != 0 || out != want {
 		t.Errorf("CLI register = %q (exit %d, stderr %q); want %q", out, exit, errOut, want)
 	}
-	out, _, exit = cli(t, nil, "schema", "get", "--id", fmt.Sprint(reg.ID), "-o", "json", "--server", s.grpcAddr)
+	out, _, exit = harness.Run(t, nil, "schema", "get", "--id", fmt.Sprint(reg.ID), "-o", "json", "--server", s.GRPCAddr)
 	var got struct {
 		Schema struct {
 			ID         int    `json:"id"`
@@ -226,36 +111,36 @@ func TestServeRegisterRestart(t *testing.T) {
 	if exit != 0 || got.Schema.ID != reg.ID || got.Schema.SchemaType != "SCHEMA_TYPE_AVRO" {
 		t.Errorf("CLI get --id = %+v (exit %d)", got, exit)
 	}
-	out, _, exit = cli(t, nil, "subjects", "list", "--server", s.grpcAddr)
+	out, _, exit = harness.Run(t, nil, "subjects", "list", "--server", s.GRPCAddr)
 	if wantLines := []string{"SUBJECT", "events-value", "users-copy", "users-value"}; exit != 0 || !linesStartWith(out, wantLines) {
 		t.Errorf("CLI subjects list = %q (exit %d); want lines starting %v", out, exit, wantLines)
 	}
 	// A failing call exits non-zero with the server's message.
-	_, errOut, exit = cli(t, nil, "schema", "get", "nope", "--server", s.grpcAddr)
+	_, errOut, exit = harness.Run(t, nil, "schema", "get", "nope", "--server", s.GRPCAddr)
 	if exit == 0 || !strings.Contains(errOut, "nope") || !strings.Contains(errOut, "NotFound") {
 		t.Errorf("CLI get of an unknown subject: exit %d, stderr %q; want non-zero and the server's message", exit, errOut)
 	}
 
 	// SIGTERM while a request body is still arriving: the request completes, the process exits 0.
-	inflight := startTrickledRegister(t, s.httpAddr, "late-value", userAvro)
+	inflight := startTrickledRegister(t, s.HTTPAddr, "late-value", userAvro)
 	time.Sleep(200 * time.Millisecond) // let the server start reading the body
 	stopErr := make(chan error, 1)
-	go func() { stopErr <- s.stop(t) }()
+	go func() { stopErr <- s.Stop(t) }()
 	time.Sleep(200 * time.Millisecond) // the shutdown is under way and waits for the request
 	lateCode, lateBody := inflight.finish(t)
 	if lateCode != http.StatusOK {
 		t.Errorf("in-flight register during shutdown = %d %s; want 200", lateCode, lateBody)
 	}
 	if err := <-stopErr; err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.Log())
 	}
-	if !strings.Contains(s.stderr.String(), `"msg":"shutting down"`) {
-		t.Errorf("log lacks the shutdown line:\n%s", s.stderr)
+	if !strings.Contains(s.Log(), `"msg":"shutting down"`) {
+		t.Errorf("log lacks the shutdown line:\n%s", s.Log())
 	}
 
 	// Restart on the same data dir: the same IDs come back over HTTP and gRPC.
-	s2 := startServer(t, dataDir)
-	code, body = getBody(t, "http://"+s2.httpAddr+"/v1/subjects/users-value/versions/1")
+	s2 := s.Restart(t)
+	code, body = getBody(t, s2.URL()+"/v1/subjects/users-value/versions/1")
 	var sv struct {
 		Version struct {
 			Schema struct{ ID int } `json:"schema"`
@@ -267,15 +152,15 @@ func TestServeRegisterRestart(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
-	js, err := s2.grpcClient(t).GetSchema(ctx2, &pb.GetSchemaRequest{Id: jsonResp.GetId()})
+	js, err := grpcClient(t, s2.GRPCAddr).GetSchema(ctx2, &pb.GetSchemaRequest{Id: jsonResp.GetId()})
 	if err != nil || js.GetSchema().GetSchemaType() != pb.SchemaType_SCHEMA_TYPE_JSON {
 		t.Errorf("after restart GetSchema(%d) = %v, %v", jsonResp.GetId(), js, err)
 	}
-	late, err := s2.grpcClient(t).GetSubjectVersion(ctx2, &pb.GetSubjectVersionRequest{Subject: "late-value", Version: "1"})
+	late, err := grpcClient(t, s2.GRPCAddr).GetSubjectVersion(ctx2, &pb.GetSubjectVersionRequest{Subject: "late-value", Version: "1"})
 	if err != nil || late.GetVersion().GetSchema().GetId() != int32(reg.ID) {
 		t.Errorf("the in-flight registration was not kept: %v, %v", late, err)
 	}
-	if err := s2.stop(t); err != nil {
+	if err := s2.Stop(t); err != nil {
 		t.Errorf("second stop: %v", err)
 	}
 }
@@ -315,25 +200,12 @@ func (tr *trickled) finish(t *testing.T) (int, string) {
 }
 
 func TestServeRefusesNonLoopbackWithoutAuth(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", harness.FreeAddr(t))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	_, stderr, code := harness.Run(t, nil, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", harness.FreeAddr(t))
+	if code != 1 {
+		t.Errorf("exit code = %d; want 1", code)
 	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-			t.Errorf("exit = %v; want exit status 1", err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("serve on 0.0.0.0 without auth kept running")
-	}
-	if !strings.Contains(stderr.String(), "refusing to listen on 0.0.0.0:0 without authentication: configure auth.principals") {
-		t.Errorf("stderr = %q; want the refusal naming the fix", stderr.String())
+	if !strings.Contains(stderr, "refusing to listen on 0.0.0.0:0 without authentication: configure auth.principals") {
+		t.Errorf("stderr = %q; want the refusal naming the fix", stderr)
 	}
 }
 
@@ -351,8 +223,8 @@ func TestServeWithAuth(t *testing.T) {
 	if err := os.WriteFile(schemaFile, []byte(userAvro), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, t.TempDir(), "--config", cfgFile)
-	url := "http://" + s.httpAddr + "/v1/subjects/a/versions"
+	s := harness.Start(t, harness.Options{ConfigFile: cfgFile, Args: jsonLog})
+	url := s.URL() + "/v1/subjects/a/versions"
 	body := mustJSON(map[string]string{"schema": userAvro})
 	for _, tt := range []struct {
 		token string
@@ -377,16 +249,16 @@ func TestServeWithAuth(t *testing.T) {
 		wantErr  string
 	}{{"", 1, "Unauthenticated"}, {"reader-secret-token", 1, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
 		env := []string{"SCHEMAGATE_TOKEN=" + tt.token}
-		_, errOut, exit := cli(t, env, "schema", "register", "b", "--file", schemaFile, "--server", s.grpcAddr)
+		_, errOut, exit := harness.Run(t, env, "schema", "register", "b", "--file", schemaFile, "--server", s.GRPCAddr)
 		if exit != tt.wantExit || !strings.Contains(errOut, tt.wantErr) {
 			t.Errorf("CLI register with token %q: exit %d stderr %q; want exit %d containing %q", tt.token, exit, errOut, tt.wantExit, tt.wantErr)
 		}
 	}
-	if err := s.stop(t); err != nil {
+	if err := s.Stop(t); err != nil {
 		t.Errorf("stop: %v", err)
 	}
 	for _, secret := range []string{"reader-secret-token", "writer-secret-token"} {
-		if strings.Contains(s.stderr.String(), secret) {
+		if strings.Contains(s.Log(), secret) {
 			t.Errorf("server log contains the secret %q", secret)
 		}
 	}

@@ -35,20 +35,20 @@ auth:
 	if err := os.WriteFile(schemaFile, []byte(`{"type":"record","name":"User","fields":[{"name":"id","type":"long"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServerTLS(t, filepath.Join(dir, "data"), &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}, "--config", config)
+	s := harness.Start(t, harness.Options{DataDir: filepath.Join(dir, "data"), ConfigFile: config, TLS: &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}})
 
-	mtls := []string{"--server", s.grpcAddr, "--tls-ca", ca.File, "--tls-cert", opsCert, "--tls-key", opsKey}
-	if out, errOut, code := cli(t, nil, append([]string{"schema", "register", "users-value", "--type", "AVRO", "--file", schemaFile}, mtls...)...); code != 0 {
+	mtls := []string{"--server", s.GRPCAddr, "--tls-ca", ca.File, "--tls-cert", opsCert, "--tls-key", opsKey}
+	if out, errOut, code := harness.Run(t, nil, append([]string{"schema", "register", "users-value", "--type", "AVRO", "--file", schemaFile}, mtls...)...); code != 0 {
 		t.Fatalf("register over mutual TLS: exit %d\n%s%s", code, out, errOut)
 	}
 	const listed = "SUBJECT      VERSIONS\nusers-value  1\n"
-	out, errOut, code := cli(t, nil, append([]string{"subjects", "list"}, mtls...)...)
+	out, errOut, code := harness.Run(t, nil, append([]string{"subjects", "list"}, mtls...)...)
 	if code != 0 || out != listed {
 		t.Errorf("subjects list over mutual TLS = exit %d %q %s; want users-value", code, out, errOut)
 	}
 	// The same through the environment variables.
 	env := []string{"SCHEMAGATE_TLS_CA=" + ca.File, "SCHEMAGATE_TLS_CERT=" + opsCert, "SCHEMAGATE_TLS_KEY=" + opsKey}
-	if out, errOut, code := cli(t, env, "subjects", "list", "--server", s.grpcAddr); code != 0 || out != listed {
+	if out, errOut, code := harness.Run(t, env, "subjects", "list", "--server", s.GRPCAddr); code != 0 || out != listed {
 		t.Errorf("subjects list with SCHEMAGATE_TLS_* = exit %d %q %s", code, out, errOut)
 	}
 
@@ -57,12 +57,12 @@ auth:
 		args []string
 		want string
 	}{
-		{"plaintext to the TLS port", []string{"--server", s.grpcAddr}, "Unavailable"},
-		{"TLS without a client certificate", []string{"--server", s.grpcAddr, "--tls-ca", ca.File}, "authentication required"},
+		{"plaintext to the TLS port", []string{"--server", s.GRPCAddr}, "Unavailable"},
+		{"TLS without a client certificate", []string{"--server", s.GRPCAddr, "--tls-ca", ca.File}, "authentication required"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := cli(t, nil, append([]string{"subjects", "list"}, tc.args...)...)
+			out, errOut, code := harness.Run(t, nil, append([]string{"subjects", "list"}, tc.args...)...)
 			if code == 0 || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want a failure mentioning %q", code, out, errOut, tc.want)
 			}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // TestValidateCLI runs `schemagate validate` and `schemagate drift report` against the real
@@ -48,11 +50,11 @@ func TestValidateCLI(t *testing.T) {
 	} {
 		t.Run(tt.mode+" "+filepath.Base(tt.file), func(t *testing.T) {
 			s := serverInMode(t, tt.mode)
-			args := []string{"validate", "users-value", "--file", tt.file, "--server", s.grpcAddr}
+			args := []string{"validate", "users-value", "--file", tt.file, "--server", s.GRPCAddr}
 			if tt.format != "" {
 				args = append(args, "--format", tt.format)
 			}
-			out, errOut, exit := cli(t, nil, args...)
+			out, errOut, exit := harness.Run(t, nil, args...)
 			if exit != tt.wantExit {
 				t.Errorf("exit = %d; want %d (stdout %q, stderr %q)", exit, tt.wantExit, out, errOut)
 			}
@@ -66,9 +68,9 @@ func TestValidateCLI(t *testing.T) {
 
 	s := serverInMode(t, "canary")
 	for range 2 {
-		cli(t, nil, "validate", "users-value", "--file", invalidJSON, "--server", s.grpcAddr)
+		harness.Run(t, nil, "validate", "users-value", "--file", invalidJSON, "--server", s.GRPCAddr)
 	}
-	out, errOut, exit := cli(t, nil, "drift", "report", "users-value", "--server", s.grpcAddr)
+	out, errOut, exit := harness.Run(t, nil, "drift", "report", "users-value", "--server", s.GRPCAddr)
 	if exit != 0 || !strings.Contains(out, "type_mismatch") || !strings.Contains(out, "/age") || !strings.Contains(out, "  2  ") {
 		t.Errorf("drift report: exit %d, stdout %q, stderr %q; want the two type_mismatch findings at /age", exit, out, errOut)
 	}
@@ -76,14 +78,14 @@ func TestValidateCLI(t *testing.T) {
 
 // serverInMode starts a server whose default validation mode is mode, with users-value
 // registered (schema ID 1).
-func serverInMode(t *testing.T, mode string) *server {
+func serverInMode(t *testing.T, mode string) *harness.Server {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "schemagate.yaml")
 	if err := os.WriteFile(cfg, []byte("schema_registry:\n  validation_mode: "+mode+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, t.TempDir(), "--config", cfg)
-	code, body := postJSON(t, "http://"+s.httpAddr+"/subjects/users-value/versions",
+	s := harness.Start(t, harness.Options{ConfigFile: cfg})
+	code, body := postJSON(t, s.URL()+"/subjects/users-value/versions",
 		mustJSON(map[string]string{"schema": `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`}))
 	if code != 200 {
 		t.Fatalf("register: %d %s", code, body)

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // Credentials used across the tests. Every one of them, and every hash
@@ -63,29 +64,11 @@ func testPrincipals(t testing.TB) []PrincipalConfig {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newTestAuthenticator builds an Authenticator over testPrincipals that logs
 // at debug level into the returned buffer.
-func newTestAuthenticator(t testing.TB, opts Options) (*Authenticator, *syncBuffer) {
+func newTestAuthenticator(t testing.TB, opts Options) (*Authenticator, *harness.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &harness.Buffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // secrets returns every credential and hash the tests configure, plus a few
@@ -44,7 +46,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	secret := secrets(t, badBcrypt, sha256Hex("bad-S3CRET")[:60])
 
 	// Configuration values, printed and logged.
-	logs := &syncBuffer{}
+	logs := &harness.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, pc := range testPrincipals(t) {
 		assertNoSecrets(t, "formatted PrincipalConfig", formats(pc), secret)

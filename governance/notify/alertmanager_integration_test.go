@@ -1,115 +1,15 @@
 package notify
 
 import (
-	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
-
-// alertmanagerBinary finds Alertmanager: upstream calls it alertmanager,
-// Debian's package prometheus-alertmanager.
-func alertmanagerBinary(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"alertmanager", "prometheus-alertmanager"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("the alertmanager binary is not on PATH (looked for alertmanager and prometheus-alertmanager); " +
-		"`make deps` installs it (Debian package prometheus-alertmanager)")
-	return ""
-}
-
-const amConfig = `route:
-  receiver: "null"
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: "null"
-`
-
-// startAlertmanager runs a throwaway Alertmanager on a free loopback port and
-// returns its base URL once /-/ready answers.
-func startAlertmanager(t *testing.T) string {
-	t.Helper()
-	return startAlertmanagerOn(t, freeAddr(t))
-}
-
-// freeAddr returns a loopback address nobody listens on (for now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// startAlertmanagerOn runs a throwaway Alertmanager listening on addr and returns its base URL
-// once /-/ready answers.
-func startAlertmanagerOn(t *testing.T, addr string) string {
-	t.Helper()
-	bin := alertmanagerBinary(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(amConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	var out bytes.Buffer
-	cmd := exec.Command(bin,
-		"--config.file="+cfg,
-		"--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--cluster.listen-address=",
-	)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("alertmanager output:\n%s", out.String())
-		}
-	})
-
-	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("alertmanager exited early: %v\n%s", err, out.String())
-		default:
-		}
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alertmanager not ready at %s after 10s: %v", base, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // gettableAlert is the part of Alertmanager's GET /api/v2/alerts we check.
 type gettableAlert struct {
@@ -140,7 +40,7 @@ func getAlerts(t *testing.T, base string) []gettableAlert {
 }
 
 func TestAlertmanagerIntegration(t *testing.T) {
-	base := startAlertmanager(t)
+	base := harness.StartAlertmanager(t)
 	n, _ := newNotifier(t, Options{
 		Receivers:  Receivers{AlertmanagerURL: base},
 		Backoff:    10 * time.Millisecond,
@@ -194,7 +94,7 @@ func TestAlertmanagerIntegration(t *testing.T) {
 // TestAlertmanagerOutage: an alert raised while Alertmanager is down is retried until
 // Alertmanager starts, then delivered once; nothing is dropped.
 func TestAlertmanagerOutage(t *testing.T) {
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	n, _ := newNotifier(t, Options{
 		Receivers:  Receivers{AlertmanagerURL: "http://" + addr},
 		Backoff:    10 * time.Millisecond,
@@ -204,7 +104,7 @@ func TestAlertmanagerOutage(t *testing.T) {
 
 	n.Raise(drift)
 	waitFor(t, "failed deliveries while Alertmanager is down", func() bool { return deliveries(n, receiverAlertmanager, "error") >= 3 })
-	base := startAlertmanagerOn(t, addr)
+	base := harness.StartAlertmanagerOn(t, addr)
 	var got []gettableAlert
 	waitFor(t, "the alert in Alertmanager once it is up", func() bool {
 		got = getAlerts(t, base)

@@ -1,34 +1,16 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/schemagate/schemagate/tests/harness"
 )
-
-// syncBuffer is a bytes.Buffer safe for the workers' concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var secretParts = []string{"slackSecretToken0123456789", "T0TESTTEAM/B0TESTHOOK", testRoutingKey}
 
@@ -60,7 +42,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 		return 0, ""
 	}
-	var logs syncBuffer
+	var logs harness.Buffer
 	opts := r.options(newClock())
 	opts.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n, _ := newNotifier(t, opts)

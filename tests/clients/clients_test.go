@@ -10,12 +10,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,10 +21,8 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// binary is the schemagate binary that TestMain builds once.
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
 func TestNodeClient(t *testing.T) {
 	if testing.Short() {
@@ -45,7 +41,7 @@ func TestNodeClient(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	s := startServer(t)
+	s := harness.Start(t, harness.Options{})
 	runSuite(t, s, dir, 5*time.Minute, nil, "node", "--test")
 }
 
@@ -58,7 +54,7 @@ func TestGoClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t)
+	s := harness.Start(t, harness.Options{})
 	// The serdes import confluent-kafka-go's kafka package, which links the librdkafka the module
 	// ships and so needs cgo. GOWORK=off keeps a go.work of the caller's away from the module.
 	env := []string{"CGO_ENABLED=1", "GOWORK=off"}
@@ -67,11 +63,11 @@ func TestGoClient(t *testing.T) {
 
 // runSuite runs one client suite against s and fails the test with its output and the server
 // log when it exits non-zero.
-func runSuite(t *testing.T, s *server, dir string, timeout time.Duration, env []string, name string, args ...string) {
+func runSuite(t *testing.T, s *harness.Server, dir string, timeout time.Duration, env []string, name string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	env = append(env, "SCHEMA_REGISTRY_URL=http://"+s.httpAddr)
+	env = append(env, "SCHEMA_REGISTRY_URL="+s.URL())
 	start := time.Now()
 	out, err := command(ctx, dir, env, name, args...)
 	if err != nil {
@@ -79,7 +75,7 @@ func runSuite(t *testing.T, s *server, dir string, timeout time.Duration, env []
 			err = fmt.Errorf("%w (timed out after %s)", err, timeout)
 		}
 		t.Fatalf("%s %s in %s against %s: %v\n===== suite output =====\n%s\n===== server log =====\n%s",
-			name, strings.Join(args, " "), dir, s.httpAddr, err, out, s.log)
+			name, strings.Join(args, " "), dir, s.URL(), err, out, s.Log())
 	}
 	t.Logf("%s %s passed in %s; last lines:\n%s", name, strings.Join(args, " "),
 		time.Since(start).Round(time.Second), lastLines(out, 12))
@@ -106,75 +102,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// server is one running `schemagate serve`.
-type server struct {
-	httpAddr string
-	log      *lockedBuffer
-}
-
-// startServer starts schemagate on free loopback ports with an empty data directory, waits for
-// GET /readyz to answer 200 and stops the server when the test ends.
-func startServer(t *testing.T) *server {
-	t.Helper()
-	s := &server{httpAddr: harness.FreeAddr(t), log: &lockedBuffer{}}
-	cmd := exec.Command(binary, "serve",
-		"--data-dir", t.TempDir(),
-		"--http-addr", s.httpAddr,
-		"--grpc-addr", harness.FreeAddr(t))
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start schemagate: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get("http://" + s.httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			t.Fatalf("schemagate exited before it was ready: %v\n%s", err, s.log)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("schemagate not ready on %s after 60s:\n%s", s.httpAddr, s.log)
-		}
-	}
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

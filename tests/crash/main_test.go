@@ -20,8 +20,5 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// binary is the schemagate binary built once by TestMain (without -race: only the test process
-// pays for the race detector).
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }

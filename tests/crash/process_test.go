@@ -10,13 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,114 +82,53 @@ auth:
 
 func sha(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 
-// server is one `schemagate serve` process.
+// server is one `schemagate serve` process, with the HTTP client the test's requests share.
 type server struct {
-	base    string // http://host:port
+	*harness.Server
 	replica string // the name its evidence is stored under: host name and process ID
-	cmd     *exec.Cmd
 	client  *http.Client
-	log     *tailBuffer
-	exited  chan struct{} // closed when the process has been waited for
-	err     error         // Wait's result, set before exited is closed
 
 	// inFlight counts requests sent and not yet answered.
 	inFlight atomic.Int64
 }
 
 // startServer runs the binary on the setup's store and configuration and waits until it
-// answers /readyz. The process is killed at the end of the test if it is still running, and its
-// log is printed when the test failed. Ports are picked free just before the start; should
-// another process take one meanwhile, the start is tried again on new ports.
+// answers /readyz (harness.Start: the process is killed at the end of the test if it is still
+// running, the last 64 KiB of its log are shown when the test failed, and a start whose picked
+// port was taken meanwhile is tried again on new ports).
 func startServer(t *testing.T, name string, set *setup) *server {
-	t.Helper()
-	for attempt := 1; ; attempt++ {
-		s, portTaken := tryStartServer(t, name, set)
-		if !portTaken {
-			return s
-		}
-		if attempt == 3 {
-			t.Fatalf("%s: the picked ports were taken three times in a row:\n%s", name, s.log.String())
-		}
-	}
-}
-
-func tryStartServer(t *testing.T, name string, set *setup) (_ *server, portTaken bool) {
 	t.Helper()
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown-host" // as the gateway names itself
 	}
-	httpAddr, grpcAddr := harness.FreeAddr(t), harness.FreeAddr(t)
+	hs := harness.Start(t, harness.Options{Name: name, ConfigFile: set.cfgFile, StorageURL: set.storageURL, LogLimit: 64 << 10})
 	s := &server{
-		base:   "http://" + httpAddr,
-		log:    &tailBuffer{max: 64 << 10},
-		exited: make(chan struct{}),
+		Server:  hs,
+		replica: host + "-" + strconv.Itoa(hs.PID()),
 		client: &http.Client{
 			Timeout:   30 * time.Second, // a safety net: answers take milliseconds
 			Transport: &http.Transport{MaxIdleConnsPerHost: 32},
 		},
 	}
-	s.cmd = exec.Command(binary, "serve", "--config", set.cfgFile, "--http-addr", httpAddr, "--grpc-addr", grpcAddr)
-	s.cmd.Env = append(os.Environ(), "SCHEMAGATE_STORAGE_URL="+set.storageURL)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.replica = host + "-" + strconv.Itoa(s.cmd.Process.Pid)
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-		s.client.CloseIdleConnections()
-		if t.Failed() {
-			t.Logf("%s (%s) log, last %d KiB:\n%s", name, s.replica, s.log.max>>10, s.log.String())
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := s.client.Get(s.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, false
-			}
-		}
-		select {
-		case <-s.exited:
-			if strings.Contains(s.log.String(), "address already in use") {
-				return s, true
-			}
-			t.Fatalf("%s exited before it was ready: %v\n%s", name, s.err, s.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 60s:\n%s", name, s.log.String())
-		}
-	}
+	t.Cleanup(s.client.CloseIdleConnections)
+	return s
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (s *server) kill(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("kill %s: %v", s.replica, err)
-	}
-	<-s.exited
+	s.Kill(t)
 	s.client.CloseIdleConnections()
 }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("stop %s: %v", s.replica, err)
+	if err := s.Stop(t); err != nil {
+		t.Errorf("%s did not exit cleanly on SIGTERM: %v", s.replica, err)
 	}
-	<-s.exited
 	s.client.CloseIdleConnections()
-	if s.err != nil {
-		t.Errorf("%s did not exit cleanly on SIGTERM: %v", s.replica, s.err)
-	}
 }
 
 // reply is an HTTP answer: the status code and the body.
@@ -226,7 +162,7 @@ func (s *server) do(ctx context.Context, method, path, principal string, body an
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.URL()+path, rd)
 	if err != nil {
 		return reply{}, err
 	}
@@ -254,29 +190,6 @@ func (s *server) get(t *testing.T, path string) reply {
 		t.Errorf("GET %s: %v", path, err)
 	}
 	return r
-}
-
-// tailBuffer keeps the last max bytes written to it; it is safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (w *tailBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b = append(w.b, p...)
-	if over := len(w.b) - w.max; over > 0 {
-		w.b = append(w.b[:0], w.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (w *tailBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.b)
 }
 
 // jsonInt reads an integer that protojson writes as a string (int64 fields) or as a number.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/tests/harness"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -46,11 +46,11 @@ func offlineVerify(t *testing.T, set *setup) string {
 	if path, ok := strings.CutPrefix(set.storageURL, "sqlite://"); ok {
 		args = []string{"audit", "verify", "--hmac-key-file", set.keyFile, "--data-dir", filepath.Dir(path)}
 	}
-	out, err := exec.Command(binary, args...).CombinedOutput()
-	if err != nil {
-		t.Errorf("schemagate %s: %v\n%s", strings.Join(args, " "), err, out)
+	stdout, stderr, code := harness.Run(t, nil, args...)
+	if code != 0 {
+		t.Errorf("schemagate %s: exit code %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
 	}
-	return string(out)
+	return stdout + stderr
 }
 
 // checkAuditChain: the chain verifies (offline CLI and in-process), its entries are numbered

@@ -10,11 +10,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,15 +20,13 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-var binary string
+// TestMain builds the schemagate binary once for the tests of this package.
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
 
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m, &binary)) }
-
+// replica is one gateway process of the test.
 type replica struct {
-	name, http, grpc string
-	cmd              *exec.Cmd
-	log              *strings.Builder
-	mu               *sync.Mutex
+	name string
+	*harness.Server
 }
 
 // start runs one gateway process on storageURL with cfg.
@@ -40,42 +36,12 @@ func start(t testing.TB, name, storageURL, cfg string) *replica {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{name: name, http: harness.FreeAddr(t), grpc: harness.FreeAddr(t), log: &strings.Builder{}, mu: &sync.Mutex{}}
-	r.cmd = exec.Command(binary, "serve", "--config", cfgFile, "--http-addr", r.http, "--grpc-addr", r.grpc)
-	r.cmd.Env = append(os.Environ(), "SCHEMAGATE_STORAGE_URL="+storageURL)
-	r.cmd.Stderr = writerFunc(func(p []byte) (int, error) { r.mu.Lock(); defer r.mu.Unlock(); return r.log.Write(p) })
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		_ = r.cmd.Wait()
-		if t.Failed() {
-			r.mu.Lock()
-			t.Logf("%s log:\n%s", r.name, r.log.String())
-			r.mu.Unlock()
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + r.http + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return r
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready", name)
-		}
-	}
+	return &replica{name: name, Server: harness.Start(t, harness.Options{Name: name, ConfigFile: cfgFile, StorageURL: storageURL})}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func (r *replica) do(t testing.TB, method, path, token, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+r.http+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, r.URL()+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
