@@ -48,7 +48,9 @@ func modeToProto(m governance.ValidationMode) pb.ValidationMode {
 	return pb.ValidationMode_VALIDATION_MODE_CANARY
 }
 
-func modeFromProto(m pb.ValidationMode) (governance.ValidationMode, error) {
+// ValidationModeFromProto returns the validation mode of m; UNSPECIFIED is an error wrapping
+// governance.ErrBadRequest.
+func ValidationModeFromProto(m pb.ValidationMode) (governance.ValidationMode, error) {
 	switch m {
 	case pb.ValidationMode_VALIDATION_MODE_CANARY:
 		return governance.ModeCanary, nil
@@ -56,6 +58,16 @@ func modeFromProto(m pb.ValidationMode) (governance.ValidationMode, error) {
 		return governance.ModeStrict, nil
 	}
 	return "", fmt.Errorf("%w: mode must be VALIDATION_MODE_CANARY or VALIDATION_MODE_STRICT", governance.ErrBadRequest)
+}
+
+// OutcomeFromProto returns the outcome of o; UNSPECIFIED is 0, no outcome.
+func OutcomeFromProto(o pb.Outcome) governance.Outcome {
+	for _, g := range []governance.Outcome{governance.OutcomeValid, governance.OutcomeFlagged, governance.OutcomeRejected} {
+		if outcomeToProto(g) == o {
+			return g
+		}
+	}
+	return 0
 }
 
 func outcomeToProto(o governance.Outcome) pb.Outcome {
@@ -136,7 +148,9 @@ func entryToProto(e governance.Entry) *pb.AuditEntry {
 	return out
 }
 
-func schemaTypeFromProto(t pb.SchemaType) (registry.SchemaType, error) {
+// SchemaTypeFromProto returns the schema type of t (UNSPECIFIED is AVRO, as in Confluent's
+// API); anything else is an error wrapping registry.ErrInvalidSchema.
+func SchemaTypeFromProto(t pb.SchemaType) (registry.SchemaType, error) {
 	switch t {
 	case pb.SchemaType_SCHEMA_TYPE_UNSPECIFIED, pb.SchemaType_SCHEMA_TYPE_AVRO:
 		return registry.SchemaTypeAvro, nil

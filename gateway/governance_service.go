@@ -82,7 +82,7 @@ func (s *governanceService) Rollback(ctx context.Context, req *pb.RollbackReques
 }
 
 func (s *governanceService) SetValidationMode(ctx context.Context, req *pb.SetValidationModeRequest) (*pb.SetValidationModeResponse, error) {
-	mode, err := modeFromProto(req.GetMode())
+	mode, err := ValidationModeFromProto(req.GetMode())
 	if err != nil {
 		return nil, err
 	}

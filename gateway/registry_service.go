@@ -17,7 +17,7 @@ type registryService struct {
 }
 
 func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSchemaRequest) (*pb.RegisterSchemaResponse, error) {
-	typ, err := schemaTypeFromProto(req.GetSchemaType())
+	typ, err := SchemaTypeFromProto(req.GetSchemaType())
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *registryService) CheckCompatibility(ctx context.Context, req *pb.CheckC
 		}
 		version = v
 	}
-	typ, err := schemaTypeFromProto(req.GetSchemaType())
+	typ, err := SchemaTypeFromProto(req.GetSchemaType())
 	if err != nil {
 		return nil, err
 	}
