@@ -117,8 +117,7 @@ func (r *docRenderer) currentState() {
 		return
 	}
 	r.p("Subjects not listed are on the global default (`schema_registry.validation_mode`).\n\n")
-	r.p("| Subject | Mode | Since | How | Audit entry |\n")
-	r.p("|---|---|---|---|---|\n")
+	var rows [][]string
 	for _, subject := range slices.Sorted(maps.Keys(last)) {
 		e := last[subject]
 		var how string
@@ -130,8 +129,9 @@ func (r *docRenderer) currentState() {
 		case ActionModeOverridden:
 			how = "**override** by " + actor(e) + orNothing(", ticket ", r.ticket(e.Ticket))
 		}
-		r.row(subjectName(e.Subject), md(e.ToMode), fmtTime(e.Time), how, auditShort(e))
+		rows = append(rows, []string{subjectName(e.Subject), md(e.ToMode), fmtTime(e.Time), how, auditShort(e)})
 	}
+	r.table("| Subject | Mode | Since | How | Audit entry |", rows)
 }
 
 // promotedHow says who approved the promotion e (a mode.promoted entry) and under which ticket.
@@ -177,16 +177,7 @@ func (r *docRenderer) pending() {
 		rows = append(rows, []string{subjectName(e.Subject), fmtTime(e.Time), actor(e),
 			dash(r.ticket(e.Ticket)), dash(md(e.Reason)), evidence(e.Evidence), auditShort(e)})
 	}
-	if len(rows) == 0 {
-		r.p("None.\n")
-		return
-	}
-	r.p("Oldest first.\n\n")
-	r.p("| Subject | Requested | Requester | Ticket | Reason | Evidence | Audit entry |\n")
-	r.p("|---|---|---|---|---|---|---|\n")
-	for _, row := range rows {
-		r.row(row...)
-	}
+	r.tableOrNone("Oldest first.", "| Subject | Requested | Requester | Ticket | Reason | Evidence | Audit entry |", rows)
 }
 
 // history prints every approved or rejected promotion request, newest first.
@@ -247,16 +238,7 @@ func (r *docRenderer) rollbacks() {
 				dash(md(e.Incident)), dash(md(e.Reason)), modeChange(e), auditShort(e)})
 		}
 	}
-	if len(rows) == 0 {
-		r.p("None.\n")
-		return
-	}
-	r.p("Newest first.\n\n")
-	r.p("| Date | Subject | By | Incident | Reason | Mode | Audit entry |\n")
-	r.p("|---|---|---|---|---|---|---|\n")
-	for _, row := range rows {
-		r.row(row...)
-	}
+	r.tableOrNone("Newest first.", "| Date | Subject | By | Incident | Reason | Mode | Audit entry |", rows)
 }
 
 func (r *docRenderer) overrides() {
@@ -269,21 +251,26 @@ func (r *docRenderer) overrides() {
 				modeChange(e), dash(r.ticket(e.Ticket)), dash(md(e.Reason)), auditShort(e)})
 		}
 	}
+	r.tableOrNone("An override sets a mode without clean-window evidence or approval. Newest first.", "| | Date | Subject | Admin | Mode | Ticket | Justification | Audit entry |", rows)
+}
+
+// tableOrNone prints intro and the table, or "None." when there are no rows.
+func (r *docRenderer) tableOrNone(intro, header string, rows [][]string) {
 	if len(rows) == 0 {
 		r.p("None.\n")
 		return
 	}
-	r.p("An override sets a mode without clean-window evidence or approval. Newest first.\n\n")
-	r.p("| | Date | Subject | Admin | Mode | Ticket | Justification | Audit entry |\n")
-	r.p("|---|---|---|---|---|---|---|---|\n")
-	for _, row := range rows {
-		r.row(row...)
-	}
+	r.p("%s\n\n", intro)
+	r.table(header, rows)
 }
 
-// row prints one table row; the cells must already be escaped.
-func (r *docRenderer) row(cells ...string) {
-	r.p("| %s |\n", strings.Join(cells, " | "))
+// table prints a Markdown table: header (its cells between pipes), the separator row, then
+// rows, whose cells must already be escaped.
+func (r *docRenderer) table(header string, rows [][]string) {
+	r.p("%s\n|%s\n", header, strings.Repeat("---|", strings.Count(header, "|")-1))
+	for _, row := range rows {
+		r.p("| %s |\n", strings.Join(row, " | "))
+	}
 }
 
 // ticket renders a ticket: a link when TicketURL is set, else escaped text ("" for none).
