@@ -17,7 +17,6 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
-	"github.com/schemagate/schemagate/governance/notify"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -45,7 +44,7 @@ type Config struct {
 	// defaults.
 	Governance governance.Config `yaml:"governance"`
 	// Alerting names the receivers drift alerts are raised to directly.
-	Alerting notify.Receivers `yaml:"alerting"`
+	Alerting governance.AlertReceivers `yaml:"alerting"`
 }
 
 // SchemaRegistryConfig holds the payload validation settings.

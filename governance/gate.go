@@ -31,6 +31,11 @@ type Subjects interface {
 	Refresh(ctx context.Context) error
 }
 
+// AlertReceivers are where drift alerts are delivered: Alertmanager, a Slack webhook,
+// PagerDuty (the configuration section alerting). The notifier is governance's own; this name
+// lets its callers configure it without reaching into it.
+type AlertReceivers = notify.Receivers
+
 // Options configures [New]. DB, Registry, Subjects and Registerer are required; New fails
 // without them. Every other field has the default its comment names.
 type Options struct {
@@ -49,7 +54,7 @@ type Options struct {
 	// (schema_registry.validation_mode). Default DefaultMode, canary.
 	DefaultMode ValidationMode
 	// Receivers are where drift alerts are delivered (alerting.*). Default: none.
-	Receivers notify.Receivers
+	Receivers AlertReceivers
 	// Replica names this process in evidence heartbeats. Default host name and process ID.
 	Replica string
 	// Clock is the injected clock of windows and audit entries. Default time.Now.
