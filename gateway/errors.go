@@ -7,12 +7,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 )
 
-// grpcCodes maps each registry error to the gRPC code clients see. It is the only place a
-// registry error becomes a code; the HTTP/JSON surface follows it through grpc-gateway's
+// grpcCodes maps each registry, governance and auth error to the gRPC code clients see. It is
+// the only place such an error becomes a code; the HTTP/JSON surface follows it through grpc-gateway's
 // standard code → status mapping (NotFound → 404, InvalidArgument → 400, FailedPrecondition →
 // 400, AlreadyExists → 409).
 var grpcCodes = []struct {
@@ -47,6 +48,10 @@ var grpcCodes = []struct {
 	{governance.ErrBadRequest, codes.InvalidArgument},
 	{governance.ErrInvalidAuditEntry, codes.InvalidArgument}, // e.g. a NUL byte in a reason or ticket
 	{governance.ErrUnknownMode, codes.InvalidArgument},
+	{auth.ErrNoCredentials, codes.Unauthenticated},
+	{auth.ErrBadCredentials, codes.Unauthenticated},
+	{auth.ErrPermissionDenied, codes.PermissionDenied},
+	{auth.ErrTooManyFailures, codes.ResourceExhausted}, // the interceptor sets the retry-after trailer
 	{registry.ErrStore, codes.Unavailable},
 }
 

@@ -58,17 +58,18 @@ func methodPermissions() map[string]auth.Permission {
 
 // newGRPCServer builds the gRPC server with its transport credentials (auth.ServerCredentials:
 // TLS or plaintext, and the in-process connection of the HTTP/JSON gateway), its interceptors
-// (panic recovery outermost, then authentication, then logging) and every service registered.
-// The health service starts SERVING; the caller flips it to NOT_SERVING on shutdown.
-// Authentication runs before logging, so the log names the principal; refused credentials are
-// logged by the auth package.
+// (panic recovery outermost, then error mapping, then authentication, then logging) and every
+// service registered. The health service starts SERVING; the caller flips it to NOT_SERVING on
+// shutdown. Authentication runs before logging, so the log names the principal; refused
+// credentials are logged by the auth package. Errors of the auth interceptors and the handlers
+// become statuses in mapErrors, through toStatus.
 func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, reg *registry.Registry, vs *validationService, gs *governanceService, hs *health.Server) *grpc.Server {
 	perms := methodPermissions()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), authn.UnaryServerInterceptor(perms), logUnary(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log), authn.StreamServerInterceptor(perms)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms)),
 	)
 	pb.RegisterRegistryServiceServer(srv, &registryService{reg: reg})
 	pb.RegisterValidationServiceServer(srv, vs)
@@ -104,13 +105,24 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
+// mapErrorsUnary turns the error of the interceptors and the handler inside it into a gRPC
+// status with toStatus (a status passes through unchanged).
+func mapErrorsUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	return resp, toStatus(err)
+}
+
+func mapErrorsStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return toStatus(handler(srv, ss))
+}
+
 // logUnary logs every call at debug, and server-side failures (Internal, Unavailable, Unknown)
 // at error. It never logs request bodies or metadata, so credentials stay out of the log.
 func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		code := status.Code(err)
+		code := status.Code(toStatus(err)) // handlers may return domain errors; mapErrors maps them later
 		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration", time.Since(start)}
 		if p, ok := auth.FromContext(ctx); ok {
 			attrs = append(attrs, "principal", p.Name)
