@@ -47,6 +47,17 @@ func (e *authError) Error() string { return e.msg }
 
 func (e *authError) Unwrap() error { return e.sentinel }
 
+// errDenied refuses principal p the permission perm.
+func errDenied(p Principal, perm Permission) error {
+	return &authError{msg: fmt.Sprintf("principal %q (roles %v) lacks permission %q", p.Name, p.Roles, perm), sentinel: ErrPermissionDenied}
+}
+
+// errNoPermissionDefined refuses a gRPC method missing from the
+// interceptor's table.
+func errNoPermissionDefined(method string) error {
+	return &authError{msg: "no permission is defined for method " + method, sentinel: ErrPermissionDenied}
+}
+
 // rateLimitedError refuses a client over the failure limit; it wraps
 // ErrTooManyFailures. Its message reaches the client.
 type rateLimitedError struct{ wait time.Duration }

@@ -55,12 +55,12 @@ func (a *Authenticator) HTTPMiddleware(perm Permission, next http.Handler) http.
 		if err != nil {
 			a.log.InfoContext(ctx, "authentication failed", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "error", err)
 			w.Header().Set("WWW-Authenticate", `Basic realm="schemagate"`)
-			writeError(w, http.StatusUnauthorized, errorCodeUnauthorized, clientMessage(err))
+			writeError(w, http.StatusUnauthorized, errorCodeUnauthorized, clientError(err).Error())
 			return
 		}
 		if !p.Can(perm) {
 			a.log.InfoContext(ctx, "permission denied", "method", r.Method, "path", r.URL.Path, "principal", p.Name, "peer", r.RemoteAddr, "permission", perm)
-			writeError(w, http.StatusForbidden, errorCodeForbidden, deniedMessage(p, perm))
+			writeError(w, http.StatusForbidden, errorCodeForbidden, errDenied(p, perm).Error())
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(ctx, p)))

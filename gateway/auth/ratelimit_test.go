@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -222,30 +222,35 @@ func TestInterceptorRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	a, _ := newTestAuthenticator(t, Options{MaxFailures: 2, FailureWindow: time.Minute, Now: clock.Now})
-	conn := startGRPC(t, a)
-	call := func(authorization string) (codes.Code, string, metadata.MD) {
+	conn, rec := startGRPC(t, a)
+	call := func(authorization string) (metadata.MD, error) {
 		var trailer metadata.MD
-		err := conn.Invoke(withAuth(t.Context(), authorization), methodRead, new(emptypb.Empty), new(wrapperspb.StringValue), grpc.Trailer(&trailer))
-		return status.Code(err), status.Convert(err).Message(), trailer
+		err := rec.call(t, withAuth(t.Context(), authorization), func(ctx context.Context) error {
+			return conn.Invoke(ctx, methodRead, new(emptypb.Empty), new(wrapperspb.StringValue), grpc.Trailer(&trailer))
+		})
+		return trailer, err
 	}
 	for range 2 {
-		if code, _, _ := call("Bearer guess"); code != codes.Unauthenticated {
-			t.Fatalf("wrong token: %s, want Unauthenticated", code)
+		if _, err := call("Bearer guess"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("wrong token: %v, want ErrBadCredentials", err)
 		}
 	}
 	clock.Advance(15 * time.Second)
-	code, msg, trailer := call("Bearer " + aliceToken)
-	if code != codes.ResourceExhausted || msg != "too many failed authentication attempts from this client; retry in 45s" {
-		t.Errorf("over the limit: %s %q, want ResourceExhausted naming the wait", code, msg)
+	trailer, err := call("Bearer " + aliceToken)
+	if !errors.Is(err, ErrTooManyFailures) || err.Error() != "too many failed authentication attempts from this client; retry in 45s" {
+		t.Errorf("over the limit: %v, want ErrTooManyFailures naming the wait", err)
+	}
+	if retry, ok := RetryAfter(err); !ok || retry != "45" {
+		t.Errorf("RetryAfter = %q, %v; want 45", retry, ok)
 	}
 	if diff := cmp.Diff([]string{"45"}, trailer.Get(RetryAfterMetadataKey)); diff != "" {
 		t.Errorf("retry-after trailer (-want +got):\n%s", diff)
 	}
-	if _, err := callWatch(withAuth(t.Context(), "Bearer "+aliceToken), conn); status.Code(err) != codes.ResourceExhausted {
-		t.Errorf("stream over the limit: %v, want ResourceExhausted", err)
+	if _, err := rec.watch(t, withAuth(t.Context(), "Bearer "+aliceToken), conn); !errors.Is(err, ErrTooManyFailures) {
+		t.Errorf("stream over the limit: %v, want ErrTooManyFailures", err)
 	}
 	clock.Advance(45 * time.Second)
-	if code, _, _ := call("Bearer " + aliceToken); code != codes.OK {
-		t.Errorf("after the window: %s, want OK", code)
+	if _, err := call("Bearer " + aliceToken); err != nil {
+		t.Errorf("after the window: %v, want success", err)
 	}
 }

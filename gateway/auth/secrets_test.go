@@ -93,7 +93,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		assertNoSecrets(t, "HTTP response", rec.Body.String(), secret)
 
-		ctx, _ := a.authorizeGRPC(grpcIncoming(header), "/schemagate.v1.Admin/Anything", map[string]Permission{"/schemagate.v1.Admin/Anything": PermAdmin}, func(metadata.MD) {})
+		ctx, err := a.authorizeGRPC(grpcIncoming(header), "/schemagate.v1.Admin/Anything", map[string]Permission{"/schemagate.v1.Admin/Anything": PermAdmin}, func(metadata.MD) {})
+		assertNoSecrets(t, "gRPC refusal", formats(err), secret)
 		if ctx == nil {
 			ctx = context.Background()
 		}
