@@ -121,10 +121,11 @@ type Options struct {
 	// MaxFailures is how many failed authentications (wrong, unknown or
 	// malformed credentials; a request without any is not a failure) one
 	// client may make within FailureWindow. Beyond it, every request of
-	// that client to a protected method or route is refused (HTTP 429,
-	// gRPC ResourceExhausted) before any credential check, until the
-	// window that began with its first failure ends. A client is an IPv4
-	// address or an IPv6 /64 network. Zero or negative: no limit.
+	// that client to a protected method or route is refused with
+	// ErrTooManyFailures (HTTP 429, gRPC ResourceExhausted) before any
+	// credential check, until the window that began with its first failure
+	// ends. A client is an IPv4 address or an IPv6 /64 network. Zero or
+	// negative: no limit.
 	MaxFailures int
 	// FailureWindow is the period MaxFailures counts over. Zero means one
 	// minute.

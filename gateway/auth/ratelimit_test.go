@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,15 +143,14 @@ func TestClientKey(t *testing.T) {
 	}
 }
 
+// TestHTTPMiddlewareRateLimit checks what the middleware hands to fail and
+// the Retry-After header; the 429 and body that the Confluent API makes of
+// them are checked in gateway/confluent (TestAuthRateLimit).
 func TestHTTPMiddlewareRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	reg := prometheus.NewRegistry()
 	a, _ := newTestAuthenticator(t, Options{MaxFailures: 3, FailureWindow: time.Minute, Now: clock.Now, Registerer: reg})
-	h := a.HTTPMiddleware(PermSchemasRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := FromContext(r.Context())
-		fmt.Fprint(w, p.Name)
-	}))
 	const attacker, neighbour = "192.0.2.1:4000", "192.0.2.2:4000"
 	good, bad := "Bearer "+aliceToken, "Bearer guess"
 	steps := []struct {
@@ -160,23 +158,23 @@ func TestHTTPMiddlewareRateLimit(t *testing.T) {
 		advance   time.Duration
 		remote    string
 		auth      string
-		wantCode  int
+		wantErr   error // sentinel handed to fail; nil: allowed
 		wantRetry string
 	}{
-		{name: "no credentials 1", remote: attacker, wantCode: 401},
-		{name: "no credentials 2", remote: attacker, wantCode: 401},
-		{name: "no credentials 3", remote: attacker, wantCode: 401},
-		{name: "no credentials do not count", remote: attacker, auth: good, wantCode: 200},
-		{name: "bad 1", remote: attacker, auth: bad, wantCode: 401},
-		{name: "bad 2 from another port", remote: "192.0.2.1:4001", auth: bad, wantCode: 401},
-		{name: "bad 3", remote: attacker, auth: basicHeader("mallory", "guess"), wantCode: 401},
-		{name: "valid credentials refused too", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
-		{name: "no credentials refused too", remote: attacker, wantCode: 429, wantRetry: "60"},
-		{name: "X-Forwarded-For is not trusted", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
-		{name: "neighbour unaffected", remote: neighbour, auth: good, wantCode: 200},
-		{name: "half way", advance: 30 * time.Second, remote: attacker, auth: good, wantCode: 429, wantRetry: "30"},
-		{name: "rounded up", advance: 29*time.Second + time.Millisecond, remote: attacker, auth: good, wantCode: 429, wantRetry: "1"},
-		{name: "window over", advance: time.Second, remote: attacker, auth: good, wantCode: 200},
+		{name: "no credentials 1", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials 2", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials 3", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials do not count", remote: attacker, auth: good},
+		{name: "bad 1", remote: attacker, auth: bad, wantErr: ErrBadCredentials},
+		{name: "bad 2 from another port", remote: "192.0.2.1:4001", auth: bad, wantErr: ErrBadCredentials},
+		{name: "bad 3", remote: attacker, auth: basicHeader("mallory", "guess"), wantErr: ErrBadCredentials},
+		{name: "valid credentials refused too", remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "no credentials refused too", remote: attacker, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "X-Forwarded-For is not trusted", remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "neighbour unaffected", remote: neighbour, auth: good},
+		{name: "half way", advance: 30 * time.Second, remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "30"},
+		{name: "rounded up", advance: 29*time.Second + time.Millisecond, remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "1"},
+		{name: "window over", advance: time.Second, remote: attacker, auth: good},
 	}
 	for _, s := range steps {
 		clock.Advance(s.advance)
@@ -186,21 +184,21 @@ func TestHTTPMiddlewareRateLimit(t *testing.T) {
 			req.Header.Set("Authorization", s.auth)
 		}
 		req.Header.Set("X-Forwarded-For", "198.51.100.1")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != s.wantCode || rec.Header().Get("Retry-After") != s.wantRetry {
-			t.Fatalf("%s: %d Retry-After %q, want %d %q; body %s", s.name, rec.Code, rec.Header().Get("Retry-After"), s.wantCode, s.wantRetry, rec.Body)
+		rec, err := serveMiddleware(a, PermSchemasRead, req)
+		if !errors.Is(err, s.wantErr) || rec.Header().Get("Retry-After") != s.wantRetry { // errors.Is(err, nil): err == nil
+			t.Fatalf("%s: %v, Retry-After %q; want %v, %q", s.name, err, rec.Header().Get("Retry-After"), s.wantErr, s.wantRetry)
 		}
-		if rec.Code != http.StatusTooManyRequests {
+		if s.wantErr == nil && rec.Body.String() != "alice" {
+			t.Errorf("%s: next saw %q, want alice", s.name, rec.Body)
+		}
+		if !errors.Is(err, ErrTooManyFailures) {
 			continue
 		}
-		var body confluentError
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-			t.Fatal(err)
+		if want := "too many failed authentication attempts from this client; retry in " + s.wantRetry + "s"; err.Error() != want {
+			t.Errorf("%s: message %q, want %q", s.name, err, want)
 		}
-		want := confluentError{ErrorCode: 42901, Message: "too many failed authentication attempts from this client; retry in " + s.wantRetry + "s"}
-		if diff := cmp.Diff(want, body); diff != "" {
-			t.Errorf("%s: body (-want +got):\n%s", s.name, diff)
+		if retry, _ := RetryAfter(err); retry != s.wantRetry {
+			t.Errorf("%s: RetryAfter = %q, want %q", s.name, retry, s.wantRetry)
 		}
 	}
 	const wantMetrics = `

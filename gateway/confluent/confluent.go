@@ -110,7 +110,7 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 	byMethod := map[string]http.Handler{}
 	for method, ep := range methods {
 		allowed = append(allowed, method)
-		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.fn))
+		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.fn), h.fail)
 	}
 	allow := strings.Join(allowed, ", ")
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
