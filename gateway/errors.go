@@ -13,9 +13,9 @@ import (
 )
 
 // grpcCodes maps each registry, governance and auth error to the gRPC code clients see. It is
-// the only place such an error becomes a code; the HTTP/JSON surface follows it through grpc-gateway's
-// standard code → status mapping (NotFound → 404, InvalidArgument → 400, FailedPrecondition →
-// 400, AlreadyExists → 409).
+// the only place such an error becomes a code; the HTTP/JSON surface follows it through
+// grpc-gateway's standard code → status mapping (NotFound → 404, InvalidArgument → 400,
+// FailedPrecondition → 400, AlreadyExists → 409, Unauthenticated → 401, PermissionDenied → 403).
 var grpcCodes = []struct {
 	err  error
 	code codes.Code
