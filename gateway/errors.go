@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/validate"
@@ -20,9 +21,9 @@ var errBatchTooLarge = errors.New("batch too large")
 // grpcCodes maps each domain error to the gRPC code clients see. It is the only place a
 // domain error becomes a gRPC code (the Confluent API has its own table, in gateway/confluent);
 // the HTTP/JSON surface follows it through grpc-gateway's standard code → status mapping
-// (NotFound → 404, InvalidArgument → 400, FailedPrecondition → 400, AlreadyExists → 409), with
-// the exceptions httpError names. Storage failures (Unavailable) reach clients without their
-// text.
+// (NotFound → 404, InvalidArgument → 400, FailedPrecondition → 400, AlreadyExists → 409,
+// Unauthenticated → 401, PermissionDenied → 403), with the exceptions httpError names.
+// Storage failures (Unavailable) reach clients without their text.
 var grpcCodes = []struct {
 	err  error
 	code codes.Code
@@ -62,6 +63,10 @@ var grpcCodes = []struct {
 	{governance.ErrBadRequest, codes.InvalidArgument},
 	{governance.ErrInvalidAuditEntry, codes.InvalidArgument}, // e.g. a NUL byte in a reason or ticket
 	{governance.ErrUnknownMode, codes.InvalidArgument},
+	{auth.ErrNoCredentials, codes.Unauthenticated},
+	{auth.ErrBadCredentials, codes.Unauthenticated},
+	{auth.ErrPermissionDenied, codes.PermissionDenied},
+	{auth.ErrTooManyFailures, codes.ResourceExhausted}, // the interceptor sets the retry-after trailer
 	{registry.ErrStore, codes.Unavailable},
 	{governance.ErrStore, codes.Unavailable},
 }

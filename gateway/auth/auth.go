@@ -121,10 +121,11 @@ type Options struct {
 	// MaxFailures is how many failed authentications (wrong, unknown or
 	// malformed credentials; a request without any is not a failure) one
 	// client may make within FailureWindow. Beyond it, every request of
-	// that client to a protected method or route is refused (HTTP 429,
-	// gRPC ResourceExhausted) before any credential check, until the
-	// window that began with its first failure ends. A client is an IPv4
-	// address or an IPv6 /64 network. Zero or negative: no limit.
+	// that client to a protected method or route is refused with
+	// ErrTooManyFailures (HTTP 429, gRPC ResourceExhausted) before any
+	// credential check, until the window that began with its first failure
+	// ends. A client is an IPv4 address or an IPv6 /64 network. Zero or
+	// negative: no limit.
 	MaxFailures int
 	// FailureWindow is the period MaxFailures counts over. Zero means one
 	// minute.
@@ -136,20 +137,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Errors returned by Authenticate. Their messages reach clients and name
-// the accepted schemes; they never contain the credentials sent.
-var (
-	// ErrNoCredentials means the request carried no Authorization value.
-	ErrNoCredentials = errors.New(msgNoCredentials)
-	// ErrBadCredentials means the credentials were malformed, unknown or
-	// wrong. Unknown users and wrong passwords get the same error.
-	ErrBadCredentials = errors.New("invalid credentials")
-	// ErrInvalidConfig wraps every error New returns.
-	ErrInvalidConfig = errors.New("invalid auth configuration")
-)
+// ErrInvalidConfig wraps every error New returns.
+var ErrInvalidConfig = errors.New("invalid auth configuration")
 
-const msgNoCredentials = `authentication required: send "Authorization: Bearer <token>" or HTTP basic auth ("Authorization: Basic <base64(user:password)>")`
-
+// The detailed refusals of Authenticate and AuthenticateCredentials; each
+// wraps ErrBadCredentials.
 var (
 	errMalformedHeader = fmt.Errorf(`%w: malformed Authorization value; accepted schemes are "Bearer <token>" and "Basic <base64(user:password)>"`, ErrBadCredentials)
 	errMalformedBasic  = fmt.Errorf(`%w: malformed basic credentials; expected "Basic <base64(user:password)>"`, ErrBadCredentials)

@@ -13,10 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -184,10 +182,8 @@ func TestInProcessMetadataTrustedOnlyInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(
-		grpc.Creds(ServerCredentials(nil)),
-		grpc.UnaryInterceptor(a.UnaryServerInterceptor(testPerms)),
-	)
+	rec := &errorRecorder{}
+	srv := grpc.NewServer(append(rec.serverOptions(a), grpc.Creds(ServerCredentials(nil)))...)
 	srv.RegisterService(&testServiceDesc, struct{}{})
 	inproc, external := bufconn.Listen(1<<20), bufconn.Listen(1<<20)
 	go func() { _ = srv.Serve(InProcessListener(inproc)) }()
@@ -205,31 +201,51 @@ func TestInProcessMetadataTrustedOnlyInProcess(t *testing.T) {
 	}
 	in, out := dial(inproc), dial(external)
 
+	// errInternal stands for an internal failure: an error wrapping none of
+	// the refusals.
+	errInternal := errors.New("internal failure")
 	tests := []struct {
 		name     string
 		conn     *grpc.ClientConn
 		md       []string
-		wantCode codes.Code
+		wantErr  error // nil: allowed
 		wantName string
 	}{
-		{name: "in-process certificate", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantCode: codes.OK, wantName: "svc"},
-		{name: "in-process token", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "", "authorization", "Bearer " + rootToken}, wantCode: codes.OK, wantName: "root"},
-		{name: "external caller cannot claim a certificate", conn: out, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantCode: codes.Unauthenticated},
-		{name: "external token still works", conn: out, md: []string{mdClientCertCN, "svc.example", "authorization", "Bearer " + rootToken}, wantCode: codes.OK, wantName: "root"},
-		{name: "in-process without an address", conn: in, md: []string{mdClientCertCN, "svc.example"}, wantCode: codes.Internal},
-		{name: "in-process with two names", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "x", mdClientCertCN, "svc.example"}, wantCode: codes.Internal},
-		{name: "in-process with a bad address", conn: in, md: []string{mdClientAddr, "somewhere", mdClientCertCN, "svc.example"}, wantCode: codes.Internal},
+		{name: "in-process certificate", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantName: "svc"},
+		{name: "in-process token", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "", "authorization", "Bearer " + rootToken}, wantName: "root"},
+		{name: "external caller cannot claim a certificate", conn: out, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantErr: ErrNoCredentials},
+		{name: "external token still works", conn: out, md: []string{mdClientCertCN, "svc.example", "authorization", "Bearer " + rootToken}, wantName: "root"},
+		{name: "in-process without an address", conn: in, md: []string{mdClientCertCN, "svc.example"}, wantErr: errInternal},
+		{name: "in-process with two names", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "x", mdClientCertCN, "svc.example"}, wantErr: errInternal},
+		{name: "in-process with a bad address", conn: in, md: []string{mdClientAddr, "somewhere", mdClientCertCN, "svc.example"}, wantErr: errInternal},
 		// The failure limit keys on the HTTP client's address, not on the shared connection.
-		{name: "client A fails", conn: in, md: []string{mdClientAddr, "192.0.2.8:1", "authorization", "Bearer guess"}, wantCode: codes.Unauthenticated},
-		{name: "client A is refused", conn: in, md: []string{mdClientAddr, "192.0.2.8:2", mdClientCertCN, "svc.example"}, wantCode: codes.ResourceExhausted},
-		{name: "client B is not", conn: in, md: []string{mdClientAddr, "192.0.2.9:1", mdClientCertCN, "svc.example"}, wantCode: codes.OK, wantName: "svc"},
+		{name: "client A fails", conn: in, md: []string{mdClientAddr, "192.0.2.8:1", "authorization", "Bearer guess"}, wantErr: ErrBadCredentials},
+		{name: "client A is refused", conn: in, md: []string{mdClientAddr, "192.0.2.8:2", mdClientCertCN, "svc.example"}, wantErr: ErrTooManyFailures},
+		{name: "client B is not", conn: in, md: []string{mdClientAddr, "192.0.2.9:1", mdClientCertCN, "svc.example"}, wantName: "svc"},
 	}
 	for _, tt := range tests {
 		ctx := metadata.NewOutgoingContext(t.Context(), metadata.Pairs(tt.md...))
 		out := new(wrapperspb.StringValue)
-		err := tt.conn.Invoke(ctx, methodRead, new(emptypb.Empty), out)
-		if got := status.Code(err); got != tt.wantCode || out.GetValue() != tt.wantName {
-			t.Errorf("%s: %s %q (%v), want %s %q", tt.name, got, out.GetValue(), err, tt.wantCode, tt.wantName)
+		err := rec.call(t, ctx, func(ctx context.Context) error {
+			return tt.conn.Invoke(ctx, methodRead, new(emptypb.Empty), out)
+		})
+		ok := errors.Is(err, tt.wantErr)
+		if tt.wantErr == errInternal {
+			ok = err != nil && !isRefusal(err)
+		}
+		if !ok || out.GetValue() != tt.wantName {
+			t.Errorf("%s: %q (%v), want %v %q", tt.name, out.GetValue(), err, tt.wantErr, tt.wantName)
 		}
 	}
+}
+
+// isRefusal reports whether err wraps one of the refusals, as opposed to an
+// internal failure.
+func isRefusal(err error) bool {
+	for _, sentinel := range []error{ErrNoCredentials, ErrBadCredentials, ErrPermissionDenied, ErrTooManyFailures} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }

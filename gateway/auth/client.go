@@ -5,13 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -183,22 +180,6 @@ func verifiedCN(state *tls.ConnectionState) string {
 	}
 	return state.VerifiedChains[0][0].Subject.CommonName
 }
-
-// rateLimitedError refuses a client over the failure limit. Its message
-// reaches the client.
-type rateLimitedError struct{ wait time.Duration }
-
-func (e *rateLimitedError) Error() string {
-	return fmt.Sprintf("too many failed authentication attempts from this client; retry in %ds", e.seconds())
-}
-
-// seconds is the wait rounded up to whole seconds, at least 1.
-func (e *rateLimitedError) seconds() int {
-	return max(1, int(math.Ceil(e.wait.Seconds())))
-}
-
-// retryAfter is the value of a Retry-After header or trailer.
-func (e *rateLimitedError) retryAfter() string { return strconv.Itoa(e.seconds()) }
 
 // check is the authentication step shared by the interceptors and the HTTP
 // middleware: a client over the failure limit is refused before its

@@ -8,10 +8,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
 )
 
 // publicMethodPrefixes are gRPC services that need no credentials: health
@@ -36,22 +34,27 @@ func isPublic(fullMethod string) bool {
 // names ("/schemagate.v1.Registry/RegisterSchema") to the permission they
 // need; it is copied, so later changes to the map have no effect. Policy:
 //   - health and reflection methods are public and pass through untouched;
-//   - a method missing from perms is denied with PermissionDenied ("no
+//   - a method missing from perms is denied with ErrPermissionDenied ("no
 //     permission is defined for method X"), so a forgotten entry fails
 //     closed, even when the Authenticator is Open;
 //   - a client over the failure limit (Options.MaxFailures) gets
-//     ResourceExhausted "too many failed authentication attempts from this
-//     client; retry in Ns" and the trailer RetryAfterMetadataKey, before
-//     its credentials are looked at;
+//     ErrTooManyFailures ("too many failed authentication attempts from
+//     this client; retry in Ns") and the trailer RetryAfterMetadataKey,
+//     before its credentials are looked at;
 //   - the "authorization" metadata value (where grpc-gateway forwards the
 //     HTTP Authorization header) and a verified TLS client certificate are
-//     checked with AuthenticateCredentials: none gives Unauthenticated
-//     naming the accepted schemes, wrong ones give Unauthenticated
-//     "invalid credentials";
-//   - a principal without the permission gets PermissionDenied naming the
-//     principal, its roles and the permission;
+//     checked with AuthenticateCredentials: none gives ErrNoCredentials
+//     naming the accepted schemes, wrong ones ErrBadCredentials ("invalid
+//     credentials");
+//   - a principal without the permission gets ErrPermissionDenied naming
+//     the principal, its roles and the permission;
 //   - otherwise the handler runs with the Principal in its context (the
 //     anonymous principal when Open).
+//
+// Refusals are returned as these errors, not as gRPC statuses: the server
+// maps them to codes (with an interceptor outside this one). A call whose
+// client cannot be described (in-process metadata missing) fails with an
+// error that wraps none of them, an internal failure.
 //
 // It panics if perms holds a permission that is not defined: that is a bug
 // in the caller's table, not a runtime condition.
@@ -98,7 +101,7 @@ func checkedPerms(perms map[string]Permission) map[string]Permission {
 }
 
 // authorizeGRPC applies the interceptor policy and returns the context for
-// the handler, or a status error. setTrailer sends trailer metadata with the
+// the handler, or the refusal. setTrailer sends trailer metadata with the
 // error.
 func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms map[string]Permission, setTrailer func(metadata.MD)) (context.Context, error) {
 	if isPublic(method) {
@@ -107,12 +110,12 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 	perm, ok := perms[method]
 	if !ok {
 		a.log.WarnContext(ctx, "denied call to method without a permission", "method", method, "peer", grpcPeer(ctx))
-		return nil, status.Errorf(codes.PermissionDenied, "no permission is defined for method %s", method)
+		return nil, errNoPermissionDefined(method)
 	}
 	c, err := grpcClient(ctx)
 	if err != nil {
 		a.log.ErrorContext(ctx, "refused call", "method", method, "error", err)
-		return nil, status.Error(codes.Internal, "internal error: the caller's address is unknown")
+		return nil, fmt.Errorf("the caller's address is unknown: %w", err)
 	}
 	var authorization string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -121,30 +124,30 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 		}
 	}
 	p, err := a.check(ctx, c, authorization)
-	var limited *rateLimitedError
-	switch {
-	case errors.As(err, &limited):
+	if retry, limited := RetryAfter(err); limited {
 		a.log.InfoContext(ctx, "refused: too many failed authentications", "method", method, "peer", c.addr)
-		setTrailer(metadata.Pairs(RetryAfterMetadataKey, limited.retryAfter()))
-		return nil, status.Error(codes.ResourceExhausted, limited.Error())
-	case err != nil:
+		setTrailer(metadata.Pairs(RetryAfterMetadataKey, retry))
+		return nil, err
+	}
+	if err != nil {
 		a.log.InfoContext(ctx, "authentication failed", "method", method, "peer", c.addr, "error", err)
-		return nil, status.Error(codes.Unauthenticated, clientMessage(err))
+		return nil, clientError(err)
 	}
 	if !p.Can(perm) {
 		a.log.InfoContext(ctx, "permission denied", "method", method, "principal", p.Name, "peer", c.addr, "permission", perm)
-		return nil, status.Error(codes.PermissionDenied, deniedMessage(p, perm))
+		return nil, errDenied(p, perm)
 	}
 	return NewContext(ctx, p), nil
 }
 
-// clientMessage is the text sent to a client whose authentication failed.
-// Authenticate's errors are written for clients and carry no secrets.
-func clientMessage(err error) string {
+// clientError is the refusal of a client whose authentication failed.
+// Authenticate's errors are written for clients and carry no secrets;
+// anything else is reported as ErrBadCredentials.
+func clientError(err error) error {
 	if errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrBadCredentials) {
-		return err.Error()
+		return err
 	}
-	return ErrBadCredentials.Error()
+	return ErrBadCredentials
 }
 
 // grpcPeer returns the caller's address, or "" when unknown.

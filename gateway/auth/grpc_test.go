@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -43,7 +45,7 @@ var testPerms = map[string]Permission{
 func principalName(ctx context.Context) (any, error) {
 	p, ok := FromContext(ctx)
 	if !ok {
-		return nil, status.Error(codes.Internal, "no principal in context")
+		return nil, errors.New("no principal in context")
 	}
 	return wrapperspb.String(p.Name), nil
 }
@@ -95,15 +97,78 @@ var testServiceDesc = grpc.ServiceDesc{
 	}},
 }
 
+// errorRecorder stands where a server maps errors to codes (the gateway's
+// mapErrors interceptor): outermost, it keeps the error each failed call
+// returned under the call's callIDKey metadata, so that tests check its
+// sentinel with errors.Is. Nothing maps it here, so the client receives
+// its text only (as code Unknown).
+type errorRecorder struct {
+	next atomic.Int64
+	errs sync.Map // call ID → error
+}
+
+const callIDKey = "test-call-id"
+
+// serverOptions install the recorder outside a's interceptors over
+// testPerms.
+func (r *errorRecorder) serverOptions(a *Authenticator) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(r.unary, a.UnaryServerInterceptor(testPerms)),
+		grpc.ChainStreamInterceptor(r.stream, a.StreamServerInterceptor(testPerms)),
+	}
+}
+
+func (r *errorRecorder) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	r.record(ctx, err)
+	return resp, err
+}
+
+func (r *errorRecorder) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	r.record(ss.Context(), err)
+	return err
+}
+
+func (r *errorRecorder) record(ctx context.Context, err error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if id := md.Get(callIDKey); err != nil && len(id) == 1 {
+		r.errs.Store(id[0], err)
+	}
+}
+
+// call runs one client call under a fresh call ID and returns the error
+// the server returned for it, nil when the call succeeded. It fails t
+// unless the client received exactly that error's text.
+func (r *errorRecorder) call(t *testing.T, ctx context.Context, do func(context.Context) error) error {
+	t.Helper()
+	id := strconv.FormatInt(r.next.Add(1), 10)
+	wire := do(metadata.AppendToOutgoingContext(ctx, callIDKey, id))
+	v, recorded := r.errs.LoadAndDelete(id)
+	switch {
+	case wire == nil && !recorded:
+		return nil
+	case !recorded:
+		t.Fatalf("the call failed in the client only: %v", wire)
+	}
+	err := v.(error)
+	if wire == nil {
+		t.Fatalf("the server returned %v, the client saw success", err)
+	}
+	if got := status.Convert(wire).Message(); got != err.Error() {
+		t.Errorf("client received %q, the server returned %q", got, err)
+	}
+	return err
+}
+
 // startGRPC serves the test service and the real health service through
-// a's interceptors on a bufconn listener and returns a client connection.
-func startGRPC(t *testing.T, a *Authenticator) *grpc.ClientConn {
+// a's interceptors on a bufconn listener and returns a client connection
+// and the recorder of the errors the server returned.
+func startGRPC(t *testing.T, a *Authenticator) (*grpc.ClientConn, *errorRecorder) {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(
-		grpc.UnaryInterceptor(a.UnaryServerInterceptor(testPerms)),
-		grpc.StreamInterceptor(a.StreamServerInterceptor(testPerms)),
-	)
+	rec := &errorRecorder{}
+	srv := grpc.NewServer(rec.serverOptions(a)...)
 	srv.RegisterService(&testServiceDesc, struct{}{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go func() { _ = srv.Serve(lis) }()
@@ -117,10 +182,8 @@ func startGRPC(t *testing.T, a *Authenticator) *grpc.ClientConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return conn, rec
 }
-
-func statusCode(err error) string { return status.Code(err).String() }
 
 // grpcIncoming returns a server-side context carrying authorization
 // metadata, as the gRPC server would build it.
@@ -139,45 +202,50 @@ type grpcCase struct {
 	name     string
 	method   string
 	auth     string
-	wantCode codes.Code
-	wantName string   // principal the handler saw, when OK
-	wantText []string // substrings of the status message otherwise
+	wantName string // principal the handler saw, when allowed
+	wantErr  error  // sentinel of the refusal; nil: allowed
+	wantMsg  string // the refusal's whole message, which reaches the client
 }
+
+// wantNoCredentials is the message of ErrNoCredentials.
+const wantNoCredentials = `authentication required: send "Authorization: Bearer <token>" or HTTP basic auth ("Authorization: Basic <base64(user:password)>")`
 
 func TestInterceptors(t *testing.T) {
 	t.Parallel()
 	a, _ := newTestAuthenticator(t, Options{})
-	conn := startGRPC(t, a)
+	conn, rec := startGRPC(t, a)
 	tests := []grpcCase{
-		{name: "bearer allowed", method: methodRead, auth: "Bearer " + aliceToken, wantCode: codes.OK, wantName: "alice"},
-		{name: "basic bcrypt allowed", method: methodRead, auth: basicHeader("alice", alicePassword), wantCode: codes.OK, wantName: "alice"},
-		{name: "basic sha256 allowed", method: methodDelete, auth: basicHeader("bob", bobPassword), wantCode: codes.OK, wantName: "bob"},
-		{name: "no credentials", method: methodRead, wantCode: codes.Unauthenticated, wantText: []string{"Bearer", "basic auth"}},
-		{name: "wrong token", method: methodRead, auth: "Bearer nope", wantCode: codes.Unauthenticated, wantText: []string{"invalid credentials"}},
-		{name: "wrong password", method: methodRead, auth: basicHeader("alice", "nope"), wantCode: codes.Unauthenticated, wantText: []string{"invalid credentials"}},
-		{name: "malformed", method: methodRead, auth: "Basic %%%", wantCode: codes.Unauthenticated, wantText: []string{"invalid credentials", "Basic"}},
-		{name: "missing permission", method: methodDelete, auth: "Bearer " + aliceToken, wantCode: codes.PermissionDenied,
-			wantText: []string{`"alice"`, "producer", `"schemas.write"`}},
-		{name: "oncall cannot write", method: methodDelete, auth: "Bearer " + pagerToken, wantCode: codes.PermissionDenied, wantText: []string{"oncall"}},
-		{name: "handler Require denies", method: methodHardDelete, auth: "Bearer " + leadToken, wantCode: codes.PermissionDenied,
-			wantText: []string{`"lead"`, "governance-lead", `"schemas.hard_delete"`}},
-		{name: "handler Require allows admin", method: methodHardDelete, auth: "Bearer " + rootToken, wantCode: codes.OK, wantName: "root"},
-		{name: "forgotten method fails closed", method: methodForgotten, auth: "Bearer " + rootToken, wantCode: codes.PermissionDenied,
-			wantText: []string{"no permission is defined for method " + methodForgotten}},
+		{name: "bearer allowed", method: methodRead, auth: "Bearer " + aliceToken, wantName: "alice"},
+		{name: "basic bcrypt allowed", method: methodRead, auth: basicHeader("alice", alicePassword), wantName: "alice"},
+		{name: "basic sha256 allowed", method: methodDelete, auth: basicHeader("bob", bobPassword), wantName: "bob"},
+		{name: "no credentials", method: methodRead, wantErr: ErrNoCredentials, wantMsg: wantNoCredentials},
+		{name: "wrong token", method: methodRead, auth: "Bearer nope", wantErr: ErrBadCredentials, wantMsg: "invalid credentials"},
+		{name: "wrong password", method: methodRead, auth: basicHeader("alice", "nope"), wantErr: ErrBadCredentials, wantMsg: "invalid credentials"},
+		{name: "malformed", method: methodRead, auth: "Basic %%%", wantErr: ErrBadCredentials,
+			wantMsg: `invalid credentials: malformed basic credentials; expected "Basic <base64(user:password)>"`},
+		{name: "missing permission", method: methodDelete, auth: "Bearer " + aliceToken, wantErr: ErrPermissionDenied,
+			wantMsg: `principal "alice" (roles [producer]) lacks permission "schemas.write"`},
+		{name: "oncall cannot write", method: methodDelete, auth: "Bearer " + pagerToken, wantErr: ErrPermissionDenied,
+			wantMsg: `principal "pager" (roles [oncall]) lacks permission "schemas.write"`},
+		{name: "handler Require denies", method: methodHardDelete, auth: "Bearer " + leadToken, wantErr: ErrPermissionDenied,
+			wantMsg: `principal "lead" (roles [governance-lead]) lacks permission "schemas.hard_delete"`},
+		{name: "handler Require allows admin", method: methodHardDelete, auth: "Bearer " + rootToken, wantName: "root"},
+		{name: "forgotten method fails closed", method: methodForgotten, auth: "Bearer " + rootToken, wantErr: ErrPermissionDenied,
+			wantMsg: "no permission is defined for method " + methodForgotten},
 	}
-	runGRPCCases(t, conn, tests)
+	runGRPCCases(t, conn, rec, tests)
 
 	t.Run("stream allowed", func(t *testing.T) {
 		t.Parallel()
-		name, err := callWatch(withAuth(t.Context(), "Bearer "+pagerToken), conn)
+		name, err := rec.watch(t, withAuth(t.Context(), "Bearer "+pagerToken), conn)
 		if err != nil || name != "pager" {
 			t.Errorf("Watch = %q, %v; want pager", name, err)
 		}
 	})
 	t.Run("stream unauthenticated", func(t *testing.T) {
 		t.Parallel()
-		if _, err := callWatch(t.Context(), conn); status.Code(err) != codes.Unauthenticated {
-			t.Errorf("Watch without credentials: %v, want Unauthenticated", err)
+		if _, err := rec.watch(t, t.Context(), conn); !errors.Is(err, ErrNoCredentials) {
+			t.Errorf("Watch without credentials: %v, want ErrNoCredentials", err)
 		}
 	})
 	t.Run("health is public", func(t *testing.T) {
@@ -210,14 +278,15 @@ func TestInterceptorsOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := startGRPC(t, a)
-	runGRPCCases(t, conn, []grpcCase{
-		{name: "anonymous", method: methodRead, wantCode: codes.OK, wantName: "anonymous"},
-		{name: "anonymous hard delete", method: methodHardDelete, wantCode: codes.OK, wantName: "anonymous"},
-		{name: "credentials ignored", method: methodDelete, auth: "Bearer x", wantCode: codes.OK, wantName: "anonymous"},
-		{name: "forgotten method still fails closed", method: methodForgotten, wantCode: codes.PermissionDenied, wantText: []string{"no permission is defined"}},
+	conn, rec := startGRPC(t, a)
+	runGRPCCases(t, conn, rec, []grpcCase{
+		{name: "anonymous", method: methodRead, wantName: "anonymous"},
+		{name: "anonymous hard delete", method: methodHardDelete, wantName: "anonymous"},
+		{name: "credentials ignored", method: methodDelete, auth: "Bearer x", wantName: "anonymous"},
+		{name: "forgotten method still fails closed", method: methodForgotten, wantErr: ErrPermissionDenied,
+			wantMsg: "no permission is defined for method " + methodForgotten},
 	})
-	name, err := callWatch(t.Context(), conn)
+	name, err := rec.watch(t, t.Context(), conn)
 	if err != nil || name != "anonymous" {
 		t.Errorf("Watch = %q, %v; want anonymous", name, err)
 	}
@@ -234,30 +303,43 @@ func TestInterceptorPanicsOnUndefinedPermission(t *testing.T) {
 	a.UnaryServerInterceptor(map[string]Permission{methodRead: "schemas.delete"})
 }
 
-func runGRPCCases(t *testing.T, conn *grpc.ClientConn, tests []grpcCase) {
+func runGRPCCases(t *testing.T, conn *grpc.ClientConn, rec *errorRecorder, tests []grpcCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			out := new(wrapperspb.StringValue)
-			err := conn.Invoke(withAuth(t.Context(), tt.auth), tt.method, new(emptypb.Empty), out)
-			if got := status.Code(err); got != tt.wantCode {
-				t.Fatalf("code = %v, want %v (err %v)", got, tt.wantCode, err)
-			}
-			if err == nil {
+			err := rec.call(t, withAuth(t.Context(), tt.auth), func(ctx context.Context) error {
+				return conn.Invoke(ctx, tt.method, new(emptypb.Empty), out)
+			})
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
 				if diff := cmp.Diff(tt.wantName, out.GetValue()); diff != "" {
 					t.Errorf("principal seen by handler (-want +got):\n%s", diff)
 				}
 				return
 			}
-			msg := status.Convert(err).Message()
-			for _, w := range tt.wantText {
-				if !strings.Contains(msg, w) {
-					t.Errorf("message %q does not contain %q", msg, w)
-				}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			if err.Error() != tt.wantMsg {
+				t.Errorf("message %q, want %q", err, tt.wantMsg)
 			}
 		})
 	}
+}
+
+// watch is callWatch under rec: it returns the error the server returned.
+func (r *errorRecorder) watch(t *testing.T, ctx context.Context, conn *grpc.ClientConn) (string, error) {
+	t.Helper()
+	var name string
+	err := r.call(t, ctx, func(ctx context.Context) (err error) {
+		name, err = callWatch(ctx, conn)
+		return err
+	})
+	return name, err
 }
 
 // callWatch opens the server-streaming Watch method and returns the

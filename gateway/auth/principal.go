@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // AnonymousName is the name of the principal used when no principals are
@@ -54,22 +51,18 @@ func FromContext(ctx context.Context) (Principal, bool) {
 // Require checks, inside a handler, that the caller may use perm; for
 // operations whose permission depends on the request (a permanent delete
 // needs PermSchemasHardDelete on top of the method's PermSchemasWrite).
-// It returns nil when allowed, a gRPC status error with code
-// Unauthenticated when ctx carries no principal, and PermissionDenied when
-// the principal lacks perm. The message reaches clients; it names the
-// principal, its roles and the missing permission, never a credential.
+// It returns nil when allowed, ErrNoCredentials when ctx carries no
+// principal, and an error wrapping ErrPermissionDenied when the principal
+// lacks perm; handlers return it as it is, and the transport maps it. The
+// message reaches clients; it names the principal, its roles and the
+// missing permission, never a credential.
 func Require(ctx context.Context, perm Permission) error {
 	p, ok := FromContext(ctx)
 	if !ok {
-		return status.Error(codes.Unauthenticated, msgNoCredentials)
+		return ErrNoCredentials
 	}
 	if !p.Can(perm) {
-		return status.Error(codes.PermissionDenied, deniedMessage(p, perm))
+		return errDenied(p, perm)
 	}
 	return nil
-}
-
-// deniedMessage is the client-visible text for a missing permission.
-func deniedMessage(p Principal, perm Permission) string {
-	return fmt.Sprintf("principal %q (roles %v) lacks permission %q", p.Name, p.Roles, perm)
 }

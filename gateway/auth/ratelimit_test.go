@@ -1,7 +1,8 @@
 package auth
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -144,15 +143,14 @@ func TestClientKey(t *testing.T) {
 	}
 }
 
+// TestHTTPMiddlewareRateLimit checks what the middleware hands to fail and
+// the Retry-After header; the 429 and body that the Confluent API makes of
+// them are checked in gateway/confluent (TestAuthRateLimit).
 func TestHTTPMiddlewareRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	reg := prometheus.NewRegistry()
 	a, _ := newTestAuthenticator(t, Options{MaxFailures: 3, FailureWindow: time.Minute, Now: clock.Now, Registerer: reg})
-	h := a.HTTPMiddleware(PermSchemasRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := FromContext(r.Context())
-		fmt.Fprint(w, p.Name)
-	}))
 	const attacker, neighbour = "192.0.2.1:4000", "192.0.2.2:4000"
 	good, bad := "Bearer "+aliceToken, "Bearer guess"
 	steps := []struct {
@@ -160,23 +158,23 @@ func TestHTTPMiddlewareRateLimit(t *testing.T) {
 		advance   time.Duration
 		remote    string
 		auth      string
-		wantCode  int
+		wantErr   error // sentinel handed to fail; nil: allowed
 		wantRetry string
 	}{
-		{name: "no credentials 1", remote: attacker, wantCode: 401},
-		{name: "no credentials 2", remote: attacker, wantCode: 401},
-		{name: "no credentials 3", remote: attacker, wantCode: 401},
-		{name: "no credentials do not count", remote: attacker, auth: good, wantCode: 200},
-		{name: "bad 1", remote: attacker, auth: bad, wantCode: 401},
-		{name: "bad 2 from another port", remote: "192.0.2.1:4001", auth: bad, wantCode: 401},
-		{name: "bad 3", remote: attacker, auth: basicHeader("mallory", "guess"), wantCode: 401},
-		{name: "valid credentials refused too", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
-		{name: "no credentials refused too", remote: attacker, wantCode: 429, wantRetry: "60"},
-		{name: "X-Forwarded-For is not trusted", remote: attacker, auth: good, wantCode: 429, wantRetry: "60"},
-		{name: "neighbour unaffected", remote: neighbour, auth: good, wantCode: 200},
-		{name: "half way", advance: 30 * time.Second, remote: attacker, auth: good, wantCode: 429, wantRetry: "30"},
-		{name: "rounded up", advance: 29*time.Second + time.Millisecond, remote: attacker, auth: good, wantCode: 429, wantRetry: "1"},
-		{name: "window over", advance: time.Second, remote: attacker, auth: good, wantCode: 200},
+		{name: "no credentials 1", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials 2", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials 3", remote: attacker, wantErr: ErrNoCredentials},
+		{name: "no credentials do not count", remote: attacker, auth: good},
+		{name: "bad 1", remote: attacker, auth: bad, wantErr: ErrBadCredentials},
+		{name: "bad 2 from another port", remote: "192.0.2.1:4001", auth: bad, wantErr: ErrBadCredentials},
+		{name: "bad 3", remote: attacker, auth: basicHeader("mallory", "guess"), wantErr: ErrBadCredentials},
+		{name: "valid credentials refused too", remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "no credentials refused too", remote: attacker, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "X-Forwarded-For is not trusted", remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "60"},
+		{name: "neighbour unaffected", remote: neighbour, auth: good},
+		{name: "half way", advance: 30 * time.Second, remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "30"},
+		{name: "rounded up", advance: 29*time.Second + time.Millisecond, remote: attacker, auth: good, wantErr: ErrTooManyFailures, wantRetry: "1"},
+		{name: "window over", advance: time.Second, remote: attacker, auth: good},
 	}
 	for _, s := range steps {
 		clock.Advance(s.advance)
@@ -186,21 +184,21 @@ func TestHTTPMiddlewareRateLimit(t *testing.T) {
 			req.Header.Set("Authorization", s.auth)
 		}
 		req.Header.Set("X-Forwarded-For", "198.51.100.1")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != s.wantCode || rec.Header().Get("Retry-After") != s.wantRetry {
-			t.Fatalf("%s: %d Retry-After %q, want %d %q; body %s", s.name, rec.Code, rec.Header().Get("Retry-After"), s.wantCode, s.wantRetry, rec.Body)
+		rec, err := serveMiddleware(a, PermSchemasRead, req)
+		if !errors.Is(err, s.wantErr) || rec.Header().Get("Retry-After") != s.wantRetry { // errors.Is(err, nil): err == nil
+			t.Fatalf("%s: %v, Retry-After %q; want %v, %q", s.name, err, rec.Header().Get("Retry-After"), s.wantErr, s.wantRetry)
 		}
-		if rec.Code != http.StatusTooManyRequests {
+		if s.wantErr == nil && rec.Body.String() != "alice" {
+			t.Errorf("%s: next saw %q, want alice", s.name, rec.Body)
+		}
+		if !errors.Is(err, ErrTooManyFailures) {
 			continue
 		}
-		var body confluentError
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-			t.Fatal(err)
+		if want := "too many failed authentication attempts from this client; retry in " + s.wantRetry + "s"; err.Error() != want {
+			t.Errorf("%s: message %q, want %q", s.name, err, want)
 		}
-		want := confluentError{ErrorCode: 42901, Message: "too many failed authentication attempts from this client; retry in " + s.wantRetry + "s"}
-		if diff := cmp.Diff(want, body); diff != "" {
-			t.Errorf("%s: body (-want +got):\n%s", s.name, diff)
+		if retry, _ := RetryAfter(err); retry != s.wantRetry {
+			t.Errorf("%s: RetryAfter = %q, want %q", s.name, retry, s.wantRetry)
 		}
 	}
 	const wantMetrics = `
@@ -222,30 +220,35 @@ func TestInterceptorRateLimit(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	a, _ := newTestAuthenticator(t, Options{MaxFailures: 2, FailureWindow: time.Minute, Now: clock.Now})
-	conn := startGRPC(t, a)
-	call := func(authorization string) (codes.Code, string, metadata.MD) {
+	conn, rec := startGRPC(t, a)
+	call := func(authorization string) (metadata.MD, error) {
 		var trailer metadata.MD
-		err := conn.Invoke(withAuth(t.Context(), authorization), methodRead, new(emptypb.Empty), new(wrapperspb.StringValue), grpc.Trailer(&trailer))
-		return status.Code(err), status.Convert(err).Message(), trailer
+		err := rec.call(t, withAuth(t.Context(), authorization), func(ctx context.Context) error {
+			return conn.Invoke(ctx, methodRead, new(emptypb.Empty), new(wrapperspb.StringValue), grpc.Trailer(&trailer))
+		})
+		return trailer, err
 	}
 	for range 2 {
-		if code, _, _ := call("Bearer guess"); code != codes.Unauthenticated {
-			t.Fatalf("wrong token: %s, want Unauthenticated", code)
+		if _, err := call("Bearer guess"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("wrong token: %v, want ErrBadCredentials", err)
 		}
 	}
 	clock.Advance(15 * time.Second)
-	code, msg, trailer := call("Bearer " + aliceToken)
-	if code != codes.ResourceExhausted || msg != "too many failed authentication attempts from this client; retry in 45s" {
-		t.Errorf("over the limit: %s %q, want ResourceExhausted naming the wait", code, msg)
+	trailer, err := call("Bearer " + aliceToken)
+	if !errors.Is(err, ErrTooManyFailures) || err.Error() != "too many failed authentication attempts from this client; retry in 45s" {
+		t.Errorf("over the limit: %v, want ErrTooManyFailures naming the wait", err)
+	}
+	if retry, ok := RetryAfter(err); !ok || retry != "45" {
+		t.Errorf("RetryAfter = %q, %v; want 45", retry, ok)
 	}
 	if diff := cmp.Diff([]string{"45"}, trailer.Get(RetryAfterMetadataKey)); diff != "" {
 		t.Errorf("retry-after trailer (-want +got):\n%s", diff)
 	}
-	if _, err := callWatch(withAuth(t.Context(), "Bearer "+aliceToken), conn); status.Code(err) != codes.ResourceExhausted {
-		t.Errorf("stream over the limit: %v, want ResourceExhausted", err)
+	if _, err := rec.watch(t, withAuth(t.Context(), "Bearer "+aliceToken), conn); !errors.Is(err, ErrTooManyFailures) {
+		t.Errorf("stream over the limit: %v, want ErrTooManyFailures", err)
 	}
 	clock.Advance(45 * time.Second)
-	if code, _, _ := call("Bearer " + aliceToken); code != codes.OK {
-		t.Errorf("after the window: %s, want OK", code)
+	if _, err := call("Bearer " + aliceToken); err != nil {
+		t.Errorf("after the window: %v, want success", err)
 	}
 }

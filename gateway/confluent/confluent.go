@@ -3,8 +3,8 @@
 // registry, so Confluent clients and serializers work against schemagate unchanged.
 //
 // Responses are application/vnd.schemaregistry.v1+json. Errors are {"error_code": N,
-// "message": "..."} with the HTTP status equal to the first three digits of N; registry errors
-// become codes in one table (errorCodes).
+// "message": "..."} with the HTTP status equal to the first three digits of N; registry and auth
+// errors become codes in one table (errorCodes).
 package confluent
 
 import (
@@ -21,9 +21,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/registry"
@@ -113,7 +110,7 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 	byMethod := map[string]http.Handler{}
 	for method, ep := range methods {
 		allowed = append(allowed, method)
-		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.fn))
+		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.fn), h.fail)
 	}
 	allow := strings.Join(allowed, ", ")
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -189,8 +186,8 @@ type apiError struct {
 
 func (e apiError) Error() string { return e.msg }
 
-// errorCodes maps registry errors to Confluent error codes; the HTTP status is the first three
-// digits. It is the only place a registry error becomes a code.
+// errorCodes maps registry and auth errors to Confluent error codes; the HTTP status is the
+// first three digits. It is the only place such an error becomes a code.
 var errorCodes = []struct {
 	err  error
 	code int
@@ -213,6 +210,10 @@ var errorCodes = []struct {
 	{registry.ErrOperationNotPermitted, 42205},
 	{registry.ErrReferenceInUse, 42206},
 	{registry.ErrInvalidSubject, 42208},
+	{auth.ErrNoCredentials, 40101},
+	{auth.ErrBadCredentials, 40101},
+	{auth.ErrPermissionDenied, 40301},
+	{auth.ErrTooManyFailures, 42901},
 	{registry.ErrStore, 50001},
 }
 
@@ -222,14 +223,6 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae apiError
 	if errors.As(err, &ae) {
 		writeError(w, ae.status, ae.code, ae.msg)
-		return
-	}
-	switch st, _ := status.FromError(err); st.Code() {
-	case codes.PermissionDenied: // from auth.Require
-		writeError(w, http.StatusForbidden, 40301, st.Message())
-		return
-	case codes.Unauthenticated:
-		writeError(w, http.StatusUnauthorized, 40101, st.Message())
 		return
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

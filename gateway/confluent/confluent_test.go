@@ -2,6 +2,7 @@ package confluent
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -10,7 +11,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -29,13 +32,13 @@ func newBenchServer(b *testing.B) *httptest.Server { return newServer(b, nil) }
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func newServer(t testing.TB, principals []auth.PrincipalConfig) *httptest.Server {
-	srv, _ := newServerWithStore(t, principals)
+	srv, _ := newServerWithStore(t, principals, auth.Options{})
 	return srv
 }
 
 // newHandler is the Confluent handler over a registry on a fresh SQLite store, with principals
-// (none: open to every caller).
-func newHandler(t testing.TB, principals []auth.PrincipalConfig) (http.Handler, *store.DB) {
+// (none: open to every caller) authenticated with authOpts.
+func newHandler(t testing.TB, principals []auth.PrincipalConfig, authOpts auth.Options) (http.Handler, *store.DB) {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "sg.db"))
 	if err != nil {
@@ -46,7 +49,7 @@ func newHandler(t testing.TB, principals []auth.PrincipalConfig) (http.Handler, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn, err := auth.New(principals, auth.Options{})
+	authn, err := auth.New(principals, authOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,16 +60,16 @@ func newHandler(t testing.TB, principals []auth.PrincipalConfig) (http.Handler, 
 	return h, db
 }
 
-func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig) (*httptest.Server, *store.DB) {
+func newServerWithStore(t testing.TB, principals []auth.PrincipalConfig, authOpts auth.Options) (*httptest.Server, *store.DB) {
 	t.Helper()
-	h, db := newHandler(t, principals)
+	h, db := newHandler(t, principals, authOpts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, db
 }
 
 func TestStoreFailureIs50001(t *testing.T) {
-	srv, db := newServerWithStore(t, nil)
+	srv, db := newServerWithStore(t, nil, auth.Options{})
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +85,10 @@ type step struct {
 	name, method, path, body string
 	header                   map[string]string
 	status                   int
-	want                     string // JSON, compared structurally; "" skips
-	code                     int    // error_code of an error body; 0 skips
-	msg                      string // substring of the error message
+	want                     string            // JSON, compared structurally; "" skips
+	code                     int               // error_code of an error body; 0 skips
+	msg                      string            // substring of the error message
+	respHeader               map[string]string // response headers and their values ("": absent)
 }
 
 func run(t *testing.T, srv *httptest.Server, steps []step) {
@@ -112,6 +116,11 @@ func run(t *testing.T, srv *httptest.Server, steps []step) {
 		}
 		if ct := resp.Header.Get("Content-Type"); ct != ContentType {
 			t.Errorf("%s: Content-Type = %q; want %q", s.name, ct, ContentType)
+		}
+		for k, want := range s.respHeader {
+			if got := resp.Header.Get(k); got != want {
+				t.Errorf("%s: %s = %q; want %q", s.name, k, got, want)
+			}
 		}
 		var got any
 		if err := json.Unmarshal(raw, &got); err != nil {
@@ -406,12 +415,17 @@ func TestNormalize(t *testing.T) {
 	})
 }
 
+// sha256Hex is the hex SHA-256 of s, as token_sha256 and password_sha256 are configured.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 func TestAuth(t *testing.T) {
-	hash := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 	srv := newTestServer(t, []auth.PrincipalConfig{
-		{Name: "reader", Roles: []string{"producer"}, TokenSHA256: hash("reader")},
-		{Name: "writer", Roles: []string{"author"}, TokenSHA256: hash("writer")},
-		{Name: "admin", Roles: []string{"admin"}, TokenSHA256: hash("admin")},
+		{Name: "reader", Roles: []string{"producer"}, TokenSHA256: sha256Hex("reader")},
+		{Name: "writer", Roles: []string{"author"}, TokenSHA256: sha256Hex("writer")},
+		{Name: "admin", Roles: []string{"admin"}, TokenSHA256: sha256Hex("admin")},
 	})
 	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 	run(t, srv, []step{
@@ -424,4 +438,65 @@ func TestAuth(t *testing.T) {
 		{name: "writer may not hard-delete", method: "DELETE", path: "/subjects/s?permanent=true", header: bearer("writer"), status: 403, code: 40301},
 		{name: "admin hard-deletes", method: "DELETE", path: "/subjects/s?permanent=true", header: bearer("admin"), status: 200},
 	})
+}
+
+// challenge is the header of a 401: Confluent clients and browsers answer it with basic auth.
+const challenge = `Basic realm="schemagate"`
+
+// TestAuthRefusals checks the responses the handler makes of the auth middleware's refusals:
+// the status, the whole Confluent body and the headers.
+func TestAuthRefusals(t *testing.T) {
+	srv := newTestServer(t, []auth.PrincipalConfig{
+		{Name: "alice", Roles: []string{"producer"}, PasswordSHA256: sha256Hex("alice-S3CRET")},
+		{Name: "bob", Roles: []string{"author"}, PasswordSHA256: sha256Hex("bob-S3CRET")},
+		{Name: "root", Roles: []string{"admin"}, TokenSHA256: sha256Hex("root-S3CRET")},
+	})
+	basic := func(user, password string) map[string]string {
+		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}
+	}
+	register := func(name string, header map[string]string, status int, want string, respHeader map[string]string) step {
+		return step{name: name, method: "POST", path: "/subjects/s/versions", body: body(`"string"`), header: header,
+			status: status, want: want, respHeader: respHeader}
+	}
+	run(t, srv, []step{
+		register("no credentials", nil, 401,
+			`{"error_code":40101,"message":"authentication required: send \"Authorization: Bearer <token>\" or HTTP basic auth (\"Authorization: Basic <base64(user:password)>\")"}`,
+			map[string]string{"WWW-Authenticate": challenge}),
+		register("wrong password", basic("bob", "bob-S3CRET-wrong"), 401, `{"error_code":40101,"message":"invalid credentials"}`,
+			map[string]string{"WWW-Authenticate": challenge}),
+		register("malformed", map[string]string{"Authorization": "Basic bm9jb2xvbg=="}, 401,
+			`{"error_code":40101,"message":"invalid credentials: malformed basic credentials; expected \"Basic <base64(user:password)>\""}`,
+			map[string]string{"WWW-Authenticate": challenge}),
+		register("producer cannot write", basic("alice", "alice-S3CRET"), 403,
+			`{"error_code":40301,"message":"principal \"alice\" (roles [producer]) lacks permission \"schemas.write\""}`,
+			map[string]string{"WWW-Authenticate": "", "Retry-After": ""}),
+		register("author writes", basic("bob", "bob-S3CRET"), 200, "", map[string]string{"WWW-Authenticate": ""}),
+		register("admin writes", map[string]string{"Authorization": "Bearer root-S3CRET"}, 200, "", nil),
+	})
+}
+
+// TestAuthRateLimit checks the response to a client over the failure limit: 429, Retry-After
+// and the Confluent body naming the wait.
+func TestAuthRateLimit(t *testing.T) {
+	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	var elapsed atomic.Int64
+	srv, _ := newServerWithStore(t, []auth.PrincipalConfig{
+		{Name: "reader", Roles: []string{"producer"}, TokenSHA256: sha256Hex("reader")},
+	}, auth.Options{MaxFailures: 2, FailureWindow: time.Minute, Now: func() time.Time { return start.Add(time.Duration(elapsed.Load())) }})
+	guess, valid := map[string]string{"Authorization": "Bearer guess"}, map[string]string{"Authorization": "Bearer reader"}
+	limited := func(name string, retry string) step { // valid credentials are refused too
+		return step{name: name, method: "GET", path: "/subjects", header: valid, status: 429,
+			want:       `{"error_code":42901,"message":"too many failed authentication attempts from this client; retry in ` + retry + `s"}`,
+			respHeader: map[string]string{"Retry-After": retry, "WWW-Authenticate": ""}}
+	}
+	run(t, srv, []step{
+		{name: "bad 1", method: "GET", path: "/subjects", header: guess, status: 401, code: 40101, respHeader: map[string]string{"Retry-After": ""}},
+		{name: "bad 2", method: "GET", path: "/subjects", header: guess, status: 401, code: 40101},
+		limited("over the limit", "60"),
+		{name: "no credentials refused too", method: "GET", path: "/subjects", status: 429, code: 42901, respHeader: map[string]string{"Retry-After": "60"}},
+	})
+	elapsed.Add(int64(59*time.Second + time.Millisecond))
+	run(t, srv, []step{limited("rounded up", "1")})
+	elapsed.Add(int64(time.Second))
+	run(t, srv, []step{{name: "window over", method: "GET", path: "/subjects", header: valid, status: 200, want: `[]`}})
 }

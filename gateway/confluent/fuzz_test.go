@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/schemagate/schemagate/gateway/auth"
 )
 
 // The fuzz targets here drive the Confluent REST API with hostile requests, to see if we can
@@ -34,7 +36,7 @@ var errorStatuses = map[int][]int{
 // open to every caller (no principals) so every route is reachable.
 func newFuzzHandler(t testing.TB) http.Handler {
 	t.Helper()
-	h, _ := newHandler(t, nil)
+	h, _ := newHandler(t, nil, auth.Options{})
 	return h
 }
 
