@@ -11,6 +11,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // JSONSchemaBaseURL is the base URL JSON Schemas are compiled at, and JSONSchemaRootURL the
@@ -156,7 +158,7 @@ func describeJSONSchemaError(err error) string {
 				}
 				return
 			}
-			ptr := jsonPointer(e.InstanceLocation)
+			ptr := jsonpointer.FromTokens(e.InstanceLocation)
 			if seen[ptr] { // alternatives of one anyOf: the first says enough
 				return
 			}
@@ -192,13 +194,4 @@ func describeJSONSchemaError(err error) string {
 func cleanJSONSchemaMessage(msg string) string {
 	msg = strings.ReplaceAll(msg, JSONSchemaRootURL, "")
 	return strings.ReplaceAll(msg, JSONSchemaBaseURL, "")
-}
-
-func jsonPointer(tokens []string) string {
-	var sb strings.Builder
-	for _, t := range tokens {
-		sb.WriteByte('/')
-		sb.WriteString(escapePointer(t))
-	}
-	return sb.String()
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // ValidateAvroJSON checks that v, a JSON value decoded with UseNumber (map[string]any,
@@ -61,7 +63,7 @@ func (w *avroJSONWalker) add(kind Kind, format string, args ...any) {
 	if w.full() {
 		return
 	}
-	w.findings = append(w.findings, Finding{Kind: kind, Path: avroPointer(w.path), Message: fmt.Sprintf(format, args...)})
+	w.findings = append(w.findings, Finding{Kind: kind, Path: jsonpointer.FromTokens(w.path), Message: fmt.Sprintf(format, args...)})
 }
 
 // at walks a child value under one more path segment.
@@ -392,14 +394,4 @@ func avroSortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// avroPointer renders unescaped segments as a JSON pointer (RFC 6901).
-func avroPointer(segs []string) string {
-	var b strings.Builder
-	for _, s := range segs {
-		b.WriteByte('/')
-		b.WriteString(avroEscapeToken(s))
-	}
-	return b.String()
 }

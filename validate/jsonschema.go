@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -362,7 +363,7 @@ func (c *jsvCollector) walk(e *jsonschema.ValidationError) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.AllOf, *kind.Reference:
 		if len(e.Causes) == 0 {
-			c.add(Finding{Kind: KindOther, Path: jsvPointer(e.InstanceLocation), Message: "value does not match the schema"})
+			c.add(Finding{Kind: KindOther, Path: jsonpointer.FromTokens(e.InstanceLocation), Message: "value does not match the schema"})
 		}
 		for _, cause := range e.Causes {
 			c.walk(cause)
@@ -383,7 +384,7 @@ func (c *jsvCollector) walk(e *jsonschema.ValidationError) {
 // combinator reports an anyOf or oneOf none of whose alternatives matched: one finding at its
 // location, of the kind all alternatives' findings share (other when they differ).
 func (c *jsvCollector) combinator(e *jsonschema.ValidationError, keyword string) {
-	path := jsvPointer(e.InstanceLocation)
+	path := jsonpointer.FromTokens(e.InstanceLocation)
 	alts := make([][]Finding, len(e.Causes))
 	var common Kind
 	agree := true
@@ -473,7 +474,7 @@ func jsvMergedTypes(e *jsonschema.ValidationError) (string, bool) {
 
 // leaf reports a leaf error.
 func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
-	path := jsvPointer(e.InstanceLocation)
+	path := jsonpointer.FromTokens(e.InstanceLocation)
 	add := func(k Kind, format string, args ...any) {
 		c.add(Finding{Kind: k, Path: path, Message: fmt.Sprintf(format, args...)})
 	}
@@ -481,7 +482,7 @@ func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
 	// unknown_field --
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			c.add(Finding{Kind: KindUnknownField, Path: path + "/" + jsvEscape(p), Message: "property " + jsvQuote(p) + " is not allowed"})
+			c.add(Finding{Kind: KindUnknownField, Path: jsonpointer.Append(path, p), Message: "property " + jsvQuote(p) + " is not allowed"})
 		}
 	case *kind.PropertyNames:
 		if c.compiled {
@@ -494,7 +495,7 @@ func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
 	// missing_field --
 	case *kind.Required:
 		for _, m := range k.Missing {
-			c.add(Finding{Kind: KindMissingField, Path: path + "/" + jsvEscape(m), Message: "missing property " + jsvQuote(m)})
+			c.add(Finding{Kind: KindMissingField, Path: jsonpointer.Append(path, m), Message: "missing property " + jsvQuote(m)})
 		}
 	case *kind.Dependency:
 		c.missingDependents(path, k.Prop, k.Missing)
@@ -610,7 +611,7 @@ func (c *jsvCollector) propertyName(path, name string, causes []*jsonschema.Vali
 		}
 		msgs = append(msgs, f.Message)
 	}
-	p := path + "/" + jsvEscape(name)
+	p := jsonpointer.Append(path, name)
 	if forbidden {
 		c.add(Finding{Kind: KindUnknownField, Path: p, Message: "property " + jsvQuote(name) + " is not allowed"})
 		return
@@ -624,7 +625,7 @@ func (c *jsvCollector) propertyName(path, name string, causes []*jsonschema.Vali
 
 func (c *jsvCollector) missingDependents(path, prop string, missing []string) {
 	for _, m := range missing {
-		c.add(Finding{Kind: KindMissingField, Path: path + "/" + jsvEscape(m),
+		c.add(Finding{Kind: KindMissingField, Path: jsonpointer.Append(path, m),
 			Message: "missing property " + jsvQuote(m) + " (required when " + jsvQuote(prop) + " is present)"})
 	}
 }
@@ -645,7 +646,7 @@ func jsvParentKeyword(location string) string {
 	// Walk the pointer knowing which keywords are followed by a name or an index.
 	last := ""
 	for j := 0; j < len(tokens); j++ {
-		kw := jsvUnescape(tokens[j])
+		kw := jsonpointer.Unescape(tokens[j])
 		last = kw
 		switch kw {
 		case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies":
@@ -674,33 +675,6 @@ func jsvIsIndex(s string) bool {
 		}
 	}
 	return true
-}
-
-// jsvPointer builds an RFC 6901 JSON pointer from reference tokens.
-func jsvPointer(tokens []string) string {
-	if len(tokens) == 0 {
-		return ""
-	}
-	var sb strings.Builder
-	for _, t := range tokens {
-		sb.WriteByte('/')
-		sb.WriteString(jsvEscape(t))
-	}
-	return sb.String()
-}
-
-func jsvEscape(tok string) string {
-	if !strings.ContainsAny(tok, "~/") {
-		return tok
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
-}
-
-func jsvUnescape(tok string) string {
-	if !strings.Contains(tok, "~") {
-		return tok
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 }
 
 // jsvComparePointers orders JSON pointers token by token, array indices numerically, a pointer

@@ -37,6 +37,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // Schema is a parsed JSON Schema document: the root value as decoded by encoding/json with
@@ -165,7 +167,7 @@ func join(path string, tokens ...any) string {
 		case int:
 			b.WriteString(strconv.Itoa(t))
 		case string:
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+			b.WriteString(jsonpointer.Escape(t))
 		default:
 			fmt.Fprint(&b, t)
 		}
