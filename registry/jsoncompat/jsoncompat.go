@@ -65,7 +65,7 @@ type Incompatibility struct {
 // nesting is bounded by maxDepth and total work by maxSteps. Check(s, s) is always empty.
 func Check(reader, writer Schema) []Incompatibility {
 	c := newChecker()
-	c.identical = jsonEqual(reader.Root, writer.Root) && refsEqual(reader.Refs, writer.Refs)
+	c.identical = jsonEqual(reader.Root, writer.Root) && objectsEqual(reader.Refs, writer.Refs)
 	w := newSide(writer).rootNode()
 	r := newSide(reader).rootNode()
 	out := c.compare("#", w, r, 0)

@@ -73,16 +73,7 @@ func jsonEqual(a, b any) bool {
 		return true
 	case map[string]any:
 		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !jsonEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
+		return ok && objectsEqual(x, y)
 	}
 	if isNumber(a) && isNumber(b) {
 		if na, ok := a.(json.Number); ok {
@@ -97,7 +88,8 @@ func jsonEqual(a, b any) bool {
 	return false
 }
 
-func refsEqual(a, b map[string]any) bool {
+// objectsEqual reports whether a and b have the same members, each jsonEqual.
+func objectsEqual(a, b map[string]any) bool {
 	if len(a) != len(b) {
 		return false
 	}
