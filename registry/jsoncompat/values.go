@@ -337,11 +337,7 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 	}
 	switch x := v.(type) {
 	case string:
-		n := big.NewRat(int64(utf8.RuneCountInString(x)), 1)
-		if r, ok := intKw(m, "minLength"); ok && n.Cmp(r) < 0 {
-			return no
-		}
-		if r, ok := intKw(m, "maxLength"); ok && n.Cmp(r) > 0 {
+		if !sizeWithin(m, utf8.RuneCountInString(x), "minLength", "maxLength") {
 			return no
 		}
 		if p, ok := m["pattern"].(string); ok {
@@ -429,11 +425,7 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 			return no
 		}
 	}
-	count := big.NewRat(int64(len(obj)), 1)
-	if r, ok := intKw(m, "minProperties"); ok && count.Cmp(r) < 0 {
-		return no
-	}
-	if r, ok := intKw(m, "maxProperties"); ok && count.Cmp(r) > 0 {
+	if !sizeWithin(m, len(obj), "minProperties", "maxProperties") {
 		return no
 	}
 	for k, deps := range dependentRequired(m) {
@@ -452,6 +444,19 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 		}
 	}
 	return res
+}
+
+// sizeWithin reports whether n, a string's length or an object's or array's count, meets the
+// bounds the keywords minKw and maxKw of m set (where they are non-negative integers).
+func sizeWithin(m map[string]any, n int, minKw, maxKw string) bool {
+	size := big.NewRat(int64(n), 1)
+	if r, ok := intKw(m, minKw); ok && size.Cmp(r) < 0 {
+		return false
+	}
+	if r, ok := intKw(m, maxKw); ok && size.Cmp(r) > 0 {
+		return false
+	}
+	return true
 }
 
 func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth int) tri {
@@ -480,11 +485,7 @@ func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth 
 			}
 		}
 	}
-	n := big.NewRat(int64(len(arr)), 1)
-	if r, ok := intKw(m, "minItems"); ok && n.Cmp(r) < 0 {
-		return no
-	}
-	if r, ok := intKw(m, "maxItems"); ok && n.Cmp(r) > 0 {
+	if !sizeWithin(m, len(arr), "minItems", "maxItems") {
 		return no
 	}
 	if u, _ := m["uniqueItems"].(bool); u {
