@@ -106,7 +106,7 @@ func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, 
 	// or network. Payload validation also asserts "format".
 	c, err := registry.NewJSONSchemaCompiler(list)
 	if err != nil {
-		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
+		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
 	c.AssertFormat()
 	if names {
@@ -114,7 +114,7 @@ func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, 
 		c.AssertVocabs()
 	}
 	if err := c.AddResource(registry.JSONSchemaRootURL, root); err != nil {
-		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
+		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
 	sch, err := c.Compile(registry.JSONSchemaRootURL)
 	if err != nil {
@@ -210,7 +210,7 @@ func jsvDescribeCompileError(err error) string {
 	var lue *jsonschema.LoadURLError
 	if errors.As(err, &lue) {
 		return fmt.Sprintf("cannot resolve %s: it is neither a standard JSON Schema draft nor one of the schema's references",
-			strconv.Quote(jsvClean(lue.URL)))
+			strconv.Quote(registry.CleanJSONSchemaMessage(lue.URL)))
 	}
 	var sve *jsonschema.SchemaValidationError
 	var ve *jsonschema.ValidationError
@@ -233,13 +233,7 @@ func jsvDescribeCompileError(err error) string {
 			return "not a valid schema: " + strings.Join(parts, "; ")
 		}
 	}
-	return jsvClean(err.Error())
-}
-
-// jsvClean removes the synthetic base URL from a library message.
-func jsvClean(msg string) string {
-	msg = strings.ReplaceAll(msg, registry.JSONSchemaRootURL, "")
-	return strings.ReplaceAll(msg, registry.JSONSchemaBaseURL, "")
+	return registry.CleanJSONSchemaMessage(err.Error())
 }
 
 // Validate checks a JSON value (decoded with UseNumber) and returns every finding, capped at
@@ -260,7 +254,7 @@ func (s *JSONSchema) Validate(v any, lim Limits) []Finding {
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []Finding{{Kind: KindOther, Message: jsvClean(err.Error())}}
+		return []Finding{{Kind: KindOther, Message: registry.CleanJSONSchemaMessage(err.Error())}}
 	}
 	col := jsvCollector{compiled: true}
 	if perr := jsvGuard(func() { col.walk(ve) }); perr != nil {
@@ -541,7 +535,7 @@ func jsvLeafFinding(e *jsonschema.ValidationError) (Kind, string) {
 	if msg, ok := jsvConstraintMessage(e.ErrorKind); ok {
 		return KindConstraintViolation, msg
 	}
-	return KindOther, jsvShorten(jsvClean(e.ErrorKind.LocalizedString(jsvPrinter)))
+	return KindOther, jsvShorten(registry.CleanJSONSchemaMessage(e.ErrorKind.LocalizedString(jsvPrinter)))
 }
 
 // jsvConstraintMessage returns the message of a constraint_violation error (a bound, length,
