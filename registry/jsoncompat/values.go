@@ -251,6 +251,15 @@ const (
 	yes
 )
 
+// and records a sub-result t in r, where unknown sticks, and reports whether validation can
+// stop with no.
+func (r *tri) and(t tri) bool {
+	if t == unknown {
+		*r = unknown
+	}
+	return t == no
+}
+
 // valid validates v against schema node n. It is used only on values a writer can produce,
 // to decide compatibility; "unknown" is treated as incompatible by callers.
 func (c *checker) valid(v any, n node, depth int) tri {
@@ -272,11 +281,8 @@ func (c *checker) validView(v any, V view, depth int) tri {
 		return no
 	}
 	for _, a := range V.allOf {
-		switch c.valid(v, a, depth) {
-		case no:
+		if res.and(c.valid(v, a, depth)) {
 			return no
-		case unknown:
-			res = unknown
 		}
 	}
 	if V.disjKw != "" {
@@ -314,13 +320,6 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 	m := V.base
 	res := yes
 	child := func(val any, schema any) tri { return c.valid(val, node{v: schema, doc: V.doc}, depth) }
-	// and records a sub-result; it returns true when validation can stop with "no".
-	and := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	for k, kv := range m {
 		if unmodelled[k] || !wellFormed(k, kv) {
 			res = unknown
@@ -349,11 +348,11 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 			}
 		}
 	case map[string]any:
-		if and(c.validObject(x, V, child)) {
+		if res.and(c.validObject(x, V, child)) {
 			return no
 		}
 	case []any:
-		if and(c.validArray(x, V, child, depth)) {
+		if res.and(c.validArray(x, V, child, depth)) {
 			return no
 		}
 	default:
@@ -380,12 +379,6 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 func (c *checker) validObject(obj map[string]any, V view, child func(any, any) tri) tri {
 	m := V.base
 	res := yes
-	note := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	for _, k := range stringList(m["required"]) {
 		if _, ok := obj[k]; !ok {
 			return no
@@ -401,7 +394,7 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 		matched := false
 		if ps, ok := props[k]; ok {
 			matched = true
-			if note(child(val, ps)) {
+			if res.and(child(val, ps)) {
 				return no
 			}
 		}
@@ -413,15 +406,15 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 			}
 			if re.MatchString(k) {
 				matched = true
-				if note(child(val, ps)) {
+				if res.and(child(val, ps)) {
 					return no
 				}
 			}
 		}
-		if !matched && extraPresent && note(child(val, extra)) {
+		if !matched && extraPresent && res.and(child(val, extra)) {
 			return no
 		}
-		if pn, ok := m["propertyNames"]; ok && note(child(k, pn)) {
+		if pn, ok := m["propertyNames"]; ok && res.and(child(k, pn)) {
 			return no
 		}
 	}
@@ -439,7 +432,7 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 		}
 	}
 	for k, s := range dependentSchemas(m) {
-		if _, ok := obj[k]; ok && note(child(obj, s)) {
+		if _, ok := obj[k]; ok && res.and(child(obj, s)) {
 			return no
 		}
 	}
@@ -462,16 +455,10 @@ func sizeWithin(m map[string]any, n int, minKw, maxKw string) bool {
 func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth int) tri {
 	m := V.base
 	res := yes
-	note := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	tuple, _, rest := arrayLayout(V)
 	for i, it := range arr {
 		if i < len(tuple) {
-			if note(c.valid(it, tuple[i], depth)) {
+			if res.and(c.valid(it, tuple[i], depth)) {
 				return no
 			}
 			continue
@@ -480,7 +467,7 @@ func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth 
 		case restClosed:
 			return no
 		case restSchema:
-			if note(c.valid(it, rest.n, depth)) {
+			if res.and(c.valid(it, rest.n, depth)) {
 				return no
 			}
 		}
