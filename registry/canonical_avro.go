@@ -98,6 +98,8 @@ func isNameRef(orig any) bool {
 	return false
 }
 
+// schema writes s, whose original document is orig: a name where orig refers to a named type,
+// the definition otherwise.
 func (w *avroWriter) schema(s avro.Schema, orig any) error {
 	if m, ok := orig.(map[string]any); ok {
 		if u, ok := m["type"].([]any); ok { // {"type": [...]} is a union too
