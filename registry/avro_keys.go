@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // avroAttributes are the attribute names the Avro specification reserves
@@ -36,7 +38,7 @@ func checkAvroAttributeCase(v any, ptr string) string {
 			for _, a := range avroAttributes {
 				if k != a && strings.EqualFold(k, a) {
 					return fmt.Sprintf("at %s: attribute %q must be spelled %q (Avro attribute names are case-sensitive)",
-						jsonString(ptr+"/"+escapePointer(k)), k, a)
+						jsonString(jsonpointer.Append(ptr, k)), k, a)
 				}
 			}
 		}
@@ -56,8 +58,4 @@ func checkAvroAttributeCase(v any, ptr string) string {
 		}
 	}
 	return ""
-}
-
-func escapePointer(tok string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }

@@ -98,6 +98,8 @@ func isNameRef(orig any) bool {
 	return false
 }
 
+// schema writes s, whose original document is orig: a name where orig refers to a named type,
+// the definition otherwise.
 func (w *avroWriter) schema(s avro.Schema, orig any) error {
 	if m, ok := orig.(map[string]any); ok {
 		if u, ok := m["type"].([]any); ok { // {"type": [...]} is a union too
@@ -117,99 +119,105 @@ func (w *avroWriter) schema(s avro.Schema, orig any) error {
 	om, _ := orig.(map[string]any)
 	switch s := s.(type) {
 	case *avro.NullSchema:
-		if len(s.Props()) == 0 {
-			w.raw(`"null"`)
-			return nil
-		}
-		w.raw(`{"type":"null"`)
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.primitive(avro.Null, nil, s.Props(), om)
 	case *avro.PrimitiveSchema:
-		if s.Logical() == nil && len(s.Props()) == 0 {
-			w.str(string(s.Type()))
-			return nil
-		}
-		w.raw(`{"type":`)
-		w.str(string(s.Type()))
-		w.logical(s.Logical())
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.primitive(s.Type(), s.Logical(), s.Props(), om)
 	case *avro.RecordSchema:
 		return w.record(s, om)
 	case *avro.EnumSchema:
-		w.raw(`{"name":`)
-		w.str(s.FullName())
-		if len(s.Aliases()) > 0 {
-			w.raw(`,"aliases":`)
-			w.strings(s.Aliases())
-		}
-		if s.Doc() != "" {
-			w.raw(`,"doc":`)
-			w.str(s.Doc())
-		}
-		w.raw(`,"type":"enum","symbols":`)
-		w.strings(s.Symbols())
-		if s.HasDefault() {
-			w.raw(`,"default":`)
-			w.str(s.Default())
-		}
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.enum(s, om)
 	case *avro.FixedSchema:
-		w.raw(`{"name":`)
-		w.str(s.FullName())
-		if len(s.Aliases()) > 0 {
-			w.raw(`,"aliases":`)
-			w.strings(s.Aliases())
-		}
-		w.raw(fmt.Sprintf(`,"type":"fixed","size":%d`, s.Size()))
-		w.logical(s.Logical())
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.fixed(s, om)
 	case *avro.ArraySchema:
-		w.raw(`{"type":"array","items":`)
-		if err := w.schema(s.Items(), om["items"]); err != nil {
-			return err
-		}
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.container("array", "items", s.Items(), s.Props(), om)
 	case *avro.MapSchema:
-		w.raw(`{"type":"map","values":`)
-		if err := w.schema(s.Values(), om["values"]); err != nil {
-			return err
-		}
-		if err := w.props(s.Props(), om); err != nil {
-			return err
-		}
-		w.raw("}")
+		return w.container("map", "values", s.Values(), s.Props(), om)
 	case *avro.UnionSchema:
-		branches, _ := orig.([]any)
-		if len(branches) != len(s.Types()) {
-			return fmt.Errorf("cannot canonicalize union: %d branches parsed from %d", len(s.Types()), len(branches))
-		}
-		w.raw("[")
-		for i, t := range s.Types() {
-			if i > 0 {
-				w.raw(",")
-			}
-			if err := w.schema(t, branches[i]); err != nil {
-				return err
-			}
-		}
-		w.raw("]")
+		return w.union(s, orig)
 	default:
 		return fmt.Errorf("cannot canonicalize schema of type %s", s.Type())
 	}
+}
+
+// primitive writes a primitive type (null included): its bare name, or an object when it has
+// a logical type or custom properties.
+func (w *avroWriter) primitive(typ avro.Type, logical avro.LogicalSchema, props map[string]any, orig map[string]any) error {
+	if logical == nil && len(props) == 0 {
+		w.str(string(typ))
+		return nil
+	}
+	w.raw(`{"type":`)
+	w.str(string(typ))
+	w.logical(logical)
+	return w.endObject(props, orig)
+}
+
+func (w *avroWriter) enum(s *avro.EnumSchema, orig map[string]any) error {
+	w.named(s.FullName(), s.Aliases(), s.Doc())
+	w.raw(`,"type":"enum","symbols":`)
+	w.strings(s.Symbols())
+	if s.HasDefault() {
+		w.raw(`,"default":`)
+		w.str(s.Default())
+	}
+	return w.endObject(s.Props(), orig)
+}
+
+func (w *avroWriter) fixed(s *avro.FixedSchema, orig map[string]any) error {
+	w.named(s.FullName(), s.Aliases(), "")
+	w.raw(fmt.Sprintf(`,"type":"fixed","size":%d`, s.Size()))
+	w.logical(s.Logical())
+	return w.endObject(s.Props(), orig)
+}
+
+// container writes an array or a map: typ is "array" or "map", key "items" or "values".
+func (w *avroWriter) container(typ, key string, sub avro.Schema, props map[string]any, orig map[string]any) error {
+	w.raw(`{"type":"` + typ + `","` + key + `":`)
+	if err := w.schema(sub, orig[key]); err != nil {
+		return err
+	}
+	return w.endObject(props, orig)
+}
+
+func (w *avroWriter) union(s *avro.UnionSchema, orig any) error {
+	branches, _ := orig.([]any)
+	if len(branches) != len(s.Types()) {
+		return fmt.Errorf("cannot canonicalize union: %d branches parsed from %d", len(s.Types()), len(branches))
+	}
+	w.raw("[")
+	for i, t := range s.Types() {
+		if i > 0 {
+			w.raw(",")
+		}
+		if err := w.schema(t, branches[i]); err != nil {
+			return err
+		}
+	}
+	w.raw("]")
+	return nil
+}
+
+// named opens the object of a named type or a record field: its name, then its aliases and
+// doc when it has them.
+func (w *avroWriter) named(name string, aliases []string, doc string) {
+	w.raw(`{"name":`)
+	w.str(name)
+	if len(aliases) > 0 {
+		w.raw(`,"aliases":`)
+		w.strings(aliases)
+	}
+	if doc != "" {
+		w.raw(`,"doc":`)
+		w.str(doc)
+	}
+}
+
+// endObject writes the custom properties and closes the object.
+func (w *avroWriter) endObject(props map[string]any, orig map[string]any) error {
+	if err := w.props(props, orig); err != nil {
+		return err
+	}
+	w.raw("}")
 	return nil
 }
 
@@ -249,16 +257,7 @@ func (w *avroWriter) logical(l avro.LogicalSchema) {
 }
 
 func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
-	w.raw(`{"name":`)
-	w.str(s.FullName())
-	if len(s.Aliases()) > 0 {
-		w.raw(`,"aliases":`)
-		w.strings(s.Aliases())
-	}
-	if s.Doc() != "" {
-		w.raw(`,"doc":`)
-		w.str(s.Doc())
-	}
+	w.named(s.FullName(), s.Aliases(), s.Doc())
 	if s.IsError() {
 		w.raw(`,"type":"error","fields":[`)
 	} else {
@@ -273,16 +272,7 @@ func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
 			w.raw(",")
 		}
 		of, _ := origFields[i].(map[string]any)
-		w.raw(`{"name":`)
-		w.str(f.Name())
-		if len(f.Aliases()) > 0 {
-			w.raw(`,"aliases":`)
-			w.strings(f.Aliases())
-		}
-		if f.Doc() != "" {
-			w.raw(`,"doc":`)
-			w.str(f.Doc())
-		}
+		w.named(f.Name(), f.Aliases(), f.Doc())
 		w.raw(`,"type":`)
 		if err := w.schema(f.Type(), of["type"]); err != nil {
 			return err
@@ -304,15 +294,10 @@ func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
 			w.raw(`,"order":`)
 			w.str(string(f.Order()))
 		}
-		if err := w.props(f.Props(), of); err != nil {
+		if err := w.endObject(f.Props(), of); err != nil {
 			return err
 		}
-		w.raw("}")
 	}
 	w.raw("]")
-	if err := w.props(s.Props(), orig); err != nil {
-		return err
-	}
-	w.raw("}")
-	return nil
+	return w.endObject(s.Props(), orig)
 }

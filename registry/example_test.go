@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,4 +43,18 @@ func ExampleRegistry_Register() {
 	// users-value 1 1 AVRO <nil>
 	// {"name":"com.example.User","type":"record","fields":[{"name":"id","type":"long"}]}
 	// invalid AVRO schema: record "User" field "age": unknown type "integr"
+}
+
+func ExampleDescribeJSON() {
+	for _, v := range []any{nil, true, json.Number("1.5"), "x", []any{}, map[string]any{}, 7} {
+		fmt.Println(registry.DescribeJSON(v))
+	}
+	// Output:
+	// null
+	// a boolean
+	// a number
+	// a string
+	// an array
+	// an object
+	// int
 }

@@ -81,7 +81,7 @@ func (r *Registry) Schemas(ctx context.Context, f SchemaFilter) ([]SubjectVersio
 	if err != nil {
 		return nil, r.storeErr("listing schemas", err)
 	}
-	var picked []versionRef
+	var picked []versionRow
 	for i, v := range all {
 		if !strings.HasPrefix(v.subject, f.SubjectPrefix) || (v.deleted && !f.Deleted) {
 			continue

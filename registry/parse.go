@@ -255,7 +255,10 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-func describeJSON(v any) string {
+// DescribeJSON names the kind of a decoded JSON value for a message that reaches clients:
+// "null", "a boolean", "a number", "a string", "an array" or "an object", and any other value
+// by its Go type.
+func DescribeJSON(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

@@ -107,7 +107,7 @@ func (l *avroLocator) walk(v any, ns, where string) string {
 	case map[string]any:
 		return l.complex(v, ns, where)
 	default:
-		return at(where, fmt.Sprintf("expected a schema (type name, object or union array), found %s", describeJSON(v)))
+		return at(where, fmt.Sprintf("expected a schema (type name, object or union array), found %s", DescribeJSON(v)))
 	}
 }
 
@@ -176,7 +176,7 @@ func (l *avroLocator) complex(m map[string]any, ns, where string) string {
 			return l.checkTypeName(t, ns, where)
 		}
 	default:
-		return at(where, fmt.Sprintf(`"type" must be a type name or a union array, found %s`, describeJSON(t)))
+		return at(where, fmt.Sprintf(`"type" must be a type name or a union array, found %s`, DescribeJSON(t)))
 	}
 }
 
@@ -228,7 +228,7 @@ func (l *avroLocator) record(m map[string]any, ns, where string) string {
 	for i, f := range fields {
 		fm, ok := f.(map[string]any)
 		if !ok {
-			return fmt.Sprintf("%s field #%d: must be an object, found %s", label, i+1, describeJSON(f))
+			return fmt.Sprintf("%s field #%d: must be an object, found %s", label, i+1, DescribeJSON(f))
 		}
 		fname, _ := fm["name"].(string)
 		if fname == "" {
@@ -298,7 +298,7 @@ func locateDefaultError(orig any, hambaMsg string) string {
 func jsonStringOf(v any) string {
 	b, err := marshalJSON(v)
 	if err != nil {
-		return describeJSON(v)
+		return DescribeJSON(v)
 	}
 	return string(b)
 }

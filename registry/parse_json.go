@@ -11,6 +11,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // JSONSchemaBaseURL is the base URL JSON Schemas are compiled at, and JSONSchemaRootURL the
@@ -51,7 +53,7 @@ func canonicalJSONSchema(text string, deps []dependency) (string, error) {
 		return "", errorf(ErrInvalidSchema, "invalid JSON schema: not valid JSON: %s", err.Error())
 	}
 	if err := c.AddResource(JSONSchemaRootURL, doc); err != nil {
-		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", cleanJSONSchemaMessage(err.Error()))
+		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", CleanJSONSchemaMessage(err.Error()))
 	}
 	if err := guard(func() error { _, err := c.Compile(JSONSchemaRootURL); return err }); err != nil {
 		return "", errorf(ErrInvalidSchema, "invalid JSON schema: %s", describeJSONSchemaError(err))
@@ -103,7 +105,7 @@ func NewJSONSchemaCompiler(refs []JSONSchemaReference) (*jsonschema.Compiler, er
 			return nil, fmt.Errorf("reference name %q is reserved", ref.Name)
 		}
 		if err := c.AddResource(u, ref.Doc); err != nil {
-			return nil, fmt.Errorf("reference %q: %s", ref.Name, cleanJSONSchemaMessage(err.Error()))
+			return nil, fmt.Errorf("reference %q: %s", ref.Name, CleanJSONSchemaMessage(err.Error()))
 		}
 		loader.add(ref.Name, ref.Doc)
 	}
@@ -156,7 +158,7 @@ func describeJSONSchemaError(err error) string {
 				}
 				return
 			}
-			ptr := jsonPointer(e.InstanceLocation)
+			ptr := jsonpointer.FromTokens(e.InstanceLocation)
 			if seen[ptr] { // alternatives of one anyOf: the first says enough
 				return
 			}
@@ -173,7 +175,7 @@ func describeJSONSchemaError(err error) string {
 		}
 		if len(problems) > 0 {
 			prefix := ""
-			if doc := cleanJSONSchemaMessage(sve.URL); doc != "#" && doc != "" {
+			if doc := CleanJSONSchemaMessage(sve.URL); doc != "#" && doc != "" {
 				prefix = "referenced schema " + jsonString(strings.TrimSuffix(doc, "#")) + ": "
 			}
 			return prefix + strings.Join(problems, "; ")
@@ -182,23 +184,14 @@ func describeJSONSchemaError(err error) string {
 	var lue *jsonschema.LoadURLError
 	if errors.As(err, &lue) {
 		return fmt.Sprintf("cannot resolve %s: it is neither a standard JSON Schema draft nor the name of one of the schema's references",
-			jsonString(cleanJSONSchemaMessage(lue.URL)))
+			jsonString(CleanJSONSchemaMessage(lue.URL)))
 	}
-	return cleanJSONSchemaMessage(err.Error())
+	return CleanJSONSchemaMessage(err.Error())
 }
 
-// cleanJSONSchemaMessage removes our synthetic base URL from a message, so
-// locations read as "#/definitions/x" and reference names as written.
-func cleanJSONSchemaMessage(msg string) string {
+// CleanJSONSchemaMessage removes JSONSchemaRootURL and JSONSchemaBaseURL from a message of the
+// JSON Schema library, so locations read as "#/definitions/x" and reference names as written.
+func CleanJSONSchemaMessage(msg string) string {
 	msg = strings.ReplaceAll(msg, JSONSchemaRootURL, "")
 	return strings.ReplaceAll(msg, JSONSchemaBaseURL, "")
-}
-
-func jsonPointer(tokens []string) string {
-	var sb strings.Builder
-	for _, t := range tokens {
-		sb.WriteByte('/')
-		sb.WriteString(escapePointer(t))
-	}
-	return sb.String()
 }

@@ -22,8 +22,9 @@ type queries struct {
 	d store.Dialect
 }
 
-// versionRow is one row of subject_versions.
+// versionRow is one row of subject_versions: a subject version and the schema it holds.
 type versionRow struct {
+	subject  string
 	version  int
 	schemaID int
 	deleted  bool
@@ -31,23 +32,8 @@ type versionRow struct {
 
 // subjectVersions returns all version rows of subject, ascending.
 func (q queries) subjectVersions(ctx context.Context, db querier, subject string) ([]versionRow, error) {
-	rows, err := db.QueryContext(ctx, q.d.Rebind(
-		`SELECT version, schema_id, deleted FROM subject_versions WHERE subject = ? ORDER BY version`), subject)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []versionRow
-	for rows.Next() {
-		var r versionRow
-		var deleted int
-		if err := rows.Scan(&r.version, &r.schemaID, &deleted); err != nil {
-			return nil, err
-		}
-		r.deleted = deleted != 0
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return q.versionRows(ctx, db, q.d.Rebind(
+		`SELECT subject, version, schema_id, deleted FROM subject_versions WHERE subject = ? ORDER BY version`), subject)
 }
 
 // subjectStates returns every subject with whether it has a live version.
@@ -238,34 +224,28 @@ func (q queries) schemaExists(ctx context.Context, db querier, id int) (bool, er
 	return n > 0, err
 }
 
-// versionRef is a subject version that holds a schema.
-type versionRef struct {
-	subject  string
-	version  int
-	schemaID int
-	deleted  bool
-}
-
 // allVersions returns every subject version row, ordered by subject and version.
-func (q queries) allVersions(ctx context.Context, db querier) ([]versionRef, error) {
-	return q.versionRefs(ctx, db, `SELECT subject, version, schema_id, deleted FROM subject_versions ORDER BY subject, version`)
+func (q queries) allVersions(ctx context.Context, db querier) ([]versionRow, error) {
+	return q.versionRows(ctx, db, `SELECT subject, version, schema_id, deleted FROM subject_versions ORDER BY subject, version`)
 }
 
 // versionsOfSchema returns the subject versions holding schema id.
-func (q queries) versionsOfSchema(ctx context.Context, db querier, id int) ([]versionRef, error) {
-	return q.versionRefs(ctx, db, q.d.Rebind(
+func (q queries) versionsOfSchema(ctx context.Context, db querier, id int) ([]versionRow, error) {
+	return q.versionRows(ctx, db, q.d.Rebind(
 		`SELECT subject, version, schema_id, deleted FROM subject_versions WHERE schema_id = ? ORDER BY subject, version`), id)
 }
 
-func (q queries) versionRefs(ctx context.Context, db querier, query string, args ...any) ([]versionRef, error) {
+// versionRows runs a query selecting subject, version, schema_id and deleted from
+// subject_versions.
+func (q queries) versionRows(ctx context.Context, db querier, query string, args ...any) ([]versionRow, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []versionRef
+	var out []versionRow
 	for rows.Next() {
-		var v versionRef
+		var v versionRow
 		var deleted int
 		if err := rows.Scan(&v.subject, &v.version, &v.schemaID, &deleted); err != nil {
 			return nil, err

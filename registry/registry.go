@@ -171,82 +171,108 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, err
 	}
 	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
-	fp := schemaFingerprint(sv.Schema)
-	created := false
-	var change Change
-	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
-			return err
-		}
-		created = false
-		mode, err := r.checkWritable(ctx, tx, subject)
-		if err != nil {
-			return err
-		}
-		// The references were checked outside the transaction; check that
-		// they are still live now that writes are excluded.
-		for _, ref := range refs {
-			if err := r.checkLiveReference(ctx, tx, ref); err != nil {
-				return err
-			}
-		}
-		id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
-		if err != nil {
-			return err
-		}
-		if in.ID != 0 && (found && id != in.ID || !found && mode != ModeImport) {
-			if mode != ModeImport {
-				return errorf(ErrOperationNotPermitted, "Subject %s is not in import mode: a schema ID can be given only in IMPORT mode", subject)
-			}
-			return errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the schema is registered with id %d", in.ID, id)
-		}
-		rows, err := r.q.subjectVersions(ctx, tx, subject)
-		if err != nil {
-			return err
-		}
-		if found {
-			for _, row := range rows {
-				if row.schemaID == id && !row.deleted {
-					sv.Version, sv.Schema.ID = row.version, id
-					return nil
-				}
-			}
-		}
-		if mode != ModeImport {
-			if err := r.checkRegistration(ctx, tx, subject, rows, p); err != nil {
-				return err
-			}
-		}
-		if !found {
-			if id, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
-				return err
-			}
-			sv.Schema.ID = id
-			if err := r.q.insertSchema(ctx, tx, sv.Schema, fp); err != nil {
-				return err
-			}
-		}
-		sv.Schema.ID = id
-		if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
-			return err
-		}
-		if err := r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro()); err != nil {
-			return err
-		}
-		change = Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
-			"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
-		created = true
-		return r.journal(ctx, tx, change)
+	var change *Change
+	err = r.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+		change, err = r.registerInTx(ctx, tx, &sv, in, p, refs)
+		return err
 	})
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
-	if created {
-		r.notify(ctx, change)
+	if change != nil {
+		r.notify(ctx, *change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
 	return sv, nil
+}
+
+// registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
+// sv's version and schema ID, and returns the journaled change when it created a version, nil
+// when the subject already had the schema.
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference) (*Change, error) {
+	subject := sv.Subject
+	if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+		return nil, err
+	}
+	mode, err := r.checkWritable(ctx, tx, subject)
+	if err != nil {
+		return nil, err
+	}
+	// The references were checked outside the transaction; check that
+	// they are still live now that writes are excluded.
+	for _, ref := range refs {
+		if err := r.checkLiveReference(ctx, tx, ref); err != nil {
+			return nil, err
+		}
+	}
+	fp := schemaFingerprint(sv.Schema)
+	id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkGivenSchemaID(subject, mode, in.ID, id, found); err != nil {
+		return nil, err
+	}
+	rows, err := r.q.subjectVersions(ctx, tx, subject)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if version, ok := liveVersionOf(rows, id); ok {
+			sv.Version, sv.Schema.ID = version, id
+			return nil, nil
+		}
+	}
+	if mode != ModeImport {
+		if err := r.checkRegistration(ctx, tx, subject, rows, p); err != nil {
+			return nil, err
+		}
+	}
+	if !found {
+		if id, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
+			return nil, err
+		}
+		sv.Schema.ID = id
+		if err := r.q.insertSchema(ctx, tx, sv.Schema, fp); err != nil {
+			return nil, err
+		}
+	}
+	sv.Schema.ID = id
+	if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
+		return nil, err
+	}
+	if err := r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro()); err != nil {
+		return nil, err
+	}
+	change := Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
+		"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
+	if err := r.journal(ctx, tx, change); err != nil {
+		return nil, err
+	}
+	return &change, nil
+}
+
+// checkGivenSchemaID refuses a schema ID given with a registration (given != 0) outside IMPORT
+// mode, or one that differs from the ID the same schema already has (id, when found).
+func checkGivenSchemaID(subject string, mode AccessMode, given, id int, found bool) error {
+	if given != 0 && (found && id != given || !found && mode != ModeImport) {
+		if mode != ModeImport {
+			return errorf(ErrOperationNotPermitted, "Subject %s is not in import mode: a schema ID can be given only in IMPORT mode", subject)
+		}
+		return errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the schema is registered with id %d", given, id)
+	}
+	return nil
+}
+
+// liveVersionOf returns the live version among rows that holds schema id.
+func liveVersionOf(rows []versionRow, id int) (int, bool) {
+	for _, row := range rows {
+		if row.schemaID == id && !row.deleted {
+			return row.version, true
+		}
+	}
+	return 0, false
 }
 
 // prepare validates and parses an input schema for subject, normalizing it when the input or

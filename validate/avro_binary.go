@@ -5,10 +5,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // ValidateAvroBinary checks that data is exactly one value of schema s in Avro binary
@@ -88,15 +89,7 @@ func (w *avroBinWalker) unwind(seg string) bool {
 
 func (w *avroBinWalker) pointer() string {
 	slices.Reverse(w.rev)
-	return avroPointer(w.rev)
-}
-
-// avroEscapeToken escapes one JSON pointer reference token (RFC 6901).
-func avroEscapeToken(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	return jsonpointer.FromTokens(w.rev)
 }
 
 func (w *avroBinWalker) walk(s avro.Schema, depth int) bool {

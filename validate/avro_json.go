@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
+	"github.com/schemagate/schemagate/registry"
 )
 
 // ValidateAvroJSON checks that v, a JSON value decoded with UseNumber (map[string]any,
@@ -61,7 +64,7 @@ func (w *avroJSONWalker) add(kind Kind, format string, args ...any) {
 	if w.full() {
 		return
 	}
-	w.findings = append(w.findings, Finding{Kind: kind, Path: avroPointer(w.path), Message: fmt.Sprintf(format, args...)})
+	w.findings = append(w.findings, Finding{Kind: kind, Path: jsonpointer.FromTokens(w.path), Message: fmt.Sprintf(format, args...)})
 }
 
 // at walks a child value under one more path segment.
@@ -351,22 +354,16 @@ func avroListNames(names []string) string {
 	return strings.Join(quoted, ", ")
 }
 
+// avroJSONKind describes a decoded JSON value for a message: a number with its value, any
+// other JSON value as the registry names it in schema errors.
 func avroJSONKind(v any) string {
 	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
 	case json.Number:
 		return "number " + avroClip(v.String())
 	case float64:
 		return "number " + strconv.FormatFloat(v, 'g', -1, 64)
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
+	case nil, bool, string, []any, map[string]any:
+		return registry.DescribeJSON(v)
 	default:
 		return fmt.Sprintf("a %T, which is not a decoded JSON value", v)
 	}
@@ -392,14 +389,4 @@ func avroSortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// avroPointer renders unescaped segments as a JSON pointer (RFC 6901).
-func avroPointer(segs []string) string {
-	var b strings.Builder
-	for _, s := range segs {
-		b.WriteByte('/')
-		b.WriteString(avroEscapeToken(s))
-	}
-	return b.String()
 }

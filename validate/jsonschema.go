@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -105,7 +106,7 @@ func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, 
 	// or network. Payload validation also asserts "format".
 	c, err := registry.NewJSONSchemaCompiler(list)
 	if err != nil {
-		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
+		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
 	c.AssertFormat()
 	if names {
@@ -113,7 +114,7 @@ func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, 
 		c.AssertVocabs()
 	}
 	if err := c.AddResource(registry.JSONSchemaRootURL, root); err != nil {
-		return nil, fmt.Errorf("compile JSON schema: %s", jsvClean(err.Error()))
+		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
 	sch, err := c.Compile(registry.JSONSchemaRootURL)
 	if err != nil {
@@ -209,7 +210,7 @@ func jsvDescribeCompileError(err error) string {
 	var lue *jsonschema.LoadURLError
 	if errors.As(err, &lue) {
 		return fmt.Sprintf("cannot resolve %s: it is neither a standard JSON Schema draft nor one of the schema's references",
-			strconv.Quote(jsvClean(lue.URL)))
+			strconv.Quote(registry.CleanJSONSchemaMessage(lue.URL)))
 	}
 	var sve *jsonschema.SchemaValidationError
 	var ve *jsonschema.ValidationError
@@ -232,13 +233,7 @@ func jsvDescribeCompileError(err error) string {
 			return "not a valid schema: " + strings.Join(parts, "; ")
 		}
 	}
-	return jsvClean(err.Error())
-}
-
-// jsvClean removes the synthetic base URL from a library message.
-func jsvClean(msg string) string {
-	msg = strings.ReplaceAll(msg, registry.JSONSchemaRootURL, "")
-	return strings.ReplaceAll(msg, registry.JSONSchemaBaseURL, "")
+	return registry.CleanJSONSchemaMessage(err.Error())
 }
 
 // Validate checks a JSON value (decoded with UseNumber) and returns every finding, capped at
@@ -259,7 +254,7 @@ func (s *JSONSchema) Validate(v any, lim Limits) []Finding {
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []Finding{{Kind: KindOther, Message: jsvClean(err.Error())}}
+		return []Finding{{Kind: KindOther, Message: registry.CleanJSONSchemaMessage(err.Error())}}
 	}
 	col := jsvCollector{compiled: true}
 	if perr := jsvGuard(func() { col.walk(ve) }); perr != nil {
@@ -362,7 +357,7 @@ func (c *jsvCollector) walk(e *jsonschema.ValidationError) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.AllOf, *kind.Reference:
 		if len(e.Causes) == 0 {
-			c.add(Finding{Kind: KindOther, Path: jsvPointer(e.InstanceLocation), Message: "value does not match the schema"})
+			c.add(Finding{Kind: KindOther, Path: jsonpointer.FromTokens(e.InstanceLocation), Message: "value does not match the schema"})
 		}
 		for _, cause := range e.Causes {
 			c.walk(cause)
@@ -383,7 +378,7 @@ func (c *jsvCollector) walk(e *jsonschema.ValidationError) {
 // combinator reports an anyOf or oneOf none of whose alternatives matched: one finding at its
 // location, of the kind all alternatives' findings share (other when they differ).
 func (c *jsvCollector) combinator(e *jsonschema.ValidationError, keyword string) {
-	path := jsvPointer(e.InstanceLocation)
+	path := jsonpointer.FromTokens(e.InstanceLocation)
 	alts := make([][]Finding, len(e.Causes))
 	var common Kind
 	agree := true
@@ -471,17 +466,15 @@ func jsvMergedTypes(e *jsonschema.ValidationError) (string, bool) {
 	return fmt.Sprintf("want %s, got %s", strings.Join(want, " or "), got), true
 }
 
-// leaf reports a leaf error.
+// leaf reports a leaf error: unknown and missing properties at each property's own path, every
+// other kind of error as one finding at its location.
 func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
-	path := jsvPointer(e.InstanceLocation)
-	add := func(k Kind, format string, args ...any) {
-		c.add(Finding{Kind: k, Path: path, Message: fmt.Sprintf(format, args...)})
-	}
+	path := jsonpointer.FromTokens(e.InstanceLocation)
 	switch k := e.ErrorKind.(type) {
 	// unknown_field --
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			c.add(Finding{Kind: KindUnknownField, Path: path + "/" + jsvEscape(p), Message: "property " + jsvQuote(p) + " is not allowed"})
+			c.add(Finding{Kind: KindUnknownField, Path: jsonpointer.Append(path, p), Message: "property " + jsvQuote(p) + " is not allowed"})
 		}
 	case *kind.PropertyNames:
 		if c.compiled {
@@ -494,100 +487,120 @@ func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
 	// missing_field --
 	case *kind.Required:
 		for _, m := range k.Missing {
-			c.add(Finding{Kind: KindMissingField, Path: path + "/" + jsvEscape(m), Message: "missing property " + jsvQuote(m)})
+			c.add(Finding{Kind: KindMissingField, Path: jsonpointer.Append(path, m), Message: "missing property " + jsvQuote(m)})
 		}
 	case *kind.Dependency:
 		c.missingDependents(path, k.Prop, k.Missing)
 	case *kind.DependentRequired:
 		c.missingDependents(path, k.Prop, k.Missing)
 
+	default:
+		fk, msg := jsvLeafFinding(e)
+		c.add(Finding{Kind: fk, Path: path, Message: msg})
+	}
+}
+
+// jsvLeafFinding returns the kind and message of a leaf error that is reported at its own
+// location: type_mismatch, enum_violation, constraint_violation or other.
+func jsvLeafFinding(e *jsonschema.ValidationError) (Kind, string) {
+	switch k := e.ErrorKind.(type) {
 	// type_mismatch --
 	case *kind.Type:
-		add(KindTypeMismatch, "want %s, got %s", strings.Join(k.Want, " or "), k.Got)
+		return KindTypeMismatch, fmt.Sprintf("want %s, got %s", strings.Join(k.Want, " or "), k.Got)
 
 	// enum_violation --
 	case *kind.Enum:
 		if jsvHasContainer(k.Want) {
-			add(KindEnumViolation, "%s is not one of the %s", jsvDisplay(k.Got), jsvCount(len(k.Want), "allowed value"))
-			return
+			return KindEnumViolation, fmt.Sprintf("%s is not one of the %s", jsvDisplay(k.Got), jsvCount(len(k.Want), "allowed value"))
 		}
-		add(KindEnumViolation, "want %s, got %s", jsvOneOf(k.Want), jsvDisplay(k.Got))
+		return KindEnumViolation, fmt.Sprintf("want %s, got %s", jsvOneOf(k.Want), jsvDisplay(k.Got))
 	case *kind.Const:
 		if jsvHasContainer([]any{k.Want}) {
-			add(KindEnumViolation, `%s does not equal the "const" value`, jsvDisplay(k.Got))
-			return
+			return KindEnumViolation, fmt.Sprintf(`%s does not equal the "const" value`, jsvDisplay(k.Got))
 		}
-		add(KindEnumViolation, "want %s, got %s", jsvDisplay(k.Want), jsvDisplay(k.Got))
+		return KindEnumViolation, fmt.Sprintf("want %s, got %s", jsvDisplay(k.Want), jsvDisplay(k.Got))
 
-	// constraint_violation --
+	// other, unless the false schema sits where it forbids a property or an item --
+	case *kind.FalseSchema:
+		return jsvFalseSchemaFinding(e)
+	case *kind.Not:
+		return KindOther, `must not match the "not" schema`
+	case *kind.OneOf:
+		return KindOther, fmt.Sprintf(`must match exactly one "oneOf" alternative but matches oneOf[%d] and oneOf[%d]`, k.Subschemas[0], k.Subschemas[1])
+	case *kind.InvalidJsonValue:
+		return KindOther, fmt.Sprintf("unsupported value of Go type %T", k.Value)
+	case nil:
+		return KindOther, "value does not match the schema"
+	}
+	if msg, ok := jsvConstraintMessage(e.ErrorKind); ok {
+		return KindConstraintViolation, msg
+	}
+	return KindOther, jsvShorten(registry.CleanJSONSchemaMessage(e.ErrorKind.LocalizedString(jsvPrinter)))
+}
+
+// jsvConstraintMessage returns the message of a constraint_violation error (a bound, length,
+// count, pattern or format), and false for any other kind of error.
+func jsvConstraintMessage(k jsonschema.ErrorKind) (string, bool) {
+	switch k := k.(type) {
 	case *kind.Minimum:
-		add(KindConstraintViolation, "must be >= %s but found %s", jsvRat(k.Want), jsvRat(k.Got))
+		return fmt.Sprintf("must be >= %s but found %s", jsvRat(k.Want), jsvRat(k.Got)), true
 	case *kind.Maximum:
-		add(KindConstraintViolation, "must be <= %s but found %s", jsvRat(k.Want), jsvRat(k.Got))
+		return fmt.Sprintf("must be <= %s but found %s", jsvRat(k.Want), jsvRat(k.Got)), true
 	case *kind.ExclusiveMinimum:
-		add(KindConstraintViolation, "must be > %s but found %s", jsvRat(k.Want), jsvRat(k.Got))
+		return fmt.Sprintf("must be > %s but found %s", jsvRat(k.Want), jsvRat(k.Got)), true
 	case *kind.ExclusiveMaximum:
-		add(KindConstraintViolation, "must be < %s but found %s", jsvRat(k.Want), jsvRat(k.Got))
+		return fmt.Sprintf("must be < %s but found %s", jsvRat(k.Want), jsvRat(k.Got)), true
 	case *kind.MultipleOf:
-		add(KindConstraintViolation, "must be a multiple of %s but found %s", jsvRat(k.Want), jsvRat(k.Got))
+		return fmt.Sprintf("must be a multiple of %s but found %s", jsvRat(k.Want), jsvRat(k.Got)), true
 	case *kind.MinLength:
-		add(KindConstraintViolation, "must be at least %s long but has %d", jsvCount(k.Want, "character"), k.Got)
+		return fmt.Sprintf("must be at least %s long but has %d", jsvCount(k.Want, "character"), k.Got), true
 	case *kind.MaxLength:
-		add(KindConstraintViolation, "must be at most %s long but has %d", jsvCount(k.Want, "character"), k.Got)
+		return fmt.Sprintf("must be at most %s long but has %d", jsvCount(k.Want, "character"), k.Got), true
 	case *kind.Pattern:
-		add(KindConstraintViolation, "must match pattern %s but found %s", jsvQuote(k.Want), jsvQuote(k.Got))
+		return fmt.Sprintf("must match pattern %s but found %s", jsvQuote(k.Want), jsvQuote(k.Got)), true
 	case *kind.MinItems:
-		add(KindConstraintViolation, "must have at least %s but has %d", jsvCount(k.Want, "item"), k.Got)
+		return fmt.Sprintf("must have at least %s but has %d", jsvCount(k.Want, "item"), k.Got), true
 	case *kind.MaxItems:
-		add(KindConstraintViolation, "must have at most %s but has %d", jsvCount(k.Want, "item"), k.Got)
+		return fmt.Sprintf("must have at most %s but has %d", jsvCount(k.Want, "item"), k.Got), true
 	case *kind.AdditionalItems:
-		add(KindConstraintViolation, "has %s more than the schema allows", jsvCount(k.Count, "item"))
+		return fmt.Sprintf("has %s more than the schema allows", jsvCount(k.Count, "item")), true
 	case *kind.UniqueItems:
-		add(KindConstraintViolation, "items must be unique but items %d and %d are equal", k.Duplicates[0], k.Duplicates[1])
+		return fmt.Sprintf("items must be unique but items %d and %d are equal", k.Duplicates[0], k.Duplicates[1]), true
 	case *kind.MinProperties:
-		add(KindConstraintViolation, "must have at least %s but has %d", jsvCount(k.Want, "property"), k.Got)
+		return fmt.Sprintf("must have at least %s but has %d", jsvCount(k.Want, "property"), k.Got), true
 	case *kind.MaxProperties:
-		add(KindConstraintViolation, "must have at most %s but has %d", jsvCount(k.Want, "property"), k.Got)
+		return fmt.Sprintf("must have at most %s but has %d", jsvCount(k.Want, "property"), k.Got), true
 	case *kind.Contains:
-		add(KindConstraintViolation, `no item matches the "contains" schema`)
+		return `no item matches the "contains" schema`, true
 	case *kind.MinContains:
-		add(KindConstraintViolation, `at least %s must match the "contains" schema but %d do`, jsvCount(k.Want, "item"), len(k.Got))
+		return fmt.Sprintf(`at least %s must match the "contains" schema but %d do`, jsvCount(k.Want, "item"), len(k.Got)), true
 	case *kind.MaxContains:
-		add(KindConstraintViolation, `at most %s may match the "contains" schema but %d do`, jsvCount(k.Want, "item"), len(k.Got))
+		return fmt.Sprintf(`at most %s may match the "contains" schema but %d do`, jsvCount(k.Want, "item"), len(k.Got)), true
 	case *kind.Format:
 		msg := fmt.Sprintf("%s is not a valid %s", jsvDisplay(k.Got), k.Want)
 		if k.Err != nil {
 			msg += ": " + jsvShorten(k.Err.Error())
 		}
-		add(KindConstraintViolation, "%s", msg)
-
-	// other --
-	case *kind.FalseSchema:
-		switch jsvParentKeyword(e.SchemaURL) {
-		case "unevaluatedProperties", "additionalProperties":
-			name := ""
-			if n := len(e.InstanceLocation); n > 0 {
-				name = e.InstanceLocation[n-1]
-			}
-			add(KindUnknownField, "property %s is not allowed", jsvQuote(name))
-		case "unevaluatedItems", "items", "additionalItems":
-			add(KindConstraintViolation, "array item not allowed: the array has more items than the schema allows")
-		default:
-			add(KindOther, "%s", jsvFalseMessage)
-		}
-	case *kind.Not:
-		add(KindOther, `must not match the "not" schema`)
-	case *kind.OneOf:
-		add(KindOther, `must match exactly one "oneOf" alternative but matches oneOf[%d] and oneOf[%d]`, k.Subschemas[0], k.Subschemas[1])
-	case *kind.InvalidJsonValue:
-		add(KindOther, "unsupported value of Go type %T", k.Value)
-	default:
-		if e.ErrorKind == nil {
-			add(KindOther, "value does not match the schema")
-			return
-		}
-		add(KindOther, "%s", jsvShorten(jsvClean(e.ErrorKind.LocalizedString(jsvPrinter))))
+		return msg, true
 	}
+	return "", false
+}
+
+// jsvFalseSchemaFinding reports the false schema by the keyword it sits under: a property
+// that additionalProperties or unevaluatedProperties forbids is unknown_field, an item beyond
+// what items and friends allow is constraint_violation, anything else is other.
+func jsvFalseSchemaFinding(e *jsonschema.ValidationError) (Kind, string) {
+	switch jsvParentKeyword(e.SchemaURL) {
+	case "unevaluatedProperties", "additionalProperties":
+		name := ""
+		if n := len(e.InstanceLocation); n > 0 {
+			name = e.InstanceLocation[n-1]
+		}
+		return KindUnknownField, "property " + jsvQuote(name) + " is not allowed"
+	case "unevaluatedItems", "items", "additionalItems":
+		return KindConstraintViolation, "array item not allowed: the array has more items than the schema allows"
+	}
+	return KindOther, jsvFalseMessage
 }
 
 const jsvFalseMessage = "no value is allowed here"
@@ -610,7 +623,7 @@ func (c *jsvCollector) propertyName(path, name string, causes []*jsonschema.Vali
 		}
 		msgs = append(msgs, f.Message)
 	}
-	p := path + "/" + jsvEscape(name)
+	p := jsonpointer.Append(path, name)
 	if forbidden {
 		c.add(Finding{Kind: KindUnknownField, Path: p, Message: "property " + jsvQuote(name) + " is not allowed"})
 		return
@@ -624,7 +637,7 @@ func (c *jsvCollector) propertyName(path, name string, causes []*jsonschema.Vali
 
 func (c *jsvCollector) missingDependents(path, prop string, missing []string) {
 	for _, m := range missing {
-		c.add(Finding{Kind: KindMissingField, Path: path + "/" + jsvEscape(m),
+		c.add(Finding{Kind: KindMissingField, Path: jsonpointer.Append(path, m),
 			Message: "missing property " + jsvQuote(m) + " (required when " + jsvQuote(prop) + " is present)"})
 	}
 }
@@ -645,7 +658,7 @@ func jsvParentKeyword(location string) string {
 	// Walk the pointer knowing which keywords are followed by a name or an index.
 	last := ""
 	for j := 0; j < len(tokens); j++ {
-		kw := jsvUnescape(tokens[j])
+		kw := jsonpointer.Unescape(tokens[j])
 		last = kw
 		switch kw {
 		case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies":
@@ -674,33 +687,6 @@ func jsvIsIndex(s string) bool {
 		}
 	}
 	return true
-}
-
-// jsvPointer builds an RFC 6901 JSON pointer from reference tokens.
-func jsvPointer(tokens []string) string {
-	if len(tokens) == 0 {
-		return ""
-	}
-	var sb strings.Builder
-	for _, t := range tokens {
-		sb.WriteByte('/')
-		sb.WriteString(jsvEscape(t))
-	}
-	return sb.String()
-}
-
-func jsvEscape(tok string) string {
-	if !strings.ContainsAny(tok, "~/") {
-		return tok
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
-}
-
-func jsvUnescape(tok string) string {
-	if !strings.Contains(tok, "~") {
-		return tok
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 }
 
 // jsvComparePointers orders JSON pointers token by token, array indices numerically, a pointer

@@ -37,6 +37,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // Schema is a parsed JSON Schema document: the root value as decoded by encoding/json with
@@ -63,7 +65,7 @@ type Incompatibility struct {
 // nesting is bounded by maxDepth and total work by maxSteps. Check(s, s) is always empty.
 func Check(reader, writer Schema) []Incompatibility {
 	c := newChecker()
-	c.identical = jsonEqual(reader.Root, writer.Root) && refsEqual(reader.Refs, writer.Refs)
+	c.identical = jsonEqual(reader.Root, writer.Root) && objectsEqual(reader.Refs, writer.Refs)
 	w := newSide(writer).rootNode()
 	r := newSide(reader).rootNode()
 	out := c.compare("#", w, r, 0)
@@ -165,7 +167,7 @@ func join(path string, tokens ...any) string {
 		case int:
 			b.WriteString(strconv.Itoa(t))
 		case string:
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+			b.WriteString(jsonpointer.Escape(t))
 		default:
 			fmt.Fprint(&b, t)
 		}

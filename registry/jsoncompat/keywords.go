@@ -353,43 +353,68 @@ func (c *checker) hasDefault(n node) bool {
 	return ok && isMap && has
 }
 
-func (c *checker) compareObject(path string, W, R view, depth int) []Incompatibility {
-	var out []Incompatibility
-	wp, _ := W.base["properties"].(map[string]any)
-	rp, _ := R.base["properties"].(map[string]any)
-	wreq := setOf(stringList(W.base["required"]))
-	rreq := setOf(stringList(R.base["required"]))
-	rpats := c.patterns(R)
-	wpats := c.patterns(W)
+// objectView is a view with the object keywords compareObject reads from it.
+type objectView struct {
+	view
+	props    map[string]any  // properties
+	required map[string]bool // required
+	patterns []patSpec       // patternProperties
+}
 
-	for _, k := range unionKeys(wp, rp) {
+func (c *checker) objectView(V view) objectView {
+	props, _ := V.base["properties"].(map[string]any)
+	return objectView{view: V, props: props, required: setOf(stringList(V.base["required"])), patterns: c.patterns(V)}
+}
+
+func (c *checker) compareObject(path string, W, R view, depth int) []Incompatibility {
+	wo, ro := c.objectView(W), c.objectView(R)
+	out := c.compareProperties(path, wo, ro, depth)
+	out = append(out, c.requiredAdded(path, wo, ro)...)
+	out = append(out, c.comparePatterns(path, W, R, wo.props, wo.patterns, ro.patterns, depth)...)
+	out = append(out, c.compareObjectRest(path, W, R, depth)...)
+	out = append(out, comparePropertyCounts(path, wo, ro)...)
+	out = append(out, c.compareDependencies(path, W, R, wo.required, depth)...)
+	out = append(out, c.comparePropertyNames(path, wo, ro, depth)...)
+	return out
+}
+
+// compareProperties compares the properties either side declares.
+func (c *checker) compareProperties(path string, W, R objectView, depth int) []Incompatibility {
+	var out []Incompatibility
+	for _, k := range unionKeys(W.props, R.props) {
 		pth := join(path, "properties", k)
-		wv, inW := wp[k]
-		rv, inR := rp[k]
+		wv, inW := W.props[k]
+		rv, inR := R.props[k]
 		switch {
 		case inW && inR:
 			wn := node{v: wv, doc: W.doc}
 			out = append(out, c.compare(pth, wn, node{v: rv, doc: R.doc}, depth)...)
 			// The reader's patternProperties also apply to declared properties.
-			for _, ps := range rpats {
-				if ps.re == nil || !ps.re.MatchString(k) || c.hasSamePattern(wpats, ps) {
+			for _, ps := range R.patterns {
+				if ps.re == nil || !ps.re.MatchString(k) || c.hasSamePattern(W.patterns, ps) {
 					continue
 				}
 				out = append(out, c.compare(pth, wn, ps.n, depth)...)
 			}
 		case inW:
-			out = append(out, c.propertyRemoved(pth, k, node{v: wv, doc: W.doc}, R, depth)...)
+			out = append(out, c.propertyRemoved(pth, k, node{v: wv, doc: W.doc}, R.view, depth)...)
 		default:
-			out = append(out, c.propertyAdded(pth, k, node{v: rv, doc: R.doc}, W, rreq[k], depth)...)
+			out = append(out, c.propertyAdded(pth, k, node{v: rv, doc: R.doc}, W.view, R.required[k], depth)...)
 		}
 	}
+	return out
+}
 
-	for _, k := range sortedKeys(rreq) {
-		if wreq[k] {
+// requiredAdded reports the properties the reader requires and the writer did not, except
+// those reported with the added property and those the reader gives a default.
+func (c *checker) requiredAdded(path string, W, R objectView) []Incompatibility {
+	var out []Incompatibility
+	for _, k := range sortedKeys(R.required) {
+		if W.required[k] {
 			continue
 		}
-		rv, inR := rp[k]
-		if _, inW := wp[k]; inR && !inW {
+		rv, inR := R.props[k]
+		if _, inW := W.props[k]; inR && !inW {
 			continue // reported with the added property
 		}
 		if inR && c.hasDefault(node{v: rv, doc: R.doc}) {
@@ -398,44 +423,48 @@ func (c *checker) compareObject(path string, W, R view, depth int) []Incompatibi
 		out = append(out, inc(requiredAttributeAdded, join(path, "required", k),
 			"the reader requires property %q at %s, the writer did not", k, path))
 	}
+	return out
+}
 
-	out = append(out, c.comparePatterns(path, W, R, wp, wpats, rpats, depth)...)
-	out = append(out, c.compareObjectRest(path, W, R, depth)...)
-
-	// Property counts. The writer's required properties are a lower bound on its count, and a
-	// closed writer without patterns cannot exceed its declared properties.
+// comparePropertyCounts compares minProperties and maxProperties. The writer's required
+// properties are a lower bound on its count, and a closed writer without patterns cannot
+// exceed its declared properties.
+func comparePropertyCounts(path string, W, R objectView) []Incompatibility {
 	wmin, hadMin := intKw(W.base, "minProperties")
-	if n := big.NewRat(int64(len(wreq)), 1); wmin == nil || n.Cmp(wmin) > 0 {
+	if n := big.NewRat(int64(len(W.required)), 1); wmin == nil || n.Cmp(wmin) > 0 {
 		wmin = n
 	}
-	out = append(out, lowerLimit(path, "minProperties", wmin, hadMin, R, minPropertiesAdded, minPropertiesIncreased)...)
+	out := lowerLimit(path, "minProperties", wmin, hadMin, R.view, minPropertiesAdded, minPropertiesIncreased)
 	wmax, hadMax := intKw(W.base, "maxProperties")
-	if objectRest(W).kind == restClosed && len(wpats) == 0 {
-		if n := big.NewRat(int64(len(wp)), 1); wmax == nil || n.Cmp(wmax) < 0 {
+	if objectRest(W.view).kind == restClosed && len(W.patterns) == 0 {
+		if n := big.NewRat(int64(len(W.props)), 1); wmax == nil || n.Cmp(wmax) < 0 {
 			wmax = n
 		}
 	}
-	out = append(out, upperLimit(path, "maxProperties", wmax, hadMax, R, maxPropertiesAdded, maxPropertiesDecreased)...)
+	return append(out, upperLimit(path, "maxProperties", wmax, hadMax, R.view, maxPropertiesAdded, maxPropertiesDecreased)...)
+}
 
-	out = append(out, c.compareDependencies(path, W, R, wreq, depth)...)
-
-	if rpn, ok := R.base["propertyNames"]; ok && !isTrivialSchema(rpn) {
-		pth := join(path, "propertyNames")
-		rn := node{v: rpn, doc: R.doc}
-		if wpn, ok := W.base["propertyNames"]; ok {
-			out = append(out, c.compare(pth, node{v: wpn, doc: W.doc}, rn, depth)...)
-		} else {
-			covered := objectRest(W).kind == restClosed && len(wpats) == 0
-			for _, k := range sortedKeys(wp) {
-				covered = covered && c.valid(k, rn, depth) == yes
-			}
-			if !covered {
-				out = append(out, inc(additionalPropertiesNarrowed, pth,
-					"the reader adds propertyNames at %s, the writer did not restrict property names", path))
-			}
-		}
+// comparePropertyNames compares propertyNames. A reader that adds it is compatible only when
+// the writer is closed, has no patterns and every declared name is valid.
+func (c *checker) comparePropertyNames(path string, W, R objectView, depth int) []Incompatibility {
+	rpn, ok := R.base["propertyNames"]
+	if !ok || isTrivialSchema(rpn) {
+		return nil
 	}
-	return out
+	pth := join(path, "propertyNames")
+	rn := node{v: rpn, doc: R.doc}
+	if wpn, ok := W.base["propertyNames"]; ok {
+		return c.compare(pth, node{v: wpn, doc: W.doc}, rn, depth)
+	}
+	covered := objectRest(W.view).kind == restClosed && len(W.patterns) == 0
+	for _, k := range sortedKeys(W.props) {
+		covered = covered && c.valid(k, rn, depth) == yes
+	}
+	if !covered {
+		return []Incompatibility{inc(additionalPropertiesNarrowed, pth,
+			"the reader adds propertyNames at %s, the writer did not restrict property names", path)}
+	}
+	return nil
 }
 
 func (c *checker) hasSamePattern(pats []patSpec, ps patSpec) bool {

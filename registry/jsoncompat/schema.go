@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/schemagate/schemagate/internal/jsonpointer"
 )
 
 // side is one of the two schemas being compared: its root document and the documents its
@@ -127,7 +129,7 @@ func (d *doc) lookup(ref string) (node, bool) {
 	}
 	v := target.root
 	for _, tok := range strings.Split(frag[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		tok = jsonpointer.Unescape(tok)
 		switch x := v.(type) {
 		case map[string]any:
 			var ok bool

@@ -73,16 +73,7 @@ func jsonEqual(a, b any) bool {
 		return true
 	case map[string]any:
 		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !jsonEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
+		return ok && objectsEqual(x, y)
 	}
 	if isNumber(a) && isNumber(b) {
 		if na, ok := a.(json.Number); ok {
@@ -97,7 +88,8 @@ func jsonEqual(a, b any) bool {
 	return false
 }
 
-func refsEqual(a, b map[string]any) bool {
+// objectsEqual reports whether a and b have the same members, each jsonEqual.
+func objectsEqual(a, b map[string]any) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -259,6 +251,15 @@ const (
 	yes
 )
 
+// and records a sub-result t in r, where unknown sticks, and reports whether validation can
+// stop with no.
+func (r *tri) and(t tri) bool {
+	if t == unknown {
+		*r = unknown
+	}
+	return t == no
+}
+
 // valid validates v against schema node n. It is used only on values a writer can produce,
 // to decide compatibility; "unknown" is treated as incompatible by callers.
 func (c *checker) valid(v any, n node, depth int) tri {
@@ -280,11 +281,8 @@ func (c *checker) validView(v any, V view, depth int) tri {
 		return no
 	}
 	for _, a := range V.allOf {
-		switch c.valid(v, a, depth) {
-		case no:
+		if res.and(c.valid(v, a, depth)) {
 			return no
-		case unknown:
-			res = unknown
 		}
 	}
 	if V.disjKw != "" {
@@ -322,13 +320,6 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 	m := V.base
 	res := yes
 	child := func(val any, schema any) tri { return c.valid(val, node{v: schema, doc: V.doc}, depth) }
-	// and records a sub-result; it returns true when validation can stop with "no".
-	and := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	for k, kv := range m {
 		if unmodelled[k] || !wellFormed(k, kv) {
 			res = unknown
@@ -345,11 +336,7 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 	}
 	switch x := v.(type) {
 	case string:
-		n := big.NewRat(int64(utf8.RuneCountInString(x)), 1)
-		if r, ok := intKw(m, "minLength"); ok && n.Cmp(r) < 0 {
-			return no
-		}
-		if r, ok := intKw(m, "maxLength"); ok && n.Cmp(r) > 0 {
+		if !sizeWithin(m, utf8.RuneCountInString(x), "minLength", "maxLength") {
 			return no
 		}
 		if p, ok := m["pattern"].(string); ok {
@@ -361,11 +348,11 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 			}
 		}
 	case map[string]any:
-		if and(c.validObject(x, V, child)) {
+		if res.and(c.validObject(x, V, child)) {
 			return no
 		}
 	case []any:
-		if and(c.validArray(x, V, child, depth)) {
+		if res.and(c.validArray(x, V, child, depth)) {
 			return no
 		}
 	default:
@@ -392,12 +379,6 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 func (c *checker) validObject(obj map[string]any, V view, child func(any, any) tri) tri {
 	m := V.base
 	res := yes
-	note := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	for _, k := range stringList(m["required"]) {
 		if _, ok := obj[k]; !ok {
 			return no
@@ -413,7 +394,7 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 		matched := false
 		if ps, ok := props[k]; ok {
 			matched = true
-			if note(child(val, ps)) {
+			if res.and(child(val, ps)) {
 				return no
 			}
 		}
@@ -425,23 +406,19 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 			}
 			if re.MatchString(k) {
 				matched = true
-				if note(child(val, ps)) {
+				if res.and(child(val, ps)) {
 					return no
 				}
 			}
 		}
-		if !matched && extraPresent && note(child(val, extra)) {
+		if !matched && extraPresent && res.and(child(val, extra)) {
 			return no
 		}
-		if pn, ok := m["propertyNames"]; ok && note(child(k, pn)) {
+		if pn, ok := m["propertyNames"]; ok && res.and(child(k, pn)) {
 			return no
 		}
 	}
-	count := big.NewRat(int64(len(obj)), 1)
-	if r, ok := intKw(m, "minProperties"); ok && count.Cmp(r) < 0 {
-		return no
-	}
-	if r, ok := intKw(m, "maxProperties"); ok && count.Cmp(r) > 0 {
+	if !sizeWithin(m, len(obj), "minProperties", "maxProperties") {
 		return no
 	}
 	for k, deps := range dependentRequired(m) {
@@ -455,26 +432,33 @@ func (c *checker) validObject(obj map[string]any, V view, child func(any, any) t
 		}
 	}
 	for k, s := range dependentSchemas(m) {
-		if _, ok := obj[k]; ok && note(child(obj, s)) {
+		if _, ok := obj[k]; ok && res.and(child(obj, s)) {
 			return no
 		}
 	}
 	return res
 }
 
+// sizeWithin reports whether n, a string's length or an object's or array's count, meets the
+// bounds the keywords minKw and maxKw of m set (where they are non-negative integers).
+func sizeWithin(m map[string]any, n int, minKw, maxKw string) bool {
+	size := big.NewRat(int64(n), 1)
+	if r, ok := intKw(m, minKw); ok && size.Cmp(r) < 0 {
+		return false
+	}
+	if r, ok := intKw(m, maxKw); ok && size.Cmp(r) > 0 {
+		return false
+	}
+	return true
+}
+
 func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth int) tri {
 	m := V.base
 	res := yes
-	note := func(t tri) bool {
-		if t == unknown {
-			res = unknown
-		}
-		return t == no
-	}
 	tuple, _, rest := arrayLayout(V)
 	for i, it := range arr {
 		if i < len(tuple) {
-			if note(c.valid(it, tuple[i], depth)) {
+			if res.and(c.valid(it, tuple[i], depth)) {
 				return no
 			}
 			continue
@@ -483,16 +467,12 @@ func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth 
 		case restClosed:
 			return no
 		case restSchema:
-			if note(c.valid(it, rest.n, depth)) {
+			if res.and(c.valid(it, rest.n, depth)) {
 				return no
 			}
 		}
 	}
-	n := big.NewRat(int64(len(arr)), 1)
-	if r, ok := intKw(m, "minItems"); ok && n.Cmp(r) < 0 {
-		return no
-	}
-	if r, ok := intKw(m, "maxItems"); ok && n.Cmp(r) > 0 {
+	if !sizeWithin(m, len(arr), "minItems", "maxItems") {
 		return no
 	}
 	if u, _ := m["uniqueItems"].(bool); u {
