@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -29,7 +30,7 @@ type clientFlags struct {
 	lookupEnv func(string) (string, bool)
 	server    string
 	token     string
-	output    string
+	output    outputFormat
 	timeout   time.Duration
 	tls       bool
 	tlsCA     string
@@ -40,12 +41,58 @@ type clientFlags struct {
 func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.server, "server", "127.0.0.1:9091", "gRPC address of the gateway")
 	cmd.PersistentFlags().StringVar(&f.token, "token", "", "bearer token (default $SCHEMAGATE_TOKEN)")
-	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	f.output = outputText
+	cmd.PersistentFlags().VarP(&f.output, "output", "o", "output format: text or json")
 	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 30*time.Second, "deadline of each call")
 	cmd.PersistentFlags().BoolVar(&f.tls, "tls", false, "connect with TLS, verifying the server against the system roots (implied by --tls-ca, --tls-cert)")
 	cmd.PersistentFlags().StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificates to verify the server with; implies --tls (default $SCHEMAGATE_TLS_CA)")
 	cmd.PersistentFlags().StringVar(&f.tlsCert, "tls-cert", "", "PEM client certificate for mutual TLS, with --tls-key; implies --tls (default $SCHEMAGATE_TLS_CERT)")
 	cmd.PersistentFlags().StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert (default $SCHEMAGATE_TLS_KEY)")
+	cmd.SetFlagErrorFunc(flagError)
+}
+
+// outputFormat is the value of -o/--output: text (the default) or json. The flag refuses
+// anything else when it is parsed.
+type outputFormat string
+
+const (
+	outputText outputFormat = "text"
+	outputJSON outputFormat = "json"
+)
+
+func (o *outputFormat) String() string { return string(*o) }
+
+// Type is "string", so that --help shows the flag as before.
+func (o *outputFormat) Type() string { return "string" }
+
+// Set accepts text or json.
+func (o *outputFormat) Set(s string) error {
+	if v := outputFormat(s); v != outputText && v != outputJSON {
+		return fmt.Errorf("-o %q: want text or json", s)
+	}
+	*o = outputFormat(s)
+	return nil
+}
+
+// ownMessage marks the flag values whose Set errors name the flag and the accepted values
+// themselves.
+type ownMessage interface {
+	pflag.Value
+	ownMessage()
+}
+
+func (*outputFormat) ownMessage() {}
+
+// flagError reports a value refused by one of our flag types with its own message, as the
+// command did when it checked the value itself; any other flag error passes unchanged.
+func flagError(_ *cobra.Command, err error) error {
+	var iv *pflag.InvalidValueError
+	if errors.As(err, &iv) {
+		if _, ok := iv.GetFlag().Value.(ownMessage); ok {
+			return iv.Unwrap()
+		}
+	}
+	return err
 }
 
 // env returns flag when set, else the environment variable name.
@@ -72,9 +119,6 @@ func (f *clientFlags) transportCredentials() (credentials.TransportCredentials, 
 
 // conn dials the gateway and returns a context carrying the bearer token, if any.
 func (f *clientFlags) conn(ctx context.Context) (context.Context, *grpc.ClientConn, context.CancelFunc, error) {
-	if f.output != "text" && f.output != "json" {
-		return nil, nil, nil, fmt.Errorf("-o %q: want text or json", f.output)
-	}
 	token := f.env(f.token, "SCHEMAGATE_TOKEN")
 	creds, err := f.transportCredentials()
 	if err != nil {
@@ -143,7 +187,7 @@ func newSchemaRegisterCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "registered %s version %d, schema ID %d\n", resp.GetSubject(), resp.GetVersion(), resp.GetId())
@@ -186,7 +230,7 @@ func newSchemaGetCmd(f *clientFlags) *cobra.Command {
 				if err != nil {
 					return callErr(err)
 				}
-				if f.output == "json" {
+				if f.output == outputJSON {
 					return printJSON(out, resp)
 				}
 				return printSchema(out, resp.GetSchema(), "")
@@ -199,7 +243,7 @@ func newSchemaGetCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(out, resp)
 			}
 			v := resp.GetVersion()
@@ -244,7 +288,7 @@ func newSubjectsCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

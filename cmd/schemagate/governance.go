@@ -43,7 +43,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 				if err != nil {
 					return callErr(err)
 				}
-				if f.output == "json" {
+				if f.output == outputJSON {
 					return printJSON(cmd.OutOrStdout(), resp)
 				}
 				statuses = []*pb.SubjectStatus{resp.GetStatus()}
@@ -52,7 +52,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 				if err != nil {
 					return callErr(err)
 				}
-				if f.output == "json" {
+				if f.output == outputJSON {
 					return printJSON(cmd.OutOrStdout(), resp)
 				}
 				statuses = resp.GetStatuses()
@@ -76,7 +76,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			p := resp.GetPromotion()
@@ -103,7 +103,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "approved %s: %s is strict (audit entry #%d)\n",
@@ -127,7 +127,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "rejected %s (audit entry #%d)\n", resp.GetPromotion().GetId(), resp.GetAuditEntry().GetSequence())
@@ -151,7 +151,7 @@ func newGovernanceCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is canary again (audit entry #%d)\n", args[0], resp.GetAuditEntry().GetSequence())
@@ -253,7 +253,7 @@ func newAuditCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

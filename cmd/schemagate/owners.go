@@ -28,7 +28,7 @@ func newSubjectCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is owned by %s (audit entry #%d)\n", args[0], resp.GetOwner().GetTeam(), resp.GetAuditSequence())
@@ -52,7 +52,7 @@ func newSubjectCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -92,7 +92,7 @@ func newDrillCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "drill raised: %s (%s) for %s, audit entry #%d; check that it reached your receivers\n",

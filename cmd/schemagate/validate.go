@@ -120,8 +120,8 @@ func rejectedResponse(err error) *pb.ValidateResponse {
 	return nil
 }
 
-func printValidation(w io.Writer, output string, resp *pb.ValidateResponse) error {
-	if output == "json" {
+func printValidation(w io.Writer, output outputFormat, resp *pb.ValidateResponse) error {
+	if output == outputJSON {
 		return printJSON(w, resp)
 	}
 	fmt.Fprintf(w, "%s (mode %s, schema ID %d, version %d)\n",
@@ -160,7 +160,7 @@ func newDriftCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return callErr(err)
 			}
-			if f.output == "json" {
+			if f.output == outputJSON {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
