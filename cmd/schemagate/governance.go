@@ -55,8 +55,8 @@ func printStatuses(w io.Writer, statuses []*pb.SubjectStatus) error {
 		if p := s.GetPendingPromotion(); p != nil {
 			pending = p.GetId() + " (" + p.GetTicket() + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%v\t%s\t%s\n", s.GetSubject(),
-			strings.ToLower(strings.TrimPrefix(s.GetMode().String(), "VALIDATION_MODE_")),
+		mode, _ := gateway.ValidationModeFromProto(s.GetMode()) // the server always sets it
+		fmt.Fprintf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%v\t%s\t%s\n", s.GetSubject(), mode,
 			time.Duration(s.GetCleanSeconds())*time.Second, time.Duration(s.GetRequiredSeconds())*time.Second,
 			s.GetValidations(), s.GetViolations(), s.GetEligible(), pending, strings.Join(s.GetReasons(), "; "))
 	}

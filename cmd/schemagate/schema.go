@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
+	"github.com/schemagate/schemagate/gateway"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
@@ -127,8 +128,11 @@ func printSubjectVersion(w io.Writer, resp *pb.GetSubjectVersionResponse) error 
 }
 
 func printSchema(w io.Writer, s *pb.Schema, header string) error {
-	typ := strings.TrimPrefix(s.GetSchemaType().String(), "SCHEMA_TYPE_")
-	_, err := fmt.Fprintf(w, "%sid: %d\ntype: %s\n", header, s.GetId(), typ)
+	typ, err := gateway.SchemaTypeFromProto(s.GetSchemaType())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%sid: %d\ntype: %s\n", header, s.GetId(), typ)
 	for _, r := range s.GetReferences() {
 		if err == nil {
 			_, err = fmt.Fprintf(w, "reference: %s -> %s version %d\n", r.GetName(), r.GetSubject(), r.GetVersion())

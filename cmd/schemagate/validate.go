@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/schemagate/schemagate/gateway"
+	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
@@ -57,10 +59,10 @@ func (v *validateFlags) run(cmd *cobra.Command, f *clientFlags, subject string) 
 	if err != nil {
 		return err
 	}
-	var outcome pb.Outcome
+	var outcome governance.Outcome
 	err = call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.ValidateResponse, error) {
 		resp, err := validatePayload(ctx, conn, req)
-		outcome = resp.GetOutcome()
+		outcome = gateway.OutcomeFromProto(resp.GetOutcome())
 		return resp, err
 	}, printValidation)
 	if err != nil {
@@ -134,21 +136,20 @@ func validatePayload(ctx context.Context, conn *grpc.ClientConn, req *pb.Validat
 
 // outcomeExit is the exit of `schemagate validate` after its output: 0 valid, 1 flagged,
 // 2 rejected.
-func outcomeExit(o pb.Outcome) error {
+func outcomeExit(o governance.Outcome) error {
 	switch o {
-	case pb.Outcome_OUTCOME_FLAGGED:
+	case governance.OutcomeFlagged:
 		return exitError{code: exitFlagged, msg: "payload flagged"}
-	case pb.Outcome_OUTCOME_REJECTED:
+	case governance.OutcomeRejected:
 		return exitError{code: exitRejected, msg: "payload rejected"}
 	}
 	return nil
 }
 
 func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
+	mode, _ := gateway.ValidationModeFromProto(resp.GetMode()) // the server always sets it
 	fmt.Fprintf(w, "%s (mode %s, schema ID %d, version %d)\n",
-		strings.TrimPrefix(resp.GetOutcome().String(), "OUTCOME_"),
-		strings.ToLower(strings.TrimPrefix(resp.GetMode().String(), "VALIDATION_MODE_")),
-		resp.GetSchemaId(), resp.GetVersion())
+		strings.ToUpper(gateway.OutcomeFromProto(resp.GetOutcome()).String()), mode, resp.GetSchemaId(), resp.GetVersion())
 	if len(resp.GetFindings()) == 0 {
 		return nil
 	}
@@ -159,7 +160,7 @@ func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 		if path == "" {
 			path = "/"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToLower(strings.TrimPrefix(f.GetKind().String(), "DRIFT_KIND_")), path, f.GetMessage())
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
 	return tw.Flush()
 }
