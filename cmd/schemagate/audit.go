@@ -18,10 +18,8 @@ import (
 // from the store directly (audit verify, governance doc).
 
 func newAuditCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "The hash-chained audit log"}
-	f.register(cmd)
-	cmd.AddCommand(newAuditListCmd(f), newAuditVerifyCmd(f))
-	return cmd
+	return f.group("audit", "The hash-chained audit log",
+		newAuditListCmd(f), newAuditVerifyCmd(f))
 }
 
 func newAuditListCmd(f *clientFlags) *cobra.Command {

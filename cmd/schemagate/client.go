@@ -55,6 +55,15 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.SetFlagErrorFunc(flagError)
 }
 
+// group is a noun command (schema, drift, governance, …) whose subcommands are clients of the
+// gateway: it carries the client flags for all of them.
+func (f *clientFlags) group(use, short string, subcommands ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	f.register(cmd)
+	cmd.AddCommand(subcommands...)
+	return cmd
+}
+
 // env returns flag when set, else the environment variable name.
 func (f *clientFlags) env(flag, name string) string {
 	if flag == "" && f.lookupEnv != nil {

@@ -16,10 +16,8 @@ import (
 // `schemagate drift report` and `schemagate drift inject`.
 
 func newDriftCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "drift", Short: "Schema drift reports"}
-	f.register(cmd)
-	cmd.AddCommand(newDriftInjectCmd(f), newDriftReportCmd(f))
-	return cmd
+	return f.group("drift", "Schema drift reports",
+		newDriftInjectCmd(f), newDriftReportCmd(f))
 }
 
 func newDriftReportCmd(f *clientFlags) *cobra.Command {

@@ -18,11 +18,9 @@ import (
 // `schemagate governance status|request|approve|reject|rollback|doc`.
 
 func newGovernanceCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "governance", Short: "Promotion to strict, approvals, rollback and the governance document"}
-	f.register(cmd)
-	cmd.AddCommand(newGovernanceStatusCmd(f), newGovernanceRequestCmd(f), newGovernanceApproveCmd(f),
+	return f.group("governance", "Promotion to strict, approvals, rollback and the governance document",
+		newGovernanceStatusCmd(f), newGovernanceRequestCmd(f), newGovernanceApproveCmd(f),
 		newGovernanceRejectCmd(f), newGovernanceRollbackCmd(f), newGovernanceDocCmd(f))
-	return cmd
 }
 
 func newGovernanceStatusCmd(f *clientFlags) *cobra.Command {

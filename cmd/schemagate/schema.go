@@ -17,10 +17,8 @@ import (
 // `schemagate schema register` and `schemagate schema get`.
 
 func newSchemaCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "schema", Short: "Register and read schemas"}
-	f.register(cmd)
-	cmd.AddCommand(newSchemaRegisterCmd(f), newSchemaGetCmd(f))
-	return cmd
+	return f.group("schema", "Register and read schemas",
+		newSchemaRegisterCmd(f), newSchemaGetCmd(f))
 }
 
 func newSchemaRegisterCmd(f *clientFlags) *cobra.Command {

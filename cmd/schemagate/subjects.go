@@ -17,10 +17,8 @@ import (
 // `schemagate subject owners`.
 
 func newSubjectsCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "subjects", Short: "List subjects"}
-	f.register(cmd)
-	cmd.AddCommand(newSubjectsListCmd(f))
-	return cmd
+	return f.group("subjects", "List subjects",
+		newSubjectsListCmd(f))
 }
 
 func newSubjectsListCmd(f *clientFlags) *cobra.Command {
@@ -79,10 +77,8 @@ func joinInts(vs []int32) string {
 }
 
 func newSubjectCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "subject", Short: "Subject owners: the teams alerts are routed to"}
-	f.register(cmd)
-	cmd.AddCommand(newSubjectOwnerCmd(f), newSubjectOwnersCmd(f))
-	return cmd
+	return f.group("subject", "Subject owners: the teams alerts are routed to",
+		newSubjectOwnerCmd(f), newSubjectOwnersCmd(f))
 }
 
 func newSubjectOwnerCmd(f *clientFlags) *cobra.Command {
