@@ -1,27 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/schemagate/schemagate/gateway"
+	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
-// exitError ends the command with a specific exit code after its output was printed.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e exitError) Error() string { return e.msg }
+// `schemagate validate`.
 
 // Exit codes of `schemagate validate`.
 const (
@@ -30,9 +27,14 @@ const (
 	exitRejected = 2
 )
 
+// validateFlags are the flags of `schemagate validate`.
+type validateFlags struct {
+	file, format      string
+	version, schemaID int32
+}
+
 func newValidateCmd(f *clientFlags) *cobra.Command {
-	var file, format string
-	var version, schemaID int32
+	var v validateFlags
 	cmd := &cobra.Command{
 		Use:   "validate SUBJECT --file F [--format JSON|AVRO_JSON|CONFLUENT|AVRO_BINARY] [--version N]",
 		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict)",
@@ -40,59 +42,69 @@ func newValidateCmd(f *clientFlags) *cobra.Command {
 			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says) and anything else as\n" +
 			"Confluent-framed binary. Prints the outcome and every finding.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := readFile(file, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			req, err := validateRequest(args[0], []byte(raw), format)
-			if err != nil {
-				return err
-			}
-			req.Version, req.SchemaId = version, schemaID
-			ctx, conn, done, err := f.conn(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := pb.NewValidationServiceClient(conn).Validate(ctx, req)
-			if err != nil {
-				resp = rejectedResponse(err)
-				if resp == nil {
-					return callErr(err)
-				}
-			}
-			if err := printValidation(cmd.OutOrStdout(), f.output, resp); err != nil {
-				return err
-			}
-			switch resp.GetOutcome() {
-			case pb.Outcome_OUTCOME_FLAGGED:
-				return exitError{code: exitFlagged, msg: "payload flagged"}
-			case pb.Outcome_OUTCOME_REJECTED:
-				return exitError{code: exitRejected, msg: "payload rejected"}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return v.run(cmd, f, args[0]) },
 	}
-	cmd.Flags().StringVar(&file, "file", "", "payload file (- for standard input)")
-	cmd.Flags().StringVar(&format, "format", "", "payload format: JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY")
-	cmd.Flags().Int32Var(&version, "version", 0, "subject version to check against (default latest)")
-	cmd.Flags().Int32Var(&schemaID, "schema-id", 0, "schema ID to check against")
+	cmd.Flags().StringVar(&v.file, "file", "", "payload file (- for standard input)")
+	cmd.Flags().StringVar(&v.format, "format", "", "payload format: JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY")
+	cmd.Flags().Int32Var(&v.version, "version", 0, "subject version to check against (default latest)")
+	cmd.Flags().Int32Var(&v.schemaID, "schema-id", 0, "schema ID to check against")
 	_ = cmd.MarkFlagRequired("file")
 	f.register(cmd)
 	return cmd
 }
 
+// run validates the payload of --file: it prints the outcome, then exits as the outcome says.
+func (v *validateFlags) run(cmd *cobra.Command, f *clientFlags, subject string) error {
+	req, err := v.request(cmd.InOrStdin(), subject)
+	if err != nil {
+		return err
+	}
+	var outcome governance.Outcome
+	err = call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.ValidateResponse, error) {
+		resp, err := validatePayload(ctx, conn, req)
+		outcome = gateway.OutcomeFromProto(resp.GetOutcome())
+		return resp, err
+	}, printValidation)
+	if err != nil {
+		return err
+	}
+	return outcomeExit(outcome)
+}
+
+// request reads --file and builds the request for subject.
+func (v *validateFlags) request(stdin io.Reader, subject string) (*pb.ValidateRequest, error) {
+	raw, err := readFile(v.file, stdin)
+	if err != nil {
+		return nil, err
+	}
+	req, err := validateRequest(subject, []byte(raw), v.format)
+	if err != nil {
+		return nil, err
+	}
+	req.Version, req.SchemaId = v.version, v.schemaID
+	return req, nil
+}
+
+// parsePayloadFormat reads --format ("" is unspecified). It looks the protobuf name up: the
+// domain's validate.Format has no names to parse.
+func parsePayloadFormat(format string) (pb.PayloadFormat, error) {
+	if format == "" {
+		return pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED, nil
+	}
+	v, ok := pb.PayloadFormat_value["PAYLOAD_FORMAT_"+strings.ToUpper(format)]
+	if !ok || v == 0 {
+		return 0, fmt.Errorf("--format %q: want JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY", format)
+	}
+	return pb.PayloadFormat(v), nil
+}
+
 // validateRequest builds the request for a payload file.
 func validateRequest(subject string, raw []byte, format string) (*pb.ValidateRequest, error) {
-	req := &pb.ValidateRequest{Subject: subject}
-	if format != "" {
-		v, ok := pb.PayloadFormat_value["PAYLOAD_FORMAT_"+strings.ToUpper(format)]
-		if !ok || v == 0 {
-			return nil, fmt.Errorf("--format %q: want JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY", format)
-		}
-		req.Format = pb.PayloadFormat(v)
+	f, err := parsePayloadFormat(format)
+	if err != nil {
+		return nil, err
 	}
+	req := &pb.ValidateRequest{Subject: subject, Format: f}
 	binary := req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT || req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY
 	var doc any
 	if !binary && json.Unmarshal(raw, &doc) == nil {
@@ -110,68 +122,45 @@ func validateRequest(subject string, raw []byte, format string) (*pb.ValidateReq
 	return req, nil
 }
 
-// rejectedResponse extracts the ValidateResponse a strict rejection carries, or nil.
-func rejectedResponse(err error) *pb.ValidateResponse {
+// validatePayload calls Validate. A strict rejection is an error whose status details carry
+// the response: it is returned as the response, to be printed like any other outcome.
+func validatePayload(ctx context.Context, conn *grpc.ClientConn, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+	resp, err := pb.NewValidationServiceClient(conn).Validate(ctx, req)
 	for _, d := range status.Convert(err).Details() {
-		if resp, ok := d.(*pb.ValidateResponse); ok {
-			return resp
+		if rejected, ok := d.(*pb.ValidateResponse); ok {
+			return rejected, nil
 		}
+	}
+	return resp, err
+}
+
+// outcomeExit is the exit of `schemagate validate` after its output: 0 valid, 1 flagged,
+// 2 rejected.
+func outcomeExit(o governance.Outcome) error {
+	switch o {
+	case governance.OutcomeFlagged:
+		return exitError{code: exitFlagged, msg: "payload flagged"}
+	case governance.OutcomeRejected:
+		return exitError{code: exitRejected, msg: "payload rejected"}
 	}
 	return nil
 }
 
-func printValidation(w io.Writer, output string, resp *pb.ValidateResponse) error {
-	if output == "json" {
-		return printJSON(w, resp)
-	}
+func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
+	mode, _ := gateway.ValidationModeFromProto(resp.GetMode()) // the server always sets it
 	fmt.Fprintf(w, "%s (mode %s, schema ID %d, version %d)\n",
-		strings.TrimPrefix(resp.GetOutcome().String(), "OUTCOME_"),
-		strings.ToLower(strings.TrimPrefix(resp.GetMode().String(), "VALIDATION_MODE_")),
-		resp.GetSchemaId(), resp.GetVersion())
+		strings.ToUpper(gateway.OutcomeFromProto(resp.GetOutcome()).String()), mode, resp.GetSchemaId(), resp.GetVersion())
 	if len(resp.GetFindings()) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "KIND\tPATH\tMESSAGE")
 	for _, f := range resp.GetFindings() {
 		path := f.GetPath()
 		if path == "" {
 			path = "/"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToLower(strings.TrimPrefix(f.GetKind().String(), "DRIFT_KIND_")), path, f.GetMessage())
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
 	return tw.Flush()
-}
-
-func newDriftCmd(f *clientFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "drift", Short: "Schema drift reports"}
-	f.register(cmd)
-	cmd.AddCommand(newDrillCmd(f), &cobra.Command{
-		Use:   "report SUBJECT",
-		Short: "Print a subject's drift report: findings by kind and path, most frequent first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, conn, done, err := f.conn(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := pb.NewValidationServiceClient(conn).GetDriftReport(ctx, &pb.GetDriftReportRequest{Subject: args[0]})
-			if err != nil {
-				return callErr(err)
-			}
-			if f.output == "json" {
-				return printJSON(cmd.OutOrStdout(), resp)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KIND\tPATH\tCOUNT\tFIRST SEEN\tLAST SEEN\tMESSAGE")
-			for _, e := range resp.GetEntries() {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n",
-					strings.ToLower(strings.TrimPrefix(e.GetKind().String(), "DRIFT_KIND_")), e.GetPath(), e.GetCount(),
-					e.GetFirstSeen().AsTime().Format("2006-01-02T15:04:05Z"), e.GetLastSeen().AsTime().Format("2006-01-02T15:04:05Z"), e.GetMessage())
-			}
-			return tw.Flush()
-		},
-	})
-	return cmd
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+
+	"github.com/schemagate/schemagate/gateway"
+	"github.com/schemagate/schemagate/governance"
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+)
+
+// `schemagate audit list` and `schemagate audit verify`, and the flags that read the audit log
+// from the store directly (audit verify, governance doc).
+
+func newAuditCmd(f *clientFlags) *cobra.Command {
+	return f.group("audit", "The hash-chained audit log",
+		newAuditListCmd(f), newAuditVerifyCmd(f))
+}
+
+func newAuditListCmd(f *clientFlags) *cobra.Command {
+	var subject, action string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List audit entries",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.ListAuditEntriesResponse, error) {
+				return pb.NewGovernanceServiceClient(conn).ListAuditEntries(ctx, &pb.ListAuditEntriesRequest{Subject: subject, Action: action, PageSize: 1000})
+			}, printAuditEntries)
+		},
+	}
+	cmd.Flags().StringVar(&subject, "subject", "", "only entries about this subject")
+	cmd.Flags().StringVar(&action, "action", "", "only entries of this action")
+	return cmd
+}
+
+func printAuditEntries(w io.Writer, resp *pb.ListAuditEntriesResponse) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tSUBJECT\tTICKET\tREASON\tHASH")
+	for _, e := range resp.GetEntries() {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.12s\n", e.GetSequence(), formatTime(e.GetTime()), e.GetActor(),
+			e.GetAction(), e.GetSubject(), firstOf(e.GetTicket(), e.GetIncident()), e.GetReason(), e.GetHash())
+	}
+	return tw.Flush()
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// newAuditVerifyCmd verifies the chain, online or offline, and prints the verdict as text
+// whatever -o says; a broken chain exits 1.
+func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
+	var offline offlineFlags
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute the audit hash chain and name the first broken entry (exit 1 if broken)",
+		Long: "Recompute the audit hash chain. Online it asks the server; with --data-dir or --storage-url\n" +
+			"it reads the store directly, so it works while the server is down.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if offline.set() {
+				return offline.withAudit(cmd.Context(), func(a *governance.Audit) error { return verifyOffline(cmd, a) })
+			}
+			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.VerifyAuditChainResponse, error) {
+				return pb.NewGovernanceServiceClient(conn).VerifyAuditChain(ctx, &pb.VerifyAuditChainRequest{})
+			}, func(w io.Writer, r *pb.VerifyAuditChainResponse) error {
+				return printVerified(w, governance.VerifyResult{OK: r.GetOk(), Checked: r.GetEntriesChecked(), FirstBroken: r.GetFirstBrokenSequence(), Problem: r.GetProblem()})
+			}, alwaysText)
+		},
+	}
+	offline.register(cmd)
+	return cmd
+}
+
+// verifyOffline verifies the chain a reads from the store.
+func verifyOffline(cmd *cobra.Command, a *governance.Audit) error {
+	r, err := a.Verify(cmd.Context())
+	if err != nil {
+		return err
+	}
+	return printVerified(cmd.OutOrStdout(), r)
+}
+
+// printVerified prints the verdict on the chain; a broken chain is an exitError of 1.
+func printVerified(w io.Writer, r governance.VerifyResult) error {
+	if r.OK {
+		_, err := fmt.Fprintf(w, "audit chain intact: %d entries verified\n", r.Checked)
+		return err
+	}
+	fmt.Fprintf(w, "audit chain BROKEN at entry %d: %s\n", r.FirstBroken, r.Problem)
+	return exitError{code: 1, msg: "audit chain broken"}
+}
+
+// offlineFlags select a store to read directly.
+type offlineFlags struct {
+	dataDir, storageURL, keyFile, ticketURL string
+}
+
+func (o *offlineFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", "", "read the store under this data directory directly, without a server")
+	cmd.Flags().StringVar(&o.storageURL, "storage-url", "", "read this store directly, without a server")
+	cmd.Flags().StringVar(&o.keyFile, "hmac-key-file", "", "the audit HMAC key (governance.audit_hmac_key_file), when the chain uses one")
+}
+
+func (o *offlineFlags) set() bool { return o.dataDir != "" || o.storageURL != "" }
+
+func (o *offlineFlags) url() string {
+	if o.storageURL != "" {
+		return o.storageURL
+	}
+	p := filepath.ToSlash(filepath.Join(o.dataDir, "schemagate.db"))
+	if !filepath.IsAbs(p) {
+		p = "./" + p
+	}
+	return "sqlite://" + p
+}
+
+// withAudit opens the store the flags name, runs use on its audit log and closes the store.
+func (o *offlineFlags) withAudit(ctx context.Context, use func(*governance.Audit) error) error {
+	a, closeDB, err := gateway.OfflineAudit(ctx, o.url(), o.keyFile)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	return use(a)
+}
