@@ -18,6 +18,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/governance/notify"
+	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -96,11 +97,14 @@ type StorageConfig struct {
 	// URL of the store: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=….
 	// Default sqlite://<data_dir>/schemagate.db.
 	URL string `yaml:"url"`
-	// MaxOpenConns caps the connections of this replica (0: the driver's default, unlimited).
+	// MaxOpenConns caps the connections of this replica; 0 or less: no limit. Default
+	// store.DefaultMaxOpenConns, no limit.
 	MaxOpenConns int `yaml:"max_open_conns"`
-	// MaxIdleConns caps the idle connections kept (0: database/sql's default, 2).
+	// MaxIdleConns caps the idle connections kept; 0 or less keeps the default.
+	// Default store.DefaultMaxIdleConns, database/sql's 2.
 	MaxIdleConns int `yaml:"max_idle_conns"`
-	// ConnMaxLifetime closes connections older than this (0: never).
+	// ConnMaxLifetime closes connections older than this; 0 or less: never. Default
+	// store.DefaultConnMaxLifetime, never.
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
@@ -171,7 +175,9 @@ func (c *Config) validateSecurity() error {
 	return nil
 }
 
-// DefaultConfig returns the configuration used when nothing overrides it.
+// DefaultConfig returns the configuration used when nothing overrides it. Defaults that another
+// package owns come from it (governance, validate's limits, auth's failure limit, store's
+// pool); the server and log settings are the gateway's own.
 func DefaultConfig() Config {
 	return Config{
 		Server: ServerConfig{
@@ -185,8 +191,10 @@ func DefaultConfig() Config {
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 		},
+		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
+			ConnMaxLifetime: store.DefaultConnMaxLifetime},
 		Log:  LogConfig{Format: "text", Level: "info"},
-		Auth: AuthConfig{MaxFailures: 10, FailureWindow: time.Minute},
+		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch},
 		Governance: governance.DefaultConfig(),

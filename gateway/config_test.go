@@ -52,11 +52,13 @@ auth:
 	def := DefaultConfig()
 	server := def.Server
 	server.HTTPAddr, server.GRPCAddr, server.ShutdownTimeout = "127.0.0.1:18081", "127.0.0.1:29091", 5*time.Second
+	storage := def.Storage
+	storage.URL = "sqlite://./from-file.db"
 	want := Config{
 		SchemaRegistry: def.SchemaRegistry,
 		Governance:     def.Governance,
 		Server:         server,
-		Storage:        StorageConfig{URL: "sqlite://./from-file.db"},
+		Storage:        storage,
 		Log:            LogConfig{Format: "json", Level: "debug"},
 		Auth: AuthConfig{MaxFailures: def.Auth.MaxFailures, FailureWindow: def.Auth.FailureWindow, Principals: []auth.PrincipalConfig{{
 			Name: "ops", Roles: []string{"oncall"}, TokenSHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
