@@ -153,7 +153,7 @@ func (c TLSConfig) Enabled() bool { return c.CertFile != "" }
 
 // validateSecurity checks the auth failure limit and the TLS section, and that certificate
 // principals have a CA to be verified against.
-func (c *Config) validateSecurity() error {
+func (c Config) validateSecurity() error {
 	if c.Auth.MaxFailures < 0 {
 		return fmt.Errorf("config: auth.max_failures %d: want 0 (no limit) or more", c.Auth.MaxFailures)
 	}
@@ -225,21 +225,31 @@ func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 	return cfg, nil
 }
 
-// Validate checks the configuration and fills derived values (the storage URL from the data
-// directory).
-func (c *Config) Validate() error {
+// StorageURL is the store the gateway opens: storage.url, or when that is empty the SQLite
+// database schemagate.db in server.data_dir (a relative directory stays relative to the working
+// directory). It is "" when both are empty, which Validate refuses.
+func (c Config) StorageURL() string {
+	if c.Storage.URL != "" {
+		return c.Storage.URL
+	}
+	if c.Server.DataDir == "" {
+		return ""
+	}
+	p := filepath.ToSlash(filepath.Join(c.Server.DataDir, "schemagate.db"))
+	if !filepath.IsAbs(p) {
+		p = "./" + p
+	}
+	return "sqlite://" + p
+}
+
+// Validate checks the configuration and changes nothing. gateway.New runs it, once, on the
+// config it is given.
+func (c Config) Validate() error {
 	if c.Server.HTTPAddr == "" || c.Server.GRPCAddr == "" {
 		return errors.New("config: server.http_addr and server.grpc_addr must be set")
 	}
-	if c.Storage.URL == "" {
-		if c.Server.DataDir == "" {
-			return errors.New("config: set storage.url or server.data_dir")
-		}
-		p := filepath.ToSlash(filepath.Join(c.Server.DataDir, "schemagate.db"))
-		if !filepath.IsAbs(p) {
-			p = "./" + p
-		}
-		c.Storage.URL = "sqlite://" + p
+	if c.StorageURL() == "" {
+		return errors.New("config: set storage.url or server.data_dir")
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -93,7 +93,9 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
-func TestValidateDerivesStorageURL(t *testing.T) {
+// TestStorageURLFromDataDir derives the SQLite URL from server.data_dir when storage.url is not
+// set, and Validate leaves the config as it was.
+func TestStorageURLFromDataDir(t *testing.T) {
 	tests := []struct{ dataDir, want string }{
 		{"./data", "sqlite://./data/schemagate.db"},
 		{"var/sg", "sqlite://./var/sg/schemagate.db"},
@@ -102,12 +104,25 @@ func TestValidateDerivesStorageURL(t *testing.T) {
 	for _, tt := range tests {
 		cfg := DefaultConfig()
 		cfg.Server.DataDir = tt.dataDir
+		before := cfg
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Storage.URL != tt.want {
-			t.Errorf("data dir %q: storage.url = %q; want %q", tt.dataDir, cfg.Storage.URL, tt.want)
+		if got := cfg.StorageURL(); got != tt.want {
+			t.Errorf("data dir %q: storage.url = %q; want %q", tt.dataDir, got, tt.want)
 		}
+		if diff := cmp.Diff(before, cfg); diff != "" {
+			t.Errorf("Validate changed the config (-before +after):\n%s", diff)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Storage.URL = "postgres://sg@db/sg"
+	if got := cfg.StorageURL(); got != cfg.Storage.URL {
+		t.Errorf("storage.url set: StorageURL = %q; want %q", got, cfg.Storage.URL)
+	}
+	cfg.Storage.URL, cfg.Server.DataDir = "", ""
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "set storage.url or server.data_dir") {
+		t.Errorf("no storage.url, no data_dir: Validate = %v", err)
 	}
 }
 

@@ -37,9 +37,6 @@ func newServeCmd(stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra
 			if fl.Changed("log-format") {
 				cfg.Log.Format = logFormat
 			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
 			logger, err := gateway.NewLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 			if err != nil {
 				return err

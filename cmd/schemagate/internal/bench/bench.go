@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -117,7 +116,7 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	if err := e.registerCorpora(ctx); err != nil {
 		return nil, nil, err
 	}
-	if db, err = e.openBaseline(ctx, "sqlite://"+filepath.ToSlash(filepath.Join(dir, "schemagate.db")), cfg.SchemaRegistry, logger); err != nil {
+	if db, err = e.openBaseline(ctx, cfg, logger); err != nil {
 		return nil, nil, fmt.Errorf("bench baseline: %w", err)
 	}
 	return e, cleanup, nil
@@ -147,13 +146,14 @@ func (e *env) registerCorpora(ctx context.Context) error {
 // builds in process: a registry, a validation engine with the same cache size and limits
 // (its subject index refreshed after the corpora were registered), and an evidence record
 // that is never flushed. It returns the store for the caller to close.
-func (e *env) openBaseline(ctx context.Context, storageURL string, sr gateway.SchemaRegistryConfig, logger *slog.Logger) (*store.DB, error) {
-	db, err := store.Open(ctx, storageURL)
+func (e *env) openBaseline(ctx context.Context, cfg gateway.Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.StorageURL())
 	if err != nil {
 		return nil, err
 	}
 	reg, err := registry.New(db, registry.Options{Logger: logger})
 	if err == nil {
+		sr := cfg.SchemaRegistry
 		e.baseEngine, err = validate.NewEngine(validate.Options{Source: reg, MaxCacheBytes: sr.ValidatorCacheBytes,
 			Limits: validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth}, Logger: logger})
 	}
