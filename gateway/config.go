@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -108,12 +109,12 @@ type StorageConfig struct {
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
-// LogConfig selects the log format and level.
+// LogConfig selects the log format and level; both are checked where they are decoded.
 type LogConfig struct {
 	// Format is text or json. Default text.
-	Format string `yaml:"format"`
+	Format LogFormat `yaml:"format"`
 	// Level is debug, info, warn or error. Default info.
-	Level string `yaml:"level"`
+	Level LogLevel `yaml:"level"`
 }
 
 // AuthConfig lists the principals allowed to call the gateway. With none, the gateway is open
@@ -193,7 +194,7 @@ func DefaultConfig() Config {
 		},
 		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
 			ConnMaxLifetime: store.DefaultConnMaxLifetime},
-		Log:  LogConfig{Format: "text", Level: "info"},
+		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
 		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch},
@@ -201,10 +202,30 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig returns DefaultConfig overridden by the YAML file at path (skipped when path is
-// empty) and then by the environment, read through lookupEnv (os.LookupEnv in production).
-// Unknown keys in the file are an error, so a typo is not silently ignored.
-func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, error) {
+// FlagValue is a command-line flag that sets one config key, the last layer of LoadConfig.
+type FlagValue struct {
+	// Name is the flag as typed, without dashes ("data-dir"); errors name it.
+	Name string
+	// Key is the config key it sets, as written in the YAML file ("server.data_dir").
+	Key string
+	// Value is the flag's text, decoded as an environment variable's is.
+	Value string
+}
+
+// LoadConfig returns DefaultConfig overridden, in this order, by the YAML file at path (skipped
+// when path is empty), by the environment, read through lookupEnv (os.LookupEnv in production;
+// nil skips it), and by flags, the command-line flags that were given. Unknown keys in the file
+// are an error, so a typo is not silently ignored. A typed value decodes and checks itself
+// through encoding.TextUnmarshaler in every layer (schema_registry.validation_mode,
+// log.format, log.level), so a bad one is refused here, naming its source. LoadConfig does not
+// run Validate: gateway.New does, once.
+//
+// The layering is written by hand rather than with a configuration library such as
+// knadh/koanf: it is small (a YAML decode, a reflective walk over the yaml tags for the
+// environment, a key lookup for flags), it adds no dependency, it keeps the strict refusal of
+// unknown keys, and the config types decode themselves the same way from a file, the
+// environment and a flag.
+func LoadConfig(path string, lookupEnv func(string) (string, bool), flags ...FlagValue) (Config, error) {
 	cfg := DefaultConfig()
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -220,6 +241,11 @@ func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 	if lookupEnv != nil {
 		if err := applyEnv(reflect.ValueOf(&cfg).Elem(), EnvPrefix, lookupEnv); err != nil {
 			return Config{}, err
+		}
+	}
+	for _, f := range flags {
+		if err := setKey(reflect.ValueOf(&cfg).Elem(), f.Key, f.Value); err != nil {
+			return Config{}, fmt.Errorf("flag --%s: %w", f.Name, err)
 		}
 	}
 	return cfg, nil
@@ -251,13 +277,8 @@ func (c Config) Validate() error {
 	if c.StorageURL() == "" {
 		return errors.New("config: set storage.url or server.data_dir")
 	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
+	if !c.Log.Format.Valid() {
 		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
-	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		return err
 	}
 	if !c.SchemaRegistry.ValidationMode.Valid() {
 		return fmt.Errorf("config: schema_registry.validation_mode %q: want canary (or shadow) or strict", c.SchemaRegistry.ValidationMode)
@@ -332,6 +353,25 @@ func applyEnv(v reflect.Value, prefix string, lookupEnv func(string) (string, bo
 		}
 	}
 	return nil
+}
+
+// setKey sets the field of v at key, a dotted path of YAML keys ("server.data_dir"), from raw.
+func setKey(v reflect.Value, key, raw string) error {
+	for part := range strings.SplitSeq(key, ".") {
+		var next reflect.Value
+		if v.Kind() == reflect.Struct {
+			for i := range v.NumField() {
+				if yamlKey(v.Type().Field(i)) == part {
+					next = v.Field(i)
+				}
+			}
+		}
+		if !next.IsValid() {
+			return fmt.Errorf("no config key %q", key)
+		}
+		v = next
+	}
+	return setFromString(v, raw)
 }
 
 func setFromString(v reflect.Value, raw string) error {
