@@ -28,6 +28,17 @@ func writeFile(t *testing.T, content string) string {
 	return p
 }
 
+// loadFrom runs LoadConfig on a file holding file (none when it is empty) and the environment
+// env.
+func loadFrom(t *testing.T, file string, env map[string]string) (Config, error) {
+	t.Helper()
+	path := ""
+	if file != "" {
+		path = writeFile(t, file)
+	}
+	return LoadConfig(path, envMap(env))
+}
+
 func TestLoadConfigPrecedence(t *testing.T) {
 	file := writeFile(t, `
 server:
@@ -88,11 +99,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := ""
-			if tt.file != "" {
-				path = writeFile(t, tt.file)
-			}
-			_, err := LoadConfig(path, envMap(tt.env))
+			_, err := loadFrom(t, tt.file, tt.env)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("LoadConfig = %v; want error containing %q", err, tt.wantErr)
 			}
@@ -122,11 +129,7 @@ func TestValidationModeDecodesItself(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := ""
-			if tt.file != "" {
-				path = writeFile(t, tt.file)
-			}
-			cfg, err := LoadConfig(path, envMap(tt.env))
+			cfg, err := loadFrom(t, tt.file, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, governance.ErrUnknownMode) {
 					t.Errorf("LoadConfig = %v; want an ErrUnknownMode containing %q", err, tt.wantErr)
