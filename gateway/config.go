@@ -96,7 +96,7 @@ type ServerConfig struct {
 // StorageConfig selects the database and its connection pool.
 type StorageConfig struct {
 	// URL of the store: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=….
-	// Default sqlite://<data_dir>/schemagate.db.
+	// Default sqlite://<data_dir>/schemagate.db, derived by Config.StorageURL.
 	URL string `yaml:"url"`
 	// MaxOpenConns caps the connections of this replica; 0 or less: no limit. Default
 	// store.DefaultMaxOpenConns, no limit.
