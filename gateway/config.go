@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -93,22 +95,25 @@ type ServerConfig struct {
 // StorageConfig selects the database and its connection pool.
 type StorageConfig struct {
 	// URL of the store: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=….
-	// Default sqlite://<data_dir>/schemagate.db.
+	// Default sqlite://<data_dir>/schemagate.db, derived by Config.StorageURL.
 	URL string `yaml:"url"`
-	// MaxOpenConns caps the connections of this replica (0: the driver's default, unlimited).
+	// MaxOpenConns caps the connections of this replica; 0 or less: no limit. Default
+	// store.DefaultMaxOpenConns, no limit.
 	MaxOpenConns int `yaml:"max_open_conns"`
-	// MaxIdleConns caps the idle connections kept (0: database/sql's default, 2).
+	// MaxIdleConns caps the idle connections kept; 0 or less keeps the default.
+	// Default store.DefaultMaxIdleConns, database/sql's 2.
 	MaxIdleConns int `yaml:"max_idle_conns"`
-	// ConnMaxLifetime closes connections older than this (0: never).
+	// ConnMaxLifetime closes connections older than this; 0 or less: never. Default
+	// store.DefaultConnMaxLifetime, never.
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
 }
 
-// LogConfig selects the log format and level.
+// LogConfig selects the log format and level; both are checked where they are decoded.
 type LogConfig struct {
 	// Format is text or json. Default text.
-	Format string `yaml:"format"`
+	Format LogFormat `yaml:"format"`
 	// Level is debug, info, warn or error. Default info.
-	Level string `yaml:"level"`
+	Level LogLevel `yaml:"level"`
 }
 
 // AuthConfig lists the principals allowed to call the gateway. With none, the gateway is open
@@ -148,7 +153,7 @@ func (c TLSConfig) Enabled() bool { return c.CertFile != "" }
 
 // validateSecurity checks the auth failure limit and the TLS section, and that certificate
 // principals have a CA to be verified against.
-func (c *Config) validateSecurity() error {
+func (c Config) validateSecurity() error {
 	if c.Auth.MaxFailures < 0 {
 		return fmt.Errorf("config: auth.max_failures %d: want 0 (no limit) or more", c.Auth.MaxFailures)
 	}
@@ -170,7 +175,9 @@ func (c *Config) validateSecurity() error {
 	return nil
 }
 
-// DefaultConfig returns the configuration used when nothing overrides it.
+// DefaultConfig returns the configuration used when nothing overrides it. Defaults that another
+// package owns come from it (governance, validate's limits, auth's failure limit, store's
+// pool); the server and log settings are the gateway's own.
 func DefaultConfig() Config {
 	return Config{
 		Server: ServerConfig{
@@ -184,18 +191,40 @@ func DefaultConfig() Config {
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 		},
-		Log:  LogConfig{Format: "text", Level: "info"},
-		Auth: AuthConfig{MaxFailures: 10, FailureWindow: time.Minute},
+		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
+			ConnMaxLifetime: store.DefaultConnMaxLifetime},
+		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
+		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch},
 		Governance: governance.DefaultConfig(),
 	}
 }
 
-// LoadConfig returns DefaultConfig overridden by the YAML file at path (skipped when path is
-// empty) and then by the environment, read through lookupEnv (os.LookupEnv in production).
-// Unknown keys in the file are an error, so a typo is not silently ignored.
-func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, error) {
+// FlagValue is a command-line flag that sets one config key, the last layer of LoadConfig.
+type FlagValue struct {
+	// Name is the flag as typed, without dashes ("data-dir"); errors name it.
+	Name string
+	// Key is the config key it sets, as written in the YAML file ("server.data_dir").
+	Key string
+	// Value is the flag's text, decoded as an environment variable's is.
+	Value string
+}
+
+// LoadConfig returns DefaultConfig overridden, in this order, by the YAML file at path (skipped
+// when path is empty), by the environment, read through lookupEnv (os.LookupEnv in production;
+// nil skips it), and by flags, the command-line flags that were given. Unknown keys in the file
+// are an error, so a typo is not silently ignored. A typed value decodes and checks itself
+// through encoding.TextUnmarshaler in every layer (schema_registry.validation_mode,
+// log.format, log.level), so a bad one is refused here, naming its source. LoadConfig does not
+// run Validate: gateway.New does, once.
+//
+// The layering is written by hand rather than with a configuration library such as
+// knadh/koanf: it is small (a YAML decode, a reflective walk over the yaml tags for the
+// environment, a key lookup for flags), it adds no dependency, it keeps the strict refusal of
+// unknown keys, and the config types decode themselves the same way from a file, the
+// environment and a flag.
+func LoadConfig(path string, lookupEnv func(string) (string, bool), flags ...FlagValue) (Config, error) {
 	cfg := DefaultConfig()
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -213,32 +242,42 @@ func LoadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 			return Config{}, err
 		}
 	}
+	for _, f := range flags {
+		if err := setKey(reflect.ValueOf(&cfg).Elem(), f.Key, f.Value); err != nil {
+			return Config{}, fmt.Errorf("flag --%s: %w", f.Name, err)
+		}
+	}
 	return cfg, nil
 }
 
-// Validate checks the configuration and fills derived values (the storage URL from the data
-// directory).
-func (c *Config) Validate() error {
+// StorageURL is the store the gateway opens: storage.url, or when that is empty the SQLite
+// database schemagate.db in server.data_dir (a relative directory stays relative to the working
+// directory). It is "" when both are empty, which Validate refuses.
+func (c Config) StorageURL() string {
+	if c.Storage.URL != "" {
+		return c.Storage.URL
+	}
+	if c.Server.DataDir == "" {
+		return ""
+	}
+	p := filepath.ToSlash(filepath.Join(c.Server.DataDir, "schemagate.db"))
+	if !filepath.IsAbs(p) {
+		p = "./" + p
+	}
+	return "sqlite://" + p
+}
+
+// Validate checks the configuration and changes nothing. gateway.New runs it, once, on the
+// config it is given.
+func (c Config) Validate() error {
 	if c.Server.HTTPAddr == "" || c.Server.GRPCAddr == "" {
 		return errors.New("config: server.http_addr and server.grpc_addr must be set")
 	}
-	if c.Storage.URL == "" {
-		if c.Server.DataDir == "" {
-			return errors.New("config: set storage.url or server.data_dir")
-		}
-		p := filepath.ToSlash(filepath.Join(c.Server.DataDir, "schemagate.db"))
-		if !filepath.IsAbs(p) {
-			p = "./" + p
-		}
-		c.Storage.URL = "sqlite://" + p
+	if c.StorageURL() == "" {
+		return errors.New("config: set storage.url or server.data_dir")
 	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
+	if !c.Log.Format.Valid() {
 		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
-	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		return err
 	}
 	if !c.SchemaRegistry.ValidationMode.Valid() {
 		return fmt.Errorf("config: schema_registry.validation_mode %q: want canary (or shadow) or strict", c.SchemaRegistry.ValidationMode)
@@ -313,6 +352,25 @@ func applyEnv(v reflect.Value, prefix string, lookupEnv func(string) (string, bo
 		}
 	}
 	return nil
+}
+
+// setKey sets the field of v at key, a dotted path of YAML keys ("server.data_dir"), from raw.
+func setKey(v reflect.Value, key, raw string) error {
+	for part := range strings.SplitSeq(key, ".") {
+		var next reflect.Value
+		if v.Kind() == reflect.Struct {
+			for i := range v.NumField() {
+				if yamlKey(v.Type().Field(i)) == part {
+					next = v.Field(i)
+				}
+			}
+		}
+		if !next.IsValid() {
+			return fmt.Errorf("no config key %q", key)
+		}
+		v = next
+	}
+	return setFromString(v, raw)
 }
 
 func setFromString(v reflect.Value, raw string) error {

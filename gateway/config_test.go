@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/governance"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -23,6 +26,17 @@ func writeFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// loadFrom runs LoadConfig on a file holding file (none when it is empty) and the environment
+// env.
+func loadFrom(t *testing.T, file string, env map[string]string) (Config, error) {
+	t.Helper()
+	path := ""
+	if file != "" {
+		path = writeFile(t, file)
+	}
+	return LoadConfig(path, envMap(env))
 }
 
 func TestLoadConfigPrecedence(t *testing.T) {
@@ -52,12 +66,14 @@ auth:
 	def := DefaultConfig()
 	server := def.Server
 	server.HTTPAddr, server.GRPCAddr, server.ShutdownTimeout = "127.0.0.1:18081", "127.0.0.1:29091", 5*time.Second
+	storage := def.Storage
+	storage.URL = "sqlite://./from-file.db"
 	want := Config{
 		SchemaRegistry: def.SchemaRegistry,
 		Governance:     def.Governance,
 		Server:         server,
-		Storage:        StorageConfig{URL: "sqlite://./from-file.db"},
-		Log:            LogConfig{Format: "json", Level: "debug"},
+		Storage:        storage,
+		Log:            LogConfig{Format: LogJSON, Level: LogLevel(slog.LevelDebug)},
 		Auth: AuthConfig{MaxFailures: def.Auth.MaxFailures, FailureWindow: def.Auth.FailureWindow, Principals: []auth.PrincipalConfig{{
 			Name: "ops", Roles: []string{"oncall"}, TokenSHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
 		}}},
@@ -76,14 +92,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"unknown key", "storage:\n  ulr: x\n", nil, "field ulr not found"},
 		{"bad duration in env", "", map[string]string{"SCHEMAGATE_SERVER_SHUTDOWN_TIMEOUT": "soon"}, "SCHEMAGATE_SERVER_SHUTDOWN_TIMEOUT: not a duration"},
 		{"bad principals in env", "", map[string]string{"SCHEMAGATE_AUTH_PRINCIPALS": "[{name: x, colour: red}]"}, "SCHEMAGATE_AUTH_PRINCIPALS: not a YAML or JSON list"},
+		{"bad log format in file", "log:\n  format: xml\n", nil, `log format "xml": want text or json`},
+		{"bad log format in env", "", map[string]string{"SCHEMAGATE_LOG_FORMAT": "xml"}, `SCHEMAGATE_LOG_FORMAT: log format "xml": want text or json`},
+		{"bad log level in file", "log:\n  level: loud\n", nil, `log level "loud": want debug, info, warn or error`},
+		{"bad log level in env", "", map[string]string{"SCHEMAGATE_LOG_LEVEL": "loud"}, `SCHEMAGATE_LOG_LEVEL: log level "loud": want debug, info, warn or error`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := ""
-			if tt.file != "" {
-				path = writeFile(t, tt.file)
-			}
-			_, err := LoadConfig(path, envMap(tt.env))
+			_, err := loadFrom(t, tt.file, tt.env)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("LoadConfig = %v; want error containing %q", err, tt.wantErr)
 			}
@@ -91,7 +107,80 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
-func TestValidateDerivesStorageURL(t *testing.T) {
+// TestValidationModeDecodesItself reads schema_registry.validation_mode from the file and from
+// the environment through governance.ValidationMode's UnmarshalText: the synonym shadow is
+// canary, and an unknown mode is refused with the mode's own error.
+func TestValidationModeDecodesItself(t *testing.T) {
+	const bogus = `unknown validation mode "bogus": want canary (or shadow) or strict`
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       governance.ValidationMode
+		wantErr    string
+	}{
+		{"file shadow", "schema_registry:\n  validation_mode: shadow\n", nil, governance.ModeCanary, ""},
+		{"file strict", "schema_registry:\n  validation_mode: strict\n", nil, governance.ModeStrict, ""},
+		{"file bogus", "schema_registry:\n  validation_mode: bogus\n", nil, "", bogus},
+		{"env shadow", "", map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "shadow"}, governance.ModeCanary, ""},
+		{"env over file", "schema_registry:\n  validation_mode: strict\n",
+			map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "shadow"}, governance.ModeCanary, ""},
+		{"env bogus", "", map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "bogus"}, "",
+			"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE: " + bogus},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadFrom(t, tt.file, tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, governance.ErrUnknownMode) {
+					t.Errorf("LoadConfig = %v; want an ErrUnknownMode containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.SchemaRegistry.ValidationMode; got != tt.want {
+				t.Errorf("validation_mode = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadConfigFlags puts the flags over the file and the environment, decodes them as the
+// environment is decoded, and names the flag of a bad value.
+func TestLoadConfigFlags(t *testing.T) {
+	file := writeFile(t, "server:\n  data_dir: /from/file\n  http_addr: 127.0.0.1:18081\nlog:\n  format: text\n")
+	env := envMap(map[string]string{"SCHEMAGATE_SERVER_DATA_DIR": "/from/env", "SCHEMAGATE_SERVER_GRPC_ADDR": "127.0.0.1:29091"})
+	got, err := LoadConfig(file, env,
+		FlagValue{Name: "data-dir", Key: "server.data_dir", Value: "/from/flag"},
+		FlagValue{Name: "log-format", Key: "log.format", Value: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Server.DataDir, want.Server.HTTPAddr, want.Server.GRPCAddr = "/from/flag", "127.0.0.1:18081", "127.0.0.1:29091"
+	want.Log.Format = LogJSON
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LoadConfig (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		flag    FlagValue
+		wantErr string
+	}{
+		{FlagValue{Name: "log-format", Key: "log.format", Value: "xml"}, `flag --log-format: log format "xml": want text or json`},
+		{FlagValue{Name: "shutdown", Key: "server.shutdown_timeout", Value: "soon"}, "flag --shutdown: not a duration"},
+		{FlagValue{Name: "colour", Key: "server.colour", Value: "red"}, `flag --colour: no config key "server.colour"`},
+		{FlagValue{Name: "server", Key: "server", Value: "x"}, "flag --server: unsupported kind struct"},
+	} {
+		if _, err := LoadConfig("", nil, tt.flag); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("flag %+v: LoadConfig = %v; want error containing %q", tt.flag, err, tt.wantErr)
+		}
+	}
+}
+
+// TestStorageURLFromDataDir derives the SQLite URL from server.data_dir when storage.url is not
+// set, and Validate leaves the config as it was.
+func TestStorageURLFromDataDir(t *testing.T) {
 	tests := []struct{ dataDir, want string }{
 		{"./data", "sqlite://./data/schemagate.db"},
 		{"var/sg", "sqlite://./var/sg/schemagate.db"},
@@ -100,12 +189,25 @@ func TestValidateDerivesStorageURL(t *testing.T) {
 	for _, tt := range tests {
 		cfg := DefaultConfig()
 		cfg.Server.DataDir = tt.dataDir
+		before := cfg
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Storage.URL != tt.want {
-			t.Errorf("data dir %q: storage.url = %q; want %q", tt.dataDir, cfg.Storage.URL, tt.want)
+		if got := cfg.StorageURL(); got != tt.want {
+			t.Errorf("data dir %q: storage.url = %q; want %q", tt.dataDir, got, tt.want)
 		}
+		if diff := cmp.Diff(before, cfg); diff != "" {
+			t.Errorf("Validate changed the config (-before +after):\n%s", diff)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Storage.URL = "postgres://sg@db/sg"
+	if got := cfg.StorageURL(); got != cfg.Storage.URL {
+		t.Errorf("storage.url set: StorageURL = %q; want %q", got, cfg.Storage.URL)
+	}
+	cfg.Storage.URL, cfg.Server.DataDir = "", ""
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "set storage.url or server.data_dir") {
+		t.Errorf("no storage.url, no data_dir: Validate = %v", err)
 	}
 }
 
@@ -215,6 +317,33 @@ func TestSecurityConfigValidate(t *testing.T) {
 			}
 			if (tt.wantErr == "") != (err == nil) || !strings.Contains(got, tt.wantErr) {
 				t.Errorf("Validate = %v; want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestNewRefusesInvalidConfig builds configs in code, where no decoding checked them: New runs
+// Validate and refuses them before it opens anything.
+func TestNewRefusesInvalidConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string
+	}{
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, `config: log.format "xml": want text or json`},
+		{"no address", func(c *Config) { c.Server.HTTPAddr = "" }, "config: server.http_addr and server.grpc_addr must be set"},
+		{"no storage", func(c *Config) { c.Server.DataDir = "" }, "config: set storage.url or server.data_dir"},
+		{"validation mode", func(c *Config) { c.SchemaRegistry.ValidationMode = "shadow" }, "schema_registry.validation_mode"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.edit(&cfg)
+			g, err := New(t.Context(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				g.close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New = %v; want error containing %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -33,7 +33,7 @@ import (
 
 // Options configures a Gateway.
 type Options struct {
-	// Config is required; New validates it and fills derived values.
+	// Config is required; New validates it (Config.Validate) and refuses an invalid one.
 	Config Config
 	// Logger is required.
 	Logger *slog.Logger
@@ -153,7 +153,7 @@ func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics promet
 	if d := sc.ConnMaxLifetime; d > 0 {
 		storeOpts = append(storeOpts, store.WithConnMaxLifetime(d))
 	}
-	db, err := store.Open(ctx, sc.URL, append(storeOpts, opts.StoreOptions...)...)
+	db, err := store.Open(ctx, g.cfg.StorageURL(), append(storeOpts, opts.StoreOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -288,7 +288,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(auth.InProcessListener(g.inproc))) }()
 	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.Storage.URL))
+	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.StorageURL()))
 
 	var runErr error
 	select {

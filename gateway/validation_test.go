@@ -313,9 +313,6 @@ func TestValidateBinaryFormatsOverHTTP(t *testing.T) {
 func TestEvidenceFlushedOnShutdown(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
-	if err := cfg.Validate(); err != nil { // derives the storage URL, to reopen the store below
-		t.Fatal(err)
-	}
 	g, err := New(context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +333,7 @@ func TestEvidenceFlushedOnShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), cfg.Storage.URL)
+	db, err := store.Open(context.Background(), cfg.StorageURL())
 	if err != nil {
 		t.Fatal(err)
 	}

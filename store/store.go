@@ -34,12 +34,22 @@ type config struct {
 	wrapConnector   func(driver.Connector) driver.Connector
 }
 
+// Defaults of the connection pool, in force when no Option sets them.
+const (
+	// DefaultMaxOpenConns is 0: no limit (see [WithMaxOpenConns]).
+	DefaultMaxOpenConns = 0
+	// DefaultMaxIdleConns is database/sql's default (see [WithMaxIdleConns]).
+	DefaultMaxIdleConns = 2
+	// DefaultConnMaxLifetime is 0: connections are reused forever (see [WithConnMaxLifetime]).
+	DefaultConnMaxLifetime time.Duration = 0
+)
+
 func defaultConfig() config {
 	return config{
 		busyTimeout:     10 * time.Second,
-		maxOpenConns:    0, // database/sql: no limit
-		maxIdleConns:    2, // database/sql's default
-		connMaxLifetime: 0, // database/sql: connections are reused forever
+		maxOpenConns:    DefaultMaxOpenConns,
+		maxIdleConns:    DefaultMaxIdleConns,
+		connMaxLifetime: DefaultConnMaxLifetime,
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/schemagate/schemagate/gateway"
+	"github.com/schemagate/schemagate/cmd/schemagate/internal/bench"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -20,11 +20,11 @@ func newBenchCmd() *cobra.Command {
 			"on a noisy machine better than absolute figures.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rows, err := gateway.RunBench(cmd.Context(), gateway.BenchOptions{Duration: d})
+			rows, err := bench.Run(cmd.Context(), bench.Options{Duration: d})
 			if err != nil {
 				return err
 			}
-			return gateway.WriteBenchTable(cmd.OutOrStdout(), rows)
+			return bench.WriteTable(cmd.OutOrStdout(), rows)
 		},
 	}
 	cmd.Flags().DurationVar(&d, "duration", 2*time.Second, "how long each measurement runs")

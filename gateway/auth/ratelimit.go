@@ -7,9 +7,12 @@ import (
 	"time"
 )
 
-// Defaults of the failure limit (see Options).
+// Defaults of the failure limit (see Options). DefaultMaxFailures is the limit a server
+// configures when it has no reason to choose another (the gateway's auth.max_failures); in
+// Options, a zero MaxFailures still means no limit.
 const (
-	defaultFailureWindow = time.Minute
+	DefaultMaxFailures   = 10
+	DefaultFailureWindow = time.Minute
 	defaultMaxClients    = 10000
 )
 
@@ -58,7 +61,7 @@ func newLimiter(opts Options) *limiter {
 		l.now = time.Now
 	}
 	if l.window <= 0 {
-		l.window = defaultFailureWindow
+		l.window = DefaultFailureWindow
 	}
 	if l.maxClients <= 0 {
 		l.maxClients = defaultMaxClients

@@ -1,4 +1,4 @@
-package gateway
+package bench
 
 import (
 	"context"
@@ -12,19 +12,19 @@ import (
 // The go test -bench view of `schemagate bench`: the same server, corpora and workloads.
 // Compare ns/op across paths within one run:
 //
-//	go test -run '^$' -bench 'Validate' -count 3 ./gateway/
-func benchWorkload(b *testing.B, run func(env *benchEnv, c benchCorpus, n int) error) {
+//	go test -run '^$' -bench 'Validate' -count 3 ./cmd/schemagate/internal/bench/
+func benchWorkload(b *testing.B, run func(e *env, c corpus, n int) error) {
 	ctx := context.Background()
-	env, cleanup, err := newBenchEnv(ctx, slog.New(slog.DiscardHandler))
+	e, cleanup, err := newEnv(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cleanup()
-	for _, c := range env.corpora {
+	for _, c := range e.corpora {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(c.size))
 			b.ResetTimer()
-			if err := run(env, c, b.N); err != nil {
+			if err := run(e, c, b.N); err != nil {
 				b.Fatal(err)
 			}
 		})
@@ -32,50 +32,50 @@ func benchWorkload(b *testing.B, run func(env *benchEnv, c benchCorpus, n int) e
 }
 
 func BenchmarkValidateEngine(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.engine(context.Background(), c, n) })
+	benchWorkload(b, func(e *env, c corpus, n int) error { return e.engine(context.Background(), c, n) })
 }
 
 func BenchmarkValidateEvidenceRecord(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.evidence(context.Background(), c, n) })
+	benchWorkload(b, func(e *env, c corpus, n int) error { return e.evidence(context.Background(), c, n) })
 }
 
 func BenchmarkValidateStream(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.stream(context.Background(), c, n) })
+	benchWorkload(b, func(e *env, c corpus, n int) error { return e.stream(context.Background(), c, n) })
 }
 
 func BenchmarkValidateBatch100(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.batch(context.Background(), c, n) })
+	benchWorkload(b, func(e *env, c corpus, n int) error { return e.batch(context.Background(), c, n) })
 }
 
 func BenchmarkValidateUnary(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error {
-		_, err := env.unary(context.Background(), c, n)
+	benchWorkload(b, func(e *env, c corpus, n int) error {
+		_, err := e.unary(context.Background(), c, n)
 		return err
 	})
 }
 
 func BenchmarkNoopUnaryRPC(b *testing.B) {
 	ctx := context.Background()
-	env, cleanup, err := newBenchEnv(ctx, slog.New(slog.DiscardHandler))
+	e, cleanup, err := newEnv(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cleanup()
 	b.ResetTimer()
-	if _, err := env.noop(ctx, b.N); err != nil {
+	if _, err := e.noop(ctx, b.N); err != nil {
 		b.Fatal(err)
 	}
 }
 
 func BenchmarkValidateHTTP(b *testing.B) {
-	benchWorkload(b, func(env *benchEnv, c benchCorpus, n int) error { return env.httpValidate(context.Background(), c, n) })
+	benchWorkload(b, func(e *env, c corpus, n int) error { return e.httpValidate(context.Background(), c, n) })
 }
 
 // TestRunBench runs every bench path briefly: each corpus gets every row, the corpora have the
 // sizes the bench promises, and every workload validated its payloads as valid (a workload
 // fails on any other outcome). It asserts no speed.
 func TestRunBench(t *testing.T) {
-	rows, err := RunBench(context.Background(), BenchOptions{Duration: 5 * time.Millisecond})
+	rows, err := Run(context.Background(), Options{Duration: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,14 @@
-package gateway
+// Package bench is the harness `schemagate bench` runs: it starts a gateway on loopback with a
+// temporary data directory, registers small and medium Avro and JSON Schema records, and
+// measures each validation path as a ratio to the in-process engine over the same store,
+// measured in the same run.
+package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,38 +25,46 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/schemagate/schemagate/gateway"
+	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
 
-// BenchOptions configures RunBench.
-type BenchOptions struct {
+// Options configures Run.
+type Options struct {
 	// Duration is how long each measurement runs. Default 2s.
 	Duration time.Duration
 	// Logger receives the bench server's logs. Default: discarded.
 	Logger *slog.Logger
 }
 
-// BenchRow is one measurement: a rate in validations per second and its ratio to the
-// in-process engine rate of the same corpus, measured in the same run. Unary rows compare the
-// median latency of a Validate call with that of a no-op unary RPC on the same server.
-type BenchRow struct {
+// Row is one measurement: a rate in validations per second and its ratio to the in-process
+// engine rate of the same corpus, measured in the same run. Unary rows compare the median
+// latency of a Validate call with that of a no-op unary RPC on the same server.
+type Row struct {
 	Corpus, Path string
 	PerSecond    float64
 	Ratio        float64 // to the engine rate; for "unary p50", to the no-op RPC's p50
 	Note         string
 }
 
-// benchEnv is a gateway serving on loopback with the bench corpora registered.
-type benchEnv struct {
-	g       *Gateway
-	conn    *grpc.ClientConn
-	corpora []benchCorpus
-	http    *http.Client
+// env is a gateway serving on loopback with the bench corpora registered, and the baseline
+// beside it: an engine and an evidence record of its own over the gateway's store, built the
+// way the gateway builds them, in process.
+type env struct {
+	g            *gateway.Gateway
+	conn         *grpc.ClientConn
+	corpora      []corpus
+	http         *http.Client
+	baseEngine   *validate.Engine
+	baseEvidence *governance.Evidence
 }
 
-// benchCorpus is one subject and a valid payload for it.
-type benchCorpus struct {
+// corpus is one subject and a valid payload for it.
+type corpus struct {
 	name, subject string
 	req           *pb.ValidateRequest
 	engineReq     validate.Request
@@ -58,16 +72,17 @@ type benchCorpus struct {
 	size          int
 }
 
-// newBenchEnv starts an open gateway on 127.0.0.1:0 with a temporary data directory and
-// registers a small (~200 B) and a medium (~4 KiB) record, in Avro and in JSON Schema.
-func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup func(), err error) {
+// newEnv starts an open gateway on 127.0.0.1:0 with a temporary data directory, registers a
+// small (~200 B) and a medium (~4 KiB) record, in Avro and in JSON Schema, and opens the
+// baseline over the gateway's store.
+func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "schemagate-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := DefaultConfig()
+	cfg := gateway.DefaultConfig()
 	cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	g, err := New(ctx, Options{Config: cfg, Logger: logger})
+	g, err := gateway.New(ctx, gateway.Options{Config: cfg, Logger: logger})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -76,10 +91,14 @@ func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup
 	done := make(chan struct{})
 	go func() { _ = g.Run(runCtx); close(done) }()
 	transport := &http.Transport{MaxIdleConnsPerHost: 4}
-	env := &benchEnv{g: g, http: &http.Client{Transport: transport}}
+	e := &env{g: g, http: &http.Client{Transport: transport}}
+	var db *store.DB
 	cleanup = func() {
-		if env.conn != nil {
-			env.conn.Close()
+		if e.conn != nil {
+			e.conn.Close()
+		}
+		if db != nil {
+			db.Close()
 		}
 		transport.CloseIdleConnections()
 		stop()
@@ -91,10 +110,21 @@ func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup
 			cleanup()
 		}
 	}()
-	if env.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+	if e.conn, err = grpc.NewClient(g.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
 		return nil, nil, err
 	}
-	// Field counts and string lengths are chosen so the payloads are about 200 B and 4 KiB.
+	if err := e.registerCorpora(ctx); err != nil {
+		return nil, nil, err
+	}
+	if db, err = e.openBaseline(ctx, cfg, logger); err != nil {
+		return nil, nil, fmt.Errorf("bench baseline: %w", err)
+	}
+	return e, cleanup, nil
+}
+
+// registerCorpora registers the four bench records. Field counts and string lengths are chosen
+// so the payloads are about 200 B and 4 KiB.
+func (e *env) registerCorpora(ctx context.Context) error {
 	for _, c := range []struct {
 		name           string
 		fields, strLen int
@@ -103,18 +133,46 @@ func newBenchEnv(ctx context.Context, logger *slog.Logger) (_ *benchEnv, cleanup
 		{"avro-small", 8, 44, pb.SchemaType_SCHEMA_TYPE_AVRO}, {"avro-medium", 160, 46, pb.SchemaType_SCHEMA_TYPE_AVRO},
 		{"json-small", 6, 40, pb.SchemaType_SCHEMA_TYPE_JSON}, {"json-medium", 100, 58, pb.SchemaType_SCHEMA_TYPE_JSON},
 	} {
-		corpus, err := env.register(ctx, c.name, c.fields, c.strLen, c.typ)
+		corpus, err := e.register(ctx, c.name, c.fields, c.strLen, c.typ)
 		if err != nil {
-			return nil, nil, fmt.Errorf("bench corpus %s: %w", c.name, err)
+			return fmt.Errorf("bench corpus %s: %w", c.name, err)
 		}
-		env.corpora = append(env.corpora, corpus)
+		e.corpora = append(e.corpora, corpus)
 	}
-	return env, cleanup, nil
+	return nil
+}
+
+// openBaseline opens the gateway's store a second time and builds over it what the gateway
+// builds in process: a registry, a validation engine with the same cache size and limits
+// (its subject index refreshed after the corpora were registered), and an evidence record
+// that is never flushed. It returns the store for the caller to close.
+func (e *env) openBaseline(ctx context.Context, cfg gateway.Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.StorageURL())
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.New(db, registry.Options{Logger: logger})
+	if err == nil {
+		sr := cfg.SchemaRegistry
+		e.baseEngine, err = validate.NewEngine(validate.Options{Source: reg, MaxCacheBytes: sr.ValidatorCacheBytes,
+			Limits: validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth}, Logger: logger})
+	}
+	if err == nil {
+		err = e.baseEngine.Refresh(ctx)
+	}
+	if err == nil {
+		e.baseEvidence, err = governance.NewEvidence(governance.EvidenceOptions{DB: db, Replica: "bench", Logger: logger})
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // register registers a record of n fields, alternately strings of strLen bytes and longs, and
 // builds a valid payload.
-func (env *benchEnv) register(ctx context.Context, name string, n, strLen int, typ pb.SchemaType) (benchCorpus, error) {
+func (e *env) register(ctx context.Context, name string, n, strLen int, typ pb.SchemaType) (corpus, error) {
 	value := map[string]any{}
 	var avroFields, jsonProps, required []string
 	for i := range n {
@@ -133,15 +191,15 @@ func (env *benchEnv) register(ctx context.Context, name string, n, strLen int, t
 	if typ == pb.SchemaType_SCHEMA_TYPE_JSON {
 		schema = `{"type":"object","properties":{` + strings.Join(jsonProps, ",") + `},"required":[` + strings.Join(required, ",") + `],"additionalProperties":false}`
 	}
-	reg, err := pb.NewRegistryServiceClient(env.conn).RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: name, SchemaType: typ, Schema: schema})
+	reg, err := pb.NewRegistryServiceClient(e.conn).RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: name, SchemaType: typ, Schema: schema})
 	if err != nil {
-		return benchCorpus{}, err
+		return corpus{}, err
 	}
-	c := benchCorpus{name: name, subject: name}
+	c := corpus{name: name, subject: name}
 	if typ == pb.SchemaType_SCHEMA_TYPE_AVRO {
 		body, err := avro.Marshal(avro.MustParse(schema), value)
 		if err != nil {
-			return benchCorpus{}, err
+			return corpus{}, err
 		}
 		data := binary.BigEndian.AppendUint32([]byte{0}, uint32(reg.GetId()))
 		data = append(data, body...)
@@ -151,16 +209,23 @@ func (env *benchEnv) register(ctx context.Context, name string, n, strLen int, t
 	} else {
 		sv, err := structpb.NewValue(value)
 		if err != nil {
-			return benchCorpus{}, err
+			return corpus{}, err
 		}
 		c.req = &pb.ValidateRequest{Subject: name, Json: sv}
-		c.engineReq = validate.Request{Subject: name, JSON: jsonValue(sv), HasJSON: true}
 		b, _ := protojson.Marshal(sv)
 		c.size = len(b)
+		// The engine takes JSON decoded with UseNumber, as the gateway hands it over.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return corpus{}, err
+		}
+		c.engineReq = validate.Request{Subject: name, JSON: v, HasJSON: true}
 	}
 	b, err := protojson.Marshal(c.req)
 	if err != nil {
-		return benchCorpus{}, err
+		return corpus{}, err
 	}
 	c.httpBody = string(b)
 	return c, nil
@@ -168,9 +233,9 @@ func (env *benchEnv) register(ctx context.Context, name string, n, strLen int, t
 
 // Workloads. Each runs n validations of corpus c and fails on any non-valid result.
 
-func (env *benchEnv) engine(ctx context.Context, c benchCorpus, n int) error {
+func (e *env) engine(ctx context.Context, c corpus, n int) error {
 	for range n {
-		res, err := env.g.validation.engine.Validate(ctx, c.engineReq)
+		res, err := e.baseEngine.Validate(ctx, c.engineReq)
 		if err != nil || res.Invalid() {
 			return fmt.Errorf("engine: %v %v", err, res.Findings)
 		}
@@ -178,15 +243,15 @@ func (env *benchEnv) engine(ctx context.Context, c benchCorpus, n int) error {
 	return nil
 }
 
-func (env *benchEnv) evidence(_ context.Context, c benchCorpus, n int) error {
+func (e *env) evidence(_ context.Context, c corpus, n int) error {
 	for range n {
-		env.g.gate.Evidence().Record(c.subject, nil, nil)
+		e.baseEvidence.Record(c.subject, nil, nil)
 	}
 	return nil
 }
 
-func (env *benchEnv) stream(ctx context.Context, c benchCorpus, n int) error {
-	s, err := pb.NewValidationServiceClient(env.conn).ValidateStream(ctx)
+func (e *env) stream(ctx context.Context, c corpus, n int) error {
+	s, err := pb.NewValidationServiceClient(e.conn).ValidateStream(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,8 +280,8 @@ func (env *benchEnv) stream(ctx context.Context, c benchCorpus, n int) error {
 	return <-errc
 }
 
-func (env *benchEnv) batch(ctx context.Context, c benchCorpus, n int) error {
-	client := pb.NewValidationServiceClient(env.conn)
+func (e *env) batch(ctx context.Context, c corpus, n int) error {
+	client := pb.NewValidationServiceClient(e.conn)
 	for done := 0; done < n; done += 100 {
 		reqs := make([]*pb.ValidateRequest, min(100, n-done))
 		for i := range reqs {
@@ -236,8 +301,8 @@ func (env *benchEnv) batch(ctx context.Context, c benchCorpus, n int) error {
 }
 
 // unary runs n Validate calls and returns their latencies.
-func (env *benchEnv) unary(ctx context.Context, c benchCorpus, n int) ([]time.Duration, error) {
-	client := pb.NewValidationServiceClient(env.conn)
+func (e *env) unary(ctx context.Context, c corpus, n int) ([]time.Duration, error) {
+	client := pb.NewValidationServiceClient(e.conn)
 	lat := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
@@ -251,8 +316,8 @@ func (env *benchEnv) unary(ctx context.Context, c benchCorpus, n int) ([]time.Du
 }
 
 // noop runs n health checks, the no-op unary RPC through the same server and interceptors.
-func (env *benchEnv) noop(ctx context.Context, n int) ([]time.Duration, error) {
-	client := healthpb.NewHealthClient(env.conn)
+func (e *env) noop(ctx context.Context, n int) ([]time.Duration, error) {
+	client := healthpb.NewHealthClient(e.conn)
 	lat := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
@@ -264,15 +329,15 @@ func (env *benchEnv) noop(ctx context.Context, n int) ([]time.Duration, error) {
 	return lat, nil
 }
 
-func (env *benchEnv) httpValidate(ctx context.Context, c benchCorpus, n int) error {
-	url := "http://" + env.g.HTTPAddr() + "/v1/subjects/" + c.subject + "/validate"
+func (e *env) httpValidate(ctx context.Context, c corpus, n int) error {
+	url := "http://" + e.g.HTTPAddr() + "/v1/subjects/" + c.subject + "/validate"
 	for range n {
 		req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(c.httpBody))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := env.http.Do(req)
+		resp, err := e.http.Do(req)
 		if err != nil {
 			return err
 		}
@@ -304,69 +369,69 @@ func p50(lat []time.Duration) time.Duration {
 	return lat[len(lat)/2]
 }
 
-// RunBench starts a gateway on loopback with a temporary data directory and, for each corpus
+// Run starts a gateway on loopback with a temporary data directory and, for each corpus
 // (Avro and JSON, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
 // (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
 // no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
 // as a ratio to a baseline measured in the same run.
-func RunBench(ctx context.Context, opts BenchOptions) ([]BenchRow, error) {
+func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Duration <= 0 {
 		opts.Duration = 2 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	env, cleanup, err := newBenchEnv(ctx, opts.Logger)
+	e, cleanup, err := newEnv(ctx, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
 	d := opts.Duration
-	var rows []BenchRow
-	noopLat, err := env.noop(ctx, 2000)
+	var rows []Row
+	noopLat, err := e.noop(ctx, 2000)
 	if err != nil {
 		return nil, err
 	}
 	floor := p50(noopLat)
-	for _, c := range env.corpora {
-		base, err := timed(d, func(n int) error { return env.engine(ctx, c, n) })
+	for _, c := range e.corpora {
+		base, err := timed(d, func(n int) error { return e.engine(ctx, c, n) })
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, BenchRow{Corpus: c.name, Path: "engine (baseline)", PerSecond: base, Ratio: 1, Note: fmt.Sprintf("%d-byte payload", c.size)})
-		rec, err := timed(d, func(n int) error { return env.evidence(ctx, c, n) })
+		rows = append(rows, Row{Corpus: c.name, Path: "engine (baseline)", PerSecond: base, Ratio: 1, Note: fmt.Sprintf("%d-byte payload", c.size)})
+		rec, err := timed(d, func(n int) error { return e.evidence(ctx, c, n) })
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, BenchRow{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
+		rows = append(rows, Row{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
 			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
 		for _, w := range []struct {
 			name string
 			fn   func(n int) error
 		}{
-			{"ValidateStream", func(n int) error { return env.stream(ctx, c, n) }},
-			{"ValidateBatch x100", func(n int) error { return env.batch(ctx, c, n) }},
-			{"HTTP validate", func(n int) error { return env.httpValidate(ctx, c, n) }},
+			{"ValidateStream", func(n int) error { return e.stream(ctx, c, n) }},
+			{"ValidateBatch x100", func(n int) error { return e.batch(ctx, c, n) }},
+			{"HTTP validate", func(n int) error { return e.httpValidate(ctx, c, n) }},
 		} {
 			rate, err := timed(d, w.fn)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
 			}
-			rows = append(rows, BenchRow{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base})
+			rows = append(rows, Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base})
 		}
-		lat, err := env.unary(ctx, c, 2000)
+		lat, err := e.unary(ctx, c, 2000)
 		if err != nil {
 			return nil, err
 		}
 		med := p50(lat)
-		rows = append(rows, BenchRow{Corpus: c.name, Path: "unary Validate p50", PerSecond: 1 / med.Seconds(),
+		rows = append(rows, Row{Corpus: c.name, Path: "unary Validate p50", PerSecond: 1 / med.Seconds(),
 			Ratio: float64(med) / float64(floor), Note: fmt.Sprintf("p50 %s; no-op unary RPC p50 %s", med.Round(time.Microsecond), floor.Round(time.Microsecond))})
 	}
 	return rows, nil
 }
 
-// WriteBenchTable prints rows as an aligned table.
-func WriteBenchTable(w io.Writer, rows []BenchRow) error {
+// WriteTable prints rows as an aligned table.
+func WriteTable(w io.Writer, rows []Row) error {
 	if _, err := fmt.Fprintf(w, "%-12s %-20s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
 		return err
 	}
