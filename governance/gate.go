@@ -274,6 +274,3 @@ func (g *Gate) updateGauges(ctx context.Context, subjects []string) error {
 
 // Modes returns the validation modes the gate decides with (tests set modes through it).
 func (g *Gate) Modes() *Modes { return g.modes }
-
-// Evidence returns the evidence the gate records (benchmarks measure it alone).
-func (g *Gate) Evidence() *Evidence { return g.evidence }
