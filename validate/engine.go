@@ -266,16 +266,9 @@ type subjectInfo struct {
 // The size limit holds for JSON payloads too, measured as compact JSON: a JSON value arrives
 // decoded, so it is refused once its encoding passes the limit, without encoding it.
 func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
-	if e.metrics == nil {
-		return e.validate(ctx, req)
+	if e.metrics != nil {
+		defer e.metrics.observe(time.Now())
 	}
-	start := time.Now()
-	res, err := e.validate(ctx, req)
-	e.metrics.duration.Observe(time.Since(start).Seconds())
-	return res, err
-}
-
-func (e *Engine) validate(ctx context.Context, req Request) (Result, error) {
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
 	}
