@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -115,15 +114,9 @@ func (o *offlineFlags) register(cmd *cobra.Command) {
 
 func (o *offlineFlags) set() bool { return o.dataDir != "" || o.storageURL != "" }
 
+// url is the store the flags name, derived as the server derives it from its config.
 func (o *offlineFlags) url() string {
-	if o.storageURL != "" {
-		return o.storageURL
-	}
-	p := filepath.ToSlash(filepath.Join(o.dataDir, "schemagate.db"))
-	if !filepath.IsAbs(p) {
-		p = "./" + p
-	}
-	return "sqlite://" + p
+	return gateway.Config{Storage: gateway.StorageConfig{URL: o.storageURL}, Server: gateway.ServerConfig{DataDir: o.dataDir}}.StorageURL()
 }
 
 // withAudit opens the store the flags name, runs use on its audit log and closes the store.
