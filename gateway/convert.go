@@ -113,6 +113,9 @@ func statusToProto(st governance.Status) *pb.SubjectStatus {
 	if st.Pending != nil {
 		out.PendingPromotion = promotionToProto(*st.Pending)
 	}
+	for _, p := range st.Principals {
+		out.Principals = append(out.Principals, &pb.PrincipalValidations{Principal: p.Principal, Validations: p.Validations})
+	}
 	return out
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -23,7 +24,7 @@ var errBatchTooLarge = errors.New("batch too large")
 // the HTTP/JSON surface follows it through grpc-gateway's standard code → status mapping
 // (NotFound → 404, InvalidArgument → 400, FailedPrecondition → 400, AlreadyExists → 409,
 // Unauthenticated → 401, PermissionDenied → 403), with the exceptions httpError names.
-// Storage failures (Unavailable) reach clients without their text.
+// Storage failures (Unavailable, storeFailures) reach clients without their text.
 var grpcCodes = []struct {
 	err  error
 	code codes.Code
@@ -66,10 +67,14 @@ var grpcCodes = []struct {
 	{auth.ErrNoCredentials, codes.Unauthenticated},
 	{auth.ErrBadCredentials, codes.Unauthenticated},
 	{auth.ErrPermissionDenied, codes.PermissionDenied},
-	{auth.ErrTooManyFailures, codes.ResourceExhausted}, // the interceptor sets the retry-after trailer
+	{auth.ErrTooManyFailures, codes.ResourceExhausted},    // the interceptor sets the retry-after trailer
+	{governance.ErrEvidenceIncomplete, codes.Unavailable}, // a replica's evidence is late: retry
 	{registry.ErrStore, codes.Unavailable},
 	{governance.ErrStore, codes.Unavailable},
 }
+
+// storeFailures are the errors whose text never reaches clients: storage failures.
+var storeFailures = []error{registry.ErrStore, governance.ErrStore}
 
 // toStatus turns an error of the packages below into a gRPC status. Messages of domain errors
 // reach clients; storage failures are Unavailable "store unavailable; retry later", and
@@ -90,7 +95,7 @@ func toStatus(err error) error {
 	}
 	for _, m := range grpcCodes {
 		if errors.Is(err, m.err) {
-			if m.code == codes.Unavailable {
+			if slices.ContainsFunc(storeFailures, func(s error) bool { return errors.Is(err, s) }) {
 				return hiddenError{code: m.code, msg: "store unavailable; retry later", cause: err}
 			}
 			return status.Error(m.code, err.Error())

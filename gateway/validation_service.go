@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/validate"
@@ -130,7 +131,7 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	if err != nil {
 		return nil, err
 	}
-	d := s.gate.Decide(vreq, res)
+	d := s.gate.Decide(principalName(ctx), vreq, res)
 	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
 		SchemaId: int32(res.SchemaID), Version: int32(res.Version)}
 	for _, f := range res.Findings {
@@ -183,4 +184,13 @@ func jsonValue(v *structpb.Value) any {
 		return out
 	}
 	return nil
+}
+
+// principalName is the caller's name for evidence: the authenticated principal's, or
+// "anonymous" (the name an open gateway runs every call as).
+func principalName(ctx context.Context) string {
+	if p, ok := auth.FromContext(ctx); ok {
+		return p.Name
+	}
+	return auth.AnonymousName
 }

@@ -25,10 +25,10 @@ func BenchmarkRecord(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := benchEvidence(b)
-			e.Record("orders-value", nil, nil)
+			e.Record("orders-value", "p", nil, nil)
 			b.ReportAllocs()
 			for b.Loop() {
-				e.Record("orders-value", bc.findings, nil)
+				e.Record("orders-value", "p", bc.findings, nil)
 			}
 		})
 	}
@@ -43,25 +43,25 @@ func BenchmarkRecordParallel(b *testing.B) {
 	}
 	b.Run("one-subject", func(b *testing.B) {
 		e := benchEvidence(b)
-		e.Record(subjects[0], nil, nil)
+		e.Record(subjects[0], "p", nil, nil)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				e.Record(subjects[0], nil, nil)
+				e.Record(subjects[0], "p", nil, nil)
 			}
 		})
 	})
 	b.Run("100-subjects", func(b *testing.B) {
 		e := benchEvidence(b)
 		for _, s := range subjects {
-			e.Record(s, nil, nil)
+			e.Record(s, "p", nil, nil)
 		}
 		var g atomic.Int64
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(g.Add(7))
 			for pb.Next() {
-				e.Record(subjects[i%len(subjects)], nil, nil)
+				e.Record(subjects[i%len(subjects)], "p", nil, nil)
 				i++
 			}
 		})
@@ -73,9 +73,9 @@ func BenchmarkRecordWithSample(b *testing.B) {
 	e := benchEvidence(b)
 	found := []validate.Finding{{Kind: validate.KindUnknownField, Path: "/extra", Message: "unknown field"}}
 	payload := make([]byte, 200)
-	e.Record("orders-value", found, payload)
+	e.Record("orders-value", "p", found, payload)
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Record("orders-value", found, payload)
+		e.Record("orders-value", "p", found, payload)
 	}
 }

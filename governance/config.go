@@ -30,6 +30,14 @@ type Config struct {
 	CleanWindow time.Duration `yaml:"clean_window"`
 	// MinValidations is the traffic the window needs. Default 1000.
 	MinValidations int64 `yaml:"min_validations"`
+	// MinPrincipals is how many different principals must have sent validations in the window
+	// before a subject is eligible. Default 1 (any traffic).
+	MinPrincipals int `yaml:"min_principals"`
+	// ReplicaTimeout is how long a replica that stopped reporting its evidence (it crashed, or
+	// lost the store) still holds up approvals: until then an approval waits for it, and is
+	// refused naming it; after it, the replica no longer counts. A replica that shut down
+	// gracefully never holds them up. Default 2m; at least twice EvidenceFlushInterval.
+	ReplicaTimeout time.Duration `yaml:"replica_timeout"`
 	// RequireApproval: a governance lead approves each promotion (default true); false
 	// promotes eligible subjects by themselves, still audited, citing AutoTicket.
 	RequireApproval bool `yaml:"require_approval"`
@@ -66,6 +74,8 @@ const (
 	DefaultAutoRollbackMinValidations = 100
 	// DefaultAutoTicket is the ticket automatic requests and promotions cite.
 	DefaultAutoTicket = "GOV-0"
+	// DefaultReplicaTimeout is governance.replica_timeout's default.
+	DefaultReplicaTimeout = 2 * time.Minute
 	// DefaultDocPath is where the governance document is written.
 	DefaultDocPath = "docs/operations/schema_registry_governance.md"
 )
@@ -79,6 +89,8 @@ func DefaultConfig() Config {
 		EvidenceMaxHeldBuckets:     DefaultMaxHeldBuckets,
 		CleanWindow:                DefaultCleanWindow,
 		MinValidations:             DefaultMinValidations,
+		MinPrincipals:              DefaultMinPrincipals,
+		ReplicaTimeout:             DefaultReplicaTimeout,
 		RequireApproval:            true,
 		AutoTicket:                 DefaultAutoTicket,
 		TicketPattern:              DefaultTicketPattern,
@@ -100,6 +112,10 @@ func (c Config) Validate() error {
 		return errors.New("config: governance.evidence_max_samples and evidence_max_held_buckets must be positive")
 	case c.CleanWindow <= 0 || c.MinValidations < 0:
 		return errors.New("config: governance.clean_window must be positive and governance.min_validations not negative")
+	case c.MinPrincipals < 1:
+		return fmt.Errorf("config: governance.min_principals %d: must be at least 1", c.MinPrincipals)
+	case c.ReplicaTimeout < 2*c.EvidenceFlushInterval:
+		return fmt.Errorf("config: governance.replica_timeout %s: must be at least twice governance.evidence_flush_interval (%s)", c.ReplicaTimeout, c.EvidenceFlushInterval)
 	case c.AutoRollbackRatio < 0 || c.AutoRollbackRatio > 1:
 		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", c.AutoRollbackRatio)
 	}

@@ -44,13 +44,13 @@ type Decision struct {
 // Decide is the gate: it turns res, the validation engine's result for req, into the decision
 // the subject's validation mode calls for (canary: an invalid payload is flagged and accepted;
 // strict: it is rejected), counts it in the metrics, and, for a subject with a live version,
-// records it as evidence (with a drift sample of each finding) and raises a Schema Drift alert
-// per finding. Validations of names without a live version are counted under the subject label
+// records it as evidence sent by principal (the caller's name, see Policy.MinPrincipals), with
+// a drift sample of each finding, and raises a Schema Drift alert per finding. Validations of names without a live version are counted under the subject label
 // "_unregistered" and are no evidence, so callers cannot create series or evidence at will.
 //
 // Decide is the validation hot path: it never touches the database or blocks on delivery, and
 // for a valid payload it does not allocate beyond the metrics' label lookup.
-func (g *Gate) Decide(req validate.Request, res validate.Result) Decision {
+func (g *Gate) Decide(principal string, req validate.Request, res validate.Result) Decision {
 	d := Decision{Outcome: OutcomeValid, Mode: g.modes.ModeOf(req.Subject)}
 	if res.Invalid() {
 		d.Outcome = OutcomeFlagged
@@ -67,7 +67,7 @@ func (g *Gate) Decide(req validate.Request, res validate.Result) Decision {
 	if len(res.Findings) > 0 {
 		payload = samplePayload(req)
 	}
-	g.evidence.Record(req.Subject, res.Findings, payload)
+	g.evidence.Record(req.Subject, principal, res.Findings, payload)
 	for _, f := range res.Findings {
 		g.alerts.drift(req.Subject, d.Mode, f)
 	}

@@ -17,7 +17,7 @@ func TestDriftSampleTruncatedAndCopied(t *testing.T) {
 	e := newEvidence(t, db, "r1", newClock(t0))
 	payload := bytes.Repeat([]byte{0xAB}, 3000)
 	longPath := "/" + strings.Repeat("p", 2*MaxSamplePathBytes)
-	e.Record("s", []validate.Finding{{Kind: validate.KindTypeMismatch, Path: longPath, Message: strings.Repeat("m", 5000)}}, payload)
+	e.Record("s", "", []validate.Finding{{Kind: validate.KindTypeMismatch, Path: longPath, Message: strings.Repeat("m", 5000)}}, payload)
 	payload[0] = 0 // Record kept a copy
 	mustFlush(t, e)
 	r, err := e.DriftReport(t.Context(), "s")
@@ -44,16 +44,16 @@ func TestDriftSamplesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		e.Record(fmt.Sprintf("s%d", i%2), []validate.Finding{{Kind: validate.KindMissingField, Path: fmt.Sprintf("/f%d", i)}}, nil)
+		e.Record(fmt.Sprintf("s%d", i%2), "p", []validate.Finding{{Kind: validate.KindMissingField, Path: fmt.Sprintf("/f%d", i)}}, nil)
 	}
 	// Known keys are still counted when the bound is reached.
-	e.Record("s0", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f0"}}, nil)
+	e.Record("s0", "", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f0"}}, nil)
 	if got := e.DroppedSamples(); got != 2 {
 		t.Errorf("DroppedSamples = %d, want 2", got)
 	}
 	mustFlush(t, e)
 	// A flush frees the places.
-	e.Record("s1", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f4"}}, nil)
+	e.Record("s1", "", []validate.Finding{{Kind: validate.KindMissingField, Path: "/f4"}}, nil)
 	if got := e.DroppedSamples(); got != 2 {
 		t.Errorf("DroppedSamples after flush = %d, want still 2", got)
 	}
@@ -80,7 +80,7 @@ func TestDriftMergedAcrossFlushes(t *testing.T) {
 	a := newEvidence(t, db, "a", clock)
 	b := newEvidence(t, db, "b", clock)
 	rec := func(e *Evidence, msg, payload string) {
-		e.Record("s", []validate.Finding{{Kind: validate.KindEnumViolation, Path: "/color", Message: msg}}, []byte(payload))
+		e.Record("s", "", []validate.Finding{{Kind: validate.KindEnumViolation, Path: "/color", Message: msg}}, []byte(payload))
 	}
 	rec(a, "first", "")    // no payload: the next one is the sample
 	rec(a, "second", "p1") // t0
@@ -90,8 +90,8 @@ func TestDriftMergedAcrossFlushes(t *testing.T) {
 	mustFlush(t, b)
 	clock.Advance(time.Hour)
 	rec(a, "fourth", "p3") // not flushed
-	a.Record("s", []validate.Finding{{Kind: "weird", Path: "", Message: "x"}}, nil)
-	a.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/b"}, {Kind: validate.KindUnknownField, Path: "/a"}}, nil)
+	a.Record("s", "", []validate.Finding{{Kind: "weird", Path: "", Message: "x"}}, nil)
+	a.Record("s", "", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/b"}, {Kind: validate.KindUnknownField, Path: "/a"}}, nil)
 
 	r, err := a.DriftReport(t.Context(), "s")
 	if err != nil {
@@ -129,8 +129,8 @@ func TestDriftStoredOutOfOrder(t *testing.T) {
 	clockA, clockB := newClock(t0), newClock(t0.Add(time.Hour))
 	a := newEvidence(t, db, "a", clockA)
 	b := newEvidence(t, db, "b", clockB)
-	a.Record("s", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "old"}}, []byte("A"))
-	b.Record("s", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "new"}}, []byte("B"))
+	a.Record("s", "", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "old"}}, []byte("A"))
+	b.Record("s", "", []validate.Finding{{Kind: validate.KindOther, Path: "/x", Message: "new"}}, []byte("B"))
 	mustFlush(t, b)
 	mustFlush(t, a)
 	r, err := a.DriftReport(t.Context(), "s")

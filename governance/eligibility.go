@@ -1,7 +1,10 @@
 package governance
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -12,12 +15,18 @@ type Policy struct {
 	// MinValidations is how many validations the window needs (governance.min_validations).
 	// Default 1000.
 	MinValidations int64
+	// MinPrincipals is how many different principals must have sent validations in the window
+	// (governance.min_principals), so that one caller replaying valid payloads cannot make a
+	// subject eligible on its own. Default 1: any traffic will do (evidence stored before
+	// principals were recorded counts too).
+	MinPrincipals int
 }
 
 // Default policy values.
 const (
 	DefaultCleanWindow    = 48 * time.Hour
 	DefaultMinValidations = 1000
+	DefaultMinPrincipals  = 1
 )
 
 // WithDefaults returns p with zero fields set to their defaults.
@@ -27,6 +36,9 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if p.MinValidations <= 0 {
 		p.MinValidations = DefaultMinValidations
+	}
+	if p.MinPrincipals <= 0 {
+		p.MinPrincipals = DefaultMinPrincipals
 	}
 	return p
 }
@@ -60,10 +72,21 @@ type Assessment struct {
 	// Validations and Violations count the buckets that start inside the window (a bucket the
 	// window starts in the middle of is left out: its traffic may predate the window).
 	Validations, Violations int64
-	// Eligible is true when Clean ≥ Required and Validations ≥ the policy's minimum.
+	// Principals are the principals whose validations are counted in Validations, most
+	// validations first (ties by name). Evidence stored before principals were recorded has
+	// none.
+	Principals []PrincipalValidations
+	// Eligible is true when Clean ≥ Required, Validations ≥ the policy's minimum and, when the
+	// policy asks for more than one, enough Principals.
 	Eligible bool
 	// Reasons say, in plain words, every reason the subject is not eligible.
 	Reasons []string
+}
+
+// PrincipalValidations is how many validations in a window one principal sent.
+type PrincipalValidations struct {
+	Principal   string
+	Validations int64
 }
 
 // Assess measures a subject's clean window. It is a pure function of the facts, so every
@@ -99,12 +122,17 @@ func Assess(f WindowFacts, p Policy) Assessment {
 		seen[hb] = true
 		a.Clean += overlap(hb, hb.Add(f.BucketWidth), a.WindowStart, f.Now)
 	}
+	byPrincipal := map[string]int64{}
 	for _, b := range f.Buckets {
 		if !b.Start.Before(a.WindowStart) && b.Start.Before(f.Now) {
 			a.Validations += b.Validations
 			a.Violations += b.Violations
+			for name, n := range b.Principals {
+				byPrincipal[name] += n
+			}
 		}
 	}
+	a.Principals = sortedPrincipals(byPrincipal)
 	if a.Clean < a.Required {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", roundDuration(a.Clean), roundDuration(a.Required)))
 	}
@@ -114,7 +142,11 @@ func Assess(f WindowFacts, p Policy) Assessment {
 	if !lastViolation.IsZero() && lastViolation.Equal(a.WindowStart) {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("violation at %s restarted the window", lastViolation.Add(-f.BucketWidth).UTC().Format(time.RFC3339)))
 	}
-	a.Eligible = a.Clean >= a.Required && a.Validations >= p.MinValidations
+	enoughPrincipals := p.MinPrincipals <= 1 || len(a.Principals) >= p.MinPrincipals
+	if !enoughPrincipals {
+		a.Reasons = append(a.Reasons, fmt.Sprintf("validations from %d of %d principals%s", len(a.Principals), p.MinPrincipals, principalNames(a.Principals)))
+	}
+	a.Eligible = a.Clean >= a.Required && a.Validations >= p.MinValidations && enoughPrincipals
 	if a.Eligible {
 		a.Reasons = nil
 	}
@@ -140,4 +172,28 @@ func overlap(aStart, aEnd, bStart, bEnd time.Time) time.Duration {
 func roundDuration(d time.Duration) string {
 	d = d.Truncate(time.Minute)
 	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// sortedPrincipals lists counts by principal, most validations first, ties by name.
+func sortedPrincipals(counts map[string]int64) []PrincipalValidations {
+	var out []PrincipalValidations
+	for name, n := range counts {
+		out = append(out, PrincipalValidations{Principal: name, Validations: n})
+	}
+	slices.SortFunc(out, func(a, b PrincipalValidations) int {
+		return cmp.Or(cmp.Compare(b.Validations, a.Validations), cmp.Compare(a.Principal, b.Principal))
+	})
+	return out
+}
+
+// principalNames is " (alice, bob)" for the principals, "" for none.
+func principalNames(ps []PrincipalValidations) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Principal
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }

@@ -133,3 +133,56 @@ func TestPropertyNoViolationInsideAnEligibleWindow(t *testing.T) {
 		}
 	})
 }
+
+// withPrincipals spreads each bucket's validations over the principals, round robin, and keeps
+// only the buckets that start at or after from for all but the first principal.
+func withPrincipals(f WindowFacts, from time.Duration, names ...string) WindowFacts {
+	for i := range f.Buckets {
+		b := &f.Buckets[i]
+		b.Principals = map[string]int64{}
+		active := names[:1]
+		if !b.Start.Before(canaryStart.Add(from)) {
+			active = names
+		}
+		for j := range b.Validations {
+			b.Principals[active[int(j)%len(active)]]++
+		}
+	}
+	return f
+}
+
+func TestAssessMinPrincipals(t *testing.T) {
+	tests := []struct {
+		name          string
+		f             WindowFacts
+		minPrincipals int
+		wantEligible  bool
+		wantReasons   []string
+		want          []PrincipalValidations
+	}{
+		{"one script alone is not enough when two are required", withPrincipals(facts(48*time.Hour, 10), 0, "replayer"), 2,
+			false, []string{"validations from 1 of 2 principals (replayer)"}, []PrincipalValidations{{"replayer", 5760}}},
+		{"two callers are", withPrincipals(facts(48*time.Hour, 10), 0, "orders-svc", "billing-svc"), 2,
+			true, nil, []PrincipalValidations{{"billing-svc", 2880}, {"orders-svc", 2880}}},
+		{"a second caller seen only in the last hour still counts", withPrincipals(facts(48*time.Hour, 2), 47*time.Hour, "a", "b"), 2,
+			true, nil, []PrincipalValidations{{"a", 1140}, {"b", 12}}},
+		{"the default of one needs no recorded principal (evidence from before they were recorded)", facts(48*time.Hour, 10), 1,
+			true, nil, nil},
+		{"a required second principal with none recorded", facts(48*time.Hour, 10), 2,
+			false, []string{"validations from 0 of 2 principals"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Assess(tt.f, Policy{CleanWindow: 48 * time.Hour, MinValidations: 1000, MinPrincipals: tt.minPrincipals})
+			if a.Eligible != tt.wantEligible {
+				t.Errorf("Eligible = %v; want %v (reasons %q)", a.Eligible, tt.wantEligible, a.Reasons)
+			}
+			if diff := cmp.Diff(tt.wantReasons, a.Reasons); diff != "" {
+				t.Errorf("Reasons (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, a.Principals); diff != "" {
+				t.Errorf("Principals (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

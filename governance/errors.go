@@ -25,6 +25,10 @@ var (
 	ErrBadRequest = errors.New("invalid governance request")
 	// ErrAlreadyInMode: a rollback of a canary subject, or a promotion of a strict one.
 	ErrAlreadyInMode = errors.New("subject already in that mode")
+	// ErrEvidenceIncomplete: a promotion was not decided because a running replica has not
+	// stored its evidence up to the decision's instant in time; the message names it. Retry
+	// shortly.
+	ErrEvidenceIncomplete = errors.New("evidence incomplete")
 	// ErrSubjectNotFound: the subject has no live version (a drill needs one).
 	ErrSubjectNotFound = errors.New("subject not found")
 	// ErrUnknownMode is returned (wrapped) by [ParseValidationMode] for a string that names no
@@ -41,6 +45,7 @@ var (
 // domainErrors are the sentinels of errors that are not storage failures.
 var domainErrors = []error{ErrNotEligible, ErrPendingPromotion, ErrPromotionNotFound, ErrNotPending,
 	ErrSelfApproval, ErrBadTicket, ErrBadRequest, ErrAlreadyInMode, ErrSubjectNotFound, ErrUnknownMode,
+	ErrEvidenceIncomplete,
 	ErrInvalidAuditEntry, ErrStore}
 
 // storeError is a failure of the database during op; Error includes the cause, for the log.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStoreErrClassifies: a database failure becomes ErrStore keeping its cause (context
@@ -44,6 +45,9 @@ func TestConfigValidate(t *testing.T) {
 		{"no samples", func(c *Config) { c.EvidenceMaxSamples = 0 }, "governance.evidence_max_samples"},
 		{"negative traffic", func(c *Config) { c.MinValidations = -1 }, "governance.min_validations not negative"},
 		{"ratio above 1", func(c *Config) { c.AutoRollbackRatio = 1.5 }, "governance.auto_rollback_ratio 1.5"},
+		{"no principals", func(c *Config) { c.MinPrincipals = 0 }, "governance.min_principals 0: must be at least 1"},
+		{"replica timeout within two flushes", func(c *Config) { c.ReplicaTimeout = 9 * time.Second },
+			"governance.replica_timeout 9s: must be at least twice governance.evidence_flush_interval (5s)"},
 		{"bad ticket pattern", func(c *Config) { c.TicketPattern = "([" }, "governance.ticket_pattern"},
 	}
 	for _, tt := range tests {

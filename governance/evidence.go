@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,8 @@ const (
 	shutdownFlushTimeout = 5 * time.Second
 	// maxReplicaBytes is the column width of replica.
 	maxReplicaBytes = 255
+	// maxPrincipalBytes is the column width of principal.
+	maxPrincipalBytes = 255
 )
 
 // EvidenceOptions configure [NewEvidence].
@@ -114,8 +117,68 @@ type subjectState struct {
 	violations  atomic.Int64
 	findings    [validate.NumKinds]atomic.Int64
 
-	mu      sync.Mutex // guards samples
-	samples map[sampleKey]*sampleEntry
+	// lastPrincipal is the counter of the principal seen last, so that a run of validations
+	// from one caller takes no lock.
+	lastPrincipal atomic.Pointer[principalCount]
+
+	mu         sync.Mutex // guards samples and principals
+	samples    map[sampleKey]*sampleEntry
+	principals map[string]*principalCount
+}
+
+// principalCount counts one principal's validations of a subject between flushes.
+type principalCount struct {
+	name string
+	n    atomic.Int64
+}
+
+// countPrincipal counts one validation by the principal name.
+func (st *subjectState) countPrincipal(name string) {
+	if pc := st.lastPrincipal.Load(); pc != nil && pc.name == name {
+		pc.n.Add(1)
+		return
+	}
+	st.mu.Lock()
+	pc := st.principals[name]
+	if pc == nil {
+		if st.principals == nil {
+			st.principals = make(map[string]*principalCount)
+		}
+		pc = &principalCount{name: strings.Clone(name)}
+		st.principals[pc.name] = pc
+	}
+	st.mu.Unlock()
+	st.lastPrincipal.Store(pc)
+	pc.n.Add(1)
+}
+
+// takePrincipals swaps the principals' counts out, the non-zero ones by name.
+func (st *subjectState) takePrincipals() map[string]int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out map[string]int64
+	for name, pc := range st.principals {
+		if n := pc.n.Swap(0); n != 0 {
+			if out == nil {
+				out = make(map[string]int64)
+			}
+			out[name] = n
+		}
+	}
+	return out
+}
+
+// restorePrincipals adds the counts of a failed flush back.
+func (st *subjectState) restorePrincipals(counts map[string]int64) {
+	if len(counts) == 0 {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for name, n := range counts {
+		pc := st.principals[name] // takePrincipals only returns names it found
+		pc.n.Add(n)
+	}
 }
 
 // NewEvidence returns an Evidence with opts, failing when a required option is missing.
@@ -182,15 +245,18 @@ func (e *Evidence) state(subject string) *subjectState {
 	return v.(*subjectState)
 }
 
-// Record counts one validation of a payload for subject with its findings: the payload is a
-// violation when a finding makes it invalid (validate.Invalid: a payload with only
-// stale_schema_version findings is valid), each finding is counted under its drift kind (an
-// unknown kind as other), and a drift sample is kept of each (see recordSamples), with payload
-// (may be nil). Record is safe for concurrent use, never touches the database, and for a subject
-// seen before without findings it does not allocate. It keeps no reference to findings or
-// payload.
-func (e *Evidence) Record(subject string, findings []validate.Finding, payload []byte) {
+// Record counts one validation of a payload for subject, sent by principal (the caller's name;
+// "" counts no principal), with its findings: the payload is a violation when a finding makes it
+// invalid (validate.Invalid: a payload with only stale_schema_version findings is valid), each
+// finding is counted under its drift kind (an unknown kind as other), and a drift sample is kept
+// of each (see recordSamples), with payload (may be nil). Record is safe for concurrent use,
+// never touches the database, and for a subject and principal seen before without findings it
+// does not allocate. It keeps no reference to findings or payload.
+func (e *Evidence) Record(subject, principal string, findings []validate.Finding, payload []byte) {
 	st := e.state(subject)
+	if principal != "" {
+		st.countPrincipal(principal)
+	}
 	// Flush swaps these out in the reverse order, so a flush never stores a violation or a
 	// finding without the validation it belongs to.
 	st.validations.Add(1)
@@ -232,7 +298,7 @@ func (e *Evidence) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownFlushTimeout)
 			defer cancel()
-			err := e.Flush(fctx)
+			err := e.flush(fctx, true)
 			e.onFlush(err)
 			if err != nil {
 				e.log.Error("governance: last evidence flush failed; evidence since the previous flush is lost",
@@ -267,10 +333,11 @@ type subjectBatch struct {
 	violations  int64
 	findings    [validate.NumKinds]int64
 	samples     map[sampleKey]*sampleEntry
+	principals  map[string]int64
 }
 
 func (b *subjectBatch) empty() bool {
-	if b.validations != 0 || b.violations != 0 || len(b.samples) != 0 {
+	if b.validations != 0 || b.violations != 0 || len(b.samples) != 0 || len(b.principals) != 0 {
 		return false
 	}
 	for _, n := range b.findings {
@@ -289,8 +356,15 @@ func (b *subjectBatch) empty() bool {
 // A commit whose outcome is unknown (the connection broke after COMMIT was sent) is treated as
 // failed, so its counts could be stored twice; SQLite does not have that case.
 func (e *Evidence) Flush(ctx context.Context) error {
+	return e.flush(ctx, false)
+}
+
+// flush is Flush; stopping also marks the replica stopped, for the last flush at shutdown.
+func (e *Evidence) flush(ctx context.Context, stopping bool) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
+	// now is read before the counts are swapped out, so every validation answered before it is
+	// in this flush: the replica's stored last_seen_us vouches for that (see Covering).
 	now := e.clock().UTC()
 	bucket := e.bucketOf(now)
 	if last, ok := e.beats[bucket]; !ok || now.Unix() > last {
@@ -299,7 +373,10 @@ func (e *Evidence) Flush(ctx context.Context) error {
 	e.boundBeats()
 	batch := e.swapOut()
 	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
-		return e.write(ctx, tx, bucket, batch)
+		if err := e.write(ctx, tx, bucket, batch); err != nil {
+			return err
+		}
+		return e.writeReplica(ctx, tx, now, stopping)
 	})
 	if err != nil {
 		e.putBack(batch)
@@ -334,6 +411,7 @@ func (e *Evidence) swapOut() []subjectBatch {
 		}
 		b.violations = st.violations.Swap(0)
 		b.validations = st.validations.Swap(0)
+		b.principals = st.takePrincipals()
 		b.samples = e.takeSamples(st)
 		if !b.empty() {
 			batch = append(batch, b)
@@ -351,6 +429,7 @@ func (e *Evidence) putBack(batch []subjectBatch) {
 		for i, n := range b.findings {
 			b.st.findings[i].Add(n)
 		}
+		b.st.restorePrincipals(b.principals)
 		e.restoreSamples(b.st, b.samples)
 	}
 }
@@ -359,6 +438,14 @@ func (e *Evidence) putBack(batch []subjectBatch) {
 // PostgreSQL would find an unqualified one ambiguous next to excluded.
 var (
 	upsertBucketSQL    = buildUpsertBucket()
+	upsertPrincipalSQL = `INSERT INTO evidence_principals (subject, bucket_start, principal, validations) VALUES (?, ?, ?, ?)
+ON CONFLICT (subject, bucket_start, principal) DO UPDATE SET
+    validations = evidence_principals.validations + excluded.validations`
+	upsertReplicaSQL = `INSERT INTO evidence_replicas (replica, last_seen_us, stopped_us) VALUES (?, ?, ?)
+ON CONFLICT (replica) DO UPDATE SET
+    last_seen_us = CASE WHEN excluded.last_seen_us > evidence_replicas.last_seen_us
+        THEN excluded.last_seen_us ELSE evidence_replicas.last_seen_us END,
+    stopped_us = excluded.stopped_us`
 	upsertHeartbeatSQL = `INSERT INTO evidence_heartbeats (bucket_start, replica, last_seen) VALUES (?, ?, ?)
 ON CONFLICT (bucket_start, replica) DO UPDATE SET
     last_seen = CASE WHEN excluded.last_seen > evidence_heartbeats.last_seen
@@ -415,6 +502,9 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 				return fmt.Errorf("store evidence of %q: %w", b.subject, err)
 			}
 		}
+		if err := e.writePrincipals(ctx, tx, bucket, batch); err != nil {
+			return err
+		}
 		if err := e.writeSamples(ctx, tx, batch); err != nil {
 			return err
 		}
@@ -427,6 +517,31 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 	return nil
 }
 
+// writePrincipals stores the batch's validation counts per principal in bucket.
+func (e *Evidence) writePrincipals(ctx context.Context, tx *sql.Tx, bucket int64, batch []subjectBatch) error {
+	for _, b := range batch {
+		for name, n := range b.principals {
+			if _, err := tx.ExecContext(ctx, e.db.Dialect().Rebind(upsertPrincipalSQL),
+				sanitizeText(b.subject, registry.MaxSubjectBytes), bucket, sanitizeText(name, maxPrincipalBytes), n); err != nil {
+				return fmt.Errorf("store the principals of %q: %w", b.subject, err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeReplica records that this replica's evidence up to now is stored, and whether it stopped.
+func (e *Evidence) writeReplica(ctx context.Context, tx *sql.Tx, now time.Time, stopping bool) error {
+	var stopped int64
+	if stopping {
+		stopped = now.UnixMicro()
+	}
+	if _, err := tx.ExecContext(ctx, e.db.Dialect().Rebind(upsertReplicaSQL), e.replica, now.UnixMicro(), stopped); err != nil {
+		return fmt.Errorf("store the replica's heartbeat: %w", err)
+	}
+	return nil
+}
+
 // Bucket is the evidence of one time bucket for one subject, summed over replicas.
 type Bucket struct {
 	// Start is when the bucket begins (UTC).
@@ -435,6 +550,9 @@ type Bucket struct {
 	Validations, Violations int64
 	// Findings counts findings per drift kind; kinds without findings are absent.
 	Findings map[validate.Kind]int64
+	// Principals counts validations per principal who sent them; nil when none were recorded
+	// (evidence stored before principals were).
+	Principals map[string]int64
 }
 
 // Buckets returns subject's stored evidence in the buckets that start at or after since, summed
@@ -479,6 +597,80 @@ func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, storeErr("reading the evidence of "+strconv.Quote(subject), err)
+	}
+	if err := e.addPrincipals(ctx, subject, since, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// addPrincipals fills the Principals of buckets (subject's, oldest first, from since).
+func (e *Evidence) addPrincipals(ctx context.Context, subject string, since time.Time, buckets []Bucket) error {
+	rows, err := e.db.SQL().QueryContext(ctx, e.db.Dialect().Rebind(
+		`SELECT bucket_start, principal, validations FROM evidence_principals WHERE subject = ? AND bucket_start >= ?`),
+		subject, since.UTC().Unix())
+	if err != nil {
+		return storeErr("reading the principals of "+strconv.Quote(subject), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			start int64
+			name  string
+			n     int64
+		)
+		if err := rows.Scan(&start, &name, &n); err != nil {
+			return storeErr("reading the principals of "+strconv.Quote(subject), err)
+		}
+		t := time.Unix(start, 0).UTC()
+		i, found := slices.BinarySearchFunc(buckets, t, func(b Bucket, t time.Time) int { return b.Start.Compare(t) })
+		if !found {
+			continue // written in the same transaction as its bucket: only a hand edit gets here
+		}
+		if buckets[i].Principals == nil {
+			buckets[i].Principals = make(map[string]int64)
+		}
+		buckets[i].Principals[name] += n
+	}
+	if err := rows.Err(); err != nil {
+		return storeErr("reading the principals of "+strconv.Quote(subject), err)
+	}
+	return nil
+}
+
+// ReplicaState is what the store knows of one replica's evidence.
+type ReplicaState struct {
+	// Name is the replica's name (EvidenceOptions.Replica).
+	Name string
+	// LastSeen is the clock reading before its latest stored flush: every validation it
+	// answered before LastSeen is in the store.
+	LastSeen time.Time
+	// Stopped is when it shut down after its last flush; zero while it runs (or if it crashed).
+	Stopped time.Time
+}
+
+// Replicas returns every replica that ever stored evidence in the store, by name.
+func (e *Evidence) Replicas(ctx context.Context) ([]ReplicaState, error) {
+	rows, err := e.db.SQL().QueryContext(ctx, `SELECT replica, last_seen_us, stopped_us FROM evidence_replicas ORDER BY replica`)
+	if err != nil {
+		return nil, storeErr("reading the replicas", err)
+	}
+	defer rows.Close()
+	var out []ReplicaState
+	for rows.Next() {
+		var r ReplicaState
+		var seen, stopped int64
+		if err := rows.Scan(&r.Name, &seen, &stopped); err != nil {
+			return nil, storeErr("reading the replicas", err)
+		}
+		r.LastSeen = time.UnixMicro(seen).UTC()
+		if stopped != 0 {
+			r.Stopped = time.UnixMicro(stopped).UTC()
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("reading the replicas", err)
 	}
 	return out, nil
 }

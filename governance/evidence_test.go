@@ -52,14 +52,14 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	clock := newClock(t0.Add(90 * time.Second))
 	e := newEvidence(t, db, "r1", clock)
 
-	e.Record("orders", nil, nil)
-	e.Record("orders", findings(validate.KindStaleSchemaVersion), nil)
-	e.Record("orders", findings(validate.KindUnknownField, validate.KindUnknownField, validate.KindTypeMismatch), nil)
-	e.Record("orders", findings("something_new"), nil) // unknown kinds count as other
-	e.Record("users", findings(validate.KindDecodeError), nil)
+	e.Record("orders", "", nil, nil)
+	e.Record("orders", "", findings(validate.KindStaleSchemaVersion), nil)
+	e.Record("orders", "", findings(validate.KindUnknownField, validate.KindUnknownField, validate.KindTypeMismatch), nil)
+	e.Record("orders", "", findings("something_new"), nil) // unknown kinds count as other
+	e.Record("users", "", findings(validate.KindDecodeError), nil)
 	mustFlush(t, e)
 	// A second flush in the same bucket adds to the stored row.
-	e.Record("orders", findings(validate.KindEnumViolation), nil)
+	e.Record("orders", "", findings(validate.KindEnumViolation), nil)
 	clock.Advance(2 * time.Minute)
 	mustFlush(t, e)
 
@@ -96,15 +96,15 @@ func TestBucketBoundaries(t *testing.T) {
 	db, _ := openDB(t)
 	clock := newClock(t0.Add(5*time.Minute - time.Second)) // 10:04:59
 	e := newEvidence(t, db, "r1", clock)
-	e.Record("s", nil, nil)
+	e.Record("s", "", nil, nil)
 	mustFlush(t, e) // lands in 10:00
 	clock.Advance(time.Second)
-	e.Record("s", findings(validate.KindMissingField), nil)
-	e.Record("s", nil, nil)
+	e.Record("s", "", findings(validate.KindMissingField), nil)
+	e.Record("s", "", nil, nil)
 	mustFlush(t, e) // 10:05:00 starts the next bucket
 
 	clock.Set(t0.Add(time.Hour + 5*time.Minute - 1)) // 11:04:59.999999999
-	e.Record("s", nil, nil)
+	e.Record("s", "", nil, nil)
 	mustFlush(t, e)
 
 	got, err := e.Buckets(ctx, "s", time.Time{})
@@ -137,7 +137,7 @@ func TestHourBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Record("s", nil, nil)
+	e.Record("s", "", nil, nil)
 	mustFlush(t, e)
 	got, _ := e.Buckets(t.Context(), "s", time.Time{})
 	if diff := cmp.Diff([]Bucket{{Start: t0, Validations: 1}}, got); diff != "" {
@@ -151,23 +151,25 @@ func TestTwoReplicasAggregate(t *testing.T) {
 	clock := newClock(t0)
 	a := newEvidence(t, db, "host-a:1", clock)
 	b := newEvidence(t, db, "host-b:1", clock)
-	for range 3 {
-		a.Record("s", nil, nil)
+	for _, p := range []string{"alice", "bob", "alice"} {
+		a.Record("s", p, nil, nil)
 	}
-	b.Record("s", findings(validate.KindTypeMismatch), nil)
+	b.Record("s", "alice", findings(validate.KindTypeMismatch), nil)
 	mustFlush(t, a)
 	mustFlush(t, b)
 	clock.Advance(5 * time.Minute)
-	b.Record("s", nil, nil)
+	b.Record("s", "carol", nil, nil)
 	mustFlush(t, b) // only b runs in the second bucket
 
 	got, err := a.Buckets(ctx, "s", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Principals are summed over replicas, like the counts.
 	want := []Bucket{
-		{Start: t0, Validations: 4, Violations: 1, Findings: map[validate.Kind]int64{validate.KindTypeMismatch: 1}},
-		{Start: t0.Add(5 * time.Minute), Validations: 1},
+		{Start: t0, Validations: 4, Violations: 1, Findings: map[validate.Kind]int64{validate.KindTypeMismatch: 1},
+			Principals: map[string]int64{"alice": 3, "bob": 1}},
+		{Start: t0.Add(5 * time.Minute), Validations: 1, Principals: map[string]int64{"carol": 1}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets (-want +got):\n%s", diff)
@@ -233,21 +235,21 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	clock := newClock(t0)
 	e := newEvidence(t, db, "r1", clock)
 
-	e.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m1"}}, nil)
+	e.Record("s", "alice", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m1"}}, nil)
 	// 1. Cancelled context: fails before the transaction begins.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if err := e.Flush(cancelled); err == nil {
 		t.Fatal("Flush with a cancelled context succeeded")
 	}
-	e.Record("s", nil, nil)
+	e.Record("s", "bob", nil, nil)
 	// 2. Failure in the middle of the transaction, after the evidence rows were written.
 	lift := failHeartbeats(t, db, "r1")
 	clock.Advance(5 * time.Minute)
 	if err := e.Flush(ctx); err == nil {
 		t.Fatal("Flush with failing heartbeat succeeded")
 	}
-	e.Record("s", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m2"}}, nil)
+	e.Record("s", "alice", []validate.Finding{{Kind: validate.KindUnknownField, Path: "/x", Message: "m2"}}, nil)
 	var rows int
 	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM evidence_buckets`).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("evidence rows after failed flushes = %d, %v; want 0 (rolled back)", rows, err)
@@ -263,7 +265,7 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	}
 	// Everything lands in the bucket of the flush that stored it.
 	want := []Bucket{{Start: t0.Add(10 * time.Minute), Validations: 3, Violations: 2,
-		Findings: map[validate.Kind]int64{validate.KindUnknownField: 2}}}
+		Findings: map[validate.Kind]int64{validate.KindUnknownField: 2}, Principals: map[string]int64{"alice": 2, "bob": 1}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets (-want +got):\n%s", diff)
 	}
@@ -288,7 +290,7 @@ func TestFlushOnClosedDBKeepsCounts(t *testing.T) {
 	db, path := openDB(t)
 	clock := newClock(t0)
 	e := newEvidence(t, db, "r1", clock)
-	e.Record("s", findings(validate.KindDecodeError), nil)
+	e.Record("s", "", findings(validate.KindDecodeError), nil)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +342,7 @@ func TestConcurrentRecordExactTotals(t *testing.T) {
 				if i%100 == 0 {
 					payload = []byte("x")
 				}
-				e.Record(s, found, payload)
+				e.Record(s, "", found, payload)
 			}
 		})
 	}
@@ -421,7 +423,7 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(ctx) }()
-	e.Record("s", findings(validate.KindEnumViolation), nil)
+	e.Record("s", "", findings(validate.KindEnumViolation), nil)
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -453,7 +455,7 @@ func TestSanitizedStrings(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openDB(t)
 	e := newEvidence(t, db, "r1", newClock(t0))
-	e.Record("bad\xffsubject", []validate.Finding{{Kind: validate.KindOther, Path: "/a\x00b", Message: "m\xfe"}}, nil)
+	e.Record("bad\xffsubject", "", []validate.Finding{{Kind: validate.KindOther, Path: "/a\x00b", Message: "m\xfe"}}, nil)
 	mustFlush(t, e)
 	var subject, path, msg string
 	err := db.SQL().QueryRowContext(ctx, `SELECT subject, path, last_message FROM drift_samples`).Scan(&subject, &path, &msg)
@@ -501,7 +503,7 @@ func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
 		if i%2 == 1 {
 			kind = validate.KindTypeMismatch // a violation
 		}
-		e.Record("orders", []validate.Finding{{Kind: kind, Path: fmt.Sprintf("/f%d", i)}}, []byte("x"))
+		e.Record("orders", "", []validate.Finding{{Kind: kind, Path: fmt.Sprintf("/f%d", i)}}, []byte("x"))
 		if err := e.Flush(ctx); !errors.Is(err, storefault.ErrDown) {
 			t.Fatalf("flush %d during the outage = %v, want the store's error", i, err)
 		}

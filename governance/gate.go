@@ -144,8 +144,9 @@ func (g *Gate) newWorkflow(opts Options) error {
 	}
 	g.gov, err = NewGovernor(GovernorOptions{
 		DB: opts.DB, Modes: g.modes, Evidence: g.evidence, Audit: g.audit, Versions: opts.Registry,
-		Policy:      Policy{CleanWindow: c.CleanWindow, MinValidations: c.MinValidations},
-		BucketWidth: c.EvidenceBucket, TicketPattern: c.TicketPattern, NoApproval: !c.RequireApproval,
+		Policy:         Policy{CleanWindow: c.CleanWindow, MinValidations: c.MinValidations, MinPrincipals: c.MinPrincipals},
+		ReplicaTimeout: c.ReplicaTimeout,
+		BucketWidth:    c.EvidenceBucket, TicketPattern: c.TicketPattern, NoApproval: !c.RequireApproval,
 		AutoRequest: c.AutoRequest, AutoTicket: c.AutoTicket, DocPath: c.DocPath, TicketURL: c.TicketURL,
 		AutoRollback: AutoRollback{Ratio: c.AutoRollbackRatio, Period: c.AutoRollbackPeriod, MinValidations: c.AutoRollbackMinValidations},
 		Clock:        opts.Clock, Logger: opts.Logger,

@@ -162,7 +162,7 @@ func TestDecide(t *testing.T) {
 			if err := tg.Modes().SetMode(t.Context(), tt.subject, tt.mode); err != nil {
 				t.Fatal(err)
 			}
-			d := tg.Decide(validate.Request{Subject: tt.subject, Data: []byte("payload")}, validate.Result{SchemaID: 1, Version: 1, Findings: tt.findings})
+			d := tg.Decide("p", validate.Request{Subject: tt.subject, Data: []byte("payload")}, validate.Result{SchemaID: 1, Version: 1, Findings: tt.findings})
 			if diff := cmp.Diff(Decision{Outcome: tt.want, Mode: tt.mode}, d); diff != "" {
 				t.Errorf("Decide (-want +got):\n%s", diff)
 			}
@@ -206,7 +206,7 @@ func TestDecide(t *testing.T) {
 func TestDecideKeepsADriftSample(t *testing.T) {
 	tg := newTestGate(t)
 	req := validate.Request{Subject: "orders-value", HasJSON: true, JSON: map[string]any{"id": json.Number("42")}}
-	tg.Decide(req, validate.Result{Findings: []validate.Finding{{Kind: validate.KindTypeMismatch, Path: "/id", Message: "want a string"}}})
+	tg.Decide("p", req, validate.Result{Findings: []validate.Finding{{Kind: validate.KindTypeMismatch, Path: "/id", Message: "want a string"}}})
 	r, err := tg.DriftReport(t.Context(), "orders-value")
 	if err != nil {
 		t.Fatal(err)
@@ -229,13 +229,13 @@ func TestDecideRaisesDriftAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	finding := func(k validate.Kind) validate.Result { return validate.Result{Findings: []validate.Finding{{Kind: k}}} }
-	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindMissingField))
-	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindStaleSchemaVersion))
-	tg.Decide(validate.Request{Subject: "nobody-value"}, finding(validate.KindTypeMismatch))
+	tg.Decide("p", validate.Request{Subject: "orders-value"}, finding(validate.KindMissingField))
+	tg.Decide("p", validate.Request{Subject: "orders-value"}, finding(validate.KindStaleSchemaVersion))
+	tg.Decide("p", validate.Request{Subject: "nobody-value"}, finding(validate.KindTypeMismatch))
 	if err := tg.Modes().SetMode(ctx, "orders-value", ModeStrict); err != nil {
 		t.Fatal(err)
 	}
-	tg.Decide(validate.Request{Subject: "orders-value"}, finding(validate.KindEnumViolation))
+	tg.Decide("p", validate.Request{Subject: "orders-value"}, finding(validate.KindEnumViolation))
 	want := []string{
 		"SchemaDriftCanary warning orders-value missing_field drill=",
 		"SchemaDrift critical orders-value enum_violation drill=",

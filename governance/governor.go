@@ -47,6 +47,9 @@ type GovernorOptions struct {
 	Policy Policy
 	// BucketWidth is governance.evidence_bucket (default 5m).
 	BucketWidth time.Duration
+	// ReplicaTimeout is how long a replica that stopped reporting evidence still holds up
+	// promotions (governance.replica_timeout, default 2m); see awaitCoverage.
+	ReplicaTimeout time.Duration
 	// TicketPattern is governance.ticket_pattern (default DefaultTicketPattern).
 	TicketPattern string
 	// RequireApproval false promotes a subject as soon as it is eligible (governance.require_approval,
@@ -108,6 +111,9 @@ func NewGovernor(opts GovernorOptions) (*Governor, error) {
 	}
 	if opts.BucketWidth <= 0 {
 		opts.BucketWidth = DefaultEvidenceBucket
+	}
+	if opts.ReplicaTimeout <= 0 {
+		opts.ReplicaTimeout = DefaultReplicaTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -210,6 +216,19 @@ func (g *Governor) assess(ctx context.Context, subject string, canarySince time.
 		Heartbeats: beats, BucketWidth: g.opts.BucketWidth}, g.opts.Policy), nil
 }
 
+// principalDetails records in an audit entry's details who sent the validations a decision was
+// made on, as "alice (700), bob (300)"; nil when none were recorded.
+func principalDetails(ps []PrincipalValidations) map[string]string {
+	if len(ps) == 0 {
+		return nil
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%s (%d)", p.Principal, p.Validations)
+	}
+	return map[string]string{"principals": strings.Join(parts, ", ")}
+}
+
 func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
 	return EvidenceSnapshot{WindowStart: a.WindowStart, WindowEnd: now, Clean: a.Clean, Required: a.Required,
 		Validations: a.Validations, Violations: a.Violations}
@@ -220,6 +239,12 @@ func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
 func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
 	if !g.ticket.MatchString(ticket) {
 		return Promotion{}, fmt.Errorf("%w %q: it must match %s", ErrBadTicket, ticket, g.ticket)
+	}
+	if g.opts.NoApproval {
+		// The request promotes at once: decide it on evidence from every replica.
+		if err := g.awaitCoverage(ctx, g.clock().UTC()); err != nil {
+			return Promotion{}, err
+		}
 	}
 	st, err := g.Status(ctx, subject)
 	if err != nil {
@@ -276,6 +301,9 @@ func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string)
 	if p.Requester == actor.Name {
 		return Promotion{}, Entry{}, fmt.Errorf("%w: %s requested %s; another governance lead must approve it", ErrSelfApproval, actor.Name, id)
 	}
+	if err := g.awaitCoverage(ctx, g.clock().UTC()); err != nil {
+		return Promotion{}, Entry{}, err
+	}
 	st, err := g.Status(ctx, p.Subject)
 	if err != nil {
 		return Promotion{}, Entry{}, err
@@ -295,7 +323,8 @@ func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string)
 		ev := p.Evidence
 		var err error
 		if entry, err = g.opts.Audit.AppendTx(ctx, tx, Entry{Time: now, Actor: actor.Name, Role: actor.Role, Action: ActionPromotionApproved,
-			Subject: p.Subject, Ticket: p.Ticket, Reason: comment, PromotionID: p.ID, Evidence: &ev}); err != nil {
+			Subject: p.Subject, Ticket: p.Ticket, Reason: comment, PromotionID: p.ID, Evidence: &ev,
+			Details: principalDetails(st.Principals)}); err != nil {
 			return err
 		}
 		apply, err = g.promoteTx(ctx, tx, &p, actor, comment, now)

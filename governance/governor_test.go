@@ -65,7 +65,7 @@ func (e *govEnv) run(t *testing.T, d time.Duration, perBucket int, violations bo
 			if violations {
 				found = findings(validate.KindTypeMismatch)
 			}
-			e.evidence.Record("orders", found, nil)
+			e.evidence.Record("orders", "p", found, nil)
 		}
 		mustFlush(t, e.evidence)
 	}

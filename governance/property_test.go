@@ -80,7 +80,7 @@ func TestPropertyFlushInterleavings(t *testing.T) {
 					found = append(found, validate.Finding{Kind: k, Path: path})
 					drift[fmt.Sprintf("%s %s %s", s, validate.Kinds()[k.Index()], path)]++
 				}
-				e.Record(s, found, nil)
+				e.Record(s, "p", found, nil)
 				c := pending[s]
 				if c == nil {
 					c = &counts{}

@@ -57,7 +57,7 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 	for _, table := range []string{
 		"schemas", "subject_versions", "schema_references", "id_counters", "subject_configs",
 		"subject_modes", "subject_validation_modes", "evidence_buckets", "evidence_heartbeats",
-		"drift_samples", "audit_entries", "audit_head", "promotions", "subject_owners",
+		"drift_samples", "audit_entries", "audit_head", "promotions", "subject_owners", "evidence_replicas", "evidence_principals",
 	} {
 		if _, err := db.SQL().ExecContext(ctx, "SELECT COUNT(*) FROM "+table); err != nil {
 			t.Errorf("table %s: %v", table, err)

@@ -47,16 +47,24 @@ func newGovernanceStatusCmd(f *clientFlags) *cobra.Command {
 
 func printStatuses(w io.Writer, statuses []*pb.SubjectStatus) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "SUBJECT\tMODE\tCLEAN\tVALIDATIONS\tVIOLATIONS\tELIGIBLE\tPENDING\tREASONS")
+	fmt.Fprintln(tw, "SUBJECT\tMODE\tCLEAN\tVALIDATIONS\tVIOLATIONS\tPRINCIPALS\tELIGIBLE\tPENDING\tREASONS")
 	for _, s := range statuses {
 		pending := "-"
 		if p := s.GetPendingPromotion(); p != nil {
 			pending = p.GetId() + " (" + p.GetTicket() + ")"
 		}
+		principals := "-"
+		if ps := s.GetPrincipals(); len(ps) > 0 {
+			names := make([]string, len(ps))
+			for i, p := range ps {
+				names[i] = fmt.Sprintf("%s (%d)", p.GetPrincipal(), p.GetValidations())
+			}
+			principals = strings.Join(names, ", ")
+		}
 		mode, _ := gateway.ValidationModeFromProto(s.GetMode()) // the server always sets it
-		fmt.Fprintf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%v\t%s\t%s\n", s.GetSubject(), mode,
+		fmt.Fprintf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%s\t%v\t%s\t%s\n", s.GetSubject(), mode,
 			time.Duration(s.GetCleanSeconds())*time.Second, time.Duration(s.GetRequiredSeconds())*time.Second,
-			s.GetValidations(), s.GetViolations(), s.GetEligible(), pending, strings.Join(s.GetReasons(), "; "))
+			s.GetValidations(), s.GetViolations(), principals, s.GetEligible(), pending, strings.Join(s.GetReasons(), "; "))
 	}
 	return tw.Flush()
 }

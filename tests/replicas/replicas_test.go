@@ -57,19 +57,26 @@ func (r *replica) do(t testing.TB, method, path, token, body string) (int, strin
 
 func sha(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 
-func TestTwoReplicasOneStore(t *testing.T) {
-	url := storetest.URL(t)
-	cfg := fmt.Sprintf(`governance:
+// governanceConfig is a replica's configuration with a 3s clean window of 1s buckets, evidence
+// flushed every flush, and two principals: alice (author and producer) and lead
+// (governance-lead), whose tokens are their names.
+func governanceConfig(flush string) string {
+	return fmt.Sprintf(`governance:
   clean_window: 3s
   evidence_bucket: 1s
-  evidence_flush_interval: 200ms
+  evidence_flush_interval: %s
   min_validations: 6
   doc_path: ""
 auth:
   principals:
     - {name: alice, roles: [author, producer], token_sha256: %s}
     - {name: lead, roles: [governance-lead], token_sha256: %s}
-`, sha("alice"), sha("lead"))
+`, flush, sha("alice"), sha("lead"))
+}
+
+func TestTwoReplicasOneStore(t *testing.T) {
+	url := storetest.URL(t)
+	cfg := governanceConfig("200ms")
 	a := start(t, "replica-a", url, cfg)
 	b := start(t, "replica-b", url, cfg)
 
@@ -170,4 +177,63 @@ auth:
 	if n := strings.Count(body, `"action":"schema.registered"`); n != 21 {
 		t.Errorf("audit holds %d registrations; want 21 (10 versions in each of 2 subjects, and the last)", n)
 	}
+}
+
+// TestApprovalSeesEveryReplica: a violation answered by replica B 100 ms before an approval on
+// replica A, still in B's memory (it flushes every 2s), refuses the approval: A waits for B to
+// store evidence that covers the approval's instant. Once the window is clean again, an
+// approval goes through within a few seconds.
+func TestApprovalSeesEveryReplica(t *testing.T) {
+	url := storetest.URL(t)
+	cfg := governanceConfig("2s")
+	a := start(t, "replica-a", url, cfg)
+	b := start(t, "replica-b", url, cfg)
+	schema, _ := json.Marshal(map[string]string{"schema": `{"type":"record","name":"R","fields":[{"name":"id","type":"string"}]}`})
+	if code, body := a.do(t, "POST", "/subjects/orders-value/versions", "alice", string(schema)); code != 200 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	untilEligible := func() {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			for _, r := range []*replica{a, b} {
+				if code, body := r.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
+					t.Fatalf("%s validate: %d %s", r.name, code, body)
+				}
+			}
+			if _, body := a.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); strings.Contains(body, `"eligible":true`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("not eligible after 30s")
+			}
+		}
+	}
+	untilEligible()
+	// The evidence of both replicas names who sent it.
+	if _, body := b.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); !strings.Contains(body, `"principals":[{"principal":"alice"`) {
+		t.Errorf("status does not name the principal whose validations it counts: %s", body)
+	}
+	code, body := a.do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-8","reason":"clean"}`)
+	if code != 200 {
+		t.Fatalf("request: %d %s", code, body)
+	}
+	var p struct{ ID string }
+	_ = json.Unmarshal([]byte(body), &p)
+
+	if code, body := b.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
+		t.Fatalf("invalid payload on B: %d %s; want it flagged", code, body)
+	}
+	time.Sleep(100 * time.Millisecond)
+	code, body = a.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`)
+	if code == 200 || !strings.Contains(body, "violation") {
+		t.Fatalf("approval on A 100 ms after a violation on B = %d %s; want it refused naming the violation", code, body)
+	}
+	t.Logf("refused: %d %s", code, body)
+
+	untilEligible()
+	started := time.Now()
+	if code, body := a.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
+		t.Fatalf("clean approval: %d %s", code, body)
+	}
+	t.Logf("clean approval answered in %s (it waits for replica B's next flush)", time.Since(started).Round(time.Millisecond))
 }

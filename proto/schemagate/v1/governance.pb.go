@@ -188,8 +188,11 @@ type SubjectStatus struct {
 	Reasons []string `protobuf:"bytes,10,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// PendingPromotion is the open promotion request, if any.
 	PendingPromotion *Promotion `protobuf:"bytes,11,opt,name=pending_promotion,json=pendingPromotion,proto3" json:"pending_promotion,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Principals are the callers whose validations are counted in the window, most validations
+	// first (governance.min_principals may require more than one).
+	Principals    []*PrincipalValidations `protobuf:"bytes,12,rep,name=principals,proto3" json:"principals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubjectStatus) Reset() {
@@ -299,6 +302,68 @@ func (x *SubjectStatus) GetPendingPromotion() *Promotion {
 	return nil
 }
 
+func (x *SubjectStatus) GetPrincipals() []*PrincipalValidations {
+	if x != nil {
+		return x.Principals
+	}
+	return nil
+}
+
+// PrincipalValidations is how many validations in a subject's window one principal sent.
+type PrincipalValidations struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Principal is the caller's name.
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Validations it sent in the window.
+	Validations   int64 `protobuf:"varint,2,opt,name=validations,proto3" json:"validations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrincipalValidations) Reset() {
+	*x = PrincipalValidations{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrincipalValidations) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrincipalValidations) ProtoMessage() {}
+
+func (x *PrincipalValidations) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrincipalValidations.ProtoReflect.Descriptor instead.
+func (*PrincipalValidations) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PrincipalValidations) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *PrincipalValidations) GetValidations() int64 {
+	if x != nil {
+		return x.Validations
+	}
+	return 0
+}
+
 // Promotion is a request to move a subject to strict.
 type Promotion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -332,7 +397,7 @@ type Promotion struct {
 
 func (x *Promotion) Reset() {
 	*x = Promotion{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[2]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +409,7 @@ func (x *Promotion) String() string {
 func (*Promotion) ProtoMessage() {}
 
 func (x *Promotion) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[2]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +422,7 @@ func (x *Promotion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Promotion.ProtoReflect.Descriptor instead.
 func (*Promotion) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{2}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Promotion) GetId() string {
@@ -485,7 +550,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[3]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +562,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[3]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +575,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{3}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AuditEntry) GetSequence() int64 {
@@ -636,7 +701,7 @@ type GetSubjectStatusRequest struct {
 
 func (x *GetSubjectStatusRequest) Reset() {
 	*x = GetSubjectStatusRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[4]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +713,7 @@ func (x *GetSubjectStatusRequest) String() string {
 func (*GetSubjectStatusRequest) ProtoMessage() {}
 
 func (x *GetSubjectStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[4]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +726,7 @@ func (x *GetSubjectStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetSubjectStatusRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{4}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetSubjectStatusRequest) GetSubject() string {
@@ -682,7 +747,7 @@ type GetSubjectStatusResponse struct {
 
 func (x *GetSubjectStatusResponse) Reset() {
 	*x = GetSubjectStatusResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[5]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +759,7 @@ func (x *GetSubjectStatusResponse) String() string {
 func (*GetSubjectStatusResponse) ProtoMessage() {}
 
 func (x *GetSubjectStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[5]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +772,7 @@ func (x *GetSubjectStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetSubjectStatusResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{5}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSubjectStatusResponse) GetStatus() *SubjectStatus {
@@ -732,7 +797,7 @@ type RequestPromotionRequest struct {
 
 func (x *RequestPromotionRequest) Reset() {
 	*x = RequestPromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[6]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +809,7 @@ func (x *RequestPromotionRequest) String() string {
 func (*RequestPromotionRequest) ProtoMessage() {}
 
 func (x *RequestPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[6]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +822,7 @@ func (x *RequestPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestPromotionRequest.ProtoReflect.Descriptor instead.
 func (*RequestPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{6}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RequestPromotionRequest) GetSubject() string {
@@ -792,7 +857,7 @@ type RequestPromotionResponse struct {
 
 func (x *RequestPromotionResponse) Reset() {
 	*x = RequestPromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +869,7 @@ func (x *RequestPromotionResponse) String() string {
 func (*RequestPromotionResponse) ProtoMessage() {}
 
 func (x *RequestPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +882,7 @@ func (x *RequestPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestPromotionResponse.ProtoReflect.Descriptor instead.
 func (*RequestPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{7}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RequestPromotionResponse) GetPromotion() *Promotion {
@@ -840,7 +905,7 @@ type ApprovePromotionRequest struct {
 
 func (x *ApprovePromotionRequest) Reset() {
 	*x = ApprovePromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +917,7 @@ func (x *ApprovePromotionRequest) String() string {
 func (*ApprovePromotionRequest) ProtoMessage() {}
 
 func (x *ApprovePromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +930,7 @@ func (x *ApprovePromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePromotionRequest.ProtoReflect.Descriptor instead.
 func (*ApprovePromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{8}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ApprovePromotionRequest) GetPromotionId() string {
@@ -895,7 +960,7 @@ type ApprovePromotionResponse struct {
 
 func (x *ApprovePromotionResponse) Reset() {
 	*x = ApprovePromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +972,7 @@ func (x *ApprovePromotionResponse) String() string {
 func (*ApprovePromotionResponse) ProtoMessage() {}
 
 func (x *ApprovePromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +985,7 @@ func (x *ApprovePromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePromotionResponse.ProtoReflect.Descriptor instead.
 func (*ApprovePromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{9}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ApprovePromotionResponse) GetPromotion() *Promotion {
@@ -950,7 +1015,7 @@ type RejectPromotionRequest struct {
 
 func (x *RejectPromotionRequest) Reset() {
 	*x = RejectPromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1027,7 @@ func (x *RejectPromotionRequest) String() string {
 func (*RejectPromotionRequest) ProtoMessage() {}
 
 func (x *RejectPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1040,7 @@ func (x *RejectPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPromotionRequest.ProtoReflect.Descriptor instead.
 func (*RejectPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{10}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RejectPromotionRequest) GetPromotionId() string {
@@ -1005,7 +1070,7 @@ type RejectPromotionResponse struct {
 
 func (x *RejectPromotionResponse) Reset() {
 	*x = RejectPromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1082,7 @@ func (x *RejectPromotionResponse) String() string {
 func (*RejectPromotionResponse) ProtoMessage() {}
 
 func (x *RejectPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1095,7 @@ func (x *RejectPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPromotionResponse.ProtoReflect.Descriptor instead.
 func (*RejectPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{11}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RejectPromotionResponse) GetPromotion() *Promotion {
@@ -1062,7 +1127,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1139,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1152,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{12}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RollbackRequest) GetSubject() string {
@@ -1124,7 +1189,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1201,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1214,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{13}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RollbackResponse) GetStatus() *SubjectStatus {
@@ -1183,7 +1248,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1260,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1273,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{14}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAuditEntriesRequest) GetSubject() string {
@@ -1252,7 +1317,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1329,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1342,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{15}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -1303,7 +1368,7 @@ type VerifyAuditChainRequest struct {
 
 func (x *VerifyAuditChainRequest) Reset() {
 	*x = VerifyAuditChainRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1380,7 @@ func (x *VerifyAuditChainRequest) String() string {
 func (*VerifyAuditChainRequest) ProtoMessage() {}
 
 func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1393,7 @@ func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{16}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{17}
 }
 
 // VerifyAuditChainResponse reports the verification.
@@ -1348,7 +1413,7 @@ type VerifyAuditChainResponse struct {
 
 func (x *VerifyAuditChainResponse) Reset() {
 	*x = VerifyAuditChainResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1425,7 @@ func (x *VerifyAuditChainResponse) String() string {
 func (*VerifyAuditChainResponse) ProtoMessage() {}
 
 func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1438,7 @@ func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{17}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VerifyAuditChainResponse) GetOk() bool {
@@ -1413,7 +1478,7 @@ type ListSubjectStatusesRequest struct {
 
 func (x *ListSubjectStatusesRequest) Reset() {
 	*x = ListSubjectStatusesRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1490,7 @@ func (x *ListSubjectStatusesRequest) String() string {
 func (*ListSubjectStatusesRequest) ProtoMessage() {}
 
 func (x *ListSubjectStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1503,7 @@ func (x *ListSubjectStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectStatusesRequest.ProtoReflect.Descriptor instead.
 func (*ListSubjectStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{18}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{19}
 }
 
 // ListSubjectStatusesResponse holds the statuses, by subject.
@@ -1452,7 +1517,7 @@ type ListSubjectStatusesResponse struct {
 
 func (x *ListSubjectStatusesResponse) Reset() {
 	*x = ListSubjectStatusesResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1529,7 @@ func (x *ListSubjectStatusesResponse) String() string {
 func (*ListSubjectStatusesResponse) ProtoMessage() {}
 
 func (x *ListSubjectStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1542,7 @@ func (x *ListSubjectStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectStatusesResponse.ProtoReflect.Descriptor instead.
 func (*ListSubjectStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{19}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSubjectStatusesResponse) GetStatuses() []*SubjectStatus {
@@ -1504,7 +1569,7 @@ type SetValidationModeRequest struct {
 
 func (x *SetValidationModeRequest) Reset() {
 	*x = SetValidationModeRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1581,7 @@ func (x *SetValidationModeRequest) String() string {
 func (*SetValidationModeRequest) ProtoMessage() {}
 
 func (x *SetValidationModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1594,7 @@ func (x *SetValidationModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidationModeRequest.ProtoReflect.Descriptor instead.
 func (*SetValidationModeRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{20}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetValidationModeRequest) GetSubject() string {
@@ -1573,7 +1638,7 @@ type SetValidationModeResponse struct {
 
 func (x *SetValidationModeResponse) Reset() {
 	*x = SetValidationModeResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1650,7 @@ func (x *SetValidationModeResponse) String() string {
 func (*SetValidationModeResponse) ProtoMessage() {}
 
 func (x *SetValidationModeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1663,7 @@ func (x *SetValidationModeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidationModeResponse.ProtoReflect.Descriptor instead.
 func (*SetValidationModeResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{21}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetValidationModeResponse) GetStatus() *SubjectStatus {
@@ -1624,7 +1689,7 @@ type GetGovernanceDocumentRequest struct {
 
 func (x *GetGovernanceDocumentRequest) Reset() {
 	*x = GetGovernanceDocumentRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1701,7 @@ func (x *GetGovernanceDocumentRequest) String() string {
 func (*GetGovernanceDocumentRequest) ProtoMessage() {}
 
 func (x *GetGovernanceDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1714,7 @@ func (x *GetGovernanceDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGovernanceDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetGovernanceDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{22}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{23}
 }
 
 // GetGovernanceDocumentResponse holds the document rendered from the audit log.
@@ -1663,7 +1728,7 @@ type GetGovernanceDocumentResponse struct {
 
 func (x *GetGovernanceDocumentResponse) Reset() {
 	*x = GetGovernanceDocumentResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1740,7 @@ func (x *GetGovernanceDocumentResponse) String() string {
 func (*GetGovernanceDocumentResponse) ProtoMessage() {}
 
 func (x *GetGovernanceDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1753,7 @@ func (x *GetGovernanceDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGovernanceDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetGovernanceDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{23}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetGovernanceDocumentResponse) GetMarkdown() string {
@@ -1713,7 +1778,7 @@ type SubjectOwner struct {
 
 func (x *SubjectOwner) Reset() {
 	*x = SubjectOwner{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1790,7 @@ func (x *SubjectOwner) String() string {
 func (*SubjectOwner) ProtoMessage() {}
 
 func (x *SubjectOwner) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1803,7 @@ func (x *SubjectOwner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectOwner.ProtoReflect.Descriptor instead.
 func (*SubjectOwner) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{24}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubjectOwner) GetSubject() string {
@@ -1777,7 +1842,7 @@ type SetSubjectOwnerRequest struct {
 
 func (x *SetSubjectOwnerRequest) Reset() {
 	*x = SetSubjectOwnerRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +1854,7 @@ func (x *SetSubjectOwnerRequest) String() string {
 func (*SetSubjectOwnerRequest) ProtoMessage() {}
 
 func (x *SetSubjectOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +1867,7 @@ func (x *SetSubjectOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSubjectOwnerRequest.ProtoReflect.Descriptor instead.
 func (*SetSubjectOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{25}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetSubjectOwnerRequest) GetSubject() string {
@@ -1839,7 +1904,7 @@ type SetSubjectOwnerResponse struct {
 
 func (x *SetSubjectOwnerResponse) Reset() {
 	*x = SetSubjectOwnerResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1916,7 @@ func (x *SetSubjectOwnerResponse) String() string {
 func (*SetSubjectOwnerResponse) ProtoMessage() {}
 
 func (x *SetSubjectOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1929,7 @@ func (x *SetSubjectOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSubjectOwnerResponse.ProtoReflect.Descriptor instead.
 func (*SetSubjectOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{26}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetSubjectOwnerResponse) GetOwner() *SubjectOwner {
@@ -1890,7 +1955,7 @@ type ListSubjectOwnersRequest struct {
 
 func (x *ListSubjectOwnersRequest) Reset() {
 	*x = ListSubjectOwnersRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1967,7 @@ func (x *ListSubjectOwnersRequest) String() string {
 func (*ListSubjectOwnersRequest) ProtoMessage() {}
 
 func (x *ListSubjectOwnersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +1980,7 @@ func (x *ListSubjectOwnersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectOwnersRequest.ProtoReflect.Descriptor instead.
 func (*ListSubjectOwnersRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{27}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{28}
 }
 
 // ListSubjectOwnersResponse holds owners by subject.
@@ -1929,7 +1994,7 @@ type ListSubjectOwnersResponse struct {
 
 func (x *ListSubjectOwnersResponse) Reset() {
 	*x = ListSubjectOwnersResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2006,7 @@ func (x *ListSubjectOwnersResponse) String() string {
 func (*ListSubjectOwnersResponse) ProtoMessage() {}
 
 func (x *ListSubjectOwnersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2019,7 @@ func (x *ListSubjectOwnersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectOwnersResponse.ProtoReflect.Descriptor instead.
 func (*ListSubjectOwnersResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{28}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListSubjectOwnersResponse) GetOwners() []*SubjectOwner {
@@ -1977,7 +2042,7 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\vvalidations\x18\x04 \x01(\x03R\vvalidations\x12\x1e\n" +
 	"\n" +
 	"violations\x18\x05 \x01(\x03R\n" +
-	"violations\"\xe5\x03\n" +
+	"violations\"\xaa\x04\n" +
 	"\rSubjectStatus\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x129\n" +
@@ -1993,7 +2058,13 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\beligible\x18\t \x01(\bR\beligible\x12\x18\n" +
 	"\areasons\x18\n" +
 	" \x03(\tR\areasons\x12E\n" +
-	"\x11pending_promotion\x18\v \x01(\v2\x18.schemagate.v1.PromotionR\x10pendingPromotion\"\xbc\x03\n" +
+	"\x11pending_promotion\x18\v \x01(\v2\x18.schemagate.v1.PromotionR\x10pendingPromotion\x12C\n" +
+	"\n" +
+	"principals\x18\f \x03(\v2#.schemagate.v1.PrincipalValidationsR\n" +
+	"principals\"V\n" +
+	"\x14PrincipalValidations\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12 \n" +
+	"\vvalidations\x18\x02 \x01(\x03R\vvalidations\"\xbc\x03\n" +
 	"\tPromotion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x123\n" +
@@ -2145,102 +2216,104 @@ func file_schemagate_v1_governance_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_governance_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_schemagate_v1_governance_proto_goTypes = []any{
 	(PromotionState)(0),                   // 0: schemagate.v1.PromotionState
 	(*Evidence)(nil),                      // 1: schemagate.v1.Evidence
 	(*SubjectStatus)(nil),                 // 2: schemagate.v1.SubjectStatus
-	(*Promotion)(nil),                     // 3: schemagate.v1.Promotion
-	(*AuditEntry)(nil),                    // 4: schemagate.v1.AuditEntry
-	(*GetSubjectStatusRequest)(nil),       // 5: schemagate.v1.GetSubjectStatusRequest
-	(*GetSubjectStatusResponse)(nil),      // 6: schemagate.v1.GetSubjectStatusResponse
-	(*RequestPromotionRequest)(nil),       // 7: schemagate.v1.RequestPromotionRequest
-	(*RequestPromotionResponse)(nil),      // 8: schemagate.v1.RequestPromotionResponse
-	(*ApprovePromotionRequest)(nil),       // 9: schemagate.v1.ApprovePromotionRequest
-	(*ApprovePromotionResponse)(nil),      // 10: schemagate.v1.ApprovePromotionResponse
-	(*RejectPromotionRequest)(nil),        // 11: schemagate.v1.RejectPromotionRequest
-	(*RejectPromotionResponse)(nil),       // 12: schemagate.v1.RejectPromotionResponse
-	(*RollbackRequest)(nil),               // 13: schemagate.v1.RollbackRequest
-	(*RollbackResponse)(nil),              // 14: schemagate.v1.RollbackResponse
-	(*ListAuditEntriesRequest)(nil),       // 15: schemagate.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),      // 16: schemagate.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),       // 17: schemagate.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil),      // 18: schemagate.v1.VerifyAuditChainResponse
-	(*ListSubjectStatusesRequest)(nil),    // 19: schemagate.v1.ListSubjectStatusesRequest
-	(*ListSubjectStatusesResponse)(nil),   // 20: schemagate.v1.ListSubjectStatusesResponse
-	(*SetValidationModeRequest)(nil),      // 21: schemagate.v1.SetValidationModeRequest
-	(*SetValidationModeResponse)(nil),     // 22: schemagate.v1.SetValidationModeResponse
-	(*GetGovernanceDocumentRequest)(nil),  // 23: schemagate.v1.GetGovernanceDocumentRequest
-	(*GetGovernanceDocumentResponse)(nil), // 24: schemagate.v1.GetGovernanceDocumentResponse
-	(*SubjectOwner)(nil),                  // 25: schemagate.v1.SubjectOwner
-	(*SetSubjectOwnerRequest)(nil),        // 26: schemagate.v1.SetSubjectOwnerRequest
-	(*SetSubjectOwnerResponse)(nil),       // 27: schemagate.v1.SetSubjectOwnerResponse
-	(*ListSubjectOwnersRequest)(nil),      // 28: schemagate.v1.ListSubjectOwnersRequest
-	(*ListSubjectOwnersResponse)(nil),     // 29: schemagate.v1.ListSubjectOwnersResponse
-	nil,                                   // 30: schemagate.v1.AuditEntry.DetailsEntry
-	(*timestamppb.Timestamp)(nil),         // 31: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 32: google.protobuf.Duration
-	(ValidationMode)(0),                   // 33: schemagate.v1.ValidationMode
+	(*PrincipalValidations)(nil),          // 3: schemagate.v1.PrincipalValidations
+	(*Promotion)(nil),                     // 4: schemagate.v1.Promotion
+	(*AuditEntry)(nil),                    // 5: schemagate.v1.AuditEntry
+	(*GetSubjectStatusRequest)(nil),       // 6: schemagate.v1.GetSubjectStatusRequest
+	(*GetSubjectStatusResponse)(nil),      // 7: schemagate.v1.GetSubjectStatusResponse
+	(*RequestPromotionRequest)(nil),       // 8: schemagate.v1.RequestPromotionRequest
+	(*RequestPromotionResponse)(nil),      // 9: schemagate.v1.RequestPromotionResponse
+	(*ApprovePromotionRequest)(nil),       // 10: schemagate.v1.ApprovePromotionRequest
+	(*ApprovePromotionResponse)(nil),      // 11: schemagate.v1.ApprovePromotionResponse
+	(*RejectPromotionRequest)(nil),        // 12: schemagate.v1.RejectPromotionRequest
+	(*RejectPromotionResponse)(nil),       // 13: schemagate.v1.RejectPromotionResponse
+	(*RollbackRequest)(nil),               // 14: schemagate.v1.RollbackRequest
+	(*RollbackResponse)(nil),              // 15: schemagate.v1.RollbackResponse
+	(*ListAuditEntriesRequest)(nil),       // 16: schemagate.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),      // 17: schemagate.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),       // 18: schemagate.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),      // 19: schemagate.v1.VerifyAuditChainResponse
+	(*ListSubjectStatusesRequest)(nil),    // 20: schemagate.v1.ListSubjectStatusesRequest
+	(*ListSubjectStatusesResponse)(nil),   // 21: schemagate.v1.ListSubjectStatusesResponse
+	(*SetValidationModeRequest)(nil),      // 22: schemagate.v1.SetValidationModeRequest
+	(*SetValidationModeResponse)(nil),     // 23: schemagate.v1.SetValidationModeResponse
+	(*GetGovernanceDocumentRequest)(nil),  // 24: schemagate.v1.GetGovernanceDocumentRequest
+	(*GetGovernanceDocumentResponse)(nil), // 25: schemagate.v1.GetGovernanceDocumentResponse
+	(*SubjectOwner)(nil),                  // 26: schemagate.v1.SubjectOwner
+	(*SetSubjectOwnerRequest)(nil),        // 27: schemagate.v1.SetSubjectOwnerRequest
+	(*SetSubjectOwnerResponse)(nil),       // 28: schemagate.v1.SetSubjectOwnerResponse
+	(*ListSubjectOwnersRequest)(nil),      // 29: schemagate.v1.ListSubjectOwnersRequest
+	(*ListSubjectOwnersResponse)(nil),     // 30: schemagate.v1.ListSubjectOwnersResponse
+	nil,                                   // 31: schemagate.v1.AuditEntry.DetailsEntry
+	(*timestamppb.Timestamp)(nil),         // 32: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 33: google.protobuf.Duration
+	(ValidationMode)(0),                   // 34: schemagate.v1.ValidationMode
 }
 var file_schemagate_v1_governance_proto_depIdxs = []int32{
-	31, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
-	31, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
-	32, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
-	33, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
-	31, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
-	31, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
-	3,  // 6: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
-	0,  // 7: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
-	1,  // 8: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
-	31, // 9: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
-	31, // 10: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
-	31, // 11: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	1,  // 12: schemagate.v1.AuditEntry.evidence:type_name -> schemagate.v1.Evidence
-	30, // 13: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
-	2,  // 14: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
-	3,  // 15: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	3,  // 16: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	4,  // 17: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	3,  // 18: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	4,  // 19: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	2,  // 20: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
-	4,  // 21: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	4,  // 22: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
-	2,  // 23: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
-	33, // 24: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
-	2,  // 25: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
-	4,  // 26: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	25, // 27: schemagate.v1.SetSubjectOwnerResponse.owner:type_name -> schemagate.v1.SubjectOwner
-	25, // 28: schemagate.v1.ListSubjectOwnersResponse.owners:type_name -> schemagate.v1.SubjectOwner
-	5,  // 29: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
-	19, // 30: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
-	7,  // 31: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
-	9,  // 32: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
-	11, // 33: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
-	13, // 34: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
-	21, // 35: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
-	15, // 36: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
-	17, // 37: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
-	26, // 38: schemagate.v1.GovernanceService.SetSubjectOwner:input_type -> schemagate.v1.SetSubjectOwnerRequest
-	28, // 39: schemagate.v1.GovernanceService.ListSubjectOwners:input_type -> schemagate.v1.ListSubjectOwnersRequest
-	23, // 40: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
-	6,  // 41: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
-	20, // 42: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
-	8,  // 43: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
-	10, // 44: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
-	12, // 45: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
-	14, // 46: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
-	22, // 47: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
-	16, // 48: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
-	18, // 49: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
-	27, // 50: schemagate.v1.GovernanceService.SetSubjectOwner:output_type -> schemagate.v1.SetSubjectOwnerResponse
-	29, // 51: schemagate.v1.GovernanceService.ListSubjectOwners:output_type -> schemagate.v1.ListSubjectOwnersResponse
-	24, // 52: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
-	41, // [41:53] is the sub-list for method output_type
-	29, // [29:41] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	32, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
+	32, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
+	33, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
+	34, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
+	32, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
+	32, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
+	4,  // 6: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
+	3,  // 7: schemagate.v1.SubjectStatus.principals:type_name -> schemagate.v1.PrincipalValidations
+	0,  // 8: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
+	1,  // 9: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
+	32, // 10: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
+	32, // 11: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
+	32, // 12: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 13: schemagate.v1.AuditEntry.evidence:type_name -> schemagate.v1.Evidence
+	31, // 14: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
+	2,  // 15: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
+	4,  // 16: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	4,  // 17: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	5,  // 18: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	4,  // 19: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	5,  // 20: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	2,  // 21: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
+	5,  // 22: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	5,  // 23: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
+	2,  // 24: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
+	34, // 25: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
+	2,  // 26: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
+	5,  // 27: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	26, // 28: schemagate.v1.SetSubjectOwnerResponse.owner:type_name -> schemagate.v1.SubjectOwner
+	26, // 29: schemagate.v1.ListSubjectOwnersResponse.owners:type_name -> schemagate.v1.SubjectOwner
+	6,  // 30: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
+	20, // 31: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
+	8,  // 32: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
+	10, // 33: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
+	12, // 34: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
+	14, // 35: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
+	22, // 36: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
+	16, // 37: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
+	18, // 38: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
+	27, // 39: schemagate.v1.GovernanceService.SetSubjectOwner:input_type -> schemagate.v1.SetSubjectOwnerRequest
+	29, // 40: schemagate.v1.GovernanceService.ListSubjectOwners:input_type -> schemagate.v1.ListSubjectOwnersRequest
+	24, // 41: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
+	7,  // 42: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
+	21, // 43: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
+	9,  // 44: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
+	11, // 45: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
+	13, // 46: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
+	15, // 47: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
+	23, // 48: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
+	17, // 49: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
+	19, // 50: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
+	28, // 51: schemagate.v1.GovernanceService.SetSubjectOwner:output_type -> schemagate.v1.SetSubjectOwnerResponse
+	30, // 52: schemagate.v1.GovernanceService.ListSubjectOwners:output_type -> schemagate.v1.ListSubjectOwnersResponse
+	25, // 53: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
+	42, // [42:54] is the sub-list for method output_type
+	30, // [30:42] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_governance_proto_init() }
@@ -2255,7 +2328,7 @@ func file_schemagate_v1_governance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_governance_proto_rawDesc), len(file_schemagate_v1_governance_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

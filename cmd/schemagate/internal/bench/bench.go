@@ -245,7 +245,7 @@ func (e *env) engine(ctx context.Context, c corpus, n int) error {
 
 func (e *env) evidence(_ context.Context, c corpus, n int) error {
 	for range n {
-		e.baseEvidence.Record(c.subject, nil, nil)
+		e.baseEvidence.Record(c.subject, "bench", nil, nil)
 	}
 	return nil
 }
