@@ -63,6 +63,13 @@ func matchGlob(pattern, subject string) bool {
 	return pi == len(p)
 }
 
+// Unrestricted reports whether ctx carries a principal without subject grants (see
+// Principal.Unrestricted); false when it carries none.
+func Unrestricted(ctx context.Context) bool {
+	p, ok := FromContext(ctx)
+	return ok && p.Unrestricted()
+}
+
 // Unrestricted reports whether the principal holds no subject grants (its `subjects` key is
 // absent), so its roles apply to every subject and to global operations.
 func (p Principal) Unrestricted() bool { return p.Subjects == nil }
@@ -112,17 +119,25 @@ func RequireUnrestricted(ctx context.Context, operation string) error {
 	return nil
 }
 
-// RequireSchema checks that the caller may read schema id, which the subjects users hold (soft
-// deleted versions included): an unrestricted principal always, any other when at least one
-// of those subjects is granted to it, as Confluent's SCHEMA_READ needs SUBJECT_READ on one of
-// the schema's subjects. Errors are those of RequireSubject; the refusal names the schema ID,
-// not the subjects that use it.
-func RequireSchema(ctx context.Context, id int, users []string) error {
+// RequireSchema checks that the caller may read schema id: an unrestricted principal always;
+// any other when at least one of the subjects that use the schema (soft-deleted versions
+// included), as users reads them, is granted to it, as Confluent's SCHEMA_READ needs
+// SUBJECT_READ on one of the schema's subjects. users is called only for a restricted
+// principal, and its error (an unknown ID) is returned as it is. Refusals are those of
+// RequireSubject; the message names the schema ID, not the subjects that use it.
+func RequireSchema(ctx context.Context, id int, users func(context.Context) ([]string, error)) error {
 	p, ok := FromContext(ctx)
 	if !ok {
 		return ErrNoCredentials
 	}
-	if !slices.ContainsFunc(users, p.Granted) && !p.Unrestricted() {
+	if p.Unrestricted() {
+		return nil
+	}
+	subjects, err := users(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(subjects, p.Granted) {
 		return &authError{msg: fmt.Sprintf("principal %q is granted no subject that uses schema %d (its subjects: %q)", p.Name, id, p.Subjects),
 			sentinel: ErrPermissionDenied}
 	}

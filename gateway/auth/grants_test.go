@@ -110,6 +110,11 @@ func TestRequireGrants(t *testing.T) {
 	ctx := context.Background()
 	teamA := NewContext(ctx, Principal{Name: "team-a", Roles: []Role{RoleProducer}, Subjects: []string{"team-a-*"}})
 	root := NewContext(ctx, Principal{Name: "root", Roles: []Role{RoleAdmin}})
+	users := func(subjects ...string) func(context.Context) ([]string, error) {
+		return func(context.Context) ([]string, error) { return subjects, nil }
+	}
+	errUnknownSchema := errors.New("schema 7 not found")
+	unknown := func(context.Context) ([]string, error) { return nil, errUnknownSchema }
 	tests := []struct {
 		name    string
 		err     error
@@ -125,11 +130,12 @@ func TestRequireGrants(t *testing.T) {
 		{name: "global, restricted", err: RequireUnrestricted(teamA, "changing the global compatibility"), wantErr: ErrPermissionDenied,
 			wantMsg: `principal "team-a" is limited to subjects ["team-a-*"]; changing the global compatibility needs a principal without subject grants`},
 		{name: "global, no principal", err: RequireUnrestricted(ctx, "x"), wantErr: ErrNoCredentials, wantMsg: wantNoCredentials},
-		{name: "schema used by a granted subject", err: RequireSchema(teamA, 7, []string{"team-b-value", "team-a-value"})},
-		{name: "schema used by no granted subject", err: RequireSchema(teamA, 7, []string{"team-b-value"}), wantErr: ErrPermissionDenied,
+		{name: "schema used by a granted subject", err: RequireSchema(teamA, 7, users("team-b-value", "team-a-value"))},
+		{name: "schema used by no granted subject", err: RequireSchema(teamA, 7, users("team-b-value")), wantErr: ErrPermissionDenied,
 			wantMsg: `principal "team-a" is granted no subject that uses schema 7 (its subjects: ["team-a-*"])`},
-		{name: "schema, unrestricted", err: RequireSchema(root, 7, nil)},
-		{name: "schema, no principal", err: RequireSchema(ctx, 7, []string{"x"}), wantErr: ErrNoCredentials, wantMsg: wantNoCredentials},
+		{name: "schema, unknown ID", err: RequireSchema(teamA, 7, unknown), wantErr: errUnknownSchema, wantMsg: "schema 7 not found"},
+		{name: "schema, unrestricted (users not read)", err: RequireSchema(root, 7, unknown)},
+		{name: "schema, no principal", err: RequireSchema(ctx, 7, users("x")), wantErr: ErrNoCredentials, wantMsg: wantNoCredentials},
 	}
 	for _, tt := range tests {
 		if tt.wantErr == nil {
