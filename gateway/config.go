@@ -47,6 +47,18 @@ type Config struct {
 	Governance governance.Config `yaml:"governance"`
 	// Alerting names the receivers drift alerts are raised to directly.
 	Alerting governance.AlertReceivers `yaml:"alerting"`
+	// Metrics protects /metrics.
+	Metrics MetricsConfig `yaml:"metrics"`
+}
+
+// MetricsConfig protects GET /metrics, whose series carry subject names, owning teams and
+// escalation text (schemagate_subject_owner_info).
+type MetricsConfig struct {
+	// RequireAuth makes /metrics answer only authenticated principals (any role, any subject
+	// grants): others get 401 with WWW-Authenticate, as the APIs do. Without auth.principals
+	// everybody is the anonymous principal, so it changes nothing. Default false: open, for
+	// Prometheus scrapers without credentials.
+	RequireAuth bool `yaml:"require_auth"`
 }
 
 // SchemaRegistryConfig holds the payload validation settings.

@@ -232,6 +232,7 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_GOVERNANCE_AUTO_ROLLBACK_MIN_VALIDATIONS", "SCHEMAGATE_GOVERNANCE_AUDIT_HMAC_KEY_FILE",
 		"SCHEMAGATE_ALERTING_ALERTMANAGER_URL", "SCHEMAGATE_ALERTING_SLACK_WEBHOOK_URL",
 		"SCHEMAGATE_ALERTING_PAGERDUTY_ROUTING_KEY", "SCHEMAGATE_ALERTING_PAGERDUTY_URL",
+		"SCHEMAGATE_METRICS_REQUIRE_AUTH",
 	}
 	if diff := cmp.Diff(want, EnvNames()); diff != "" {
 		t.Errorf("EnvNames (-want +got):\n%s", diff)
@@ -347,5 +348,44 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 				t.Errorf("New = %v; want error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSubjectGrantsAndMetricsConfigLoad reads `subjects` as written: absent stays nil (every
+// subject), an empty list stays empty (no subject), from YAML and from the environment, and
+// metrics.require_auth from both.
+func TestSubjectGrantsAndMetricsConfigLoad(t *testing.T) {
+	file := writeFile(t, `
+metrics:
+  require_auth: true
+auth:
+  principals:
+    - {name: all, roles: [producer], token_sha256: x}
+    - {name: none, roles: [producer], token_sha256: y, subjects: []}
+    - {name: team-a, roles: [producer], token_sha256: z, subjects: ["team-a-*", payments-value]}
+`)
+	got, err := LoadConfig(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []auth.PrincipalConfig{
+		{Name: "all", Roles: []string{"producer"}, TokenSHA256: "x"},
+		{Name: "none", Roles: []string{"producer"}, TokenSHA256: "y", Subjects: []string{}},
+		{Name: "team-a", Roles: []string{"producer"}, TokenSHA256: "z", Subjects: []string{"team-a-*", "payments-value"}},
+	}
+	if diff := cmp.Diff(want, got.Auth.Principals); diff != "" || !got.Metrics.RequireAuth {
+		t.Errorf("YAML: metrics.require_auth = %v; principals (-want +got):\n%s", got.Metrics.RequireAuth, diff)
+	}
+	got, err = LoadConfig("", envMap(map[string]string{
+		"SCHEMAGATE_METRICS_REQUIRE_AUTH": "true",
+		"SCHEMAGATE_AUTH_PRINCIPALS": `[{"name": "all", "roles": ["producer"], "token_sha256": "x"},
+			{"name": "none", "roles": ["producer"], "token_sha256": "y", "subjects": []},
+			{"name": "team-a", "roles": ["producer"], "token_sha256": "z", "subjects": ["team-a-*", "payments-value"]}]`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got.Auth.Principals); diff != "" || !got.Metrics.RequireAuth {
+		t.Errorf("environment: metrics.require_auth = %v; principals (-want +got):\n%s", got.Metrics.RequireAuth, diff)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -229,7 +230,11 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, aut
 	if err != nil {
 		return err
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metrics, g.db.Ping)
+	var metricsAPI http.Handler = promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics})
+	if g.cfg.Metrics.RequireAuth {
+		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
+	}
+	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metricsAPI, g.db.Ping)
 	if err != nil {
 		return err
 	}

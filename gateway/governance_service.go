@@ -37,13 +37,14 @@ func (s *governanceService) GetSubjectStatus(ctx context.Context, req *pb.GetSub
 	return &pb.GetSubjectStatusResponse{Status: statusToProto(st)}, nil
 }
 
+// ListSubjectStatuses lists the status of every subject granted to the caller.
 func (s *governanceService) ListSubjectStatuses(ctx context.Context, _ *pb.ListSubjectStatusesRequest) (*pb.ListSubjectStatusesResponse, error) {
 	statuses, err := s.gate.Statuses(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &pb.ListSubjectStatusesResponse{}
-	for _, st := range statuses {
+	for _, st := range auth.Visible(ctx, statuses, func(st governance.Status) string { return st.Subject }) {
 		out.Statuses = append(out.Statuses, statusToProto(st))
 	}
 	return out, nil
@@ -57,7 +58,11 @@ func (s *governanceService) RequestPromotion(ctx context.Context, req *pb.Reques
 	return &pb.RequestPromotionResponse{Promotion: promotionToProto(p)}, nil
 }
 
+// ApprovePromotion approves a promotion of a subject granted to the caller.
 func (s *governanceService) ApprovePromotion(ctx context.Context, req *pb.ApprovePromotionRequest) (*pb.ApprovePromotionResponse, error) {
+	if err := s.requirePromotion(ctx, req.GetPromotionId()); err != nil {
+		return nil, err
+	}
 	p, e, err := s.gate.Approve(ctx, actorOf(ctx), req.GetPromotionId(), req.GetComment())
 	if err != nil {
 		return nil, err
@@ -65,7 +70,11 @@ func (s *governanceService) ApprovePromotion(ctx context.Context, req *pb.Approv
 	return &pb.ApprovePromotionResponse{Promotion: promotionToProto(p), AuditEntry: entryToProto(e)}, nil
 }
 
+// RejectPromotion rejects a promotion of a subject granted to the caller.
 func (s *governanceService) RejectPromotion(ctx context.Context, req *pb.RejectPromotionRequest) (*pb.RejectPromotionResponse, error) {
+	if err := s.requirePromotion(ctx, req.GetPromotionId()); err != nil {
+		return nil, err
+	}
 	p, e, err := s.gate.Reject(ctx, actorOf(ctx), req.GetPromotionId(), req.GetReason())
 	if err != nil {
 		return nil, err
@@ -93,17 +102,41 @@ func (s *governanceService) SetValidationMode(ctx context.Context, req *pb.SetVa
 	return &pb.SetValidationModeResponse{Status: statusToProto(st), AuditEntry: entryToProto(e)}, nil
 }
 
+// ListAuditEntries lists one page of the audit entries the caller may read: those about a
+// subject granted to it, and those about no subject. A subject filter must name a granted
+// subject. For a principal with subject grants the gate's pages are read on until the page is
+// full or the log ends, so a page is short only at the end of the log.
 func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAuditEntriesRequest) (*pb.ListAuditEntriesResponse, error) {
-	page, err := s.gate.AuditEntries(ctx, governance.AuditFilter{Subject: req.GetSubject(), Action: governance.Action(req.GetAction()),
-		AfterSeq: req.GetAfterSequence(), Limit: int(req.GetPageSize())})
-	if err != nil {
-		return nil, err
+	if req.GetSubject() != "" {
+		if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
+			return nil, err
+		}
 	}
-	out := &pb.ListAuditEntriesResponse{NextAfterSequence: page.Next}
-	for _, e := range page.Entries {
-		out.Entries = append(out.Entries, entryToProto(e))
+	f := governance.AuditFilter{Subject: req.GetSubject(), Action: governance.Action(req.GetAction()),
+		AfterSeq: req.GetAfterSequence(), Limit: int(req.GetPageSize())}
+	want := f.Limit
+	if want <= 0 {
+		want = governance.DefaultAuditListLimit
 	}
-	return out, nil
+	want = min(want, governance.MaxAuditListLimit)
+	out := &pb.ListAuditEntriesResponse{}
+	for {
+		page, err := s.gate.AuditEntries(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range auth.Visible(ctx, page.Entries, func(e governance.Entry) string { return e.Subject }) {
+			out.Entries = append(out.Entries, entryToProto(e))
+			if len(out.Entries) == want {
+				out.NextAfterSequence = e.Seq
+				return out, nil
+			}
+		}
+		if page.Next == 0 {
+			return out, nil
+		}
+		f.AfterSeq = page.Next
+	}
 }
 
 func (s *governanceService) VerifyAuditChain(ctx context.Context, _ *pb.VerifyAuditChainRequest) (*pb.VerifyAuditChainResponse, error) {
@@ -131,14 +164,25 @@ func (s *governanceService) SetSubjectOwner(ctx context.Context, req *pb.SetSubj
 		AuditSequence: e.Seq}, nil
 }
 
+// ListSubjectOwners lists the owners of the subjects granted to the caller.
 func (s *governanceService) ListSubjectOwners(ctx context.Context, _ *pb.ListSubjectOwnersRequest) (*pb.ListSubjectOwnersResponse, error) {
 	owners, err := s.gate.Owners(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &pb.ListSubjectOwnersResponse{}
-	for _, o := range owners {
+	for _, o := range auth.Visible(ctx, owners, func(o governance.Owner) string { return o.Subject }) {
 		out.Owners = append(out.Owners, &pb.SubjectOwner{Subject: o.Subject, Team: o.Team, Escalation: o.Escalation})
 	}
 	return out, nil
+}
+
+// requirePromotion checks that the subject of promotion id is granted to the caller; an unknown
+// id is NotFound, as the action itself would answer.
+func (s *governanceService) requirePromotion(ctx context.Context, id string) error {
+	p, err := s.gate.Promotion(ctx, id)
+	if err != nil {
+		return err
+	}
+	return auth.RequireSubject(ctx, p.Subject)
 }

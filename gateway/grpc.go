@@ -60,15 +60,15 @@ type serviceRegistration func(*grpc.Server)
 // TLS or plaintext, and the in-process connection of the HTTP/JSON gateway), its interceptors
 // and the services, with reflection. Interceptors, outermost first: panic recovery, the error
 // mapping (handlers return domain errors; toStatus turns them into codes, once), authentication,
-// then logging, so the log names the principal; refused credentials are logged by the auth
-// package.
+// then logging, so the log names the principal, then the subject grants (methodGrants), so the
+// log records their refusals too; refused credentials are logged by the auth package.
 func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
-	perms := methodPermissions()
+	perms, grants := methodPermissions(), methodGrants()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants)),
+		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
 	)
 	for _, register := range services {
 		register(srv)

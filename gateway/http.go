@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,9 +25,10 @@ const readyTimeout = 2 * time.Second
 // newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
 // its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
 // document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
-// answers). /healthz, /readyz, /metrics and the OpenAPI document need no credentials; /v1/ is
-// authenticated by the gRPC interceptors and the Confluent API by its own middleware.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI http.Handler, metrics MetricsRegistry, ping func(context.Context) error) (http.Handler, error) {
+// answers). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
+// unless metricsAPI checks them itself (metrics.require_auth); /v1/ is authenticated by the gRPC
+// interceptors and the Confluent API by its own middleware.
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
@@ -66,7 +66,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI htt
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{Registry: metrics}))
+	mux.Handle("GET /metrics", metricsAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -163,4 +163,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeMetricsError writes a refusal of /metrics as plain text, with the HTTP status of its gRPC
+// code (toStatus: 401 for missing or wrong credentials, 429 over the failure limit); the auth
+// middleware has set WWW-Authenticate or Retry-After.
+func writeMetricsError(w http.ResponseWriter, _ *http.Request, err error) {
+	st := status.Convert(toStatus(err))
+	http.Error(w, st.Message(), runtime.HTTPStatusFromCode(st.Code()))
 }

@@ -32,7 +32,11 @@ func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSc
 	return &pb.RegisterSchemaResponse{Id: int32(sv.Schema.ID), Subject: sv.Subject, Version: int32(sv.Version)}, nil
 }
 
+// GetSchema answers a schema by ID to a principal granted at least one subject that uses it.
 func (s *registryService) GetSchema(ctx context.Context, req *pb.GetSchemaRequest) (*pb.GetSchemaResponse, error) {
+	if err := auth.RequireSchema(ctx, int(req.GetId()), s.schemaUsers(int(req.GetId()))); err != nil {
+		return nil, err
+	}
 	sch, err := s.reg.SchemaByID(ctx, int(req.GetId()))
 	if err != nil {
 		return nil, err
@@ -52,13 +56,33 @@ func (s *registryService) GetSubjectVersion(ctx context.Context, req *pb.GetSubj
 	return &pb.GetSubjectVersionResponse{Version: subjectVersionToProto(sv)}, nil
 }
 
+// ListSubjects lists the subjects granted to the caller.
 func (s *registryService) ListSubjects(ctx context.Context, req *pb.ListSubjectsRequest) (*pb.ListSubjectsResponse, error) {
 	subjects, err := s.reg.Subjects(ctx, req.GetSubjectPrefix(), req.GetIncludeDeleted())
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListSubjectsResponse{Subjects: subjects}, nil
+	return &pb.ListSubjectsResponse{Subjects: auth.Visible(ctx, subjects, subjectName)}, nil
 }
+
+// schemaUsers reads the subjects that use schema id, soft-deleted versions included, for
+// auth.RequireSchema.
+func (s *registryService) schemaUsers(id int) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		svs, err := s.reg.SubjectVersionsOfSchema(ctx, id, true)
+		if err != nil {
+			return nil, err
+		}
+		subjects := make([]string, len(svs))
+		for i, sv := range svs {
+			subjects[i] = sv.Subject
+		}
+		return subjects, nil
+	}
+}
+
+// subjectName is a subject's own name, for auth.Visible over lists of names.
+func subjectName(s string) string { return s }
 
 func (s *registryService) ListVersions(ctx context.Context, req *pb.ListVersionsRequest) (*pb.ListVersionsResponse, error) {
 	versions, err := s.reg.Versions(ctx, req.GetSubject(), req.GetIncludeDeleted())

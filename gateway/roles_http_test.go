@@ -103,11 +103,12 @@ var secPublicPaths = []string{"/healthz", "/readyz", "/metrics", "/v1/openapi.js
 
 // httpRoute is one request of the walk.
 type httpRoute struct {
-	key   string // "METHOD pattern", the row of the expectation table
-	verb  string
-	path  string // the pattern with its wildcards filled in
-	roles []auth.Role
-	rpc   string // the gRPC method behind a /v1 route
+	key     string // "METHOD pattern", the row of the expectation table
+	verb    string
+	pattern string
+	path    string // the pattern with its wildcards filled in
+	roles   []auth.Role
+	rpc     string // the gRPC method behind a /v1 route
 }
 
 // routeAllowed is what an expect function returns for a request that must get past authorization.
@@ -128,7 +129,7 @@ func httpRoutes(t *testing.T) []httpRoute {
 			t.Errorf("route %q is served but has no row in %s: add its expected roles (DESIGN.md's role table)", key, tableName)
 			return
 		}
-		routes = append(routes, httpRoute{key: key, verb: verb, path: fillPattern(pattern), roles: roles, rpc: rpc})
+		routes = append(routes, httpRoute{key: key, verb: verb, pattern: pattern, path: fillPattern(pattern), roles: roles, rpc: rpc})
 	}
 	for _, r := range confluent.Routes() {
 		add(confluentRouteRoles, "confluentRouteRoles", r.Method, r.Pattern, "")
@@ -160,19 +161,10 @@ func httpRoutes(t *testing.T) []httpRoute {
 
 var routeWildcard = regexp.MustCompile(`\{[^}]*\}`)
 
-// fillPattern turns a route pattern into a request path: {subject} becomes a subject name,
-// every other wildcard 1, and the root pattern "/{$}" is "/".
+// fillPattern turns a route pattern into a request path about the subject walk-value, with
+// every other wildcard 1 (see fillGrantPattern).
 func fillPattern(pattern string) string {
-	return routeWildcard.ReplaceAllStringFunc(pattern, func(w string) string {
-		switch w {
-		case "{$}":
-			return ""
-		case "{subject}":
-			return "walk-value"
-		default:
-			return "1"
-		}
-	})
+	return fillGrantPattern(pattern, grantTarget{subject: "walk-value", schemaID: 1, promotion: "1"})
 }
 
 // walkHTTPRoutes sends each of routes once with authz and checks the status against expect,

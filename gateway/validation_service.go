@@ -51,16 +51,23 @@ func (s *validationService) Validate(ctx context.Context, req *pb.ValidateReques
 }
 
 // ValidateBatch answers every request in order; a request that cannot be served gets an error
-// string instead of a response, and never fails the call.
+// string instead of a response, and never fails the call. An item without a subject takes the
+// batch's. The whole batch is refused, before any item is validated, when one item's subject is
+// not granted to the caller.
 func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateBatchRequest) (*pb.ValidateBatchResponse, error) {
 	if n := len(req.GetRequests()); n > s.maxBatch {
 		return nil, fmt.Errorf("%w: batch of %d requests; the limit is %d", errBatchTooLarge, n, s.maxBatch)
 	}
-	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, len(req.GetRequests()))}
-	for i, item := range req.GetRequests() {
+	for _, item := range req.GetRequests() {
 		if item.GetSubject() == "" {
 			item.Subject = req.GetSubject()
 		}
+		if err := auth.RequireSubject(ctx, item.GetSubject()); err != nil {
+			return nil, err
+		}
+	}
+	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, len(req.GetRequests()))}
+	for i, item := range req.GetRequests() {
 		resp, err := s.validate(ctx, item)
 		if err != nil {
 			out.Results[i] = &pb.ValidateBatchResult{Error: clientMessage(err)}
@@ -71,8 +78,8 @@ func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateB
 	return out, nil
 }
 
-// ValidateStream answers each message with its request ID; a bad item gets an error string and
-// the stream goes on.
+// ValidateStream answers each message with its request ID; a bad item, or one whose subject is
+// not granted to the caller (it is not validated), gets an error string and the stream goes on.
 func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateStreamServer) error {
 	for {
 		msg, err := stream.Recv()
@@ -83,7 +90,7 @@ func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateS
 			return err
 		}
 		out := &pb.ValidateStreamResponse{RequestId: msg.GetRequestId()}
-		resp, err := s.validate(stream.Context(), msg.GetRequest())
+		resp, err := s.grantedValidate(stream.Context(), msg.GetRequest())
 		if err != nil {
 			out.Error = clientMessage(err)
 		} else {
@@ -119,6 +126,14 @@ func (s *validationService) InjectDrill(ctx context.Context, req *pb.InjectDrill
 		return nil, err
 	}
 	return &pb.InjectDrillResponse{Alert: d.Alert, Severity: d.Severity.String(), AuditSequence: d.Entry.Seq}, nil
+}
+
+// grantedValidate validates req when its subject is granted to the caller.
+func (s *validationService) grantedValidate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+	if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
+		return nil, err
+	}
+	return s.validate(ctx, req)
 }
 
 // validate runs one validation through the engine and the gate.

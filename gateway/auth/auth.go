@@ -68,6 +68,11 @@ type PrincipalConfig struct {
 	// Common Name equals it exactly, once the handshake has verified the
 	// certificate against tls.client_ca_file. Unique across principals.
 	ClientCertCN string `yaml:"client_cert_cn" json:"client_cert_cn"`
+	// Subjects are glob patterns (`orders-*`, `payments-value`; see
+	// Principal.Granted for the syntax) of the subjects the roles apply
+	// to. Absent (nil): every subject, and the global operations; an empty
+	// list: no subject. Each pattern must be non-empty UTF-8.
+	Subjects []string `yaml:"subjects" json:"subjects"`
 }
 
 // credentialKinds names the credentials that are set, for display.
@@ -88,19 +93,30 @@ func (c PrincipalConfig) credentialKinds() []string {
 	return kinds
 }
 
-// String shows the name, roles and which credentials are set; no secrets.
+// String shows the name, roles, subject grants and which credentials are
+// set; no secrets.
 func (c PrincipalConfig) String() string {
-	return fmt.Sprintf("principal %q roles=%v credentials=%v", c.Name, c.Roles, c.credentialKinds())
+	return fmt.Sprintf("principal %q roles=%v subjects=%s credentials=%v", c.Name, c.Roles, c.subjectsText(), c.credentialKinds())
+}
+
+// subjectsText shows the subject grants, "all" when there are none.
+func (c PrincipalConfig) subjectsText() string {
+	if c.Subjects == nil {
+		return "all"
+	}
+	return fmt.Sprintf("%q", c.Subjects)
 }
 
 // GoString is String, so %#v shows no secrets either.
 func (c PrincipalConfig) GoString() string { return c.String() }
 
-// LogValue makes slog show the name, roles and credential kinds only.
+// LogValue makes slog show the name, roles, subject grants and credential
+// kinds only.
 func (c PrincipalConfig) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("name", c.Name),
 		slog.Any("roles", c.Roles),
+		slog.String("subjects", c.subjectsText()),
 		slog.Any("credentials", c.credentialKinds()),
 	)
 }
@@ -152,14 +168,15 @@ var (
 type principal struct {
 	name     string
 	roles    []Role
-	token    []byte // SHA-256 of the bearer token, or nil
-	pwBcrypt []byte // bcrypt hash, or nil
-	pwSHA256 []byte // SHA-256 of the password, or nil
-	certCN   string // client certificate common name, or ""
+	token    []byte   // SHA-256 of the bearer token, or nil
+	pwBcrypt []byte   // bcrypt hash, or nil
+	pwSHA256 []byte   // SHA-256 of the password, or nil
+	certCN   string   // client certificate common name, or ""
+	subjects []string // subject patterns; nil: every subject
 }
 
 func (p *principal) public() Principal {
-	return Principal{Name: p.name, Roles: slices.Clone(p.roles)}
+	return Principal{Name: p.name, Roles: slices.Clone(p.roles), Subjects: slices.Clone(p.subjects)}
 }
 
 // Authenticator checks credentials against the configured principals. Its
@@ -257,6 +274,12 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for _, pc := range principals {
+		p := a.byName[strings.TrimSpace(pc.Name)]
+		if p.subjects == nil && !slices.Contains(p.roles, RoleAdmin) {
+			log.Warn("principal has no subject grants (no `subjects` key): its roles apply to every subject", "principal", p.name, "roles", p.roles)
+		}
+	}
 	if len(costs) > 1 {
 		log.Warn("auth.principals use different bcrypt costs: a wrong password takes as long as its user's cost, so users of a lower cost can be told apart by timing; hash every password with one cost")
 	}
@@ -296,6 +319,15 @@ func parsePrincipal(i int, pc PrincipalConfig) (*principal, error) {
 	}
 	if bc != "" && sh != "" {
 		return nil, fail("set only one of password_bcrypt and password_sha256")
+	}
+	if pc.Subjects != nil {
+		p.subjects = make([]string, 0, len(pc.Subjects))
+		for i, pattern := range pc.Subjects {
+			if err := checkPattern(pattern); err != nil {
+				return nil, fail("subjects[%d] %v", i, err)
+			}
+			p.subjects = append(p.subjects, pattern)
+		}
 	}
 	var err error
 	if token != "" {

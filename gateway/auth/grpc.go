@@ -20,8 +20,9 @@ var publicMethodPrefixes = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/",
 }
 
-// isPublic reports whether fullMethod needs no credentials.
-func isPublic(fullMethod string) bool {
+// PublicMethod reports whether fullMethod needs no credentials (health checks and reflection),
+// so the interceptors pass it through untouched, without a principal in its context.
+func PublicMethod(fullMethod string) bool {
 	for _, prefix := range publicMethodPrefixes {
 		if strings.HasPrefix(fullMethod, prefix) {
 			return true
@@ -104,7 +105,7 @@ func checkedPerms(perms map[string]Permission) map[string]Permission {
 // the handler, or the refusal. setTrailer sends trailer metadata with the
 // error.
 func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms map[string]Permission, setTrailer func(metadata.MD)) (context.Context, error) {
-	if isPublic(method) {
+	if PublicMethod(method) {
 		return ctx, nil
 	}
 	perm, ok := perms[method]

@@ -29,8 +29,21 @@ func (a *Authenticator) HTTPMiddleware(perm Permission, next http.Handler, fail 
 	if !perm.known() {
 		panic(fmt.Sprintf("auth: HTTPMiddleware with undefined permission %q", perm))
 	}
+	return a.httpCheck(perm, next, fail)
+}
+
+// HTTPAuthenticated protects a plain HTTP route that any authenticated principal may read,
+// whatever its roles and subject grants (/metrics with metrics.require_auth), with the policy
+// of HTTPMiddleware otherwise: the failure limit, 401 with WWW-Authenticate, the Principal in
+// the context. It panics if fail is nil.
+func (a *Authenticator) HTTPAuthenticated(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return a.httpCheck("", next, fail)
+}
+
+// httpCheck is HTTPMiddleware; perm "" lets every authenticated principal through.
+func (a *Authenticator) httpCheck(perm Permission, next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	if fail == nil {
-		panic("auth: HTTPMiddleware without a fail function")
+		panic("auth: HTTP middleware without a fail function")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -47,7 +60,7 @@ func (a *Authenticator) HTTPMiddleware(perm Permission, next http.Handler, fail 
 			fail(w, r, clientError(err))
 			return
 		}
-		if !p.Can(perm) {
+		if perm != "" && !p.Can(perm) {
 			a.log.InfoContext(ctx, "permission denied", "method", r.Method, "path", r.URL.Path, "principal", p.Name, "peer", r.RemoteAddr, "permission", perm)
 			fail(w, r, errDenied(p, perm))
 			return

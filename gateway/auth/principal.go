@@ -13,12 +13,19 @@ const AnonymousName = "anonymous"
 // Principal is an authenticated caller. It carries no credentials, so it is
 // safe to log and to put in error messages.
 type Principal struct {
-	Name  string
+	// Name is the configured name (AnonymousName when authentication is off).
+	Name string
+	// Roles say what the principal may do.
 	Roles []Role
+	// Subjects are the glob patterns of the subjects the roles apply to (see
+	// Granted). Nil means unrestricted: every subject and the global
+	// operations; an empty, non-nil list grants no subject.
+	Subjects []string
 }
 
 // Anonymous returns the principal every request runs as when authentication
-// is not configured: named "anonymous" and holding every permission.
+// is not configured: named "anonymous", holding every permission, on every
+// subject.
 func Anonymous() Principal {
 	return Principal{Name: AnonymousName, Roles: []Role{RoleAdmin}}
 }

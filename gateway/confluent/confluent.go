@@ -91,11 +91,12 @@ type handler struct {
 	log *slog.Logger
 }
 
-// endpoint is one method of one path: the permission it needs and its handler, which returns
-// the response body or an error.
+// endpoint is one method of one path: the permission it needs, how it is checked against the
+// caller's subject grants, and its handler, which returns the response body or an error.
 type endpoint struct {
-	perm auth.Permission
-	fn   func(r *http.Request) (any, error)
+	perm  auth.Permission
+	scope scope
+	fn    func(r *http.Request) (any, error)
 }
 
 type router struct {
@@ -110,7 +111,7 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 	byMethod := map[string]http.Handler{}
 	for method, ep := range methods {
 		allowed = append(allowed, method)
-		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.fn), h.fail)
+		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.scope, ep.fn), h.fail)
 	}
 	allow := strings.Join(allowed, ", ")
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -127,9 +128,17 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 	})
 }
 
-// serve runs fn and writes its result or error.
-func (h *handler) serve(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+// serve checks the caller's subject grants against s, then runs fn and writes its result or
+// error.
+func (h *handler) serve(s scope, fn func(r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkScope(r, s); err != nil {
+			if errors.Is(err, auth.ErrPermissionDenied) {
+				h.log.InfoContext(r.Context(), "subject not granted", "method", r.Method, "path", r.URL.Path, "error", err)
+			}
+			h.fail(w, r, err)
+			return
+		}
 		if err := checkContentType(r); err != nil {
 			h.fail(w, r, err)
 			return

@@ -45,62 +45,65 @@ func (r *routeRecorder) handle(_ *handler, pattern string, methods map[string]en
 	}
 }
 
-// routes registers every endpoint with the permission it needs. Permanent deletes also need
-// schemas.hard_delete, checked in their handlers; /mode writes change what the whole registry
-// accepts, so they are admin-only.
+// routes registers every endpoint with the permission it needs and how it is checked against
+// the caller's subject grants (see scope). Permanent deletes also need schemas.hard_delete,
+// checked in their handlers; /mode writes change what the whole registry accepts, so they are
+// admin-only; global /config and /mode writes also need a principal without subject grants.
 func (h *handler) routes(rt registrar) {
-	read, write := auth.PermSchemasRead, auth.PermSchemasWrite
-	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) { return struct{}{}, nil }}})
-	rt.handle(h, "/schemas", map[string]endpoint{"GET": {read, h.listSchemas}})
-	rt.handle(h, "/schemas/types", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) {
+	read, write, admin := auth.PermSchemasRead, auth.PermSchemasWrite, auth.PermAdmin
+	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return struct{}{}, nil }}})
+	rt.handle(h, "/schemas", map[string]endpoint{"GET": {read, scopeFiltered, h.listSchemas}})
+	rt.handle(h, "/schemas/types", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
 		return []string{string(registry.SchemaTypeAvro), string(registry.SchemaTypeJSON)}, nil
 	}}})
-	rt.handle(h, "/schemas/ids/{id}", map[string]endpoint{"GET": {read, h.schemaByID}})
-	rt.handle(h, "/schemas/ids/{id}/schema", map[string]endpoint{"GET": {read, h.rawSchemaByID}})
-	rt.handle(h, "/schemas/ids/{id}/subjects", map[string]endpoint{"GET": {read, h.subjectsOfSchema}})
-	rt.handle(h, "/schemas/ids/{id}/versions", map[string]endpoint{"GET": {read, h.versionsOfSchema}})
+	rt.handle(h, "/schemas/ids/{id}", map[string]endpoint{"GET": {read, scopeSchemaID, h.schemaByID}})
+	rt.handle(h, "/schemas/ids/{id}/schema", map[string]endpoint{"GET": {read, scopeSchemaID, h.rawSchemaByID}})
+	rt.handle(h, "/schemas/ids/{id}/subjects", map[string]endpoint{"GET": {read, scopeSchemaID, h.subjectsOfSchema}})
+	rt.handle(h, "/schemas/ids/{id}/versions", map[string]endpoint{"GET": {read, scopeSchemaID, h.versionsOfSchema}})
 
-	rt.handle(h, "/subjects", map[string]endpoint{"GET": {read, h.listSubjects}})
+	rt.handle(h, "/subjects", map[string]endpoint{"GET": {read, scopeFiltered, h.listSubjects}})
 	rt.handle(h, "/subjects/{subject}", map[string]endpoint{
-		"POST":   {read, h.lookup},
-		"DELETE": {write, h.deleteSubject},
+		"POST":   {read, scopeSubject, h.lookup},
+		"DELETE": {write, scopeSubject, h.deleteSubject},
 	})
 	rt.handle(h, "/subjects/{subject}/versions", map[string]endpoint{
-		"GET":  {read, h.listVersions},
-		"POST": {write, h.register},
+		"GET":  {read, scopeSubject, h.listVersions},
+		"POST": {write, scopeSubject, h.register},
 	})
 	rt.handle(h, "/subjects/{subject}/versions/{version}", map[string]endpoint{
-		"GET":    {read, h.getVersion},
-		"DELETE": {write, h.deleteVersion},
+		"GET":    {read, scopeSubject, h.getVersion},
+		"DELETE": {write, scopeSubject, h.deleteVersion},
 	})
-	rt.handle(h, "/subjects/{subject}/versions/{version}/schema", map[string]endpoint{"GET": {read, h.rawVersionSchema}})
-	rt.handle(h, "/subjects/{subject}/versions/{version}/referencedby", map[string]endpoint{"GET": {read, h.referencedBy}})
+	rt.handle(h, "/subjects/{subject}/versions/{version}/schema", map[string]endpoint{"GET": {read, scopeSubject, h.rawVersionSchema}})
+	// The IDs of the schemas that reference the version, as Confluent answers; reading one of
+	// them needs a grant on a subject that uses it.
+	rt.handle(h, "/subjects/{subject}/versions/{version}/referencedby", map[string]endpoint{"GET": {read, scopeSubject, h.referencedBy}})
 
-	rt.handle(h, "/compatibility/subjects/{subject}/versions", map[string]endpoint{"POST": {read, h.compatibility}})
-	rt.handle(h, "/compatibility/subjects/{subject}/versions/{version}", map[string]endpoint{"POST": {read, h.compatibility}})
+	rt.handle(h, "/compatibility/subjects/{subject}/versions", map[string]endpoint{"POST": {read, scopeSubject, h.compatibility}})
+	rt.handle(h, "/compatibility/subjects/{subject}/versions/{version}", map[string]endpoint{"POST": {read, scopeSubject, h.compatibility}})
 
 	rt.handle(h, "/config", map[string]endpoint{
-		"GET":    {read, h.getConfig},
-		"PUT":    {write, h.putConfig},
-		"DELETE": {write, h.deleteConfig},
+		"GET":    {read, scopeNone, h.getConfig},
+		"PUT":    {write, scopeUnrestricted, h.putConfig},
+		"DELETE": {write, scopeUnrestricted, h.deleteConfig},
 	})
 	rt.handle(h, "/config/{subject}", map[string]endpoint{
-		"GET":    {read, h.getConfig},
-		"PUT":    {write, h.putConfig},
-		"DELETE": {write, h.deleteConfig},
+		"GET":    {read, scopeSubject, h.getConfig},
+		"PUT":    {write, scopeSubject, h.putConfig},
+		"DELETE": {write, scopeSubject, h.deleteConfig},
 	})
 	rt.handle(h, "/mode", map[string]endpoint{
-		"GET":    {read, h.getMode},
-		"PUT":    {auth.PermAdmin, h.putMode},
-		"DELETE": {auth.PermAdmin, h.deleteMode},
+		"GET":    {read, scopeNone, h.getMode},
+		"PUT":    {admin, scopeUnrestricted, h.putMode},
+		"DELETE": {admin, scopeUnrestricted, h.deleteMode},
 	})
 	rt.handle(h, "/mode/{subject}", map[string]endpoint{
-		"GET":    {read, h.getMode},
-		"PUT":    {auth.PermAdmin, h.putMode},
-		"DELETE": {auth.PermAdmin, h.deleteMode},
+		"GET":    {read, scopeSubject, h.getMode},
+		"PUT":    {admin, scopeSubject, h.putMode},
+		"DELETE": {admin, scopeSubject, h.deleteMode},
 	})
-	rt.handle(h, "/contexts", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) { return []string{"."}, nil }}})
-	rt.handle(h, "/v1/metadata/id", map[string]endpoint{"GET": {read, func(*http.Request) (any, error) {
+	rt.handle(h, "/contexts", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return []string{"."}, nil }}})
+	rt.handle(h, "/v1/metadata/id", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
 		return map[string]any{"scope": map[string]any{
 			"path":     []string{},
 			"clusters": map[string]string{"kafka-cluster": "schemagate", "schema-registry-cluster": "schemagate"},
@@ -108,17 +111,19 @@ func (h *handler) routes(rt registrar) {
 	}}})
 }
 
-// GET /schemas
+// GET /schemas: the versions of granted subjects only.
 func (h *handler) listSchemas(r *http.Request) (any, error) {
 	offset, limit, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
-	svs, err := h.reg.Schemas(r.Context(), registry.SchemaFilter{
-		SubjectPrefix: r.URL.Query().Get("subjectPrefix"),
-		Deleted:       queryBool(r, "deleted"),
-		LatestOnly:    queryBool(r, "latestOnly"),
-		Offset:        offset, Limit: limit,
+	svs, err := grantedPage(r.Context(), offset, limit, versionSubject, func(offset, limit int) ([]registry.SubjectVersion, error) {
+		return h.reg.Schemas(r.Context(), registry.SchemaFilter{
+			SubjectPrefix: r.URL.Query().Get("subjectPrefix"),
+			Deleted:       queryBool(r, "deleted"),
+			LatestOnly:    queryBool(r, "latestOnly"),
+			Offset:        offset, Limit: limit,
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -218,12 +223,17 @@ func (h *handler) versionsOfSchema(r *http.Request) (any, error) {
 	return out, nil
 }
 
+// versionsForID reads the versions that use the {id} schema, of granted subjects only.
 func (h *handler) versionsForID(r *http.Request) ([]registry.SubjectVersion, error) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
-	return h.reg.SubjectVersionsOfSchema(r.Context(), id, queryBool(r, "deleted"))
+	svs, err := h.reg.SubjectVersionsOfSchema(r.Context(), id, queryBool(r, "deleted"))
+	if err != nil {
+		return nil, err
+	}
+	return auth.Visible(r.Context(), svs, versionSubject), nil
 }
 
 // readSchemaRequest decodes a register/lookup/compatibility body.

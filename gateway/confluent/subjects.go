@@ -7,18 +7,20 @@ import (
 	"github.com/schemagate/schemagate/registry"
 )
 
-// GET /subjects
+// GET /subjects: granted subjects only.
 func (h *handler) listSubjects(r *http.Request) (any, error) {
 	offset, limit, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
-	return h.reg.ListSubjects(r.Context(), registry.SubjectFilter{
-		Prefix:      r.URL.Query().Get("subjectPrefix"),
-		Deleted:     queryBool(r, "deleted"),
-		DeletedOnly: queryBool(r, "deletedOnly"),
-		Offset:      offset,
-		Limit:       limit,
+	return grantedPage(r.Context(), offset, limit, func(s string) string { return s }, func(offset, limit int) ([]string, error) {
+		return h.reg.ListSubjects(r.Context(), registry.SubjectFilter{
+			Prefix:      r.URL.Query().Get("subjectPrefix"),
+			Deleted:     queryBool(r, "deleted"),
+			DeletedOnly: queryBool(r, "deletedOnly"),
+			Offset:      offset,
+			Limit:       limit,
+		})
 	})
 }
 
