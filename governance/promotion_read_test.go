@@ -20,8 +20,8 @@ func TestGatePromotionReadsAnyState(t *testing.T) {
 	// dated by the wall clock), flushed as a running gate does.
 	tg.clock.Set(time.Now().Truncate(DefaultEvidenceBucket).Add(DefaultEvidenceBucket))
 	for end := tg.clock.Now().Add(49 * time.Hour); tg.clock.Now().Before(end); tg.clock.Advance(DefaultEvidenceBucket) {
-		tg.evidence.Record("orders-value", nil, nil)
-		tg.evidence.Record("orders-value", nil, nil)
+		tg.evidence.Record("orders-value", "producer", nil, nil)
+		tg.evidence.Record("orders-value", "producer", nil, nil)
 		if err := tg.evidence.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
