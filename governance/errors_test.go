@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStoreErrClassifies: a database failure becomes ErrStore keeping its cause (context
@@ -45,6 +46,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative traffic", func(c *Config) { c.MinValidations = -1 }, "governance.min_validations not negative"},
 		{"ratio above 1", func(c *Config) { c.AutoRollbackRatio = 1.5 }, "governance.auto_rollback_ratio 1.5"},
 		{"bad ticket pattern", func(c *Config) { c.TicketPattern = "([" }, "governance.ticket_pattern"},
+		{"no audit verify interval", func(c *Config) { c.AuditVerifyInterval = 0 }, "governance.audit_verify_interval must be positive"},
+		{"negative audit verify interval", func(c *Config) { c.AuditVerifyInterval = -time.Minute }, "governance.audit_verify_interval must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
