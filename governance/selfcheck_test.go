@@ -157,6 +157,25 @@ func TestPromotionsRefusedWhileTheChainIsBroken(t *testing.T) {
 	}
 }
 
+// With governance.require_approval false, an eligible subject is not promoted by the tick while
+// the chain is broken, and the tick reports no error for it (it goes on with the others).
+func TestNoAutomaticPromotionWhileTheChainIsBroken(t *testing.T) {
+	ctx := context.Background()
+	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: time.Hour, MinValidations: 10}, NoApproval: true, AutoTicket: "GOV-1"})
+	e.run(t, time.Hour, 1, false)
+	if _, err := e.gov.Override(ctx, Actor{Name: "root", Role: "admin"}, "payments", ModeStrict, "CHG-2", "test"); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.db, `UPDATE audit_entries SET reason = 'forged' WHERE seq = 1`)
+	if r, err := e.audit.Verify(ctx); err != nil || r.OK {
+		t.Fatalf("Verify = %+v, %v; want broken", r, err)
+	}
+	opened, _, err := e.gov.Tick(ctx, []string{"orders"})
+	if err != nil || len(opened) != 0 || e.modes.ModeOf("orders") != ModeCanary {
+		t.Errorf("tick while broken = %+v, %v, orders %s; want nothing promoted, no error", opened, err, e.modes.ModeOf("orders"))
+	}
+}
+
 // New refuses an HMAC key file that is empty or short, and a key the log was not written with.
 func TestNewRefusesABadAuditKey(t *testing.T) {
 	dir := t.TempDir()
