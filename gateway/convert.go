@@ -151,6 +151,13 @@ func entryToProto(e governance.Entry) *pb.AuditEntry {
 	return out
 }
 
+// VerifyResponse is the API's rendering of a verification of the audit chain, online (the
+// VerifyAuditChain RPC) and offline (`schemagate audit verify --data-dir`).
+func VerifyResponse(r governance.VerifyResult) *pb.VerifyAuditChainResponse {
+	return &pb.VerifyAuditChainResponse{Ok: r.OK, EntriesChecked: r.Checked, FirstBrokenSequence: r.FirstBroken, Problem: r.Problem,
+		HeadSequence: r.HeadSeq, HeadHash: r.HeadHash}
+}
+
 // SchemaTypeFromProto returns the schema type of t (UNSPECIFIED is AVRO, as in Confluent's
 // API); anything else is an error wrapping registry.ErrInvalidSchema.
 func SchemaTypeFromProto(t pb.SchemaType) (registry.SchemaType, error) {

@@ -57,6 +57,7 @@ var grpcCodes = []struct {
 	{governance.ErrPendingPromotion, codes.FailedPrecondition},
 	{governance.ErrNotPending, codes.FailedPrecondition},
 	{governance.ErrAlreadyInMode, codes.FailedPrecondition},
+	{governance.ErrAuditChainBroken, codes.FailedPrecondition}, // HTTP 400 like every precondition; the message names the first bad entry
 	{governance.ErrPromotionNotFound, codes.NotFound},
 	{governance.ErrSubjectNotFound, codes.NotFound},
 	{governance.ErrSelfApproval, codes.PermissionDenied}, // the two-person rule, whatever the role

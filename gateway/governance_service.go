@@ -144,7 +144,7 @@ func (s *governanceService) VerifyAuditChain(ctx context.Context, _ *pb.VerifyAu
 	if err != nil {
 		return nil, err
 	}
-	return &pb.VerifyAuditChainResponse{Ok: r.OK, EntriesChecked: r.Checked, FirstBrokenSequence: r.FirstBroken, Problem: r.Problem}, nil
+	return VerifyResponse(r), nil
 }
 
 func (s *governanceService) GetGovernanceDocument(ctx context.Context, _ *pb.GetGovernanceDocumentRequest) (*pb.GetGovernanceDocumentResponse, error) {

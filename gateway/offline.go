@@ -30,12 +30,17 @@ func OfflineAudit(ctx context.Context, storageURL, hmacKeyFile string) (*governa
 	return a, db.Close, nil
 }
 
-// WriteOfflineDocument renders the governance document from the audit log a to w.
+// WriteOfflineDocument renders the governance document from the audit log a to w. It verifies
+// the chain first, as the server does, so a broken chain gets the document's banner.
 func WriteOfflineDocument(ctx context.Context, w io.Writer, a *governance.Audit, ticketURL string) error {
+	if _, err := a.Verify(ctx); err != nil {
+		return err
+	}
 	entries, err := a.All(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(governance.RenderDocument(entries, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC()}))
+	_, err = w.Write(governance.RenderDocument(entries, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC(),
+		ChainBroken: a.LastBreak()}))
 	return err
 }

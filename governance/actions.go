@@ -92,8 +92,10 @@ func (g *Gate) AuditEntries(ctx context.Context, f AuditFilter) (AuditPage, erro
 	return p, nil
 }
 
-// VerifyAudit recomputes the audit chain; see [Audit.Verify].
-func (g *Gate) VerifyAudit(ctx context.Context) (VerifyResult, error) { return g.audit.Verify(ctx) }
+// VerifyAudit recomputes the audit chain (see [Audit.Verify]) as the periodic verification
+// does: it is counted, and its verdict is what promotions are checked against, so a chain
+// repaired from a backup lets them through again at once.
+func (g *Gate) VerifyAudit(ctx context.Context) (VerifyResult, error) { return g.verifyChain(ctx) }
 
 // Document renders the governance document from the audit log.
 func (g *Gate) Document(ctx context.Context) ([]byte, error) { return g.gov.Document(ctx) }

@@ -27,7 +27,7 @@ const (
 	MaxAuditListLimit = 1000
 	// minHMACKeyBytes is the shortest HMAC key accepted: a shorter one is almost certainly a
 	// configuration mistake (an empty line, a stray character), not a secret.
-	minHMACKeyBytes = 16
+	minHMACKeyBytes = 32
 )
 
 // AuditOptions configure [NewAudit].
@@ -35,8 +35,8 @@ type AuditOptions struct {
 	// HMACKey, when set, makes each hash an HMAC-SHA-256 under this key (kept outside the
 	// database: config key governance.audit_hmac_key_file), so write access to the database
 	// alone cannot forge the chain. It is used byte for byte (a trailing newline is part of
-	// it) and must be at least 16 bytes. Empty: plain SHA-256. Verify needs the key the log
-	// was written with.
+	// it) and must be at least 32 bytes. Empty: plain SHA-256. Verify needs the key the log
+	// was written with, and [Audit.CheckKey] tells when it is not.
 	HMACKey []byte
 	// Clock tells the time. Default time.Now; entries are stamped with Clock().UTC()
 	// truncated to microseconds. It must be safe for concurrent use.
@@ -62,6 +62,7 @@ type Audit struct {
 	db    *store.DB
 	key   []byte
 	clock func() time.Time
+	chain chainState // what the last verification or head check found
 }
 
 // NewAudit returns the audit log stored in db. db is required.
@@ -101,14 +102,40 @@ func (a *Audit) Append(ctx context.Context, e Entry) (Entry, error) {
 // AppendTx fills Seq, Time (Clock's time if zero; any time is kept in UTC truncated to
 // microseconds), PrevHash and Hash, ignoring what e held in them, and returns the entry as
 // stored: Details and Evidence are copies (Evidence times in UTC), Details nil when empty.
-// Actor and Action are required; every string must be valid UTF-8 without NUL bytes, and
-// times must lie in the years 1 to 9999, or the error wraps [ErrInvalidAuditEntry].
+// Actor and Action are required; every string must be valid UTF-8 without NUL bytes, Details
+// keys must not start with "chain." (reserved), and times must lie in the years 1 to 9999, or
+// the error wraps [ErrInvalidAuditEntry].
+//
+// It checks the head it builds on first (one row read more than the append needs): the head's
+// MAC, and that the last entry is the one the head records. When the check fails the append
+// fails with [ErrAuditChainBroken], naming the first bad entry, and the Audit remembers the
+// break ([Audit.Intact]); except a rollback (Action [ActionModeRolledBack]), which is still
+// appended, onto the head as stored, and records the failed check in its Details (see
+// checkHead), so that [Audit.Verify] keeps reporting the original first bad entry.
 func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error) {
 	if tx == nil {
 		return Entry{}, errors.New("governance: append audit entry: no transaction")
 	}
 	e, err := a.normalize(e)
 	if err != nil {
+		return Entry{}, fmt.Errorf("governance: append audit entry: %w", err)
+	}
+	d := a.db.Dialect()
+	// Reading the head row locks the log for the rest of tx. On SQLite every write transaction
+	// holds the database's write lock from its start (BEGIN IMMEDIATE), so appenders already run
+	// one at a time; PostgreSQL needs the row lock of FOR UPDATE, which makes the next appender
+	// wait for this transaction to end and then read the head it wrote.
+	head, err := readHead(ctx, tx, d == store.Postgres)
+	if err != nil {
+		return Entry{}, storeErr("appending to the audit log: reading its head", err)
+	}
+	lastSeq, lastHash, err := readLast(ctx, tx)
+	if err != nil {
+		return Entry{}, storeErr("appending to the audit log: reading its last entry", err)
+	}
+	// Before building on the head, check it (its MAC, and that the last entry is the one it
+	// records): a broken head refuses every append but a rollback's; see checkHead.
+	if e, err = a.checkHead(e, head, lastSeq, lastHash); err != nil {
 		return Entry{}, fmt.Errorf("governance: append audit entry: %w", err)
 	}
 	var evidence sql.NullString
@@ -123,35 +150,17 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 	if err != nil {
 		return Entry{}, fmt.Errorf("governance: append audit entry: %w: details: %v", ErrInvalidAuditEntry, err)
 	}
-
-	d := a.db.Dialect()
-	// Reading the head row locks the log for the rest of tx. On SQLite every write transaction
-	// holds the database's write lock from its start (BEGIN IMMEDIATE), so appenders already run
-	// one at a time; PostgreSQL needs the row lock of FOR UPDATE, which makes the next appender
-	// wait for this transaction to end and then read the head it wrote.
-	headQuery := `SELECT seq, hash FROM audit_head WHERE id = 1`
-	if d == store.Postgres {
-		headQuery += ` FOR UPDATE`
-	}
-	var headSeq int64
-	var headHash string
-	switch err := tx.QueryRowContext(ctx, headQuery).Scan(&headSeq, &headHash); {
-	case errors.Is(err, sql.ErrNoRows):
-		return Entry{}, storeErr("appending to the audit log", errors.New("the audit_head row is missing (deleted?); run `schemagate audit verify`"))
-	case err != nil:
-		return Entry{}, storeErr("appending to the audit log: reading its head", err)
-	}
-	var maxSeq sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MAX(seq) FROM audit_entries`).Scan(&maxSeq); err != nil {
-		return Entry{}, storeErr("appending to the audit log: reading its last entry", err)
-	}
 	// The new entry follows the head, not the last row: if entries were deleted at the end,
 	// MAX(seq)+1 and the last row's hash would reuse their numbers and hide the deletion,
 	// while following the head leaves the gap for Verify to report. Rows beyond the head (an
 	// insertion behind our back) only move seq on, so the insert cannot collide with them, and
-	// the new entry's PrevHash then does not match them, which Verify reports too.
-	e.Seq = max(headSeq, maxSeq.Int64) + 1
-	e.PrevHash = headHash
+	// the new entry's PrevHash then does not match them, which Verify reports too. Without a
+	// head row (deleted; only a rollback gets here) the entry follows the last row.
+	e.Seq = max(head.seq, lastSeq) + 1
+	e.PrevHash = head.hash
+	if !head.found {
+		e.PrevHash = lastHash
+	}
 	e.Hash = a.sum(canonicalEntry(&e))
 
 	_, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO audit_entries (`+auditColumns+`)
@@ -161,8 +170,11 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 	if err != nil {
 		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d", e.Seq), err)
 	}
-	_, err = tx.ExecContext(ctx, d.Rebind(`UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`),
-		e.Seq, e.Hash, a.headMAC(e.Seq, e.Hash))
+	q := `UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`
+	if !head.found {
+		q = `INSERT INTO audit_head (seq, hash, mac, id) VALUES (?, ?, ?, 1)`
+	}
+	_, err = tx.ExecContext(ctx, d.Rebind(q), e.Seq, e.Hash, a.headMAC(e.Seq, e.Hash))
 	if err != nil {
 		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d: updating the head", e.Seq), err)
 	}
@@ -213,6 +225,9 @@ func (a *Audit) normalize(e Entry) (Entry, error) {
 		for k, v := range e.Details {
 			if err := checkAuditString("details key", k); err != nil {
 				return Entry{}, err
+			}
+			if strings.HasPrefix(k, chainDetailPrefix) {
+				return Entry{}, fmt.Errorf("%w: details key %q is reserved for the audit log's own use", ErrInvalidAuditEntry, k)
 			}
 			if err := checkAuditString("details["+strconv.Quote(k)+"]", v); err != nil {
 				return Entry{}, err
@@ -365,6 +380,11 @@ type VerifyResult struct {
 	FirstBroken int64
 	// Problem says in plain words what is wrong with FirstBroken; "" when OK.
 	Problem string
+	// HeadSeq and HeadHash are the head as stored (the latest entry's sequence and hash, 0 and
+	// "" for an empty log or a missing head row), as read in the verification's snapshot:
+	// compare them with the head the governance document publishes.
+	HeadSeq  int64
+	HeadHash string
 }
 
 // Verify recomputes the whole chain in Seq order from the database (in one read-only
@@ -373,7 +393,19 @@ type VerifyResult struct {
 // not the previous entry's hash (reordered, inserted or replaced), or a head that disagrees
 // with the last entry (entries deleted at the end, or added behind the log's back). The error
 // is for failures to read the database, not for a broken chain.
+//
+// The outcome is remembered: while it is broken, [Audit.Intact] refuses promotions.
 func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
+	since := a.chain.breaksSoFar()
+	r, err := a.verify(ctx)
+	if err == nil {
+		a.chain.verified(r, since)
+	}
+	return r, err
+}
+
+// verify is Verify without remembering the outcome.
+func (a *Audit) verify(ctx context.Context) (VerifyResult, error) {
 	opts := &sql.TxOptions{ReadOnly: true} // SQLite: a deferred transaction, one WAL snapshot
 	if a.db.Dialect() == store.Postgres {
 		opts.Isolation = sql.LevelRepeatableRead // one snapshot for the head and every entry
@@ -384,12 +416,14 @@ func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	var head auditHead
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&head.seq, &head.hash, &head.mac)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	head, err := readHead(ctx, tx, false)
+	if err != nil {
 		return VerifyResult{}, storeErr("verifying the audit log: reading its head", err)
 	}
-	head.found = err == nil
+	withHead := func(r VerifyResult) VerifyResult {
+		r.HeadSeq, r.HeadHash = head.seq, head.hash
+		return r
+	}
 
 	rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_entries ORDER BY seq`)
 	if err != nil {
@@ -403,9 +437,12 @@ func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
 		if err := r.scan(rows); err != nil {
 			return VerifyResult{}, storeErr(fmt.Sprintf("verifying the audit log after entry %d", last), err)
 		}
+		if seq, problem := a.recordedBreak(r); problem != "" {
+			return withHead(brokenAt(last, seq, problem)), nil
+		}
 		e, problem := a.checkEntry(r, last, lastHash)
 		if problem != "" {
-			return brokenAt(last, e.Seq, problem), nil
+			return withHead(brokenAt(last, e.Seq, problem)), nil
 		}
 		last, lastHash = e.Seq, e.Hash
 	}
@@ -413,9 +450,9 @@ func (a *Audit) Verify(ctx context.Context) (VerifyResult, error) {
 		return VerifyResult{}, storeErr(fmt.Sprintf("verifying the audit log after entry %d", last), err)
 	}
 	if seq, problem := a.headProblem(head, last, lastHash); problem != "" {
-		return brokenAt(last, seq, problem), nil
+		return withHead(brokenAt(last, seq, problem)), nil
 	}
-	return VerifyResult{OK: true, Checked: last}, nil
+	return withHead(VerifyResult{OK: true, Checked: last}), nil
 }
 
 // brokenAt is the result of a chain whose first broken entry is seq, with the entries up to

@@ -64,8 +64,13 @@ type Config struct {
 	// AutoRollbackMinValidations is the traffic the automatic rollback needs. Default 100.
 	AutoRollbackMinValidations int64 `yaml:"auto_rollback_min_validations"`
 	// AuditHMACKeyFile, when set, names a file whose contents key an HMAC-SHA-256 over the
-	// audit chain, so write access to the database alone cannot forge it. Default empty.
+	// audit chain, so write access to the database alone cannot forge it. The file must hold
+	// at least 32 bytes (a trailing line break is not counted). Default empty: plain SHA-256.
 	AuditHMACKeyFile string `yaml:"audit_hmac_key_file"`
+	// AuditVerifyInterval is how often the whole audit chain is verified (it is also verified
+	// at start); while the last verification found it broken, promotions are refused. Default
+	// 10m.
+	AuditVerifyInterval time.Duration `yaml:"audit_verify_interval"`
 }
 
 // Defaults of the automatic rollback, when it is turned on.
@@ -78,6 +83,8 @@ const (
 	DefaultReplicaTimeout = 2 * time.Minute
 	// DefaultDocPath is where the governance document is written.
 	DefaultDocPath = "docs/operations/schema_registry_governance.md"
+	// DefaultAuditVerifyInterval is how often the whole audit chain is verified.
+	DefaultAuditVerifyInterval = 10 * time.Minute
 )
 
 // DefaultConfig returns governance's configuration when nothing overrides it.
@@ -97,6 +104,7 @@ func DefaultConfig() Config {
 		DocPath:                    DefaultDocPath,
 		AutoRollbackPeriod:         DefaultAutoRollbackPeriod,
 		AutoRollbackMinValidations: DefaultAutoRollbackMinValidations,
+		AuditVerifyInterval:        DefaultAuditVerifyInterval,
 	}
 }
 
@@ -118,6 +126,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: governance.replica_timeout %s: must be at least twice governance.evidence_flush_interval (%s)", c.ReplicaTimeout, c.EvidenceFlushInterval)
 	case c.AutoRollbackRatio < 0 || c.AutoRollbackRatio > 1:
 		return fmt.Errorf("config: governance.auto_rollback_ratio %g: want 0 (off) to 1", c.AutoRollbackRatio)
+	case c.AuditVerifyInterval <= 0:
+		return errors.New("config: governance.audit_verify_interval must be positive")
 	}
 	if _, err := regexp.Compile(c.TicketPattern); err != nil {
 		return fmt.Errorf("config: governance.ticket_pattern: %w", err)
@@ -127,7 +137,10 @@ func (c Config) Validate() error {
 
 // ReadHMACKey reads the audit HMAC key file (governance.audit_hmac_key_file; "" means no key).
 // A trailing line break is not part of the key, so a file written by echo and one written by
-// printf give the same key.
+// printf give the same key. A named file that is empty or holds fewer than 32 bytes is refused:
+// it is a mistake (a truncated copy, an unset variable written out), not a secret, and a log
+// keyed with it could not be verified with the intended key later. Errors name the file, never
+// its contents.
 func ReadHMACKey(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
@@ -136,5 +149,12 @@ func ReadHMACKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimRight(key, "\r\n"), nil
+	key = bytes.TrimRight(key, "\r\n")
+	switch n := len(key); {
+	case n == 0:
+		return nil, fmt.Errorf("%s is empty; want a key of at least %d bytes (e.g. head -c 32 /dev/urandom | base64 > %s)", path, minHMACKeyBytes, path)
+	case n < minHMACKeyBytes:
+		return nil, fmt.Errorf("%s holds a %d-byte key; want at least %d bytes", path, n, minHMACKeyBytes)
+	}
+	return key, nil
 }

@@ -24,6 +24,10 @@ type DocumentOptions struct {
 	// Generated is the time printed as "generated at" (tests pass a fixed time). Zero: no
 	// "generated at" is printed.
 	Generated time.Time
+	// ChainBroken, when set, is the break the last verification of the audit chain found: a
+	// warning banner at the top names its first bad entry and problem. Nil (the default): no
+	// banner.
+	ChainBroken *VerifyResult
 }
 
 // RenderDocument renders the governance document (docs/operations/schema_registry_governance.md
@@ -84,6 +88,7 @@ func (r *docRenderer) p(format string, args ...any) { fmt.Fprintf(&r.b, format, 
 
 func (r *docRenderer) head() {
 	r.p("# Schema registry governance\n\n")
+	r.banner()
 	r.p("This document is generated from schemagate's hash-chained audit log by " +
 		"`schemagate governance doc` and rewritten after every governance action. " +
 		"Do not edit it by hand: edits are overwritten, and the audit log, not this file, is the record. ")
@@ -99,6 +104,19 @@ func (r *docRenderer) head() {
 		r.p(" Generated at %s.", fmtTime(r.opts.Generated))
 	}
 	r.p("\n")
+}
+
+// banner warns, above everything else, that the audit chain is broken: nothing below can be
+// trusted past the first bad entry until the chain is repaired.
+func (r *docRenderer) banner() {
+	b := r.opts.ChainBroken
+	if b == nil {
+		return
+	}
+	r.p("> **Warning: the audit chain is broken at entry #%d**: %s. "+
+		"Entries from #%d on cannot be trusted, and promotions are refused until the chain verifies again. "+
+		"Run `schemagate audit verify` for the current verdict, and see the runbook section SchemaGateAuditChainBroken.\n\n",
+		b.FirstBroken, md(b.Problem), b.FirstBroken)
 }
 
 // currentState replays the mode-changing actions and prints the latest mode of each subject.

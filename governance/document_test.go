@@ -146,6 +146,8 @@ func TestDocumentGolden(t *testing.T) {
 		{"full_story_linked", fullStory(), DocumentOptions{TicketURL: docTicketURL, Generated: docGenerated}},
 		{"full_story_plain", fullStory(), DocumentOptions{Generated: docGenerated}},
 		{"hostile", hostile(), DocumentOptions{TicketURL: docTicketURL, Generated: docGenerated}},
+		{"chain_broken", onePromotion(), DocumentOptions{TicketURL: docTicketURL, Generated: docGenerated, ChainBroken: &VerifyResult{
+			Checked: 1, FirstBroken: 2, Problem: "entry 2: hash does not match its contents | <b>(modified?)</b>"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,6 +37,14 @@ var (
 	// ErrInvalidAuditEntry: an entry that the audit log refuses to store (a NUL byte or invalid
 	// UTF-8 in a field, a time out of range). Nothing is written.
 	ErrInvalidAuditEntry = errors.New("invalid audit entry")
+	// ErrAuditChainBroken: the audit chain was found broken, by the last full verification or by
+	// the check an append makes of the head it builds on. While it is, promotion requests and
+	// approvals (and automatic promotions) are refused and every append but a rollback's fails;
+	// the message names the first bad entry and the problem.
+	ErrAuditChainBroken = errors.New("audit chain broken")
+	// ErrAuditKeyMismatch: the audit log in the database was written with another HMAC key than
+	// governance.audit_hmac_key_file gives (or none): the gate refuses to start.
+	ErrAuditKeyMismatch = errors.New("audit HMAC key does not match the log")
 	// ErrStore: the database failed (unreachable, a query or a commit failed). Nothing the action
 	// would have changed is changed; the call may be retried.
 	ErrStore = errors.New("storage failure")
@@ -45,8 +53,7 @@ var (
 // domainErrors are the sentinels of errors that are not storage failures.
 var domainErrors = []error{ErrNotEligible, ErrPendingPromotion, ErrPromotionNotFound, ErrNotPending,
 	ErrSelfApproval, ErrBadTicket, ErrBadRequest, ErrAlreadyInMode, ErrSubjectNotFound, ErrUnknownMode,
-	ErrEvidenceIncomplete,
-	ErrInvalidAuditEntry, ErrStore}
+	ErrEvidenceIncomplete, ErrInvalidAuditEntry, ErrAuditChainBroken, ErrAuditKeyMismatch, ErrStore}
 
 // storeError is a failure of the database during op; Error includes the cause, for the log.
 type storeError struct {

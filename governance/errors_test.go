@@ -49,6 +49,8 @@ func TestConfigValidate(t *testing.T) {
 		{"replica timeout within two flushes", func(c *Config) { c.ReplicaTimeout = 9 * time.Second },
 			"governance.replica_timeout 9s: must be at least twice governance.evidence_flush_interval (5s)"},
 		{"bad ticket pattern", func(c *Config) { c.TicketPattern = "([" }, "governance.ticket_pattern"},
+		{"no audit verify interval", func(c *Config) { c.AuditVerifyInterval = 0 }, "governance.audit_verify_interval must be positive"},
+		{"negative audit verify interval", func(c *Config) { c.AuditVerifyInterval = -time.Minute }, "governance.audit_verify_interval must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,10 +88,15 @@ type Gate struct {
 	notifier *notify.Notifier
 	alerts   *alerts
 	metrics  *metrics
+
+	verifyInterval  time.Duration // governance.audit_verify_interval
+	verifiedAtStart bool          // New's verification of the audit chain finished
 }
 
 // New builds the gate over opts.DB: it reads the modes and owners, so the gate decides with
-// them from its first call. Call [Gate.Run] to keep it up to date.
+// them from its first call, refuses an audit HMAC key the log was not written with
+// ([Audit.CheckKey]) and verifies the audit chain (for at most 10s; Run finishes a longer
+// one). Call [Gate.Run] to keep it up to date.
 func New(ctx context.Context, opts Options) (*Gate, error) {
 	if opts.DB == nil || opts.Registry == nil || opts.Subjects == nil || opts.Registerer == nil {
 		return nil, errors.New("governance: New: DB, Registry, Subjects and Registerer are required")
@@ -100,7 +105,7 @@ func New(ctx context.Context, opts Options) (*Gate, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gate{log: opts.Logger, reg: opts.Registry, subjects: opts.Subjects}
+	g := &Gate{log: opts.Logger, reg: opts.Registry, subjects: opts.Subjects, verifyInterval: opts.Config.AuditVerifyInterval}
 	var err error
 	if g.modes, err = NewModes(opts.DB, opts.DefaultMode); err != nil {
 		return nil, err
@@ -116,12 +121,13 @@ func New(ctx context.Context, opts Options) (*Gate, error) {
 		OnFlush: func(err error) { g.metrics.flushed(err) }}); err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
-	if g.metrics, err = newMetrics(opts.Registerer, g.evidence); err != nil {
+	if err := g.newWorkflow(ctx, opts); err != nil {
 		return nil, err
 	}
-	if err := g.newWorkflow(opts); err != nil {
+	if g.metrics, err = newMetrics(opts.Registerer, g.evidence, g.audit); err != nil {
 		return nil, err
 	}
+	g.verifiedAtStart = g.verifyAtStart(ctx)
 	if g.notifier, err = notify.New(notify.Options{Receivers: opts.Receivers, Registerer: opts.Registerer, Logger: opts.Logger}); err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}
@@ -132,14 +138,18 @@ func New(ctx context.Context, opts Options) (*Gate, error) {
 	return g, nil
 }
 
-// newWorkflow builds the audit log and the promotion workflow.
-func (g *Gate) newWorkflow(opts Options) error {
+// newWorkflow builds the audit log, refusing a key the log was not written with, and the
+// promotion workflow.
+func (g *Gate) newWorkflow(ctx context.Context, opts Options) error {
 	c := opts.Config
 	key, err := ReadHMACKey(c.AuditHMACKeyFile)
 	if err != nil {
 		return fmt.Errorf("governance.audit_hmac_key_file: %w", err)
 	}
 	if g.audit, err = NewAudit(opts.DB, AuditOptions{HMACKey: key, Clock: opts.Clock}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := g.audit.CheckKey(ctx); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	g.gov, err = NewGovernor(GovernorOptions{
@@ -185,8 +195,9 @@ func replicaName() string {
 
 // Run keeps the gate up to date until ctx is done: it flushes evidence every
 // governance.evidence_flush_interval, reloads modes changed on other replicas every 2s, runs
-// the tick (automatic requests and rollbacks, owners, the governance gauges) every 5s and
-// delivers alerts. When ctx is done it flushes evidence a last time (the caller keeps the store
+// the tick (automatic requests and rollbacks, owners, the governance gauges) every 5s,
+// verifies the audit chain every governance.audit_verify_interval (at once if New's
+// verification did not finish) and delivers alerts. When ctx is done it flushes evidence a last time (the caller keeps the store
 // open until Run returns) and returns that flush's error.
 func (g *Gate) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -203,6 +214,7 @@ func (g *Gate) Run(ctx context.Context) error {
 		})
 	})
 	wg.Go(func() { every(ctx, tickInterval, func() { g.tick(ctx) }) })
+	wg.Go(func() { g.runVerification(ctx) })
 	err := g.evidence.Run(ctx)
 	wg.Wait()
 	return err

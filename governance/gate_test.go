@@ -16,6 +16,7 @@ import (
 
 	"github.com/schemagate/schemagate/governance/notify"
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -72,12 +73,20 @@ func (s *alertSink) wait(t *testing.T, n int) []string {
 // registered, a fake clock and a private metrics registry.
 type testGate struct {
 	*Gate
+	db       *store.DB
 	registry *registry.Registry
 	clock    *fakeClock
 	sink     *alertSink
+	gatherer *prometheus.Registry // the gate's metrics
 }
 
 func newTestGate(t *testing.T) *testGate {
+	t.Helper()
+	return newTestGateWith(t, func(*Config) {})
+}
+
+// newTestGateWith is newTestGate with edit applied to the default configuration.
+func newTestGateWith(t *testing.T, edit func(*Config)) *testGate {
 	t.Helper()
 	ctx := t.Context()
 	db, _ := openDB(t)
@@ -96,10 +105,11 @@ func newTestGate(t *testing.T) *testGate {
 	if err := engine.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tg := &testGate{registry: reg, clock: newClock(t0), sink: newAlertSink(t)}
+	tg := &testGate{db: db, registry: reg, clock: newClock(t0), sink: newAlertSink(t), gatherer: prometheus.NewPedanticRegistry()}
 	cfg := DefaultConfig()
 	cfg.DocPath = ""
-	tg.Gate, err = New(ctx, Options{DB: db, Registry: reg, Subjects: engine, Registerer: prometheus.NewPedanticRegistry(), Config: cfg,
+	edit(&cfg)
+	tg.Gate, err = New(ctx, Options{DB: db, Registry: reg, Subjects: engine, Registerer: tg.gatherer, Config: cfg,
 		Clock: tg.clock.Now, Replica: "r1", Receivers: notify.Receivers{AlertmanagerURL: tg.sink.srv.URL}})
 	if err != nil {
 		t.Fatal(err)

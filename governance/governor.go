@@ -237,6 +237,9 @@ func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
 // Request opens a promotion request for subject, refused while the subject is not eligible or
 // a request is pending. With NoApproval set, an eligible subject is promoted at once instead.
 func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
+	if err := g.opts.Audit.Intact(); err != nil {
+		return Promotion{}, err
+	}
 	if !g.ticket.MatchString(ticket) {
 		return Promotion{}, fmt.Errorf("%w %q: it must match %s", ErrBadTicket, ticket, g.ticket)
 	}
@@ -291,6 +294,9 @@ func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, re
 // Approve approves a pending promotion: the approver must not be its requester, and the
 // subject must still be eligible now. The subject is strict at once.
 func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string) (Promotion, Entry, error) {
+	if err := g.opts.Audit.Intact(); err != nil {
+		return Promotion{}, Entry{}, err
+	}
 	p, err := g.promotion(ctx, id)
 	if err != nil {
 		return Promotion{}, Entry{}, err
@@ -459,7 +465,7 @@ func (g *Governor) Document(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RenderDocument(entries, DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC()}), nil
+	return RenderDocument(entries, DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC(), ChainBroken: g.opts.Audit.LastBreak()}), nil
 }
 
 // afterAction rewrites the governance document. A failure is logged, not returned: the
@@ -498,6 +504,9 @@ func (g *Governor) Tick(ctx context.Context, subjects []string) ([]Promotion, []
 			}
 		}
 		if !g.opts.AutoRequest && !g.opts.NoApproval {
+			continue
+		}
+		if g.opts.Audit.Intact() != nil { // no automatic request or promotion while the chain is broken
 			continue
 		}
 		st, err := g.Status(ctx, s)

@@ -26,6 +26,7 @@ type metrics struct {
 	clean         *prometheus.GaugeVec
 	eligible      *prometheus.GaugeVec
 	mode          *prometheus.GaugeVec
+	verifications *prometheus.CounterVec
 
 	auditDesc *prometheus.Desc
 	mu        sync.Mutex
@@ -33,8 +34,8 @@ type metrics struct {
 }
 
 // newMetrics builds the metrics and registers them, with the evidence-lost counters read from
-// ev, in reg.
-func newMetrics(reg prometheus.Registerer, ev *Evidence) (*metrics, error) {
+// ev and the chain gauge read from audit, in reg.
+func newMetrics(reg prometheus.Registerer, ev *Evidence, audit *Audit) (*metrics, error) {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
@@ -55,12 +56,14 @@ func newMetrics(reg prometheus.Registerer, ev *Evidence) (*metrics, error) {
 		clean:    gauge("schemagate_clean_window_seconds", "Clean time in the subject's current window.", "subject"),
 		eligible: gauge("schemagate_promotion_eligible", "1 when the subject may be promoted to strict.", "subject"),
 		mode:     gauge("schemagate_subject_validation_mode", "1 for the subject's validation mode, 0 for the other.", "subject", "mode"),
+		verifications: counter("schemagate_audit_verifications_total",
+			"Full verifications of the audit chain by result: intact, broken, or error (the store could not be read).", "result"),
 		auditDesc: prometheus.NewDesc("schemagate_audit_entries_total",
 			"Audit log entries by action (all replicas, from the store).", []string{"action"}, nil),
 		audit: map[string]int64{},
 	}
 	collectors := []prometheus.Collector{m.validations, m.findings, m.drills, m.flushes, m.autoRollbacks,
-		m.ownerInfo, m.clean, m.eligible, m.mode, (*auditCollector)(m)}
+		m.ownerInfo, m.clean, m.eligible, m.mode, m.verifications, (*auditCollector)(m), newChainCollector(audit)}
 	for what, lost := range map[string]func() int64{"drift_sample": ev.DroppedSamples, "heartbeat": ev.LostHeartbeats} {
 		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "schemagate_evidence_lost_total",
@@ -76,7 +79,22 @@ func newMetrics(reg prometheus.Registerer, ev *Evidence) (*metrics, error) {
 	// Present from the start, so "errors and no ok" rules see both series.
 	m.flushes.WithLabelValues("ok")
 	m.flushes.WithLabelValues("error")
+	for _, result := range []string{"intact", "broken", "error"} {
+		m.verifications.WithLabelValues(result)
+	}
 	return m, nil
+}
+
+// verified counts a full verification of the audit chain: its result r, or err.
+func (m *metrics) verified(r VerifyResult, err error) {
+	result := "intact"
+	switch {
+	case err != nil:
+		result = "error"
+	case !r.OK:
+		result = "broken"
+	}
+	m.verifications.WithLabelValues(result).Inc()
 }
 
 // validated counts one validation of subject (already replaced by unregisteredSubject when it
@@ -140,5 +158,29 @@ func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
 	defer c.mu.Unlock()
 	for action, n := range c.audit {
 		ch <- prometheus.MustNewConstMetric(c.auditDesc, prometheus.CounterValue, float64(n), action)
+	}
+}
+
+// chainCollector reports schemagate_audit_chain_intact from what the audit log knows of its
+// chain: 1 when the last verification found it intact, 0 from the moment a verification or an
+// append's head check found it broken; no sample before the first verification finished.
+type chainCollector struct {
+	audit *Audit
+	desc  *prometheus.Desc
+}
+
+func newChainCollector(audit *Audit) *chainCollector {
+	return &chainCollector{audit: audit, desc: prometheus.NewDesc("schemagate_audit_chain_intact",
+		"1 when the last verification of the audit hash chain found it intact, 0 while it is broken (promotions are refused).", nil, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c *chainCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *chainCollector) Collect(ch chan<- prometheus.Metric) {
+	broken, known := c.audit.chain.status()
+	if known {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, boolGauge(broken == nil))
 	}
 }

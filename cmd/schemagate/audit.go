@@ -57,48 +57,63 @@ func firstOf(ss ...string) string {
 	return ""
 }
 
-// newAuditVerifyCmd verifies the chain, online or offline, and prints the verdict as text
-// whatever -o says; a broken chain exits 1.
+// newAuditVerifyCmd verifies the chain, online or offline, and prints the verdict with the
+// head it found, as text or, with -o json, as the API's JSON; a broken chain exits 1 either way.
 func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
 	var offline offlineFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Recompute the audit hash chain and name the first broken entry (exit 1 if broken)",
 		Long: "Recompute the audit hash chain. Online it asks the server; with --data-dir or --storage-url\n" +
-			"it reads the store directly, so it works while the server is down.",
+			"it reads the store directly, so it works while the server is down. It prints the head it\n" +
+			"found (the latest entry's sequence and hash): compare it with the head the governance\n" +
+			"document publishes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var resp *pb.VerifyAuditChainResponse
+			var err error
 			if offline.set() {
-				return offline.withAudit(cmd.Context(), func(a *governance.Audit) error { return verifyOffline(cmd, a) })
+				err = offline.withAudit(cmd.Context(), func(a *governance.Audit) error {
+					r, err := a.Verify(cmd.Context())
+					if err != nil {
+						return err
+					}
+					resp = gateway.VerifyResponse(r)
+					if f.output == outputJSON {
+						return printJSON(cmd.OutOrStdout(), resp)
+					}
+					return printVerified(cmd.OutOrStdout(), resp)
+				})
+			} else {
+				err = call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.VerifyAuditChainResponse, error) {
+					r, err := pb.NewGovernanceServiceClient(conn).VerifyAuditChain(ctx, &pb.VerifyAuditChainRequest{})
+					resp = r
+					return r, err
+				}, printVerified)
 			}
-			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.VerifyAuditChainResponse, error) {
-				return pb.NewGovernanceServiceClient(conn).VerifyAuditChain(ctx, &pb.VerifyAuditChainRequest{})
-			}, func(w io.Writer, r *pb.VerifyAuditChainResponse) error {
-				return printVerified(w, governance.VerifyResult{OK: r.GetOk(), Checked: r.GetEntriesChecked(), FirstBroken: r.GetFirstBrokenSequence(), Problem: r.GetProblem()})
-			}, alwaysText)
+			if err == nil && !resp.GetOk() {
+				return exitError{code: 1, msg: "audit chain broken"}
+			}
+			return err
 		},
 	}
 	offline.register(cmd)
 	return cmd
 }
 
-// verifyOffline verifies the chain a reads from the store.
-func verifyOffline(cmd *cobra.Command, a *governance.Audit) error {
-	r, err := a.Verify(cmd.Context())
-	if err != nil {
-		return err
+// printVerified prints the verdict on the chain and the head to compare with the document's.
+func printVerified(w io.Writer, r *pb.VerifyAuditChainResponse) error {
+	if r.GetOk() {
+		fmt.Fprintf(w, "audit chain intact: %d entries verified\n", r.GetEntriesChecked())
+	} else {
+		fmt.Fprintf(w, "audit chain BROKEN at entry %d: %s\n", r.GetFirstBrokenSequence(), r.GetProblem())
 	}
-	return printVerified(cmd.OutOrStdout(), r)
-}
-
-// printVerified prints the verdict on the chain; a broken chain is an exitError of 1.
-func printVerified(w io.Writer, r governance.VerifyResult) error {
-	if r.OK {
-		_, err := fmt.Fprintf(w, "audit chain intact: %d entries verified\n", r.Checked)
-		return err
+	head := "(none: the log is empty)"
+	if r.GetHeadSequence() != 0 || r.GetHeadHash() != "" {
+		head = fmt.Sprintf("entry #%d with hash %s", r.GetHeadSequence(), r.GetHeadHash())
 	}
-	fmt.Fprintf(w, "audit chain BROKEN at entry %d: %s\n", r.FirstBroken, r.Problem)
-	return exitError{code: 1, msg: "audit chain broken"}
+	_, err := fmt.Fprintf(w, "head: %s\ncompare it with the head the governance document (schemagate governance doc) was generated from: they must be the same\n", head)
+	return err
 }
 
 // offlineFlags select a store to read directly.

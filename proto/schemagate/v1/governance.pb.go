@@ -1406,7 +1406,13 @@ type VerifyAuditChainResponse struct {
 	// FirstBrokenSequence is the first entry that does not verify; 0 when ok.
 	FirstBrokenSequence int64 `protobuf:"varint,3,opt,name=first_broken_sequence,json=firstBrokenSequence,proto3" json:"first_broken_sequence,omitempty"`
 	// Problem describes the break.
-	Problem       string `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	Problem string `protobuf:"bytes,4,opt,name=problem,proto3" json:"problem,omitempty"`
+	// HeadSequence is the sequence of the latest entry as the log's head records it (0 for an
+	// empty log). The governance document publishes the head it was generated from: the two
+	// must be the same, or entries were removed or rewritten since.
+	HeadSequence int64 `protobuf:"varint,5,opt,name=head_sequence,json=headSequence,proto3" json:"head_sequence,omitempty"`
+	// HeadHash is the hash the log's head records for that entry (lowercase hex).
+	HeadHash      string `protobuf:"bytes,6,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1465,6 +1471,20 @@ func (x *VerifyAuditChainResponse) GetFirstBrokenSequence() int64 {
 func (x *VerifyAuditChainResponse) GetProblem() string {
 	if x != nil {
 		return x.Problem
+	}
+	return ""
+}
+
+func (x *VerifyAuditChainResponse) GetHeadSequence() int64 {
+	if x != nil {
+		return x.HeadSequence
+	}
+	return 0
+}
+
+func (x *VerifyAuditChainResponse) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
 	}
 	return ""
 }
@@ -2144,12 +2164,14 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x18ListAuditEntriesResponse\x123\n" +
 	"\aentries\x18\x01 \x03(\v2\x19.schemagate.v1.AuditEntryR\aentries\x12.\n" +
 	"\x13next_after_sequence\x18\x02 \x01(\x03R\x11nextAfterSequence\"\x19\n" +
-	"\x17VerifyAuditChainRequest\"\xa1\x01\n" +
+	"\x17VerifyAuditChainRequest\"\xe3\x01\n" +
 	"\x18VerifyAuditChainResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12'\n" +
 	"\x0fentries_checked\x18\x02 \x01(\x03R\x0eentriesChecked\x122\n" +
 	"\x15first_broken_sequence\x18\x03 \x01(\x03R\x13firstBrokenSequence\x12\x18\n" +
-	"\aproblem\x18\x04 \x01(\tR\aproblem\"\x1c\n" +
+	"\aproblem\x18\x04 \x01(\tR\aproblem\x12#\n" +
+	"\rhead_sequence\x18\x05 \x01(\x03R\fheadSequence\x12\x1b\n" +
+	"\thead_hash\x18\x06 \x01(\tR\bheadHash\"\x1c\n" +
 	"\x1aListSubjectStatusesRequest\"W\n" +
 	"\x1bListSubjectStatusesResponse\x128\n" +
 	"\bstatuses\x18\x01 \x03(\v2\x1c.schemagate.v1.SubjectStatusR\bstatuses\"\xa5\x01\n" +
