@@ -62,6 +62,7 @@ governance:
   clean_window: 1s
   evidence_bucket: 1s
   evidence_flush_interval: 200ms
+  replica_timeout: 400ms
   min_validations: 1
   doc_path: %s
   audit_hmac_key_file: %s

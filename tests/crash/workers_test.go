@@ -240,10 +240,18 @@ func (r *round) govAction(ctx context.Context, st *govSubject, req govRequest) b
 		}
 		return false
 	}
-	var refusal struct{ Code int }
+	var refusal struct {
+		Code    int
+		Message string
+	}
 	switch {
 	case resp.code == http.StatusBadRequest && json.Unmarshal(resp.body, &refusal) == nil && codes.Code(refusal.Code) == codes.FailedPrecondition:
 		// Refused (no longer eligible, already decided…): nothing changed.
+		return true
+	case resp.code == http.StatusServiceUnavailable && json.Unmarshal(resp.body, &refusal) == nil &&
+		strings.HasPrefix(refusal.Message, "evidence incomplete"):
+		// An approval right after a kill: the killed process still counts as a replica whose
+		// evidence is unknown until governance.replica_timeout passes. Nothing changed.
 		return true
 	case !resp.ok():
 		r.t.Errorf("%s %s as %s: %s", req.method, req.path, req.principal, resp)
