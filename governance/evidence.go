@@ -112,10 +112,12 @@ type Evidence struct {
 
 // subjectState is one subject's evidence since the last flush. The counters are atomics so that
 // Record on different subjects shares nothing and Record on one subject takes no lock.
+//
+// Validations are counted per principal only: the subject's count is their sum, taken at flush,
+// so that a validation costs one counter, as it did before principals were recorded.
 type subjectState struct {
-	validations atomic.Int64
-	violations  atomic.Int64
-	findings    [validate.NumKinds]atomic.Int64
+	violations atomic.Int64
+	findings   [validate.NumKinds]atomic.Int64
 
 	// lastPrincipal is the counter of the principal seen last, so that a run of validations
 	// from one caller takes no lock.
@@ -123,7 +125,7 @@ type subjectState struct {
 
 	mu         sync.Mutex // guards samples and principals
 	samples    map[sampleKey]*sampleEntry
-	principals map[string]*principalCount
+	principals map[string]*principalCount // by name; "" counts validations without a principal
 }
 
 // principalCount counts one principal's validations of a subject between flushes.
@@ -152,20 +154,23 @@ func (st *subjectState) countPrincipal(name string) {
 	pc.n.Add(1)
 }
 
-// takePrincipals swaps the principals' counts out, the non-zero ones by name.
-func (st *subjectState) takePrincipals() map[string]int64 {
+// takePrincipals swaps the principals' counts out, the non-zero ones by name, and returns them
+// with their sum: the subject's validations.
+func (st *subjectState) takePrincipals() (map[string]int64, int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out map[string]int64
+	var sum int64
 	for name, pc := range st.principals {
 		if n := pc.n.Swap(0); n != 0 {
 			if out == nil {
 				out = make(map[string]int64)
 			}
 			out[name] = n
+			sum += n
 		}
 	}
-	return out
+	return out, sum
 }
 
 // restorePrincipals adds the counts of a failed flush back.
@@ -254,12 +259,9 @@ func (e *Evidence) state(subject string) *subjectState {
 // does not allocate. It keeps no reference to findings or payload.
 func (e *Evidence) Record(subject, principal string, findings []validate.Finding, payload []byte) {
 	st := e.state(subject)
-	if principal != "" {
-		st.countPrincipal(principal)
-	}
 	// Flush swaps these out in the reverse order, so a flush never stores a violation or a
 	// finding without the validation it belongs to.
-	st.validations.Add(1)
+	st.countPrincipal(principal)
 	if validate.Invalid(findings) {
 		st.violations.Add(1)
 	}
@@ -333,11 +335,11 @@ type subjectBatch struct {
 	violations  int64
 	findings    [validate.NumKinds]int64
 	samples     map[sampleKey]*sampleEntry
-	principals  map[string]int64
+	principals  map[string]int64 // validations by principal; their sum is validations
 }
 
 func (b *subjectBatch) empty() bool {
-	if b.validations != 0 || b.violations != 0 || len(b.samples) != 0 || len(b.principals) != 0 {
+	if b.validations != 0 || b.violations != 0 || len(b.samples) != 0 {
 		return false
 	}
 	for _, n := range b.findings {
@@ -410,8 +412,7 @@ func (e *Evidence) swapOut() []subjectBatch {
 			b.findings[i] = st.findings[i].Swap(0)
 		}
 		b.violations = st.violations.Swap(0)
-		b.validations = st.validations.Swap(0)
-		b.principals = st.takePrincipals()
+		b.principals, b.validations = st.takePrincipals()
 		b.samples = e.takeSamples(st)
 		if !b.empty() {
 			batch = append(batch, b)
@@ -424,7 +425,6 @@ func (e *Evidence) swapOut() []subjectBatch {
 // putBack returns a failed flush's batch to memory.
 func (e *Evidence) putBack(batch []subjectBatch) {
 	for _, b := range batch {
-		b.st.validations.Add(b.validations)
 		b.st.violations.Add(b.violations)
 		for i, n := range b.findings {
 			b.st.findings[i].Add(n)
@@ -521,6 +521,9 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 func (e *Evidence) writePrincipals(ctx context.Context, tx *sql.Tx, bucket int64, batch []subjectBatch) error {
 	for _, b := range batch {
 		for name, n := range b.principals {
+			if name == "" {
+				continue // validations without a principal: counted in evidence_buckets only
+			}
 			if _, err := tx.ExecContext(ctx, e.db.Dialect().Rebind(upsertPrincipalSQL),
 				sanitizeText(b.subject, registry.MaxSubjectBytes), bucket, sanitizeText(name, maxPrincipalBytes), n); err != nil {
 				return fmt.Errorf("store the principals of %q: %w", b.subject, err)
