@@ -50,6 +50,13 @@ func RunWithBinary(m *testing.M) int {
 	return m.Run()
 }
 
+// Binary returns the path of the schemagate binary RunWithBinary built, for tests that run it
+// from a shell (the documentation's examples); everything else uses Start and Run.
+func Binary(t testing.TB) string {
+	t.Helper()
+	return binaryPath(t)
+}
+
 // binaryPath returns the built binary, failing the test when TestMain did not build it.
 func binaryPath(t testing.TB) string {
 	t.Helper()
