@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -15,10 +20,18 @@ func newServeCmd(stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra
 		Short: "Run the gateway (HTTP on 127.0.0.1:8081, gRPC on 127.0.0.1:9091, SQLite under ./data)",
 		Long: "Run the gateway. Settings come from defaults, then --config FILE (YAML), then\n" +
 			"environment variables (SCHEMAGATE_ + the key path, e.g. SCHEMAGATE_STORAGE_URL), then flags.\n" +
-			"SIGINT or SIGTERM shuts down gracefully.",
+			"SIGINT or SIGTERM shuts down gracefully. SIGHUP reloads auth.principals and alerting.*\n" +
+			"from the same sources; an invalid config is logged and the running one kept.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := gateway.LoadConfig(configPath, lookupEnv, givenConfigFlags(cmd)...)
+			// Caught from the start: SIGHUP's default action would kill the process.
+			hangup := make(chan os.Signal, 1)
+			signal.Notify(hangup, syscall.SIGHUP)
+			defer signal.Stop(hangup)
+			load := func() (gateway.Config, error) {
+				return gateway.LoadConfig(configPath, lookupEnv, givenConfigFlags(cmd)...)
+			}
+			cfg, err := load()
 			if err != nil {
 				return err
 			}
@@ -30,7 +43,10 @@ func newServeCmd(stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra
 			if err != nil {
 				return err
 			}
-			return g.Run(cmd.Context())
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			go reloadOnHangup(ctx, hangup, g, logger, load)
+			return g.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML config file")
@@ -65,4 +81,25 @@ func givenConfigFlags(cmd *cobra.Command) []gateway.FlagValue {
 		}
 	}
 	return given
+}
+
+// reloadOnHangup reloads g's configuration, loaded by load, on every signal from hangup until
+// ctx is done. A configuration that does not load or that g refuses is logged, and the running
+// one stays in use.
+func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, g *gateway.Gateway, log *slog.Logger, load func() (gateway.Config, error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hangup:
+		}
+		log.InfoContext(ctx, "SIGHUP: reloading the configuration")
+		cfg, err := load()
+		if err == nil {
+			err = g.Reload(ctx, cfg)
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "config reload failed: the running configuration stays in use", "error", err)
+		}
+	}
 }
