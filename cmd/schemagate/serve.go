@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ func newServeCmd(stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra
 			hangup := make(chan os.Signal, 1)
 			signal.Notify(hangup, syscall.SIGHUP)
 			defer signal.Stop(hangup)
+			if err := gateway.CheckEnv(environNames(lookupEnv), otherEnvNames...); err != nil {
+				return err
+			}
 			load := func() (gateway.Config, error) {
 				return gateway.LoadConfig(configPath, lookupEnv, givenConfigFlags(cmd)...)
 			}
@@ -54,6 +58,33 @@ func newServeCmd(stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra
 		cmd.Flags().String(f.name, f.def, f.usage)
 	}
 	return cmd
+}
+
+// otherEnvNames are the SCHEMAGATE_ variables schemagate reads that are no config key, so
+// serve's check of the environment (gateway.CheckEnv) accepts them: the client commands'
+// defaults (client.go), which an operator may have exported in the shell that starts the
+// server, and the switches of the test suites (store/storetest, tests/load, tests/crash),
+// whose environment reaches the servers they start.
+var otherEnvNames = []string{
+	"SCHEMAGATE_TOKEN", "SCHEMAGATE_TLS_CA", "SCHEMAGATE_TLS_CERT", "SCHEMAGATE_TLS_KEY",
+	"SCHEMAGATE_TEST_STORE", "SCHEMAGATE_TEST_POSTGRES_URL",
+	"SCHEMAGATE_LOAD_DURATION", "SCHEMAGATE_CRASH_ROUNDS", "SCHEMAGATE_CRASH_SEED",
+}
+
+// environNames returns the names of the process's environment variables that lookupEnv sees
+// (all of them with os.LookupEnv; a test's lookupEnv may hide them).
+func environNames(lookupEnv func(string) (string, bool)) []string {
+	if lookupEnv == nil {
+		return nil
+	}
+	var names []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := lookupEnv(name); ok {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // configFlag is a flag of serve that sets the config key key; its default, def, is the key's
