@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -426,4 +427,55 @@ func setFromString(v reflect.Value, raw string) error {
 		return fmt.Errorf("unsupported kind %s", v.Kind())
 	}
 	return nil
+}
+
+// CheckEnv refuses environment variables that look like settings but are none: every name in
+// names (the environment's variable names) that starts with EnvPrefix and is neither a config
+// key's variable (EnvNames) nor one of known (variables schemagate reads elsewhere, such as
+// the CLI's SCHEMAGATE_TOKEN) is an error that names it and suggests the closest known name,
+// as a misspelled key in the config file is. Only serve calls it: client commands must not
+// fail on a server setting in the same shell.
+func CheckEnv(names []string, known ...string) error {
+	all := append(EnvNames(), known...)
+	var errs []error
+	for _, name := range names {
+		if !strings.HasPrefix(name, EnvPrefix) || slices.Contains(all, name) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("environment %s: not a schemagate setting (did you mean %s?)", name, closest(name, all)))
+	}
+	return errors.Join(errs...)
+}
+
+// closest returns the name of candidates nearest to name by edit distance; the first one on a
+// tie.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		if d := editDistance(name, c); bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes (environment names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

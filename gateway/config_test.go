@@ -390,3 +390,27 @@ auth:
 		t.Errorf("environment: metrics.require_auth = %v; principals (-want +got):\n%s", got.Metrics.RequireAuth, diff)
 	}
 }
+
+func TestCheckEnv(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		names []string
+		want  string // "" means accepted
+	}{
+		{"config keys and other variables", []string{"SCHEMAGATE_STORAGE_URL", "SCHEMAGATE_LOG_LEVEL", "HOME", "PATH"}, ""},
+		{"known non-config name", []string{"SCHEMAGATE_TOKEN"}, ""},
+		{"misspelled key", []string{"SCHEMAGATE_STORAGE_ULR"},
+			"environment SCHEMAGATE_STORAGE_ULR: not a schemagate setting (did you mean SCHEMAGATE_STORAGE_URL?)"},
+		{"every unknown name", []string{"SCHEMAGATE_LOG_LEVLE", "SCHEMAGATE_TOKNE"},
+			"environment SCHEMAGATE_LOG_LEVLE: not a schemagate setting (did you mean SCHEMAGATE_LOG_LEVEL?)\n" +
+				"environment SCHEMAGATE_TOKNE: not a schemagate setting (did you mean SCHEMAGATE_TOKEN?)"},
+	} {
+		got := ""
+		if err := CheckEnv(tt.names, "SCHEMAGATE_TOKEN"); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: CheckEnv (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}

@@ -69,6 +69,11 @@ type Gateway struct {
 
 	gate       *governance.Gate
 	validation *validationService
+	authn      *auth.Authenticator
+
+	// reloadMu serializes Reload, the only writer of cfg.Auth.Principals and cfg.Alerting
+	// after New.
+	reloadMu sync.Mutex
 
 	// background loops (the validator index refresh and the gate: evidence flusher, mode
 	// refresh, tick, alert delivery) run from Run until shutdown; the gate's last evidence flush
@@ -107,7 +112,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		}
 		opts.Logger.Warn("no auth.principals configured: the gateway is open to every local caller")
 	}
-	g := &Gateway{log: opts.Logger, cfg: cfg}
+	g := &Gateway{log: opts.Logger, cfg: cfg, authn: authn}
 	defer func() {
 		if err != nil {
 			_ = g.close()

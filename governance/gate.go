@@ -220,6 +220,16 @@ func (g *Gate) Run(ctx context.Context) error {
 	return err
 }
 
+// SetReceivers replaces where drift alerts are delivered (alerting.*), for a configuration
+// reload; an invalid set changes nothing and its error names no secret. See
+// notify.Notifier.SetReceivers for what happens to alerts already queued or active.
+func (g *Gate) SetReceivers(r AlertReceivers) error {
+	if err := g.notifier.SetReceivers(r); err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	return nil
+}
+
 // every runs fn every interval until ctx is done.
 func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)

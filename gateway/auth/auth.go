@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -180,24 +181,35 @@ func (p *principal) public() Principal {
 }
 
 // Authenticator checks credentials against the configured principals. Its
-// principals are fixed at New (to change them, build a new one); it is safe
-// for concurrent use. The failure limit and the basic-auth cache are its
-// only mutable state.
+// principals are an immutable PrincipalSet behind an atomic pointer, so a
+// request reads one consistent set without a lock, and SetPrincipals
+// replaces it at run time (a configuration reload). It is safe for
+// concurrent use. The failure limit and each set's basic-auth cache are its
+// only mutable state; the failure limit survives a reload.
 type Authenticator struct {
-	log      *slog.Logger
+	log       *slog.Logger
+	cacheSize int
+	dummySHA  []byte
+	set       atomic.Pointer[PrincipalSet]
+	bcryptF   func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
+	limit     *limiter                          // nil: no limit
+	metrics   *metrics
+}
+
+// PrincipalSet is a validated, immutable set of principals, built by
+// Authenticator.NewPrincipalSet and put in use by SetPrincipals. It holds
+// its own cache of basic credentials, so a principal removed or changed by a
+// reload is never found in a cache again.
+type PrincipalSet struct {
+	configs  []PrincipalConfig // as configured, for diffs; never logged whole
 	byName   map[string]*principal
 	byCertCN map[string]*principal
 	tokens   []*principal // principals with a bearer token
-	// dummy is a bcrypt hash (of the highest cost configured) and dummySHA
-	// a SHA-256 digest that no password matches; failed basic checks are
-	// compared against them so that unknown users cost as much as wrong
-	// passwords.
-	dummy    []byte
-	dummySHA []byte
-	cache    *basicCache
-	bcryptF  func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
-	limit    *limiter                          // nil: no limit
-	metrics  *metrics
+	// dummy is a bcrypt hash (of the highest cost configured) that failed
+	// basic checks are compared against, so that unknown users cost as much
+	// as wrong passwords.
+	dummy []byte
+	cache *basicCache
 }
 
 // New validates principals and returns an Authenticator. Every problem is
@@ -222,14 +234,31 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 	}
 	dummySHA := sha256.Sum256([]byte("schemagate: no password hashes to this digest"))
 	a := &Authenticator{
-		log:      log,
+		log:       log,
+		cacheSize: size,
+		dummySHA:  dummySHA[:],
+		bcryptF:   bcrypt.CompareHashAndPassword,
+		limit:     newLimiter(opts),
+		metrics:   m,
+	}
+	set, err := a.NewPrincipalSet(principals)
+	if err != nil {
+		return nil, err
+	}
+	a.SetPrincipals(set)
+	return a, nil
+}
+
+// NewPrincipalSet validates principals as New does (every problem joined,
+// each wrapping ErrInvalidConfig, never quoting a secret) and returns them
+// as a set for SetPrincipals; it changes nothing in use. It logs the same
+// warnings as New: principals without subject grants, mixed bcrypt costs.
+func (a *Authenticator) NewPrincipalSet(principals []PrincipalConfig) (*PrincipalSet, error) {
+	s := &PrincipalSet{
+		configs:  slices.Clone(principals),
 		byName:   make(map[string]*principal, len(principals)),
 		byCertCN: make(map[string]*principal),
-		dummySHA: dummySHA[:],
-		cache:    newBasicCache(size),
-		bcryptF:  bcrypt.CompareHashAndPassword,
-		limit:    newLimiter(opts),
-		metrics:  m,
+		cache:    newBasicCache(a.cacheSize),
 	}
 	var errs []error
 	tokenOwner := make(map[string]string)
@@ -241,7 +270,7 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if _, dup := a.byName[p.name]; dup {
+		if _, dup := s.byName[p.name]; dup {
 			errs = append(errs, fmt.Errorf("%w: principal %q is defined more than once", ErrInvalidConfig, p.name))
 			continue
 		}
@@ -251,14 +280,14 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 				continue
 			}
 			tokenOwner[string(p.token)] = p.name
-			a.tokens = append(a.tokens, p)
+			s.tokens = append(s.tokens, p)
 		}
 		if p.certCN != "" {
-			if other, dup := a.byCertCN[p.certCN]; dup {
+			if other, dup := s.byCertCN[p.certCN]; dup {
 				errs = append(errs, fmt.Errorf("%w: principals %q and %q have the same client_cert_cn", ErrInvalidConfig, other.name, p.name))
 				continue
 			}
-			a.byCertCN[p.certCN] = p
+			s.byCertCN[p.certCN] = p
 		}
 		if p.pwBcrypt != nil {
 			cost, _ := bcrypt.Cost(p.pwBcrypt)
@@ -266,24 +295,39 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 			if cost > dummyCost {
 				// The dummy is compared only for its duration; its result
 				// is ignored, so reusing a real hash grants nothing.
-				dummyCost, a.dummy = cost, p.pwBcrypt
+				dummyCost, s.dummy = cost, p.pwBcrypt
 			}
 		}
-		a.byName[p.name] = p
+		s.byName[p.name] = p
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	for _, pc := range principals {
-		p := a.byName[strings.TrimSpace(pc.Name)]
+		p := s.byName[strings.TrimSpace(pc.Name)]
 		if p.subjects == nil && !slices.Contains(p.roles, RoleAdmin) {
-			log.Warn("principal has no subject grants (no `subjects` key): its roles apply to every subject", "principal", p.name, "roles", p.roles)
+			a.log.Warn("principal has no subject grants (no `subjects` key): its roles apply to every subject", "principal", p.name, "roles", p.roles)
 		}
 	}
 	if len(costs) > 1 {
-		log.Warn("auth.principals use different bcrypt costs: a wrong password takes as long as its user's cost, so users of a lower cost can be told apart by timing; hash every password with one cost")
+		a.log.Warn("auth.principals use different bcrypt costs: a wrong password takes as long as its user's cost, so users of a lower cost can be told apart by timing; hash every password with one cost")
 	}
-	return a, nil
+	return s, nil
+}
+
+// SetPrincipals puts s in use: requests that start after it returns are
+// authenticated against s, requests in flight finish with the set they
+// began with. The failure limit keeps its state. A set that makes the
+// Authenticator Open (no principals) opens it; the caller decides whether
+// that is allowed (see Open).
+func (a *Authenticator) SetPrincipals(s *PrincipalSet) { a.set.Store(s) }
+
+// Principals returns the configuration of the principals in use, in their
+// configured order, for comparing with a new configuration. The result
+// holds hashes: never log it whole (PrincipalConfig's String and LogValue
+// are safe).
+func (a *Authenticator) Principals() []PrincipalConfig {
+	return slices.Clone(a.set.Load().configs)
 }
 
 // parsePrincipal validates one configuration entry (index i, for entries
@@ -365,7 +409,7 @@ func decodeSHA256(s string) ([]byte, error) {
 // Open reports whether no principals are configured. An open Authenticator
 // authenticates every request, with or without credentials, as Anonymous;
 // callers must then refuse to listen on non-loopback addresses.
-func (a *Authenticator) Open() bool { return len(a.byName) == 0 }
+func (a *Authenticator) Open() bool { return len(a.set.Load().byName) == 0 }
 
 // Credentials are what one request presents.
 type Credentials struct {
@@ -388,13 +432,14 @@ type Credentials struct {
 // Nothing at all gives ErrNoCredentials. When Open, it returns Anonymous
 // and never fails.
 func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentials) (Principal, error) {
-	if a.Open() {
+	set := a.set.Load()
+	if len(set.byName) == 0 {
 		return Anonymous(), nil
 	}
 	if strings.TrimSpace(c.Authorization) != "" || c.ClientCertCN == "" {
-		return a.Authenticate(ctx, c.Authorization)
+		return a.authenticate(ctx, set, c.Authorization)
 	}
-	p := a.byCertCN[c.ClientCertCN]
+	p := set.byCertCN[c.ClientCertCN]
 	if p == nil {
 		a.log.DebugContext(ctx, "authentication failed", "scheme", "client_cert", "reason", "unknown common name")
 		return Principal{}, errUnknownCert
@@ -412,7 +457,13 @@ func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentia
 // Anonymous and never fails. Successful bcrypt checks are cached (see
 // Options.BasicCacheSize).
 func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (Principal, error) {
-	if a.Open() {
+	return a.authenticate(ctx, a.set.Load(), authorization)
+}
+
+// authenticate is Authenticate against set, the set in use when the request
+// began.
+func (a *Authenticator) authenticate(ctx context.Context, set *PrincipalSet, authorization string) (Principal, error) {
+	if len(set.byName) == 0 {
 		return Anonymous(), nil
 	}
 	authorization = strings.TrimSpace(authorization)
@@ -429,9 +480,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	case cred == "":
 		err = errMalformedHeader
 	case strings.EqualFold(scheme, "Bearer"):
-		p, err = a.bearer(ctx, cred)
+		p, err = a.bearer(ctx, set, cred)
 	case strings.EqualFold(scheme, "Basic"):
-		p, err = a.basic(ctx, cred)
+		p, err = a.basic(ctx, set, cred)
 	default:
 		err = errMalformedHeader
 	}
@@ -443,10 +494,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 
 // bearer finds the principal whose token hash matches token. Every hash is
 // compared, so the time taken does not depend on which one matches.
-func (a *Authenticator) bearer(ctx context.Context, token string) (*principal, error) {
+func (a *Authenticator) bearer(ctx context.Context, set *PrincipalSet, token string) (*principal, error) {
 	sum := sha256.Sum256([]byte(token))
 	var found *principal
-	for _, p := range a.tokens {
+	for _, p := range set.tokens {
 		if subtle.ConstantTimeCompare(sum[:], p.token) == 1 {
 			found = p
 		}
@@ -465,7 +516,7 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*principal, e
 // hash or, for an unknown user, a user without a password or a wrong
 // SHA-256 password, against the dummy hash (when any principal has a
 // bcrypt password). So response times do not tell which user names exist.
-func (a *Authenticator) basic(ctx context.Context, cred string) (*principal, error) {
+func (a *Authenticator) basic(ctx context.Context, set *PrincipalSet, cred string) (*principal, error) {
 	raw, err := base64.StdEncoding.DecodeString(cred)
 	if err != nil {
 		return nil, errMalformedBasic
@@ -475,14 +526,14 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (*principal, err
 		return nil, errMalformedBasic
 	}
 	key := cacheKey(user, password)
-	if p := a.cache.get(key); p != nil {
+	if p := set.cache.get(key); p != nil {
 		return p, nil
 	}
 	fail := func(reason string) (*principal, error) {
 		a.log.DebugContext(ctx, "authentication failed", "scheme", "basic", "user", user, "reason", reason)
 		return nil, ErrBadCredentials
 	}
-	p := a.byName[user]
+	p := set.byName[user]
 	known := p != nil && (p.pwBcrypt != nil || p.pwSHA256 != nil)
 	shaWant := a.dummySHA
 	if known && p.pwSHA256 != nil {
@@ -497,11 +548,11 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (*principal, err
 		if a.bcryptF(p.pwBcrypt, []byte(password)) != nil {
 			return fail("wrong password")
 		}
-		a.cache.put(key, p)
+		set.cache.put(key, p)
 		return p, nil
 	}
-	if a.dummy != nil {
-		_ = a.bcryptF(a.dummy, []byte(password))
+	if set.dummy != nil {
+		_ = a.bcryptF(set.dummy, []byte(password))
 	}
 	if known {
 		return fail("wrong password")

@@ -246,7 +246,7 @@ func TestBasicCache(t *testing.T) {
 	if got := calls.Load(); got != 1 {
 		t.Errorf("bcrypt ran %d times for 3 identical requests, want 1", got)
 	}
-	if got := a.cache.len(); got != 1 {
+	if got := a.set.Load().cache.len(); got != 1 {
 		t.Errorf("cache holds %d entries, want 1", got)
 	}
 
@@ -259,14 +259,14 @@ func TestBasicCache(t *testing.T) {
 	if got := calls.Load(); got != 3 {
 		t.Errorf("bcrypt ran %d times, want 3 (failures are never cached)", got)
 	}
-	if got := a.cache.len(); got != 1 {
+	if got := a.set.Load().cache.len(); got != 1 {
 		t.Errorf("cache holds %d entries after failures, want 1", got)
 	}
 	// SHA-256 passwords are cheap and not cached.
 	if err := auth("bob", bobPassword); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.cache.len(); got != 1 {
+	if got := a.set.Load().cache.len(); got != 1 {
 		t.Errorf("cache holds %d entries after a SHA-256 login, want 1", got)
 	}
 
@@ -308,7 +308,7 @@ func TestBasicCacheBounded(t *testing.T) {
 	for i := range 4 {
 		login(i)
 	}
-	if got := a.cache.len(); got != 2 {
+	if got := a.set.Load().cache.len(); got != 2 {
 		t.Errorf("cache holds %d entries, want its bound 2", got)
 	}
 	login(3) // newest: cached

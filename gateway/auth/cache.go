@@ -8,9 +8,9 @@ const defaultCacheSize = 1024
 // basicCache remembers basic credentials that passed a bcrypt check, keyed
 // by SHA-256("user\x00password"), so a client that sends the same header on
 // every request pays bcrypt once. Only successes are stored: a wrong or
-// changed password hashes to another key and is verified in full. The
-// authenticator is immutable, so an entry never goes stale; a new
-// configuration builds a new Authenticator with an empty cache. When full,
+// changed password hashes to another key and is verified in full. Each
+// PrincipalSet has its own cache and is immutable, so an entry never goes
+// stale; a reloaded configuration starts with an empty cache. When full,
 // the oldest entry is evicted (FIFO).
 type basicCache struct {
 	mu    sync.Mutex

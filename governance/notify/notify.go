@@ -116,6 +116,9 @@ type Options struct {
 	// sweepEvery is how often Run looks for expired alerts and due resends.
 	// Default 1s; tests shorten it.
 	sweepEvery time.Duration
+	// metrics, when set, are the metrics of the Notifier whose receivers
+	// SetReceivers replaces: New counts into them instead of registering.
+	metrics *metrics
 }
 
 // DefaultPagerDutyURL is the PagerDuty Events API v2 endpoint.
@@ -134,8 +137,10 @@ type Notifier struct {
 	clock   func() time.Time
 	red     redactor
 	metrics *metrics
-	workers []*worker
-	am      *worker // nil when Alertmanager is disabled
+	// rcv holds the receivers' workers; SetReceivers swaps it (under mu, so
+	// an event is queued to one set or the other) and signals swapped.
+	rcv     atomic.Pointer[receiverSet]
+	swapped chan struct{}
 
 	mu         sync.Mutex
 	active     map[alertKey]*activeAlert
@@ -174,6 +179,7 @@ func New(opts Options) (*Notifier, error) {
 		// The first resend is one interval after New.
 		lastResend: opts.Clock(),
 		ownClient:  ownClient,
+		swapped:    make(chan struct{}, 1),
 	}
 	var receivers []receiver
 	if opts.AlertmanagerURL != "" {
@@ -206,11 +212,16 @@ func New(opts Options) (*Notifier, error) {
 	for i, r := range receivers {
 		names[i] = r.name()
 	}
-	m, err := newMetrics(opts.Registerer, names)
-	if err != nil {
-		return nil, err
+	m := opts.metrics
+	if m == nil {
+		var err error
+		if m, err = newMetrics(opts.Registerer); err != nil {
+			return nil, err
+		}
 	}
+	m.init(names)
 	n.metrics = m
+	set := &receiverSet{}
 	for _, r := range receivers {
 		w := &worker{
 			rcv:        r,
@@ -224,11 +235,12 @@ func New(opts Options) (*Notifier, error) {
 			backoff:    opts.Backoff,
 			maxBackoff: opts.MaxBackoff,
 		}
-		n.workers = append(n.workers, w)
+		set.workers = append(set.workers, w)
 		if r.name() == receiverAlertmanager {
-			n.am = w
+			set.am = w
 		}
 	}
+	n.rcv.Store(set)
 	return n, nil
 }
 
@@ -288,7 +300,7 @@ func checkURL(raw string, red redactor) (*url.URL, error) {
 }
 
 // Enabled reports whether at least one receiver is configured.
-func (n *Notifier) Enabled() bool { return len(n.workers) > 0 }
+func (n *Notifier) Enabled() bool { return len(n.rcv.Load().workers) > 0 }
 
 // Raise triggers a, or refreshes it when it is already active (same Name,
 // Subject, Kind and Drill): a refresh pages nobody and keeps the alert from
@@ -296,7 +308,7 @@ func (n *Notifier) Enabled() bool { return len(n.workers) > 0 }
 // does no I/O, so the validation hot path may call it on every finding.
 // An alert without a Name is ignored.
 func (n *Notifier) Raise(a Alert) {
-	if len(n.workers) == 0 || a.Name == "" {
+	if !n.Enabled() || a.Name == "" {
 		return
 	}
 	k := alertKey{a.Name, a.Subject, a.Kind, a.Drill}
@@ -315,7 +327,7 @@ func (n *Notifier) Raise(a Alert) {
 // Resolve resolves the (non-drill) alert now, if it is active; otherwise it
 // does nothing. Drills resolve by expiry.
 func (n *Notifier) Resolve(name, subject, kind string) {
-	if len(n.workers) == 0 {
+	if !n.Enabled() {
 		return
 	}
 	k := alertKey{name, subject, kind, false}
@@ -335,7 +347,7 @@ func (n *Notifier) resolveLocked(k alertKey, now time.Time) {
 }
 
 func (n *Notifier) enqueueLocked(ev event) {
-	for _, w := range n.workers {
+	for _, w := range n.rcv.Load().workers {
 		w.enqueue(ev)
 	}
 }
@@ -388,9 +400,10 @@ func (n *Notifier) sweep(now time.Time) {
 	for _, k := range expired {
 		n.resolveLocked(k, now)
 	}
-	if n.am != nil && now.Sub(n.lastResend) >= n.opts.ResendInterval {
+	set := n.rcv.Load()
+	if set.am != nil && now.Sub(n.lastResend) >= n.opts.ResendInterval {
 		n.lastResend = now
-		if len(n.active) > 0 && !n.am.q.hasRefresh() {
+		if len(n.active) > 0 && !set.am.q.hasRefresh() {
 			keys := make([]alertKey, 0, len(n.active))
 			for k := range n.active {
 				keys = append(keys, k)
@@ -400,11 +413,11 @@ func (n *Notifier) sweep(now time.Time) {
 			for _, k := range keys {
 				ev.refresh = append(ev.refresh, n.active[k].snapshot())
 			}
-			n.am.enqueue(ev)
+			set.am.enqueue(ev)
 		}
 	}
 	n.mu.Unlock()
-	for _, w := range n.workers {
+	for _, w := range set.workers {
 		w.reportDrops()
 	}
 }
@@ -413,30 +426,24 @@ func (n *Notifier) sweep(now time.Time) {
 // alerts and re-sending active ones to Alertmanager as it goes. On
 // cancellation it resolves what has expired and keeps delivering for up to
 // Options.FlushTimeout; events still undelivered then are counted as
-// dropped and reported in the returned error. Run may be called once.
+// dropped and reported in the returned error. Receivers replaced by
+// SetReceivers are stopped the same way, in the background. Run may be
+// called once.
 func (n *Notifier) Run(ctx context.Context) error {
 	if !n.running.CompareAndSwap(false, true) {
 		return errors.New("notify: Run called more than once")
-	}
-	if len(n.workers) == 0 {
-		<-ctx.Done()
-		return nil
 	}
 	if n.ownClient {
 		// Keep-alive connections to the receivers would otherwise outlive Run
 		// (with a reader and a writer goroutine each) until they time out.
 		defer n.opts.Client.CloseIdleConnections()
 	}
-	// Deliveries run on their own context so that cancelling ctx starts the
-	// flush instead of aborting requests in flight.
-	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelHard()
-	stopping := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, w := range n.workers {
-		wg.Go(func() { w.run(hard, stopping) })
-	}
-
+	var (
+		lost    atomic.Int64
+		retired sync.WaitGroup // stopping sets that SetReceivers replaced
+	)
+	cur := n.rcv.Load()
+	stop := n.start(ctx, cur)
 	tick := time.NewTicker(n.opts.sweepEvery)
 	defer tick.Stop()
 loop:
@@ -446,39 +453,65 @@ loop:
 			break loop
 		case <-tick.C:
 			n.sweep(n.clock())
+		case <-n.swapped:
+			if next := n.rcv.Load(); next != cur {
+				old := stop
+				retired.Go(func() { lost.Add(int64(old())) })
+				cur, stop = next, n.start(ctx, next)
+			}
 		}
 	}
 	n.sweep(n.clock())
-
-	close(stopping)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	flush := time.NewTimer(n.opts.FlushTimeout)
-	defer flush.Stop()
-	select {
-	case <-done:
-	case <-flush.C:
-		cancelHard()
-		<-done
-	}
-	lost := 0
-	for _, w := range n.workers {
-		if k := w.abandon(); k > 0 {
-			lost += k
-			w.log.Warn("alert events undelivered at shutdown", "events", k, "flush_timeout", n.opts.FlushTimeout)
-		}
-	}
-	if lost > 0 {
-		return fmt.Errorf("notify: %d alert events undelivered after the %s flush timeout", lost, n.opts.FlushTimeout)
+	lost.Add(int64(stop()))
+	retired.Wait()
+	if k := lost.Load(); k > 0 {
+		return fmt.Errorf("notify: %d alert events undelivered after the %s flush timeout", k, n.opts.FlushTimeout)
 	}
 	return nil
+}
+
+// start runs the workers of set until the returned stop is called. stop
+// lets them deliver what is queued for up to Options.FlushTimeout, then
+// cuts them off, counts what is left as dropped and returns how many
+// events that was.
+func (n *Notifier) start(ctx context.Context, set *receiverSet) (stop func() int) {
+	// Deliveries run on their own context so that cancelling ctx starts the
+	// flush instead of aborting requests in flight.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	stopping := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, w := range set.workers {
+		wg.Go(func() { w.run(hard, stopping) })
+	}
+	return func() int {
+		defer cancelHard()
+		close(stopping)
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		flush := time.NewTimer(n.opts.FlushTimeout)
+		defer flush.Stop()
+		select {
+		case <-done:
+		case <-flush.C:
+			cancelHard()
+			<-done
+		}
+		lost := 0
+		for _, w := range set.workers {
+			if k := w.abandon(); k > 0 {
+				lost += k
+				w.log.Warn("alert events undelivered at shutdown", "events", k, "flush_timeout", n.opts.FlushTimeout)
+			}
+		}
+		return lost
+	}
 }
 
 type metrics struct {
 	deliveries *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, receivers []string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "schemagate",
@@ -486,15 +519,20 @@ func newMetrics(reg prometheus.Registerer, receivers []string) (*metrics, error)
 			Help:      "Alert deliveries by receiver and result: ok (event delivered), error (failed attempt), dropped (event evicted from a full queue or undelivered at shutdown).",
 		}, []string{"receiver", "result"}),
 	}
-	for _, r := range receivers {
-		for _, res := range []string{"ok", "error", "dropped"} {
-			m.deliveries.WithLabelValues(r, res)
-		}
-	}
 	if reg != nil {
 		if err := reg.Register(m.deliveries); err != nil {
 			return nil, fmt.Errorf("notify: registering metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// init makes every result of each receiver a series, at 0, before the
+// first delivery.
+func (m *metrics) init(receivers []string) {
+	for _, r := range receivers {
+		for _, res := range []string{"ok", "error", "dropped"} {
+			m.deliveries.WithLabelValues(r, res)
+		}
+	}
 }
