@@ -92,7 +92,7 @@ func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
 				}, printVerified)
 			}
 			if err == nil && !resp.GetOk() {
-				return exitError{code: 1, msg: "audit chain broken"}
+				return resultCode{code: 1, msg: "audit chain broken"}
 			}
 			return err
 		},

@@ -119,7 +119,7 @@ func alwaysText(o *callOptions) { o.alwaysText = true }
 // protobuf JSON with -o json (for scripts) and with text otherwise. text runs while the
 // connection is still open, so a rendering may call again with what do captured. A gRPC
 // error, from do or from text, is returned as the server's "message (Code)", which main
-// prints before exiting 1.
+// prints before exiting 3.
 func call[Resp proto.Message](cmd *cobra.Command, f *clientFlags, do func(context.Context, *grpc.ClientConn) (Resp, error),
 	text func(io.Writer, Resp) error, opts ...callOption,
 ) error {
@@ -208,13 +208,14 @@ func flagError(_ *cobra.Command, err error) error {
 	return err
 }
 
-// exitError ends the command with a specific exit code after its output was printed.
-type exitError struct {
+// resultCode ends the command with a result's exit code (1 or 2, see [exitError]) after its
+// output was printed.
+type resultCode struct {
 	code int
 	msg  string
 }
 
-func (e exitError) Error() string { return e.msg }
+func (e resultCode) Error() string { return e.msg }
 
 // newTable returns the tab writer every table of the CLI is aligned with; Flush prints it.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
@@ -224,15 +225,18 @@ func formatTime(ts *timestamppb.Timestamp) string {
 	return ts.AsTime().UTC().Format("2006-01-02T15:04:05Z")
 }
 
-// readFile reads the file a --file flag names, standard input for "-".
-func readFile(path string, stdin io.Reader) (string, error) {
+// readFile reads the file a --file flag names, standard input for "-"; what names the file
+// (payload, schema) in the error.
+func readFile(what, path string, stdin io.Reader) (string, error) {
+	var b []byte
+	var err error
 	if path == "-" {
-		b, err := io.ReadAll(stdin)
-		return string(b), err
+		b, err = io.ReadAll(stdin)
+	} else {
+		b, err = os.ReadFile(path)
 	}
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("read schema: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	return string(b), nil
 }

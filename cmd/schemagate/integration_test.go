@@ -201,8 +201,8 @@ func (tr *trickled) finish(t *testing.T) (int, string) {
 
 func TestServeRefusesNonLoopbackWithoutAuth(t *testing.T) {
 	_, stderr, code := harness.Run(t, nil, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", harness.FreeAddr(t))
-	if code != 1 {
-		t.Errorf("exit code = %d; want 1", code)
+	if code != exitError {
+		t.Errorf("exit code = %d; want 3", code)
 	}
 	if !strings.Contains(stderr, "refusing to listen on 0.0.0.0:0 without authentication: configure auth.principals") {
 		t.Errorf("stderr = %q; want the refusal naming the fix", stderr)

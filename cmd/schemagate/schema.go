@@ -49,7 +49,7 @@ func registerRequest(cmd *cobra.Command, subject, typ, file string) (*pb.Registe
 	if err != nil {
 		return nil, err
 	}
-	text, err := readFile(file, cmd.InOrStdin())
+	text, err := readFile("schema", file, cmd.InOrStdin())
 	if err != nil {
 		return nil, err
 	}

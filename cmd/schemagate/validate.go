@@ -20,7 +20,7 @@ import (
 
 // `schemagate validate`.
 
-// Exit codes of `schemagate validate`.
+// Exit codes of `schemagate validate`'s outcomes; any error exits [exitError] (3).
 const (
 	exitValid    = 0
 	exitFlagged  = 1
@@ -37,10 +37,12 @@ func newValidateCmd(f *clientFlags) *cobra.Command {
 	var v validateFlags
 	cmd := &cobra.Command{
 		Use:   "validate SUBJECT --file F [--format JSON|AVRO_JSON|CONFLUENT|AVRO_BINARY] [--version N]",
-		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict)",
+		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict), 3 error",
 		Long: "Validate a payload against the subject's schema. Without --format, a file holding JSON is\n" +
 			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says) and anything else as\n" +
-			"Confluent-framed binary. Prints the outcome and every finding.",
+			"Confluent-framed binary. Prints the outcome and every finding.\n\n" +
+			"Exit codes: 0 valid, 1 flagged (canary), 2 rejected (strict), 3 any error (usage, unreadable\n" +
+			"payload file, unreachable server, unknown subject, …): an error is never a verdict.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return v.run(cmd, f, args[0]) },
 	}
@@ -73,7 +75,7 @@ func (v *validateFlags) run(cmd *cobra.Command, f *clientFlags, subject string) 
 
 // request reads --file and builds the request for subject.
 func (v *validateFlags) request(stdin io.Reader, subject string) (*pb.ValidateRequest, error) {
-	raw, err := readFile(v.file, stdin)
+	raw, err := readFile("payload", v.file, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +141,9 @@ func validatePayload(ctx context.Context, conn *grpc.ClientConn, req *pb.Validat
 func outcomeExit(o governance.Outcome) error {
 	switch o {
 	case governance.OutcomeFlagged:
-		return exitError{code: exitFlagged, msg: "payload flagged"}
+		return resultCode{code: exitFlagged, msg: "payload flagged"}
 	case governance.OutcomeRejected:
-		return exitError{code: exitRejected, msg: "payload rejected"}
+		return resultCode{code: exitRejected, msg: "payload rejected"}
 	}
 	return nil
 }

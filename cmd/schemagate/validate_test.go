@@ -92,3 +92,35 @@ func serverInMode(t *testing.T, mode string) *harness.Server {
 	}
 	return s
 }
+
+// TestValidateErrorsAreNotVerdicts: every error of `schemagate validate` exits 3, never 1
+// (flagged) or 2 (rejected), and a missing file is named as the payload; `schema register`
+// names its file as the schema.
+func TestValidateErrorsAreNotVerdicts(t *testing.T) {
+	s := serverInMode(t, "canary")
+	payload := filepath.Join(t.TempDir(), "ok.json")
+	if err := os.WriteFile(payload, []byte(`{"name":"ada","age":36}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"unreachable server", []string{"validate", "users-value", "--file", payload, "--server", harness.FreeAddr(t), "--timeout", "5s"}, "Unavailable"},
+		{"unknown subject", []string{"validate", "nobody-value", "--file", payload, "--server", s.GRPCAddr}, "NotFound"},
+		{"missing payload file", []string{"validate", "users-value", "--file", missing, "--server", s.GRPCAddr}, "read payload: open " + missing},
+		{"no subject", []string{"validate", "--file", payload, "--server", s.GRPCAddr}, "accepts 1 arg(s), received 0"},
+		{"no --file", []string{"validate", "users-value", "--server", s.GRPCAddr}, `required flag(s) "file" not set`},
+		{"bad --format", []string{"validate", "users-value", "--file", payload, "--format", "XML", "--server", s.GRPCAddr}, `--format "XML"`},
+		{"missing schema file", []string{"schema", "register", "users-value", "--file", missing, "--server", s.GRPCAddr}, "read schema: open " + missing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, exit := harness.Run(t, nil, tt.args...)
+			if exit != exitError || out != "" || !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 3, no output and %q", exit, out, errOut, tt.wantStderr)
+			}
+		})
+	}
+}
