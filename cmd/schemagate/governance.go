@@ -87,8 +87,9 @@ func newGovernanceRequestCmd(f *clientFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&ticket, "ticket", "", "change-request ticket")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the subject should be strict")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the subject should be strict (required)")
 	_ = cmd.MarkFlagRequired("ticket")
+	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
 
@@ -147,9 +148,10 @@ func newGovernanceRollbackCmd(f *clientFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
-	cmd.Flags().StringVar(&incident, "incident", "", "incident ID")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&incident, "incident", "", "incident ID, recorded in the audit entry (required)")
 	_ = cmd.MarkFlagRequired("reason")
+	_ = cmd.MarkFlagRequired("incident")
 	return cmd
 }
 
