@@ -247,7 +247,7 @@ func TestServeWithAuth(t *testing.T) {
 		token    string
 		wantExit int
 		wantErr  string
-	}{{"", 1, "Unauthenticated"}, {"reader-secret-token", 1, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
+	}{{"", exitError, "Unauthenticated"}, {"reader-secret-token", exitError, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
 		env := []string{"SCHEMAGATE_TOKEN=" + tt.token}
 		_, errOut, exit := harness.Run(t, env, "schema", "register", "b", "--file", schemaFile, "--server", s.GRPCAddr)
 		if exit != tt.wantExit || !strings.Contains(errOut, tt.wantErr) {
