@@ -88,7 +88,7 @@ func printAuditEntries(w io.Writer, resp *pb.ListAuditEntriesResponse) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tSUBJECT\tTICKET\tREASON\tHASH")
 	for _, e := range resp.GetEntries() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.12s\n", e.GetSequence(), formatTime(e.GetTime()), e.GetActor(),
+		printf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.12s\n", e.GetSequence(), formatTime(e.GetTime()), e.GetActor(),
 			e.GetAction(), e.GetSubject(), firstOf(e.GetTicket(), e.GetIncident()), e.GetReason(), e.GetHash())
 	}
 	return tw.Flush()
@@ -150,15 +150,15 @@ func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
 // printVerified prints the verdict on the chain and the head to compare with the document's.
 func printVerified(w io.Writer, r *pb.VerifyAuditChainResponse) error {
 	if r.GetOk() {
-		fmt.Fprintf(w, "audit chain intact: %d entries verified\n", r.GetEntriesChecked())
+		printf(w, "audit chain intact: %d entries verified\n", r.GetEntriesChecked())
 	} else {
-		fmt.Fprintf(w, "audit chain BROKEN at entry %d: %s\n", r.GetFirstBrokenSequence(), r.GetProblem())
+		printf(w, "audit chain BROKEN at entry %d: %s\n", r.GetFirstBrokenSequence(), r.GetProblem())
 	}
 	head := "(none: the log is empty)"
 	if r.GetHeadSequence() != 0 || r.GetHeadHash() != "" {
 		head = fmt.Sprintf("entry #%d with hash %s", r.GetHeadSequence(), r.GetHeadHash())
 	}
-	_, err := fmt.Fprintf(w, "head: %s\ncompare it with the head the governance document (schemagate governance doc) was generated from: they must be the same\n", head)
+	err := printf(w, "head: %s\ncompare it with the head the governance document (schemagate governance doc) was generated from: they must be the same\n", head)
 	return err
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,4 +81,54 @@ func auditSequences(t *testing.T, out string) []int64 {
 		got = append(got, seq)
 	}
 	return got
+}
+
+// TestTextOutputEscapesControlCharacters: a payload key, an audit reason and a subject name
+// holding an escape sequence, a newline and a carriage return reach the terminal escaped, on
+// one row each, in validate's findings, the drift report, audit list and an error message;
+// -o json keeps them exact.
+func TestTextOutputEscapesControlCharacters(t *testing.T) {
+	s := serverInMode(t, "strict")
+	const hostile = "x\x1b[2J\nSEQ FORGED\rrow"
+	payload := filepath.Join(t.TempDir(), "hostile.json")
+	if err := os.WriteFile(payload, []byte(mustJSON(map[string]any{"name": "ada", "age": 36, hostile: 1})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) (string, string, int) {
+		t.Helper()
+		return harness.Run(t, nil, append(args, "--server", s.GRPCAddr)...)
+	}
+	out, errOut, exit := cli("validate", "users-value", "--file", payload)
+	if exit != exitRejected {
+		t.Fatalf("validate: exit %d, stdout %q, stderr %q; want 2 (rejected)", exit, out, errOut)
+	}
+	checkEscaped(t, "validate", out, 3) // outcome, header, the unknown field
+	if out, errOut, exit = cli("drift", "report", "users-value"); exit != 0 {
+		t.Fatalf("drift report: exit %d, stderr %q", exit, errOut)
+	}
+	checkEscaped(t, "drift report", out, 2)
+	if out, errOut, exit = cli("governance", "rollback", "users-value", "--reason", hostile, "--incident", "INC-1"); exit != 0 {
+		t.Fatalf("rollback: exit %d, stdout %q, stderr %q", exit, out, errOut)
+	}
+	if out, errOut, exit = cli("audit", "list", "--action", "mode.rolled_back"); exit != 0 {
+		t.Fatalf("audit list: exit %d, stderr %q", exit, errOut)
+	}
+	checkEscaped(t, "audit list", out, 2)
+	if out, errOut, exit = cli("audit", "list", "--action", "mode.rolled_back", "-o", "json"); exit != 0 ||
+		!strings.Contains(out, `x\u001b[2J\nSEQ FORGED\rrow`) {
+		t.Errorf("audit list -o json: exit %d, stdout %q, stderr %q; want the reason as exact JSON", exit, out, errOut)
+	}
+	if out, errOut, exit = cli("validate", hostile, "--file", payload); exit != exitError {
+		t.Fatalf("validate against an unknown subject: exit %d, stdout %q, stderr %q; want 3", exit, out, errOut)
+	}
+	checkEscaped(t, "an error", errOut, 1)
+}
+
+// checkEscaped checks that out holds lines lines, no escape or carriage return, and the
+// hostile text escaped.
+func checkEscaped(t *testing.T, what, out string, lines int) {
+	t.Helper()
+	if strings.ContainsAny(out, "\x1b\r") || strings.Count(out, "\n") != lines || !strings.Contains(out, `x\x1b[2J\nSEQ FORGED\rrow`) {
+		t.Errorf("%s printed %q; want %d lines with the text escaped", what, out, lines)
+	}
 }

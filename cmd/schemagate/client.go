@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -216,6 +220,68 @@ type resultCode struct {
 }
 
 func (e resultCode) Error() string { return e.msg }
+
+// printf is how every text rendering of the CLI writes: fmt.Fprintf, but every argument that
+// is a string (or a string type, or a fmt.Stringer) is passed through [printable] first, so
+// text from the server or a file (subjects, reasons, finding paths and messages, schema text)
+// cannot move the cursor, clear the screen or forge table rows. The format is ours and is
+// written as it is.
+func printf(w io.Writer, format string, args ...any) error {
+	safe := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case fmt.Stringer:
+			safe[i] = printable(v.String())
+		default:
+			if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+				safe[i] = printable(rv.String())
+			} else {
+				safe[i] = a
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, format, safe...)
+	return err
+}
+
+// printable returns s with every rune a terminal would not print as text escaped as Go
+// escapes it in a quoted string: control characters (\x1b, \r, \n, \t, \x7f, C1), other
+// unprintable runes such as bidirectional overrides (\u202e), and bytes that are not UTF-8
+// (\xff). Printable text, non-ASCII letters included, is left as it is.
+func printable(s string) string { return escapeUnprintable(s, false) }
+
+// printableLines is [printable] for a multi-line document (the governance document, an error
+// message): it keeps newlines and tabs.
+func printableLines(s string) string { return escapeUnprintable(s, true) }
+
+func escapeUnprintable(s string, keepLines bool) string {
+	keep := func(r rune) bool { return strconv.IsPrint(r) || keepLines && (r == '\n' || r == '\t') }
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !keep(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case keep(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
 
 // newTable returns the tab writer every table of the CLI is aligned with; Flush prints it.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }

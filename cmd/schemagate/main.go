@@ -37,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string
 		if errors.As(err, &rc) {
 			return rc.code // the command printed its result already
 		}
-		fmt.Fprintln(stderr, "schemagate:", err)
+		fmt.Fprintln(stderr, "schemagate:", printableLines(err.Error()))
 		return exitError
 	}
 	return exitOK

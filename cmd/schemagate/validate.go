@@ -198,7 +198,7 @@ func outcomeExit(o governance.Outcome) error {
 
 func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 	mode, _ := gateway.ValidationModeFromProto(resp.GetMode()) // the server always sets it
-	fmt.Fprintf(w, "%s (mode %s, schema ID %d, version %d)\n",
+	printf(w, "%s (mode %s, schema ID %d, version %d)\n",
 		strings.ToUpper(gateway.OutcomeFromProto(resp.GetOutcome()).String()), mode, resp.GetSchemaId(), resp.GetVersion())
 	if len(resp.GetFindings()) == 0 {
 		return nil
@@ -210,7 +210,7 @@ func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 		if path == "" {
 			path = "/"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
+		printf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
 	return tw.Flush()
 }
