@@ -218,6 +218,8 @@ func TestErrorsMapToCodes(t *testing.T) {
 		{"validate an unknown subject", "POST", "/v1/subjects/s/validate", `{"json":{}}`, 404, "has no live version"},
 		{"promotion of an ineligible subject", "POST", "/v1/subjects/s/promotions", `{"ticket":"CHG-1","reason":"r"}`, 400, "not eligible"},
 		{"promotion with a bad ticket", "POST", "/v1/subjects/s/promotions", `{"ticket":"nope","reason":"r"}`, 400, "invalid ticket"},
+		{"promotion without a reason", "POST", "/v1/subjects/s/promotions", `{"ticket":"CHG-1"}`, 400, "needs a reason"},
+		{"rollback without an incident", "POST", "/v1/subjects/s:rollback", `{"reason":"drift"}`, 400, "needs an incident"},
 		{"compatibility of an unknown subject", "POST", "/v1/compatibility/subjects/nope/versions/latest", registerBody(orderAvro), 404, "nope"},
 	}
 	for _, tt := range tests {

@@ -105,7 +105,9 @@ func (s *governanceService) SetValidationMode(ctx context.Context, req *pb.SetVa
 // ListAuditEntries lists one page of the audit entries the caller may read: those about a
 // subject granted to it, and those about no subject. A subject filter must name a granted
 // subject. For a principal with subject grants the gate's pages are read on until the page is
-// full or the log ends, so a page is short only at the end of the log.
+// full or the log ends, so a page is short only at the end of the log. Oldest first by default
+// (after after_sequence); with newest_first, newest first (before before_sequence). The cursor
+// of the next page is next_after_sequence or next_before_sequence, as the order says.
 func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAuditEntriesRequest) (*pb.ListAuditEntriesResponse, error) {
 	if req.GetSubject() != "" {
 		if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
@@ -113,7 +115,8 @@ func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAu
 		}
 	}
 	f := governance.AuditFilter{Subject: req.GetSubject(), Action: governance.Action(req.GetAction()),
-		AfterSeq: req.GetAfterSequence(), Limit: int(req.GetPageSize())}
+		AfterSeq: req.GetAfterSequence(), BeforeSeq: req.GetBeforeSequence(), NewestFirst: req.GetNewestFirst(),
+		Limit: int(req.GetPageSize())}
 	want := f.Limit
 	if want <= 0 {
 		want = governance.DefaultAuditListLimit
@@ -128,14 +131,18 @@ func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAu
 		for _, e := range auth.Visible(ctx, page.Entries, func(e governance.Entry) string { return e.Subject }) {
 			out.Entries = append(out.Entries, entryToProto(e))
 			if len(out.Entries) == want {
-				out.NextAfterSequence = e.Seq
+				if f.NewestFirst {
+					out.NextBeforeSequence = e.Seq
+				} else {
+					out.NextAfterSequence = e.Seq
+				}
 				return out, nil
 			}
 		}
 		if page.Next == 0 {
 			return out, nil
 		}
-		f.AfterSeq = page.Next
+		f = f.Continue(page.Next)
 	}
 }
 

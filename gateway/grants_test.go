@@ -438,24 +438,8 @@ func TestListingsShowGrantedSubjectsOnly(t *testing.T) {
 		}
 	}
 
-	// The audit log, read one entry per page: every entry is about a granted subject or none,
-	// and the pages hold what one large page holds.
-	var paged []int64
-	for after := int64(0); ; {
-		page, err := gov.ListAuditEntries(producer, &pb.ListAuditEntriesRequest{AfterSequence: after, PageSize: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.GetEntries() {
-			if s := e.GetSubject(); s != "" && !strings.HasPrefix(s, "granted-") {
-				t.Errorf("audit entry %d about %s shown to a principal limited to granted-*", e.GetSequence(), s)
-			}
-			paged = append(paged, e.GetSequence())
-		}
-		if after = page.GetNextAfterSequence(); after == 0 {
-			break
-		}
-	}
+	// The audit log, read one entry per page either way: every entry is about a granted subject
+	// or none, and the pages hold what one large page holds, newest first reversed.
 	whole, err := gov.ListAuditEntries(producer, &pb.ListAuditEntriesRequest{PageSize: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -464,8 +448,37 @@ func TestListingsShowGrantedSubjectsOnly(t *testing.T) {
 	for _, e := range whole.GetEntries() {
 		wholeSeqs = append(wholeSeqs, e.GetSequence())
 	}
-	if diff := cmp.Diff(wholeSeqs, paged); diff != "" || len(paged) == 0 {
-		t.Errorf("audit pages of one (-one page +pages of one):\n%s", diff)
+	for _, newestFirst := range []bool{false, true} {
+		want := slices.Clone(wholeSeqs)
+		if newestFirst {
+			slices.Reverse(want)
+		}
+		var paged []int64
+		for req := (&pb.ListAuditEntriesRequest{NewestFirst: newestFirst, PageSize: 1}); ; {
+			page, err := gov.ListAuditEntries(producer, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.GetEntries() {
+				if s := e.GetSubject(); s != "" && !strings.HasPrefix(s, "granted-") {
+					t.Errorf("audit entry %d about %s shown to a principal limited to granted-*", e.GetSequence(), s)
+				}
+				paged = append(paged, e.GetSequence())
+			}
+			req.AfterSequence, req.BeforeSequence = page.GetNextAfterSequence(), page.GetNextBeforeSequence()
+			if req.AfterSequence == 0 && req.BeforeSequence == 0 {
+				break
+			}
+		}
+		if diff := cmp.Diff(want, paged); diff != "" || len(paged) == 0 {
+			t.Errorf("audit pages of one, newest first %v (-one page +pages of one):\n%s", newestFirst, diff)
+		}
+	}
+	// Over HTTP, newest_first and page_size are query parameters.
+	var newest struct{ Entries []struct{ Sequence string } }
+	if code, body := w.httpDo(t, "GET", "/v1/audit?newest_first=true&page_size=1", "Bearer "+grantToken(auth.RoleProducer), ""); code != http.StatusOK ||
+		json.Unmarshal([]byte(body), &newest) != nil || len(newest.Entries) != 1 || newest.Entries[0].Sequence != fmt.Sprint(wholeSeqs[len(wholeSeqs)-1]) {
+		t.Errorf("GET /v1/audit?newest_first=true&page_size=1 = %d %s; want the newest visible entry, %d", code, body, wholeSeqs[len(wholeSeqs)-1])
 	}
 	if _, err := gov.ListAuditEntries(producer, &pb.ListAuditEntriesRequest{Subject: "other-value"}); status.Code(err) != codes.PermissionDenied ||
 		!strings.Contains(status.Convert(err).Message(), `"other-value"`) {

@@ -75,7 +75,8 @@ func (g *Gate) Override(ctx context.Context, actor Actor, subject string, mode V
 // AuditPage is one page of audit entries.
 type AuditPage struct {
 	Entries []Entry
-	// Next is the AfterSeq of the next page, 0 when this page is the last.
+	// Next is the Seq to continue after (see [AuditFilter.Continue]), 0 when this page is the
+	// last.
 	Next int64
 }
 

@@ -263,11 +263,27 @@ type AuditFilter struct {
 	// Subject and Action, when set, must match exactly.
 	Subject string
 	Action  Action
-	// AfterSeq returns only entries with a larger Seq: pass the last Seq of a page to get the
-	// next one.
+	// AfterSeq returns only entries with a larger Seq: pass the last Seq of an ascending page
+	// to get the next one (see [AuditFilter.Continue]).
 	AfterSeq int64
+	// BeforeSeq, when above 0, returns only entries with a smaller Seq: pass the last Seq of a
+	// NewestFirst page to get the next one.
+	BeforeSeq int64
+	// NewestFirst lists in descending Seq order; the default is ascending.
+	NewestFirst bool
 	// Limit is the most entries returned: default 100 (when 0 or negative), at most 1000.
 	Limit int
+}
+
+// Continue returns the filter of the page after one whose last entry has Seq next (an
+// [AuditPage]'s Next): AfterSeq moves forward when ascending, BeforeSeq back when NewestFirst.
+func (f AuditFilter) Continue(next int64) AuditFilter {
+	if f.NewestFirst {
+		f.BeforeSeq = next
+	} else {
+		f.AfterSeq = next
+	}
+	return f
 }
 
 // limit is the page size f asks for: Limit, or the default when 0 or negative, at most the
@@ -279,11 +295,16 @@ func (f AuditFilter) limit() int {
 	return min(f.Limit, MaxAuditListLimit)
 }
 
-// List returns the entries f selects in ascending Seq order, at most f.Limit of them.
+// List returns the entries f selects in ascending Seq order (descending with f.NewestFirst),
+// at most f.Limit of them.
 func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
 	limit := f.limit()
 	q := `SELECT ` + auditColumns + ` FROM audit_entries WHERE seq > ?`
 	args := []any{f.AfterSeq}
+	if f.BeforeSeq > 0 {
+		q += ` AND seq < ?`
+		args = append(args, f.BeforeSeq)
+	}
 	if f.Subject != "" {
 		q += ` AND subject = ?`
 		args = append(args, f.Subject)
@@ -292,7 +313,11 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
 		q += ` AND action = ?`
 		args = append(args, string(f.Action))
 	}
-	q += ` ORDER BY seq LIMIT ?`
+	q += ` ORDER BY seq`
+	if f.NewestFirst {
+		q += ` DESC`
+	}
+	q += ` LIMIT ?`
 	args = append(args, limit)
 	return a.query(ctx, q, args...)
 }

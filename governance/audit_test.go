@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,6 +237,14 @@ func TestAuditListFilterAndPaging(t *testing.T) {
 		{"limit", AuditFilter{AfterSeq: 3, Limit: 4}, entries[3:7]},
 		{"no match", AuditFilter{Subject: "nope"}, nil},
 		{"past the end", AuditFilter{AfterSeq: 30}, nil},
+		{"before", AuditFilter{BeforeSeq: 5}, entries[:4]},
+		{"between", AuditFilter{AfterSeq: 3, BeforeSeq: 7}, entries[3:6]},
+		{"newest first", AuditFilter{NewestFirst: true}, reversed(entries)},
+		{"newest first, limit", AuditFilter{NewestFirst: true, Limit: 2}, reversed(entries[28:])},
+		{"newest first before", AuditFilter{NewestFirst: true, BeforeSeq: 10, Limit: 3}, reversed(entries[6:9])},
+		{"newest first after", AuditFilter{NewestFirst: true, AfterSeq: 27}, reversed(entries[27:])},
+		{"newest first, subject", AuditFilter{NewestFirst: true, Subject: "orders-value"},
+			reversed(where(func(e Entry) bool { return e.Subject == "orders-value" }))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,22 +258,35 @@ func TestAuditListFilterAndPaging(t *testing.T) {
 		})
 	}
 
-	// Paging by AfterSeq visits every entry once, in order.
-	var paged []Entry
-	for after := int64(0); ; {
-		page, err := a.List(ctx, AuditFilter{Subject: "orders-value", AfterSeq: after, Limit: 3})
-		if err != nil {
-			t.Fatal(err)
+	// Paging with Continue visits every entry once, in order, either way.
+	orders := where(func(e Entry) bool { return e.Subject == "orders-value" })
+	for _, tc := range []struct {
+		newestFirst bool
+		want        []Entry
+	}{{false, orders}, {true, reversed(orders)}} {
+		var paged []Entry
+		for f := (AuditFilter{Subject: "orders-value", NewestFirst: tc.newestFirst, Limit: 3}); ; {
+			page, err := a.List(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			paged = append(paged, page...)
+			f = f.Continue(page[len(page)-1].Seq)
 		}
-		if len(page) == 0 {
-			break
+		if diff := cmp.Diff(tc.want, paged); diff != "" {
+			t.Errorf("paged, newest first %v (-want +got):\n%s", tc.newestFirst, diff)
 		}
-		paged = append(paged, page...)
-		after = page[len(page)-1].Seq
 	}
-	if diff := cmp.Diff(where(func(e Entry) bool { return e.Subject == "orders-value" }), paged); diff != "" {
-		t.Errorf("paged (-want +got):\n%s", diff)
-	}
+}
+
+// reversed returns a reversed copy of entries.
+func reversed(entries []Entry) []Entry {
+	out := slices.Clone(entries)
+	slices.Reverse(out)
+	return out
 }
 
 func TestAuditListLimits(t *testing.T) {

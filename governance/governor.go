@@ -235,8 +235,12 @@ func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
 }
 
 // Request opens a promotion request for subject, refused while the subject is not eligible or
-// a request is pending. With NoApproval set, an eligible subject is promoted at once instead.
+// a request is pending, and refused without a reason ([ErrBadRequest]). With NoApproval set,
+// an eligible subject is promoted at once instead.
 func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Promotion{}, fmt.Errorf("%w: a promotion request needs a reason", ErrBadRequest)
+	}
 	if err := g.opts.Audit.Intact(); err != nil {
 		return Promotion{}, err
 	}
@@ -393,10 +397,15 @@ func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (
 }
 
 // Rollback returns a strict subject to canary at once, citing an incident; the clean window
-// restarts (entering canary starts it).
+// restarts (entering canary starts it). A reason and an incident are required
+// ([ErrBadRequest]): this is the caller's rollback; the automatic one (see [Governor.Tick])
+// has no incident and does not come through here.
 func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, incident string) (Entry, error) {
 	if strings.TrimSpace(reason) == "" {
 		return Entry{}, fmt.Errorf("%w: a rollback needs a reason", ErrBadRequest)
+	}
+	if strings.TrimSpace(incident) == "" {
+		return Entry{}, fmt.Errorf("%w: a rollback needs an incident", ErrBadRequest)
 	}
 	return g.changeMode(ctx, actor, ModeCanary, Entry{Action: ActionModeRolledBack, Subject: subject, Incident: incident, Reason: reason}, true)
 }

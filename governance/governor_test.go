@@ -272,3 +272,47 @@ func TestAutoRollback(t *testing.T) {
 		t.Error("subject still strict after the automatic rollback")
 	}
 }
+
+// TestRequestAndRollbackNeedReasonAndIncident: a promotion request without a reason and a
+// rollback without a reason or an incident are refused as bad requests, before anything is
+// audited (blank counts as missing).
+func TestRequestAndRollbackNeedReasonAndIncident(t *testing.T) {
+	ctx := context.Background()
+	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: time.Hour, MinValidations: 1}})
+	e.run(t, time.Hour, 5, false)
+	if _, err := e.gov.Override(ctx, Actor{Name: "root", Role: "admin"}, "orders", ModeStrict, "CHG-9", "set up"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.audit.List(ctx, AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"request without a reason", func() error { _, err := e.gov.Request(ctx, alice, "orders", "CHG-1", ""); return err }, "a promotion request needs a reason"},
+		{"request with a blank reason", func() error { _, err := e.gov.Request(ctx, alice, "orders", "CHG-1", " \t\n"); return err }, "a promotion request needs a reason"},
+		{"rollback without an incident", func() error { _, err := e.gov.Rollback(ctx, pager, "orders", "drift", ""); return err }, "a rollback needs an incident"},
+		{"rollback with a blank incident", func() error { _, err := e.gov.Rollback(ctx, pager, "orders", "drift", "  "); return err }, "a rollback needs an incident"},
+		{"rollback without a reason", func() error { _, err := e.gov.Rollback(ctx, pager, "orders", "", "INC-1"); return err }, "a rollback needs a reason"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v; want ErrBadRequest saying %q", err, tt.want)
+			}
+		})
+	}
+	after, err := e.audit.List(ctx, AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("refused calls changed the audit log (-before +after):\n%s", diff)
+	}
+	if e.modes.ModeOf("orders") != ModeStrict {
+		t.Errorf("mode %s after refused rollbacks; want strict", e.modes.ModeOf("orders"))
+	}
+}

@@ -21,28 +21,74 @@ func newAuditCmd(f *clientFlags) *cobra.Command {
 		newAuditListCmd(f), newAuditVerifyCmd(f))
 }
 
+// auditListFlags are the flags of `schemagate audit list`.
+type auditListFlags struct {
+	subject, action string
+	after           int64
+	limit           int
+	oldestFirst     bool
+}
+
+// newAuditListCmd lists the audit log, newest first unless --oldest-first, reading page after
+// page until --limit entries are printed or the log ends.
 func newAuditListCmd(f *clientFlags) *cobra.Command {
-	var subject, action string
+	var l auditListFlags
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List audit entries",
-		Args:  cobra.NoArgs,
+		Use:   "list [--subject S] [--action A] [--after SEQ] [--limit N] [--oldest-first]",
+		Short: "List audit entries, newest first (every entry unless --limit)",
+		Long: "List the audit entries you may read, newest first (--oldest-first: in the order they were\n" +
+			"written), page after page: every entry, or the first --limit N of that order. --after SEQ\n" +
+			"lists only entries after sequence SEQ.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.ListAuditEntriesResponse, error) {
-				return pb.NewGovernanceServiceClient(conn).ListAuditEntries(ctx, &pb.ListAuditEntriesRequest{Subject: subject, Action: action, PageSize: 1000})
-			}, printAuditEntries)
+			if l.limit < 0 || l.after < 0 {
+				return fmt.Errorf("--limit %d, --after %d: want 0 or more", l.limit, l.after)
+			}
+			return call(cmd, f, l.list, printAuditEntries)
 		},
 	}
-	cmd.Flags().StringVar(&subject, "subject", "", "only entries about this subject")
-	cmd.Flags().StringVar(&action, "action", "", "only entries of this action")
+	cmd.Flags().StringVar(&l.subject, "subject", "", "only entries about this subject")
+	cmd.Flags().StringVar(&l.action, "action", "", "only entries of this action")
+	cmd.Flags().Int64Var(&l.after, "after", 0, "only entries with a larger sequence number")
+	cmd.Flags().IntVar(&l.limit, "limit", 0, "print at most this many entries (0: all)")
+	cmd.Flags().BoolVar(&l.oldestFirst, "oldest-first", false, "oldest entries first (default newest first)")
 	return cmd
+}
+
+// list reads pages of at most governance.MaxAuditListLimit entries, following the server's
+// cursor, until --limit entries are read or the log ends. The response holds them all, with
+// the cursor to continue from when --limit stopped it early.
+func (l *auditListFlags) list(ctx context.Context, conn *grpc.ClientConn) (*pb.ListAuditEntriesResponse, error) {
+	client := pb.NewGovernanceServiceClient(conn)
+	req := &pb.ListAuditEntriesRequest{Subject: l.subject, Action: l.action, AfterSequence: l.after, NewestFirst: !l.oldestFirst}
+	out := &pb.ListAuditEntriesResponse{}
+	for {
+		req.PageSize = governance.MaxAuditListLimit
+		if l.limit > 0 {
+			req.PageSize = int32(min(l.limit-len(out.Entries), governance.MaxAuditListLimit))
+		}
+		page, err := client.ListAuditEntries(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out.Entries = append(out.Entries, page.GetEntries()...)
+		out.NextAfterSequence, out.NextBeforeSequence = page.GetNextAfterSequence(), page.GetNextBeforeSequence()
+		if (out.NextAfterSequence == 0 && out.NextBeforeSequence == 0) || (l.limit > 0 && len(out.Entries) >= l.limit) {
+			return out, nil
+		}
+		if req.NewestFirst {
+			req.BeforeSequence = out.NextBeforeSequence
+		} else {
+			req.AfterSequence = out.NextAfterSequence
+		}
+	}
 }
 
 func printAuditEntries(w io.Writer, resp *pb.ListAuditEntriesResponse) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tSUBJECT\tTICKET\tREASON\tHASH")
 	for _, e := range resp.GetEntries() {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.12s\n", e.GetSequence(), formatTime(e.GetTime()), e.GetActor(),
+		printf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.12s\n", e.GetSequence(), formatTime(e.GetTime()), e.GetActor(),
 			e.GetAction(), e.GetSubject(), firstOf(e.GetTicket(), e.GetIncident()), e.GetReason(), e.GetHash())
 	}
 	return tw.Flush()
@@ -92,7 +138,7 @@ func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
 				}, printVerified)
 			}
 			if err == nil && !resp.GetOk() {
-				return exitError{code: 1, msg: "audit chain broken"}
+				return resultCode{code: 1, msg: "audit chain broken"}
 			}
 			return err
 		},
@@ -104,15 +150,15 @@ func newAuditVerifyCmd(f *clientFlags) *cobra.Command {
 // printVerified prints the verdict on the chain and the head to compare with the document's.
 func printVerified(w io.Writer, r *pb.VerifyAuditChainResponse) error {
 	if r.GetOk() {
-		fmt.Fprintf(w, "audit chain intact: %d entries verified\n", r.GetEntriesChecked())
+		printf(w, "audit chain intact: %d entries verified\n", r.GetEntriesChecked())
 	} else {
-		fmt.Fprintf(w, "audit chain BROKEN at entry %d: %s\n", r.GetFirstBrokenSequence(), r.GetProblem())
+		printf(w, "audit chain BROKEN at entry %d: %s\n", r.GetFirstBrokenSequence(), r.GetProblem())
 	}
 	head := "(none: the log is empty)"
 	if r.GetHeadSequence() != 0 || r.GetHeadHash() != "" {
 		head = fmt.Sprintf("entry #%d with hash %s", r.GetHeadSequence(), r.GetHeadHash())
 	}
-	_, err := fmt.Fprintf(w, "head: %s\ncompare it with the head the governance document (schemagate governance doc) was generated from: they must be the same\n", head)
+	err := printf(w, "head: %s\ncompare it with the head the governance document (schemagate governance doc) was generated from: they must be the same\n", head)
 	return err
 }
 

@@ -229,8 +229,8 @@ func TestServeRefusesBadAuditKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := harness.Run(t, nil, "serve", "--data-dir", dataDir, "--config", config(tc.keyFile),
 				"--http-addr", harness.FreeAddr(t), "--grpc-addr", harness.FreeAddr(t))
-			if code != 1 || !strings.Contains(stderr, tc.want) {
-				t.Errorf("serve: exit %d, stderr %q; want 1 and %q", code, stderr, tc.want)
+			if code != exitError || !strings.Contains(stderr, tc.want) {
+				t.Errorf("serve: exit %d, stderr %q; want 3 and %q", code, stderr, tc.want)
 			}
 			for _, key := range []string{keyA, keyB, "0123456789abcdef0123456789abcde"} {
 				if strings.Contains(stderr, key) {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -119,7 +123,7 @@ func alwaysText(o *callOptions) { o.alwaysText = true }
 // protobuf JSON with -o json (for scripts) and with text otherwise. text runs while the
 // connection is still open, so a rendering may call again with what do captured. A gRPC
 // error, from do or from text, is returned as the server's "message (Code)", which main
-// prints before exiting 1.
+// prints before exiting 3.
 func call[Resp proto.Message](cmd *cobra.Command, f *clientFlags, do func(context.Context, *grpc.ClientConn) (Resp, error),
 	text func(io.Writer, Resp) error, opts ...callOption,
 ) error {
@@ -208,13 +212,76 @@ func flagError(_ *cobra.Command, err error) error {
 	return err
 }
 
-// exitError ends the command with a specific exit code after its output was printed.
-type exitError struct {
+// resultCode ends the command with a result's exit code (1 or 2, see [exitError]) after its
+// output was printed.
+type resultCode struct {
 	code int
 	msg  string
 }
 
-func (e exitError) Error() string { return e.msg }
+func (e resultCode) Error() string { return e.msg }
+
+// printf is how every text rendering of the CLI writes: fmt.Fprintf, but every argument that
+// is a string (or a string type, or a fmt.Stringer) is passed through [printable] first, so
+// text from the server or a file (subjects, reasons, finding paths and messages, schema text)
+// cannot move the cursor, clear the screen or forge table rows. The format is ours and is
+// written as it is.
+func printf(w io.Writer, format string, args ...any) error {
+	safe := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case fmt.Stringer:
+			safe[i] = printable(v.String())
+		default:
+			if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+				safe[i] = printable(rv.String())
+			} else {
+				safe[i] = a
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, format, safe...)
+	return err
+}
+
+// printable returns s with every rune a terminal would not print as text escaped as Go
+// escapes it in a quoted string: control characters (\x1b, \r, \n, \t, \x7f, C1), other
+// unprintable runes such as bidirectional overrides (\u202e), and bytes that are not UTF-8
+// (\xff). Printable text, non-ASCII letters included, is left as it is.
+func printable(s string) string { return escapeUnprintable(s, false) }
+
+// printableLines is [printable] for a multi-line document (the governance document, an error
+// message): it keeps newlines and tabs.
+func printableLines(s string) string { return escapeUnprintable(s, true) }
+
+func escapeUnprintable(s string, keepLines bool) string {
+	keep := func(r rune) bool { return strconv.IsPrint(r) || keepLines && (r == '\n' || r == '\t') }
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !keep(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case keep(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
 
 // newTable returns the tab writer every table of the CLI is aligned with; Flush prints it.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
@@ -224,15 +291,18 @@ func formatTime(ts *timestamppb.Timestamp) string {
 	return ts.AsTime().UTC().Format("2006-01-02T15:04:05Z")
 }
 
-// readFile reads the file a --file flag names, standard input for "-".
-func readFile(path string, stdin io.Reader) (string, error) {
+// readFile reads the file a --file flag names, standard input for "-"; what names the file
+// (payload, schema) in the error.
+func readFile(what, path string, stdin io.Reader) (string, error) {
+	var b []byte
+	var err error
 	if path == "-" {
-		b, err := io.ReadAll(stdin)
-		return string(b), err
+		b, err = io.ReadAll(stdin)
+	} else {
+		b, err = os.ReadFile(path)
 	}
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("read schema: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	return string(b), nil
 }

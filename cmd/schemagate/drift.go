@@ -37,7 +37,7 @@ func printDriftReport(w io.Writer, resp *pb.GetDriftReportResponse) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "KIND\tPATH\tCOUNT\tFIRST SEEN\tLAST SEEN\tMESSAGE")
 	for _, e := range resp.GetEntries() {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", gateway.DriftKindFromProto(e.GetKind()), e.GetPath(), e.GetCount(),
+		printf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", gateway.DriftKindFromProto(e.GetKind()), e.GetPath(), e.GetCount(),
 			formatTime(e.GetFirstSeen()), formatTime(e.GetLastSeen()), e.GetMessage())
 	}
 	return tw.Flush()
@@ -53,7 +53,7 @@ func newDriftInjectCmd(f *clientFlags) *cobra.Command {
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.InjectDrillResponse, error) {
 				return pb.NewValidationServiceClient(conn).InjectDrill(ctx, &pb.InjectDrillRequest{Subject: args[0], Kind: kind.proto()})
 			}, func(w io.Writer, resp *pb.InjectDrillResponse) error {
-				_, err := fmt.Fprintf(w, "drill raised: %s (%s) for %s, audit entry #%d; check that it reached your receivers\n",
+				err := printf(w, "drill raised: %s (%s) for %s, audit entry #%d; check that it reached your receivers\n",
 					resp.GetAlert(), resp.GetSeverity(), args[0], resp.GetAuditSequence())
 				return err
 			})

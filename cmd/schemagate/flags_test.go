@@ -23,8 +23,8 @@ func TestFlagValuesRefuseWithTheirOwnMessage(t *testing.T) {
 		{[]string{"validate", "s", "--file", "-", "--version", "x"}, "schemagate: invalid argument \"x\" for \"--version\" flag: strconv.ParseInt: parsing \"x\": invalid syntax\n"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(append(tt.args, "--server", "127.0.0.1:1"), &stdout, &stderr, noEnv); code != 1 || stderr.String() != tt.want || stdout.Len() != 0 {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and %q", tt.args, code, stdout.String(), stderr.String(), tt.want)
+		if code := run(append(tt.args, "--server", "127.0.0.1:1"), &stdout, &stderr, noEnv); code != exitError || stderr.String() != tt.want || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 3 and %q", tt.args, code, stdout.String(), stderr.String(), tt.want)
 		}
 	}
 }

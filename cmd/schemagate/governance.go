@@ -62,7 +62,7 @@ func printStatuses(w io.Writer, statuses []*pb.SubjectStatus) error {
 			principals = strings.Join(names, ", ")
 		}
 		mode, _ := gateway.ValidationModeFromProto(s.GetMode()) // the server always sets it
-		fmt.Fprintf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%s\t%v\t%s\t%s\n", s.GetSubject(), mode,
+		printf(tw, "%s\t%s\t%s of %s\t%d\t%d\t%s\t%v\t%s\t%s\n", s.GetSubject(), mode,
 			time.Duration(s.GetCleanSeconds())*time.Second, time.Duration(s.GetRequiredSeconds())*time.Second,
 			s.GetValidations(), s.GetViolations(), principals, s.GetEligible(), pending, strings.Join(s.GetReasons(), "; "))
 	}
@@ -80,15 +80,16 @@ func newGovernanceRequestCmd(f *clientFlags) *cobra.Command {
 				return pb.NewGovernanceServiceClient(conn).RequestPromotion(ctx, &pb.RequestPromotionRequest{Subject: args[0], Ticket: ticket, Reason: reason})
 			}, func(w io.Writer, resp *pb.RequestPromotionResponse) error {
 				p := resp.GetPromotion()
-				_, err := fmt.Fprintf(w, "promotion %s requested for %s (ticket %s); a governance lead other than %s approves it\n",
+				err := printf(w, "promotion %s requested for %s (ticket %s); a governance lead other than %s approves it\n",
 					p.GetId(), p.GetSubject(), p.GetTicket(), p.GetRequester())
 				return err
 			})
 		},
 	}
 	cmd.Flags().StringVar(&ticket, "ticket", "", "change-request ticket")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the subject should be strict")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the subject should be strict (required)")
 	_ = cmd.MarkFlagRequired("ticket")
+	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
 
@@ -102,7 +103,7 @@ func newGovernanceApproveCmd(f *clientFlags) *cobra.Command {
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.ApprovePromotionResponse, error) {
 				return pb.NewGovernanceServiceClient(conn).ApprovePromotion(ctx, &pb.ApprovePromotionRequest{PromotionId: args[0], Comment: comment})
 			}, func(w io.Writer, resp *pb.ApprovePromotionResponse) error {
-				_, err := fmt.Fprintf(w, "approved %s: %s is strict (audit entry #%d)\n",
+				err := printf(w, "approved %s: %s is strict (audit entry #%d)\n",
 					resp.GetPromotion().GetId(), resp.GetPromotion().GetSubject(), resp.GetAuditEntry().GetSequence())
 				return err
 			})
@@ -122,7 +123,7 @@ func newGovernanceRejectCmd(f *clientFlags) *cobra.Command {
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.RejectPromotionResponse, error) {
 				return pb.NewGovernanceServiceClient(conn).RejectPromotion(ctx, &pb.RejectPromotionRequest{PromotionId: args[0], Reason: reason})
 			}, func(w io.Writer, resp *pb.RejectPromotionResponse) error {
-				_, err := fmt.Fprintf(w, "rejected %s (audit entry #%d)\n", resp.GetPromotion().GetId(), resp.GetAuditEntry().GetSequence())
+				err := printf(w, "rejected %s (audit entry #%d)\n", resp.GetPromotion().GetId(), resp.GetAuditEntry().GetSequence())
 				return err
 			})
 		},
@@ -142,14 +143,15 @@ func newGovernanceRollbackCmd(f *clientFlags) *cobra.Command {
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.RollbackResponse, error) {
 				return pb.NewGovernanceServiceClient(conn).Rollback(ctx, &pb.RollbackRequest{Subject: args[0], Reason: reason, Incident: incident})
 			}, func(w io.Writer, resp *pb.RollbackResponse) error {
-				_, err := fmt.Fprintf(w, "%s is canary again (audit entry #%d)\n", args[0], resp.GetAuditEntry().GetSequence())
+				err := printf(w, "%s is canary again (audit entry #%d)\n", args[0], resp.GetAuditEntry().GetSequence())
 				return err
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
-	cmd.Flags().StringVar(&incident, "incident", "", "incident ID")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&incident, "incident", "", "incident ID, recorded in the audit entry (required)")
 	_ = cmd.MarkFlagRequired("reason")
+	_ = cmd.MarkFlagRequired("incident")
 	return cmd
 }
 
@@ -164,7 +166,11 @@ func newGovernanceDocCmd(f *clientFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if offline.set() {
 				return offline.withAudit(cmd.Context(), func(a *governance.Audit) error {
-					return gateway.WriteOfflineDocument(cmd.Context(), cmd.OutOrStdout(), a, offline.ticketURL)
+					var doc strings.Builder
+					if err := gateway.WriteOfflineDocument(cmd.Context(), &doc, a, offline.ticketURL); err != nil {
+						return err
+					}
+					return printDocument(cmd.OutOrStdout(), &pb.GetGovernanceDocumentResponse{Markdown: doc.String()})
 				})
 			}
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.GetGovernanceDocumentResponse, error) {
@@ -178,6 +184,6 @@ func newGovernanceDocCmd(f *clientFlags) *cobra.Command {
 }
 
 func printDocument(w io.Writer, resp *pb.GetGovernanceDocumentResponse) error {
-	_, err := io.WriteString(w, resp.GetMarkdown())
+	_, err := io.WriteString(w, printableLines(resp.GetMarkdown()))
 	return err
 }

@@ -137,3 +137,31 @@ auth:
 		t.Errorf("offline verify: exit %d %q", exit, out)
 	}
 }
+
+// TestRequestAndRollbackNeedReasonAndIncident: `governance request` needs --reason and
+// `governance rollback` needs --incident, in the CLI and, for a blank value, on the server
+// (InvalidArgument); each is an error, exit 3.
+func TestRequestAndRollbackNeedReasonAndIncident(t *testing.T) {
+	s := serverInMode(t, "strict")
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"request without --reason", []string{"governance", "request", "users-value", "--ticket", "CHG-1"}, `required flag(s) "reason" not set`},
+		{"rollback without --incident", []string{"governance", "rollback", "users-value", "--reason", "drift"}, `required flag(s) "incident" not set`},
+		{"request with a blank reason", []string{"governance", "request", "users-value", "--ticket", "CHG-1", "--reason", " "}, "a promotion request needs a reason (InvalidArgument)"},
+		{"rollback with a blank incident", []string{"governance", "rollback", "users-value", "--reason", "drift", "--incident", " "}, "a rollback needs an incident (InvalidArgument)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, exit := harness.Run(t, nil, append(tt.args, "--server", s.GRPCAddr)...)
+			if exit != exitError || out != "" || !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 3 and %q", exit, out, errOut, tt.wantStderr)
+			}
+		})
+	}
+	out, errOut, exit := harness.Run(t, nil, "governance", "status", "users-value", "--server", s.GRPCAddr)
+	if exit != 0 || !strings.Contains(out, "users-value  strict") {
+		t.Errorf("status after the refused rollbacks: exit %d, stdout %q, stderr %q; want users-value still strict", exit, out, errOut)
+	}
+}

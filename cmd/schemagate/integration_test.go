@@ -201,8 +201,8 @@ func (tr *trickled) finish(t *testing.T) (int, string) {
 
 func TestServeRefusesNonLoopbackWithoutAuth(t *testing.T) {
 	_, stderr, code := harness.Run(t, nil, "serve", "--data-dir", t.TempDir(), "--http-addr", "0.0.0.0:0", "--grpc-addr", harness.FreeAddr(t))
-	if code != 1 {
-		t.Errorf("exit code = %d; want 1", code)
+	if code != exitError {
+		t.Errorf("exit code = %d; want 3", code)
 	}
 	if !strings.Contains(stderr, "refusing to listen on 0.0.0.0:0 without authentication: configure auth.principals") {
 		t.Errorf("stderr = %q; want the refusal naming the fix", stderr)
@@ -247,7 +247,7 @@ func TestServeWithAuth(t *testing.T) {
 		token    string
 		wantExit int
 		wantErr  string
-	}{{"", 1, "Unauthenticated"}, {"reader-secret-token", 1, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
+	}{{"", exitError, "Unauthenticated"}, {"reader-secret-token", exitError, "PermissionDenied"}, {"writer-secret-token", 0, ""}} {
 		env := []string{"SCHEMAGATE_TOKEN=" + tt.token}
 		_, errOut, exit := harness.Run(t, env, "schema", "register", "b", "--file", schemaFile, "--server", s.GRPCAddr)
 		if exit != tt.wantExit || !strings.Contains(errOut, tt.wantErr) {

@@ -16,28 +16,40 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)) }
 
-// run executes the command line and returns the process exit code: 0 on success, 1 when the
-// command failed (the message is on stderr).
+// Exit codes of every command. 1 and 2 are results, not failures: `validate` exits 1 for a
+// flagged payload and 2 for a rejected one, `audit verify` exits 1 for a broken chain. Every
+// error (a usage error, an unreadable file, an unreachable server, an error the server
+// answers) exits exitError, so a script can tell a verdict from a failure.
+const (
+	exitOK    = 0
+	exitError = 3
+)
+
+// run executes the command line and returns the process exit code (see [exitError]): 0 on
+// success, a command's result code, or 3 when the command failed (the message is on stderr).
 func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd(stdout, stderr, lookupEnv)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			return ee.code // the command printed its result already
+		var rc resultCode
+		if errors.As(err, &rc) {
+			return rc.code // the command printed its result already
 		}
-		fmt.Fprintln(stderr, "schemagate:", err)
-		return 1
+		fmt.Fprintln(stderr, "schemagate:", printableLines(err.Error()))
+		return exitError
 	}
-	return 0
+	return exitOK
 }
 
 func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "schemagate",
-		Short:         "Schema registry gateway: Avro and JSON Schema, Confluent-compatible, governed validation",
+		Use:   "schemagate",
+		Short: "Schema registry gateway: Avro and JSON Schema, Confluent-compatible, governed validation",
+		Long: "Schema registry gateway: Avro and JSON Schema, Confluent-compatible, governed validation.\n\n" +
+			"Exit codes: 0 success; 1 and 2 are results (validate: 1 flagged, 2 rejected; audit verify:\n" +
+			"1 broken chain); 3 any error (usage, unreadable file, unreachable server, error from the server).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

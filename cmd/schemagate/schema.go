@@ -49,7 +49,7 @@ func registerRequest(cmd *cobra.Command, subject, typ, file string) (*pb.Registe
 	if err != nil {
 		return nil, err
 	}
-	text, err := readFile(file, cmd.InOrStdin())
+	text, err := readFile("schema", file, cmd.InOrStdin())
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func parseSchemaType(s string) (pb.SchemaType, error) {
 }
 
 func printRegistered(w io.Writer, resp *pb.RegisterSchemaResponse) error {
-	_, err := fmt.Fprintf(w, "registered %s version %d, schema ID %d\n", resp.GetSubject(), resp.GetVersion(), resp.GetId())
+	err := printf(w, "registered %s version %d, schema ID %d\n", resp.GetSubject(), resp.GetVersion(), resp.GetId())
 	return err
 }
 
@@ -117,27 +117,30 @@ func schemaGetArgs(cmd *cobra.Command, args []string) error {
 }
 
 func printSchemaByID(w io.Writer, resp *pb.GetSchemaResponse) error {
-	return printSchema(w, resp.GetSchema(), "")
+	return printSchema(w, resp.GetSchema())
 }
 
 func printSubjectVersion(w io.Writer, resp *pb.GetSubjectVersionResponse) error {
 	v := resp.GetVersion()
-	return printSchema(w, v.GetSchema(), fmt.Sprintf("subject: %s\nversion: %d\n", v.GetSubject(), v.GetVersion()))
+	if err := printf(w, "subject: %s\nversion: %d\n", v.GetSubject(), v.GetVersion()); err != nil {
+		return err
+	}
+	return printSchema(w, v.GetSchema())
 }
 
-func printSchema(w io.Writer, s *pb.Schema, header string) error {
+func printSchema(w io.Writer, s *pb.Schema) error {
 	typ, err := gateway.SchemaTypeFromProto(s.GetSchemaType())
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%sid: %d\ntype: %s\n", header, s.GetId(), typ)
+	err = printf(w, "id: %d\ntype: %s\n", s.GetId(), typ)
 	for _, r := range s.GetReferences() {
 		if err == nil {
-			_, err = fmt.Fprintf(w, "reference: %s -> %s version %d\n", r.GetName(), r.GetSubject(), r.GetVersion())
+			err = printf(w, "reference: %s -> %s version %d\n", r.GetName(), r.GetSubject(), r.GetVersion())
 		}
 	}
 	if err == nil {
-		_, err = fmt.Fprintf(w, "schema: %s\n", s.GetSchema())
+		err = printf(w, "schema: %s\n", s.GetSchema())
 	}
 	return err
 }

@@ -63,7 +63,7 @@ func printSubjects(w io.Writer, subjects []string, versions func(string) ([]int3
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", s, joinInts(vs))
+		printf(tw, "%s\t%s\n", s, joinInts(vs))
 	}
 	return tw.Flush()
 }
@@ -91,7 +91,7 @@ func newSubjectOwnerCmd(f *clientFlags) *cobra.Command {
 			return call(cmd, f, func(ctx context.Context, conn *grpc.ClientConn) (*pb.SetSubjectOwnerResponse, error) {
 				return pb.NewGovernanceServiceClient(conn).SetSubjectOwner(ctx, &pb.SetSubjectOwnerRequest{Subject: args[0], Team: team, Escalation: escalation})
 			}, func(w io.Writer, resp *pb.SetSubjectOwnerResponse) error {
-				_, err := fmt.Fprintf(w, "%s is owned by %s (audit entry #%d)\n", args[0], resp.GetOwner().GetTeam(), resp.GetAuditSequence())
+				err := printf(w, "%s is owned by %s (audit entry #%d)\n", args[0], resp.GetOwner().GetTeam(), resp.GetAuditSequence())
 				return err
 			})
 		},
@@ -119,7 +119,7 @@ func printOwners(w io.Writer, resp *pb.ListSubjectOwnersResponse) error {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SUBJECT\tTEAM\tESCALATION")
 	for _, o := range resp.GetOwners() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.GetSubject(), o.GetTeam(), o.GetEscalation())
+		printf(tw, "%s\t%s\t%s\n", o.GetSubject(), o.GetTeam(), o.GetEscalation())
 	}
 	return tw.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ import (
 
 // `schemagate validate`.
 
-// Exit codes of `schemagate validate`.
+// Exit codes of `schemagate validate`'s outcomes; any error exits [exitError] (3).
 const (
 	exitValid    = 0
 	exitFlagged  = 1
@@ -37,10 +38,13 @@ func newValidateCmd(f *clientFlags) *cobra.Command {
 	var v validateFlags
 	cmd := &cobra.Command{
 		Use:   "validate SUBJECT --file F [--format JSON|AVRO_JSON|CONFLUENT|AVRO_BINARY] [--version N]",
-		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict)",
+		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict), 3 error",
 		Long: "Validate a payload against the subject's schema. Without --format, a file holding JSON is\n" +
-			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says) and anything else as\n" +
-			"Confluent-framed binary. Prints the outcome and every finding.",
+			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says), a file starting with\n" +
+			"the magic byte 0 as Confluent-framed binary, and anything else is refused: raw Avro binary\n" +
+			"needs --format AVRO_BINARY. Prints the outcome and every finding.\n\n" +
+			"Exit codes: 0 valid, 1 flagged (canary), 2 rejected (strict), 3 any error (usage, unreadable\n" +
+			"payload file, unreachable server, unknown subject, …): an error is never a verdict.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return v.run(cmd, f, args[0]) },
 	}
@@ -73,7 +77,7 @@ func (v *validateFlags) run(cmd *cobra.Command, f *clientFlags, subject string) 
 
 // request reads --file and builds the request for subject.
 func (v *validateFlags) request(stdin io.Reader, subject string) (*pb.ValidateRequest, error) {
-	raw, err := readFile(v.file, stdin)
+	raw, err := readFile("payload", v.file, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -98,28 +102,74 @@ func parsePayloadFormat(format string) (pb.PayloadFormat, error) {
 	return pb.PayloadFormat(v), nil
 }
 
-// validateRequest builds the request for a payload file.
+// validateRequest builds the request for a payload file. With --format CONFLUENT or
+// AVRO_BINARY the file is sent as binary data; with JSON or AVRO_JSON it must parse as JSON.
+// Without --format the file is sniffed (see [sniffPayload]).
 func validateRequest(subject string, raw []byte, format string) (*pb.ValidateRequest, error) {
 	f, err := parsePayloadFormat(format)
 	if err != nil {
 		return nil, err
 	}
 	req := &pb.ValidateRequest{Subject: subject, Format: f}
-	binary := req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT || req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY
-	var doc any
-	if !binary && json.Unmarshal(raw, &doc) == nil {
-		v, err := structpb.NewValue(doc)
-		if err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-		req.Json = v
+	switch f {
+	case pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT, pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY:
+		req.Data = raw
 		return req, nil
+	case pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED:
+		isJSON, err := sniffPayload(raw)
+		if err != nil {
+			return nil, err
+		}
+		if !isJSON {
+			req.Data = raw
+			return req, nil
+		}
 	}
-	if !binary && req.Format != pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED {
-		return nil, errors.New("payload: the file is not valid JSON")
+	if req.Json, err = jsonPayload(raw); err != nil {
+		return nil, err
 	}
-	req.Data = raw
 	return req, nil
+}
+
+// confluentMagic is the first byte of a Confluent-framed payload.
+const confluentMagic = 0
+
+// utf8BOM is the byte order mark some editors write at the start of a UTF-8 file.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// sniffPayload tells a JSON file from a binary one when --format is not given: a file that
+// parses as JSON (after an optional byte order mark), or that starts with '{', '[' or '"' and
+// so was meant as JSON, is JSON; anything else must be Confluent-framed (magic byte 0), or the
+// error names the --format it needs instead of sending it.
+func sniffPayload(raw []byte) (isJSON bool, _ error) {
+	if len(raw) == 0 {
+		return false, errors.New("payload: the file is empty")
+	}
+	text := bytes.TrimLeft(bytes.TrimPrefix(raw, utf8BOM), " \t\r\n")
+	if json.Valid(text) {
+		return true, nil
+	}
+	if len(text) > 0 && strings.IndexByte(`{["`, text[0]) >= 0 {
+		return true, nil // jsonPayload says why it does not parse
+	}
+	if raw[0] != confluentMagic {
+		return false, fmt.Errorf("payload: the file is neither JSON nor Confluent-framed (its first byte is 0x%02x, not the magic byte 0): "+
+			"for raw Avro binary pass --format AVRO_BINARY, with --version or --schema-id", raw[0])
+	}
+	return false, nil
+}
+
+// jsonPayload parses raw, after an optional byte order mark, as the JSON payload of a request.
+func jsonPayload(raw []byte) (*structpb.Value, error) {
+	var doc any
+	if err := json.Unmarshal(bytes.TrimPrefix(raw, utf8BOM), &doc); err != nil {
+		return nil, fmt.Errorf("payload: the file is not valid JSON: %w", err)
+	}
+	v, err := structpb.NewValue(doc)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	return v, nil
 }
 
 // validatePayload calls Validate. A strict rejection is an error whose status details carry
@@ -139,16 +189,16 @@ func validatePayload(ctx context.Context, conn *grpc.ClientConn, req *pb.Validat
 func outcomeExit(o governance.Outcome) error {
 	switch o {
 	case governance.OutcomeFlagged:
-		return exitError{code: exitFlagged, msg: "payload flagged"}
+		return resultCode{code: exitFlagged, msg: "payload flagged"}
 	case governance.OutcomeRejected:
-		return exitError{code: exitRejected, msg: "payload rejected"}
+		return resultCode{code: exitRejected, msg: "payload rejected"}
 	}
 	return nil
 }
 
 func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 	mode, _ := gateway.ValidationModeFromProto(resp.GetMode()) // the server always sets it
-	fmt.Fprintf(w, "%s (mode %s, schema ID %d, version %d)\n",
+	printf(w, "%s (mode %s, schema ID %d, version %d)\n",
 		strings.ToUpper(gateway.OutcomeFromProto(resp.GetOutcome()).String()), mode, resp.GetSchemaId(), resp.GetVersion())
 	if len(resp.GetFindings()) == 0 {
 		return nil
@@ -160,7 +210,7 @@ func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 		if path == "" {
 			path = "/"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
+		printf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
 	return tw.Flush()
 }

@@ -7,8 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hamba/avro/v2"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
 
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
@@ -33,6 +37,8 @@ func TestValidateCLI(t *testing.T) {
 	framedFile := write("user.bin", string(append(frame, body...)))
 	truncatedFile := write("short.bin", string(append(frame, body[:len(body)-1]...)))
 	validJSON := write("ok.json", `{"name":"ada","age":36}`)
+	bomJSON := write("bom.json", "\xef\xbb\xbf\n  "+`{"name":"ada","age":36}`)
+	rawAvro := write("user.avro", string(body))
 	invalidJSON := write("bad.json", `{"name":"ada","age":"old","email":"a@b"}`)
 
 	for _, tt := range []struct {
@@ -43,6 +49,9 @@ func TestValidateCLI(t *testing.T) {
 	}{
 		{"canary", framedFile, "", 0, []string{"VALID (mode canary, schema ID 1, version 1)"}},
 		{"canary", validJSON, "", 0, []string{"VALID"}},
+		{"canary", bomJSON, "", 0, []string{"VALID (mode canary"}},
+		{"strict", bomJSON, "", 0, []string{"VALID (mode strict"}},
+		{"canary", rawAvro, "AVRO_BINARY", 0, []string{"VALID (mode canary"}},
 		{"canary", invalidJSON, "", 1, []string{"FLAGGED (mode canary", "type_mismatch", "/age", "unknown_field", "/email"}},
 		{"canary", truncatedFile, "CONFLUENT", 1, []string{"FLAGGED", "decode_error"}},
 		{"strict", invalidJSON, "AVRO_JSON", 2, []string{"REJECTED (mode strict", "type_mismatch", "/age"}},
@@ -91,4 +100,89 @@ func serverInMode(t *testing.T, mode string) *harness.Server {
 		t.Fatalf("register: %d %s", code, body)
 	}
 	return s
+}
+
+// TestValidateErrorsAreNotVerdicts: every error of `schemagate validate` exits 3, never 1
+// (flagged) or 2 (rejected), and a missing file is named as the payload; `schema register`
+// names its file as the schema.
+func TestValidateErrorsAreNotVerdicts(t *testing.T) {
+	s := serverInMode(t, "canary")
+	payload := filepath.Join(t.TempDir(), "ok.json")
+	if err := os.WriteFile(payload, []byte(`{"name":"ada","age":36}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	malformed := filepath.Join(t.TempDir(), "malformed.json")
+	if err := os.WriteFile(malformed, []byte(`{"name":"ada",}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"unreachable server", []string{"validate", "users-value", "--file", payload, "--server", harness.FreeAddr(t), "--timeout", "5s"}, "Unavailable"},
+		{"unknown subject", []string{"validate", "nobody-value", "--file", payload, "--server", s.GRPCAddr}, "NotFound"},
+		{"missing payload file", []string{"validate", "users-value", "--file", missing, "--server", s.GRPCAddr}, "read payload: open " + missing},
+		{"no subject", []string{"validate", "--file", payload, "--server", s.GRPCAddr}, "accepts 1 arg(s), received 0"},
+		{"no --file", []string{"validate", "users-value", "--server", s.GRPCAddr}, `required flag(s) "file" not set`},
+		{"bad --format", []string{"validate", "users-value", "--file", payload, "--format", "XML", "--server", s.GRPCAddr}, `--format "XML"`},
+		{"malformed JSON", []string{"validate", "users-value", "--file", malformed, "--server", s.GRPCAddr}, "payload: the file is not valid JSON"},
+		{"missing schema file", []string{"schema", "register", "users-value", "--file", missing, "--server", s.GRPCAddr}, "read schema: open " + missing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, exit := harness.Run(t, nil, tt.args...)
+			if exit != exitError || out != "" || !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 3, no output and %q", exit, out, errOut, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// TestValidateRequestSniffsTheFile: without --format a file that is JSON (after a byte order
+// mark and blanks) is sent as JSON, a Confluent frame as data, and anything else is refused
+// with the --format it needs; an explicit --format is obeyed.
+func TestValidateRequestSniffsTheFile(t *testing.T) {
+	user, err := structpb.NewValue(map[string]any{"name": "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := []byte{0, 0, 0, 0, 1, 6, 'a', 'd', 'a'}
+	for _, tt := range []struct {
+		name, raw, format string
+		want              *pb.ValidateRequest
+		wantErr           string
+	}{
+		{name: "JSON", raw: `{"name":"ada"}`, want: &pb.ValidateRequest{Subject: "s", Json: user}},
+		{name: "JSON after a BOM and blanks", raw: "\xef\xbb\xbf \r\n\t" + `{"name":"ada"}`, want: &pb.ValidateRequest{Subject: "s", Json: user}},
+		{name: "JSON string", raw: `"ada"`, want: &pb.ValidateRequest{Subject: "s", Json: structpb.NewStringValue("ada")}},
+		{name: "Confluent frame", raw: string(frame), want: &pb.ValidateRequest{Subject: "s", Data: frame}},
+		{name: "malformed JSON", raw: `{"name":"ada",}`, wantErr: "payload: the file is not valid JSON"},
+		{name: "malformed JSON array", raw: ` [1,`, wantErr: "payload: the file is not valid JSON"},
+		{name: "raw Avro", raw: "\x06ada", wantErr: "first byte is 0x06, not the magic byte 0): for raw Avro binary pass --format AVRO_BINARY"},
+		{name: "empty", raw: "", wantErr: "payload: the file is empty"},
+		{name: "raw Avro with --format", raw: "\x06ada", format: "avro_binary",
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY, Data: []byte("\x06ada")}},
+		{name: "JSON sent as CONFLUENT", raw: `{}`, format: "CONFLUENT",
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT, Data: []byte(`{}`)}},
+		{name: "JSON with --format AVRO_JSON", raw: `{"name":"ada"}`, format: "AVRO_JSON",
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON, Json: user}},
+		{name: "binary with --format JSON", raw: string(frame), format: "JSON", wantErr: "payload: the file is not valid JSON"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := validateRequest("s", []byte(tt.raw), tt.format)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v; want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -142,8 +142,8 @@ auth:
 		t.Fatal(err)
 	}
 	stdout, stderr, exit := harness.Run(t, []string{"SCHEMAGATE_TOKEN=producer-a"}, "validate", "team-b-value", "--file", payload, "--server", g.GRPCAddr)
-	if exit != 1 || stdout != "" || !strings.Contains(stderr, `principal "producer-a" is not granted subject "team-b-value"`) || !strings.Contains(stderr, "PermissionDenied") {
-		t.Errorf("schemagate validate as producer-a = exit %d, stdout %q, stderr %q; want exit 1 and the denial naming team-b-value", exit, stdout, stderr)
+	if exit != 3 || stdout != "" || !strings.Contains(stderr, `principal "producer-a" is not granted subject "team-b-value"`) || !strings.Contains(stderr, "PermissionDenied") {
+		t.Errorf("schemagate validate as producer-a = exit %d, stdout %q, stderr %q; want exit 3 (an error, not a verdict) and the denial naming team-b-value", exit, stdout, stderr)
 	}
 	// Nor may producer-a read team b's drift samples; team b may.
 	if code, body := g.do(t, "GET", "/v1/subjects/team-b-key/drift", "producer-a", ""); code != http.StatusForbidden || !strings.Contains(body, `subject \"team-b-key\"`) {

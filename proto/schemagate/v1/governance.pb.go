@@ -789,7 +789,7 @@ type RequestPromotionRequest struct {
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Ticket is the change-request ticket.
 	Ticket string `protobuf:"bytes,2,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	// Reason for the promotion.
+	// Reason for the promotion; required (InvalidArgument when blank).
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1117,9 +1117,9 @@ type RollbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject to roll back.
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
-	// Reason for the rollback.
+	// Reason for the rollback; required (InvalidArgument when blank).
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// Incident or ticket the rollback cites.
+	// Incident or ticket the rollback cites; required (InvalidArgument when blank).
 	Incident      string `protobuf:"bytes,3,opt,name=incident,proto3" json:"incident,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1241,9 +1241,14 @@ type ListAuditEntriesRequest struct {
 	// AfterSequence lists entries with a larger sequence number.
 	AfterSequence int64 `protobuf:"varint,2,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
 	// PageSize caps the entries returned (default 100, at most 1000).
-	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// NewestFirst lists in descending sequence order; the default is ascending.
+	NewestFirst bool `protobuf:"varint,5,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
+	// BeforeSequence, when not 0, lists entries with a smaller sequence number: with
+	// newest_first, pass next_before_sequence to get the next page.
+	BeforeSequence int64 `protobuf:"varint,6,opt,name=before_sequence,json=beforeSequence,proto3" json:"before_sequence,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListAuditEntriesRequest) Reset() {
@@ -1304,15 +1309,33 @@ func (x *ListAuditEntriesRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListAuditEntriesRequest) GetNewestFirst() bool {
+	if x != nil {
+		return x.NewestFirst
+	}
+	return false
+}
+
+func (x *ListAuditEntriesRequest) GetBeforeSequence() int64 {
+	if x != nil {
+		return x.BeforeSequence
+	}
+	return 0
+}
+
 // ListAuditEntriesResponse holds a page of entries.
 type ListAuditEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Entries in sequence order.
+	// Entries in sequence order (descending with newest_first).
 	Entries []*AuditEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
-	// NextAfterSequence continues the listing; 0 when there is no more.
+	// NextAfterSequence continues an ascending listing as after_sequence; 0 when there is no
+	// more, and always 0 with newest_first.
 	NextAfterSequence int64 `protobuf:"varint,2,opt,name=next_after_sequence,json=nextAfterSequence,proto3" json:"next_after_sequence,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// NextBeforeSequence continues a newest_first listing as before_sequence; 0 when there is
+	// no more, and always 0 without newest_first.
+	NextBeforeSequence int64 `protobuf:"varint,3,opt,name=next_before_sequence,json=nextBeforeSequence,proto3" json:"next_before_sequence,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListAuditEntriesResponse) Reset() {
@@ -1355,6 +1378,13 @@ func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
 func (x *ListAuditEntriesResponse) GetNextAfterSequence() int64 {
 	if x != nil {
 		return x.NextAfterSequence
+	}
+	return 0
+}
+
+func (x *ListAuditEntriesResponse) GetNextBeforeSequence() int64 {
+	if x != nil {
+		return x.NextBeforeSequence
 	}
 	return 0
 }
@@ -2155,15 +2185,18 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x10RollbackResponse\x124\n" +
 	"\x06status\x18\x01 \x01(\v2\x1c.schemagate.v1.SubjectStatusR\x06status\x12:\n" +
 	"\vaudit_entry\x18\x02 \x01(\v2\x19.schemagate.v1.AuditEntryR\n" +
-	"auditEntry\"\x8f\x01\n" +
+	"auditEntry\"\xdb\x01\n" +
 	"\x17ListAuditEntriesRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
 	"\x06action\x18\x04 \x01(\tR\x06action\x12%\n" +
 	"\x0eafter_sequence\x18\x02 \x01(\x03R\rafterSequence\x12\x1b\n" +
-	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\x7f\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12!\n" +
+	"\fnewest_first\x18\x05 \x01(\bR\vnewestFirst\x12'\n" +
+	"\x0fbefore_sequence\x18\x06 \x01(\x03R\x0ebeforeSequence\"\xb1\x01\n" +
 	"\x18ListAuditEntriesResponse\x123\n" +
 	"\aentries\x18\x01 \x03(\v2\x19.schemagate.v1.AuditEntryR\aentries\x12.\n" +
-	"\x13next_after_sequence\x18\x02 \x01(\x03R\x11nextAfterSequence\"\x19\n" +
+	"\x13next_after_sequence\x18\x02 \x01(\x03R\x11nextAfterSequence\x120\n" +
+	"\x14next_before_sequence\x18\x03 \x01(\x03R\x12nextBeforeSequence\"\x19\n" +
 	"\x17VerifyAuditChainRequest\"\xe3\x01\n" +
 	"\x18VerifyAuditChainResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12'\n" +

@@ -57,7 +57,7 @@ type GovernanceServiceClient interface {
 	// SetValidationMode is the break glass: an admin sets any mode without evidence, with a
 	// ticket and a justification; it is audited and shown as an override.
 	SetValidationMode(ctx context.Context, in *SetValidationModeRequest, opts ...grpc.CallOption) (*SetValidationModeResponse, error)
-	// ListAuditEntries lists audit entries in sequence order.
+	// ListAuditEntries lists audit entries in sequence order, oldest first unless newest_first.
 	ListAuditEntries(ctx context.Context, in *ListAuditEntriesRequest, opts ...grpc.CallOption) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
@@ -222,7 +222,7 @@ type GovernanceServiceServer interface {
 	// SetValidationMode is the break glass: an admin sets any mode without evidence, with a
 	// ticket and a justification; it is audited and shown as an override.
 	SetValidationMode(context.Context, *SetValidationModeRequest) (*SetValidationModeResponse, error)
-	// ListAuditEntries lists audit entries in sequence order.
+	// ListAuditEntries lists audit entries in sequence order, oldest first unless newest_first.
 	ListAuditEntries(context.Context, *ListAuditEntriesRequest) (*ListAuditEntriesResponse, error)
 	// VerifyAuditChain recomputes the audit hash chain and names the first broken entry.
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
