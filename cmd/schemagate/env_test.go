@@ -14,8 +14,8 @@ func TestServeRefusesUnknownEnv(t *testing.T) {
 	typo := []string{"SCHEMAGATE_STORAGE_ULR=sqlite://elsewhere.db"}
 	_, errOut, code := harness.Run(t, typo, "serve", "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0")
 	want := "environment SCHEMAGATE_STORAGE_ULR: not a schemagate setting (did you mean SCHEMAGATE_STORAGE_URL?)"
-	if code != 1 || !strings.Contains(errOut, want) {
-		t.Errorf("serve with %s: exit %d, stderr %q; want exit 1 and %q", typo[0], code, errOut, want)
+	if code != 3 || !strings.Contains(errOut, want) {
+		t.Errorf("serve with %s: exit %d, stderr %q; want exit 3 (an error) and %q", typo[0], code, errOut, want)
 	}
 
 	s := harness.Start(t, harness.Options{Env: []string{"SCHEMAGATE_TOKEN=unused", "SCHEMAGATE_TLS_CA="}})
