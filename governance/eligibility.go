@@ -134,7 +134,8 @@ func Assess(f WindowFacts, p Policy) Assessment {
 	}
 	a.Principals = sortedPrincipals(byPrincipal)
 	if a.Clean < a.Required {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", roundDuration(a.Clean), roundDuration(a.Required)))
+		p := reasonPrecision(a.Required)
+		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", formatDuration(a.Clean, p), formatDuration(a.Required, p)))
 	}
 	if a.Validations < p.MinValidations {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("%d of %d validations", a.Validations, p.MinValidations))
@@ -168,10 +169,50 @@ func overlap(aStart, aEnd, bStart, bEnd time.Time) time.Duration {
 	return end.Sub(start)
 }
 
-// roundDuration prints d in hours and minutes, as "31h12m".
-func roundDuration(d time.Duration) string {
-	d = d.Truncate(time.Minute)
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+// reasonPrecision is the precision clean time is reported in for a window of required: the
+// coarsest of a minute, a second, a tenth of a second, a millisecond or a nanosecond that is
+// at most a twentieth of it, so that the figures move in steps of 5% of the window or finer
+// and a short window never prints as nothing ("2.4s of 3s", "12m of 2h", "31h12m of 48h").
+func reasonPrecision(required time.Duration) time.Duration {
+	for _, p := range []time.Duration{time.Minute, time.Second, 100 * time.Millisecond, time.Millisecond} {
+		if p <= required/20 {
+			return p
+		}
+	}
+	return time.Nanosecond
+}
+
+// formatDuration prints d truncated to precision (never rounded up: clean time just short of
+// the window must not read as the whole window). From a second up it names hours, minutes and
+// seconds, leaving out those that are zero ("31h12m", "48h", "4m30s", "0m"); below a second it
+// prints as time.Duration does ("2.4s", "240ms").
+func formatDuration(d, precision time.Duration) string {
+	d = d.Truncate(precision)
+	if precision < time.Second {
+		return d.String()
+	}
+	var b strings.Builder
+	if d < 0 {
+		b.WriteByte('-')
+		d = -d
+	}
+	h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s > 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	if h == 0 && m == 0 && s == 0 {
+		if precision >= time.Minute {
+			return "0m"
+		}
+		return "0s"
+	}
+	return b.String()
 }
 
 // sortedPrincipals lists counts by principal, most validations first, ties by name.
