@@ -97,10 +97,19 @@ func Assess(f WindowFacts, p Policy) Assessment {
 	if f.LastVersion.After(a.WindowStart) {
 		a.WindowStart = f.LastVersion
 	}
+	// The window restarts at the end of the bucket holding the last violation, not at the
+	// violation's recorded time (Bucket.LastViolation), although that is usually earlier:
+	// counts land in the bucket of the flush that stores them, so a bucket starting after the
+	// recorded time can hold the violation, and a window starting at that time would count it
+	// as clean traffic; the recorded time is read from the recording replica's clock, which
+	// may be ahead of the others'; and a bucket written by an older replica during an upgrade
+	// holds violations without a time. The bucket's end is after all of them: the safe side.
+	// The recorded time is only what the reason names.
 	var lastViolation time.Time
+	var violationBucket Bucket
 	for _, b := range f.Buckets {
 		if end := b.Start.Add(f.BucketWidth); b.Violations > 0 && end.After(lastViolation) {
-			lastViolation = end
+			lastViolation, violationBucket = end, b
 		}
 	}
 	if lastViolation.After(a.WindowStart) {
@@ -141,7 +150,7 @@ func Assess(f WindowFacts, p Policy) Assessment {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("%d of %d validations", a.Validations, p.MinValidations))
 	}
 	if !lastViolation.IsZero() && lastViolation.Equal(a.WindowStart) {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("violation at %s restarted the window", lastViolation.Add(-f.BucketWidth).UTC().Format(time.RFC3339)))
+		a.Reasons = append(a.Reasons, violationReason(violationBucket, f.BucketWidth))
 	}
 	enoughPrincipals := p.MinPrincipals <= 1 || len(a.Principals) >= p.MinPrincipals
 	if !enoughPrincipals {
@@ -168,6 +177,19 @@ func overlap(aStart, aEnd, bStart, bEnd time.Time) time.Duration {
 	}
 	return end.Sub(start)
 }
+
+// violationReason says which violation restarted the window: its recorded time to the
+// millisecond, or, for a bucket stored without it, the bucket it was counted in.
+func violationReason(b Bucket, width time.Duration) string {
+	if !b.LastViolation.IsZero() {
+		return fmt.Sprintf("violation at %s restarted the window", b.LastViolation.UTC().Format(violationTimeLayout))
+	}
+	return fmt.Sprintf("violation in the %s bucket starting %s restarted the window",
+		formatDuration(width, reasonPrecision(width)), b.Start.UTC().Format(time.RFC3339))
+}
+
+// violationTimeLayout is RFC 3339 in UTC with milliseconds, as 2026-12-06T08:14:11.123Z.
+const violationTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // reasonPrecision is the precision clean time is reported in for a window of required: the
 // coarsest of a minute, a second, a tenth of a second, a millisecond or a nanosecond that is

@@ -50,6 +50,18 @@ func withViolation(f WindowFacts, at time.Duration) WindowFacts {
 	return f
 }
 
+// withViolationAt marks the bucket at offset at as holding one violation recorded at offset
+// recorded (which can be before the bucket: counts land in the bucket of their flush).
+func withViolationAt(f WindowFacts, at, recorded time.Duration) WindowFacts {
+	f = withViolation(f, at)
+	for i := range f.Buckets {
+		if f.Buckets[i].Start.Equal(canaryStart.Add(at)) {
+			f.Buckets[i].LastViolation = canaryStart.Add(recorded)
+		}
+	}
+	return f
+}
+
 func TestAssess(t *testing.T) {
 	policy := Policy{CleanWindow: 48 * time.Hour, MinValidations: 1000}
 	tests := []struct {
@@ -67,7 +79,11 @@ func TestAssess(t *testing.T) {
 				Reasons: []string{"576 of 1000 validations"}}},
 		{"a violation at hour 47 restarts the window", withViolation(facts(48*time.Hour, 10), 47*time.Hour),
 			Assessment{WindowStart: canaryStart.Add(47*time.Hour + width), Clean: 55 * time.Minute, Required: 48 * time.Hour, Validations: 110,
-				Reasons: []string{"55m of 48h clean", "110 of 1000 validations", "violation at 2026-11-02T23:00:00Z restarted the window"}}},
+				Reasons: []string{"55m of 48h clean", "110 of 1000 validations", "violation in the 5m bucket starting 2026-11-02T23:00:00Z restarted the window"}}},
+		{"the recorded time of the violation is named; the window still starts after its bucket",
+			withViolationAt(facts(48*time.Hour, 10), 47*time.Hour, 46*time.Hour+59*time.Minute+30*time.Second+123*time.Millisecond),
+			Assessment{WindowStart: canaryStart.Add(47*time.Hour + width), Clean: 55 * time.Minute, Required: 48 * time.Hour, Validations: 110,
+				Reasons: []string{"55m of 48h clean", "110 of 1000 validations", "violation at 2026-11-02T22:59:30.123Z restarted the window"}}},
 		{"two hours of downtime add two hours", facts(50*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),
 			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 5760, Eligible: true}},
 		{"downtime without the extra hours is not clean", facts(48*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),

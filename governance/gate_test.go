@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func newTestGateWith(t *testing.T, edit func(*Config)) *testGate {
 	t.Helper()
 	ctx := t.Context()
 	db, _ := openDB(t)
-	reg, err := registry.New(db, registry.Options{})
+	clock := newClock(t0)
+	reg, err := registry.New(db, registry.Options{Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func newTestGateWith(t *testing.T, edit func(*Config)) *testGate {
 	if err := engine.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tg := &testGate{db: db, registry: reg, clock: newClock(t0), sink: newAlertSink(t), gatherer: prometheus.NewPedanticRegistry()}
+	tg := &testGate{db: db, registry: reg, clock: clock, sink: newAlertSink(t), gatherer: prometheus.NewPedanticRegistry()}
 	cfg := DefaultConfig()
 	cfg.DocPath = ""
 	edit(&cfg)
@@ -326,5 +328,51 @@ func TestAuditEntriesPages(t *testing.T) {
 	}
 	if diff := cmp.Diff([][]int64{{1, 2}, {3}}, seqs); diff != "" {
 		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}
+
+// TestStatusNamesTheViolationTime: the status names when the violation that restarted the
+// window was recorded, to the millisecond, not the start of the bucket its flush landed in;
+// evidence stored before that time was kept (migration 0008) names its bucket instead.
+func TestStatusNamesTheViolationTime(t *testing.T) {
+	tests := []struct {
+		name   string
+		untime bool // clear the stored time, as in rows stored before migration 0008
+		want   string
+	}{
+		{"recorded time", false, "violation at 2026-03-01T10:04:11.123Z restarted the window"},
+		{"stored without a time", true, "violation in the 5m bucket starting 2026-03-01T10:05:00Z restarted the window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := newTestGate(t)
+			ctx := t.Context()
+			tg.clock.Set(t0.Add(4*time.Minute + 11*time.Second + 123*time.Millisecond))
+			tg.Decide("p", validate.Request{Subject: "orders-value"}, validate.Result{Findings: []validate.Finding{{Kind: validate.KindTypeMismatch}}})
+			tg.clock.Set(t0.Add(6 * time.Minute)) // the flush lands in the 10:05 bucket
+			mustFlush(t, tg.evidence)
+			if tt.untime {
+				if _, err := tg.db.SQL().ExecContext(ctx, `UPDATE evidence_buckets SET last_violation_us = 0`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tg.clock.Set(t0.Add(20 * time.Minute))
+			st, err := tg.Status(ctx, "orders-value")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.WindowStart != t0.Add(10*time.Minute) {
+				t.Errorf("window start = %v; want the end of the bucket holding the violation", st.WindowStart)
+			}
+			var got string
+			for _, r := range st.Reasons {
+				if strings.HasPrefix(r, "violation ") {
+					got = r
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("violation reason (-want +got):\n%s\nall reasons: %q", diff, st.Reasons)
+			}
+		})
 	}
 }
