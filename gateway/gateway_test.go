@@ -216,7 +216,8 @@ func TestErrorsMapToCodes(t *testing.T) {
 		{"bad version", "GET", "/v1/subjects/s/versions/zero", "", 400, "invalid version"},
 		{"unknown schema ID", "GET", "/v1/schemas/4242", "", 404, "4242"},
 		{"validate an unknown subject", "POST", "/v1/subjects/s/validate", `{"json":{}}`, 404, "has no live version"},
-		{"promotion of an ineligible subject", "POST", "/v1/subjects/s/promotions", `{"ticket":"CHG-1","reason":"r"}`, 400, "not eligible"},
+		{"promotion of an unknown subject", "POST", "/v1/subjects/s/promotions", `{"ticket":"CHG-1","reason":"r"}`, 404, "has no live version"},
+		{"status of an unknown subject", "GET", "/v1/subjects/s/governance", "", 404, "has no live version"},
 		{"promotion with a bad ticket", "POST", "/v1/subjects/s/promotions", `{"ticket":"nope","reason":"r"}`, 400, "invalid ticket"},
 		{"compatibility of an unknown subject", "POST", "/v1/compatibility/subjects/nope/versions/latest", registerBody(orderAvro), 404, "nope"},
 	}

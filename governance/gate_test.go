@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -374,5 +375,95 @@ func TestStatusNamesTheViolationTime(t *testing.T) {
 				t.Errorf("violation reason (-want +got):\n%s\nall reasons: %q", diff, st.Reasons)
 			}
 		})
+	}
+}
+
+// TestActionsNeedALiveVersion: governance actions on a subject without a live version (never
+// registered, or every version deleted) are ErrSubjectNotFound and leave no audit entry and no
+// metric series; rejecting a deleted subject's pending request, and rolling back a deleted
+// subject that kept its own strict mode, are allowed.
+func TestActionsNeedALiveVersion(t *testing.T) {
+	tg := newTestGateWith(t, func(c *Config) { c.CleanWindow, c.MinValidations = 10*time.Minute, 1 })
+	ctx := t.Context()
+	alice, lead := Actor{Name: "alice", Role: "author"}, Actor{Name: "lead", Role: "governance-lead"}
+	// gone-value: eligible, requested, set strict, then deleted.
+	if _, err := tg.registry.Register(ctx, "gone-value", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `"string"`}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		tg.evidence.Record("gone-value", "p", nil, nil)
+		mustFlush(t, tg.evidence)
+		tg.clock.Advance(5 * time.Minute)
+	}
+	p, err := tg.Request(ctx, alice, "gone-value", "CHG-1", "ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tg.Override(ctx, lead, "gone-value", ModeStrict, "CHG-2", "incident drill"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.registry.DeleteSubject(ctx, "gone-value", false); err != nil {
+		t.Fatal(err)
+	}
+
+	notFound := func(err error) error {
+		if !errors.Is(err, ErrSubjectNotFound) {
+			return fmt.Errorf("got %v; want ErrSubjectNotFound", err)
+		}
+		return nil
+	}
+	ok := func(err error) error { return err }
+	tests := []struct {
+		name  string
+		call  func() error
+		check func(error) error
+	}{
+		{"status of an unknown subject", func() error { _, err := tg.Status(ctx, "nobody-value"); return err }, notFound},
+		{"request", func() error { _, err := tg.Request(ctx, alice, "nobody-value", "CHG-3", "r"); return err }, notFound},
+		{"override", func() error {
+			_, _, err := tg.Override(ctx, lead, "nobody-value", ModeStrict, "CHG-3", "j")
+			return err
+		}, notFound},
+		{"owner", func() error {
+			_, err := tg.SetOwner(ctx, lead, Owner{Subject: "nobody-value", Team: "t"})
+			return err
+		}, notFound},
+		{"drill", func() error { _, err := tg.Drill(ctx, lead, "nobody-value", ""); return err }, notFound},
+		{"rollback without a mode of its own", func() error {
+			_, _, err := tg.Rollback(ctx, lead, "nobody-value", "r", "INC-1")
+			return err
+		}, notFound},
+		{"status of a deleted subject", func() error { _, err := tg.Status(ctx, "gone-value"); return err }, notFound},
+		{"approve after the subject was deleted", func() error { _, _, err := tg.Approve(ctx, lead, p.ID, "ok"); return err }, notFound},
+		{"reject after the subject was deleted", func() error { _, _, err := tg.Reject(ctx, lead, p.ID, "deleted"); return err }, ok},
+		{"rollback of a deleted subject that kept strict", func() error {
+			_, _, err := tg.Rollback(ctx, lead, "gone-value", "r", "INC-2")
+			return err
+		}, ok},
+	}
+	for _, tt := range tests {
+		if err := tt.check(tt.call()); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	if m := tg.Modes().ModeOf("gone-value"); m != ModeCanary {
+		t.Errorf("gone-value after its rollback is %s; want canary", m)
+	}
+	entries, err := tg.AuditEntries(ctx, AuditFilter{Subject: "nobody-value"})
+	if err != nil || len(entries.Entries) != 0 {
+		t.Errorf("audit entries of nobody-value = %+v, %v; want none", entries.Entries, err)
+	}
+	families, err := tg.gatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "subject" && l.GetValue() == "nobody-value" {
+					t.Errorf("series %s%v names the unknown subject", f.GetName(), m.GetLabel())
+				}
+			}
+		}
 	}
 }
