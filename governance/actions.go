@@ -3,7 +3,6 @@ package governance
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/schemagate/schemagate/governance/notify"
 	"github.com/schemagate/schemagate/registry"
@@ -13,8 +12,12 @@ import (
 // This file holds the gate's actions and reports, as the transport calls them. The promotion
 // workflow itself is the Governor's.
 
-// Status reports subject's mode, evidence and eligibility from the store.
+// Status reports subject's mode, evidence and eligibility from the store; a subject without a
+// live version is ErrSubjectNotFound.
 func (g *Gate) Status(ctx context.Context, subject string) (Status, error) {
+	if err := g.gov.requireLive(ctx, subject); err != nil {
+		return Status{}, err
+	}
 	return g.gov.Status(ctx, subject)
 }
 
@@ -132,16 +135,8 @@ const DefaultDrillKind = validate.KindTypeMismatch
 // and raises a clearly marked alert (drill="true") with the severity a real finding of kind
 // (DefaultDrillKind when "") would have. A drill is never recorded as evidence.
 func (g *Gate) Drill(ctx context.Context, actor Actor, subject string, kind validate.Kind) (Drill, error) {
-	if subject == "" {
-		return Drill{}, fmt.Errorf("%w: subject is required", ErrBadRequest)
-	}
-	if !g.subjects.Known(subject) {
-		if err := g.subjects.Refresh(ctx); err != nil {
-			return Drill{}, err
-		}
-		if !g.subjects.Known(subject) {
-			return Drill{}, fmt.Errorf("%w: subject %q has no live version", ErrSubjectNotFound, subject)
-		}
+	if err := g.gov.requireLive(ctx, subject); err != nil {
+		return Drill{}, err
 	}
 	if kind == "" {
 		kind = DefaultDrillKind

@@ -40,10 +40,10 @@ type sampleEntry struct {
 }
 
 // recordSamples adds a drift sample of each finding to st: only the first payload of each
-// (kind, path) is kept, cut to MaxSampleBytes, and copied. The clock is read only here, off
-// the common path.
-func (e *Evidence) recordSamples(st *subjectState, findings []validate.Finding, payload []byte) {
-	now := e.clock().UTC().Unix()
+// (kind, path) is kept, cut to MaxSampleBytes, and copied. at is the clock reading Record took
+// for these findings (off the common path: valid payloads without findings do not read it).
+func (e *Evidence) recordSamples(st *subjectState, findings []validate.Finding, payload []byte, at time.Time) {
+	now := at.Unix()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, f := range findings {

@@ -97,10 +97,19 @@ func Assess(f WindowFacts, p Policy) Assessment {
 	if f.LastVersion.After(a.WindowStart) {
 		a.WindowStart = f.LastVersion
 	}
+	// The window restarts at the end of the bucket holding the last violation, not at the
+	// violation's recorded time (Bucket.LastViolation), although that is usually earlier:
+	// counts land in the bucket of the flush that stores them, so a bucket starting after the
+	// recorded time can hold the violation, and a window starting at that time would count it
+	// as clean traffic; the recorded time is read from the recording replica's clock, which
+	// may be ahead of the others'; and a bucket written by an older replica during an upgrade
+	// holds violations without a time. The bucket's end is after all of them: the safe side.
+	// The recorded time is only what the reason names.
 	var lastViolation time.Time
+	var violationBucket Bucket
 	for _, b := range f.Buckets {
 		if end := b.Start.Add(f.BucketWidth); b.Violations > 0 && end.After(lastViolation) {
-			lastViolation = end
+			lastViolation, violationBucket = end, b
 		}
 	}
 	if lastViolation.After(a.WindowStart) {
@@ -134,13 +143,14 @@ func Assess(f WindowFacts, p Policy) Assessment {
 	}
 	a.Principals = sortedPrincipals(byPrincipal)
 	if a.Clean < a.Required {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", roundDuration(a.Clean), roundDuration(a.Required)))
+		p := reasonPrecision(a.Required)
+		a.Reasons = append(a.Reasons, fmt.Sprintf("%s of %s clean", formatDuration(a.Clean, p), formatDuration(a.Required, p)))
 	}
 	if a.Validations < p.MinValidations {
 		a.Reasons = append(a.Reasons, fmt.Sprintf("%d of %d validations", a.Validations, p.MinValidations))
 	}
 	if !lastViolation.IsZero() && lastViolation.Equal(a.WindowStart) {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("violation at %s restarted the window", lastViolation.Add(-f.BucketWidth).UTC().Format(time.RFC3339)))
+		a.Reasons = append(a.Reasons, violationReason(violationBucket, f.BucketWidth))
 	}
 	enoughPrincipals := p.MinPrincipals <= 1 || len(a.Principals) >= p.MinPrincipals
 	if !enoughPrincipals {
@@ -168,10 +178,63 @@ func overlap(aStart, aEnd, bStart, bEnd time.Time) time.Duration {
 	return end.Sub(start)
 }
 
-// roundDuration prints d in hours and minutes, as "31h12m".
-func roundDuration(d time.Duration) string {
-	d = d.Truncate(time.Minute)
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+// violationReason says which violation restarted the window: its recorded time to the
+// millisecond, or, for a bucket stored without it, the bucket it was counted in.
+func violationReason(b Bucket, width time.Duration) string {
+	if !b.LastViolation.IsZero() {
+		return fmt.Sprintf("violation at %s restarted the window", b.LastViolation.UTC().Format(violationTimeLayout))
+	}
+	return fmt.Sprintf("violation in the %s bucket starting %s restarted the window",
+		formatDuration(width, reasonPrecision(width)), b.Start.UTC().Format(time.RFC3339))
+}
+
+// violationTimeLayout is RFC 3339 in UTC with milliseconds, as 2026-12-06T08:14:11.123Z.
+const violationTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// reasonPrecision is the precision clean time is reported in for a window of required: the
+// coarsest of a minute, a second, a tenth of a second, a millisecond or a nanosecond that is
+// at most a twentieth of it, so that the figures move in steps of 5% of the window or finer
+// and a short window never prints as nothing ("2.4s of 3s", "12m of 2h", "31h12m of 48h").
+func reasonPrecision(required time.Duration) time.Duration {
+	for _, p := range []time.Duration{time.Minute, time.Second, 100 * time.Millisecond, time.Millisecond} {
+		if p <= required/20 {
+			return p
+		}
+	}
+	return time.Nanosecond
+}
+
+// formatDuration prints d truncated to precision (never rounded up: clean time just short of
+// the window must not read as the whole window). From a second up it names hours, minutes and
+// seconds, leaving out those that are zero ("31h12m", "48h", "4m30s", "0m"); below a second it
+// prints as time.Duration does ("2.4s", "240ms").
+func formatDuration(d, precision time.Duration) string {
+	d = d.Truncate(precision)
+	if precision < time.Second {
+		return d.String()
+	}
+	var b strings.Builder
+	if d < 0 {
+		b.WriteByte('-')
+		d = -d
+	}
+	h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s > 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	if h == 0 && m == 0 && s == 0 {
+		if precision >= time.Minute {
+			return "0m"
+		}
+		return "0s"
+	}
+	return b.String()
 }
 
 // sortedPrincipals lists counts by principal, most validations first, ties by name.

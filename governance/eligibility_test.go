@@ -50,6 +50,18 @@ func withViolation(f WindowFacts, at time.Duration) WindowFacts {
 	return f
 }
 
+// withViolationAt marks the bucket at offset at as holding one violation recorded at offset
+// recorded (which can be before the bucket: counts land in the bucket of their flush).
+func withViolationAt(f WindowFacts, at, recorded time.Duration) WindowFacts {
+	f = withViolation(f, at)
+	for i := range f.Buckets {
+		if f.Buckets[i].Start.Equal(canaryStart.Add(at)) {
+			f.Buckets[i].LastViolation = canaryStart.Add(recorded)
+		}
+	}
+	return f
+}
+
 func TestAssess(t *testing.T) {
 	policy := Policy{CleanWindow: 48 * time.Hour, MinValidations: 1000}
 	tests := []struct {
@@ -59,7 +71,7 @@ func TestAssess(t *testing.T) {
 	}{
 		{"47h59m is not enough", facts(47*time.Hour+59*time.Minute, 10),
 			Assessment{WindowStart: canaryStart, Clean: 47*time.Hour + 59*time.Minute, Required: 48 * time.Hour, Validations: 5760,
-				Reasons: []string{"47h59m of 48h00m clean"}}},
+				Reasons: []string{"47h59m of 48h clean"}}},
 		{"48h with enough traffic is eligible", facts(48*time.Hour, 10),
 			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 5760, Eligible: true}},
 		{"48h with too little traffic is not", facts(48*time.Hour, 1),
@@ -67,12 +79,16 @@ func TestAssess(t *testing.T) {
 				Reasons: []string{"576 of 1000 validations"}}},
 		{"a violation at hour 47 restarts the window", withViolation(facts(48*time.Hour, 10), 47*time.Hour),
 			Assessment{WindowStart: canaryStart.Add(47*time.Hour + width), Clean: 55 * time.Minute, Required: 48 * time.Hour, Validations: 110,
-				Reasons: []string{"0h55m of 48h00m clean", "110 of 1000 validations", "violation at 2026-11-02T23:00:00Z restarted the window"}}},
+				Reasons: []string{"55m of 48h clean", "110 of 1000 validations", "violation in the 5m bucket starting 2026-11-02T23:00:00Z restarted the window"}}},
+		{"the recorded time of the violation is named; the window still starts after its bucket",
+			withViolationAt(facts(48*time.Hour, 10), 47*time.Hour, 46*time.Hour+59*time.Minute+30*time.Second+123*time.Millisecond),
+			Assessment{WindowStart: canaryStart.Add(47*time.Hour + width), Clean: 55 * time.Minute, Required: 48 * time.Hour, Validations: 110,
+				Reasons: []string{"55m of 48h clean", "110 of 1000 validations", "violation at 2026-11-02T22:59:30.123Z restarted the window"}}},
 		{"two hours of downtime add two hours", facts(50*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),
 			Assessment{WindowStart: canaryStart, Clean: 48 * time.Hour, Required: 48 * time.Hour, Validations: 5760, Eligible: true}},
 		{"downtime without the extra hours is not clean", facts(48*time.Hour, 10, [2]time.Duration{10 * time.Hour, 12 * time.Hour}),
 			Assessment{WindowStart: canaryStart, Clean: 46 * time.Hour, Required: 48 * time.Hour, Validations: 5520,
-				Reasons: []string{"46h00m of 48h00m clean"}}},
+				Reasons: []string{"46h of 48h clean"}}},
 	}
 	newVersion := facts(48*time.Hour, 10)
 	newVersion.LastVersion = canaryStart.Add(24 * time.Hour)
@@ -82,11 +98,45 @@ func TestAssess(t *testing.T) {
 		want Assessment
 	}{"a new schema version restarts the window", newVersion,
 		Assessment{WindowStart: canaryStart.Add(24 * time.Hour), Clean: 24 * time.Hour, Required: 48 * time.Hour, Validations: 2880,
-			Reasons: []string{"24h00m of 48h00m clean"}}})
+			Reasons: []string{"24h of 48h clean"}}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, Assess(tt.f, policy)); diff != "" {
 				t.Errorf("Assess (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAssessCleanReasonUnits: the clean-time reason is printed in units that fit the required
+// window, truncated (never rounded up to the window), and a short window never reads as
+// nothing.
+func TestAssessCleanReasonUnits(t *testing.T) {
+	tests := []struct {
+		required, clean time.Duration
+		want            string
+	}{
+		{3 * time.Second, 2400 * time.Millisecond, "2.4s of 3s clean"},
+		{3 * time.Second, 2999 * time.Millisecond, "2.9s of 3s clean"},
+		{3 * time.Second, 0, "0s of 3s clean"},
+		{500 * time.Millisecond, 240*time.Millisecond + 700*time.Microsecond, "240ms of 500ms clean"},
+		{time.Minute, 42*time.Second + 900*time.Millisecond, "42s of 1m clean"},
+		{10 * time.Minute, 4*time.Minute + 30*time.Second + 500*time.Millisecond, "4m30s of 10m clean"},
+		{2 * time.Hour, 12*time.Minute + 30*time.Second, "12m of 2h clean"},
+		{48 * time.Hour, 31*time.Hour + 12*time.Minute + 59*time.Second, "31h12m of 48h clean"},
+		{48 * time.Hour, 47*time.Hour + 59*time.Minute + 59*time.Second, "47h59m of 48h clean"},
+		{48 * time.Hour, 0, "0m of 48h clean"},
+		{90 * time.Minute, time.Hour, "1h of 1h30m clean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			// One heartbeat bucket longer than any window: the clean time is Now - CanarySince.
+			f := WindowFacts{Now: canaryStart.Add(tt.clean), CanarySince: canaryStart,
+				Heartbeats: []time.Time{canaryStart}, BucketWidth: 100 * time.Hour}
+			a := Assess(f, Policy{CleanWindow: tt.required, MinValidations: 1})
+			want := []string{tt.want, "0 of 1 validations"}
+			if diff := cmp.Diff(want, a.Reasons); diff != "" {
+				t.Errorf("reasons (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -29,7 +29,10 @@ var (
 	// stored its evidence up to the decision's instant in time; the message names it. Retry
 	// shortly.
 	ErrEvidenceIncomplete = errors.New("evidence incomplete")
-	// ErrSubjectNotFound: the subject has no live version (a drill needs one).
+	// ErrSubjectNotFound: the subject has no live version: it was never registered, or all its
+	// versions were deleted. Status, promotion requests and approvals, overrides, owners and
+	// drills need one; a rollback needs one unless the subject keeps a mode of its own (see
+	// [Governor.Rollback]); a rejection does not.
 	ErrSubjectNotFound = errors.New("subject not found")
 	// ErrUnknownMode is returned (wrapped) by [ParseValidationMode] for a string that names no
 	// mode.

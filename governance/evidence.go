@@ -117,7 +117,11 @@ type Evidence struct {
 // so that a validation costs one counter, as it did before principals were recorded.
 type subjectState struct {
 	violations atomic.Int64
-	findings   [validate.NumKinds]atomic.Int64
+	// lastViolation is when the latest violation was recorded, unix microseconds (0: none
+	// yet). It only grows and is not swapped out by a flush: Record sets it before counting
+	// the violation, so whatever flush stores a violation also sees a time at least as late.
+	lastViolation atomic.Int64
+	findings      [validate.NumKinds]atomic.Int64
 
 	// lastPrincipal is the counter of the principal seen last, so that a run of validations
 	// from one caller takes no lock.
@@ -254,7 +258,9 @@ func (e *Evidence) state(subject string) *subjectState {
 // "" counts no principal), with its findings: the payload is a violation when a finding makes it
 // invalid (validate.Invalid: a payload with only stale_schema_version findings is valid), each
 // finding is counted under its drift kind (an unknown kind as other), and a drift sample is kept
-// of each (see recordSamples), with payload (may be nil). Record is safe for concurrent use,
+// of each (see recordSamples), with payload (may be nil). Only a payload with findings reads the
+// clock: for the drift samples' times and the time of a violation, which is stored with the
+// bucket (evidence_buckets.last_violation_us) so that a status can name it. Record is safe for concurrent use,
 // never touches the database, and for a subject and principal seen before without findings it
 // does not allocate. It keeps no reference to findings or payload.
 func (e *Evidence) Record(subject, principal string, findings []validate.Finding, payload []byte) {
@@ -262,14 +268,27 @@ func (e *Evidence) Record(subject, principal string, findings []validate.Finding
 	// Flush swaps these out in the reverse order, so a flush never stores a violation or a
 	// finding without the validation it belongs to.
 	st.countPrincipal(principal)
+	if len(findings) == 0 {
+		return // the common path: no clock read, no lock
+	}
+	now := e.clock().UTC()
 	if validate.Invalid(findings) {
+		st.noteViolation(now.UnixMicro())
 		st.violations.Add(1)
 	}
 	for _, f := range findings {
 		st.findings[f.Kind.Index()].Add(1)
 	}
-	if len(findings) > 0 {
-		e.recordSamples(st, findings, payload)
+	e.recordSamples(st, findings, payload, now)
+}
+
+// noteViolation raises st's last violation time to us (unix microseconds).
+func (st *subjectState) noteViolation(us int64) {
+	for {
+		old := st.lastViolation.Load()
+		if us <= old || st.lastViolation.CompareAndSwap(old, us) {
+			return
+		}
 	}
 }
 
@@ -334,8 +353,11 @@ type subjectBatch struct {
 	validations int64
 	violations  int64
 	findings    [validate.NumKinds]int64
-	samples     map[sampleKey]*sampleEntry
-	principals  map[string]int64 // validations by principal; their sum is validations
+	// lastViolation is the subject's latest violation time known at the swap, unix
+	// microseconds; it is stored only with a batch that holds violations.
+	lastViolation int64
+	samples       map[sampleKey]*sampleEntry
+	principals    map[string]int64 // validations by principal; their sum is validations
 }
 
 func (b *subjectBatch) empty() bool {
@@ -412,6 +434,7 @@ func (e *Evidence) swapOut() []subjectBatch {
 			b.findings[i] = st.findings[i].Swap(0)
 		}
 		b.violations = st.violations.Swap(0)
+		b.lastViolation = st.lastViolation.Load() // after the violations: see subjectState
 		b.principals, b.validations = st.takePrincipals()
 		b.samples = e.takeSamples(st)
 		if !b.empty() {
@@ -467,15 +490,15 @@ func buildUpsertBucket() string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO evidence_buckets (subject, bucket_start, replica, ")
 	b.WriteString(strings.Join(cols, ", "))
-	b.WriteString(") VALUES (?, ?, ?")
-	b.WriteString(strings.Repeat(", ?", len(cols)))
+	b.WriteString(", last_violation_us) VALUES (?, ?, ?")
+	b.WriteString(strings.Repeat(", ?", len(cols)+1))
 	b.WriteString(")\nON CONFLICT (subject, bucket_start, replica) DO UPDATE SET")
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "\n    %s = evidence_buckets.%s + excluded.%s", c, c, c)
+	for _, c := range cols {
+		fmt.Fprintf(&b, "\n    %s = evidence_buckets.%s + excluded.%s,", c, c, c)
 	}
+	b.WriteString(`
+    last_violation_us = CASE WHEN excluded.last_violation_us > evidence_buckets.last_violation_us
+        THEN excluded.last_violation_us ELSE evidence_buckets.last_violation_us END`)
 	return b.String()
 }
 
@@ -488,7 +511,7 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 			return fmt.Errorf("prepare evidence upsert: %w", err)
 		}
 		defer stmt.Close()
-		args := make([]any, 0, 5+validate.NumKinds)
+		args := make([]any, 0, 6+validate.NumKinds)
 		for _, b := range batch {
 			if b.validations == 0 && b.violations == 0 && b.findings == [validate.NumKinds]int64{} {
 				continue // samples only
@@ -498,6 +521,11 @@ func (e *Evidence) write(ctx context.Context, tx *sql.Tx, bucket int64, batch []
 			for _, n := range b.findings {
 				args = append(args, n)
 			}
+			var lastViolation int64
+			if b.violations > 0 {
+				lastViolation = b.lastViolation
+			}
+			args = append(args, lastViolation)
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store evidence of %q: %w", b.subject, err)
 			}
@@ -556,6 +584,11 @@ type Bucket struct {
 	// Principals counts validations per principal who sent them; nil when none were recorded
 	// (evidence stored before principals were).
 	Principals map[string]int64
+	// LastViolation is when the latest of the Violations was recorded, by the recording
+	// replica's clock. It can be before Start: counts land in the bucket of the flush that
+	// stores them. Zero when there are no violations, or when one of them was stored without
+	// its time (before migration 0008, or by an older replica).
+	LastViolation time.Time
 }
 
 // Buckets returns subject's stored evidence in the buckets that start at or after since, summed
@@ -567,6 +600,10 @@ func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time)
 	for _, c := range evidenceColumns() {
 		fmt.Fprintf(&q, ", CAST(SUM(%s) AS BIGINT)", c)
 	}
+	// The latest violation time, unless a row holds violations without one: that violation
+	// may be the latest.
+	q.WriteString(`, CASE WHEN MAX(CASE WHEN violations > 0 AND last_violation_us = 0 THEN 1 ELSE 0 END) = 1
+    THEN 0 ELSE MAX(CASE WHEN violations > 0 THEN last_violation_us ELSE 0 END) END`)
 	q.WriteString(" FROM evidence_buckets WHERE subject = ? AND bucket_start >= ? GROUP BY bucket_start ORDER BY bucket_start")
 	rows, err := e.db.SQL().QueryContext(ctx, e.db.Dialect().Rebind(q.String()), subject, since.UTC().Unix())
 	if err != nil {
@@ -576,18 +613,22 @@ func (e *Evidence) Buckets(ctx context.Context, subject string, since time.Time)
 	var out []Bucket
 	for rows.Next() {
 		var (
-			start    int64
-			b        Bucket
-			findings [validate.NumKinds]int64
+			start, lastViolation int64
+			b                    Bucket
+			findings             [validate.NumKinds]int64
 		)
 		dest := []any{&start, &b.Validations, &b.Violations}
 		for i := range findings {
 			dest = append(dest, &findings[i])
 		}
+		dest = append(dest, &lastViolation)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, storeErr("reading the evidence of "+strconv.Quote(subject), err)
 		}
 		b.Start = time.Unix(start, 0).UTC()
+		if lastViolation != 0 {
+			b.LastViolation = time.UnixMicro(lastViolation).UTC()
+		}
 		for i, n := range findings {
 			if n != 0 {
 				if b.Findings == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	}
 	want := []Bucket{{Start: t0, Validations: 5, Violations: 3, Findings: map[validate.Kind]int64{
 		validate.KindStaleSchemaVersion: 1, validate.KindUnknownField: 2, validate.KindTypeMismatch: 1, validate.KindOther: 1, validate.KindEnumViolation: 1,
-	}}}
+	}, LastViolation: t0.Add(90 * time.Second)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets(orders) (-want +got):\n%s", diff)
 	}
@@ -77,7 +78,8 @@ func TestRecordFlushTotalsPerBucketAndKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindDecodeError: 1}}}
+	want = []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindDecodeError: 1},
+		LastViolation: t0.Add(90 * time.Second)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets(users) (-want +got):\n%s", diff)
 	}
@@ -113,7 +115,8 @@ func TestBucketBoundaries(t *testing.T) {
 	}
 	want := []Bucket{
 		{Start: t0, Validations: 1},
-		{Start: t0.Add(5 * time.Minute), Validations: 2, Violations: 1, Findings: map[validate.Kind]int64{validate.KindMissingField: 1}},
+		{Start: t0.Add(5 * time.Minute), Validations: 2, Violations: 1, Findings: map[validate.Kind]int64{validate.KindMissingField: 1},
+			LastViolation: t0.Add(5 * time.Minute)},
 		{Start: t0.Add(time.Hour), Validations: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -168,7 +171,7 @@ func TestTwoReplicasAggregate(t *testing.T) {
 	// Principals are summed over replicas, like the counts.
 	want := []Bucket{
 		{Start: t0, Validations: 4, Violations: 1, Findings: map[validate.Kind]int64{validate.KindTypeMismatch: 1},
-			Principals: map[string]int64{"alice": 3, "bob": 1}},
+			Principals: map[string]int64{"alice": 3, "bob": 1}, LastViolation: t0},
 		{Start: t0.Add(5 * time.Minute), Validations: 1, Principals: map[string]int64{"carol": 1}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -263,9 +266,11 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Everything lands in the bucket of the flush that stored it.
+	// Everything lands in the bucket of the flush that stored it; the last violation keeps the
+	// time it was recorded at, before that bucket.
 	want := []Bucket{{Start: t0.Add(10 * time.Minute), Validations: 3, Violations: 2,
-		Findings: map[validate.Kind]int64{validate.KindUnknownField: 2}, Principals: map[string]int64{"alice": 2, "bob": 1}}}
+		Findings: map[validate.Kind]int64{validate.KindUnknownField: 2}, Principals: map[string]int64{"alice": 2, "bob": 1},
+		LastViolation: t0.Add(5 * time.Minute)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets (-want +got):\n%s", diff)
 	}
@@ -433,7 +438,8 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindEnumViolation: 1}}}
+	want := []Bucket{{Start: t0, Validations: 1, Violations: 1, Findings: map[validate.Kind]int64{validate.KindEnumViolation: 1},
+		LastViolation: t0}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Buckets after shutdown (-want +got):\n%s", diff)
 	}
@@ -521,7 +527,8 @@ func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Bucket{{Start: t0.Add(5 * time.Minute), Validations: 5, Violations: 2,
-		Findings: map[validate.Kind]int64{validate.KindStaleSchemaVersion: 3, validate.KindTypeMismatch: 2}}}
+		Findings:      map[validate.Kind]int64{validate.KindStaleSchemaVersion: 3, validate.KindTypeMismatch: 2},
+		LastViolation: t0.Add(3 * time.Minute)}}
 	if diff := cmp.Diff(want, buckets); diff != "" {
 		t.Errorf("evidence after the outage (-want +got): every count held, stored in the first good flush's bucket\n%s", diff)
 	}
@@ -537,5 +544,48 @@ func TestOutageHoldsEvidenceWithinBounds(t *testing.T) {
 	}
 	if got := e.LostHeartbeats(); got != 3 {
 		t.Errorf("lost heartbeats after the outage = %d, want 3", got)
+	}
+}
+
+// TestLastViolationTime: only payloads with findings read the clock; a bucket keeps the latest
+// violation time over its flushes and replicas, and names none when one of its rows holds
+// violations stored without a time (before migration 0008).
+func TestLastViolationTime(t *testing.T) {
+	ctx := t.Context()
+	db, _ := openDB(t)
+	clock := newClock(t0.Add(3 * time.Minute))
+	var reads atomic.Int64
+	counting := func() time.Time { reads.Add(1); return clock.Now() }
+	a, err := NewEvidence(EvidenceOptions{DB: db, Replica: "a", Clock: counting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newEvidence(t, db, "b", clock)
+	a.Record("s", "p", nil, nil)
+	a.Record("s", "p", findings(validate.KindStaleSchemaVersion), nil) // valid, but has a finding
+	if got := reads.Load(); got != 1 {
+		t.Errorf("clock reads by Record = %d; want 1 (only the payload with a finding)", got)
+	}
+	a.Record("s", "p", findings(validate.KindTypeMismatch), nil) // 10:03
+	mustFlush(t, a)
+	clock.Set(t0.Add(time.Minute))
+	b.Record("s", "p", findings(validate.KindTypeMismatch), nil) // 10:01, flushed later
+	mustFlush(t, b)
+	clock.Set(t0.Add(2 * time.Minute))
+	a.Record("s", "p", nil, nil) // no violation: keeps the stored time
+	mustFlush(t, a)
+
+	got, err := a.Buckets(ctx, "s", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].LastViolation.Equal(t0.Add(3*time.Minute)) {
+		t.Errorf("Buckets = %+v; want one bucket whose last violation is 10:03", got)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE evidence_buckets SET last_violation_us = 0 WHERE replica = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = a.Buckets(ctx, "s", t0); err != nil || len(got) != 1 || !got[0].LastViolation.IsZero() {
+		t.Errorf("Buckets with an untimed row = %+v, %v; want no last violation time", got, err)
 	}
 }

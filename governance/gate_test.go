@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,7 +92,8 @@ func newTestGateWith(t *testing.T, edit func(*Config)) *testGate {
 	t.Helper()
 	ctx := t.Context()
 	db, _ := openDB(t)
-	reg, err := registry.New(db, registry.Options{})
+	clock := newClock(t0)
+	reg, err := registry.New(db, registry.Options{Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func newTestGateWith(t *testing.T, edit func(*Config)) *testGate {
 	if err := engine.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tg := &testGate{db: db, registry: reg, clock: newClock(t0), sink: newAlertSink(t), gatherer: prometheus.NewPedanticRegistry()}
+	tg := &testGate{db: db, registry: reg, clock: clock, sink: newAlertSink(t), gatherer: prometheus.NewPedanticRegistry()}
 	cfg := DefaultConfig()
 	cfg.DocPath = ""
 	edit(&cfg)
@@ -326,5 +329,141 @@ func TestAuditEntriesPages(t *testing.T) {
 	}
 	if diff := cmp.Diff([][]int64{{1, 2}, {3}}, seqs); diff != "" {
 		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}
+
+// TestStatusNamesTheViolationTime: the status names when the violation that restarted the
+// window was recorded, to the millisecond, not the start of the bucket its flush landed in;
+// evidence stored before that time was kept (migration 0008) names its bucket instead.
+func TestStatusNamesTheViolationTime(t *testing.T) {
+	tests := []struct {
+		name   string
+		untime bool // clear the stored time, as in rows stored before migration 0008
+		want   string
+	}{
+		{"recorded time", false, "violation at 2026-03-01T10:04:11.123Z restarted the window"},
+		{"stored without a time", true, "violation in the 5m bucket starting 2026-03-01T10:05:00Z restarted the window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := newTestGate(t)
+			ctx := t.Context()
+			tg.clock.Set(t0.Add(4*time.Minute + 11*time.Second + 123*time.Millisecond))
+			tg.Decide("p", validate.Request{Subject: "orders-value"}, validate.Result{Findings: []validate.Finding{{Kind: validate.KindTypeMismatch}}})
+			tg.clock.Set(t0.Add(6 * time.Minute)) // the flush lands in the 10:05 bucket
+			mustFlush(t, tg.evidence)
+			if tt.untime {
+				if _, err := tg.db.SQL().ExecContext(ctx, `UPDATE evidence_buckets SET last_violation_us = 0`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tg.clock.Set(t0.Add(20 * time.Minute))
+			st, err := tg.Status(ctx, "orders-value")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.WindowStart != t0.Add(10*time.Minute) {
+				t.Errorf("window start = %v; want the end of the bucket holding the violation", st.WindowStart)
+			}
+			var got string
+			for _, r := range st.Reasons {
+				if strings.HasPrefix(r, "violation ") {
+					got = r
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("violation reason (-want +got):\n%s\nall reasons: %q", diff, st.Reasons)
+			}
+		})
+	}
+}
+
+// TestActionsNeedALiveVersion: governance actions on a subject without a live version (never
+// registered, or every version deleted) are ErrSubjectNotFound and leave no audit entry and no
+// metric series; rejecting a deleted subject's pending request, and rolling back a deleted
+// subject that kept its own strict mode, are allowed.
+func TestActionsNeedALiveVersion(t *testing.T) {
+	tg := newTestGateWith(t, func(c *Config) { c.CleanWindow, c.MinValidations = 10*time.Minute, 1 })
+	ctx := t.Context()
+	alice, lead := Actor{Name: "alice", Role: "author"}, Actor{Name: "lead", Role: "governance-lead"}
+	// gone-value: eligible, requested, set strict, then deleted.
+	if _, err := tg.registry.Register(ctx, "gone-value", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `"string"`}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		tg.evidence.Record("gone-value", "p", nil, nil)
+		mustFlush(t, tg.evidence)
+		tg.clock.Advance(5 * time.Minute)
+	}
+	p, err := tg.Request(ctx, alice, "gone-value", "CHG-1", "ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tg.Override(ctx, lead, "gone-value", ModeStrict, "CHG-2", "incident drill"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.registry.DeleteSubject(ctx, "gone-value", false); err != nil {
+		t.Fatal(err)
+	}
+
+	notFound := func(err error) error {
+		if !errors.Is(err, ErrSubjectNotFound) {
+			return fmt.Errorf("got %v; want ErrSubjectNotFound", err)
+		}
+		return nil
+	}
+	ok := func(err error) error { return err }
+	tests := []struct {
+		name  string
+		call  func() error
+		check func(error) error
+	}{
+		{"status of an unknown subject", func() error { _, err := tg.Status(ctx, "nobody-value"); return err }, notFound},
+		{"request", func() error { _, err := tg.Request(ctx, alice, "nobody-value", "CHG-3", "r"); return err }, notFound},
+		{"override", func() error {
+			_, _, err := tg.Override(ctx, lead, "nobody-value", ModeStrict, "CHG-3", "j")
+			return err
+		}, notFound},
+		{"owner", func() error {
+			_, err := tg.SetOwner(ctx, lead, Owner{Subject: "nobody-value", Team: "t"})
+			return err
+		}, notFound},
+		{"drill", func() error { _, err := tg.Drill(ctx, lead, "nobody-value", ""); return err }, notFound},
+		{"rollback without a mode of its own", func() error {
+			_, _, err := tg.Rollback(ctx, lead, "nobody-value", "r", "INC-1")
+			return err
+		}, notFound},
+		{"status of a deleted subject", func() error { _, err := tg.Status(ctx, "gone-value"); return err }, notFound},
+		{"approve after the subject was deleted", func() error { _, _, err := tg.Approve(ctx, lead, p.ID, "ok"); return err }, notFound},
+		{"reject after the subject was deleted", func() error { _, _, err := tg.Reject(ctx, lead, p.ID, "deleted"); return err }, ok},
+		{"rollback of a deleted subject that kept strict", func() error {
+			_, _, err := tg.Rollback(ctx, lead, "gone-value", "r", "INC-2")
+			return err
+		}, ok},
+	}
+	for _, tt := range tests {
+		if err := tt.check(tt.call()); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	if m := tg.Modes().ModeOf("gone-value"); m != ModeCanary {
+		t.Errorf("gone-value after its rollback is %s; want canary", m)
+	}
+	entries, err := tg.AuditEntries(ctx, AuditFilter{Subject: "nobody-value"})
+	if err != nil || len(entries.Entries) != 0 {
+		t.Errorf("audit entries of nobody-value = %+v, %v; want none", entries.Entries, err)
+	}
+	families, err := tg.gatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "subject" && l.GetValue() == "nobody-value" {
+					t.Errorf("series %s%v names the unknown subject", f.GetName(), m.GetLabel())
+				}
+			}
+		}
 	}
 }

@@ -247,6 +247,9 @@ func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, re
 	if !g.ticket.MatchString(ticket) {
 		return Promotion{}, fmt.Errorf("%w %q: it must match %s", ErrBadTicket, ticket, g.ticket)
 	}
+	if err := g.requireLive(ctx, subject); err != nil {
+		return Promotion{}, err
+	}
 	if g.opts.NoApproval {
 		// The request promotes at once: decide it on evidence from every replica.
 		if err := g.awaitCoverage(ctx, g.clock().UTC()); err != nil {
@@ -296,7 +299,8 @@ func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, re
 }
 
 // Approve approves a pending promotion: the approver must not be its requester, and the
-// subject must still be eligible now. The subject is strict at once.
+// subject must still have a live version (else ErrSubjectNotFound: reject the request) and be
+// eligible now. The subject is strict at once.
 func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string) (Promotion, Entry, error) {
 	if err := g.opts.Audit.Intact(); err != nil {
 		return Promotion{}, Entry{}, err
@@ -310,6 +314,9 @@ func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string)
 	}
 	if p.Requester == actor.Name {
 		return Promotion{}, Entry{}, fmt.Errorf("%w: %s requested %s; another governance lead must approve it", ErrSelfApproval, actor.Name, id)
+	}
+	if err := g.requireLive(ctx, p.Subject); err != nil {
+		return Promotion{}, Entry{}, fmt.Errorf("%w; reject %s instead", err, id)
 	}
 	if err := g.awaitCoverage(ctx, g.clock().UTC()); err != nil {
 		return Promotion{}, Entry{}, err
@@ -365,7 +372,8 @@ func (g *Governor) promoteTx(ctx context.Context, tx *sql.Tx, p *Promotion, acto
 	return apply, err
 }
 
-// Reject rejects a pending promotion with a reason.
+// Reject rejects a pending promotion with a reason. The subject need not have a live version
+// any more: rejecting is how a request for a deleted subject is cleaned up.
 func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (Promotion, Entry, error) {
 	if strings.TrimSpace(reason) == "" {
 		return Promotion{}, Entry{}, fmt.Errorf("%w: a rejection needs a reason", ErrBadRequest)
@@ -399,7 +407,10 @@ func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (
 // Rollback returns a strict subject to canary at once, citing an incident; the clean window
 // restarts (entering canary starts it). A reason and an incident are required
 // ([ErrBadRequest]): this is the caller's rollback; the automatic one (see [Governor.Tick])
-// has no incident and does not come through here.
+// has no incident and does not come through here. A subject without a live version is
+// ErrSubjectNotFound unless it keeps a mode of its own: a subject whose versions were deleted
+// while strict may be rolled back, the safe direction, so that it comes back in canary if it is
+// registered again.
 func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, incident string) (Entry, error) {
 	if strings.TrimSpace(reason) == "" {
 		return Entry{}, fmt.Errorf("%w: a rollback needs a reason", ErrBadRequest)
@@ -407,12 +418,24 @@ func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, i
 	if strings.TrimSpace(incident) == "" {
 		return Entry{}, fmt.Errorf("%w: a rollback needs an incident", ErrBadRequest)
 	}
+	if err := g.requireLive(ctx, subject); errors.Is(err, ErrSubjectNotFound) {
+		if _, since, err2 := g.opts.Modes.ModeSince(ctx, subject); err2 != nil {
+			return Entry{}, err2
+		} else if since.IsZero() { // no mode of its own
+			return Entry{}, err
+		}
+	} else if err != nil {
+		return Entry{}, err
+	}
 	return g.changeMode(ctx, actor, ModeCanary, Entry{Action: ActionModeRolledBack, Subject: subject, Incident: incident, Reason: reason}, true)
 }
 
 // Override sets subject's mode without evidence (break glass), with a ticket and a
-// justification; it is audited as an override.
+// justification; it is audited as an override. The subject must have a live version.
 func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mode ValidationMode, ticket, justification string) (Entry, error) {
+	if err := g.requireLive(ctx, subject); err != nil {
+		return Entry{}, err
+	}
 	if !mode.Valid() {
 		return Entry{}, fmt.Errorf("%w: unknown mode %q", ErrBadRequest, mode)
 	}
@@ -457,6 +480,24 @@ func (g *Governor) changeMode(ctx context.Context, actor Actor, to ValidationMod
 	apply()
 	g.afterAction(ctx)
 	return entry, nil
+}
+
+// requireLive returns ErrSubjectNotFound unless subject has a live version in the registry
+// (ErrBadRequest for ""). It asks the registry, not the validation engine's in-memory index
+// (which another replica's deletion reaches only at its next refresh): governance actions are
+// rare, and one indexed query is cheap next to what they write.
+func (g *Governor) requireLive(ctx context.Context, subject string) error {
+	if subject == "" {
+		return fmt.Errorf("%w: subject is required", ErrBadRequest)
+	}
+	last, err := g.opts.Versions.LatestVersionTime(ctx, subject)
+	if err != nil {
+		return storeErr("reading the last version of "+strconv.Quote(subject), err)
+	}
+	if last.IsZero() {
+		return fmt.Errorf("%w: subject %q has no live version", ErrSubjectNotFound, subject)
+	}
+	return nil
 }
 
 // AuditRegistryWriteTx audits c, a write to the registry (register, delete, config or access
@@ -526,6 +567,9 @@ func (g *Governor) Tick(ctx context.Context, subjects []string) ([]Promotion, []
 			continue
 		}
 		p, err := g.Request(ctx, Actor{Name: SystemActor, Role: SystemActor}, s, g.opts.AutoTicket, "opened automatically: the subject is eligible")
+		if errors.Is(err, ErrSubjectNotFound) {
+			continue // deleted since the registry listed it
+		}
 		if err != nil {
 			return opened, rolledBack, err
 		}

@@ -83,7 +83,7 @@ func TestPromotionWorkflow(t *testing.T) {
 	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: 48 * time.Hour, MinValidations: 1000}, TicketURL: "https://tracker.example/browse/{ticket}"})
 
 	e.run(t, 47*time.Hour+55*time.Minute, 5, false)
-	if _, err := e.gov.Request(ctx, alice, "orders", "CHG-1", "ready"); !errors.Is(err, ErrNotEligible) || !strings.Contains(err.Error(), "of 48h00m clean") {
+	if _, err := e.gov.Request(ctx, alice, "orders", "CHG-1", "ready"); !errors.Is(err, ErrNotEligible) || !strings.Contains(err.Error(), "of 48h clean") {
 		t.Fatalf("request at 47h55m = %v; want ErrNotEligible naming the clean time", err)
 	}
 	e.run(t, 5*time.Minute, 5, false)

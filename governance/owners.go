@@ -14,11 +14,15 @@ type Owner struct {
 	Subject, Team, Escalation string
 }
 
-// SetOwner records subject's owner and audits it, in one transaction.
+// SetOwner records subject's owner and audits it, in one transaction. The subject must have a
+// live version.
 func (g *Governor) SetOwner(ctx context.Context, actor Actor, o Owner) (Entry, error) {
 	o.Team, o.Escalation = strings.TrimSpace(o.Team), strings.TrimSpace(o.Escalation)
 	if o.Subject == "" || o.Team == "" {
 		return Entry{}, fmt.Errorf("%w: subject and team are required", ErrBadRequest)
+	}
+	if err := g.requireLive(ctx, o.Subject); err != nil {
+		return Entry{}, err
 	}
 	now := g.clock().UTC()
 	var entry Entry

@@ -98,8 +98,10 @@ func TestPromotionsRefusedWhileTheChainIsBroken(t *testing.T) {
 	ctx := context.Background()
 	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: time.Hour, MinValidations: 10}, AutoRequest: true,
 		AutoRollback: AutoRollback{Ratio: 0.1, Period: 10 * time.Minute, MinValidations: 5}})
-	if _, err := e.reg.Register(ctx, "payments", registry.SchemaInput{Text: `"string"`}); err != nil {
-		t.Fatal(err)
+	for _, s := range []string{"payments", "refunds"} {
+		if _, err := e.reg.Register(ctx, s, registry.SchemaInput{Text: `"string"`}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.run(t, time.Hour, 1, false)
 	p, err := e.gov.Request(ctx, alice, "orders", "CHG-1", "ready")
@@ -162,6 +164,9 @@ func TestPromotionsRefusedWhileTheChainIsBroken(t *testing.T) {
 func TestNoAutomaticPromotionWhileTheChainIsBroken(t *testing.T) {
 	ctx := context.Background()
 	e := newGovEnv(t, GovernorOptions{Policy: Policy{CleanWindow: time.Hour, MinValidations: 10}, NoApproval: true, AutoTicket: "GOV-1"})
+	if _, err := e.reg.Register(ctx, "payments", registry.SchemaInput{Text: `"string"`}); err != nil {
+		t.Fatal(err)
+	}
 	e.run(t, time.Hour, 1, false)
 	if _, err := e.gov.Override(ctx, Actor{Name: "root", Role: "admin"}, "payments", ModeStrict, "CHG-2", "test"); err != nil {
 		t.Fatal(err)

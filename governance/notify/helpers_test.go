@@ -152,6 +152,9 @@ func (r *receivers) options(clk *fakeClock) Options {
 			SlackWebhookURL:     r.slack.srv.URL + testSlackPath,
 			PagerDutyRoutingKey: testRoutingKey,
 			PagerDutyURL:        r.pd.srv.URL + "/v2/enqueue",
+			// Every alert, so that tests of delivery see them on every receiver; the
+			// default (critical) is TestPagerDutyMinSeverity's.
+			PagerDutyMinSeverity: SeverityInfo,
 		},
 		ResendInterval: time.Hour, // tests of resends set it
 		Backoff:        time.Millisecond,

@@ -75,6 +75,10 @@ type Receivers struct {
 	PagerDutyRoutingKey string `yaml:"pagerduty_routing_key"`
 	// PagerDutyURL is the Events API endpoint. Default DefaultPagerDutyURL.
 	PagerDutyURL string `yaml:"pagerduty_url"`
+	// PagerDutyMinSeverity is the least severe alert sent to PagerDuty: critical, warning or
+	// info. Default critical: only what should page (drift on a strict subject, automatic
+	// rollbacks) does; warnings such as canary drift go to Alertmanager and Slack only.
+	PagerDutyMinSeverity Severity `yaml:"pagerduty_min_severity"`
 }
 
 // Options configures a Notifier. No field is required: a Notifier with no receiver is a no-op.
@@ -224,16 +228,17 @@ func New(opts Options) (*Notifier, error) {
 	set := &receiverSet{}
 	for _, r := range receivers {
 		w := &worker{
-			rcv:        r,
-			q:          newQueue(opts.QueueSize),
-			ok:         m.deliveries.WithLabelValues(r.name(), "ok"),
-			failed:     m.deliveries.WithLabelValues(r.name(), "error"),
-			dropped:    m.deliveries.WithLabelValues(r.name(), "dropped"),
-			client:     opts.Client,
-			red:        red,
-			log:        opts.Logger.With("receiver", r.name()),
-			backoff:    opts.Backoff,
-			maxBackoff: opts.MaxBackoff,
+			rcv:         r,
+			q:           newQueue(opts.QueueSize),
+			ok:          m.deliveries.WithLabelValues(r.name(), "ok"),
+			failed:      m.deliveries.WithLabelValues(r.name(), "error"),
+			dropped:     m.deliveries.WithLabelValues(r.name(), "dropped"),
+			minSeverity: minSeverityOf(r, opts.Receivers),
+			client:      opts.Client,
+			red:         red,
+			log:         opts.Logger.With("receiver", r.name()),
+			backoff:     opts.Backoff,
+			maxBackoff:  opts.MaxBackoff,
 		}
 		set.workers = append(set.workers, w)
 		if r.name() == receiverAlertmanager {
@@ -276,6 +281,12 @@ func setDefaults(o *Options) error {
 	if o.PagerDutyURL == "" {
 		o.PagerDutyURL = DefaultPagerDutyURL
 	}
+	if o.PagerDutyMinSeverity == "" {
+		o.PagerDutyMinSeverity = SeverityCritical
+	}
+	if _, err := ParseSeverity(string(o.PagerDutyMinSeverity)); err != nil {
+		return fmt.Errorf("notify: PagerDutyMinSeverity: %w", err)
+	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
@@ -286,6 +297,15 @@ func setDefaults(o *Options) error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// minSeverityOf is the least severe alert receiver r gets: PagerDutyMinSeverity for
+// PagerDuty, every alert ("") for the others.
+func minSeverityOf(r receiver, rs Receivers) Severity {
+	if r.name() == receiverPagerDuty {
+		return rs.PagerDutyMinSeverity
+	}
+	return ""
 }
 
 func checkURL(raw string, red redactor) (*url.URL, error) {

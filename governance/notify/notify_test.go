@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -490,4 +491,47 @@ func BenchmarkRaiseActive(b *testing.B) {
 			n.Raise(a)
 		}
 	})
+}
+
+// TestPagerDutyMinSeverity: by default only critical alerts page (drift on a strict subject);
+// a warning (drift on a canary subject) goes to Alertmanager and Slack only. With
+// pagerduty_min_severity warning, PagerDuty gets both. Each receiver delivers in order, so once
+// PagerDuty has the critical alert raised second, the warning raised first was sent or never
+// will be.
+func TestPagerDutyMinSeverity(t *testing.T) {
+	canary := Alert{Name: "SchemaDriftCanary", Subject: "canary-value", Kind: "unknown_field", Severity: SeverityWarning, Summary: "drift"}
+	strict := Alert{Name: "SchemaDrift", Subject: "strict-value", Kind: "unknown_field", Severity: SeverityCritical, Summary: "drift"}
+	both := []string{"trigger SchemaDriftCanary/canary-value", "trigger SchemaDrift/strict-value"}
+	tests := []struct {
+		name   string
+		min    Severity
+		wantPD []string
+	}{
+		{"default critical", "", []string{"trigger SchemaDrift/strict-value"}},
+		{"warning", SeverityWarning, both},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReceivers(t)
+			opts := r.options(newClock())
+			opts.PagerDutyMinSeverity = tt.min
+			n, _ := newNotifier(t, opts)
+			start(t, n)
+			n.Raise(canary)
+			n.Raise(strict)
+			waitFor(t, "pagerduty", func() bool { return r.pd.count() == len(tt.wantPD) })
+			if diff := cmp.Diff(tt.wantPD, summaries(t, receiverPagerDuty, r.pd)); diff != "" {
+				t.Errorf("pagerduty (-want +got):\n%s", diff)
+			}
+			for name, f := range map[string]*fakeReceiver{receiverAlertmanager: r.am, receiverSlack: r.slack} {
+				waitFor(t, name, func() bool { return f.count() == 2 })
+				if diff := cmp.Diff(both, summaries(t, name, f)); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", name, diff)
+				}
+			}
+		})
+	}
+	if _, err := New(Options{Receivers: Receivers{PagerDutyMinSeverity: "loud"}}); !errors.Is(err, ErrUnknownSeverity) {
+		t.Errorf("New with pagerduty_min_severity loud: %v; want ErrUnknownSeverity", err)
+	}
 }

@@ -32,6 +32,21 @@ func ParseSeverity(s string) (Severity, error) {
 	return "", fmt.Errorf("%w %q: want critical, warning or info", ErrUnknownSeverity, s)
 }
 
+// atLeast reports whether s is as severe as min or more: critical > warning > info ("" is
+// warning).
+func (s Severity) atLeast(min Severity) bool { return s.rank() >= min.rank() }
+
+func (s Severity) rank() int {
+	switch s {
+	case SeverityCritical:
+		return 2
+	case SeverityInfo:
+		return 0
+	default:
+		return 1
+	}
+}
+
 // String returns the severity's name.
 func (s Severity) String() string { return string(s) }
 

@@ -33,11 +33,17 @@ type worker struct {
 	red                 redactor
 	log                 *slog.Logger
 	backoff, maxBackoff time.Duration
+	// minSeverity is the least severe alert this receiver gets; "" means every alert. Its
+	// triggers and resolves are both left out, so a receiver never sees a resolve alone.
+	minSeverity Severity
 
 	drops, reportedDrops atomic.Int64
 }
 
 func (w *worker) enqueue(ev event) {
+	if w.minSeverity != "" && ev.kind != eventRefresh && !ev.alert.Severity.atLeast(w.minSeverity) {
+		return
+	}
 	if w.q.push(ev) {
 		w.dropped.Inc()
 		w.drops.Add(1)
