@@ -26,7 +26,9 @@ package docs_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -237,13 +239,20 @@ func runBlock(t *testing.T, doc string, b block, dir string, env []string) {
 	}
 }
 
-// outputLines splits a command's output into lines without trailing blanks or blank lines.
+// outputLines splits a command's output into lines without trailing blanks or blank lines. A
+// line that is a JSON document is compacted: protojson (the /v1 API) varies its spacing on
+// purpose, so the documents show JSON without spaces between tokens.
 func outputLines(s string) []string {
 	var lines []string
 	sc := bufio.NewScanner(strings.NewReader(s))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		lines = append(lines, strings.TrimRight(sc.Text(), " \t\r"))
+		l := strings.TrimRight(sc.Text(), " \t\r")
+		var compact bytes.Buffer
+		if json.Compact(&compact, []byte(l)) == nil {
+			l = compact.String()
+		}
+		lines = append(lines, l)
 	}
 	for len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
