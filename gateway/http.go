@@ -39,6 +39,13 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, me
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false, RecursionLimit: maxBodyRecursion},
 		}),
 		runtime.WithErrorHandler(httpError),
+		// A subject may contain "/", sent as %2F (as Confluent clients do). grpc-gateway's
+		// default (legacy) mode unescapes the whole path before routing, so such a subject
+		// splits into two segments and no route matches. In AllExceptReserved mode the mux
+		// routes on the escaped path, splitting on "/" only, and unescapes each single-segment
+		// variable completely: /v1/subjects/a%2Fb/versions is subject "a/b". (AllCharacters
+		// would split on %2F too; a {subject=**} template would swallow the segments after it.)
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		// Who the HTTP client is (address, verified client certificate) reaches the gRPC
 		// interceptors as reserved metadata that only the gateway sets: never forward a client's
 		// header under those keys.
