@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -66,5 +69,132 @@ func TestV1ReachesSubjectsWithSlash(t *testing.T) {
 	want := walk(plain)
 	if diff := cmp.Diff(want, walk(slashed)); diff != "" {
 		t.Errorf("statuses for %q (-as for %q +got):\n%s", slashed, plain, diff)
+	}
+}
+
+// TestWrongMethodIs405WithAllow sends OPTIONS and other unserved methods to /v1 and to the
+// Confluent REST API: both answer 405 with an Allow header listing the path's methods, and an
+// unknown path stays 404.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	type answer struct {
+		Status int
+		Allow  string
+		Body   string // a fragment of the body, compacted (protojson adds spaces at random)
+	}
+	notAllowedV1 := func(allow string) answer {
+		return answer{http.StatusMethodNotAllowed, allow, `"code":12,"message":"Method Not Allowed"`}
+	}
+	tests := []struct {
+		method, path string
+		want         answer
+	}{
+		{"OPTIONS", "/v1/subjects/s/versions", notAllowedV1("GET, POST")},
+		{"OPTIONS", "/v1/subjects/s/validate", notAllowedV1("POST")},
+		{"OPTIONS", "/v1/subjects/s/validate:batch", notAllowedV1("POST")},
+		{"PATCH", "/v1/subjects/s/validate", notAllowedV1("POST")},
+		{"GET", "/v1/subjects/s/validation-mode", notAllowedV1("PUT")},
+		{"OPTIONS", "/v1/subjects/team%2Forders-value/versions/1", notAllowedV1("DELETE, GET")},
+		{"OPTIONS", "/v1/promotions/p-1:approve", notAllowedV1("POST")},
+		{"OPTIONS", "/v1/subjects", notAllowedV1("GET")},
+		{"OPTIONS", "/v1/no-such-route", answer{http.StatusNotFound, "", `"message":"Not Found"`}},
+		{"OPTIONS", "/subjects/s/versions", answer{http.StatusMethodNotAllowed, "GET, POST", `"error_code":405`}},
+		{"PATCH", "/config", answer{http.StatusMethodNotAllowed, "DELETE, GET, PUT", `"error_code":405`}},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, "http://"+tg.g.HTTPAddr()+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := answer{resp.StatusCode, resp.Header.Get("Allow"), tt.want.Body}
+		var body bytes.Buffer
+		if err := json.Compact(&body, raw); err != nil || !strings.Contains(body.String(), tt.want.Body) {
+			got.Body = string(raw)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s %s (-want +got):\n%s", tt.method, tt.path, diff)
+		}
+	}
+}
+
+// TestV1SendsNoGRPCMetadataHeaders checks that /v1 answers, successful or not, carry no gRPC
+// metadata as headers (Grpc-Metadata-*, Grpc-Trailer-*, Trailer), even to a client that asks
+// for trailers, and keep the headers that mean something to HTTP clients.
+func TestV1SendsNoGRPCMetadataHeaders(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	tg.mustRegisterREST(t, "orders-value", orderAvro)
+	tests := []struct {
+		method, path, body string
+		wantStatus         int
+	}{
+		{"GET", "/v1/subjects/orders-value/versions", "", http.StatusOK},
+		{"POST", "/v1/subjects/orders-value/validate", `{"json":{"id":"o-1"}}`, http.StatusOK},
+		{"GET", "/v1/subjects/missing-value/versions", "", http.StatusNotFound},
+		{"POST", "/v1/subjects/orders-value/versions", `{"schema":"{"}`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		code, header := func() (int, http.Header) {
+			req, err := http.NewRequest(tt.method, "http://"+tg.g.HTTPAddr()+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("TE", "trailers")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			_, _ = io.ReadAll(resp.Body)
+			for k, v := range resp.Trailer {
+				resp.Header[k] = v
+			}
+			return resp.StatusCode, resp.Header
+		}()
+		var leaked []string
+		for k := range header {
+			if l := strings.ToLower(k); strings.HasPrefix(l, "grpc-") || l == "trailer" {
+				leaked = append(leaked, k)
+			}
+		}
+		if code != tt.wantStatus || len(leaked) > 0 || header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s = %d, Content-Type %q, gRPC headers %v; want %d, application/json, none",
+				tt.method, tt.path, code, header.Get("Content-Type"), leaked, tt.wantStatus)
+		}
+	}
+}
+
+// TestV1TemplatesAreSimple keeps v1Route.matches honest: every /v1 route of the OpenAPI document
+// is one of v1Routes, and every variable of a template is a single segment ("{name}", no "=" or
+// "*" pattern), the only kind matches handles.
+func TestV1TemplatesAreSimple(t *testing.T) {
+	var want, got []string
+	for _, r := range httpRoutes(t) {
+		if r.rpc != "" {
+			want = append(want, r.verb+" "+routeWildcard.ReplaceAllString(r.pattern, "{}"))
+		}
+	}
+	for _, r := range v1Routes() {
+		path := "/" + strings.Join(r.segments, "/")
+		if r.verb != "" {
+			path += ":" + r.verb
+		}
+		for _, seg := range r.segments {
+			if strings.HasPrefix(seg, "{") && strings.ContainsAny(seg, "=*") {
+				t.Errorf("%s %s: variable %s is not a single segment", r.method, path, seg)
+			}
+		}
+		got = append(got, r.method+" "+routeWildcard.ReplaceAllString(path, "{}"))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("v1Routes (-OpenAPI document +annotations):\n%s", diff)
 	}
 }
