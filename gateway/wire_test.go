@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
 // TestV1ReachesSubjectsWithSlash registers "team/orders-value" through the Confluent REST API
@@ -196,5 +199,65 @@ func TestV1TemplatesAreSimple(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("v1Routes (-OpenAPI document +annotations):\n%s", diff)
+	}
+}
+
+// TestNoPayloadIsRefusedNotCounted sends validations that carry neither json nor data over
+// gRPC, /v1, a batch and a stream: each is refused as InvalidArgument "no payload" and none is
+// counted. A data field that is set but empty is a payload: zero bytes are the Avro binary
+// encoding of a record without fields, and validate as such.
+func TestNoPayloadIsRefusedNotCounted(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	tg.mustRegisterREST(t, "empty-value", `{"type":"record","name":"Empty","fields":[]}`)
+	val := pb.NewValidationServiceClient(tg.conn)
+	counted := func() float64 {
+		var n float64
+		for _, outcome := range []string{"valid", "flagged", "rejected"} {
+			n += tg.counter(t, "schemagate_validations_total", map[string]string{"subject": "empty-value", "outcome": outcome})
+		}
+		return n
+	}
+	const noPayload = "no payload: set json or data"
+
+	_, err := val.Validate(withToken(""), &pb.ValidateRequest{Subject: "empty-value"})
+	wantGRPCError(t, "gRPC Validate {}", err, grpcError{codes.InvalidArgument, noPayload})
+	_, err = val.Validate(withToken(""), &pb.ValidateRequest{Subject: "empty-value", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY})
+	wantGRPCError(t, "gRPC Validate AVRO_BINARY without data", err, grpcError{codes.InvalidArgument, noPayload})
+	code, raw := tg.restDo(t, "POST", "/v1/subjects/empty-value/validate", "{}")
+	wantV1Error(t, "POST /v1/.../validate {}", code, raw, v1Error{http.StatusBadRequest, int(codes.InvalidArgument), noPayload})
+
+	batch, err := val.ValidateBatch(withToken(""), &pb.ValidateBatchRequest{Subject: "empty-value", Requests: []*pb.ValidateRequest{{}}})
+	if err != nil || len(batch.GetResults()) != 1 || !strings.Contains(batch.GetResults()[0].GetError(), noPayload) {
+		t.Errorf("ValidateBatch [{}] = %v, %v; want one item error %q", batch, err, noPayload)
+	}
+	code, raw = tg.restDo(t, "POST", "/v1/subjects/empty-value/validate:batch", `{"requests":[{}]}`)
+	if code != http.StatusOK || !strings.Contains(string(raw), noPayload) {
+		t.Errorf("POST /v1/.../validate:batch [{}] = %d %s; want 200 with the item error %q", code, raw, noPayload)
+	}
+	stream, err := val.ValidateStream(withToken(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&pb.ValidateStreamRequest{RequestId: "1", Request: &pb.ValidateRequest{Subject: "empty-value"}}); err != nil {
+		t.Fatal(err)
+	}
+	item, err := stream.Recv()
+	if err != nil || !strings.Contains(item.GetError(), noPayload) || item.GetResponse() != nil {
+		t.Errorf("stream item {} = %v, %v; want the error %q", item, err, noPayload)
+	}
+	_ = stream.CloseSend()
+	if n := counted(); n != 0 {
+		t.Errorf("%v validations without a payload were counted; want none", n)
+	}
+
+	// Zero bytes, sent as such, are a payload.
+	got := validateFindings(t, tg, &pb.ValidateRequest{Subject: "empty-value", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY, Data: []byte{}})
+	wantFindings(t, "gRPC AVRO_BINARY zero bytes", got, valid(1, 1))
+	code, raw = tg.restDo(t, "POST", "/v1/subjects/empty-value/validate", `{"data":"","format":"PAYLOAD_FORMAT_AVRO_BINARY"}`)
+	if code != http.StatusOK || !strings.Contains(string(raw), "OUTCOME_VALID") {
+		t.Errorf(`POST /v1/.../validate {"data":""} AVRO_BINARY = %d %s; want valid`, code, raw)
+	}
+	if n := counted(); n != 2 {
+		t.Errorf("%v validations counted; want the 2 zero-byte payloads", n)
 	}
 }

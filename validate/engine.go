@@ -75,7 +75,10 @@ type Options struct {
 }
 
 // Request is one payload to validate. Binary payloads go in Data, JSON payloads (decoded with
-// UseNumber) in JSON with HasJSON set.
+// UseNumber) in JSON with HasJSON set. A nil Data without HasJSON is no payload at all and
+// Validate refuses it (ErrBadRequest) rather than report findings about it; a non-nil empty Data
+// is a zero-byte payload, which is a valid Avro binary encoding (a record without fields) and is
+// validated like any other. Transports keep the difference: the wire field data tracks presence.
 type Request struct {
 	Subject  string
 	Version  int // 0: latest
@@ -274,6 +277,9 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	}
 	if req.HasJSON && jsonSizeOver(req.JSON, e.lim.MaxPayloadBytes) {
 		return Result{}, fmt.Errorf("%w: JSON payload is more than %d bytes as compact JSON, the limit is %d", ErrTooLarge, e.lim.MaxPayloadBytes, e.lim.MaxPayloadBytes)
+	}
+	if !req.HasJSON && req.Data == nil {
+		return Result{}, fmt.Errorf("%w: no payload: set json or data", ErrBadRequest)
 	}
 	format := req.Format
 	if format == FormatUnspecified && !req.HasJSON {

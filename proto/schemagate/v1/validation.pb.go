@@ -301,8 +301,11 @@ type ValidateRequest struct {
 	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json payload (the schema's type
 	// decides), CONFLUENT for data.
 	Format PayloadFormat `protobuf:"varint,4,opt,name=format,proto3,enum=schemagate.v1.PayloadFormat" json:"format,omitempty"`
-	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY.
-	Data []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY. Its presence is
+	// tracked: set but empty is a zero-byte payload (an Avro record without fields encodes to no
+	// bytes at all), unset is no payload. A request with neither data nor json is refused with
+	// InvalidArgument ("no payload: set json or data") and never counted as evidence.
+	Data []byte `protobuf:"bytes,5,opt,name=data,proto3,oneof" json:"data,omitempty"`
 	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema.
 	Json          *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1066,14 +1069,15 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\aFinding\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xd8\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xe6\x01\n" +
 	"\x0fValidateRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x124\n" +
-	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x12\n" +
-	"\x04data\x18\x05 \x01(\fR\x04data\x12*\n" +
-	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\"\xe2\x01\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x17\n" +
+	"\x04data\x18\x05 \x01(\fH\x00R\x04data\x88\x01\x01\x12*\n" +
+	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04jsonB\a\n" +
+	"\x05_data\"\xe2\x01\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x12\x1b\n" +
@@ -1223,6 +1227,7 @@ func file_schemagate_v1_validation_proto_init() {
 		return
 	}
 	file_schemagate_v1_types_proto_init()
+	file_schemagate_v1_validation_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
