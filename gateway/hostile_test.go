@@ -186,7 +186,7 @@ func wantFindings(t *testing.T, what string, got, want *pb.ValidateResponse) {
 
 func flagged(schemaID, version int32, findings ...*pb.Finding) *pb.ValidateResponse {
 	return &pb.ValidateResponse{Outcome: pb.Outcome_OUTCOME_FLAGGED, Mode: pb.ValidationMode_VALIDATION_MODE_CANARY,
-		SchemaId: schemaID, Version: version, Findings: findings}
+		SchemaId: schemaID, Version: version, Findings: findings, TotalFindings: int32(len(findings))}
 }
 
 func valid(schemaID, version int32) *pb.ValidateResponse {

@@ -148,7 +148,8 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	}
 	d := s.gate.Decide(principalName(ctx), vreq, res)
 	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
-		SchemaId: int32(res.SchemaID), Version: int32(res.Version)}
+		SchemaId: int32(res.SchemaID), Version: int32(res.Version),
+		TotalFindings: int32(res.TotalFindings), FindingsTruncated: res.Truncated()}
 	for _, f := range res.Findings {
 		resp.Findings = append(resp.Findings, &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message})
 	}

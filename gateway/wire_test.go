@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -259,5 +260,54 @@ func TestNoPayloadIsRefusedNotCounted(t *testing.T) {
 	}
 	if n := counted(); n != 2 {
 		t.Errorf("%v validations counted; want the 2 zero-byte payloads", n)
+	}
+}
+
+// TestFindingsCapIsReported validates payloads with more findings than the cap of 20, as JSON
+// Schema and as Avro JSON, over gRPC and /v1: the response holds the first 20, the total and
+// the truncation mark; a payload under the cap is not marked.
+func TestFindingsCapIsReported(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	tg.mustRegisterREST(t, "counts-value", `{"type":"object","additionalProperties":{"type":"integer"}}`, `,"schemaType":"JSON"`)
+	var fields, strs []string
+	for i := range 25 {
+		fields = append(fields, fmt.Sprintf(`{"name":"f%02d","type":"int"}`, i))
+		strs = append(strs, fmt.Sprintf(`"f%02d":"x"`, i))
+	}
+	tg.mustRegisterREST(t, "wide-value", `{"type":"record","name":"Wide","fields":[`+strings.Join(fields, ",")+`]}`)
+	many := "{" + strings.Join(strs, ",") + "}"
+	type summary struct {
+		Findings  int
+		Total     int32
+		Truncated bool
+	}
+	tests := []struct {
+		subject, json string
+		want          summary
+	}{
+		{"counts-value", many, summary{20, 25, true}},
+		{"wide-value", many, summary{20, 25, true}},
+		{"counts-value", `{"a":"x","b":"y"}`, summary{2, 2, false}},
+		{"wide-value", `{}`, summary{20, 25, true}}, // 25 missing fields
+	}
+	for _, tt := range tests {
+		resp := validateFindings(t, tg, &pb.ValidateRequest{Subject: tt.subject, Json: jsonPayload(t, tt.json)})
+		got := summary{len(resp.GetFindings()), resp.GetTotalFindings(), resp.GetFindingsTruncated()}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("gRPC %s %.40s (-want +got):\n%s", tt.subject, tt.json, diff)
+		}
+		code, raw := tg.restDo(t, "POST", "/v1/subjects/"+tt.subject+"/validate", `{"json":`+tt.json+`}`)
+		var body struct {
+			Findings          []json.RawMessage
+			TotalFindings     int32
+			FindingsTruncated bool
+		}
+		if err := json.Unmarshal(raw, &body); code != http.StatusOK || err != nil {
+			t.Fatalf("POST /v1/subjects/%s/validate = %d %s (%v)", tt.subject, code, raw, err)
+		}
+		got = summary{len(body.Findings), body.TotalFindings, body.FindingsTruncated}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("/v1 %s %.40s (-want +got):\n%s", tt.subject, tt.json, diff)
+		}
 	}
 }

@@ -95,9 +95,15 @@ type Result struct {
 	// could not be tied to one, e.g. an unknown framed ID).
 	SchemaID, Version int
 	// Findings, empty when the payload is valid. A stale_schema_version finding alone does not
-	// make it invalid.
+	// make it invalid. At most Limits.MaxFindings come from the payload's content (the first
+	// ones, in the validator's order), plus the stale_schema_version finding.
 	Findings []Finding
+	// TotalFindings counts every finding, those left out of Findings by the cap included.
+	TotalFindings int
 }
+
+// Truncated reports whether findings were left out of Findings by Limits.MaxFindings.
+func (r Result) Truncated() bool { return r.TotalFindings > len(r.Findings) }
 
 // Invalid reports whether the payload failed validation.
 func (r Result) Invalid() bool { return Invalid(r.Findings) }
@@ -301,19 +307,19 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	case format == FormatConfluent:
 		id, _, err := ParseConfluentFrame(req.Data)
 		if err != nil {
-			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}}, nil
+			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}, TotalFindings: 1}, nil
 		}
 		version, ok := info.byID[id]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
-				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}}, nil
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}, TotalFindings: 1}, nil
 		}
 		res, start = Result{SchemaID: id, Version: version}, confluentHeader
 	case req.SchemaID != 0:
 		version, ok := info.byID[req.SchemaID]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
-				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", req.SchemaID, req.Subject)}}}, nil
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", req.SchemaID, req.Subject)}}, TotalFindings: 1}, nil
 		}
 		res = Result{SchemaID: req.SchemaID, Version: version}
 	case req.Version != 0:
@@ -330,49 +336,57 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Findings, err = e.check(c, format, start, req); err != nil {
+	if res.Findings, res.TotalFindings, err = e.check(c, format, start, req); err != nil {
 		return Result{}, err
 	}
 	if format == FormatConfluent && res.Version < info.latest {
 		res.Findings = append(res.Findings, Finding{Kind: KindStaleSchemaVersion,
 			Message: fmt.Sprintf("framed with schema ID %d (version %d of %q); the latest version is %d", res.SchemaID, res.Version, req.Subject, info.latest)})
+		res.TotalFindings++
 	}
 	return res, nil
 }
 
-// check runs the validator format calls for on req.Data[start:] or req.JSON.
-func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, error) {
+// check runs the validator format calls for on req.Data[start:] or req.JSON, and returns its
+// findings (capped at MaxFindings) and how many there are in all.
+func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, int, error) {
+	all := func(findings []Finding) ([]Finding, int, error) { return findings, len(findings), nil }
 	isAvro := c.typ == registry.SchemaTypeAvro
 	switch format {
 	case FormatUnspecified:
 		if isAvro {
-			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
+			return findings, total, nil
 		}
-		return c.json.Validate(req.JSON, e.lim), nil
+		findings, total := c.json.check(req.JSON, e.lim)
+		return findings, total, nil
 	case FormatAvroJSON, FormatAvroBinary:
 		if !isAvro {
-			return nil, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
+			return nil, 0, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
 		}
 		if format == FormatAvroJSON {
-			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
+			return findings, total, nil
 		}
-		return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
+		return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim)) // stops at the first failure
 	case FormatJSON:
 		if isAvro {
-			return nil, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
+			return nil, 0, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
 		}
-		return c.json.Validate(req.JSON, e.lim), nil
+		findings, total := c.json.check(req.JSON, e.lim)
+		return findings, total, nil
 	case FormatConfluent:
 		if isAvro {
-			return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
+			return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim))
 		}
 		doc, err := decodeJSONPayloadFrom(req.Data, start, e.lim)
 		if err != nil {
-			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, nil
+			return all([]Finding{{Kind: KindDecodeError, Message: err.Error()}})
 		}
-		return c.json.Validate(doc, e.lim), nil
+		findings, total := c.json.check(doc, e.lim)
+		return findings, total, nil
 	}
-	return nil, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
+	return nil, 0, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
 }
 
 // compiled is a validator for one schema ID.

@@ -162,5 +162,12 @@ func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if more := int(resp.GetTotalFindings()) - len(resp.GetFindings()); resp.GetFindingsTruncated() && more > 0 {
+		_, err := fmt.Fprintf(w, "… and %d more findings\n", more)
+		return err
+	}
+	return nil
 }

@@ -395,10 +395,15 @@ type ValidateResponse struct {
 	SchemaId int32 `protobuf:"varint,3,opt,name=schema_id,json=schemaId,proto3" json:"schema_id,omitempty"`
 	// Version of the subject the schema is registered as.
 	Version int32 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
-	// Findings, empty when the payload is valid.
-	Findings      []*Finding `protobuf:"bytes,5,rep,name=findings,proto3" json:"findings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Findings, empty when the payload is valid. At most the first 20 (the gateway's finding cap)
+	// come from the payload's content; total_findings says how many there are in all.
+	Findings []*Finding `protobuf:"bytes,5,rep,name=findings,proto3" json:"findings,omitempty"`
+	// TotalFindings counts every finding, those left out of findings by the cap included.
+	TotalFindings int32 `protobuf:"varint,6,opt,name=total_findings,json=totalFindings,proto3" json:"total_findings,omitempty"`
+	// FindingsTruncated is set when findings holds fewer than total_findings.
+	FindingsTruncated bool `protobuf:"varint,7,opt,name=findings_truncated,json=findingsTruncated,proto3" json:"findings_truncated,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ValidateResponse) Reset() {
@@ -464,6 +469,20 @@ func (x *ValidateResponse) GetFindings() []*Finding {
 		return x.Findings
 	}
 	return nil
+}
+
+func (x *ValidateResponse) GetTotalFindings() int32 {
+	if x != nil {
+		return x.TotalFindings
+	}
+	return 0
+}
+
+func (x *ValidateResponse) GetFindingsTruncated() bool {
+	if x != nil {
+		return x.FindingsTruncated
+	}
+	return false
 }
 
 // ValidateBatchRequest holds several validations.
@@ -1077,13 +1096,15 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x17\n" +
 	"\x04data\x18\x05 \x01(\fH\x00R\x04data\x88\x01\x01\x12*\n" +
 	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04jsonB\a\n" +
-	"\x05_data\"\xe2\x01\n" +
+	"\x05_data\"\xb8\x02\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x05R\aversion\x122\n" +
-	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\"l\n" +
+	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\x12%\n" +
+	"\x0etotal_findings\x18\x06 \x01(\x05R\rtotalFindings\x12-\n" +
+	"\x12findings_truncated\x18\a \x01(\bR\x11findingsTruncated\"l\n" +
 	"\x14ValidateBatchRequest\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12:\n" +
 	"\brequests\x18\x01 \x03(\v2\x1e.schemagate.v1.ValidateRequestR\brequests\"U\n" +
