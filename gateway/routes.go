@@ -14,9 +14,10 @@ import (
 // v1Route is one google.api.http binding of the /v1 API: an HTTP method and its path template,
 // split into segments ("{subject}" is a variable) and the custom verb after the last ":".
 type v1Route struct {
-	method   string
-	segments []string
-	verb     string
+	fullMethod string // the gRPC method, "/schemagate.v1.ValidationService/Validate"
+	method     string
+	segments   []string
+	verb       string
 }
 
 // v1Routes reads the /v1 routes from the google.api.http annotations of the services that
@@ -26,14 +27,16 @@ func v1Routes() []v1Route {
 	for _, f := range []protoreflect.FileDescriptor{pb.File_schemagate_v1_registry_proto,
 		pb.File_schemagate_v1_validation_proto, pb.File_schemagate_v1_governance_proto} {
 		for i := range f.Services().Len() {
-			methods := f.Services().Get(i).Methods()
-			for j := range methods.Len() {
-				rule, _ := proto.GetExtension(methods.Get(j).Options(), annotations.E_Http).(*annotations.HttpRule)
+			service := f.Services().Get(i)
+			for j := range service.Methods().Len() {
+				m := service.Methods().Get(j)
+				rule, _ := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
 				if rule == nil {
 					continue
 				}
 				for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 					if route, ok := newV1Route(r); ok {
+						route.fullMethod = "/" + string(service.FullName()) + "/" + string(m.Name())
 						routes = append(routes, route)
 					}
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
@@ -309,5 +310,64 @@ func TestFindingsCapIsReported(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("/v1 %s %.40s (-want +got):\n%s", tt.subject, tt.json, diff)
 		}
+	}
+}
+
+// TestJSONNumbersStayExact validates JSON payloads whose numbers a double cannot hold over /v1
+// (the body's json member, alone and in a batch) and over gRPC (json_text): 2^53+1 is a valid
+// long, is out of range for an int (a constraint_violation, as the engine classifies it) and
+// over a JSON Schema maximum of 2^53, and messages quote numbers as written.
+func TestJSONNumbersStayExact(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	avroID := tg.mustRegisterREST(t, "nums-value", `{"type":"record","name":"Nums","fields":[{"name":"l","type":"long"},{"name":"i","type":"int"}]}`)
+	jsonID := tg.mustRegisterREST(t, "jnums-value", `{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`, `,"schemaType":"JSON"`)
+	tests := []struct {
+		name, subject, json string
+		want                *pb.ValidateResponse
+	}{
+		{"2^53+1 as a long", "nums-value", `{"l":9007199254740993,"i":1}`, valid(avroID, 1)},
+		{"2^31 as an int", "nums-value", `{"l":1,"i":2147483648}`,
+			flagged(avroID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/i", "2147483648 is out of range for int"))},
+		{"2^53+1 as an int", "nums-value", `{"l":1,"i":9007199254740993}`,
+			flagged(avroID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/i", "9007199254740993 is out of range for int"))},
+		{"2^53+1 over a maximum of 2^53", "jnums-value", `{"n":9007199254740993}`,
+			flagged(jsonID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/n", "9007199254740993"))},
+		{"2^53 at a maximum of 2^53", "jnums-value", `{"n":9007199254740992}`, valid(jsonID, 1)},
+	}
+	for _, tt := range tests {
+		got := validateFindings(t, tg, &pb.ValidateRequest{Subject: tt.subject, JsonText: tt.json})
+		wantFindings(t, "gRPC json_text "+tt.name, got, tt.want)
+
+		code, raw := tg.restDo(t, "POST", "/v1/subjects/"+tt.subject+"/validate", `{"json": `+tt.json+`}`)
+		got = &pb.ValidateResponse{}
+		if err := protojson.Unmarshal(raw, got); code != http.StatusOK || err != nil {
+			t.Fatalf("/v1 %s = %d %s (%v)", tt.name, code, raw, err)
+		}
+		wantFindings(t, "/v1 "+tt.name, got, tt.want)
+
+		code, raw = tg.restDo(t, "POST", "/v1/subjects/"+tt.subject+"/validate:batch", `{"requests":[{"json": `+tt.json+`}]}`)
+		batch := &pb.ValidateBatchResponse{}
+		if err := protojson.Unmarshal(raw, batch); code != http.StatusOK || err != nil || len(batch.GetResults()) != 1 {
+			t.Fatalf("/v1 batch %s = %d %s (%v)", tt.name, code, raw, err)
+		}
+		wantFindings(t, "/v1 batch "+tt.name, batch.GetResults()[0].GetResponse(), tt.want)
+	}
+
+	// A protobuf Value holds doubles: an integral one is still quoted without an exponent.
+	got := validateFindings(t, tg, &pb.ValidateRequest{Subject: "nums-value", Json: jsonPayload(t, `{"l":1,"i":2147483648}`)})
+	wantFindings(t, "gRPC json 2^31 as an int", got, flagged(avroID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/i", "2147483648 is out of range for int")))
+
+	// json_text must be one JSON value, and not come with json.
+	for _, tc := range []struct {
+		name string
+		req  *pb.ValidateRequest
+		want string
+	}{
+		{"not JSON", &pb.ValidateRequest{Subject: "nums-value", JsonText: `{"l":`}, "json_text: not valid JSON"},
+		{"two values", &pb.ValidateRequest{Subject: "nums-value", JsonText: `1 2`}, "json_text: not valid JSON: more than one value"},
+		{"json and json_text", &pb.ValidateRequest{Subject: "nums-value", JsonText: `{}`, Json: jsonPayload(t, `{}`)}, "set json or json_text, not both"},
+	} {
+		_, err := pb.NewValidationServiceClient(tg.conn).Validate(withToken(""), tc.req)
+		wantGRPCError(t, tc.name, err, grpcError{codes.InvalidArgument, tc.want})
 	}
 }

@@ -87,6 +87,11 @@ type Request struct {
 	Data     []byte
 	JSON     any
 	HasJSON  bool
+	// JSONText is a JSON payload as text, the alternative to JSON and HasJSON: Validate decodes
+	// it with numbers as json.Number, so they stay exactly as written (a protobuf Value would
+	// have made them doubles). It must be one valid UTF-8 JSON value, or the request is
+	// refused (ErrBadRequest); nesting is not limited here but reported as findings, as for JSON.
+	JSONText []byte
 }
 
 // Result is the outcome of one validation.
@@ -277,6 +282,19 @@ type subjectInfo struct {
 func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if e.metrics != nil {
 		defer e.metrics.observe(time.Now())
+	}
+	if req.JSONText != nil {
+		if req.HasJSON {
+			return Result{}, fmt.Errorf("%w: set json or json_text, not both", ErrBadRequest)
+		}
+		// The size limit is checked below on the decoded value, as compact JSON, the same for
+		// text as for a decoded value: whitespace does not count. The text itself is bounded by
+		// the transport (gRPC's message size, the /v1 body limit).
+		v, err := decodeJSONText(req.JSONText)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: json_text: %w", ErrBadRequest, err)
+		}
+		req.JSON, req.HasJSON, req.JSONText = v, true, nil
 	}
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/schemagate/schemagate/gateway"
 	"github.com/schemagate/schemagate/governance"
@@ -106,13 +106,9 @@ func validateRequest(subject string, raw []byte, format string) (*pb.ValidateReq
 	}
 	req := &pb.ValidateRequest{Subject: subject, Format: f}
 	binary := req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT || req.Format == pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY
-	var doc any
-	if !binary && json.Unmarshal(raw, &doc) == nil {
-		v, err := structpb.NewValue(doc)
-		if err != nil {
-			return nil, fmt.Errorf("payload: %w", err)
-		}
-		req.Json = v
+	// JSON goes as text (json_text), so the server reads its numbers exactly as written.
+	if !binary && json.Valid(raw) && utf8.Valid(raw) {
+		req.JsonText = string(raw)
 		return req, nil
 	}
 	if !binary && req.Format != pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED {

@@ -306,8 +306,13 @@ type ValidateRequest struct {
 	// bytes at all), unset is no payload. A request with neither data nor json is refused with
 	// InvalidArgument ("no payload: set json or data") and never counted as evidence.
 	Data []byte `protobuf:"bytes,5,opt,name=data,proto3,oneof" json:"data,omitempty"`
-	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema.
-	Json          *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
+	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema. A Value holds numbers as
+	// doubles, so integers beyond 2^53 arrive rounded: send json_text to keep them exact.
+	Json *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
+	// JSONText is a JSON payload as JSON text, numbers kept exactly as written; set json or
+	// json_text, not both. Over HTTP/JSON the validate routes move a body's `json` member here
+	// before decoding, so /v1 clients keep writing `"json": {...}`.
+	JsonText      string `protobuf:"bytes,7,opt,name=json_text,json=jsonText,proto3" json:"json_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +387,13 @@ func (x *ValidateRequest) GetJson() *structpb.Value {
 		return x.Json
 	}
 	return nil
+}
+
+func (x *ValidateRequest) GetJsonText() string {
+	if x != nil {
+		return x.JsonText
+	}
+	return ""
 }
 
 // ValidateResponse reports the outcome of one validation.
@@ -1088,14 +1100,15 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\aFinding\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xe6\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x83\x02\n" +
 	"\x0fValidateRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x124\n" +
 	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x17\n" +
 	"\x04data\x18\x05 \x01(\fH\x00R\x04data\x88\x01\x01\x12*\n" +
-	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04jsonB\a\n" +
+	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\x12\x1b\n" +
+	"\tjson_text\x18\a \x01(\tR\bjsonTextB\a\n" +
 	"\x05_data\"\xb8\x02\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
