@@ -143,6 +143,10 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	if err != nil {
 		return nil, err
 	}
+	// Decoded here, not only in the engine, so the gate keeps a sample of the JSON payload.
+	if vreq, err = vreq.DecodeText(); err != nil {
+		return nil, err
+	}
 	res, err := s.engine.Validate(ctx, vreq)
 	if err != nil {
 		return nil, err

@@ -94,6 +94,28 @@ type Request struct {
 	JSONText []byte
 }
 
+// DecodeText returns r with its JSONText decoded into JSON (HasJSON set, JSONText nil), numbers
+// as json.Number; r unchanged when it has no JSONText. Validate does this itself; a caller that
+// hands the request on after validating (to the governance gate, which keeps payload samples)
+// decodes first so both see the same payload. Malformed text, or JSONText with JSON, is
+// ErrBadRequest. The size limit is not checked here: Validate measures the decoded value as
+// compact JSON, the same for text as for a decoded value; the text itself is bounded by the
+// transport (gRPC's message size, the /v1 body limit).
+func (r Request) DecodeText() (Request, error) {
+	if r.JSONText == nil {
+		return r, nil
+	}
+	if r.HasJSON {
+		return Request{}, fmt.Errorf("%w: set json or json_text, not both", ErrBadRequest)
+	}
+	v, err := decodeJSONText(r.JSONText)
+	if err != nil {
+		return Request{}, fmt.Errorf("%w: json_text: %w", ErrBadRequest, err)
+	}
+	r.JSON, r.HasJSON, r.JSONText = v, true, nil
+	return r, nil
+}
+
 // Result is the outcome of one validation.
 type Result struct {
 	// SchemaID and Version name the schema the payload was checked against (0 when the payload
@@ -283,18 +305,9 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if e.metrics != nil {
 		defer e.metrics.observe(time.Now())
 	}
-	if req.JSONText != nil {
-		if req.HasJSON {
-			return Result{}, fmt.Errorf("%w: set json or json_text, not both", ErrBadRequest)
-		}
-		// The size limit is checked below on the decoded value, as compact JSON, the same for
-		// text as for a decoded value: whitespace does not count. The text itself is bounded by
-		// the transport (gRPC's message size, the /v1 body limit).
-		v, err := decodeJSONText(req.JSONText)
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: json_text: %w", ErrBadRequest, err)
-		}
-		req.JSON, req.HasJSON, req.JSONText = v, true, nil
+	req, err := req.DecodeText()
+	if err != nil {
+		return Result{}, err
 	}
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
