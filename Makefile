@@ -81,7 +81,8 @@ FUZZ_SMOKE := ./validate:FuzzConfluentFrame ./validate:FuzzAvroBinary ./validate
 	./validate:FuzzJSONPayload ./validate:FuzzJSONSchemaValidate ./registry:FuzzParseAvro \
 	./registry:FuzzParseJSONSchema ./registry:FuzzParseNormalized ./registry:FuzzRegister \
 	./registry:FuzzValidateSubject ./gateway/confluent:FuzzConfluentREST \
-	./gateway/confluent:FuzzDecodeSchemaRequest ./gateway/auth:FuzzMatchGlob
+	./gateway/confluent:FuzzDecodeSchemaRequest ./gateway/auth:FuzzMatchGlob \
+	./gateway:FuzzRewriteJSONPayloads
 fuzz-smoke:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; for e in $(FUZZ_SMOKE); do \
 	  pkg=$${e%%:*}; t=$${e##*:}; echo "fuzz $$pkg $$t for $(FUZZ_SMOKE_TIME)"; \

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -29,6 +30,7 @@ const readyTimeout = 2 * time.Second
 // unless metricsAPI checks them itself (metrics.require_auth); /v1/ is authenticated by the gRPC
 // interceptors and the Confluent API by its own middleware.
 func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
+	routes := v1Routes()
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
@@ -39,6 +41,21 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, me
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false, RecursionLimit: maxBodyRecursion},
 		}),
 		runtime.WithErrorHandler(httpError),
+		runtime.WithRoutingErrorHandler(routingError(routes)),
+		// gRPC metadata is not part of the /v1 API: grpc-gateway would forward every header
+		// (content-type: application/grpc of the in-process call, as Grpc-Metadata-Content-Type)
+		// and, to clients that send "TE: trailers", every trailer (Grpc-Trailer-*). The
+		// services set no metadata meant for HTTP clients; the one trailer that matters,
+		// auth.RetryAfterMetadataKey, becomes Retry-After in httpError.
+		runtime.WithOutgoingHeaderMatcher(dropMetadata),
+		runtime.WithOutgoingTrailerMatcher(dropMetadata),
+		// A subject may contain "/", sent as %2F (as Confluent clients do). grpc-gateway's
+		// default (legacy) mode unescapes the whole path before routing, so such a subject
+		// splits into two segments and no route matches. In AllExceptReserved mode the mux
+		// routes on the escaped path, splitting on "/" only, and unescapes each single-segment
+		// variable completely: /v1/subjects/a%2Fb/versions is subject "a/b". (AllCharacters
+		// would split on %2F too; a {subject=**} template would swallow the segments after it.)
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		// Who the HTTP client is (address, verified client certificate) reaches the gRPC
 		// interceptors as reserved metadata that only the gateway sets: never forward a client's
 		// header under those keys.
@@ -61,7 +78,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, me
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", http.MaxBytesHandler(recordBodyErrors(api), maxMessageBytes))
+	mux.Handle("/v1/", http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
@@ -124,6 +141,28 @@ func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// routingError answers a /v1 request that matches no route. A path served under other methods
+// (OPTIONS included: the API has no CORS preflight) is 405 with an Allow header listing them,
+// like the Confluent REST API, where grpc-gateway's default answers 501 "Method Not Allowed";
+// anything else keeps grpc-gateway's answer (404, or 400 for a malformed path).
+func routingError(routes []v1Route) runtime.RoutingErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+		if httpStatus != http.StatusMethodNotAllowed {
+			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+			return
+		}
+		if allow := allowedMethods(routes, r.URL.EscapedPath()); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		w = &statusOverride{ResponseWriter: w, status: http.StatusMethodNotAllowed}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, status.Error(codes.Unimplemented, http.StatusText(http.StatusMethodNotAllowed)))
+	}
+}
+
+// dropMetadata is the outgoing header and trailer matcher of /v1: no gRPC metadata becomes an
+// HTTP header.
+func dropMetadata(string) (string, bool) { return "", false }
 
 // maxBodyRecursion bounds the nesting of a /v1 request body, in protobuf messages.
 const maxBodyRecursion = 4000

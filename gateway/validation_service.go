@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"google.golang.org/grpc/codes"
@@ -142,13 +143,18 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	if err != nil {
 		return nil, err
 	}
+	// Decoded here, not only in the engine, so the gate keeps a sample of the JSON payload.
+	if vreq, err = vreq.DecodeText(); err != nil {
+		return nil, err
+	}
 	res, err := s.engine.Validate(ctx, vreq)
 	if err != nil {
 		return nil, err
 	}
 	d := s.gate.Decide(principalName(ctx), vreq, res)
 	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
-		SchemaId: int32(res.SchemaID), Version: int32(res.Version)}
+		SchemaId: int32(res.SchemaID), Version: int32(res.Version),
+		TotalFindings: int32(res.TotalFindings), FindingsTruncated: res.Truncated()}
 	for _, f := range res.Findings {
 		resp.Findings = append(resp.Findings, &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message})
 	}
@@ -169,12 +175,16 @@ func engineRequest(req *pb.ValidateRequest) (validate.Request, error) {
 	if v := req.GetJson(); v != nil {
 		out.JSON, out.HasJSON = jsonValue(v), true
 	}
+	if text := req.GetJsonText(); text != "" {
+		out.JSONText = []byte(text) // the engine decodes it, numbers exact
+	}
 	return out, nil
 }
 
 // jsonValue converts a protobuf Value to the engine's JSON representation, numbers as
 // json.Number. (A protobuf Value holds numbers as doubles, so integers beyond 2^53 arrive
-// rounded; send such payloads as CONFLUENT or AVRO_BINARY data.)
+// rounded; json_text keeps them exact.) An integral double is written without an exponent
+// (2147483648, not 2.147483648e+09), the way its sender most likely wrote it.
 func jsonValue(v *structpb.Value) any {
 	switch k := v.GetKind().(type) {
 	case *structpb.Value_NullValue:
@@ -182,7 +192,11 @@ func jsonValue(v *structpb.Value) any {
 	case *structpb.Value_BoolValue:
 		return k.BoolValue
 	case *structpb.Value_NumberValue:
-		return json.Number(strconv.FormatFloat(k.NumberValue, 'g', -1, 64))
+		f := k.NumberValue
+		if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+			return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 	case *structpb.Value_StringValue:
 		return k.StringValue
 	case *structpb.Value_ListValue:

@@ -40,28 +40,37 @@ import (
 //   - Arrays and objects nest at most lim.MaxDepth deep; a deeper value is one decode_error
 //     and is not looked into.
 //
-// Every departure is reported, up to lim.MaxFindings findings, in a stable order (record
+// Every departure is reported, up to the first lim.MaxFindings findings, in a stable order (record
 // fields in schema order, then unknown keys and map keys sorted). Each finding's Path is a
 // JSON pointer into v, union branch keys included. A nil result means valid. Zero limits take
 // the defaults.
 func ValidateAvroJSON(s avro.Schema, v any, lim Limits) []Finding {
+	findings, _ := validateAvroJSON(s, v, lim)
+	return findings
+}
+
+// validateAvroJSON is ValidateAvroJSON that also returns how many findings there are in all,
+// those past the cap included. The walk goes on past the cap to count them: its cost is bounded
+// by the size of v, which the caller has already checked.
+func validateAvroJSON(s avro.Schema, v any, lim Limits) ([]Finding, int) {
 	lim = lim.WithDefaults()
 	w := avroJSONWalker{maxDepth: lim.MaxDepth, maxFindings: lim.MaxFindings}
 	w.walk(s, v, 0)
-	return w.findings
+	return w.findings, w.total
 }
 
 type avroJSONWalker struct {
 	path        []string // unescaped segments of the current value
 	findings    []Finding
+	total       int // findings found, kept or not
 	maxDepth    int
 	maxFindings int
 }
 
-func (w *avroJSONWalker) full() bool { return len(w.findings) >= w.maxFindings }
-
+// add records a finding: kept while fewer than maxFindings are, counted in total always.
 func (w *avroJSONWalker) add(kind Kind, format string, args ...any) {
-	if w.full() {
+	w.total++
+	if len(w.findings) >= w.maxFindings {
 		return
 	}
 	w.findings = append(w.findings, Finding{Kind: kind, Path: jsonpointer.FromTokens(w.path), Message: fmt.Sprintf(format, args...)})
@@ -88,9 +97,6 @@ func (w *avroJSONWalker) mismatch(want string, v any) {
 }
 
 func (w *avroJSONWalker) walk(s avro.Schema, v any, depth int) {
-	if w.full() {
-		return
-	}
 	switch s := s.(type) {
 	case *avro.NullSchema:
 		if v != nil {

@@ -75,7 +75,10 @@ type Options struct {
 }
 
 // Request is one payload to validate. Binary payloads go in Data, JSON payloads (decoded with
-// UseNumber) in JSON with HasJSON set.
+// UseNumber) in JSON with HasJSON set. A nil Data without HasJSON is no payload at all and
+// Validate refuses it (ErrBadRequest) rather than report findings about it; a non-nil empty Data
+// is a zero-byte payload, which is a valid Avro binary encoding (a record without fields) and is
+// validated like any other. Transports keep the difference: the wire field data tracks presence.
 type Request struct {
 	Subject  string
 	Version  int // 0: latest
@@ -84,6 +87,33 @@ type Request struct {
 	Data     []byte
 	JSON     any
 	HasJSON  bool
+	// JSONText is a JSON payload as text, the alternative to JSON and HasJSON: Validate decodes
+	// it with numbers as json.Number, so they stay exactly as written (a protobuf Value would
+	// have made them doubles). It must be one valid UTF-8 JSON value, or the request is
+	// refused (ErrBadRequest); nesting is not limited here but reported as findings, as for JSON.
+	JSONText []byte
+}
+
+// DecodeText returns r with its JSONText decoded into JSON (HasJSON set, JSONText nil), numbers
+// as json.Number; r unchanged when it has no JSONText. Validate does this itself; a caller that
+// hands the request on after validating (to the governance gate, which keeps payload samples)
+// decodes first so both see the same payload. Malformed text, or JSONText with JSON, is
+// ErrBadRequest. The size limit is not checked here: Validate measures the decoded value as
+// compact JSON, the same for text as for a decoded value; the text itself is bounded by the
+// transport (gRPC's message size, the /v1 body limit).
+func (r Request) DecodeText() (Request, error) {
+	if r.JSONText == nil {
+		return r, nil
+	}
+	if r.HasJSON {
+		return Request{}, fmt.Errorf("%w: set json or json_text, not both", ErrBadRequest)
+	}
+	v, err := decodeJSONText(r.JSONText)
+	if err != nil {
+		return Request{}, fmt.Errorf("%w: json_text: %w", ErrBadRequest, err)
+	}
+	r.JSON, r.HasJSON, r.JSONText = v, true, nil
+	return r, nil
 }
 
 // Result is the outcome of one validation.
@@ -92,9 +122,15 @@ type Result struct {
 	// could not be tied to one, e.g. an unknown framed ID).
 	SchemaID, Version int
 	// Findings, empty when the payload is valid. A stale_schema_version finding alone does not
-	// make it invalid.
+	// make it invalid. At most Limits.MaxFindings come from the payload's content (the first
+	// ones, in the validator's order), plus the stale_schema_version finding.
 	Findings []Finding
+	// TotalFindings counts every finding, those left out of Findings by the cap included.
+	TotalFindings int
 }
+
+// Truncated reports whether findings were left out of Findings by Limits.MaxFindings.
+func (r Result) Truncated() bool { return r.TotalFindings > len(r.Findings) }
 
 // Invalid reports whether the payload failed validation.
 func (r Result) Invalid() bool { return Invalid(r.Findings) }
@@ -269,11 +305,18 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if e.metrics != nil {
 		defer e.metrics.observe(time.Now())
 	}
+	req, err := req.DecodeText()
+	if err != nil {
+		return Result{}, err
+	}
 	if len(req.Data) > e.lim.MaxPayloadBytes {
 		return Result{}, fmt.Errorf("%w: payload is %d bytes, the limit is %d", ErrTooLarge, len(req.Data), e.lim.MaxPayloadBytes)
 	}
 	if req.HasJSON && jsonSizeOver(req.JSON, e.lim.MaxPayloadBytes) {
 		return Result{}, fmt.Errorf("%w: JSON payload is more than %d bytes as compact JSON, the limit is %d", ErrTooLarge, e.lim.MaxPayloadBytes, e.lim.MaxPayloadBytes)
+	}
+	if !req.HasJSON && req.Data == nil {
+		return Result{}, fmt.Errorf("%w: no payload: set json or data", ErrBadRequest)
 	}
 	format := req.Format
 	if format == FormatUnspecified && !req.HasJSON {
@@ -295,19 +338,19 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	case format == FormatConfluent:
 		id, _, err := ParseConfluentFrame(req.Data)
 		if err != nil {
-			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}}, nil
+			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}, TotalFindings: 1}, nil
 		}
 		version, ok := info.byID[id]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
-				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}}, nil
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", id, req.Subject)}}, TotalFindings: 1}, nil
 		}
 		res, start = Result{SchemaID: id, Version: version}, confluentHeader
 	case req.SchemaID != 0:
 		version, ok := info.byID[req.SchemaID]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
-				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", req.SchemaID, req.Subject)}}}, nil
+				Message: fmt.Sprintf("schema ID %d is not registered under subject %q", req.SchemaID, req.Subject)}}, TotalFindings: 1}, nil
 		}
 		res = Result{SchemaID: req.SchemaID, Version: version}
 	case req.Version != 0:
@@ -324,49 +367,57 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Findings, err = e.check(c, format, start, req); err != nil {
+	if res.Findings, res.TotalFindings, err = e.check(c, format, start, req); err != nil {
 		return Result{}, err
 	}
 	if format == FormatConfluent && res.Version < info.latest {
 		res.Findings = append(res.Findings, Finding{Kind: KindStaleSchemaVersion,
 			Message: fmt.Sprintf("framed with schema ID %d (version %d of %q); the latest version is %d", res.SchemaID, res.Version, req.Subject, info.latest)})
+		res.TotalFindings++
 	}
 	return res, nil
 }
 
-// check runs the validator format calls for on req.Data[start:] or req.JSON.
-func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, error) {
+// check runs the validator format calls for on req.Data[start:] or req.JSON, and returns its
+// findings (capped at MaxFindings) and how many there are in all.
+func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, int, error) {
+	all := func(findings []Finding) ([]Finding, int, error) { return findings, len(findings), nil }
 	isAvro := c.typ == registry.SchemaTypeAvro
 	switch format {
 	case FormatUnspecified:
 		if isAvro {
-			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
+			return findings, total, nil
 		}
-		return c.json.Validate(req.JSON, e.lim), nil
+		findings, total := c.json.check(req.JSON, e.lim)
+		return findings, total, nil
 	case FormatAvroJSON, FormatAvroBinary:
 		if !isAvro {
-			return nil, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
+			return nil, 0, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
 		}
 		if format == FormatAvroJSON {
-			return ValidateAvroJSON(c.avro, req.JSON, e.lim), nil
+			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
+			return findings, total, nil
 		}
-		return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
+		return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim)) // stops at the first failure
 	case FormatJSON:
 		if isAvro {
-			return nil, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
+			return nil, 0, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
 		}
-		return c.json.Validate(req.JSON, e.lim), nil
+		findings, total := c.json.check(req.JSON, e.lim)
+		return findings, total, nil
 	case FormatConfluent:
 		if isAvro {
-			return validateAvroBinaryFrom(c.avro, req.Data, start, e.lim), nil
+			return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim))
 		}
 		doc, err := decodeJSONPayloadFrom(req.Data, start, e.lim)
 		if err != nil {
-			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, nil
+			return all([]Finding{{Kind: KindDecodeError, Message: err.Error()}})
 		}
-		return c.json.Validate(doc, e.lim), nil
+		findings, total := c.json.check(doc, e.lim)
+		return findings, total, nil
 	}
-	return nil, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
+	return nil, 0, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
 }
 
 // compiled is a validator for one schema ID.

@@ -168,3 +168,22 @@ func jsonSizeOver(v any, limit int) bool {
 	}
 	return walk(v)
 }
+
+// decodeJSONText decodes Request.JSONText: exactly one JSON value of valid UTF-8, numbers as
+// json.Number. Unlike DecodeJSONPayload it does not limit nesting: the validators report a value
+// nested too deep as a finding, the same for JSON text as for a decoded JSON value.
+func decodeJSONText(b []byte) (any, error) {
+	if !utf8.Valid(b) {
+		return nil, errors.New("not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("not valid JSON: more than one value")
+	}
+	return v, nil
+}

@@ -240,34 +240,43 @@ func jsvDescribeCompileError(err error) string {
 // lim.MaxFindings, ordered by path; nil when valid. A value nested deeper than lim.MaxDepth
 // is one constraint_violation finding and is not validated further.
 func (s *JSONSchema) Validate(v any, lim Limits) []Finding {
+	findings, _ := s.check(v, lim)
+	return findings
+}
+
+// check is Validate that also returns how many findings there are in all, those past the cap
+// included.
+func (s *JSONSchema) check(v any, lim Limits) ([]Finding, int) {
 	lim = lim.WithDefaults()
+	one := func(f Finding) ([]Finding, int) { return []Finding{f}, 1 }
 	if s == nil || s.sch == nil {
-		return []Finding{{Kind: KindOther, Message: "no compiled JSON schema"}}
+		return one(Finding{Kind: KindOther, Message: "no compiled JSON schema"})
 	}
 	if jsvTooDeep(v, lim.MaxDepth) {
-		return []Finding{{Kind: KindConstraintViolation,
-			Message: fmt.Sprintf("value is nested deeper than the limit of %d levels", lim.MaxDepth)}}
+		return one(Finding{Kind: KindConstraintViolation,
+			Message: fmt.Sprintf("value is nested deeper than the limit of %d levels", lim.MaxDepth)})
 	}
 	err := s.validate(v)
 	if err == nil {
-		return nil
+		return nil, 0
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []Finding{{Kind: KindOther, Message: registry.CleanJSONSchemaMessage(err.Error())}}
+		return one(Finding{Kind: KindOther, Message: registry.CleanJSONSchemaMessage(err.Error())})
 	}
 	col := jsvCollector{compiled: true}
 	if perr := jsvGuard(func() { col.walk(ve) }); perr != nil {
-		return []Finding{{Kind: KindOther, Message: "internal error while reporting validation errors"}}
+		return one(Finding{Kind: KindOther, Message: "internal error while reporting validation errors"})
 	}
 	out := col.sorted()
 	if len(out) == 0 {
-		return []Finding{{Kind: KindOther, Message: "value does not match the schema"}}
+		return one(Finding{Kind: KindOther, Message: "value does not match the schema"})
 	}
-	if len(out) > lim.MaxFindings {
+	total := len(out)
+	if total > lim.MaxFindings {
 		out = out[:lim.MaxFindings:lim.MaxFindings]
 	}
-	return out
+	return out, total
 }
 
 func (s *JSONSchema) validate(v any) (err error) {

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/schemagate/schemagate/gateway"
 	"github.com/schemagate/schemagate/governance"
@@ -125,7 +125,7 @@ func validateRequest(subject string, raw []byte, format string) (*pb.ValidateReq
 			return req, nil
 		}
 	}
-	if req.Json, err = jsonPayload(raw); err != nil {
+	if req.JsonText, err = jsonPayload(raw); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -159,17 +159,18 @@ func sniffPayload(raw []byte) (isJSON bool, _ error) {
 	return false, nil
 }
 
-// jsonPayload parses raw, after an optional byte order mark, as the JSON payload of a request.
-func jsonPayload(raw []byte) (*structpb.Value, error) {
+// jsonPayload checks raw, after an optional byte order mark, as a JSON payload and returns it as
+// text: the request's json_text, which the server reads with its numbers exactly as written.
+func jsonPayload(raw []byte) (string, error) {
+	text := bytes.TrimPrefix(raw, utf8BOM)
 	var doc any
-	if err := json.Unmarshal(bytes.TrimPrefix(raw, utf8BOM), &doc); err != nil {
-		return nil, fmt.Errorf("payload: the file is not valid JSON: %w", err)
+	if err := json.Unmarshal(text, &doc); err != nil {
+		return "", fmt.Errorf("payload: the file is not valid JSON: %w", err)
 	}
-	v, err := structpb.NewValue(doc)
-	if err != nil {
-		return nil, fmt.Errorf("payload: %w", err)
+	if !utf8.Valid(text) {
+		return "", errors.New("payload: the file is not valid UTF-8")
 	}
-	return v, nil
+	return string(text), nil
 }
 
 // validatePayload calls Validate. A strict rejection is an error whose status details carry
@@ -212,5 +213,12 @@ func printValidation(w io.Writer, resp *pb.ValidateResponse) error {
 		}
 		printf(tw, "%s\t%s\t%s\n", gateway.DriftKindFromProto(f.GetKind()), path, f.GetMessage())
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if more := int(resp.GetTotalFindings()) - len(resp.GetFindings()); resp.GetFindingsTruncated() && more > 0 {
+		_, err := fmt.Fprintf(w, "… and %d more findings\n", more)
+		return err
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -113,6 +114,7 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 		allowed = append(allowed, method)
 		byMethod[method] = rt.auth.HTTPMiddleware(ep.perm, h.serve(ep.scope, ep.fn), h.fail)
 	}
+	slices.Sort(allowed) // map order is random; Allow is the same on every answer
 	allow := strings.Join(allowed, ", ")
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		next, ok := byMethod[r.Method]

@@ -301,10 +301,18 @@ type ValidateRequest struct {
 	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json payload (the schema's type
 	// decides), CONFLUENT for data.
 	Format PayloadFormat `protobuf:"varint,4,opt,name=format,proto3,enum=schemagate.v1.PayloadFormat" json:"format,omitempty"`
-	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY.
-	Data []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
-	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema.
-	Json          *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
+	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY. Its presence is
+	// tracked: set but empty is a zero-byte payload (an Avro record without fields encodes to no
+	// bytes at all), unset is no payload. A request with neither data nor json is refused with
+	// InvalidArgument ("no payload: set json or data") and never counted as evidence.
+	Data []byte `protobuf:"bytes,5,opt,name=data,proto3,oneof" json:"data,omitempty"`
+	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema. A Value holds numbers as
+	// doubles, so integers beyond 2^53 arrive rounded: send json_text to keep them exact.
+	Json *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
+	// JSONText is a JSON payload as JSON text, numbers kept exactly as written; set json or
+	// json_text, not both. Over HTTP/JSON the validate routes move a body's `json` member here
+	// before decoding, so /v1 clients keep writing `"json": {...}`.
+	JsonText      string `protobuf:"bytes,7,opt,name=json_text,json=jsonText,proto3" json:"json_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -381,6 +389,13 @@ func (x *ValidateRequest) GetJson() *structpb.Value {
 	return nil
 }
 
+func (x *ValidateRequest) GetJsonText() string {
+	if x != nil {
+		return x.JsonText
+	}
+	return ""
+}
+
 // ValidateResponse reports the outcome of one validation.
 type ValidateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -392,10 +407,15 @@ type ValidateResponse struct {
 	SchemaId int32 `protobuf:"varint,3,opt,name=schema_id,json=schemaId,proto3" json:"schema_id,omitempty"`
 	// Version of the subject the schema is registered as.
 	Version int32 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
-	// Findings, empty when the payload is valid.
-	Findings      []*Finding `protobuf:"bytes,5,rep,name=findings,proto3" json:"findings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Findings, empty when the payload is valid. At most the first 20 (the gateway's finding cap)
+	// come from the payload's content; total_findings says how many there are in all.
+	Findings []*Finding `protobuf:"bytes,5,rep,name=findings,proto3" json:"findings,omitempty"`
+	// TotalFindings counts every finding, those left out of findings by the cap included.
+	TotalFindings int32 `protobuf:"varint,6,opt,name=total_findings,json=totalFindings,proto3" json:"total_findings,omitempty"`
+	// FindingsTruncated is set when findings holds fewer than total_findings.
+	FindingsTruncated bool `protobuf:"varint,7,opt,name=findings_truncated,json=findingsTruncated,proto3" json:"findings_truncated,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ValidateResponse) Reset() {
@@ -461,6 +481,20 @@ func (x *ValidateResponse) GetFindings() []*Finding {
 		return x.Findings
 	}
 	return nil
+}
+
+func (x *ValidateResponse) GetTotalFindings() int32 {
+	if x != nil {
+		return x.TotalFindings
+	}
+	return 0
+}
+
+func (x *ValidateResponse) GetFindingsTruncated() bool {
+	if x != nil {
+		return x.FindingsTruncated
+	}
+	return false
 }
 
 // ValidateBatchRequest holds several validations.
@@ -1066,20 +1100,24 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\aFinding\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xd8\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x83\x02\n" +
 	"\x0fValidateRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x124\n" +
-	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x12\n" +
-	"\x04data\x18\x05 \x01(\fR\x04data\x12*\n" +
-	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\"\xe2\x01\n" +
+	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x17\n" +
+	"\x04data\x18\x05 \x01(\fH\x00R\x04data\x88\x01\x01\x12*\n" +
+	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\x12\x1b\n" +
+	"\tjson_text\x18\a \x01(\tR\bjsonTextB\a\n" +
+	"\x05_data\"\xb8\x02\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.schemagate.v1.ValidationModeR\x04mode\x12\x1b\n" +
 	"\tschema_id\x18\x03 \x01(\x05R\bschemaId\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x05R\aversion\x122\n" +
-	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\"l\n" +
+	"\bfindings\x18\x05 \x03(\v2\x16.schemagate.v1.FindingR\bfindings\x12%\n" +
+	"\x0etotal_findings\x18\x06 \x01(\x05R\rtotalFindings\x12-\n" +
+	"\x12findings_truncated\x18\a \x01(\bR\x11findingsTruncated\"l\n" +
 	"\x14ValidateBatchRequest\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12:\n" +
 	"\brequests\x18\x01 \x03(\v2\x1e.schemagate.v1.ValidateRequestR\brequests\"U\n" +
@@ -1223,6 +1261,7 @@ func file_schemagate_v1_validation_proto_init() {
 		return
 	}
 	file_schemagate_v1_types_proto_init()
+	file_schemagate_v1_validation_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
