@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hamba/avro/v2"
 	"google.golang.org/protobuf/testing/protocmp"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/tests/harness"
@@ -140,22 +139,20 @@ func TestValidateErrorsAreNotVerdicts(t *testing.T) {
 }
 
 // TestValidateRequestSniffsTheFile: without --format a file that is JSON (after a byte order
-// mark and blanks) is sent as JSON, a Confluent frame as data, and anything else is refused
+// mark and blanks) is sent as JSON text (json_text, so its numbers stay exact), a Confluent frame as data, and anything else is refused
 // with the --format it needs; an explicit --format is obeyed.
 func TestValidateRequestSniffsTheFile(t *testing.T) {
-	user, err := structpb.NewValue(map[string]any{"name": "ada"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	user := `{"name":"ada"}`
 	frame := []byte{0, 0, 0, 0, 1, 6, 'a', 'd', 'a'}
 	for _, tt := range []struct {
 		name, raw, format string
 		want              *pb.ValidateRequest
 		wantErr           string
 	}{
-		{name: "JSON", raw: `{"name":"ada"}`, want: &pb.ValidateRequest{Subject: "s", Json: user}},
-		{name: "JSON after a BOM and blanks", raw: "\xef\xbb\xbf \r\n\t" + `{"name":"ada"}`, want: &pb.ValidateRequest{Subject: "s", Json: user}},
-		{name: "JSON string", raw: `"ada"`, want: &pb.ValidateRequest{Subject: "s", Json: structpb.NewStringValue("ada")}},
+		{name: "JSON", raw: user, want: &pb.ValidateRequest{Subject: "s", JsonText: user}},
+		{name: "JSON after a BOM and blanks", raw: "\xef\xbb\xbf \r\n\t" + user, want: &pb.ValidateRequest{Subject: "s", JsonText: " \r\n\t" + user}},
+		{name: "JSON string", raw: `"ada"`, want: &pb.ValidateRequest{Subject: "s", JsonText: `"ada"`}},
+		{name: "a number beyond 2^53 stays exact", raw: `{"id":9007199254740993}`, want: &pb.ValidateRequest{Subject: "s", JsonText: `{"id":9007199254740993}`}},
 		{name: "Confluent frame", raw: string(frame), want: &pb.ValidateRequest{Subject: "s", Data: frame}},
 		{name: "malformed JSON", raw: `{"name":"ada",}`, wantErr: "payload: the file is not valid JSON"},
 		{name: "malformed JSON array", raw: ` [1,`, wantErr: "payload: the file is not valid JSON"},
@@ -166,7 +163,7 @@ func TestValidateRequestSniffsTheFile(t *testing.T) {
 		{name: "JSON sent as CONFLUENT", raw: `{}`, format: "CONFLUENT",
 			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT, Data: []byte(`{}`)}},
 		{name: "JSON with --format AVRO_JSON", raw: `{"name":"ada"}`, format: "AVRO_JSON",
-			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON, Json: user}},
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON, JsonText: user}},
 		{name: "binary with --format JSON", raw: string(frame), format: "JSON", wantErr: "payload: the file is not valid JSON"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
