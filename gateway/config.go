@@ -143,6 +143,12 @@ type AuthConfig struct {
 	MaxFailures int `yaml:"max_failures"`
 	// FailureWindow is the period MaxFailures counts over. Default 1m.
 	FailureWindow time.Duration `yaml:"failure_window"`
+	// MaxConcurrentPasswordChecks bounds the bcrypt password checks that run at once (basic
+	// credentials not yet cached, and unknown users, compared against a dummy hash); beyond it a
+	// check is refused at once (HTTP 503 with Retry-After, gRPC Unavailable) instead of waiting,
+	// and one client may run at most 2 (429). Tokens and cached credentials never wait on it.
+	// 0: one per CPU (the default).
+	MaxConcurrentPasswordChecks int `yaml:"max_concurrent_password_checks"`
 }
 
 // TLSConfig turns on TLS for the HTTP and the gRPC listener (TLS 1.2 or later). Certificates
@@ -172,6 +178,9 @@ func (c Config) validateSecurity() error {
 	}
 	if c.Auth.MaxFailures > 0 && c.Auth.FailureWindow <= 0 {
 		return fmt.Errorf("config: auth.failure_window %s: must be positive", c.Auth.FailureWindow)
+	}
+	if c.Auth.MaxConcurrentPasswordChecks < 0 {
+		return fmt.Errorf("config: auth.max_concurrent_password_checks %d: want 0 (one per CPU) or more", c.Auth.MaxConcurrentPasswordChecks)
 	}
 	t := c.TLS
 	if (t.CertFile == "") != (t.KeyFile == "") {

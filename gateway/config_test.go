@@ -218,7 +218,7 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_SERVER_READ_HEADER_TIMEOUT", "SCHEMAGATE_SERVER_READ_TIMEOUT", "SCHEMAGATE_SERVER_WRITE_TIMEOUT",
 		"SCHEMAGATE_SERVER_IDLE_TIMEOUT", "SCHEMAGATE_SERVER_MAX_HEADER_BYTES", "SCHEMAGATE_STORAGE_URL", "SCHEMAGATE_STORAGE_MAX_OPEN_CONNS",
 		"SCHEMAGATE_STORAGE_MAX_IDLE_CONNS", "SCHEMAGATE_STORAGE_CONN_MAX_LIFETIME", "SCHEMAGATE_LOG_FORMAT",
-		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS", "SCHEMAGATE_AUTH_MAX_FAILURES", "SCHEMAGATE_AUTH_FAILURE_WINDOW",
+		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS", "SCHEMAGATE_AUTH_MAX_FAILURES", "SCHEMAGATE_AUTH_FAILURE_WINDOW", "SCHEMAGATE_AUTH_MAX_CONCURRENT_PASSWORD_CHECKS",
 		"SCHEMAGATE_TLS_CERT_FILE", "SCHEMAGATE_TLS_KEY_FILE", "SCHEMAGATE_TLS_CLIENT_CA_FILE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE", "SCHEMAGATE_SCHEMA_REGISTRY_VALIDATOR_CACHE_BYTES",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_PAYLOAD_BYTES", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_DEPTH",
@@ -296,6 +296,7 @@ func TestSecurityConfigValidate(t *testing.T) {
 		{"limit off", func(c *Config) { c.Auth.MaxFailures = 0; c.Auth.FailureWindow = 0 }, ""},
 		{"negative limit", func(c *Config) { c.Auth.MaxFailures = -1 }, "auth.max_failures -1"},
 		{"no window", func(c *Config) { c.Auth.FailureWindow = 0 }, "auth.failure_window 0s: must be positive"},
+		{"negative password checks", func(c *Config) { c.Auth.MaxConcurrentPasswordChecks = -1 }, "auth.max_concurrent_password_checks -1"},
 		{"tls", func(c *Config) { c.TLS = TLSConfig{CertFile: "c", KeyFile: "k"} }, ""},
 		{"mtls", func(c *Config) {
 			c.TLS = TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}

@@ -102,7 +102,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		metrics = r
 	}
 	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger, Registerer: metrics,
-		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow})
+		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow, MaxPasswordChecks: cfg.Auth.MaxConcurrentPasswordChecks})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}

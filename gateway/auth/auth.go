@@ -17,7 +17,12 @@
 //
 // Failed authentications are counted per client address (see Options.
 // MaxFailures); a client over the limit is refused before its credentials
-// are looked at, until its failure window ends.
+// are looked at, until its failure window ends. A password check reserves
+// its attempt before bcrypt runs, so concurrent guesses cannot overrun the
+// limit, and bcrypt checks run at most Options.MaxPasswordChecks at once
+// (Options.MaxClientPasswordChecks per client); beyond, they are refused,
+// never queued, while tokens and cached basic credentials are served
+// without waiting.
 //
 // Each principal holds roles, and each role a fixed set of permissions (see
 // Role). The gRPC interceptors and the HTTP middleware authenticate the
@@ -152,6 +157,20 @@ type Options struct {
 	MaxClients int
 	// Now is the clock of the failure limit. Nil means time.Now.
 	Now func() time.Time
+	// MaxPasswordChecks bounds the password (bcrypt) checks that run at
+	// once, in all: basic credentials that are not cached, and unknown
+	// users, which are compared against a dummy hash to take as long.
+	// Beyond it a check is refused at once with ErrBusy (HTTP 503, gRPC
+	// Unavailable, with Retry-After) instead of waiting. Bearer tokens,
+	// SHA-256 passwords, cached basic credentials and certificates need no
+	// bcrypt and are never bounded. Zero means DefaultMaxPasswordChecks
+	// (one per CPU).
+	MaxPasswordChecks int
+	// MaxClientPasswordChecks bounds the password checks one client runs at
+	// once; beyond it a check is refused with ErrTooManyFailures (HTTP 429,
+	// gRPC ResourceExhausted, with Retry-After) and not counted as a
+	// failure. Zero means DefaultMaxClientPasswordChecks.
+	MaxClientPasswordChecks int
 }
 
 // ErrInvalidConfig wraps every error New returns.
@@ -193,6 +212,7 @@ type Authenticator struct {
 	set       atomic.Pointer[PrincipalSet]
 	bcryptF   func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
 	limit     *limiter                          // nil: no limit
+	passwords *passwordGate
 	metrics   *metrics
 }
 
@@ -239,6 +259,7 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 		dummySHA:  dummySHA[:],
 		bcryptF:   bcrypt.CompareHashAndPassword,
 		limit:     newLimiter(opts),
+		passwords: newPasswordGate(opts),
 		metrics:   m,
 	}
 	set, err := a.NewPrincipalSet(principals)
@@ -430,11 +451,25 @@ type Credentials struct {
 // authenticates the principal whose client_cert_cn equals its common name,
 // and one whose name matches no principal fails with ErrBadCredentials.
 // Nothing at all gives ErrNoCredentials. When Open, it returns Anonymous
-// and never fails.
+// and never fails. It knows no client, so the failure limit is the
+// caller's (the interceptors and the HTTP middleware apply it); a password
+// check is bounded in all (Options.MaxPasswordChecks) and may be refused
+// with ErrBusy.
 func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentials) (Principal, error) {
-	set := a.set.Load()
+	p, pc, err := a.credentials(ctx, a.set.Load(), c)
+	if pc != nil {
+		return a.checkPassword(ctx, pc, "")
+	}
+	return p, err
+}
+
+// credentials is AuthenticateCredentials against set, the set in use when
+// the request began, up to the password check: a basic credential that
+// needs bcrypt is returned as a passwordCheck for the caller to run (under
+// the limits of its choice) instead of an outcome.
+func (a *Authenticator) credentials(ctx context.Context, set *PrincipalSet, c Credentials) (Principal, *passwordCheck, error) {
 	if len(set.byName) == 0 {
-		return Anonymous(), nil
+		return Anonymous(), nil, nil
 	}
 	if strings.TrimSpace(c.Authorization) != "" || c.ClientCertCN == "" {
 		return a.authenticate(ctx, set, c.Authorization)
@@ -442,9 +477,9 @@ func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentia
 	p := set.byCertCN[c.ClientCertCN]
 	if p == nil {
 		a.log.DebugContext(ctx, "authentication failed", "scheme", "client_cert", "reason", "unknown common name")
-		return Principal{}, errUnknownCert
+		return Principal{}, nil, errUnknownCert
 	}
-	return p.public(), nil
+	return p.public(), nil, nil
 }
 
 // Authenticate checks the raw value of an Authorization header (or the
@@ -455,25 +490,23 @@ func (a *Authenticator) AuthenticateCredentials(ctx context.Context, c Credentia
 // ErrNoCredentials for an empty value and an error wrapping
 // ErrBadCredentials for anything else that fails; when Open, it returns
 // Anonymous and never fails. Successful bcrypt checks are cached (see
-// Options.BasicCacheSize).
+// Options.BasicCacheSize); one that is not may be refused with ErrBusy
+// (see Options.MaxPasswordChecks).
 func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (Principal, error) {
-	return a.authenticate(ctx, a.set.Load(), authorization)
+	return a.AuthenticateCredentials(ctx, Credentials{Authorization: authorization})
 }
 
-// authenticate is Authenticate against set, the set in use when the request
-// began.
-func (a *Authenticator) authenticate(ctx context.Context, set *PrincipalSet, authorization string) (Principal, error) {
-	if len(set.byName) == 0 {
-		return Anonymous(), nil
-	}
+// authenticate is credentials for an Authorization value.
+func (a *Authenticator) authenticate(ctx context.Context, set *PrincipalSet, authorization string) (Principal, *passwordCheck, error) {
 	authorization = strings.TrimSpace(authorization)
 	if authorization == "" {
-		return Principal{}, ErrNoCredentials
+		return Principal{}, nil, ErrNoCredentials
 	}
 	scheme, cred, _ := strings.Cut(authorization, " ")
 	cred = strings.TrimSpace(cred)
 	var (
 		p   *principal
+		pc  *passwordCheck
 		err error
 	)
 	switch {
@@ -482,14 +515,14 @@ func (a *Authenticator) authenticate(ctx context.Context, set *PrincipalSet, aut
 	case strings.EqualFold(scheme, "Bearer"):
 		p, err = a.bearer(ctx, set, cred)
 	case strings.EqualFold(scheme, "Basic"):
-		p, err = a.basic(ctx, set, cred)
+		p, pc, err = a.basic(ctx, set, cred)
 	default:
 		err = errMalformedHeader
 	}
-	if err != nil {
-		return Principal{}, err
+	if pc != nil || err != nil {
+		return Principal{}, pc, err
 	}
-	return p.public(), nil
+	return p.public(), nil, nil
 }
 
 // bearer finds the principal whose token hash matches token. Every hash is
@@ -509,29 +542,29 @@ func (a *Authenticator) bearer(ctx context.Context, set *PrincipalSet, token str
 	return found, nil
 }
 
-// basic checks base64(user:password) against the user's password hash.
+// basic checks base64(user:password) against the user's password hash, up
+// to bcrypt: a cached credential or a right SHA-256 password succeeds at
+// once, a malformed one fails at once, and every other one is returned as
+// the passwordCheck that decides it.
 //
 // Every failure costs the same work whatever the user: one SHA-256 and a
 // constant-time comparison, then one bcrypt comparison against the user's
 // hash or, for an unknown user, a user without a password or a wrong
 // SHA-256 password, against the dummy hash (when any principal has a
-// bcrypt password). So response times do not tell which user names exist.
-func (a *Authenticator) basic(ctx context.Context, set *PrincipalSet, cred string) (*principal, error) {
+// bcrypt password), under the same bounds. So response times do not tell
+// which user names exist.
+func (a *Authenticator) basic(ctx context.Context, set *PrincipalSet, cred string) (*principal, *passwordCheck, error) {
 	raw, err := base64.StdEncoding.DecodeString(cred)
 	if err != nil {
-		return nil, errMalformedBasic
+		return nil, nil, errMalformedBasic
 	}
 	user, password, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return nil, errMalformedBasic
+		return nil, nil, errMalformedBasic
 	}
 	key := cacheKey(user, password)
 	if p := set.cache.get(key); p != nil {
-		return p, nil
-	}
-	fail := func(reason string) (*principal, error) {
-		a.log.DebugContext(ctx, "authentication failed", "scheme", "basic", "user", user, "reason", reason)
-		return nil, ErrBadCredentials
+		return p, nil, nil
 	}
 	p := set.byName[user]
 	known := p != nil && (p.pwBcrypt != nil || p.pwSHA256 != nil)
@@ -541,23 +574,57 @@ func (a *Authenticator) basic(ctx context.Context, set *PrincipalSet, cred strin
 	}
 	sum := sha256.Sum256([]byte(password))
 	shaOK := subtle.ConstantTimeCompare(sum[:], shaWant) == 1
+	reason := "unknown user or no password configured"
+	if known {
+		reason = "wrong password"
+	}
 	switch {
 	case known && p.pwSHA256 != nil && shaOK:
-		return p, nil
+		return p, nil, nil
 	case known && p.pwBcrypt != nil:
-		if a.bcryptF(p.pwBcrypt, []byte(password)) != nil {
-			return fail("wrong password")
+		return nil, &passwordCheck{set: set, p: p, hash: p.pwBcrypt, user: user, password: password, cacheKey: key, reason: reason}, nil
+	case set.dummy != nil:
+		return nil, &passwordCheck{set: set, hash: set.dummy, user: user, password: password, reason: reason}, nil
+	}
+	a.log.DebugContext(ctx, "authentication failed", "scheme", "basic", "user", user, "reason", reason)
+	return nil, nil, ErrBadCredentials
+}
+
+// passwordCheck is the bcrypt comparison that decides a basic credential,
+// left by basic for its caller to run with checkPassword.
+type passwordCheck struct {
+	set      *PrincipalSet
+	p        *principal // the user whose hash is compared; nil: the dummy is, and the check fails
+	hash     []byte
+	user     string
+	password string
+	cacheKey [32]byte
+	reason   string // logged when the check fails
+}
+
+// checkPassword runs pc within the password gate, for the client key (""
+// when the caller names none: bounded in all only). It returns the
+// principal, ErrBadCredentials, or the gate's refusal (ErrBusy or
+// ErrTooManyFailures) without running bcrypt. A success is cached.
+func (a *Authenticator) checkPassword(ctx context.Context, pc *passwordCheck, key string) (Principal, error) {
+	if err := a.passwords.acquire(key); err != nil {
+		result := passwordClientBusy
+		if errors.Is(err, ErrBusy) {
+			result = passwordBusy
 		}
-		set.cache.put(key, p)
-		return p, nil
+		a.metrics.passwordChecks.WithLabelValues(result).Inc()
+		return Principal{}, err
 	}
-	if set.dummy != nil {
-		_ = a.bcryptF(set.dummy, []byte(password))
+	err := a.bcryptF(pc.hash, []byte(pc.password))
+	a.passwords.release(key)
+	if err != nil || pc.p == nil {
+		a.metrics.passwordChecks.WithLabelValues(passwordFailed).Inc()
+		a.log.DebugContext(ctx, "authentication failed", "scheme", "basic", "user", pc.user, "reason", pc.reason)
+		return Principal{}, ErrBadCredentials
 	}
-	if known {
-		return fail("wrong password")
-	}
-	return fail("unknown user or no password configured")
+	a.metrics.passwordChecks.WithLabelValues(passwordOK).Inc()
+	pc.set.cache.put(pc.cacheKey, pc.p)
+	return pc.p.public(), nil
 }
 
 // cacheKey is SHA-256("user\x00password").

@@ -334,7 +334,9 @@ func TestBasicCacheBounded(t *testing.T) {
 
 func TestAuthenticateConcurrent(t *testing.T) {
 	t.Parallel()
-	a, _ := newTestAuthenticator(t, Options{BasicCacheSize: 1})
+	// Enough password checks at once for every goroutine: this test is about races, not the
+	// bound (see TestPasswordChecksBounded).
+	a, _ := newTestAuthenticator(t, Options{BasicCacheSize: 1, MaxPasswordChecks: 64, MaxClientPasswordChecks: 64})
 	headers := map[string]string{
 		basicHeader("alice", alicePassword): "alice",
 		basicHeader("bob", bobPassword):     "bob",

@@ -242,7 +242,7 @@ func TestInProcessMetadataTrustedOnlyInProcess(t *testing.T) {
 // isRefusal reports whether err wraps one of the refusals, as opposed to an
 // internal failure.
 func isRefusal(err error) bool {
-	for _, sentinel := range []error{ErrNoCredentials, ErrBadCredentials, ErrPermissionDenied, ErrTooManyFailures} {
+	for _, sentinel := range []error{ErrNoCredentials, ErrBadCredentials, ErrPermissionDenied, ErrTooManyFailures, ErrBusy} {
 		if errors.Is(err, sentinel) {
 			return true
 		}

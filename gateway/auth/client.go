@@ -182,27 +182,50 @@ func verifiedCN(state *tls.ConnectionState) string {
 }
 
 // check is the authentication step shared by the interceptors and the HTTP
-// middleware: a client over the failure limit is refused before its
-// credentials are looked at (*rateLimitedError); otherwise the credentials
-// are authenticated, and a failure is counted in the metrics and, unless
-// no credentials were sent at all, against the client's limit.
+// middleware. A client over the failure limit is refused before its
+// credentials are looked at (ErrTooManyFailures, a *retryError). A password
+// check (bcrypt) first reserves an attempt of the client's limit, so that
+// concurrent guesses cannot overrun it, then runs within the password gate
+// (refusals: ErrTooManyFailures for the client's share, ErrBusy for the
+// gateway's); a failure turns the reservation into a counted failure. Any
+// other check is cheap and decided first, then recorded against the limit
+// atomically, so a client that went over the limit meanwhile is refused
+// even with right credentials. Failures are counted in the metrics and,
+// unless no credentials were sent at all, against the client's limit.
 func (a *Authenticator) check(ctx context.Context, c client, authorization string) (Principal, error) {
-	if a.Open() {
+	set := a.set.Load()
+	if len(set.byName) == 0 {
 		return Anonymous(), nil
 	}
 	if wait := a.limit.retryAfter(c.key); wait > 0 {
-		a.metrics.failures.WithLabelValues(c.transport, reasonRateLimited).Inc()
-		return Principal{}, &rateLimitedError{wait: wait}
+		return Principal{}, a.refused(c, errRateLimited(wait))
 	}
-	p, err := a.AuthenticateCredentials(ctx, Credentials{Authorization: authorization, ClientCertCN: c.certCN})
+	p, pc, err := a.credentials(ctx, set, Credentials{Authorization: authorization, ClientCertCN: c.certCN})
+	if pc != nil {
+		if wait := a.limit.reserve(c.key); wait > 0 {
+			return Principal{}, a.refused(c, errRateLimited(wait))
+		}
+		p, err = a.checkPassword(ctx, pc, c.key)
+		a.limit.settle(c.key, errors.Is(err, ErrBadCredentials))
+	} else if wait := a.limit.record(c.key, err != nil && !errors.Is(err, ErrNoCredentials)); wait > 0 {
+		return Principal{}, a.refused(c, errRateLimited(wait))
+	}
 	switch {
 	case err == nil:
 		return p, nil
+	case errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrTooManyFailures):
+		a.metrics.failures.WithLabelValues(c.transport, reasonRateLimited).Inc()
 	case errors.Is(err, ErrNoCredentials):
 		a.metrics.failures.WithLabelValues(c.transport, reasonNoCredentials).Inc()
 	default:
 		a.metrics.failures.WithLabelValues(c.transport, reasonBadCredentials).Inc()
-		a.limit.fail(c.key)
 	}
 	return Principal{}, err
+}
+
+// refused counts the refusal of client c for the failure limit and returns it.
+func (a *Authenticator) refused(c client, err *retryError) error {
+	a.metrics.failures.WithLabelValues(c.transport, reasonRateLimited).Inc()
+	return err
 }

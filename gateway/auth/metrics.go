@@ -17,11 +17,17 @@ const (
 	reasonNoCredentials  = "no_credentials"
 	reasonBadCredentials = "bad_credentials"
 	reasonRateLimited    = "rate_limited"
+
+	passwordOK         = "ok"
+	passwordFailed     = "failed"
+	passwordClientBusy = "client_busy"
+	passwordBusy       = "busy"
 )
 
 // metrics holds the authenticator's Prometheus metrics.
 type metrics struct {
-	failures *prometheus.CounterVec
+	failures       *prometheus.CounterVec
+	passwordChecks *prometheus.CounterVec
 }
 
 // newMetrics builds the metrics and registers them with reg (nil: nowhere).
@@ -31,15 +37,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "schemagate_auth_failures_total",
 		Help: "Requests refused before authorization, by transport (grpc, http) and reason: no_credentials, bad_credentials (wrong, unknown or malformed credentials, unknown certificate), rate_limited (too many failed authentications from the client).",
-	}, []string{"transport", "reason"})}
+	}, []string{"transport", "reason"}),
+		passwordChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "schemagate_auth_password_checks_total",
+			Help: "Password (bcrypt) checks of basic credentials that are not cached, by result: ok, failed, or refused without running: client_busy (the client already ran its share at once), busy (auth.max_concurrent_password_checks were running).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{passwordOK, passwordFailed, passwordClientBusy, passwordBusy} {
+		m.passwordChecks.WithLabelValues(r)
+	}
 	for _, t := range []string{TransportGRPC, TransportHTTP} {
 		for _, r := range []string{reasonNoCredentials, reasonBadCredentials, reasonRateLimited} {
 			m.failures.WithLabelValues(t, r)
 		}
 	}
 	if reg != nil {
-		if err := reg.Register(m.failures); err != nil {
-			return nil, fmt.Errorf("auth: register metrics: %w", err)
+		for _, c := range []prometheus.Collector{m.failures, m.passwordChecks} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("auth: register metrics: %w", err)
+			}
 		}
 	}
 	return m, nil

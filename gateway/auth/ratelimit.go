@@ -35,9 +35,10 @@ type limiter struct {
 	window     time.Duration
 	maxClients int
 
-	mu      sync.Mutex
-	clients map[string]*list.Element // of *failures
-	order   *list.List               // *failures, oldest window first
+	mu       sync.Mutex
+	clients  map[string]*list.Element // of *failures
+	order    *list.List               // *failures, oldest window first
+	inflight map[string]int           // reserved password checks not yet settled, by client
 }
 
 // failures is one client's current window.
@@ -55,7 +56,7 @@ func newLimiter(opts Options) *limiter {
 	}
 	l := &limiter{
 		now: opts.Now, max: opts.MaxFailures, window: opts.FailureWindow, maxClients: opts.MaxClients,
-		clients: make(map[string]*list.Element), order: list.New(),
+		clients: make(map[string]*list.Element), order: list.New(), inflight: make(map[string]int),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -77,30 +78,97 @@ func (l *limiter) retryAfter(key string) time.Duration {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.clients[key]
-	if e == nil {
-		return 0
-	}
-	f := e.Value.(*failures)
-	now := l.now()
-	end := f.start.Add(l.window)
-	if !now.Before(end) {
-		l.remove(e)
-		return 0
-	}
-	if f.count < l.max {
-		return 0
-	}
-	return end.Sub(now)
+	return l.waitLocked(key, 0)
 }
 
-// fail records one failed authentication of the client key.
-func (l *limiter) fail(key string) {
+// reserve takes one attempt of the client key before a password check
+// runs, so that concurrent checks cannot overrun the limit: it refuses (a
+// positive wait) when the client's failures in the window plus its
+// reservations not yet settled reach the limit. A zero wait is a
+// reservation, which settle must end exactly once.
+func (l *limiter) reserve(key string) time.Duration {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wait := l.waitLocked(key, l.inflight[key]); wait > 0 {
+		return wait
+	}
+	l.inflight[key]++
+	return 0
+}
+
+// settle ends a reservation of the client key: a failed check becomes a
+// counted failure; a success, or a check that never ran, counts nothing.
+func (l *limiter) settle(key string, failed bool) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.inflight[key]--; l.inflight[key] <= 0 {
+		delete(l.inflight, key)
+	}
+	if failed {
+		l.failLocked(key)
+	}
+}
+
+// record decides, atomically, the outcome of a check that took no
+// reservation (one cheap enough to run before asking: a token, a SHA-256
+// password, a cached basic credential, a certificate). A success is refused
+// (a positive wait) when the client is over the limit; a failure is refused
+// when its failures plus reservations reach the limit, and counted
+// otherwise. So a client over the limit learns nothing from its
+// credentials, however many requests it has in flight.
+func (l *limiter) record(key string, failed bool) time.Duration {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pending := 0
+	if failed {
+		pending = l.inflight[key]
+	}
+	if wait := l.waitLocked(key, pending); wait > 0 {
+		return wait
+	}
+	if failed {
+		l.failLocked(key)
+	}
+	return 0
+}
+
+// waitLocked returns how long the client key must wait when its failures
+// in the current window plus pending reach the limit, or zero. When the
+// failures alone do, the wait lasts until the window ends; when checks in
+// flight make up the rest, one second (they settle within that, and may
+// succeed). It drops the client's entry when its window has ended.
+func (l *limiter) waitLocked(key string, pending int) time.Duration {
+	count, now := 0, l.now()
+	var end time.Time
+	if e := l.clients[key]; e != nil {
+		end = e.Value.(*failures).start.Add(l.window)
+		if now.Before(end) {
+			count = e.Value.(*failures).count
+		} else {
+			l.remove(e)
+		}
+	}
+	switch {
+	case count >= l.max:
+		return end.Sub(now)
+	case count+pending >= l.max:
+		return time.Second
+	}
+	return 0
+}
+
+// failLocked counts one failure of the client key, starting a window when
+// it has none.
+func (l *limiter) failLocked(key string) {
 	now := l.now()
 	if e := l.clients[key]; e != nil {
 		f := e.Value.(*failures)

@@ -67,16 +67,60 @@ func TestLimiterWindow(t *testing.T) {
 	for i, s := range steps {
 		clock.Advance(s.advance)
 		if s.fail != "" {
-			l.fail(s.fail)
+			l.record(s.fail, true)
 		}
 		if got := l.retryAfter(s.check); got != s.want {
 			t.Errorf("step %d: retryAfter(%q) = %s, want %s", i, s.check, got, s.want)
 		}
 	}
 	var none *limiter // MaxFailures 0: no limit at all
-	none.fail("a")
+	none.record("a", true)
 	if got := none.retryAfter("a"); got != 0 || newLimiter(Options{}) != nil {
 		t.Errorf("a disabled limiter refuses for %s", got)
+	}
+}
+
+// TestLimiterReservations: reservations of password checks count against
+// the limit while in flight, so concurrent checks cannot overrun it; a
+// failed one becomes a failure, a successful one counts nothing, and a
+// cheap check is decided against failures and reservations at once.
+func TestLimiterReservations(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := newLimiter(Options{MaxFailures: 3, FailureWindow: time.Minute, Now: clock.Now})
+	type step struct {
+		op   string // reserve, settle-failed, settle-ok, record-failed, record-ok
+		want time.Duration
+	}
+	steps := []step{
+		{op: "reserve"}, {op: "reserve"}, {op: "reserve"}, // 3 in flight
+		{op: "reserve", want: time.Second},       // failures 0 + 3 in flight: refused until they settle
+		{op: "record-failed", want: time.Second}, // a cheap failure is refused too, not counted
+		{op: "record-ok"},                        // a cheap success passes: the client has no failures
+		{op: "settle-ok"},                        // a success frees its reservation
+		{op: "record-failed"},                    // 1 failure + 2 in flight
+		{op: "settle-failed"},                    // 2 failures + 1 in flight
+		{op: "reserve", want: time.Second},
+		{op: "settle-failed"},                // 3 failures: over the limit for the window
+		{op: "record-ok", want: time.Minute}, // right credentials are refused too
+		{op: "reserve", want: time.Minute},
+	}
+	for i, s := range steps {
+		var got time.Duration
+		switch s.op {
+		case "reserve":
+			got = l.reserve("a")
+		case "settle-failed", "settle-ok":
+			l.settle("a", s.op == "settle-failed")
+		case "record-failed", "record-ok":
+			got = l.record("a", s.op == "record-failed")
+		}
+		if got != s.want {
+			t.Errorf("step %d %s: wait %s, want %s", i, s.op, got, s.want)
+		}
+	}
+	if got := len(l.inflight); got != 0 {
+		t.Errorf("%d clients with reservations left, want 0", got)
 	}
 }
 
@@ -85,7 +129,7 @@ func TestLimiterBounded(t *testing.T) {
 	clock := newFakeClock()
 	l := newLimiter(Options{MaxFailures: 1, FailureWindow: time.Minute, MaxClients: 3, Now: clock.Now})
 	for _, k := range []string{"k1", "k2", "k3", "k4"} {
-		l.fail(k)
+		l.record(k, true)
 		clock.Advance(time.Second)
 	}
 	remembered := func() []string {
@@ -101,7 +145,7 @@ func TestLimiterBounded(t *testing.T) {
 	// k2 (t=1s) and k3 (t=2s) have expired at t=62s; k4 (t=3s) has not. A new client's failure
 	// drops the expired entries instead of evicting a live one.
 	clock.Advance(58 * time.Second)
-	l.fail("k5")
+	l.record("k5", true)
 	if diff := cmp.Diff([]string{"k4", "k5"}, remembered()); diff != "" {
 		t.Errorf("expired entries are dropped first (-want +got):\n%s", diff)
 	}
@@ -112,7 +156,7 @@ func TestLimiterBounded(t *testing.T) {
 	// The default bound: 10000 clients, however many addresses fail.
 	d := newLimiter(Options{MaxFailures: 5})
 	for i := range defaultMaxClients + 50 {
-		d.fail(fmt.Sprintf("client-%d", i))
+		d.record(fmt.Sprintf("client-%d", i), true)
 	}
 	if got := d.len(); got != defaultMaxClients {
 		t.Errorf("default table holds %d clients, want %d", got, defaultMaxClients)

@@ -225,6 +225,7 @@ var errorCodes = []struct {
 	{auth.ErrBadCredentials, 40101},
 	{auth.ErrPermissionDenied, 40301},
 	{auth.ErrTooManyFailures, 42901},
+	{auth.ErrBusy, 50301},
 	{registry.ErrStore, 50001},
 }
 
