@@ -213,6 +213,7 @@ type Authenticator struct {
 	bcryptF   func(hash, password []byte) error // bcrypt.CompareHashAndPassword; replaced in tests
 	limit     *limiter                          // nil: no limit
 	passwords *passwordGate
+	flights   passwordFlights // identical concurrent password checks share one bcrypt
 	metrics   *metrics
 }
 

@@ -201,19 +201,45 @@ func (a *Authenticator) check(ctx context.Context, c client, authorization strin
 		return Principal{}, a.refused(c, errRateLimited(wait))
 	}
 	p, pc, err := a.credentials(ctx, set, Credentials{Authorization: authorization, ClientCertCN: c.certCN})
+	var fl *passwordFlight
+	if pc != nil && pc.p != nil {
+		// A known user's password: requests that send the same one while it is being checked
+		// wait for that check's answer. They run no bcrypt and take no attempt of the limit:
+		// a credential sent many times at once is one attempt (a producer's threads starting
+		// up), right or wrong.
+		var first bool
+		if fl, first = a.flights.join(pc.cacheKey); !first {
+			p, err = fl.wait(ctx)
+			return p, a.counted(c, err)
+		}
+	}
 	if pc != nil {
 		if wait := a.limit.reserve(c.key); wait > 0 {
-			return Principal{}, a.refused(c, errRateLimited(wait))
+			err := a.refused(c, errRateLimited(wait))
+			if fl != nil {
+				a.flights.finish(pc.cacheKey, fl, Principal{}, err)
+			}
+			return Principal{}, err
 		}
 		p, err = a.checkPassword(ctx, pc, c.key)
 		a.limit.settle(c.key, errors.Is(err, ErrBadCredentials))
+		if fl != nil {
+			a.flights.finish(pc.cacheKey, fl, p, err)
+		}
 	} else if wait := a.limit.record(c.key, err != nil && !errors.Is(err, ErrNoCredentials)); wait > 0 {
 		return Principal{}, a.refused(c, errRateLimited(wait))
 	}
+	if err != nil {
+		return Principal{}, a.counted(c, err)
+	}
+	return p, nil
+}
+
+// counted counts the refusal err of client c in the metrics by its reason and returns it; nil
+// counts nothing.
+func (a *Authenticator) counted(c client, err error) error {
 	switch {
-	case err == nil:
-		return p, nil
-	case errors.Is(err, ErrBusy):
+	case err == nil, errors.Is(err, ErrBusy):
 	case errors.Is(err, ErrTooManyFailures):
 		a.metrics.failures.WithLabelValues(c.transport, reasonRateLimited).Inc()
 	case errors.Is(err, ErrNoCredentials):
@@ -221,7 +247,7 @@ func (a *Authenticator) check(ctx context.Context, c client, authorization strin
 	default:
 		a.metrics.failures.WithLabelValues(c.transport, reasonBadCredentials).Inc()
 	}
-	return Principal{}, err
+	return err
 }
 
 // refused counts the refusal of client c for the failure limit and returns it.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,7 +201,7 @@ func TestPasswordChecksBounded(t *testing.T) {
 }
 
 // TestClientPasswordChecksShare: one client runs at most its share of
-// password checks at once; one more is refused with ErrTooManyFailures and
+// password checks of different credentials at once; one more is refused with ErrTooManyFailures and
 // is not counted as a failure, and other clients still get theirs.
 func TestClientPasswordChecksShare(t *testing.T) {
 	t.Parallel()
@@ -209,25 +211,96 @@ func TestClientPasswordChecksShare(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range DefaultMaxClientPasswordChecks {
-		wg.Go(func() { _, errs[i] = authRequest(a, client, basicHeader("alice", "guess")) })
+		wg.Go(func() { _, errs[i] = authRequest(a, client, basicHeader("alice", fmt.Sprint("guess-", i))) })
 	}
 	probe.waitRunning(t, DefaultMaxClientPasswordChecks)
-	rec, err := authRequest(a, client, basicHeader("alice", "guess"))
+	rec, err := authRequest(a, client, basicHeader("alice", "guess-over-share"))
 	if !errors.Is(err, ErrTooManyFailures) || rec.Header().Get("Retry-After") != "1" || err.Error() != "too many password checks from this client at once; retry in 1s" {
 		t.Errorf("one check over the client's share: %v, Retry-After %q; want ErrTooManyFailures, 1", err, rec.Header().Get("Retry-After"))
 	}
-	wg.Go(func() { _, errs[2] = authRequest(a, "192.0.2.81:1", basicHeader("alice", "guess")) })
+	wg.Go(func() { _, errs[2] = authRequest(a, "192.0.2.81:1", basicHeader("alice", "guess-other-client")) })
 	probe.waitRunning(t, DefaultMaxClientPasswordChecks+1)
 	close(probe.open)
 	wg.Wait()
 	// The client has 2 failures counted, not 3: one more guess is checked, the next refused.
-	_, errs[3] = authRequest(a, client, basicHeader("alice", "guess"))
+	_, errs[3] = authRequest(a, client, basicHeader("alice", "guess-3"))
 	for _, e := range errs {
 		if !errors.Is(e, ErrBadCredentials) {
 			t.Errorf("checked guess: %v, want ErrBadCredentials", e)
 		}
 	}
-	if _, err := authRequest(a, client, basicHeader("alice", "guess")); !errors.Is(err, ErrTooManyFailures) {
+	if _, err := authRequest(a, client, basicHeader("alice", "guess-4")); !errors.Is(err, ErrTooManyFailures) {
 		t.Errorf("guess over the limit: %v, want ErrTooManyFailures", err)
 	}
+}
+
+// TestSameCredentialSharesOneCheck: a client that sends one user's right password on many
+// connections at once (a producer's threads starting up) costs one bcrypt comparison, and every
+// request gets the principal: none is refused for the client's share of password checks or for
+// the failure limit. The same wrong password sent many times at once is one failed attempt.
+func TestSameCredentialSharesOneCheck(t *testing.T) {
+	const requests, maxFailures = 50, 10
+	tests := []struct {
+		name       string
+		password   string
+		want       string
+		wantFailed float64
+	}{
+		{"right password", alicePassword, "ok", 0},
+		{"wrong password", "not-alices", "bad_credentials", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, _ := newTestAuthenticator(t, Options{MaxFailures: maxFailures, FailureWindow: time.Minute, Now: newFakeClock().Now})
+			probe := probeBcrypt(a)
+			var (
+				mu     sync.Mutex
+				counts = map[string]int{}
+				wg     sync.WaitGroup
+			)
+			for i := range requests {
+				wg.Go(func() {
+					_, err := authRequest(a, fmt.Sprintf("192.0.2.10:%d", 1024+i), basicHeader("alice", tt.password))
+					mu.Lock()
+					defer mu.Unlock()
+					counts[outcome(err)]++
+				})
+			}
+			probe.waitRunning(t, 1)
+			for deadline := time.Now().Add(10 * time.Second); a.flightWaiters(t) < requests-1; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d requests wait for the running check", a.flightWaiters(t), requests-1)
+				}
+			}
+			close(probe.open)
+			wg.Wait()
+			if diff := cmp.Diff(map[string]int{tt.want: requests}, counts); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+			if got := probe.calls.Load(); got != 1 {
+				t.Errorf("bcrypt calls = %d; want 1", got)
+			}
+			if got := a.limit.failures("192.0.2.10"); float64(got) != tt.wantFailed {
+				t.Errorf("failures counted against the client = %d; want %v", got, tt.wantFailed)
+			}
+		})
+	}
+}
+
+// failures returns the failures counted against the client key in its current window.
+func (l *limiter) failures(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.clients[key]; ok {
+		return e.Value.(*failures).count
+	}
+	return 0
+}
+
+// flightWaiters returns how many requests wait for a running password check to answer them:
+// the goroutines blocked in passwordFlight.wait, counted from their stacks.
+func (a *Authenticator) flightWaiters(t *testing.T) int {
+	t.Helper()
+	buf := make([]byte, 1<<22)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*passwordFlight).wait")
 }
