@@ -103,6 +103,28 @@ type ServerConfig struct {
 	// MaxHeaderBytes bounds the HTTP request line and headers; larger requests get 431.
 	// Default 64 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// GRPCMaxConcurrentStreams bounds the calls open at once on one gRPC connection; the
+	// client queues more (the in-process connection of the /v1 API is one connection too).
+	// Default 100.
+	GRPCMaxConcurrentStreams int `yaml:"grpc_max_concurrent_streams"`
+	// GRPCMaxHeaderListBytes bounds the metadata (headers) of one gRPC call; larger ones are
+	// refused. Default 16 KiB (gRPC's own default is 16 MiB).
+	GRPCMaxHeaderListBytes int `yaml:"grpc_max_header_list_bytes"`
+	// GRPCMaxSendMsgBytes bounds one gRPC response message. Default 16 MiB.
+	GRPCMaxSendMsgBytes int `yaml:"grpc_max_send_msg_bytes"`
+	// GRPCMaxConnsPerIP bounds the gRPC connections open at once from one client IP; more are
+	// closed as soon as they are accepted. Default 64.
+	GRPCMaxConnsPerIP int `yaml:"grpc_max_conns_per_ip"`
+	// GRPCKeepaliveMinTime is the shortest interval at which a client may send keepalive
+	// pings; a client pinging more often is disconnected (GOAWAY). Default 1m.
+	GRPCKeepaliveMinTime time.Duration `yaml:"grpc_keepalive_min_time"`
+	// GRPCKeepaliveTime is how long a gRPC connection may be silent before the server pings
+	// it; GRPCKeepaliveTimeout how long it then waits for the answer before closing it.
+	// Defaults 2m and 20s.
+	GRPCKeepaliveTime    time.Duration `yaml:"grpc_keepalive_time"`
+	GRPCKeepaliveTimeout time.Duration `yaml:"grpc_keepalive_timeout"`
+	// GRPCMaxConnectionIdle closes gRPC connections without calls for this long. Default 15m.
+	GRPCMaxConnectionIdle time.Duration `yaml:"grpc_max_connection_idle"`
 }
 
 // StorageConfig selects the database and its connection pool.
@@ -212,6 +234,15 @@ func DefaultConfig() Config {
 			WriteTimeout:      2 * time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+
+			GRPCMaxConcurrentStreams: 100,
+			GRPCMaxHeaderListBytes:   16 << 10,
+			GRPCMaxSendMsgBytes:      16 << 20,
+			GRPCMaxConnsPerIP:        64,
+			GRPCKeepaliveMinTime:     time.Minute,
+			GRPCKeepaliveTime:        2 * time.Minute,
+			GRPCKeepaliveTimeout:     20 * time.Second,
+			GRPCMaxConnectionIdle:    15 * time.Minute,
 		},
 		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
 			ConnMaxLifetime: store.DefaultConnMaxLifetime},
@@ -316,13 +347,22 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"read_timeout", c.Server.ReadTimeout}, {"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout}} {
+	}{{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"read_timeout", c.Server.ReadTimeout}, {"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout},
+		{"grpc_keepalive_min_time", c.Server.GRPCKeepaliveMinTime}, {"grpc_keepalive_time", c.Server.GRPCKeepaliveTime},
+		{"grpc_keepalive_timeout", c.Server.GRPCKeepaliveTimeout}, {"grpc_max_connection_idle", c.Server.GRPCMaxConnectionIdle}} {
 		if d.v <= 0 {
 			return fmt.Errorf("config: server.%s %s: must be positive", d.key, d.v)
 		}
 	}
-	if c.Server.MaxHeaderBytes < 4<<10 {
-		return fmt.Errorf("config: server.max_header_bytes %d: must be at least 4096", c.Server.MaxHeaderBytes)
+	for _, n := range []struct {
+		key      string
+		v, least int
+	}{{"max_header_bytes", c.Server.MaxHeaderBytes, 4 << 10}, {"grpc_max_header_list_bytes", c.Server.GRPCMaxHeaderListBytes, 4 << 10},
+		{"grpc_max_concurrent_streams", c.Server.GRPCMaxConcurrentStreams, 1}, {"grpc_max_send_msg_bytes", c.Server.GRPCMaxSendMsgBytes, 64 << 10},
+		{"grpc_max_conns_per_ip", c.Server.GRPCMaxConnsPerIP, 1}} {
+		if n.v < n.least {
+			return fmt.Errorf("config: server.%s %d: must be at least %d", n.key, n.v, n.least)
+		}
 	}
 	return c.validateSecurity()
 }

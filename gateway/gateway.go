@@ -130,7 +130,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
-	g.grpcSrv = newGRPCServer(opts.Logger, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, []serviceRegistration{
+	g.grpcSrv = newGRPCServer(opts.Logger, cfg.Server, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, []serviceRegistration{
 		func(s *grpc.Server) { pb.RegisterRegistryServiceServer(s, &registryService{reg: reg}) },
 		func(s *grpc.Server) { pb.RegisterValidationServiceServer(s, g.validation) },
 		func(s *grpc.Server) { pb.RegisterGovernanceServiceServer(s, &governanceService{gate: g.gate}) },
@@ -239,7 +239,7 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, aut
 	if g.cfg.Metrics.RequireAuth {
 		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, confluentAPI, metricsAPI, g.db.Ping)
+	handler, err := newHTTPHandler(ctx, g.conn, authn, confluentAPI, metricsAPI, g.db.Ping)
 	if err != nil {
 		return err
 	}
@@ -265,6 +265,7 @@ func (g *Gateway) listen(ctx context.Context, tlsCfg *tls.Config) error {
 		return fmt.Errorf("listen gRPC: %w", err)
 	}
 	g.cleanups = append(g.cleanups, ignoreClosed(g.grpcLis.Close))
+	g.grpcLis = limitPerIP(g.grpcLis, g.cfg.Server.GRPCMaxConnsPerIP)
 	if g.httpLis, err = lc.Listen(ctx, "tcp", g.cfg.Server.HTTPAddr); err != nil {
 		return fmt.Errorf("listen HTTP: %w", err)
 	}

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionalphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -63,6 +66,11 @@ func methodGrants() map[string]grantRule {
 		pb.GovernanceService_Rollback_FullMethodName:              grantSubject,
 		pb.GovernanceService_ListAuditEntries_FullMethodName:      grantHandler, // filtered, or its subject filter
 		pb.GovernanceService_VerifyAuditChain_FullMethodName:      grantNone,
+
+		healthpb.Health_Watch_FullMethodName:                                   grantNone,
+		healthpb.Health_List_FullMethodName:                                    grantNone,
+		reflectionpb.ServerReflection_ServerReflectionInfo_FullMethodName:      grantNone,
+		reflectionalphapb.ServerReflection_ServerReflectionInfo_FullMethodName: grantNone,
 	}
 }
 

@@ -4,13 +4,21 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionalphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -50,6 +58,13 @@ func methodPermissions() map[string]auth.Permission {
 		pb.GovernanceService_Rollback_FullMethodName:              auth.PermGovernanceRollback,
 		pb.GovernanceService_ListAuditEntries_FullMethodName:      auth.PermGovernanceRead,
 		pb.GovernanceService_VerifyAuditChain_FullMethodName:      auth.PermGovernanceRead,
+
+		// Health/Check is public (auth.PublicMethod); the rest of the health service and server
+		// reflection need credentials, and a permission every role holds.
+		healthpb.Health_Watch_FullMethodName:                                   auth.PermSchemasRead,
+		healthpb.Health_List_FullMethodName:                                    auth.PermSchemasRead,
+		reflectionpb.ServerReflection_ServerReflectionInfo_FullMethodName:      auth.PermSchemasRead,
+		reflectionalphapb.ServerReflection_ServerReflectionInfo_FullMethodName: auth.PermSchemasRead,
 	}
 }
 
@@ -62,11 +77,21 @@ type serviceRegistration func(*grpc.Server)
 // mapping (handlers return domain errors; toStatus turns them into codes, once), authentication,
 // then logging, so the log names the principal, then the subject grants (methodGrants), so the
 // log records their refusals too; refused credentials are logged by the auth package.
-func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
+func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
 	perms, grants := methodPermissions(), methodGrants()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxSendMsgSize(cfg.GRPCMaxSendMsgBytes),
+		grpc.MaxConcurrentStreams(uint32(cfg.GRPCMaxConcurrentStreams)),
+		grpc.MaxHeaderListSize(uint32(cfg.GRPCMaxHeaderListBytes)),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: cfg.GRPCKeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: cfg.GRPCMaxConnectionIdle, Time: cfg.GRPCKeepaliveTime, Timeout: cfg.GRPCKeepaliveTimeout,
+		}),
+		// Credentials are checked from the call's headers, before any message is read, so an
+		// unauthenticated caller cannot make the server decode a large message.
+		grpc.InTapHandle(tapAuth(authn)),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants)),
 		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
 	)
@@ -75,6 +100,27 @@ func newGRPCServer(log *slog.Logger, creds credentials.TransportCredentials, aut
 	}
 	reflection.Register(srv)
 	return srv
+}
+
+// tapAuth is the gRPC tap handle: authn.InTapHandle, its refusals mapped to statuses here, at
+// the edge. A client over the failure limit learns how long to wait from a RetryInfo detail
+// (and the message): a tap cannot send the retry-after trailer of the interceptor.
+func tapAuth(authn *auth.Authenticator) tap.ServerInHandle {
+	return func(ctx context.Context, info *tap.Info) (context.Context, error) {
+		ctx, err := authn.InTapHandle(ctx, info)
+		if err == nil {
+			return ctx, nil
+		}
+		st := status.Convert(toStatus(err))
+		if retry, limited := auth.RetryAfter(err); limited {
+			if secs, perr := strconv.Atoi(retry); perr == nil {
+				if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); derr == nil {
+					st = withRetry
+				}
+			}
+		}
+		return nil, st.Err()
+	}
 }
 
 // recoverUnary turns a handler panic into Internal, logging the stack, so one bad request

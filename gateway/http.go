@@ -27,9 +27,11 @@ const readyTimeout = 2 * time.Second
 // its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
 // document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
 // answers). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
-// unless metricsAPI checks them itself (metrics.require_auth); /v1/ is authenticated by the gRPC
-// interceptors and the Confluent API by its own middleware.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
+// unless metricsAPI checks them itself (metrics.require_auth). /v1/ is authenticated by authn
+// before its body is read (an unauthenticated client cannot make the gateway read or decode a
+// large body), then authorized by the gRPC interceptors, which check the forwarded credentials
+// again at the price of a cache hit; the Confluent API authenticates in its own middleware.
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
 	routes := v1Routes()
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -78,7 +80,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, me
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes))
+	mux.Handle("/v1/", authn.HTTPAuthenticated(http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes), v1AuthError(api)))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
@@ -140,6 +142,16 @@ func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// v1AuthError writes a refusal of the /v1 authentication middleware as grpc-gateway writes the
+// same refusal from the interceptors: the status of toStatus's code (401, or 429 past the
+// failure limit, whose Retry-After the middleware set) and the JSON error body.
+func v1AuthError(mux *runtime.ServeMux) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		_, outbound := runtime.MarshalerForRequest(mux, r)
+		runtime.DefaultHTTPErrorHandler(r.Context(), mux, outbound, w, r, toStatus(err))
+	}
 }
 
 // routingError answers a /v1 request that matches no route. A path served under other methods

@@ -11,7 +11,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionalphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -61,12 +64,28 @@ var allowedRoles = func() map[string][]auth.Role {
 		pb.GovernanceService_GetGovernanceDocument_FullMethodName: everyone,
 		pb.GovernanceService_SetSubjectOwner_FullMethodName:       writers,
 		pb.GovernanceService_ListSubjectOwners_FullMethodName:     everyone,
+
+		healthpb.Health_Watch_FullMethodName:                                   everyone,
+		healthpb.Health_List_FullMethodName:                                    everyone,
+		reflectionpb.ServerReflection_ServerReflectionInfo_FullMethodName:      everyone,
+		reflectionalphapb.ServerReflection_ServerReflectionInfo_FullMethodName: everyone,
 	}
 }()
 
+// servedFiles are the proto files of every service the gRPC server serves: the API, health and
+// reflection.
+func servedFiles() []protoreflect.FileDescriptor {
+	return []protoreflect.FileDescriptor{
+		pb.File_schemagate_v1_registry_proto, pb.File_schemagate_v1_validation_proto, pb.File_schemagate_v1_governance_proto,
+		healthpb.File_grpc_health_v1_health_proto, reflectionpb.File_grpc_reflection_v1_reflection_proto,
+		reflectionalphapb.File_grpc_reflection_v1alpha_reflection_proto,
+	}
+}
+
 // TestEveryMethodWithEveryRole calls every gRPC method of the API (which the HTTP/JSON API
 // reaches through the same interceptors) with no credentials and with a principal of each role,
-// and checks the outcome against allowedRoles: no credentials is Unauthenticated, a role not
+// and checks the outcome against allowedRoles: no credentials is Unauthenticated (except on the
+// public unary health check, which answers OK; health Watch and reflection need credentials), a role not
 // listed is PermissionDenied, and a listed role gets past authorization (whatever the method
 // then answers to an empty request, except Unimplemented: the generated stub). A method missing
 // from allowedRoles fails too.
@@ -78,12 +97,18 @@ func TestEveryMethodWithEveryRole(t *testing.T) {
 		principals = append(principals, auth.PrincipalConfig{Name: string(r), Roles: []string{string(r)}, TokenSHA256: hash("token-" + string(r))})
 	}
 	tg := startGateway(t, principals)
-	for _, fd := range []protoreflect.FileDescriptor{pb.File_schemagate_v1_registry_proto, pb.File_schemagate_v1_validation_proto, pb.File_schemagate_v1_governance_proto} {
+	for _, fd := range servedFiles() {
 		for i := range fd.Services().Len() {
 			sd := fd.Services().Get(i)
 			for j := range sd.Methods().Len() {
 				md := sd.Methods().Get(j)
 				method := "/" + string(sd.FullName()) + "/" + string(md.Name())
+				if auth.PublicMethod(method) {
+					if got := callCode(t, tg.conn, md, method, ""); got != codes.OK {
+						t.Errorf("%s without credentials = %s; want OK: it is public", method, got)
+					}
+					continue
+				}
 				if got := callCode(t, tg.conn, md, method, ""); got != codes.Unauthenticated {
 					t.Errorf("%s without credentials = %s; want Unauthenticated", method, got)
 				}

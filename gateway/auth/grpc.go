@@ -5,36 +5,70 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/tap"
 )
 
-// publicMethodPrefixes are gRPC services that need no credentials: health
-// checks (load balancers, Kubernetes probes) and server reflection.
-var publicMethodPrefixes = []string{
-	"/grpc.health.v1.Health/",
-	"/grpc.reflection.v1.ServerReflection/",
-	"/grpc.reflection.v1alpha.ServerReflection/",
-}
+// publicMethod is the one gRPC method that needs no credentials: the unary
+// health check of load balancers and Kubernetes probes. Its streaming
+// sibling Health/Watch and server reflection hold a stream open or describe
+// the API, so they need credentials like every other method.
+const publicMethod = "/grpc.health.v1.Health/Check"
 
-// PublicMethod reports whether fullMethod needs no credentials (health checks and reflection),
-// so the interceptors pass it through untouched, without a principal in its context.
-func PublicMethod(fullMethod string) bool {
-	for _, prefix := range publicMethodPrefixes {
-		if strings.HasPrefix(fullMethod, prefix) {
-			return true
+// PublicMethod reports whether fullMethod needs no credentials (the unary health check), so the
+// tap handle and the interceptors pass it through untouched, without a principal in its context.
+func PublicMethod(fullMethod string) bool { return fullMethod == publicMethod }
+
+// tapPrincipalKey is the context key under which InTapHandle leaves the principal it
+// authenticated, for the interceptors of the same call.
+type tapPrincipalKey struct{}
+
+// InTapHandle authenticates a gRPC call from its headers alone, before the server reads any
+// of its messages (a grpc.InTapHandle; gRPC runs it on the connection's reader, so it must stay
+// cheap: bcrypt successes are cached, see basicCache). The policy is the interceptors': the
+// public method passes; a client over the failure limit gets ErrTooManyFailures before its
+// credentials are looked at; the "authorization" header and a verified TLS client certificate
+// are checked, a refusal being ErrNoCredentials or ErrBadCredentials. The returned context
+// carries the principal, which the interceptors then use instead of checking the credentials
+// again; they still decide permissions. Calls on in-process connections pass untouched: the
+// HTTP/JSON gateway authenticated them before reading their bodies, and the interceptors check
+// them (a cache hit). Errors are this package's, for the caller to map to a status.
+func (a *Authenticator) InTapHandle(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if PublicMethod(info.FullMethodName) {
+		return ctx, nil
+	}
+	if pr, ok := peer.FromContext(ctx); ok {
+		if _, inProcess := pr.AuthInfo.(inProcessInfo); inProcess {
+			return ctx, nil
 		}
 	}
-	return false
+	c, err := grpcClient(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the caller's address is unknown: %w", err)
+	}
+	var authorization string
+	if v := info.Header.Get("authorization"); len(v) > 0 {
+		authorization = v[0]
+	}
+	p, err := a.check(ctx, c, authorization)
+	if _, limited := RetryAfter(err); limited {
+		a.log.InfoContext(ctx, "refused: too many failed authentications", "method", info.FullMethodName, "peer", c.addr)
+		return nil, err
+	}
+	if err != nil {
+		a.log.InfoContext(ctx, "authentication failed", "method", info.FullMethodName, "peer", c.addr, "error", err)
+		return nil, clientError(err)
+	}
+	return context.WithValue(ctx, tapPrincipalKey{}, p), nil
 }
 
 // UnaryServerInterceptor authorizes unary calls. perms maps full method
 // names ("/schemagate.v1.Registry/RegisterSchema") to the permission they
 // need; it is copied, so later changes to the map have no effect. Policy:
-//   - health and reflection methods are public and pass through untouched;
+//   - the unary health check (PublicMethod) is public and passes through untouched;
 //   - a method missing from perms is denied with ErrPermissionDenied ("no
 //     permission is defined for method X"), so a forgotten entry fails
 //     closed, even when the Authenticator is Open;
@@ -118,13 +152,7 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 		a.log.ErrorContext(ctx, "refused call", "method", method, "error", err)
 		return nil, fmt.Errorf("the caller's address is unknown: %w", err)
 	}
-	var authorization string
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("authorization"); len(v) > 0 {
-			authorization = v[0]
-		}
-	}
-	p, err := a.check(ctx, c, authorization)
+	p, err := a.grpcPrincipal(ctx, c)
 	if retry, limited := RetryAfter(err); limited {
 		a.log.InfoContext(ctx, "refused: too many failed authentications", "method", method, "peer", c.addr)
 		setTrailer(metadata.Pairs(RetryAfterMetadataKey, retry))
@@ -139,6 +167,21 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 		return nil, errDenied(p, perm)
 	}
 	return NewContext(ctx, p), nil
+}
+
+// grpcPrincipal returns the principal InTapHandle authenticated for this call, or checks the
+// call's credentials when no tap ran (an in-process call, a server built without the tap).
+func (a *Authenticator) grpcPrincipal(ctx context.Context, c client) (Principal, error) {
+	if p, ok := ctx.Value(tapPrincipalKey{}).(Principal); ok {
+		return p, nil
+	}
+	var authorization string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("authorization"); len(v) > 0 {
+			authorization = v[0]
+		}
+	}
+	return a.check(ctx, c, authorization)
 }
 
 // clientError is the refusal of a client whose authentication failed.
