@@ -236,7 +236,7 @@ func DefaultConfig() Config {
 			MaxHeaderBytes:    64 << 10,
 
 			GRPCMaxConcurrentStreams: 100,
-			GRPCMaxHeaderListBytes:   16 << 10,
+			GRPCMaxHeaderListBytes:   64 << 10, // as server.max_header_bytes: /v1 headers cross the in-process hop as metadata
 			GRPCMaxSendMsgBytes:      16 << 20,
 			GRPCMaxConnsPerIP:        64,
 			GRPCKeepaliveMinTime:     time.Minute,
