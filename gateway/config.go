@@ -56,7 +56,7 @@ type Config struct {
 // escalation text (schemagate_subject_owner_info).
 type MetricsConfig struct {
 	// RequireAuth makes /metrics answer only authenticated principals (any role, any subject
-	// grants): others get 401 with WWW-Authenticate, as the APIs do. Without auth.principals
+	// grants): others get 401 with WWW-Authenticate: Bearer, as the APIs do. Without auth.principals
 	// everybody is the anonymous principal, so it changes nothing. Default false: open, for
 	// Prometheus scrapers without credentials.
 	RequireAuth bool `yaml:"require_auth"`

@@ -78,7 +78,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, confluentAPI, me
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes))
+	mux.Handle("/v1/", guardV1(api, http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes)))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
