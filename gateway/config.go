@@ -56,7 +56,7 @@ type Config struct {
 // escalation text (schemagate_subject_owner_info).
 type MetricsConfig struct {
 	// RequireAuth makes /metrics answer only authenticated principals (any role, any subject
-	// grants): others get 401 with WWW-Authenticate, as the APIs do. Without auth.principals
+	// grants): others get 401 with WWW-Authenticate: Bearer, as the APIs do. Without auth.principals
 	// everybody is the anonymous principal, so it changes nothing. Default false: open, for
 	// Prometheus scrapers without credentials.
 	RequireAuth bool `yaml:"require_auth"`
@@ -212,8 +212,8 @@ func (c Config) validateSecurity() error {
 		return errors.New("config: tls.client_ca_file needs tls.cert_file and tls.key_file (client certificates are only asked for over TLS)")
 	}
 	for _, p := range c.Auth.Principals {
-		if p.ClientCertCN != "" && t.ClientCAFile == "" {
-			return fmt.Errorf("config: principal %q has client_cert_cn but tls.client_ca_file is not set, so no certificate could be verified", p.Name)
+		if (p.ClientCertCN != "" || p.ClientCertURISAN != "" || p.ClientCertDNSSAN != "") && t.ClientCAFile == "" {
+			return fmt.Errorf("config: principal %q has client_cert_cn, client_cert_uri_san or client_cert_dns_san but tls.client_ca_file is not set, so no certificate could be verified", p.Name)
 		}
 	}
 	return nil

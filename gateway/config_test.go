@@ -311,7 +311,7 @@ func TestSecurityConfigValidate(t *testing.T) {
 		{"client_cert_cn without client CA", func(c *Config) {
 			c.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
 			c.Auth.Principals = certPrincipal
-		}, `principal "svc" has client_cert_cn but tls.client_ca_file is not set`},
+		}, `principal "svc" has client_cert_cn, client_cert_uri_san or client_cert_dns_san but tls.client_ca_file is not set`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

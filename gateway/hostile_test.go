@@ -32,15 +32,17 @@ import (
 // refusal (HTTP status and Confluent error_code or gRPC code, and a message fragment), that
 // nothing half-written is left in the registry, and that nothing panicked.
 
-// restDo sends a request to the Confluent REST API (or any path) with a raw body and returns
-// the status and body.
+// restDo sends a request to the Confluent REST API (or any path; /v1 bodies as
+// application/json) with a raw body and returns the status and body.
 func (tg *testGateway) restDo(t *testing.T, method, path, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+tg.g.HTTPAddr()+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
+	if body != "" && strings.HasPrefix(path, "/v1/") {
+		req.Header.Set("Content-Type", "application/json")
+	} else if body != "" {
 		req.Header.Set("Content-Type", confluent.ContentType)
 	}
 	resp, err := http.DefaultClient.Do(req)

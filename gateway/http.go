@@ -80,7 +80,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", authn.HTTPAuthenticated(http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes), v1AuthError(api)))
+	mux.Handle("/v1/", guardV1(api, authn.HTTPAuthenticated(http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes), v1AuthError(api))))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())

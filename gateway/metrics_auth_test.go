@@ -13,7 +13,7 @@ import (
 
 // TestMetricsRequireAuth reads /metrics with metrics.require_auth off (the default: open) and
 // on (any authenticated principal, whatever its role and subject grants; 401 with
-// WWW-Authenticate otherwise).
+// WWW-Authenticate: Bearer otherwise, never a Basic challenge).
 func TestMetricsRequireAuth(t *testing.T) {
 	type answer struct {
 		Code            int
@@ -21,7 +21,7 @@ func TestMetricsRequireAuth(t *testing.T) {
 		Metrics         bool // the body is the Prometheus exposition
 	}
 	open := answer{Code: http.StatusOK, Metrics: true}
-	refused := answer{Code: http.StatusUnauthorized, WWWAuthenticate: `Basic realm="schemagate"`}
+	refused := answer{Code: http.StatusUnauthorized, WWWAuthenticate: auth.Challenge}
 	for _, tt := range []struct {
 		requireAuth bool
 		want        map[string]answer // by Authorization header

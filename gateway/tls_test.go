@@ -141,11 +141,16 @@ func TestMutualTLS(t *testing.T) {
 	authorCert, authorKey := ca.Issue(t, "author.svc.example", false)
 	strangerCert, strangerKey := ca.Issue(t, "stranger.example", false)
 	foreignCert, foreignKey := other.Issue(t, "author.svc.example", false)
+	// CN=stranger.example, CN=author.svc.example: Go's Subject.CommonName is the last one.
+	twoCNCert, twoCNKey := ca.IssueClient(t, harness.ClientCertSpec{CommonNames: []string{"stranger.example", "author.svc.example"}})
+	spiffeCert, spiffeKey := ca.IssueClient(t, harness.ClientCertSpec{CommonNames: []string{"pod-7f9c"}, URIs: []string{"spiffe://example.org/ns/prod/sa/orders"}})
+	bothCert, bothKey := ca.IssueClient(t, harness.ClientCertSpec{CommonNames: []string{"author.svc.example"}, URIs: []string{"spiffe://example.org/ns/prod/sa/orders"}})
 	sg := startGatewayWith(t, func(c *Config) {
 		c.TLS = TLSConfig{CertFile: serverCert, KeyFile: serverKey, ClientCAFile: ca.File}
 		c.Auth.Principals = []auth.PrincipalConfig{
 			{Name: "cert-author", Roles: []string{"author"}, ClientCertCN: "author.svc.example"},
 			{Name: "reader", Roles: []string{"producer"}, TokenSHA256: secTokenHash("reader-token")},
+			{Name: "orders", Roles: []string{"producer"}, ClientCertURISAN: "spiffe://example.org/ns/prod/sa/orders", ClientCertIssuer: "CN=schemagate test CA"},
 		}
 		c.Auth.MaxFailures = 0 // the failures here are deliberate; the limit has its own tests
 	})
@@ -221,10 +226,42 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("gRPC with an unknown common name = %s, want Unauthenticated", code)
 		}
 	})
+	t.Run("a certificate names exactly one principal", func(t *testing.T) {
+		for _, c := range []struct {
+			name, cert, key string
+			want            int    // status of GET /v1/subjects
+			wantMsg         string // fragment of the refusal
+		}{
+			{name: "two common names", cert: twoCNCert, key: twoCNKey, want: http.StatusUnauthorized, wantMsg: "more than one subject common name"},
+			{name: "SPIFFE ID", cert: spiffeCert, key: spiffeKey, want: http.StatusOK},
+			{name: "common name of one principal, SPIFFE ID of another", cert: bothCert, key: bothKey, want: http.StatusUnauthorized, wantMsg: "matches more than one principal"},
+		} {
+			client, conn := tlsClients(t, sg, ca.File, c.cert, c.key)
+			for _, path := range []string{"/v1/subjects", "/subjects"} {
+				code, body, err := secSend(client, "GET", base+path, "", "", nil)
+				if err != nil || code != c.want || !strings.Contains(body, c.wantMsg) {
+					t.Errorf("%s: GET %s = %d %s (%v), want %d %q", c.name, path, code, body, err, c.want, c.wantMsg)
+				}
+			}
+			wantCode := codes.OK
+			if c.want != http.StatusOK {
+				wantCode = codes.Unauthenticated
+			}
+			if code := secListSubjectsCode(conn); code != wantCode {
+				t.Errorf("%s: gRPC = %s, want %s", c.name, code, wantCode)
+			}
+		}
+		if !strings.Contains(sg.log.String(), "more than one subject common name") {
+			t.Errorf("the refusal of a certificate with two common names is not logged")
+		}
+	})
 	t.Run("no header claims a certificate", func(t *testing.T) {
 		forged := http.Header{}
 		for _, k := range []string{"Grpc-Metadata-Schemagate-Client-Cert-Cn-Bin", "Schemagate-Client-Cert-Cn-Bin", "Grpc-Metadata-Schemagate-Client-Cert-Cn", "Schemagate-Client-Cert-Cn"} {
 			forged.Set(k, "author.svc.example")
+		}
+		for _, k := range []string{"Grpc-Metadata-Schemagate-Client-Cert-Bin", "Schemagate-Client-Cert-Bin"} {
+			forged.Set(k, `{"cn":["author.svc.example"]}`)
 		}
 		forged.Set("Grpc-Metadata-Schemagate-Client-Addr", "192.0.2.1:1")
 		forged.Set("X-Forwarded-Client-Cert", "Subject=\"CN=author.svc.example\"")
@@ -236,7 +273,7 @@ func TestMutualTLS(t *testing.T) {
 					t.Errorf("%s, forged headers, GET %s = %d %s (%v), want 401", c.name, path, code, body, err)
 				}
 			}
-			if code := secListSubjectsCode(conn, "schemagate-client-cert-cn-bin", "author.svc.example", "schemagate-client-addr", "192.0.2.1:1"); code != codes.Unauthenticated {
+			if code := secListSubjectsCode(conn, "schemagate-client-cert-bin", `{"cn":["author.svc.example"]}`, "schemagate-client-addr", "192.0.2.1:1"); code != codes.Unauthenticated {
 				t.Errorf("%s, forged gRPC metadata = %s, want Unauthenticated", c.name, code)
 			}
 		}

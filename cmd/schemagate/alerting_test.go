@@ -73,6 +73,7 @@ func TestAlertsReachAlertmanager(t *testing.T) {
 	// Break glass to strict, then a real finding pages.
 	req, _ := http.NewRequest("PUT", s.URL()+"/v1/subjects/pay-value/validation-mode",
 		strings.NewReader(`{"mode":"VALIDATION_MODE_STRICT","ticket":"CHG-5","justification":"alerting test"}`))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("override to strict: %v %v", resp, err)

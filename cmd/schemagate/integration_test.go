@@ -231,6 +231,7 @@ func TestServeWithAuth(t *testing.T) {
 		want  int
 	}{{"", 401}, {"wrong", 401}, {"reader-secret-token", 403}, {"writer-secret-token", 200}} {
 		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		if tt.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tt.token)
 		}

@@ -5,8 +5,10 @@
 // checked against the hex SHA-256 of the token, with HTTP basic auth (what
 // Confluent clients send), checked against a bcrypt or hex SHA-256 hash of
 // the password, or with a TLS client certificate verified against
-// `tls.client_ca_file` whose Subject Common Name equals the principal's
-// client_cert_cn; it may have several. Only hashes are configured, and no
+// `tls.client_ca_file` that names the principal (by its one Subject Common
+// Name, client_cert_cn, or a URI or DNS subject alternative name,
+// client_cert_uri_san and client_cert_dns_san, optionally from one issuer,
+// client_cert_issuer); it may have several. Only hashes are configured, and no
 // error message, log line or String method ever contains a token, a
 // password or a hash.
 //
@@ -42,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,7 +57,8 @@ import (
 // PrincipalConfig is one entry of the `auth.principals` configuration key.
 // A principal needs at least one credential: TokenSHA256 for bearer tokens,
 // at most one of PasswordBcrypt or PasswordSHA256 for basic auth (with Name
-// as the user), and ClientCertCN for TLS client certificates. Its String,
+// as the user), and ClientCertCN, ClientCertURISAN or ClientCertDNSSAN for
+// TLS client certificates. Its String,
 // GoString and LogValue methods show which credentials are set, never their
 // values.
 type PrincipalConfig struct {
@@ -72,8 +76,23 @@ type PrincipalConfig struct {
 	PasswordSHA256 string `yaml:"password_sha256" json:"password_sha256"`
 	// ClientCertCN authenticates a TLS client certificate whose Subject
 	// Common Name equals it exactly, once the handshake has verified the
-	// certificate against tls.client_ca_file. Unique across principals.
+	// certificate against tls.client_ca_file. A certificate with more than
+	// one Common Name is refused. Unique across principals.
 	ClientCertCN string `yaml:"client_cert_cn" json:"client_cert_cn"`
+	// ClientCertURISAN authenticates a verified client certificate that
+	// has this URI subject alternative name (a SPIFFE ID,
+	// "spiffe://example.org/ns/prod/sa/orders"), compared exactly. Unique
+	// across principals.
+	ClientCertURISAN string `yaml:"client_cert_uri_san" json:"client_cert_uri_san"`
+	// ClientCertDNSSAN authenticates a verified client certificate that
+	// has this DNS subject alternative name, compared without regard to
+	// case. Unique across principals.
+	ClientCertDNSSAN string `yaml:"client_cert_dns_san" json:"client_cert_dns_san"`
+	// ClientCertIssuer, when set, restricts the certificate keys above to
+	// certificates whose issuer's distinguished name is exactly this, in
+	// RFC 2253 form ("CN=Internal CA,O=Example", as `openssl x509 -noout
+	// -issuer -nameopt RFC2253` prints it). It needs one of them.
+	ClientCertIssuer string `yaml:"client_cert_issuer" json:"client_cert_issuer"`
 	// Subjects are glob patterns (`orders-*`, `payments-value`; see
 	// Principal.Granted for the syntax) of the subjects the roles apply
 	// to. Absent (nil): every subject, and the global operations; an empty
@@ -93,7 +112,7 @@ func (c PrincipalConfig) credentialKinds() []string {
 	if c.PasswordSHA256 != "" {
 		kinds = append(kinds, "password(sha256)")
 	}
-	if c.ClientCertCN != "" {
+	if c.ClientCertCN != "" || c.ClientCertURISAN != "" || c.ClientCertDNSSAN != "" {
 		kinds = append(kinds, "client_cert")
 	}
 	return kinds
@@ -181,18 +200,17 @@ var ErrInvalidConfig = errors.New("invalid auth configuration")
 var (
 	errMalformedHeader = fmt.Errorf(`%w: malformed Authorization value; accepted schemes are "Bearer <token>" and "Basic <base64(user:password)>"`, ErrBadCredentials)
 	errMalformedBasic  = fmt.Errorf(`%w: malformed basic credentials; expected "Basic <base64(user:password)>"`, ErrBadCredentials)
-	errUnknownCert     = fmt.Errorf("%w: the client certificate's common name matches no principal", ErrBadCredentials)
 )
 
 // principal is a validated PrincipalConfig with decoded hashes.
 type principal struct {
 	name     string
 	roles    []Role
-	token    []byte   // SHA-256 of the bearer token, or nil
-	pwBcrypt []byte   // bcrypt hash, or nil
-	pwSHA256 []byte   // SHA-256 of the password, or nil
-	certCN   string   // client certificate common name, or ""
-	subjects []string // subject patterns; nil: every subject
+	token    []byte    // SHA-256 of the bearer token, or nil
+	pwBcrypt []byte    // bcrypt hash, or nil
+	pwSHA256 []byte    // SHA-256 of the password, or nil
+	cert     certMatch // how a client certificate names it
+	subjects []string  // subject patterns; nil: every subject
 }
 
 func (p *principal) public() Principal {
@@ -222,10 +240,10 @@ type Authenticator struct {
 // its own cache of basic credentials, so a principal removed or changed by a
 // reload is never found in a cache again.
 type PrincipalSet struct {
-	configs  []PrincipalConfig // as configured, for diffs; never logged whole
-	byName   map[string]*principal
-	byCertCN map[string]*principal
-	tokens   []*principal // principals with a bearer token
+	configs []PrincipalConfig // as configured, for diffs; never logged whole
+	byName  map[string]*principal
+	byCert  certIndex
+	tokens  []*principal // principals with a bearer token
 	// dummy is a bcrypt hash (of the highest cost configured) that failed
 	// basic checks are compared against, so that unknown users cost as much
 	// as wrong passwords.
@@ -277,10 +295,10 @@ func New(principals []PrincipalConfig, opts Options) (*Authenticator, error) {
 // warnings as New: principals without subject grants, mixed bcrypt costs.
 func (a *Authenticator) NewPrincipalSet(principals []PrincipalConfig) (*PrincipalSet, error) {
 	s := &PrincipalSet{
-		configs:  slices.Clone(principals),
-		byName:   make(map[string]*principal, len(principals)),
-		byCertCN: make(map[string]*principal),
-		cache:    newBasicCache(a.cacheSize),
+		configs: slices.Clone(principals),
+		byName:  make(map[string]*principal, len(principals)),
+		byCert:  newCertIndex(),
+		cache:   newBasicCache(a.cacheSize),
 	}
 	var errs []error
 	tokenOwner := make(map[string]string)
@@ -304,12 +322,9 @@ func (a *Authenticator) NewPrincipalSet(principals []PrincipalConfig) (*Principa
 			tokenOwner[string(p.token)] = p.name
 			s.tokens = append(s.tokens, p)
 		}
-		if p.certCN != "" {
-			if other, dup := s.byCertCN[p.certCN]; dup {
-				errs = append(errs, fmt.Errorf("%w: principals %q and %q have the same client_cert_cn", ErrInvalidConfig, other.name, p.name))
-				continue
-			}
-			s.byCertCN[p.certCN] = p
+		if err := s.byCert.add(p); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if p.pwBcrypt != nil {
 			cost, _ := bcrypt.Cost(p.pwBcrypt)
@@ -379,9 +394,20 @@ func parsePrincipal(i int, pc PrincipalConfig) (*principal, error) {
 		}
 	}
 	token, bc, sh := strings.TrimSpace(pc.TokenSHA256), strings.TrimSpace(pc.PasswordBcrypt), strings.TrimSpace(pc.PasswordSHA256)
-	p.certCN = strings.TrimSpace(pc.ClientCertCN)
-	if token == "" && bc == "" && sh == "" && p.certCN == "" {
-		return nil, fail("no credential: set token_sha256, password_bcrypt, password_sha256 or client_cert_cn")
+	p.cert = certMatch{
+		cn:     strings.TrimSpace(pc.ClientCertCN),
+		uri:    strings.TrimSpace(pc.ClientCertURISAN),
+		dns:    strings.ToLower(strings.TrimSpace(pc.ClientCertDNSSAN)),
+		issuer: strings.TrimSpace(pc.ClientCertIssuer),
+	}
+	if token == "" && bc == "" && sh == "" && !p.cert.any() {
+		return nil, fail("no credential: set token_sha256, password_bcrypt, password_sha256, client_cert_cn, client_cert_uri_san or client_cert_dns_san")
+	}
+	if p.cert.issuer != "" && !p.cert.any() {
+		return nil, fail("client_cert_issuer needs client_cert_cn, client_cert_uri_san or client_cert_dns_san")
+	}
+	if u, err := url.Parse(p.cert.uri); p.cert.uri != "" && (err != nil || !u.IsAbs()) {
+		return nil, fail("client_cert_uri_san must be an absolute URI (spiffe://trust-domain/path)")
 	}
 	if bc != "" && sh != "" {
 		return nil, fail("set only one of password_bcrypt and password_sha256")
@@ -438,19 +464,21 @@ type Credentials struct {
 	// Authorization is the raw Authorization header, or the gRPC
 	// "authorization" metadata value.
 	Authorization string
-	// ClientCertCN is the Subject Common Name of the client certificate
-	// that the TLS handshake verified against tls.client_ca_file, or ""
-	// without one. It must come from the verified chain of the connection
-	// (or from the gateway's own in-process metadata), never from anything
-	// a client sends in a header.
-	ClientCertCN string
+	// ClientCert holds the names of the client certificate that the TLS
+	// handshake verified against tls.client_ca_file, or nil without one.
+	// It must come from the verified chain of the connection (or from the
+	// gateway's own in-process metadata), never from anything a client
+	// sends in a header.
+	ClientCert *ClientCert
 }
 
 // AuthenticateCredentials authenticates one request. A non-empty
 // Authorization value decides alone (see Authenticate), even when a client
 // certificate was presented too; otherwise a verified client certificate
-// authenticates the principal whose client_cert_cn equals its common name,
-// and one whose name matches no principal fails with ErrBadCredentials.
+// authenticates the one principal it names (by common name, URI or DNS
+// subject alternative name, within client_cert_issuer), and one that has
+// several common names, or names no principal or more than one, fails
+// with ErrBadCredentials saying which.
 // Nothing at all gives ErrNoCredentials. When Open, it returns Anonymous
 // and never fails. It knows no client, so the failure limit is the
 // caller's (the interceptors and the HTTP middleware apply it); a password
@@ -472,13 +500,14 @@ func (a *Authenticator) credentials(ctx context.Context, set *PrincipalSet, c Cr
 	if len(set.byName) == 0 {
 		return Anonymous(), nil, nil
 	}
-	if strings.TrimSpace(c.Authorization) != "" || c.ClientCertCN == "" {
+	if strings.TrimSpace(c.Authorization) != "" || c.ClientCert == nil {
 		return a.authenticate(ctx, set, c.Authorization)
 	}
-	p := set.byCertCN[c.ClientCertCN]
-	if p == nil {
-		a.log.DebugContext(ctx, "authentication failed", "scheme", "client_cert", "reason", "unknown common name")
-		return Principal{}, nil, errUnknownCert
+	p, err := set.byCert.match(c.ClientCert)
+	if err != nil {
+		a.log.DebugContext(ctx, "authentication failed", "scheme", "client_cert", "reason", err,
+			"common_names", c.ClientCert.CommonNames, "uri_sans", c.ClientCert.URIs, "dns_sans", c.ClientCert.DNSNames, "issuer", c.ClientCert.Issuer)
+		return Principal{}, nil, err
 	}
 	return p.public(), nil, nil
 }

@@ -20,6 +20,12 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
+// svcCertMD is the in-process metadata of a verified certificate for "svc.example".
+const svcCertMD = `{"cn":["svc.example"]}`
+
+// cnCert is a verified certificate with the common names cns and nothing else.
+func cnCert(cns ...string) *ClientCert { return &ClientCert{CommonNames: cns} }
+
 // certPrincipals adds to testPrincipals a principal that authenticates only
 // by client certificate.
 func certPrincipals(t testing.TB) []PrincipalConfig {
@@ -36,11 +42,29 @@ func TestClientCertPrincipalValidation(t *testing.T) {
 		{name: "certificate only", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example"}}},
 		{name: "certificate and token", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example", TokenSHA256: sha256Hex("t")}}},
 		{name: "blank common name is no credential", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "  "}},
-			wantErr: "no credential: set token_sha256, password_bcrypt, password_sha256 or client_cert_cn"},
+			wantErr: "no credential: set token_sha256, password_bcrypt, password_sha256, client_cert_cn, client_cert_uri_san or client_cert_dns_san"},
 		{name: "shared common name", principals: []PrincipalConfig{
 			{Name: "a", Roles: []string{"producer"}, ClientCertCN: "svc.example"},
 			{Name: "b", Roles: []string{"admin"}, ClientCertCN: "svc.example"},
 		}, wantErr: `principals "a" and "b" have the same client_cert_cn`},
+		{name: "URI SAN only", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertURISAN: spiffeOrders}}},
+		{name: "DNS SAN with issuer", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertDNSSAN: "orders.example", ClientCertIssuer: "CN=Orders CA"}}},
+		{name: "shared URI SAN", principals: []PrincipalConfig{
+			{Name: "a", Roles: []string{"producer"}, ClientCertURISAN: spiffeOrders},
+			{Name: "b", Roles: []string{"admin"}, ClientCertURISAN: spiffeOrders, ClientCertIssuer: "CN=Other CA"},
+		}, wantErr: `principals "a" and "b" have the same client_cert_uri_san`},
+		{name: "shared DNS SAN in another case", principals: []PrincipalConfig{
+			{Name: "a", Roles: []string{"producer"}, ClientCertDNSSAN: "orders.example"},
+			{Name: "b", Roles: []string{"admin"}, ClientCertDNSSAN: "Orders.Example"},
+		}, wantErr: `principals "a" and "b" have the same client_cert_dns_san`},
+		{name: "same value as CN and URI SAN of two principals", principals: []PrincipalConfig{
+			{Name: "a", Roles: []string{"producer"}, ClientCertCN: "x:y"},
+			{Name: "b", Roles: []string{"admin"}, ClientCertURISAN: "x:y"},
+		}},
+		{name: "issuer alone", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, TokenSHA256: sha256Hex("t"), ClientCertIssuer: "CN=Orders CA"}},
+			wantErr: "client_cert_issuer needs client_cert_cn, client_cert_uri_san or client_cert_dns_san"},
+		{name: "relative URI SAN", principals: []PrincipalConfig{{Name: "svc", Roles: []string{"producer"}, ClientCertURISAN: "orders"}},
+			wantErr: "client_cert_uri_san must be an absolute URI"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +86,57 @@ func TestClientCertPrincipalValidation(t *testing.T) {
 	}
 }
 
+// spiffeOrders is a SPIFFE ID, the URI SAN of a workload certificate.
+const spiffeOrders = "spiffe://example.org/ns/prod/sa/orders"
+
+// TestClientCertMatching authenticates certificates against principals that match by common
+// name, URI SAN, DNS SAN and issuer: each certificate must name exactly one principal.
+func TestClientCertMatching(t *testing.T) {
+	t.Parallel()
+	a, err := New([]PrincipalConfig{
+		{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example"},
+		{Name: "admin", Roles: []string{"admin"}, ClientCertCN: "admin.example"},
+		{Name: "orders", Roles: []string{"producer"}, ClientCertURISAN: spiffeOrders},
+		{Name: "web", Roles: []string{"producer"}, ClientCertDNSSAN: "web.example"},
+		{Name: "billing", Roles: []string{"author"}, ClientCertDNSSAN: "billing.example", ClientCertIssuer: "CN=Billing CA,O=Example"},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cert ClientCert
+		want string // principal name; "" when refused
+		err  error  // the refusal
+	}{
+		{name: "one common name", cert: ClientCert{CommonNames: []string{"svc.example"}}, want: "svc"},
+		{name: "two common names, the last an admin's", cert: ClientCert{CommonNames: []string{"svc.example", "admin.example"}}, err: errManyCommonNames},
+		{name: "two equal common names", cert: ClientCert{CommonNames: []string{"svc.example", "svc.example"}}, err: errManyCommonNames},
+		{name: "SPIFFE ID", cert: ClientCert{URIs: []string{spiffeOrders}}, want: "orders"},
+		{name: "SPIFFE ID with an unknown common name", cert: ClientCert{CommonNames: []string{"pod-1234"}, URIs: []string{spiffeOrders}}, want: "orders"},
+		{name: "SPIFFE ID of another path", cert: ClientCert{URIs: []string{spiffeOrders + "-x"}}, err: errUnknownCert},
+		{name: "DNS SAN in another case", cert: ClientCert{DNSNames: []string{"WEB.example"}}, want: "web"},
+		{name: "DNS SAN from the required issuer", cert: ClientCert{DNSNames: []string{"billing.example"}, Issuer: "CN=Billing CA,O=Example"}, want: "billing"},
+		{name: "DNS SAN from another issuer", cert: ClientCert{DNSNames: []string{"billing.example"}, Issuer: "CN=Other CA,O=Example"}, err: errUnknownCert},
+		{name: "names two principals", cert: ClientCert{CommonNames: []string{"svc.example"}, URIs: []string{spiffeOrders}}, err: errAmbiguousCert},
+		{name: "two DNS SANs of two principals", cert: ClientCert{DNSNames: []string{"web.example", "billing.example"}, Issuer: "CN=Billing CA,O=Example"}, err: errAmbiguousCert},
+		{name: "a principal named twice is one", cert: ClientCert{DNSNames: []string{"web.example", "Web.Example"}}, want: "web"},
+		{name: "no names", cert: ClientCert{}, err: errUnknownCert},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := a.AuthenticateCredentials(context.Background(), Credentials{ClientCert: &tt.cert})
+			if err != tt.err || p.Name != tt.want {
+				t.Errorf("= %q, %v; want %q, %v", p.Name, err, tt.want, tt.err)
+			}
+			if err != nil && !errors.Is(err, ErrBadCredentials) {
+				t.Errorf("%v does not wrap ErrBadCredentials", err)
+			}
+		})
+	}
+}
+
 func TestAuthenticateCredentials(t *testing.T) {
 	t.Parallel()
 	a, err := New(certPrincipals(t), Options{})
@@ -76,14 +151,14 @@ func TestAuthenticateCredentials(t *testing.T) {
 		want    Principal
 		wantErr error
 	}{
-		{name: "certificate", creds: Credentials{ClientCertCN: "svc.example"}, want: svc},
-		{name: "unknown common name", creds: Credentials{ClientCertCN: "stranger.example"}, wantErr: ErrBadCredentials},
-		{name: "common name is case-sensitive", creds: Credentials{ClientCertCN: "SVC.example"}, wantErr: ErrBadCredentials},
-		{name: "the header decides over a certificate", creds: Credentials{ClientCertCN: "svc.example", Authorization: "Bearer " + rootToken}, want: root},
-		{name: "a wrong header is not saved by a certificate", creds: Credentials{ClientCertCN: "svc.example", Authorization: "Bearer guess"}, wantErr: ErrBadCredentials},
+		{name: "certificate", creds: Credentials{ClientCert: cnCert("svc.example")}, want: svc},
+		{name: "unknown common name", creds: Credentials{ClientCert: cnCert("stranger.example")}, wantErr: ErrBadCredentials},
+		{name: "common name is case-sensitive", creds: Credentials{ClientCert: cnCert("SVC.example")}, wantErr: ErrBadCredentials},
+		{name: "the header decides over a certificate", creds: Credentials{ClientCert: cnCert("svc.example"), Authorization: "Bearer " + rootToken}, want: root},
+		{name: "a wrong header is not saved by a certificate", creds: Credentials{ClientCert: cnCert("svc.example"), Authorization: "Bearer guess"}, wantErr: ErrBadCredentials},
 		{name: "header without a certificate", creds: Credentials{Authorization: "Bearer " + rootToken}, want: root},
 		{name: "nothing", creds: Credentials{}, wantErr: ErrNoCredentials},
-		{name: "principal name is not a certificate", creds: Credentials{ClientCertCN: "svc"}, wantErr: ErrBadCredentials},
+		{name: "principal name is not a certificate", creds: Credentials{ClientCert: cnCert("svc")}, wantErr: ErrBadCredentials},
 		{name: "certificate principal has no password", creds: Credentials{Authorization: basicHeader("svc", "svc.example")}, wantErr: ErrBadCredentials},
 	}
 	for _, tt := range tests {
@@ -139,18 +214,19 @@ func TestFailedBasicChecksDoTheSameWork(t *testing.T) {
 
 func TestGatewayMetadata(t *testing.T) {
 	t.Parallel()
-	leaf := &x509.Certificate{Subject: pkix.Name{CommonName: "svc.example"}}
+	leaf := &x509.Certificate{Subject: pkix.Name{CommonName: "svc.example", Names: []pkix.AttributeTypeAndValue{{Type: oidCommonName, Value: "svc.example"}}},
+		Issuer: pkix.Name{CommonName: "Test CA"}}
 	tests := []struct {
 		name  string
 		state *tls.ConnectionState
 		want  metadata.MD
 	}{
-		{name: "plaintext", want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCertCN: {""}}},
-		{name: "TLS without a certificate", state: &tls.ConnectionState{}, want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCertCN: {""}}},
+		{name: "plaintext", want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
+		{name: "TLS without a certificate", state: &tls.ConnectionState{}, want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
 		{name: "certificate presented but not verified", state: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}},
-			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCertCN: {""}}},
+			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
 		{name: "verified certificate", state: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}},
-			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCertCN: {"svc.example"}}},
+			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {`{"cn":["svc.example"],"issuer":"CN=Test CA"}`}}},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", "/v1/subjects", nil)
@@ -211,17 +287,17 @@ func TestInProcessMetadataTrustedOnlyInProcess(t *testing.T) {
 		wantErr  error // nil: allowed
 		wantName string
 	}{
-		{name: "in-process certificate", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantName: "svc"},
-		{name: "in-process token", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "", "authorization", "Bearer " + rootToken}, wantName: "root"},
-		{name: "external caller cannot claim a certificate", conn: out, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "svc.example"}, wantErr: ErrNoCredentials},
-		{name: "external token still works", conn: out, md: []string{mdClientCertCN, "svc.example", "authorization", "Bearer " + rootToken}, wantName: "root"},
-		{name: "in-process without an address", conn: in, md: []string{mdClientCertCN, "svc.example"}, wantErr: errInternal},
-		{name: "in-process with two names", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCertCN, "x", mdClientCertCN, "svc.example"}, wantErr: errInternal},
-		{name: "in-process with a bad address", conn: in, md: []string{mdClientAddr, "somewhere", mdClientCertCN, "svc.example"}, wantErr: errInternal},
+		{name: "in-process certificate", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCert, svcCertMD}, wantName: "svc"},
+		{name: "in-process token", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCert, "", "authorization", "Bearer " + rootToken}, wantName: "root"},
+		{name: "external caller cannot claim a certificate", conn: out, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCert, svcCertMD}, wantErr: ErrNoCredentials},
+		{name: "external token still works", conn: out, md: []string{mdClientCert, svcCertMD, "authorization", "Bearer " + rootToken}, wantName: "root"},
+		{name: "in-process without an address", conn: in, md: []string{mdClientCert, svcCertMD}, wantErr: errInternal},
+		{name: "in-process with two names", conn: in, md: []string{mdClientAddr, "192.0.2.7:1", mdClientCert, `{"cn":["x"]}`, mdClientCert, svcCertMD}, wantErr: errInternal},
+		{name: "in-process with a bad address", conn: in, md: []string{mdClientAddr, "somewhere", mdClientCert, svcCertMD}, wantErr: errInternal},
 		// The failure limit keys on the HTTP client's address, not on the shared connection.
 		{name: "client A fails", conn: in, md: []string{mdClientAddr, "192.0.2.8:1", "authorization", "Bearer guess"}, wantErr: ErrBadCredentials},
-		{name: "client A is refused", conn: in, md: []string{mdClientAddr, "192.0.2.8:2", mdClientCertCN, "svc.example"}, wantErr: ErrTooManyFailures},
-		{name: "client B is not", conn: in, md: []string{mdClientAddr, "192.0.2.9:1", mdClientCertCN, "svc.example"}, wantName: "svc"},
+		{name: "client A is refused", conn: in, md: []string{mdClientAddr, "192.0.2.8:2", mdClientCert, svcCertMD}, wantErr: ErrTooManyFailures},
+		{name: "client B is not", conn: in, md: []string{mdClientAddr, "192.0.2.9:1", mdClientCert, svcCertMD}, wantName: "svc"},
 	}
 	for _, tt := range tests {
 		ctx := metadata.NewOutgoingContext(t.Context(), metadata.Pairs(tt.md...))

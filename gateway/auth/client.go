@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -27,7 +28,7 @@ const RetryAfterMetadataKey = "retry-after"
 const (
 	reservedMetadataPrefix = "schemagate-client-"
 	mdClientAddr           = reservedMetadataPrefix + "addr"
-	mdClientCertCN         = reservedMetadataPrefix + "cert-cn-bin" // -bin: a common name may be any UTF-8
+	mdClientCert           = reservedMetadataPrefix + "cert-bin" // -bin: JSON of a ClientCert, names in any UTF-8
 )
 
 // ReservedMetadataKey reports whether key (any case) is a metadata key
@@ -40,13 +41,18 @@ func ReservedMetadataKey(key string) bool {
 
 // GatewayMetadata is a grpc-gateway metadata annotator
 // (runtime.WithMetadata): it passes the HTTP client's address and the
-// common name of its verified TLS client certificate (empty without one)
-// to the gRPC server, which trusts them only on connections accepted from
-// an InProcessListener. Both come from the connection (r.RemoteAddr and
-// r.TLS), never from headers; annotator values replace any header value
-// under the same key, and every key is always set.
+// names of its verified TLS client certificate (a ClientCert as JSON; empty
+// without one) to the gRPC server, which trusts them only on connections
+// accepted from an InProcessListener. Both come from the connection
+// (r.RemoteAddr and r.TLS), never from headers; annotator values replace
+// any header value under the same key, and every key is always set.
 func GatewayMetadata(_ context.Context, r *http.Request) metadata.MD {
-	return metadata.Pairs(mdClientAddr, r.RemoteAddr, mdClientCertCN, verifiedCN(r.TLS))
+	cert := ""
+	if c := verifiedCert(r.TLS); c != nil {
+		b, _ := json.Marshal(c) // strings only: cannot fail
+		cert = string(b)
+	}
+	return metadata.Pairs(mdClientAddr, r.RemoteAddr, mdClientCert, cert)
 }
 
 // InProcessListener wraps the listener that serves the HTTP/JSON gateway's
@@ -113,10 +119,10 @@ func (c serverCreds) OverrideServerName(string) error { return nil }
 
 // client is what the gateway knows of a caller besides its credentials.
 type client struct {
-	transport string // TransportGRPC or TransportHTTP
-	addr      string // for logs
-	key       string // failure-limit key (see clientKey)
-	certCN    string // common name of a verified client certificate, or ""
+	transport string      // TransportGRPC or TransportHTTP
+	addr      string      // for logs
+	key       string      // failure-limit key (see clientKey)
+	cert      *ClientCert // a verified client certificate, or nil
 }
 
 // grpcClient describes the caller of a gRPC call. On an in-process
@@ -131,17 +137,20 @@ func grpcClient(ctx context.Context) (client, error) {
 	}
 	if _, ok := pr.AuthInfo.(inProcessInfo); ok {
 		md, _ := metadata.FromIncomingContext(ctx)
-		addrs, cns := md.Get(mdClientAddr), md.Get(mdClientCertCN)
-		if len(addrs) != 1 || len(cns) > 1 {
-			return client{}, fmt.Errorf("in-process call with %d client addresses and %d certificate names; want 1 and at most 1", len(addrs), len(cns))
+		addrs, certs := md.Get(mdClientAddr), md.Get(mdClientCert)
+		if len(addrs) != 1 || len(certs) > 1 {
+			return client{}, fmt.Errorf("in-process call with %d client addresses and %d certificates; want 1 and at most 1", len(addrs), len(certs))
 		}
 		ap, err := netip.ParseAddrPort(addrs[0])
 		if err != nil {
 			return client{}, fmt.Errorf("in-process call with an unparseable client address: %w", err)
 		}
 		c := client{transport: TransportHTTP, addr: addrs[0], key: clientKey(ap.Addr())}
-		if len(cns) == 1 {
-			c.certCN = cns[0]
+		if len(certs) == 1 && certs[0] != "" {
+			c.cert = new(ClientCert)
+			if err := json.Unmarshal([]byte(certs[0]), c.cert); err != nil {
+				return client{}, fmt.Errorf("in-process call with an unreadable client certificate: %w", err)
+			}
 		}
 		return c, nil
 	}
@@ -151,14 +160,14 @@ func grpcClient(ctx context.Context) (client, error) {
 		c.key = addrKey(pr.Addr.Network(), c.addr)
 	}
 	if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok {
-		c.certCN = verifiedCN(&ti.State)
+		c.cert = verifiedCert(&ti.State)
 	}
 	return c, nil
 }
 
 // httpClient describes the sender of an HTTP request, from its connection.
 func httpClient(r *http.Request) client {
-	return client{transport: TransportHTTP, addr: r.RemoteAddr, key: addrKey("tcp", r.RemoteAddr), certCN: verifiedCN(r.TLS)}
+	return client{transport: TransportHTTP, addr: r.RemoteAddr, key: addrKey("tcp", r.RemoteAddr), cert: verifiedCert(r.TLS)}
 }
 
 // addrKey is the failure-limit key of a network address: clientKey of its
@@ -171,14 +180,14 @@ func addrKey(network, addr string) string {
 	return network + ":" + addr
 }
 
-// verifiedCN returns the Subject Common Name of the client certificate
-// that the handshake verified, or "" when none was (certificates that were
+// verifiedCert returns the names of the client certificate that the
+// handshake verified, or nil when none was (certificates that were
 // presented but not verified are never used).
-func verifiedCN(state *tls.ConnectionState) string {
+func verifiedCert(state *tls.ConnectionState) *ClientCert {
 	if state == nil || len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
-		return ""
+		return nil
 	}
-	return state.VerifiedChains[0][0].Subject.CommonName
+	return NewClientCert(state.VerifiedChains[0][0])
 }
 
 // check is the authentication step shared by the interceptors and the HTTP
@@ -200,7 +209,7 @@ func (a *Authenticator) check(ctx context.Context, c client, authorization strin
 	if wait := a.limit.retryAfter(c.key); wait > 0 {
 		return Principal{}, a.refused(c, errRateLimited(wait))
 	}
-	p, pc, err := a.credentials(ctx, set, Credentials{Authorization: authorization, ClientCertCN: c.certCN})
+	p, pc, err := a.credentials(ctx, set, Credentials{Authorization: authorization, ClientCert: c.cert})
 	var fl *passwordFlight
 	if pc != nil && pc.p != nil {
 		// A known user's password: requests that send the same one while it is being checked

@@ -5,6 +5,9 @@ import (
 	"net/http"
 )
 
+// Challenge is the WWW-Authenticate value of every HTTP 401 (see HTTPMiddleware).
+const Challenge = `Bearer realm="schemagate"`
+
 // HTTPMiddleware protects a plain HTTP route (the Confluent REST API) with
 // perm. The request's Authorization header and the client certificate
 // verified by the TLS handshake (r.TLS) are checked with
@@ -17,8 +20,12 @@ import (
 //     authentication attempts from this client; retry in Ns") with
 //     `Retry-After: N` (seconds);
 //   - no or invalid credentials: ErrNoCredentials or ErrBadCredentials with
-//     `WWW-Authenticate: Basic realm="schemagate"` (so Confluent clients
-//     and browsers send basic auth);
+//     `WWW-Authenticate: Bearer realm="schemagate"` (Challenge). The
+//     challenge is deliberately not Basic: a browser answers a Basic
+//     challenge with a login prompt and then sends the credentials it was
+//     given with every later request to the host, from any site, which
+//     turns a cross-site form into an authenticated call. Confluent clients
+//     send their basic credentials without being asked;
 //   - missing permission: ErrPermissionDenied naming the principal, its
 //     roles and the permission.
 //
@@ -56,7 +63,7 @@ func (a *Authenticator) httpCheck(perm Permission, next http.Handler, fail func(
 		}
 		if err != nil {
 			a.log.InfoContext(ctx, "authentication failed", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "error", err)
-			w.Header().Set("WWW-Authenticate", `Basic realm="schemagate"`)
+			w.Header().Set("WWW-Authenticate", Challenge)
 			fail(w, r, clientError(err))
 			return
 		}

@@ -79,7 +79,7 @@ func TestHTTPMiddleware(t *testing.T) {
 			}
 			wantChallenge := ""
 			if errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrBadCredentials) {
-				wantChallenge = `Basic realm="schemagate"`
+				wantChallenge = Challenge
 			}
 			if got := rec.Header().Get("WWW-Authenticate"); got != wantChallenge {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, wantChallenge)

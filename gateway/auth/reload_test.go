@@ -44,7 +44,7 @@ func TestSetPrincipals(t *testing.T) {
 		{"removed token", Credentials{Authorization: "Bearer " + aliceToken}, ""},
 		{"removed cached password", Credentials{Authorization: basicHeader("alice", alicePassword)}, ""},
 		{"added token", Credentials{Authorization: "Bearer " + carolToken}, "carol"},
-		{"added certificate", Credentials{ClientCertCN: "svc.example"}, "cert"},
+		{"added certificate", Credentials{ClientCert: cnCert("svc.example")}, "cert"},
 	}
 	for _, tt := range tests {
 		p, err := a.AuthenticateCredentials(ctx, tt.cred)

@@ -79,7 +79,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	}
 	h := &handler{reg: opts.Registry, log: opts.Logger}
 	mux := http.NewServeMux()
-	r := router{mux: mux, auth: opts.Auth}
+	r := router{mux: mux, auth: opts.Auth, crossOrigin: http.NewCrossOriginProtection()}
 	h.routes(r)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, 404, "HTTP 404 Not Found")
@@ -101,8 +101,9 @@ type endpoint struct {
 }
 
 type router struct {
-	mux  *http.ServeMux
-	auth *auth.Authenticator
+	mux         *http.ServeMux
+	auth        *auth.Authenticator
+	crossOrigin *http.CrossOriginProtection
 }
 
 // handle registers pattern (a path without a method) with its endpoints by method; any other
@@ -126,8 +127,28 @@ func (rt router) handle(h *handler, pattern string, methods map[string]endpoint)
 			writeError(w, http.StatusMethodNotAllowed, 405, "HTTP 405 Method Not Allowed")
 			return
 		}
+		if err := checkRequest(rt.crossOrigin, r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkRequest refuses, before credentials are looked at, the requests a web page on another
+// site could make a browser send (cross-site request forgery): a state-changing request (any
+// method but GET, HEAD and OPTIONS) that the browser marks as cross-origin (Sec-Fetch-Site
+// other than same-origin or none, or an Origin whose host is not the request's Host) is 40301;
+// a POST or PUT (every one takes a JSON body) or any request with a body whose Content-Type is
+// not one Confluent accepts is 415. Without a Content-Type, or with a form or text/plain one, a
+// page can post across sites without a CORS preflight. Confluent clients send
+// application/vnd.schemaregistry.v1+json; other clients that send no header must add one.
+func checkRequest(crossOrigin *http.CrossOriginProtection, r *http.Request) error {
+	if crossOrigin.Check(r) != nil {
+		return apiError{status: http.StatusForbidden, code: 40301,
+			msg: "cross-site request refused: a state-changing request must come from the registry's own origin (Sec-Fetch-Site, Origin)"}
+	}
+	return checkContentType(r)
 }
 
 // serve checks the caller's subject grants against s, then runs fn and writes its result or
@@ -138,10 +159,6 @@ func (h *handler) serve(s scope, fn func(r *http.Request) (any, error)) http.Han
 			if errors.Is(err, auth.ErrPermissionDenied) {
 				h.log.InfoContext(r.Context(), "subject not granted", "method", r.Method, "path", r.URL.Path, "error", err)
 			}
-			h.fail(w, r, err)
-			return
-		}
-		if err := checkContentType(r); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -168,8 +185,8 @@ func (h *handler) serve(s scope, fn func(r *http.Request) (any, error)) http.Han
 // document itself).
 type rawJSON []byte
 
-// acceptedContentTypes are the request media types Confluent accepts. A request without a body
-// or without a Content-Type is accepted too.
+// acceptedContentTypes are the request media types Confluent's resources consume. None of them
+// can be sent across sites without a CORS preflight.
 var acceptedContentTypes = map[string]bool{
 	"application/vnd.schemaregistry.v1+json": true,
 	"application/vnd.schemaregistry+json":    true,
@@ -177,14 +194,16 @@ var acceptedContentTypes = map[string]bool{
 	"application/octet-stream":               true,
 }
 
+// checkContentType requires an accepted Content-Type on a POST or PUT, and on any other request
+// that has a body.
 func checkContentType(r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" || r.ContentLength == 0 {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.ContentLength == 0 {
 		return nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !acceptedContentTypes[mt] {
-		return apiError{status: http.StatusUnsupportedMediaType, code: 415, msg: "HTTP 415 Unsupported Media Type"}
+		return apiError{status: http.StatusUnsupportedMediaType, code: 415,
+			msg: "HTTP 415 Unsupported Media Type: send Content-Type: application/vnd.schemaregistry.v1+json (or application/json) with the request body"}
 	}
 	return nil
 }

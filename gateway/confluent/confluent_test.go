@@ -225,6 +225,44 @@ func jsonString(s string) string {
 	return string(b)
 }
 
+// TestCrossSiteRequests checks the refusals of requests a page on another site could make a
+// browser send: state-changing requests marked cross-origin are 40301 and bodies without a
+// Confluent content type 415, both before credentials are looked at (the gateway has
+// principals, and the refused requests carry none); reads and same-origin requests pass.
+func TestCrossSiteRequests(t *testing.T) {
+	srv := newServer(t, []auth.PrincipalConfig{{Name: "root", Roles: []string{"admin"}, TokenSHA256: sha256Hex("root")}})
+	self := "http://" + srv.Listener.Addr().String()
+	root := "Bearer root"
+	crossSite := func(name string, header map[string]string) step {
+		return step{name: name, method: "POST", path: "/subjects/x/versions", body: body(`"string"`), header: header,
+			status: 403, code: 40301, msg: "cross-site request refused"}
+	}
+	unsupported := func(name, method, path, contentType string) step {
+		return step{name: name, method: method, path: path, body: `{"compatibility":"NONE"}`,
+			header: map[string]string{"Content-Type": contentType}, status: 415, code: 415, msg: "Content-Type"}
+	}
+	run(t, srv, []step{
+		crossSite("Sec-Fetch-Site cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}),
+		crossSite("Sec-Fetch-Site same-site", map[string]string{"Sec-Fetch-Site": "same-site"}),
+		crossSite("foreign Origin", map[string]string{"Origin": "https://evil.example"}),
+		crossSite("null Origin", map[string]string{"Origin": "null"}),
+		crossSite("cross-site with valid credentials", map[string]string{"Sec-Fetch-Site": "cross-site", "Authorization": root}),
+		{name: "cross-site DELETE", method: "DELETE", path: "/subjects/x", header: map[string]string{"Origin": "https://evil.example"}, status: 403, code: 40301},
+		unsupported("text/plain form post", "POST", "/subjects/x/versions", "text/plain"),
+		unsupported("urlencoded form post", "PUT", "/config", "application/x-www-form-urlencoded"),
+		unsupported("multipart form post", "PUT", "/mode", "multipart/form-data; boundary=x"),
+		unsupported("no Content-Type", "POST", "/subjects/x/versions", ""),
+		{name: "POST without a body or Content-Type", method: "POST", path: "/subjects/x", header: map[string]string{"Content-Type": ""}, status: 415, code: 415},
+		{name: "cross-site read", method: "GET", path: "/subjects", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Authorization": root}, status: 200, want: `[]`},
+		{name: "no credentials after the checks", method: "POST", path: "/subjects/x/versions", body: body(`"string"`), status: 401, code: 40101},
+		{name: "same-origin", method: "POST", path: "/subjects/x/versions", body: body(`"string"`),
+			header: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": self, "Authorization": root}, status: 200, want: `{"id":1,"version":1,"schema":"\"string\""}`},
+		{name: "user-typed request", method: "PUT", path: "/config", body: `{"compatibility":"NONE"}`,
+			header: map[string]string{"Sec-Fetch-Site": "none", "Authorization": root}, status: 200, want: `{"compatibility":"NONE"}`},
+		{name: "own Origin without Sec-Fetch-Site", method: "DELETE", path: "/config", header: map[string]string{"Origin": self, "Authorization": root}, status: 200},
+	})
+}
+
 func TestRequestErrors(t *testing.T) {
 	srv := newTestServer(t, nil)
 	run(t, srv, []step{
@@ -252,8 +290,8 @@ func TestRequestErrors(t *testing.T) {
 		{name: "bad offset", method: "GET", path: "/subjects?offset=x", status: 400, code: 400},
 		{name: "nothing was stored", method: "GET", path: "/subjects", status: 200, want: `[]`},
 	})
-	// Every accepted request content type, and none.
-	for i, ct := range []string{"application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json", "application/octet-stream", ""} {
+	// Every accepted request content type.
+	for i, ct := range []string{"application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry+json", "application/json", "application/octet-stream", "application/json; charset=utf-8"} {
 		run(t, srv, []step{{name: "content type " + ct, method: "POST", path: "/subjects/ct/versions", body: body(`"string"`),
 			header: map[string]string{"Content-Type": ct, "Accept": []string{"", "application/json, text/plain, */*", ContentType, "*/*", "application/json"}[i]},
 			status: 200, want: `{"id":1,"version":1,"schema":"\"string\""}`}})
@@ -440,8 +478,9 @@ func TestAuth(t *testing.T) {
 	})
 }
 
-// challenge is the header of a 401: Confluent clients and browsers answer it with basic auth.
-const challenge = `Basic realm="schemagate"`
+// challenge is the header of a 401: Bearer, never Basic, so browsers do not prompt for and then
+// cache credentials (Confluent clients send basic auth without being asked).
+const challenge = auth.Challenge
 
 // TestAuthRefusals checks the responses the handler makes of the auth middleware's refusals:
 // the status, the whole Confluent body and the headers.

@@ -6,11 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +65,29 @@ func NewCA(t testing.TB, name string) *CA {
 // client certificate otherwise. It returns the PEM files of the certificate and its key.
 func (ca *CA) Issue(t testing.TB, cn string, server bool) (certFile, keyFile string) {
 	t.Helper()
+	if server {
+		return ca.IssueClient(t, ClientCertSpec{CommonNames: []string{cn}, server: true})
+	}
+	return ca.IssueClient(t, ClientCertSpec{CommonNames: []string{cn}})
+}
+
+// ClientCertSpec is what IssueClient puts in a client certificate.
+type ClientCertSpec struct {
+	// CommonNames are the Subject Common Name attributes, in order (several for tests of
+	// ambiguous certificates; none for certificates named by their SANs only).
+	CommonNames []string
+	// URIs are URI subject alternative names ("spiffe://example.org/ns/prod/sa/orders").
+	URIs []string
+	// DNSNames are DNS subject alternative names.
+	DNSNames []string
+	server   bool // Issue's server certificate for 127.0.0.1
+}
+
+// IssueClient signs a client certificate as spec says. It returns the PEM files of the
+// certificate and its key, named after spec's first common name, URI or DNS name and the
+// certificate's serial number.
+func (ca *CA) IssueClient(t testing.TB, spec ClientCertSpec) (certFile, keyFile string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -72,15 +98,30 @@ func (ca *CA) Issue(t testing.TB, cn string, server bool) (certFile, keyFile str
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		DNSNames:     spec.DNSNames,
 	}
-	if server {
+	for _, cn := range spec.CommonNames {
+		// ExtraNames, unlike CommonName, can hold the attribute more than once.
+		tmpl.Subject.ExtraNames = append(tmpl.Subject.ExtraNames, pkix.AttributeTypeAndValue{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: cn})
+	}
+	for _, u := range spec.URIs {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.URIs = append(tmpl.URIs, parsed)
+	}
+	if spec.server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	}
+	cn := "client"
+	if names := slices.Concat(spec.CommonNames, spec.URIs, spec.DNSNames); len(names) > 0 {
+		cn = names[0]
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -90,7 +131,7 @@ func (ca *CA) Issue(t testing.TB, cn string, server bool) (certFile, keyFile str
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := strings.NewReplacer(".", "_", " ", "_").Replace(cn)
+	name := strings.NewReplacer(".", "_", " ", "_", "/", "_", ":", "_").Replace(cn) + "-" + serial.String()
 	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+".key")
 	writePEM(t, certFile, "CERTIFICATE", der)
 	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
