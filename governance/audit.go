@@ -365,7 +365,8 @@ func (a *Audit) Page(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	return p, nil
 }
 
-// All returns every entry in ascending Seq order (for the governance document).
+// All returns every entry in ascending Seq order, in memory: for tests and tools over small
+// logs. The governance document and the listings page through the log instead.
 func (a *Audit) All(ctx context.Context) ([]Entry, error) {
 	entries, _, err := a.query(ctx, 0, `SELECT `+auditColumns+` FROM audit_entries ORDER BY seq`)
 	return entries, err

@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -524,13 +525,15 @@ func (g *Governor) AuditRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor A
 	return err
 }
 
-// Document renders the governance document from the audit log.
+// Document renders the governance document from the audit log, paging through it (see
+// [StreamDocument]).
 func (g *Governor) Document(ctx context.Context) ([]byte, error) {
-	entries, err := g.opts.Audit.All(ctx)
-	if err != nil {
+	var b bytes.Buffer
+	opts := DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC(), ChainBroken: g.opts.Audit.LastBreak()}
+	if err := StreamDocument(ctx, &b, g.opts.Audit, opts); err != nil {
 		return nil, err
 	}
-	return RenderDocument(entries, DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC(), ChainBroken: g.opts.Audit.LastBreak()}), nil
+	return b.Bytes(), nil
 }
 
 // afterAction rewrites the governance document. A failure is logged, not returned: the
