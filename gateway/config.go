@@ -52,8 +52,8 @@ type Config struct {
 	Metrics MetricsConfig `yaml:"metrics"`
 }
 
-// MetricsConfig protects GET /metrics, whose series carry subject names, owning teams and
-// escalation text (schemagate_subject_owner_info).
+// MetricsConfig protects GET /metrics, whose series carry subject names and owning teams
+// (schemagate_subject_owner_info).
 type MetricsConfig struct {
 	// RequireAuth makes /metrics answer only authenticated principals (any role, any subject
 	// grants): others get 401 with WWW-Authenticate: Bearer, as the APIs do. Without auth.principals

@@ -105,7 +105,9 @@ func (s *governanceService) SetValidationMode(ctx context.Context, req *pb.SetVa
 // ListAuditEntries lists one page of the audit entries the caller may read: those about a
 // subject granted to it, and those about no subject. A subject filter must name a granted
 // subject. For a principal with subject grants the gate's pages are read on until the page is
-// full or the log ends, so a page is short only at the end of the log. Oldest first by default
+// full or the log ends, so a page is short only at the end of the log. A page is full at
+// page_size entries or at governance.MaxAuditPageBytes (the entries' EncodedSize summed),
+// whichever comes first. Oldest first by default
 // (after after_sequence); with newest_first, newest first (before before_sequence). The cursor
 // of the next page is next_after_sequence or next_before_sequence, as the order says.
 func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAuditEntriesRequest) (*pb.ListAuditEntriesResponse, error) {
@@ -123,14 +125,17 @@ func (s *governanceService) ListAuditEntries(ctx context.Context, req *pb.ListAu
 	}
 	want = min(want, governance.MaxAuditListLimit)
 	out := &pb.ListAuditEntriesResponse{}
+	size := 0
 	for {
+		f.MaxBytes = governance.MaxAuditPageBytes - size
 		page, err := s.gate.AuditEntries(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range auth.Visible(ctx, page.Entries, func(e governance.Entry) string { return e.Subject }) {
 			out.Entries = append(out.Entries, entryToProto(e))
-			if len(out.Entries) == want {
+			size += e.EncodedSize()
+			if len(out.Entries) == want || size >= governance.MaxAuditPageBytes {
 				if f.NewestFirst {
 					out.NextBeforeSequence = e.Seq
 				} else {

@@ -595,3 +595,63 @@ func invokeRaw(t *testing.T, tg *testGateway, method string, msg proto.Message, 
 	var out []byte
 	return tg.conn.Invoke(withToken(""), method, b, &out, grpc.ForceCodec(rawCodec{}))
 }
+
+// TestHostileGovernanceText sends each free-text field of the governance API 1 MiB long (under
+// the 8 MiB message limit, far over its own bound): every call is InvalidArgument naming the
+// field and its limit, the message stays short (it does not quote the value or tell its size),
+// and nothing is audited. (Approvals and rejections look their promotion up first; their bounds
+// are in governance.TestTextBounds.)
+func TestHostileGovernanceText(t *testing.T) {
+	tg := startGateway(t, nil)
+	setupValidation(t, tg)
+	gov := pb.NewGovernanceServiceClient(tg.conn)
+	huge := strings.Repeat("x", 1<<20)
+	const subject = "orders-value"
+	tests := []struct {
+		name, want string
+		call       func(context.Context) error
+	}{
+		{"request reason", "reason is longer than the limit of 1024 bytes", func(ctx context.Context) error {
+			_, err := gov.RequestPromotion(ctx, &pb.RequestPromotionRequest{Subject: subject, Ticket: "OPS-1", Reason: huge})
+			return err
+		}},
+		{"request ticket", "ticket is longer than the limit of 128 bytes", func(ctx context.Context) error {
+			_, err := gov.RequestPromotion(ctx, &pb.RequestPromotionRequest{Subject: subject, Ticket: huge, Reason: "r"})
+			return err
+		}},
+		{"rollback incident", "incident is longer than the limit of 128 bytes", func(ctx context.Context) error {
+			_, err := gov.Rollback(ctx, &pb.RollbackRequest{Subject: subject, Reason: "r", Incident: huge})
+			return err
+		}},
+		{"override justification", "justification is longer than the limit of 1024 bytes", func(ctx context.Context) error {
+			_, err := gov.SetValidationMode(ctx, &pb.SetValidationModeRequest{Subject: subject,
+				Mode: pb.ValidationMode_VALIDATION_MODE_STRICT, Ticket: "OPS-1", Justification: huge})
+			return err
+		}},
+		{"owner team", "team is longer than the limit of 256 bytes", func(ctx context.Context) error {
+			_, err := gov.SetSubjectOwner(ctx, &pb.SetSubjectOwnerRequest{Subject: subject, Team: huge})
+			return err
+		}},
+		{"owner escalation", "escalation is longer than the limit of 256 bytes", func(ctx context.Context) error {
+			_, err := gov.SetSubjectOwner(ctx, &pb.SetSubjectOwnerRequest{Subject: subject, Team: "t", Escalation: huge})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := status.Convert(tt.call(withToken("")))
+			if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), tt.want) || len(st.Message()) > 200 {
+				t.Errorf("got %s %.300q; want InvalidArgument saying %q in under 200 bytes", st.Code(), st.Message(), tt.want)
+			}
+		})
+	}
+	page, err := gov.ListAuditEntries(withToken(""), &pb.ListAuditEntriesRequest{Subject: subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.GetEntries() {
+		if !strings.HasPrefix(e.GetAction(), "schema.") {
+			t.Errorf("a refused governance call was audited: %s", e.GetAction())
+		}
+	}
+}

@@ -36,11 +36,6 @@ func WriteOfflineDocument(ctx context.Context, w io.Writer, a *governance.Audit,
 	if _, err := a.Verify(ctx); err != nil {
 		return err
 	}
-	entries, err := a.All(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(governance.RenderDocument(entries, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC(),
-		ChainBroken: a.LastBreak()}))
-	return err
+	return governance.StreamDocument(ctx, w, a, governance.DocumentOptions{TicketURL: ticketURL, Generated: time.Now().UTC(),
+		ChainBroken: a.LastBreak()})
 }

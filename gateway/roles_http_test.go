@@ -55,8 +55,8 @@ var confluentRouteRoles = map[string][]auth.Role{
 	"POST /compatibility/subjects/{subject}/versions":           roleEveryone, // a check, not a change
 	"POST /compatibility/subjects/{subject}/versions/{version}": roleEveryone,
 	"GET /config":                                               roleEveryone,
-	"PUT /config":                                               roleWriters,
-	"DELETE /config":                                            roleWriters,
+	"PUT /config":                                               roleAdmin, // every subject's compatibility
+	"DELETE /config":                                            roleAdmin,
 	"GET /config/{subject}":                                     roleEveryone,
 	"PUT /config/{subject}":                                     roleWriters,
 	"DELETE /config/{subject}":                                  roleWriters,
@@ -86,7 +86,7 @@ var v1RouteRoles = map[string][]auth.Role{
 	"GET /v1/subjects/{subject}/drift":                             roleEveryone,
 	"POST /v1/subjects/{subject}/drift:drill":                      roleRollback,
 	"GET /v1/subjects/{subject}/governance":                        roleEveryone,
-	"PUT /v1/subjects/{subject}/owner":                             roleWriters,
+	"PUT /v1/subjects/{subject}/owner":                             roleApprovers, // routes alerts
 	"POST /v1/subjects/{subject}/promotions":                       roleWriters,
 	"POST /v1/subjects/{subject}/validate":                         roleValidators,
 	"POST /v1/subjects/{subject}/validate:batch":                   roleValidators,

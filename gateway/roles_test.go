@@ -62,7 +62,7 @@ var allowedRoles = func() map[string][]auth.Role {
 		pb.GovernanceService_ListAuditEntries_FullMethodName:      everyone,
 		pb.GovernanceService_VerifyAuditChain_FullMethodName:      everyone,
 		pb.GovernanceService_GetGovernanceDocument_FullMethodName: everyone,
-		pb.GovernanceService_SetSubjectOwner_FullMethodName:       writers,
+		pb.GovernanceService_SetSubjectOwner_FullMethodName:       approvers,
 		pb.GovernanceService_ListSubjectOwners_FullMethodName:     everyone,
 
 		healthpb.Health_Watch_FullMethodName:                                   everyone,

@@ -9,8 +9,9 @@ import (
 )
 
 // serverTLS loads the certificate and client CA of cfg into the TLS configuration both
-// listeners share, or returns nil when TLS is off. The policy: TLS 1.2 or later (Go's default
-// cipher suites); with a client CA, a client certificate is requested and, when presented,
+// listeners share, or returns nil when TLS is off. The policy: TLS 1.2 or later; over TLS 1.2
+// only the AEAD suites of aeadSuites (no CBC, no SHA-1 MAC, no RSA key exchange; TLS 1.3
+// suites are all AEAD and fixed by Go); with a client CA, a client certificate is requested and, when presented,
 // must verify against that CA (tls.VerifyClientCertIfGiven), so bearer tokens and basic auth
 // keep working for clients without one. NextProtos offers HTTP/2 and HTTP/1.1; the gRPC
 // credentials narrow it to HTTP/2.
@@ -24,6 +25,7 @@ func serverTLS(cfg TLSConfig) (*tls.Config, error) {
 	}
 	tc := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: aeadSuites(),
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
@@ -34,6 +36,19 @@ func serverTLS(cfg TLSConfig) (*tls.Config, error) {
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
 	return tc, nil
+}
+
+// aeadSuites are the TLS 1.2 cipher suites the server accepts: ECDHE key exchange (forward
+// secrecy) with AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA certificates.
+func aeadSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
 }
 
 // grpcTLS is the server TLS configuration narrowed to HTTP/2, the only protocol gRPC speaks.

@@ -128,6 +128,43 @@ func TestTLSListeners(t *testing.T) {
 	}
 }
 
+// TestTLSCipherSuites handshakes over TLS 1.2 with clients restricted to one cipher suite each,
+// on both listeners: only the AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305) are
+// accepted; CBC suites with a SHA-1 or SHA-256 MAC, and RSA key exchange, fail the handshake.
+func TestTLSCipherSuites(t *testing.T) {
+	ca := harness.NewCA(t, "schemagate test CA")
+	certFile, keyFile := ca.Issue(t, "127.0.0.1", true)
+	sg := startGatewayWith(t, func(c *Config) { c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile} })
+	tests := []struct {
+		suite uint16
+		ok    bool
+	}{
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, true},
+		{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, false},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, false},
+		{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, false},
+		{tls.TLS_RSA_WITH_AES_128_CBC_SHA, false},
+	}
+	for _, addr := range []string{sg.g.HTTPAddr(), sg.g.GRPCAddr()} {
+		for _, tt := range tests {
+			t.Run(tls.CipherSuiteName(tt.suite), func(t *testing.T) {
+				cfg := &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+					CipherSuites: []uint16{tt.suite}, NextProtos: []string{"h2"}}
+				c, err := tls.Dial("tcp", addr, cfg)
+				if err == nil {
+					c.Close()
+				}
+				if diff := cmp.Diff(tt.ok, err == nil); diff != "" {
+					t.Errorf("TLS 1.2 handshake with %s to %s: %v; succeeded (-want +got):\n%s", tls.CipherSuiteName(tt.suite), addr, err, diff)
+				}
+			})
+		}
+	}
+}
+
 // TestMutualTLS configures a client CA and principals by certificate: a certificate signed by
 // the CA authenticates its principal with exactly its role's access over gRPC, the Confluent
 // REST API and /v1; a certificate of another CA is refused at the handshake; one with an

@@ -75,25 +75,10 @@ func (g *Gate) Override(ctx context.Context, actor Actor, subject string, mode V
 	return e, st, err
 }
 
-// AuditPage is one page of audit entries.
-type AuditPage struct {
-	Entries []Entry
-	// Next is the Seq to continue after (see [AuditFilter.Continue]), 0 when this page is the
-	// last.
-	Next int64
-}
-
-// AuditEntries returns the page of audit entries f selects (see [AuditFilter]).
+// AuditEntries returns the page of audit entries f selects (see [AuditFilter] and
+// [Audit.Page]): bounded in count and in bytes.
 func (g *Gate) AuditEntries(ctx context.Context, f AuditFilter) (AuditPage, error) {
-	entries, err := g.audit.List(ctx, f)
-	if err != nil {
-		return AuditPage{}, err
-	}
-	p := AuditPage{Entries: entries}
-	if n := len(entries); n > 0 && n == f.limit() {
-		p.Next = entries[n-1].Seq
-	}
-	return p, nil
+	return g.audit.Page(ctx, f)
 }
 
 // VerifyAudit recomputes the audit chain (see [Audit.Verify]) as the periodic verification

@@ -25,6 +25,10 @@ const (
 	DefaultAuditListLimit = 100
 	// MaxAuditListLimit caps Limit; larger values are lowered to it.
 	MaxAuditListLimit = 1000
+	// MaxAuditPageBytes bounds a page of entries by size (the sum of their [Entry.EncodedSize]):
+	// a page stops early, with a cursor to the next one, once the next entry would pass it. A
+	// page holds at least one entry, whatever its size.
+	MaxAuditPageBytes = 1 << 20
 	// minHMACKeyBytes is the shortest HMAC key accepted: a shorter one is almost certainly a
 	// configuration mistake (an empty line, a stray character), not a secret.
 	minHMACKeyBytes = 32
@@ -273,6 +277,9 @@ type AuditFilter struct {
 	NewestFirst bool
 	// Limit is the most entries returned: default 100 (when 0 or negative), at most 1000.
 	Limit int
+	// MaxBytes is the most bytes (their EncodedSize summed) a page holds: MaxAuditPageBytes
+	// when 0 or negative, at most that. A page holds at least one entry.
+	MaxBytes int
 }
 
 // Continue returns the filter of the page after one whose last entry has Seq next (an
@@ -295,9 +302,37 @@ func (f AuditFilter) limit() int {
 	return min(f.Limit, MaxAuditListLimit)
 }
 
+// maxBytes is the page size in bytes f asks for: MaxBytes, or MaxAuditPageBytes when 0 or
+// negative, at most MaxAuditPageBytes.
+func (f AuditFilter) maxBytes() int {
+	if f.MaxBytes <= 0 {
+		return MaxAuditPageBytes
+	}
+	return min(f.MaxBytes, MaxAuditPageBytes)
+}
+
 // List returns the entries f selects in ascending Seq order (descending with f.NewestFirst),
-// at most f.Limit of them.
+// at most f.Limit of them and at most f.MaxBytes (see [Audit.Page], which also says where the
+// next page starts).
 func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
+	p, err := a.Page(ctx, f)
+	return p.Entries, err
+}
+
+// AuditPage is one page of audit entries.
+type AuditPage struct {
+	Entries []Entry
+	// Next is the Seq to continue after (see [AuditFilter.Continue]), 0 when this page is the
+	// last.
+	Next int64
+}
+
+// Page returns the page of entries f selects: in ascending Seq order (descending with
+// f.NewestFirst), at most f.Limit entries, and stopped early before the entry that would take
+// it past f.MaxBytes. Rows are read one by one and reading stops there, so a page never holds
+// more than its bound in memory (beyond one entry). Next is set when the page is full (by count
+// or by size), even if it happens to end the log.
+func (a *Audit) Page(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	limit := f.limit()
 	q := `SELECT ` + auditColumns + ` FROM audit_entries WHERE seq > ?`
 	args := []any{f.AfterSeq}
@@ -319,36 +354,53 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Entry, error) {
 	}
 	q += ` LIMIT ?`
 	args = append(args, limit)
-	return a.query(ctx, q, args...)
+	entries, cut, err := a.query(ctx, f.maxBytes(), q, args...)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	p := AuditPage{Entries: entries}
+	if n := len(entries); n > 0 && (cut || n == limit) {
+		p.Next = entries[n-1].Seq
+	}
+	return p, nil
 }
 
-// All returns every entry in ascending Seq order (for the governance document).
+// All returns every entry in ascending Seq order, in memory: for tests and tools over small
+// logs. The governance document and the listings page through the log instead.
 func (a *Audit) All(ctx context.Context) ([]Entry, error) {
-	return a.query(ctx, `SELECT `+auditColumns+` FROM audit_entries ORDER BY seq`)
+	entries, _, err := a.query(ctx, 0, `SELECT `+auditColumns+` FROM audit_entries ORDER BY seq`)
+	return entries, err
 }
 
-func (a *Audit) query(ctx context.Context, q string, args ...any) ([]Entry, error) {
+// query reads the entries q selects. With maxBytes above 0 it stops before the entry that
+// would take the entries' EncodedSize past maxBytes (after the first entry), and reports that
+// it did (cut).
+func (a *Audit) query(ctx context.Context, maxBytes int, q string, args ...any) (entries []Entry, cut bool, err error) {
 	rows, err := a.db.SQL().QueryContext(ctx, a.db.Dialect().Rebind(q), args...)
 	if err != nil {
-		return nil, storeErr("reading the audit log", err)
+		return nil, false, storeErr("reading the audit log", err)
 	}
 	defer rows.Close()
 	var out []Entry
+	size := 0
 	for rows.Next() {
 		var r auditRow
 		if err := r.scan(rows); err != nil {
-			return nil, storeErr("reading the audit log", err)
+			return nil, false, storeErr("reading the audit log", err)
 		}
 		e, err := r.entry()
 		if err != nil {
-			return nil, storeErr("reading the audit log", fmt.Errorf("entry %d: %w", r.seq, err))
+			return nil, false, storeErr("reading the audit log", fmt.Errorf("entry %d: %w", r.seq, err))
+		}
+		if size += e.EncodedSize(); maxBytes > 0 && size > maxBytes && len(out) > 0 {
+			return out, true, nil
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, storeErr("reading the audit log", err)
+		return nil, false, storeErr("reading the audit log", err)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // auditColumns are the columns of audit_entries in the order auditRow.scan reads them.

@@ -27,5 +27,6 @@
 //   - [Governor]: promotion requests, two-person approval, rejection, rollback and the
 //     break-glass override, each committed together with its [Audit] entry.
 //   - [Audit]: the hash-chained (optionally HMAC-keyed) audit log, verifiable offline.
-//   - [RenderDocument]: the governance document, rendered from the audit log.
+//   - [RenderDocument]: the governance document, rendered from audit entries; [StreamDocument]
+//     renders it from the log page by page, to a writer.
 package governance

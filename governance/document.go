@@ -1,9 +1,13 @@
 package governance
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -42,7 +46,64 @@ type DocumentOptions struct {
 func RenderDocument(entries []Entry, opts DocumentOptions) []byte {
 	es := slices.Clone(entries)
 	slices.SortStableFunc(es, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
-	r := &docRenderer{opts: opts, entries: es}
+	var head *Entry
+	if len(es) > 0 {
+		head = &es[len(es)-1]
+	}
+	var b bytes.Buffer
+	_ = render(&b, es, head, opts) // a bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+// StreamDocument renders the governance document of the audit log a to w, as RenderDocument
+// would from every entry, without holding the log in memory: it pages through the log (pages
+// bounded in count and bytes) and keeps only the entries the document shows (promotion
+// requests and decisions, mode changes; their Details dropped) and the head, then writes the
+// document to w section by section through a buffer.
+func StreamDocument(ctx context.Context, w io.Writer, a *Audit, opts DocumentOptions) error {
+	var kept []Entry
+	var head *Entry
+	f := AuditFilter{Limit: MaxAuditListLimit}
+	for {
+		p, err := a.Page(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range p.Entries {
+			if documented(e.Action) {
+				e.Details = nil
+				kept = append(kept, e)
+			}
+		}
+		if n := len(p.Entries); n > 0 {
+			last := p.Entries[n-1]
+			head = &last
+		}
+		if p.Next == 0 {
+			break
+		}
+		f = f.Continue(p.Next)
+	}
+	bw := bufio.NewWriter(w)
+	if err := render(bw, kept, head, opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// documented says whether the document shows entries of action.
+func documented(action Action) bool {
+	switch action {
+	case ActionPromotionRequested, ActionPromotionApproved, ActionPromotionRejected:
+		return true
+	}
+	return isModeChange(action)
+}
+
+// render writes the document of entries (ascending Seq) whose log ends at head (nil for an
+// empty log) to w, and returns the first write error.
+func render(w io.Writer, entries []Entry, head *Entry, opts DocumentOptions) error {
+	r := &docRenderer{opts: opts, entries: entries, headEntry: head, w: w}
 	r.index()
 	r.head()
 	r.currentState()
@@ -50,14 +111,16 @@ func RenderDocument(entries []Entry, opts DocumentOptions) []byte {
 	r.history()
 	r.rollbacks()
 	r.overrides()
-	return []byte(r.b.String())
+	return r.err
 }
 
 // docRenderer holds the entries and the lookups built over them while rendering.
 type docRenderer struct {
-	opts    DocumentOptions
-	entries []Entry // ascending Seq
-	b       strings.Builder
+	opts      DocumentOptions
+	entries   []Entry // ascending Seq
+	headEntry *Entry  // the last entry of the log, nil when it is empty
+	w         io.Writer
+	err       error // the first write error; later writes are skipped
 
 	requests  map[string]*Entry // by PromotionID: the latest request with that ID
 	approvals map[string]*Entry // by PromotionID: the latest approval
@@ -84,7 +147,12 @@ func (r *docRenderer) index() {
 	}
 }
 
-func (r *docRenderer) p(format string, args ...any) { fmt.Fprintf(&r.b, format, args...) }
+// p writes to the document, unless a write already failed.
+func (r *docRenderer) p(format string, args ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.w, format, args...)
+	}
+}
 
 func (r *docRenderer) head() {
 	r.p("# Schema registry governance\n\n")
@@ -92,10 +160,10 @@ func (r *docRenderer) head() {
 	r.p("This document is generated from schemagate's hash-chained audit log by " +
 		"`schemagate governance doc` and rewritten after every governance action. " +
 		"Do not edit it by hand: edits are overwritten, and the audit log, not this file, is the record. ")
-	if len(r.entries) == 0 {
+	if r.headEntry == nil {
 		r.p("The audit log is empty: no action has been recorded yet.")
 	} else {
-		last := r.entries[len(r.entries)-1]
+		last := r.headEntry
 		r.p("It reflects the log up to its head, entry #%d with hash %s: "+
 			"`schemagate audit verify` recomputes the chain, and the head it reports must be the same.",
 			last.Seq, fullHash(last.Hash))

@@ -69,3 +69,18 @@ type Entry struct {
 	// PrevHash and Hash are lowercase hex SHA-256 (or HMAC-SHA-256 when a key is configured).
 	PrevHash, Hash string
 }
+
+// entryOverhead is what an encoded entry takes besides its strings: field names, the sequence,
+// times, the evidence's numbers and the punctuation of JSON or protobuf, rounded up.
+const entryOverhead = 512
+
+// EncodedSize estimates the bytes e takes encoded as JSON or protobuf: its strings and details
+// plus a fixed overhead (JSON escapes of control characters are not counted). It bounds audit pages by size (see [MaxAuditPageBytes]).
+func (e Entry) EncodedSize() int {
+	n := entryOverhead + len(e.Actor) + len(e.Role) + len(e.Action) + len(e.Subject) + len(e.Ticket) +
+		len(e.Incident) + len(e.Reason) + len(e.PromotionID) + len(e.FromMode) + len(e.ToMode) + len(e.PrevHash) + len(e.Hash)
+	for k, v := range e.Details {
+		n += len(k) + len(v) + 8
+	}
+	return n
+}

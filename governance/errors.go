@@ -21,7 +21,8 @@ var (
 	ErrSelfApproval = errors.New("requester cannot approve")
 	// ErrBadTicket: the ticket does not match governance.ticket_pattern.
 	ErrBadTicket = errors.New("invalid ticket")
-	// ErrBadRequest: a required field is missing or a mode is unknown.
+	// ErrBadRequest: a required field is missing, a mode is unknown, or a text field is longer
+	// than its bound (MaxReasonBytes, MaxTicketBytes, MaxOwnerBytes) or not one line.
 	ErrBadRequest = errors.New("invalid governance request")
 	// ErrAlreadyInMode: a rollback of a canary subject, or a promotion of a strict one.
 	ErrAlreadyInMode = errors.New("subject already in that mode")

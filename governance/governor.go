@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -238,6 +239,9 @@ func snapshotOf(a Assessment, now time.Time) EvidenceSnapshot {
 // a request is pending, and refused without a reason ([ErrBadRequest]). With NoApproval set,
 // an eligible subject is promoted at once instead.
 func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, reason string) (Promotion, error) {
+	if err := checkFields(textField{"ticket", ticket, MaxTicketBytes, true}, textField{"reason", reason, MaxReasonBytes, false}); err != nil {
+		return Promotion{}, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return Promotion{}, fmt.Errorf("%w: a promotion request needs a reason", ErrBadRequest)
 	}
@@ -302,6 +306,9 @@ func (g *Governor) Request(ctx context.Context, actor Actor, subject, ticket, re
 // subject must still have a live version (else ErrSubjectNotFound: reject the request) and be
 // eligible now. The subject is strict at once.
 func (g *Governor) Approve(ctx context.Context, actor Actor, id, comment string) (Promotion, Entry, error) {
+	if err := checkFields(textField{"comment", comment, MaxReasonBytes, false}); err != nil {
+		return Promotion{}, Entry{}, err
+	}
 	if err := g.opts.Audit.Intact(); err != nil {
 		return Promotion{}, Entry{}, err
 	}
@@ -375,6 +382,9 @@ func (g *Governor) promoteTx(ctx context.Context, tx *sql.Tx, p *Promotion, acto
 // Reject rejects a pending promotion with a reason. The subject need not have a live version
 // any more: rejecting is how a request for a deleted subject is cleaned up.
 func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (Promotion, Entry, error) {
+	if err := checkFields(textField{"reason", reason, MaxReasonBytes, false}); err != nil {
+		return Promotion{}, Entry{}, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return Promotion{}, Entry{}, fmt.Errorf("%w: a rejection needs a reason", ErrBadRequest)
 	}
@@ -412,6 +422,9 @@ func (g *Governor) Reject(ctx context.Context, actor Actor, id, reason string) (
 // while strict may be rolled back, the safe direction, so that it comes back in canary if it is
 // registered again.
 func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, incident string) (Entry, error) {
+	if err := checkFields(textField{"reason", reason, MaxReasonBytes, false}, textField{"incident", incident, MaxTicketBytes, true}); err != nil {
+		return Entry{}, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return Entry{}, fmt.Errorf("%w: a rollback needs a reason", ErrBadRequest)
 	}
@@ -433,6 +446,9 @@ func (g *Governor) Rollback(ctx context.Context, actor Actor, subject, reason, i
 // Override sets subject's mode without evidence (break glass), with a ticket and a
 // justification; it is audited as an override. The subject must have a live version.
 func (g *Governor) Override(ctx context.Context, actor Actor, subject string, mode ValidationMode, ticket, justification string) (Entry, error) {
+	if err := checkFields(textField{"ticket", ticket, MaxTicketBytes, true}, textField{"justification", justification, MaxReasonBytes, false}); err != nil {
+		return Entry{}, err
+	}
 	if err := g.requireLive(ctx, subject); err != nil {
 		return Entry{}, err
 	}
@@ -509,13 +525,15 @@ func (g *Governor) AuditRegistryWriteTx(ctx context.Context, tx *sql.Tx, actor A
 	return err
 }
 
-// Document renders the governance document from the audit log.
+// Document renders the governance document from the audit log, paging through it (see
+// [StreamDocument]).
 func (g *Governor) Document(ctx context.Context) ([]byte, error) {
-	entries, err := g.opts.Audit.All(ctx)
-	if err != nil {
+	var b bytes.Buffer
+	opts := DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC(), ChainBroken: g.opts.Audit.LastBreak()}
+	if err := StreamDocument(ctx, &b, g.opts.Audit, opts); err != nil {
 		return nil, err
 	}
-	return RenderDocument(entries, DocumentOptions{TicketURL: g.opts.TicketURL, Generated: g.clock().UTC(), ChainBroken: g.opts.Audit.LastBreak()}), nil
+	return b.Bytes(), nil
 }
 
 // afterAction rewrites the governance document. A failure is logged, not returned: the

@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer, ev *Evidence, audit *Audit) (*metrics
 		autoRollbacks: counter("schemagate_auto_rollbacks_total",
 			"Strict subjects demoted to canary by the automatic rollback.", "subject"),
 		ownerInfo: gauge("schemagate_subject_owner_info",
-			"1 for each subject with a registered owner: its team and escalation entry.", "subject", "team", "escalation"),
+			"1 for each subject with a registered owner: its team (the escalation entry is free text: it is in the owners table and the gateway's alerts, never a label).", "subject", "team"),
 		clean:    gauge("schemagate_clean_window_seconds", "Clean time in the subject's current window.", "subject"),
 		eligible: gauge("schemagate_promotion_eligible", "1 when the subject may be promoted to strict.", "subject"),
 		mode:     gauge("schemagate_subject_validation_mode", "1 for the subject's validation mode, 0 for the other.", "subject", "mode"),
@@ -119,7 +119,7 @@ func (m *metrics) flushed(err error) {
 func (m *metrics) setOwners(owners []Owner) {
 	m.ownerInfo.Reset()
 	for _, o := range owners {
-		m.ownerInfo.WithLabelValues(o.Subject, o.Team, o.Escalation).Set(1)
+		m.ownerInfo.WithLabelValues(o.Subject, o.Team).Set(1)
 	}
 }
 

@@ -15,9 +15,12 @@ type Owner struct {
 }
 
 // SetOwner records subject's owner and audits it, in one transaction. The subject must have a
-// live version.
+// live version; team and escalation are one line each, at most MaxOwnerBytes.
 func (g *Governor) SetOwner(ctx context.Context, actor Actor, o Owner) (Entry, error) {
 	o.Team, o.Escalation = strings.TrimSpace(o.Team), strings.TrimSpace(o.Escalation)
+	if err := checkFields(textField{"team", o.Team, MaxOwnerBytes, true}, textField{"escalation", o.Escalation, MaxOwnerBytes, true}); err != nil {
+		return Entry{}, err
+	}
 	if o.Subject == "" || o.Team == "" {
 		return Entry{}, fmt.Errorf("%w: subject and team are required", ErrBadRequest)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // These fuzz targets cover the schema entry points FuzzParseAvro and FuzzParseJSONSchema do not:
@@ -54,16 +56,18 @@ func FuzzParseNormalized(f *testing.F) {
 }
 
 // FuzzValidateSubject checks the subject rules against their definition: a name is accepted
-// exactly when it is non-empty, not "." or "..", at most MaxSubjectBytes, UTF-8 and free of
-// control characters; a refusal wraps ErrInvalidSubject.
+// exactly when it is non-empty, not "." or "..", at most MaxSubjectBytes, UTF-8, free of
+// control and format (Cf) characters and in NFC; a refusal wraps ErrInvalidSubject.
 func FuzzValidateSubject(f *testing.F) {
-	for _, s := range []string{"orders-value", "", ".", "..", "...", "a/b", "a%2Fb", strings.Repeat("s", 256), "a\x00b", "x\xff", "é\u0085", "'; DROP TABLE schemas; --", "%_\\"} {
+	for _, s := range []string{"orders-value", "", ".", "..", "...", "a/b", "a%2Fb", strings.Repeat("s", 256), "a\x00b", "x\xff", "é\u0085", "'; DROP TABLE schemas; --", "%_\\",
+		"a\u200bb", "a\u202eb", "\ufeff", "caf\u00e9", "cafe\u0301"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, subject string) {
 		err := validateSubject(subject)
 		ok := subject != "" && subject != "." && subject != ".." && len(subject) <= MaxSubjectBytes && utf8.ValidString(subject) &&
-			strings.IndexFunc(subject, unicode.IsControl) < 0
+			strings.IndexFunc(subject, unicode.IsControl) < 0 && strings.IndexFunc(subject, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) < 0 &&
+			norm.NFC.IsNormalString(subject)
 		if ok != (err == nil) {
 			t.Fatalf("validateSubject(%q) = %v; want accepted=%v", subject, err, ok)
 		}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/text/unicode/norm"
 )
 
 // SchemaType is the kind of a schema, as Confluent names it.
@@ -130,7 +131,11 @@ const MaxSubjectBytes = 255
 
 // validateSubject enforces the subject naming rules. "." and ".." are refused because HTTP
 // clients and servers remove them as dot-segments of a URL path (RFC 3986 section 5.2.4), so
-// the Confluent REST API could never address such a subject.
+// the Confluent REST API could never address such a subject. Format characters (Unicode
+// category Cf: zero-width and bidi controls) are refused, since they make two names that look
+// the same, or one that reads differently from what it is; and a name must be in Unicode
+// normalization form C, so that one name has one spelling (an NFD spelling is refused, not
+// rewritten: the caller must send the name it means).
 func validateSubject(subject string) error {
 	switch {
 	case subject == "":
@@ -146,6 +151,12 @@ func validateSubject(subject string) error {
 		if unicode.IsControl(r) {
 			return errorf(ErrInvalidSubject, "invalid subject %q: control character %U at byte %d", subject, r, i)
 		}
+		if unicode.Is(unicode.Cf, r) {
+			return errorf(ErrInvalidSubject, "invalid subject %q: format character %U at byte %d", subject, r, i)
+		}
+	}
+	if !norm.NFC.IsNormalString(subject) {
+		return errorf(ErrInvalidSubject, "invalid subject %q: name is not in Unicode normalization form C (NFC)", subject)
 	}
 	return nil
 }

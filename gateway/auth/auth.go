@@ -254,7 +254,7 @@ type PrincipalSet struct {
 // New validates principals and returns an Authenticator. Every problem is
 // reported (joined), each wrapping ErrInvalidConfig and naming the
 // principal, never a secret: empty or duplicate names, names containing
-// ':', no roles or unknown roles, no credential, both a bcrypt and a
+// ':', reserved names ("anonymous", "system"), no roles or unknown roles, no credential, both a bcrypt and a
 // SHA-256 password, hex of the wrong length, unparseable bcrypt hashes, and
 // two principals sharing one token. No principals at all is valid and makes
 // the Authenticator Open.
@@ -367,6 +367,11 @@ func (a *Authenticator) Principals() []PrincipalConfig {
 	return slices.Clone(a.set.Load().configs)
 }
 
+// reservedNames are the principal names no configured principal may take, in any letter case:
+// AnonymousName is who every call runs as when authentication is off, and "system" is the
+// actor of governance's automatic actions (governance.SystemActor) in the audit log.
+var reservedNames = []string{AnonymousName, "system"}
+
 // parsePrincipal validates one configuration entry (index i, for entries
 // without a name).
 func parsePrincipal(i int, pc PrincipalConfig) (*principal, error) {
@@ -379,6 +384,9 @@ func parsePrincipal(i int, pc PrincipalConfig) (*principal, error) {
 	}
 	if strings.Contains(name, ":") {
 		return nil, fail("name must not contain ':' (it is the basic-auth user name)")
+	}
+	if slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }) {
+		return nil, fail("the name is reserved (reserved names: %s), so the audit log can tell its actions apart", strings.Join(reservedNames, ", "))
 	}
 	p := &principal{name: name}
 	if len(pc.Roles) == 0 {

@@ -62,6 +62,16 @@ func TestNewValidation(t *testing.T) {
 			want:       []string{`principal "a"`, "only one of password_bcrypt and password_sha256"},
 		},
 		{
+			name:       "reserved name system",
+			principals: []PrincipalConfig{{Name: "system", Roles: []string{"admin"}, TokenSHA256: good}},
+			want:       []string{`principal "system": the name is reserved`},
+		},
+		{
+			name:       "reserved name anonymous",
+			principals: []PrincipalConfig{{Name: " Anonymous ", Roles: []string{"admin"}, TokenSHA256: good}},
+			want:       []string{`principal "Anonymous": the name is reserved`},
+		},
+		{
 			name:       "short token hash",
 			principals: []PrincipalConfig{{Name: "a", Roles: []string{"admin"}, TokenSHA256: good[:63]}},
 			want:       []string{`principal "a": token_sha256 must be 64 hex digits, got 63`},

@@ -50,8 +50,9 @@ const (
 	// PermGovernanceRequest allows requesting a promotion to strict.
 	PermGovernanceRequest Permission = "governance.request"
 	// PermGovernanceApprove allows approving or rejecting promotions (an
-	// approval sets the subject's validation mode to strict). Setting a mode
-	// directly, without evidence, is the admin-only break glass.
+	// approval sets the subject's validation mode to strict) and setting a
+	// subject's owner (which routes its alerts). Setting a mode directly,
+	// without evidence, is the admin-only break glass.
 	PermGovernanceApprove Permission = "governance.approve"
 	// PermGovernanceRollback allows rolling a subject back to canary.
 	PermGovernanceRollback Permission = "governance.rollback"

@@ -47,8 +47,9 @@ func (r *routeRecorder) handle(_ *handler, pattern string, methods map[string]en
 
 // routes registers every endpoint with the permission it needs and how it is checked against
 // the caller's subject grants (see scope). Permanent deletes also need schemas.hard_delete,
-// checked in their handlers; /mode writes change what the whole registry accepts, so they are
-// admin-only; global /config and /mode writes also need a principal without subject grants.
+// checked in their handlers; /mode writes and global /config writes change what the whole
+// registry accepts, so they are admin-only, and global /config and /mode writes also need a
+// principal without subject grants. A subject's own /config stays an author's.
 func (h *handler) routes(rt registrar) {
 	read, write, admin := auth.PermSchemasRead, auth.PermSchemasWrite, auth.PermAdmin
 	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return struct{}{}, nil }}})
@@ -84,8 +85,8 @@ func (h *handler) routes(rt registrar) {
 
 	rt.handle(h, "/config", map[string]endpoint{
 		"GET":    {read, scopeNone, h.getConfig},
-		"PUT":    {write, scopeUnrestricted, h.putConfig},
-		"DELETE": {write, scopeUnrestricted, h.deleteConfig},
+		"PUT":    {admin, scopeUnrestricted, h.putConfig},
+		"DELETE": {admin, scopeUnrestricted, h.deleteConfig},
 	})
 	rt.handle(h, "/config/{subject}", map[string]endpoint{
 		"GET":    {read, scopeSubject, h.getConfig},

@@ -56,9 +56,9 @@ func (r *alertmanager) alert(s snapshot, endsAt time.Time) amAlert {
 	}
 	putNonEmpty(labels, "subject", s.Subject)
 	putNonEmpty(labels, "kind", s.Kind)
-	// escalation is a label, as in the Prometheus rules (docs/operations/alerts), so
-	// Alertmanager merges the gateway's alert with the rule's one for the same subject.
-	putNonEmpty(labels, "escalation", s.Escalation)
+	// The labels are those of the Prometheus rules (docs/operations/alerts), so Alertmanager
+	// merges the gateway's alert with the rule's one for the same subject. The escalation entry
+	// is free text, so it is an annotation: no metric carries it as a label.
 	if s.Drill {
 		labels["drill"] = "true"
 	}
@@ -66,6 +66,7 @@ func (r *alertmanager) alert(s snapshot, endsAt time.Time) amAlert {
 	putNonEmpty(ann, "summary", s.Summary)
 	putNonEmpty(ann, "description", s.Description)
 	putNonEmpty(ann, "runbook_url", s.RunbookURL)
+	putNonEmpty(ann, "escalation", s.Escalation)
 	a := amAlert{
 		Labels:       labels,
 		Annotations:  ann,

@@ -55,17 +55,16 @@ func TestAlertmanagerIntegration(t *testing.T) {
 		return len(got) == 1
 	})
 	wantLabels := map[string]string{
-		"alertname":  "SchemaDrift",
-		"subject":    "orders-value",
-		"kind":       "unknown_field",
-		"severity":   "critical",
-		"team":       "payments",
-		"escalation": drift.Escalation,
+		"alertname": "SchemaDrift",
+		"subject":   "orders-value",
+		"kind":      "unknown_field",
+		"severity":  "critical",
+		"team":      "payments",
 	}
 	if diff := cmp.Diff(wantLabels, got[0].Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	if got[0].Annotations["runbook_url"] != drift.RunbookURL || got[0].Labels["escalation"] != drift.Escalation {
+	if got[0].Annotations["runbook_url"] != drift.RunbookURL || got[0].Annotations["escalation"] != drift.Escalation {
 		t.Errorf("annotations = %v", got[0].Annotations)
 	}
 	if got[0].Status.State != "active" {

@@ -59,17 +59,17 @@ func raiseAndResolve(t *testing.T, a Alert) *receivers {
 func TestAlertmanagerPayload(t *testing.T) {
 	r := raiseAndResolve(t, drift)
 	labels := map[string]any{
-		"alertname":  "SchemaDrift",
-		"subject":    "orders-value",
-		"kind":       "unknown_field",
-		"severity":   "critical",
-		"team":       "payments",
-		"escalation": "#payments-oncall, then Ana",
+		"alertname": "SchemaDrift",
+		"subject":   "orders-value",
+		"kind":      "unknown_field",
+		"severity":  "critical",
+		"team":      "payments",
 	}
 	annotations := map[string]any{
 		"summary":     "3 payloads with unknown field /extra",
 		"description": "Strict subject rejected payloads & flagged <3> findings",
 		"runbook_url": "https://runbook.example/schemagate?s=1&k=2#schema-drift",
+		"escalation":  "#payments-oncall, then Ana",
 	}
 	trigger := []any{map[string]any{
 		"labels":       labels,

@@ -188,7 +188,7 @@ func (r *round) governor(ctx context.Context, rng *rand.Rand, st *govSubject) {
 		}
 		ticket := fmt.Sprintf("CHG-%d%04d", r.n, n)
 		team := fmt.Sprintf("team-%d", rng.IntN(4))
-		owner := govRequest{method: http.MethodPut, path: base + "/owner", principal: author, action: "owner.set", team: team,
+		owner := govRequest{method: http.MethodPut, path: base + "/owner", principal: lead, action: "owner.set", team: team,
 			body: map[string]string{"team": team, "escalation": "page the on-call"}}
 		rollback := govRequest{method: http.MethodPost, path: base + ":rollback", principal: lead, action: "mode.rolled_back", toMode: "canary",
 			body: map[string]string{"reason": "drift seen", "incident": fmt.Sprintf("INC-%d", n)}}
