@@ -55,24 +55,32 @@ func FuzzParseNormalized(f *testing.F) {
 	})
 }
 
-// FuzzValidateSubject checks the subject rules against their definition: a name is accepted
-// exactly when it is non-empty, not "." or "..", at most MaxSubjectBytes, UTF-8, free of
-// control and format (Cf) characters and in NFC; a refusal wraps ErrInvalidSubject.
+// FuzzValidateSubject checks the subject rules against their definition: a name is reachable
+// (validateSubject) exactly when it is non-empty, not "." or "..", at most MaxSubjectBytes,
+// UTF-8 and free of control characters, and a new subject may take it (validateNewSubject) when
+// it is also free of format (Cf) characters and in NFC; a refusal wraps ErrInvalidSubject.
 func FuzzValidateSubject(f *testing.F) {
 	for _, s := range []string{"orders-value", "", ".", "..", "...", "a/b", "a%2Fb", strings.Repeat("s", 256), "a\x00b", "x\xff", "é\u0085", "'; DROP TABLE schemas; --", "%_\\",
 		"a\u200bb", "a\u202eb", "\ufeff", "caf\u00e9", "cafe\u0301"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, subject string) {
-		err := validateSubject(subject)
-		ok := subject != "" && subject != "." && subject != ".." && len(subject) <= MaxSubjectBytes && utf8.ValidString(subject) &&
-			strings.IndexFunc(subject, unicode.IsControl) < 0 && strings.IndexFunc(subject, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) < 0 &&
+		reachable := subject != "" && subject != "." && subject != ".." && len(subject) <= MaxSubjectBytes && utf8.ValidString(subject) &&
+			strings.IndexFunc(subject, unicode.IsControl) < 0
+		creatable := reachable && strings.IndexFunc(subject, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) < 0 &&
 			norm.NFC.IsNormalString(subject)
-		if ok != (err == nil) {
-			t.Fatalf("validateSubject(%q) = %v; want accepted=%v", subject, err, ok)
-		}
-		if err != nil && (!errors.Is(err, ErrInvalidSubject) || !strings.HasPrefix(err.Error(), "invalid subject")) {
-			t.Fatalf("validateSubject(%q) = %v; want an ErrInvalidSubject saying so", subject, err)
+		for _, c := range []struct {
+			name  string
+			check func(string) error
+			ok    bool
+		}{{"validateSubject", validateSubject, reachable}, {"validateNewSubject", validateNewSubject, creatable}} {
+			err := c.check(subject)
+			if c.ok != (err == nil) {
+				t.Fatalf("%s(%q) = %v; want accepted=%v", c.name, subject, err, c.ok)
+			}
+			if err != nil && (!errors.Is(err, ErrInvalidSubject) || !strings.HasPrefix(err.Error(), "invalid subject")) {
+				t.Fatalf("%s(%q) = %v; want an ErrInvalidSubject saying so", c.name, subject, err)
+			}
 		}
 	})
 }

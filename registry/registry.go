@@ -163,7 +163,7 @@ func (r *Registry) storeErr(op string, err error) error {
 // IMPORT mode the given ID and version are kept and compatibility is not
 // checked.
 func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput) (SubjectVersion, error) {
-	if err := validateSubject(subject); err != nil {
+	if err := validateNewSubject(subject); err != nil {
 		return SubjectVersion{}, err
 	}
 	p, refs, err := r.prepare(ctx, subject, in)

@@ -7,8 +7,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestValidateSubjectUnicode pins the rules that keep one subject to one spelling: format
-// characters (zero-width, bidi, BOM) are refused, and so is any spelling not in NFC.
+// TestValidateSubjectUnicode pins the rules that keep one subject to one spelling: a new
+// subject with format characters (zero-width, bidi, BOM) is refused, and so is any spelling not
+// in NFC; a subject stored under such a name before these rules stays reachable.
 func TestValidateSubjectUnicode(t *testing.T) {
 	for _, tc := range []struct {
 		name, subject string
@@ -25,12 +26,15 @@ func TestValidateSubjectUnicode(t *testing.T) {
 		{"cjk", "注文-value", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := validateSubject(tc.subject)
+			err := validateNewSubject(tc.subject)
 			if diff := cmp.Diff(tc.ok, err == nil); diff != "" {
-				t.Fatalf("validateSubject(%q) = %v; accepted (-want +got):\n%s", tc.subject, err, diff)
+				t.Fatalf("validateNewSubject(%q) = %v; accepted (-want +got):\n%s", tc.subject, err, diff)
 			}
 			if err != nil && !errors.Is(err, ErrInvalidSubject) {
-				t.Fatalf("validateSubject(%q) = %v; want ErrInvalidSubject", tc.subject, err)
+				t.Fatalf("validateNewSubject(%q) = %v; want ErrInvalidSubject", tc.subject, err)
+			}
+			if err := validateSubject(tc.subject); err != nil {
+				t.Fatalf("validateSubject(%q) = %v; an existing subject of that name must stay reachable", tc.subject, err)
 			}
 		})
 	}

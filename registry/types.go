@@ -129,13 +129,11 @@ const (
 // MaxSubjectBytes is the longest subject name accepted, in bytes.
 const MaxSubjectBytes = 255
 
-// validateSubject enforces the subject naming rules. "." and ".." are refused because HTTP
-// clients and servers remove them as dot-segments of a URL path (RFC 3986 section 5.2.4), so
-// the Confluent REST API could never address such a subject. Format characters (Unicode
-// category Cf: zero-width and bidi controls) are refused, since they make two names that look
-// the same, or one that reads differently from what it is; and a name must be in Unicode
-// normalization form C, so that one name has one spelling (an NFD spelling is refused, not
-// rewritten: the caller must send the name it means).
+// validateSubject enforces the rules every subject name follows, the names stored before the
+// naming rules of validateNewSubject included, so that such a subject can still be read,
+// reconfigured and deleted. "." and ".." are refused because HTTP clients and servers remove
+// them as dot-segments of a URL path (RFC 3986 section 5.2.4), so the Confluent REST API could
+// never address such a subject.
 func validateSubject(subject string) error {
 	switch {
 	case subject == "":
@@ -151,6 +149,22 @@ func validateSubject(subject string) error {
 		if unicode.IsControl(r) {
 			return errorf(ErrInvalidSubject, "invalid subject %q: control character %U at byte %d", subject, r, i)
 		}
+	}
+	return nil
+}
+
+// validateNewSubject is validateSubject for a name a registration would create: format
+// characters (Unicode category Cf: zero-width and bidi controls) are refused too, since they
+// make two names that look the same, or one that reads differently from what it is; and a name
+// must be in Unicode normalization form C, so that one name has one spelling (an NFD spelling
+// is refused, not rewritten: the caller must send the name it means). A subject registered
+// under such a name before these rules can still be read, reconfigured and deleted, but gets
+// no new versions.
+func validateNewSubject(subject string) error {
+	if err := validateSubject(subject); err != nil {
+		return err
+	}
+	for i, r := range subject {
 		if unicode.Is(unicode.Cf, r) {
 			return errorf(ErrInvalidSubject, "invalid subject %q: format character %U at byte %d", subject, r, i)
 		}
