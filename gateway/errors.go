@@ -69,6 +69,7 @@ var grpcCodes = []struct {
 	{auth.ErrBadCredentials, codes.Unauthenticated},
 	{auth.ErrPermissionDenied, codes.PermissionDenied},
 	{auth.ErrTooManyFailures, codes.ResourceExhausted},    // the interceptor sets the retry-after trailer
+	{registry.ErrTooManyChecks, codes.ResourceExhausted},  // compatRetryUnary sets the retry-after trailer
 	{governance.ErrEvidenceIncomplete, codes.Unavailable}, // a replica's evidence is late: retry
 	{registry.ErrStore, codes.Unavailable},
 	{governance.ErrStore, codes.Unavailable},

@@ -198,8 +198,13 @@ func liveVersions(rows []versionRow, all bool) []versionRow {
 // (Options.CompatibilityBudget); once it is exceeded the remaining versions are not checked
 // and the messages say so. The context is checked between versions and inside the checkers.
 func (r *Registry) checkAgainst(ctx context.Context, db querier, level CompatibilityLevel, rows []versionRow, candidate *parsedSchema) ([]string, error) {
-	if level == CompatNone {
+	if level == CompatNone || len(rows) == 0 {
 		return nil, nil
+	}
+	if r.beforeCheck != nil {
+		if err := r.beforeCheck(ctx); err != nil {
+			return nil, &registryError{msg: err.Error(), sentinel: ErrTooManyChecks, cause: err}
+		}
 	}
 	m := compatbudget.New(ctx, r.budget)
 	var msgs []string

@@ -39,9 +39,11 @@ type Registry struct {
 	lim     limits
 	maxRefs int
 	budget  int64 // work units per compatibility check
-	metrics *metrics
-	clock   func() time.Time
-	parsed  *lru[*parsedSchema]
+	// beforeCheck is Options.BeforeCheck (nil: none).
+	beforeCheck func(ctx context.Context) error
+	metrics     *metrics
+	clock       func() time.Time
+	parsed      *lru[*parsedSchema]
 	// visible caches schemas found by SchemaByID. A schema stops being found only when its
 	// last version is permanently deleted; this replica then drops it (see forget).
 	visible *lru[Schema]
@@ -151,10 +153,12 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 			maxUnionBranches: opts.MaxUnionBranches, maxCombinatorItems: opts.MaxCombinatorItems},
 		maxRefs: opts.MaxReferences,
 		budget:  opts.CompatibilityBudget,
-		metrics: m,
-		clock:   opts.Clock,
-		parsed:  newLRU[*parsedSchema](opts.ParsedCacheEntries),
-		visible: newLRU[Schema](opts.ParsedCacheEntries),
+
+		beforeCheck: opts.BeforeCheck,
+		metrics:     m,
+		clock:       opts.Clock,
+		parsed:      newLRU[*parsedSchema](opts.ParsedCacheEntries),
+		visible:     newLRU[Schema](opts.ParsedCacheEntries),
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -119,6 +120,11 @@ type Options struct {
 	// MaxCombinatorItems is the most subschemas one JSON Schema allOf, anyOf or oneOf may
 	// list; larger schemas are refused as invalid. Default 1000.
 	MaxCombinatorItems int
+	// BeforeCheck, when set, is called before every compatibility check that compares the
+	// candidate with stored versions (CheckCompatibility, and registrations of a new version
+	// in a subject that has versions and a level other than NONE); an error refuses the
+	// check with ErrTooManyChecks wrapping it. The gateway rate-limits principals with it.
+	BeforeCheck func(ctx context.Context) error
 	// Clock stamps new versions with their registration time (default time.Now).
 	Clock func() time.Time
 }

@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/compatlimit"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -225,6 +226,7 @@ var errorCodes = []struct {
 	{auth.ErrBadCredentials, 40101},
 	{auth.ErrPermissionDenied, 40301},
 	{auth.ErrTooManyFailures, 42901},
+	{registry.ErrTooManyChecks, 42901},
 	{registry.ErrStore, 50001},
 }
 
@@ -239,6 +241,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		writeError(w, http.StatusServiceUnavailable, 50002, "Operation timed out")
 		return
+	}
+	if retry, ok := compatlimit.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", retry)
 	}
 	for _, m := range errorCodes {
 		if errors.Is(err, m.err) {
