@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/registry/compatbudget"
 	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
@@ -76,6 +79,24 @@ type SchemaRegistryConfig struct {
 	MaxJSONDepth int `yaml:"max_json_depth"`
 	// MaxBatchSize is the most requests one ValidateBatch call may carry. Default 1000.
 	MaxBatchSize int `yaml:"max_batch_size"`
+	// CompatibilityBudget is the work units one compatibility check may spend over all the
+	// versions it compares; a check that needs more reports the schema incompatible as too
+	// complex to prove compatible. Default 2000000 (about half a second of work at most).
+	CompatibilityBudget int64 `yaml:"compatibility_budget"`
+	// MaxUnionBranches is the most branches an Avro union may have; larger schemas are
+	// refused as invalid (Confluent code 42201). Default 1000.
+	MaxUnionBranches int `yaml:"max_union_branches"`
+	// MaxJSONSchemaCombinatorItems is the most subschemas one JSON Schema allOf, anyOf or
+	// oneOf may list; larger schemas are refused as invalid (42201). Default 1000.
+	MaxJSONSchemaCombinatorItems int `yaml:"max_json_schema_combinator_items"`
+	// CompatibilityChecksPerSecond is the rate of compatibility checks (POST /compatibility,
+	// CheckCompatibility, and registrations of a new version in a subject with versions)
+	// allowed per principal; over it, HTTP 429 (42901) or gRPC ResourceExhausted with
+	// Retry-After. 0 turns the limit off. Default 20.
+	CompatibilityChecksPerSecond float64 `yaml:"compatibility_checks_per_second"`
+	// CompatibilityCheckBurst is how many checks a principal may make at once before the rate
+	// applies. Default 100.
+	CompatibilityCheckBurst int `yaml:"compatibility_check_burst"`
 }
 
 // ServerConfig holds the listen addresses and the data directory.
@@ -249,7 +270,10 @@ func DefaultConfig() Config {
 		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
 		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
-			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch},
+			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch,
+			CompatibilityBudget: compatbudget.DefaultUnits, MaxUnionBranches: registry.DefaultMaxUnionBranches,
+			MaxJSONSchemaCombinatorItems: registry.DefaultMaxCombinatorItems,
+			CompatibilityChecksPerSecond: defaultCompatibilityChecksPerSecond, CompatibilityCheckBurst: defaultCompatibilityCheckBurst},
 		Governance: governance.DefaultConfig(),
 	}
 }
@@ -337,6 +361,12 @@ func (c Config) Validate() error {
 	}
 	if c.SchemaRegistry.ValidatorCacheBytes <= 0 || c.SchemaRegistry.MaxPayloadBytes <= 0 || c.SchemaRegistry.MaxJSONDepth <= 0 || c.SchemaRegistry.MaxBatchSize <= 0 {
 		return errors.New("config: schema_registry.validator_cache_bytes, max_payload_bytes, max_json_depth and max_batch_size must be positive")
+	}
+	if sr := c.SchemaRegistry; sr.CompatibilityBudget <= 0 || sr.MaxUnionBranches <= 0 || sr.MaxJSONSchemaCombinatorItems <= 0 || sr.CompatibilityCheckBurst <= 0 {
+		return errors.New("config: schema_registry.compatibility_budget, max_union_branches, max_json_schema_combinator_items and compatibility_check_burst must be positive")
+	}
+	if r := c.SchemaRegistry.CompatibilityChecksPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("config: schema_registry.compatibility_checks_per_second %v: want 0 (no limit) or a positive rate", r)
 	}
 	if err := c.Governance.Validate(); err != nil {
 		return err

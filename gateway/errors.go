@@ -70,6 +70,7 @@ var grpcCodes = []struct {
 	{auth.ErrPermissionDenied, codes.PermissionDenied},
 	{auth.ErrTooManyFailures, codes.ResourceExhausted},    // the interceptor sets the retry-after trailer
 	{auth.ErrBusy, codes.Unavailable},                     // all password checks running; retry-after trailer too
+	{registry.ErrTooManyChecks, codes.ResourceExhausted},  // compatRetryUnary sets the retry-after trailer
 	{governance.ErrEvidenceIncomplete, codes.Unavailable}, // a replica's evidence is late: retry
 	{registry.ErrStore, codes.Unavailable},
 	{governance.ErrStore, codes.Unavailable},

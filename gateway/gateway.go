@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/compatlimit"
 	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -165,7 +166,12 @@ func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics promet
 	}
 	g.db = db
 	g.cleanups = append(g.cleanups, db.Close)
-	reg, err := registry.New(db, registry.Options{Registerer: metrics, Logger: g.log})
+	sr := g.cfg.SchemaRegistry
+	// Compatibility checks are rate-limited per principal (the registry asks before each one).
+	limit := compatlimit.New(sr.CompatibilityChecksPerSecond, sr.CompatibilityCheckBurst, nil)
+	reg, err := registry.New(db, registry.Options{Registerer: metrics, Logger: g.log,
+		CompatibilityBudget: sr.CompatibilityBudget, MaxUnionBranches: sr.MaxUnionBranches, MaxCombinatorItems: sr.MaxJSONSchemaCombinatorItems,
+		BeforeCheck: limit.Allow})
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

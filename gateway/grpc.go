@@ -76,7 +76,8 @@ type serviceRegistration func(*grpc.Server)
 // and the services, with reflection. Interceptors, outermost first: panic recovery, the error
 // mapping (handlers return domain errors; toStatus turns them into codes, once), authentication,
 // then logging, so the log names the principal, then the subject grants (methodGrants), so the
-// log records their refusals too; refused credentials are logged by the auth package.
+// log records their refusals too; refused credentials are logged by the auth package; last,
+// the Retry-After trailer of compatibility checks over their rate (compatRetryUnary).
 func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
 	perms, grants := methodPermissions(), methodGrants()
 	srv := grpc.NewServer(
@@ -92,7 +93,7 @@ func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.Transpo
 		// Credentials are checked from the call's headers, before any message is read, so an
 		// unauthenticated caller cannot make the server decode a large message.
 		grpc.InTapHandle(tapAuth(authn)),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants), compatRetryUnary),
 		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
 	)
 	for _, register := range services {

@@ -3,11 +3,14 @@ package registry
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/schemagate/schemagate/registry/avrocompat"
+	"github.com/schemagate/schemagate/registry/compatbudget"
 	"github.com/schemagate/schemagate/registry/jsoncompat"
 )
 
@@ -17,41 +20,68 @@ type incompatibility struct {
 }
 
 // check returns why reader cannot read data written with writer; the labels ("new", "old")
-// name the two in the descriptions. Schemas of different types are never compatible.
-func check(reader, writer *parsedSchema, readerLabel, writerLabel string) []incompatibility {
+// name the two in the descriptions. Schemas of different types are never compatible. The work
+// is spent from m; when m stops the check, its error is returned (the reasons prove nothing).
+func check(m *compatbudget.Meter, reader, writer *parsedSchema, readerLabel, writerLabel string) ([]incompatibility, error) {
 	if reader.typ != writer.typ {
 		return []incompatibility{{typ: "TYPE_MISMATCH", path: "/",
-			description: fmt.Sprintf("Incompatible because of different schema type: %s and %s", reader.typ, writer.typ)}}
+			description: fmt.Sprintf("Incompatible because of different schema type: %s and %s", reader.typ, writer.typ)}}, nil
 	}
 	var out []incompatibility
 	switch reader.typ {
 	case SchemaTypeAvro:
-		for _, in := range avrocompat.CheckLabeled(reader.avro, writer.avro, readerLabel, writerLabel) {
+		found, err := avrocompat.CheckMetered(m, reader.avro, writer.avro, readerLabel, writerLabel)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range found {
 			out = append(out, incompatibility{typ: in.Type, path: in.Path, description: in.Description})
 		}
 	case SchemaTypeJSON:
 		r := jsoncompat.Schema{Root: reader.jsonRoot, Refs: reader.jsonRefs}
 		w := jsoncompat.Schema{Root: writer.jsonRoot, Refs: writer.jsonRefs}
-		for _, in := range jsoncompat.Check(r, w) {
+		found, err := jsoncompat.CheckMetered(m, r, w)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range found {
 			out = append(out, incompatibility{typ: in.Type, path: in.Path, description: in.Description})
 		}
 	}
-	return out
+	return out, nil
 }
+
+// budgetExceeded is the errorType of the reason given when a check ran out of work units: the
+// schema is then reported incompatible (fail closed).
+const budgetExceeded = "COMPATIBILITY_BUDGET_EXCEEDED"
 
 // compatMessages checks candidate against one earlier version in the directions level names
 // and returns Confluent-style messages: one per reason, then the old version, the old schema
-// and the level. Empty means compatible.
-func compatMessages(level CompatibilityLevel, candidate, old *parsedSchema, oldVersion int) []string {
+// and the level. Empty means compatible. A check that exceeds m's budget is one reason saying
+// so; a check stopped by its context returns the context's error.
+func compatMessages(m *compatbudget.Meter, level CompatibilityLevel, candidate, old *parsedSchema, oldVersion int) ([]string, error) {
 	var reasons []incompatibility
-	if level.backward() {
-		reasons = append(reasons, check(candidate, old, "new", "old")...)
-	}
-	if level.forward() {
-		reasons = append(reasons, check(old, candidate, "old", "new")...)
+	directions := []struct {
+		on                    bool
+		reader, writer        *parsedSchema
+		readerLabel, wrtLabel string
+	}{{level.backward(), candidate, old, "new", "old"}, {level.forward(), old, candidate, "old", "new"}}
+	for _, d := range directions {
+		if !d.on {
+			continue
+		}
+		found, err := check(m, d.reader, d.writer, d.readerLabel, d.wrtLabel)
+		if errors.Is(err, compatbudget.ErrExceeded) {
+			reasons = []incompatibility{{typ: budgetExceeded, path: "/", description: err.Error()}}
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		reasons = append(reasons, found...)
 	}
 	if len(reasons) == 0 {
-		return nil
+		return nil, nil
 	}
 	msgs := make([]string, 0, len(reasons)+3)
 	for _, in := range reasons {
@@ -60,18 +90,14 @@ func compatMessages(level CompatibilityLevel, candidate, old *parsedSchema, oldV
 	return append(msgs,
 		fmt.Sprintf("{oldSchemaVersion: %d}", oldVersion),
 		fmt.Sprintf("{oldSchema: '%s'}", old.canonical),
-		fmt.Sprintf("{compatibility: '%s'}", level))
+		fmt.Sprintf("{compatibility: '%s'}", level)), nil
 }
 
-// checkRegistration checks candidate against the live versions of subject that its level
-// names (the latest, or all for transitive levels, newest first) and wraps ErrIncompatible
-// with every reason when it is not compatible.
-func (r *Registry) checkRegistration(ctx context.Context, db querier, subject string, rows []versionRow, candidate *parsedSchema) error {
-	cfg, err := r.effectiveConfig(ctx, db, subject)
-	if err != nil {
-		return err
-	}
-	msgs, err := r.checkAgainst(ctx, db, cfg.Compatibility, liveVersions(rows, cfg.Compatibility.transitive()), candidate)
+// checkRegistration checks candidate against the live versions of subject that level names
+// (the latest, or all for transitive levels, newest first) and wraps ErrIncompatible with
+// every reason when it is not compatible.
+func (r *Registry) checkRegistration(ctx context.Context, db querier, subject string, level CompatibilityLevel, rows []versionRow, candidate *parsedSchema) error {
+	msgs, err := r.checkAgainst(ctx, db, level, liveVersions(rows, level.transitive()), candidate)
 	if err != nil {
 		return err
 	}
@@ -81,6 +107,76 @@ func (r *Registry) checkRegistration(ctx context.Context, db querier, subject st
 	}
 	return nil
 }
+
+// checkedState is what a compatibility check made before the write transaction saw: the
+// subject's version rows and its level. The transaction reuses the check when both are still
+// the same.
+type checkedState struct {
+	passed bool // a check ran against rows under level and passed
+	rows   []versionRow
+	level  CompatibilityLevel
+}
+
+// precheck runs the compatibility check of a registration before its write transaction, so
+// that slow checks never hold the write lock. It returns what the check saw (passed false
+// when no check was needed: IMPORT mode, or the subject already has the schema) or the
+// refusal, with the errors the transaction would give first (read-only subject, a schema ID
+// given outside IMPORT mode) before ErrIncompatible.
+func (r *Registry) precheck(ctx context.Context, subject string, s Schema, givenID int, candidate *parsedSchema) (checkedState, error) {
+	db := r.db.SQL()
+	mode, err := r.checkWritable(ctx, db, subject)
+	if err != nil {
+		return checkedState{}, err
+	}
+	id, found, err := r.q.schemaIDByFingerprint(ctx, db, schemaFingerprint(s))
+	if err != nil {
+		return checkedState{}, err
+	}
+	if err := checkGivenSchemaID(subject, mode, givenID, id, found); err != nil || mode == ModeImport {
+		return checkedState{}, err
+	}
+	cfg, err := r.effectiveConfig(ctx, db, subject)
+	if err != nil {
+		return checkedState{}, err
+	}
+	rows, err := r.q.subjectVersions(ctx, db, subject)
+	if err != nil {
+		return checkedState{}, err
+	}
+	if _, live := liveVersionOf(rows, id); found && live {
+		return checkedState{}, nil
+	}
+	if err := r.checkRegistration(ctx, db, subject, cfg.Compatibility, rows, candidate); err != nil {
+		return checkedState{}, err
+	}
+	return checkedState{passed: true, rows: rows, level: cfg.Compatibility}, nil
+}
+
+// recheck is the compatibility check inside the write transaction, on the rows it read. It
+// costs two cheap queries when the check before the transaction (pre) saw the same versions
+// and level. Otherwise the check is redone here when last is set, else errVersionsChanged asks
+// the caller to check again outside the transaction.
+func (r *Registry) recheck(ctx context.Context, tx querier, subject string, rows []versionRow, pre checkedState, last bool, candidate *parsedSchema) error {
+	cfg, err := r.effectiveConfig(ctx, tx, subject)
+	if err != nil {
+		return err
+	}
+	if pre.passed && pre.level == cfg.Compatibility && slices.Equal(pre.rows, rows) {
+		return nil
+	}
+	if !last {
+		return errVersionsChanged
+	}
+	return r.checkRegistration(ctx, tx, subject, cfg.Compatibility, rows, candidate)
+}
+
+// errVersionsChanged: the subject's versions or level changed between the compatibility check
+// and the write transaction. Register checks again; it never reaches clients.
+var errVersionsChanged = errors.New("registry: subject changed during the compatibility check")
+
+// maxCheckAttempts is how many times Register checks compatibility outside the write
+// transaction before it checks inside it (still within the work budget).
+const maxCheckAttempts = 3
 
 // liveVersions returns the live rows to check, newest first: all of them, or the latest.
 func liveVersions(rows []versionRow, all bool) []versionRow {
@@ -98,18 +194,40 @@ func liveVersions(rows []versionRow, all bool) []versionRow {
 }
 
 // checkAgainst checks candidate against each row under level and returns the messages of
-// every incompatible version.
+// every incompatible version. The whole check spends one budget of work units
+// (Options.CompatibilityBudget); once it is exceeded the remaining versions are not checked
+// and the messages say so. The context is checked between versions and inside the checkers.
 func (r *Registry) checkAgainst(ctx context.Context, db querier, level CompatibilityLevel, rows []versionRow, candidate *parsedSchema) ([]string, error) {
-	if level == CompatNone {
+	if level == CompatNone || len(rows) == 0 {
 		return nil, nil
 	}
+	if r.beforeCheck != nil {
+		if err := r.beforeCheck(ctx); err != nil {
+			return nil, &registryError{msg: err.Error(), sentinel: ErrTooManyChecks, cause: err}
+		}
+	}
+	m := compatbudget.New(ctx, r.budget)
 	var msgs []string
 	for _, row := range rows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		old, err := r.parsedByID(ctx, db, row.schemaID)
 		if err != nil {
 			return nil, err
 		}
-		msgs = append(msgs, compatMessages(level, candidate, old, row.version)...)
+		found, err := compatMessages(m, level, candidate, old, row.version)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, found...)
+		if m.Err() != nil {
+			break // budget exceeded: reported in found
+		}
+	}
+	r.metrics.checkUnits.Add(float64(m.Used()))
+	if errors.Is(m.Err(), compatbudget.ErrExceeded) {
+		r.metrics.budgetExceeded.Inc()
 	}
 	return msgs, nil
 }

@@ -42,6 +42,9 @@ var (
 	// ErrReferenceInUse: the version is referenced by another schema and
 	// cannot be deleted.
 	ErrReferenceInUse = errors.New("schema reference in use")
+	// ErrTooManyChecks: Options.BeforeCheck refused a compatibility check (the caller's rate
+	// of checks is used up); the cause it returned stays reachable with errors.As.
+	ErrTooManyChecks = errors.New("too many compatibility checks")
 	// ErrStore: the database failed. The message is generic; the cause is
 	// logged and reachable with errors.As / errors.Is (for example
 	// context.Canceled).

@@ -26,8 +26,10 @@ type dependency struct {
 
 // limits bounds the work a single schema text can cause.
 type limits struct {
-	maxBytes int
-	maxDepth int
+	maxBytes           int
+	maxDepth           int
+	maxUnionBranches   int // Avro union branches; 0 = no limit
+	maxCombinatorItems int // JSON Schema allOf/anyOf/oneOf subschemas; 0 = no limit
 }
 
 // checkText refuses text that is too large, not UTF-8, nested too deeply
@@ -141,6 +143,9 @@ func canonicalize(typ SchemaType, text string, deps []dependency, lim limits) (s
 // Schema text is also made independent of key order (Avro's canonical text always is).
 func parse(typ SchemaType, text string, deps []dependency, lim limits, normalize bool) (*parsedSchema, error) {
 	if err := checkText(typ, text, lim); err != nil {
+		return nil, err
+	}
+	if err := checkCombinators(typ, text, lim); err != nil {
 		return nil, err
 	}
 	for _, d := range deps {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/schemagate/schemagate/registry/compatbudget"
 )
 
 // avroGen draws random Avro schemas as JSON documents: primitives, records, enums, arrays,
@@ -76,7 +78,7 @@ func TestPropertySelfCompatible(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := mustParse(t, drawRecord(t, "schema"))
 		for _, level := range allLevels {
-			if msgs := compatMessages(level, p, p, 1); len(msgs) != 0 {
+			if msgs := defaultCompatMessages(t, level, p, p, 1); len(msgs) != 0 {
 				t.Fatalf("schema incompatible with itself under %s: %v", level, msgs)
 			}
 		}
@@ -87,9 +89,9 @@ func TestPropertySelfCompatible(t *testing.T) {
 func TestPropertyFullIsBackwardAndForward(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		old, candidate := mustParse(t, drawRecord(t, "old")), mustParse(t, drawRecord(t, "new"))
-		full := len(compatMessages(CompatFull, candidate, old, 1)) == 0
-		backward := len(compatMessages(CompatBackward, candidate, old, 1)) == 0
-		forward := len(compatMessages(CompatForward, candidate, old, 1)) == 0
+		full := len(defaultCompatMessages(t, CompatFull, candidate, old, 1)) == 0
+		backward := len(defaultCompatMessages(t, CompatBackward, candidate, old, 1)) == 0
+		forward := len(defaultCompatMessages(t, CompatForward, candidate, old, 1)) == 0
 		if full != (backward && forward) {
 			t.Fatalf("FULL %v, BACKWARD %v, FORWARD %v", full, backward, forward)
 		}
@@ -213,4 +215,14 @@ func reversedKeys(v any, indent string) string {
 	}
 	write(v, 0)
 	return sb.String()
+}
+
+// defaultCompatMessages is compatMessages with a fresh default budget; the property schemas
+// are small, so the budget is never exceeded and no error is expected.
+func defaultCompatMessages(t *rapid.T, level CompatibilityLevel, candidate, old *parsedSchema, oldVersion int) []string {
+	msgs, err := compatMessages(compatbudget.New(context.Background(), 0), level, candidate, old, oldVersion)
+	if err != nil {
+		t.Fatalf("compatMessages: %v", err)
+	}
+	return msgs
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/schemagate/schemagate/registry/compatbudget"
 	"github.com/schemagate/schemagate/store"
 )
 
@@ -37,9 +38,12 @@ type Registry struct {
 	log     *slog.Logger
 	lim     limits
 	maxRefs int
-	metrics *metrics
-	clock   func() time.Time
-	parsed  *lru[*parsedSchema]
+	budget  int64 // work units per compatibility check
+	// beforeCheck is Options.BeforeCheck (nil: none).
+	beforeCheck func(ctx context.Context) error
+	metrics     *metrics
+	clock       func() time.Time
+	parsed      *lru[*parsedSchema]
 	// visible caches schemas found by SchemaByID. A schema stops being found only when its
 	// last version is permanently deleted; this replica then drops it (see forget).
 	visible *lru[Schema]
@@ -50,7 +54,9 @@ type Registry struct {
 }
 
 type metrics struct {
-	registered *prometheus.CounterVec
+	registered     *prometheus.CounterVec
+	checkUnits     prometheus.Counter
+	budgetExceeded prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,22 +65,47 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "schemagate_schemas_registered_total",
 			Help: "Subject versions created by schema registration, by schema type (AVRO, JSON).",
 		}, []string{"type"}),
+		checkUnits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "schemagate_compatibility_check_units_total",
+			Help: "Work units spent by compatibility checks (see schema_registry.compatibility_budget).",
+		}),
+		budgetExceeded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "schemagate_compatibility_budget_exceeded_total",
+			Help: "Compatibility checks stopped by schema_registry.compatibility_budget and reported incompatible.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	if err := reg.Register(m.registered); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("registry: register metrics: %w", err)
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return nil, fmt.Errorf("registry: register metrics: %w", err)
-		}
-		m.registered = existing // a second Registry on the same registerer shares the counter
+	var err error
+	if m.registered, err = registerShared(reg, m.registered); err != nil {
+		return nil, err
+	}
+	if m.checkUnits, err = registerShared(reg, m.checkUnits); err != nil {
+		return nil, err
+	}
+	if m.budgetExceeded, err = registerShared(reg, m.budgetExceeded); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// registerShared registers c, or returns the collector of the same name registered before: a
+// second Registry on the same registerer shares its metrics.
+func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if !errors.As(err, &are) {
+		return c, fmt.Errorf("registry: register metrics: %w", err)
+	}
+	existing, ok := are.ExistingCollector.(C)
+	if !ok {
+		return c, fmt.Errorf("registry: register metrics: %w", err)
+	}
+	return existing, nil
 }
 
 // New returns a Registry on db, which is required (an opened, migrated
@@ -95,6 +126,15 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 	if opts.MaxReferences <= 0 {
 		opts.MaxReferences = DefaultMaxReferences
 	}
+	if opts.CompatibilityBudget <= 0 {
+		opts.CompatibilityBudget = compatbudget.DefaultUnits
+	}
+	if opts.MaxUnionBranches <= 0 {
+		opts.MaxUnionBranches = DefaultMaxUnionBranches
+	}
+	if opts.MaxCombinatorItems <= 0 {
+		opts.MaxCombinatorItems = DefaultMaxCombinatorItems
+	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -106,15 +146,19 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 		return nil, err
 	}
 	return &Registry{
-		db:      db,
-		q:       queries{d: db.Dialect()},
-		log:     opts.Logger,
-		lim:     limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth},
+		db:  db,
+		q:   queries{d: db.Dialect()},
+		log: opts.Logger,
+		lim: limits{maxBytes: opts.MaxSchemaBytes, maxDepth: opts.MaxNestingDepth,
+			maxUnionBranches: opts.MaxUnionBranches, maxCombinatorItems: opts.MaxCombinatorItems},
 		maxRefs: opts.MaxReferences,
-		metrics: m,
-		clock:   opts.Clock,
-		parsed:  newLRU[*parsedSchema](opts.ParsedCacheEntries),
-		visible: newLRU[Schema](opts.ParsedCacheEntries),
+		budget:  opts.CompatibilityBudget,
+
+		beforeCheck: opts.BeforeCheck,
+		metrics:     m,
+		clock:       opts.Clock,
+		parsed:      newLRU[*parsedSchema](opts.ParsedCacheEntries),
+		visible:     newLRU[Schema](opts.ParsedCacheEntries),
 	}, nil
 }
 
@@ -172,10 +216,22 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 	}
 	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
 	var change *Change
-	err = r.db.InTx(ctx, func(tx *sql.Tx) (err error) {
-		change, err = r.registerInTx(ctx, tx, &sv, in, p, refs)
-		return err
-	})
+	for attempt := 1; ; attempt++ {
+		// The compatibility check runs before the write transaction; inside it, a cheap
+		// comparison of the subject's versions tells whether the check still holds.
+		var pre checkedState
+		if pre, err = r.precheck(ctx, subject, sv.Schema, in.ID, p); err != nil {
+			break
+		}
+		last := attempt == maxCheckAttempts
+		err = r.db.InTx(ctx, func(tx *sql.Tx) (err error) {
+			change, err = r.registerInTx(ctx, tx, &sv, in, p, refs, pre, last)
+			return err
+		})
+		if !errors.Is(err, errVersionsChanged) {
+			break
+		}
+	}
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
@@ -190,7 +246,9 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 // registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
 // sv's version and schema ID, and returns the journaled change when it created a version, nil
 // when the subject already had the schema.
-func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference) (*Change, error) {
+// pre is what the compatibility check before the transaction saw; last says no other attempt
+// follows, so a check that no longer holds is redone here rather than retried.
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*Change, error) {
 	subject := sv.Subject
 	if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 		return nil, err
@@ -225,7 +283,7 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 		}
 	}
 	if mode != ModeImport {
-		if err := r.checkRegistration(ctx, tx, subject, rows, p); err != nil {
+		if err := r.recheck(ctx, tx, subject, rows, pre, last, p); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -110,6 +111,21 @@ type Options struct {
 	// ParsedCacheEntries bounds how many parsed schemas are kept for compatibility checks, so
 	// a check against many versions never re-parses them. Default 4096.
 	ParsedCacheEntries int
+	// CompatibilityBudget is the work units one compatibility check may spend (over every
+	// version it compares); a check that needs more reports the schema incompatible, saying
+	// it is too complex to prove compatible. Default compatbudget.DefaultUnits.
+	CompatibilityBudget int64
+	// MaxUnionBranches is the most branches an Avro union may have; larger schemas are
+	// refused as invalid. Default 1000.
+	MaxUnionBranches int
+	// MaxCombinatorItems is the most subschemas one JSON Schema allOf, anyOf or oneOf may
+	// list; larger schemas are refused as invalid. Default 1000.
+	MaxCombinatorItems int
+	// BeforeCheck, when set, is called before every compatibility check that compares the
+	// candidate with stored versions (CheckCompatibility, and registrations of a new version
+	// in a subject that has versions and a level other than NONE); an error refuses the
+	// check with ErrTooManyChecks wrapping it. The gateway rate-limits principals with it.
+	BeforeCheck func(ctx context.Context) error
 	// Clock stamps new versions with their registration time (default time.Now).
 	Clock func() time.Time
 }
@@ -124,6 +140,10 @@ const (
 	DefaultMaxReferences = 100
 	// DefaultParsedCacheEntries is the default Options.ParsedCacheEntries.
 	DefaultParsedCacheEntries = 4096
+	// DefaultMaxUnionBranches is the default Options.MaxUnionBranches.
+	DefaultMaxUnionBranches = 1000
+	// DefaultMaxCombinatorItems is the default Options.MaxCombinatorItems.
+	DefaultMaxCombinatorItems = 1000
 )
 
 // MaxSubjectBytes is the longest subject name accepted, in bytes.

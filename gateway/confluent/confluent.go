@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/compatlimit"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -245,6 +246,7 @@ var errorCodes = []struct {
 	{auth.ErrPermissionDenied, 40301},
 	{auth.ErrTooManyFailures, 42901},
 	{auth.ErrBusy, 50301},
+	{registry.ErrTooManyChecks, 42901},
 	{registry.ErrStore, 50001},
 }
 
@@ -259,6 +261,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		writeError(w, http.StatusServiceUnavailable, 50002, "Operation timed out")
 		return
+	}
+	if retry, ok := compatlimit.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", retry)
 	}
 	for _, m := range errorCodes {
 		if errors.Is(err, m.err) {

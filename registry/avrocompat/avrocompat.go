@@ -30,6 +30,7 @@
 package avrocompat
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -37,6 +38,8 @@ import (
 	"strings"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/registry/compatbudget"
 )
 
 // Incompatibility types, named as Confluent's errorType values.
@@ -73,12 +76,28 @@ func Check(reader, writer avro.Schema) []Incompatibility {
 
 // CheckLabeled is Check with the words used for the two schemas in
 // descriptions. Confluent's messages are CheckLabeled(new, old, "new", "old")
-// for BACKWARD and CheckLabeled(old, new, "old", "new") for FORWARD.
+// for BACKWARD and CheckLabeled(old, new, "old", "new") for FORWARD. It
+// spends at most compatbudget.DefaultUnits work units; a check that needs
+// more is reported as one incompatibility saying so (fail closed).
 func CheckLabeled(reader, writer avro.Schema, readerLabel, writerLabel string) []Incompatibility {
+	out, err := CheckMetered(compatbudget.New(context.Background(), 0), reader, writer, readerLabel, writerLabel)
+	if err != nil {
+		return []Incompatibility{{Type: TypeMismatch, Path: "/", Description: err.Error()}}
+	}
+	return out
+}
+
+// CheckMetered is CheckLabeled spending the work units of m: every schema
+// pair walked, union branch tried and field matched costs one. When m says
+// stop (budget exceeded or context ended) it returns m's error and the
+// reasons found so far, which prove nothing: the caller must treat the pair
+// as not proven compatible.
+func CheckMetered(m *compatbudget.Meter, reader, writer avro.Schema, readerLabel, writerLabel string) ([]Incompatibility, error) {
 	if reader == nil || writer == nil {
-		return nil
+		return nil, nil
 	}
 	st := &state{
+		meter:       m,
 		readerLabel: readerLabel,
 		writerLabel: writerLabel,
 		seen:        map[pair]bool{},
@@ -89,7 +108,7 @@ func CheckLabeled(reader, writer avro.Schema, readerLabel, writerLabel string) [
 	}
 	w := &walker{st: st}
 	w.walk(reader, writer, "")
-	return w.out
+	return w.out, m.Err()
 }
 
 // pair identifies a (reader, writer) pair of named types by identity.
@@ -99,6 +118,7 @@ type pair struct{ reader, writer avro.Schema }
 // decisions during one Check.
 type state struct {
 	readerLabel, writerLabel string
+	meter                    *compatbudget.Meter
 
 	// seen holds the named pairs the reporting walk has entered; entering
 	// one again (recursion, or a second use of the same types) reports
@@ -133,6 +153,12 @@ type walker struct {
 
 func (w *walker) walk(reader, writer avro.Schema, path string) {
 	if w.probing && len(w.out) > 0 {
+		return
+	}
+	if !w.st.meter.Spend(1) {
+		if w.probing {
+			w.out = append(w.out, Incompatibility{Type: TypeMismatch}) // unproven fails closed
+		}
 		return
 	}
 	reader, writer = deref(reader), deref(writer)
@@ -288,7 +314,7 @@ func (w *walker) namedBody(reader, writer avro.NamedSchema, path string) {
 func (w *walker) fields(reader, writer *avro.RecordSchema, path string) {
 	for i, rf := range reader.Fields() {
 		fpath := join(join(path, "fields"), strconv.Itoa(i))
-		wf := writerField(writer, rf)
+		wf := writerField(w.st.meter, writer, rf)
 		if wf == nil {
 			// Writer fields absent from the reader are skipped by resolution;
 			// a reader field absent from the writer takes its default.
@@ -309,9 +335,13 @@ func (w *walker) fields(reader, writer *avro.RecordSchema, path string) {
 
 // writerField finds the writer field a reader field reads: by the reader
 // field's name first, then by each of its aliases in order.
-func writerField(writer *avro.RecordSchema, rf *avro.Field) *avro.Field {
+// Each writer field looked at costs one unit of m.
+func writerField(m *compatbudget.Meter, writer *avro.RecordSchema, rf *avro.Field) *avro.Field {
 	byName := func(name string) *avro.Field {
 		for _, f := range writer.Fields() {
+			if !m.Spend(1) {
+				return nil
+			}
 			if f.Name() == name {
 				return f
 			}

@@ -33,12 +33,14 @@
 package jsoncompat
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/schemagate/schemagate/internal/jsonpointer"
+	"github.com/schemagate/schemagate/registry/compatbudget"
 )
 
 // Schema is a parsed JSON Schema document: the root value as decoded by encoding/json with
@@ -62,24 +64,34 @@ type Incompatibility struct {
 // whether reader can read everything writer allowed). Empty means compatible.
 //
 // Check never panics on malformed input and always terminates: $ref cycles are detected,
-// nesting is bounded by maxDepth and total work by maxSteps. Check(s, s) is always empty.
+// nesting is bounded by maxDepth and total work by compatbudget.DefaultUnits; a comparison
+// that needs more is reported conservatively as incompatible. Check(s, s) is always empty.
 func Check(reader, writer Schema) []Incompatibility {
-	c := newChecker()
-	c.identical = jsonEqual(reader.Root, writer.Root) && objectsEqual(reader.Refs, writer.Refs)
+	out, err := CheckMetered(compatbudget.New(context.Background(), 0), reader, writer)
+	if err != nil {
+		return []Incompatibility{conservative("#", err.Error())}
+	}
+	return out
+}
+
+// CheckMetered is Check spending the work units of m: every schema pair compared, schema
+// interpreted, JSON value visited in an equality test and subschema pair of anyOf/oneOf/allOf
+// tried costs at least one. When m says stop (budget exceeded or context ended) it returns m's
+// error and the reasons found so far, which prove nothing: the caller must treat the pair as
+// not proven compatible.
+func CheckMetered(m *compatbudget.Meter, reader, writer Schema) ([]Incompatibility, error) {
+	c := newChecker(m)
+	c.identical = c.equal(reader.Root, writer.Root) && c.objectsEqual(reader.Refs, writer.Refs)
 	w := newSide(writer).rootNode()
 	r := newSide(reader).rootNode()
 	out := c.compare("#", w, r, 0)
-	if c.exhausted {
-		out = append(out, conservative("#", fmt.Sprintf("the comparison needed more than %d steps", maxSteps)))
-	}
-	return dedup(out)
+	return dedup(out), m.Err()
 }
 
 // Limits that keep Check bounded on hostile input. Legitimate schemas stay far below them.
 const (
-	maxDepth   = 128     // nested comparisons or validations
-	maxSteps   = 250_000 // schema-pair comparisons plus value validations, per Check
-	maxRefHops = 32      // $ref → $ref chains
+	maxDepth   = 128 // nested comparisons or validations
+	maxRefHops = 32  // $ref → $ref chains
 )
 
 // Confluent difference type names. Only the incompatible ones are ever reported.
@@ -193,16 +205,17 @@ func dedup(in []Incompatibility) []Incompatibility {
 // checker holds the state of one Check call.
 type checker struct {
 	identical  bool // reader and writer documents (root and refs) are equal
-	steps      int
-	exhausted  bool
+	meter      *compatbudget.Meter
+	exhausted  bool // the meter said stop: results since are unproven
 	cycleHits  int
 	inProgress map[pairKey]bool
 	memo       map[pairKey][]Incompatibility
 	regexps    map[string]regexpResult
 }
 
-func newChecker() *checker {
+func newChecker(m *compatbudget.Meter) *checker {
 	return &checker{
+		meter:      m,
 		inProgress: map[pairKey]bool{},
 		memo:       map[pairKey][]Incompatibility{},
 		regexps:    map[string]regexpResult{},
@@ -213,8 +226,7 @@ type pairKey struct{ w, r viewKey }
 
 // step counts one unit of work and reports whether the budget still allows it.
 func (c *checker) step() bool {
-	c.steps++
-	if c.steps > maxSteps {
+	if !c.meter.Spend(1) {
 		c.exhausted = true
 		return false
 	}
@@ -224,7 +236,7 @@ func (c *checker) step() bool {
 // sameSemantics reports whether two schema values certainly mean the same thing: they are
 // equal JSON and any $ref inside them resolves in equal documents.
 func (c *checker) sameSemantics(w, r node) bool {
-	if !jsonEqual(w.v, r.v) {
+	if !c.equal(w.v, r.v) {
 		return false
 	}
 	return (c.identical && w.doc.name == r.doc.name) || !containsRef(w.v)
@@ -313,7 +325,7 @@ func rebase(in []Incompatibility, path string) []Incompatibility {
 func (c *checker) compareViewsUncached(path string, W, R view, depth int) []Incompatibility {
 	// A writer that can only produce a few values (enum, const, null/boolean types) is
 	// compatible exactly when the reader accepts each of them.
-	if vals, ok := finiteValues(W); ok {
+	if vals, ok := c.finiteValues(W); ok {
 		return c.checkValues(path, W, vals, R, depth)
 	}
 	if R.never {
@@ -436,7 +448,7 @@ func (c *checker) compareDisjunction(path string, W, R view, depth int) []Incomp
 		return []Incompatibility{inc(combinedTypeChanged, path,
 			"the writer's %s at %s became oneOf in the reader", wkw, path)}
 	}
-	ws, rs := dedupNodes(W.disj), dedupNodes(R.disj)
+	ws, rs := c.dedupNodes(W.disj), c.dedupNodes(R.disj)
 	var out []Incompatibility
 	if len(ws) > len(rs) {
 		out = append(out, inc(sumTypeNarrowed, path,
@@ -444,12 +456,15 @@ func (c *checker) compareDisjunction(path string, W, R view, depth int) []Incomp
 	}
 	adj := make([][]bool, len(ws))
 	for i := range ws {
+		if c.exhausted {
+			return append(out, conservative(path, "the comparison budget is exhausted"))
+		}
 		adj[i] = make([]bool, len(rs))
 		for j := range rs {
 			adj[i][j] = len(c.compare(join(path, wkw, i), ws[i], rs[j], depth)) == 0
 		}
 	}
-	if m := maxMatching(adj, len(rs)); m < min(len(ws), len(rs)) {
+	if m := maxMatching(c.meter, adj, len(rs)); m < min(len(ws), len(rs)) {
 		out = append(out, inc(combinedTypeSubschemasChanged, path,
 			"only %d of the writer's %d %s subschemas at %s can be paired with a compatible reader subschema", m, len(ws), wkw, path))
 	}
@@ -480,8 +495,9 @@ func (c *checker) compareNot(path string, W, R view, depth int) []Incompatibilit
 	return []Incompatibility{inc(notTypeExtended, p, "the reader's \"not\" at %s excludes values the writer allows", p)}
 }
 
-// maxMatching returns the size of a maximum matching in the bipartite graph adj (Kuhn).
-func maxMatching(adj [][]bool, nRight int) int {
+// maxMatching returns the size of a maximum matching in the bipartite graph adj (Kuhn), or a
+// smaller size when m stops it (each edge looked at costs one unit).
+func maxMatching(m *compatbudget.Meter, adj [][]bool, nRight int) int {
 	owner := make([]int, nRight)
 	for i := range owner {
 		owner[i] = -1
@@ -489,6 +505,9 @@ func maxMatching(adj [][]bool, nRight int) int {
 	var try func(i int, seen []bool) bool
 	try = func(i int, seen []bool) bool {
 		for j := range nRight {
+			if !m.Spend(1) {
+				return false
+			}
 			if !adj[i][j] || seen[j] {
 				continue
 			}
@@ -509,10 +528,10 @@ func maxMatching(adj [][]bool, nRight int) int {
 	return n
 }
 
-func dedupNodes(in []node) []node {
+func (c *checker) dedupNodes(in []node) []node {
 	var out []node
 	for _, n := range in {
-		if !slices.ContainsFunc(out, func(o node) bool { return o.doc == n.doc && jsonEqual(o.v, n.v) }) {
+		if !slices.ContainsFunc(out, func(o node) bool { return o.doc == n.doc && c.equal(o.v, n.v) }) {
 			out = append(out, n)
 		}
 	}

@@ -277,6 +277,10 @@ func (c *checker) buildView(n node) view {
 }
 
 func (c *checker) mapView(m map[string]any, d *doc) view {
+	if !c.meter.Spend(1 + len(m)) {
+		c.exhausted = true
+		return view{broken: "is too complex to compare within the compatibility budget"}
+	}
 	v := view{id: mapID(m), doc: d, base: map[string]any{}}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -481,7 +485,7 @@ func typeNames(m uint8) string {
 // finiteValues returns every value the writer's base can produce when that set is finite:
 // "const", "enum", or types limited to null and boolean. Values the writer's own "type"
 // rejects are dropped. Other writer keywords are ignored, which can only add values.
-func finiteValues(W view) ([]any, bool) {
+func (c *checker) finiteValues(W view) ([]any, bool) {
 	var vals []any
 	cv, hasConst := W.base["const"]
 	ev, hasEnum := W.base["enum"].([]any)
@@ -489,7 +493,7 @@ func finiteValues(W view) ([]any, bool) {
 	switch {
 	case hasConst:
 		vals = []any{cv}
-		if hasEnum && !slices.ContainsFunc(ev, func(e any) bool { return jsonEqual(e, cv) }) {
+		if hasEnum && !slices.ContainsFunc(ev, func(e any) bool { return c.equal(e, cv) }) {
 			vals = nil
 		}
 	case hasEnum:
@@ -510,7 +514,7 @@ func finiteValues(W view) ([]any, bool) {
 	}
 	var out []any
 	for _, v := range vals {
-		if acceptsType(mask, v) && !slices.ContainsFunc(out, func(o any) bool { return jsonEqual(o, v) }) {
+		if acceptsType(mask, v) && !slices.ContainsFunc(out, func(o any) bool { return c.equal(o, v) }) {
 			out = append(out, v)
 		}
 	}

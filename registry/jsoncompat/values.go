@@ -49,8 +49,14 @@ func isNumber(v any) bool {
 	return false
 }
 
-// jsonEqual is JSON Schema equality: numbers compare by value (1 == 1.0), objects by members.
-func jsonEqual(a, b any) bool {
+// equal is JSON Schema equality: numbers compare by value (1 == 1.0), objects by members.
+// Every value visited costs one work unit; when the budget says stop, values are reported
+// unequal, which only makes the comparison stricter.
+func (c *checker) equal(a, b any) bool {
+	if !c.meter.Spend(1) {
+		c.exhausted = true
+		return false
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -66,14 +72,14 @@ func jsonEqual(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
+			if !c.equal(x[i], y[i]) {
 				return false
 			}
 		}
 		return true
 	case map[string]any:
 		y, ok := b.(map[string]any)
-		return ok && objectsEqual(x, y)
+		return ok && c.objectsEqual(x, y)
 	}
 	if isNumber(a) && isNumber(b) {
 		if na, ok := a.(json.Number); ok {
@@ -89,13 +95,13 @@ func jsonEqual(a, b any) bool {
 }
 
 // objectsEqual reports whether a and b have the same members, each jsonEqual.
-func objectsEqual(a, b map[string]any) bool {
+func (c *checker) objectsEqual(a, b map[string]any) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for k, av := range a {
 		bv, ok := b[k]
-		if !ok || !jsonEqual(av, bv) {
+		if !ok || !c.equal(av, bv) {
 			return false
 		}
 	}
@@ -193,10 +199,10 @@ func (c *checker) checkValues(path string, W view, vals []any, R view, depth int
 
 	if renum, ok := R.base["enum"].([]any); ok {
 		for _, v := range failed {
-			if !slices.ContainsFunc(renum, func(e any) bool { return jsonEqual(e, v) }) {
+			if !slices.ContainsFunc(renum, func(e any) bool { return c.equal(e, v) }) {
 				typ := enumArrayNarrowed
 				for _, e := range renum {
-					if !slices.ContainsFunc(vals, func(v any) bool { return jsonEqual(e, v) }) {
+					if !slices.ContainsFunc(vals, func(v any) bool { return c.equal(e, v) }) {
 						typ = enumArrayChanged // the reader also has values the writer lacks
 						break
 					}
@@ -208,7 +214,7 @@ func (c *checker) checkValues(path string, W view, vals []any, R view, depth int
 	}
 	if rc, ok := R.base["const"]; ok {
 		for _, v := range failed {
-			if !jsonEqual(rc, v) {
+			if !c.equal(rc, v) {
 				return []Incompatibility{inc(enumArrayChanged, join(path, "const"),
 					"the reader's const at %s is %s but the writer allows %s", path, render(rc), values)}
 			}
@@ -328,10 +334,10 @@ func (c *checker) validBase(v any, V view, depth int) tri {
 	if mask, ok := typeMask(m); ok && !acceptsType(mask, v) {
 		return no
 	}
-	if e, ok := m["enum"].([]any); ok && !slices.ContainsFunc(e, func(x any) bool { return jsonEqual(x, v) }) {
+	if e, ok := m["enum"].([]any); ok && !slices.ContainsFunc(e, func(x any) bool { return c.equal(x, v) }) {
 		return no
 	}
-	if cv, ok := m["const"]; ok && !jsonEqual(cv, v) {
+	if cv, ok := m["const"]; ok && !c.equal(cv, v) {
 		return no
 	}
 	switch x := v.(type) {
@@ -478,7 +484,7 @@ func (c *checker) validArray(arr []any, V view, child func(any, any) tri, depth 
 	if u, _ := m["uniqueItems"].(bool); u {
 		for i := range arr {
 			for j := i + 1; j < len(arr); j++ {
-				if jsonEqual(arr[i], arr[j]) {
+				if c.equal(arr[i], arr[j]) {
 					return no
 				}
 			}
