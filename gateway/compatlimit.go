@@ -10,11 +10,12 @@ import (
 	"github.com/schemagate/schemagate/gateway/compatlimit"
 )
 
-// Defaults of the compatibility check rate limit (schema_registry.compatibility_checks_per_second
-// and compatibility_check_burst).
+// Defaults of the compatibility work limit (schema_registry.compatibility_units_per_second and
+// compatibility_unit_burst): one principal's checks get half a budget per second, and a burst
+// of two whole budgets.
 const (
-	defaultCompatibilityChecksPerSecond = 20
-	defaultCompatibilityCheckBurst      = 100
+	defaultCompatibilityUnitsPerSecond = 1_000_000
+	defaultCompatibilityUnitBurst      = 4_000_000
 )
 
 // compatRetryUnary sets the trailer auth.RetryAfterMetadataKey when a handler's compatibility

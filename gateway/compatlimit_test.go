@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -24,10 +26,13 @@ import (
 // versions (nothing to check) do not; another principal is not affected. The rate is so low
 // that no token comes back during the test.
 func TestCompatibilityCheckRateLimit(t *testing.T) {
-	const burst = 3
 	sg := startGatewayWith(t, func(c *Config) {
-		c.SchemaRegistry.CompatibilityChecksPerSecond = 0.001
-		c.SchemaRegistry.CompatibilityCheckBurst = burst
+		// A budget of 1,000 units, as much at once, refilled in 1,000 s: a check of these
+		// small schemas spends a few units, so some get through before the principal is in
+		// debt; a check that exhausts the budget puts it in debt at once.
+		c.SchemaRegistry.CompatibilityBudget = 1000
+		c.SchemaRegistry.CompatibilityUnitsPerSecond = 1
+		c.SchemaRegistry.CompatibilityUnitBurst = 1000
 		c.Auth.Principals = []auth.PrincipalConfig{
 			{Name: "author", Roles: []string{"author"}, TokenSHA256: secTokenHash("author-token")},
 			{Name: "other", Roles: []string{"producer"}, TokenSHA256: secTokenHash("other-token")},
@@ -65,17 +70,33 @@ func TestCompatibilityCheckRateLimit(t *testing.T) {
 			t.Fatalf("register %s: %d %s", subject, code, body)
 		}
 	}
-	// The burst: one registration of a second version and two checks.
+	// Cheap work goes through: a registration of a second version and a few checks.
 	if code, body, _ := send(author, "POST", "/subjects/s/versions", `{"schema":"[\"string\",\"null\"]"}`); code != http.StatusOK {
 		t.Fatalf("register a second version: %d %s", code, body)
 	}
-	for i := 1; i < burst; i++ {
+	for i := range 3 {
 		if code, body, _ := send(author, "POST", "/compatibility/subjects/s/versions/latest", schema); code != http.StatusOK {
 			t.Fatalf("check %d: %d %s", i, code, body)
 		}
 	}
+	// A bulk registration of new versions, each checked against the last, is not limited.
+	for i := range 30 {
+		body := fmt.Sprintf(`{"schema":"{\"type\":\"record\",\"name\":\"B\",\"fields\":[{\"name\":\"f%d\",\"type\":\"int\",\"default\":0}]}"}`, i)
+		if code, resp, _ := send(author, "POST", "/subjects/bulk/versions", body); code != http.StatusOK {
+			t.Fatalf("bulk registration %d: %d %s", i, code, resp)
+		}
+	}
+	// A check that spends the whole budget (a union of 600 records against itself) puts the
+	// principal in debt; it is answered, and the next check of any size is refused.
+	union := bigUnion(600)
+	if code, body, _ := send(author, "POST", "/subjects/big/versions", union); code != http.StatusOK {
+		t.Fatalf("register the big union: %d %s", code, body)
+	}
+	if code, body, _ := send(author, "POST", "/compatibility/subjects/big/versions/latest?verbose=true", union); code != http.StatusOK || !strings.Contains(body, "COMPATIBILITY_BUDGET_EXCEEDED") {
+		t.Fatalf("check of the big union: %d %s; want an answer saying the budget was exceeded", code, body)
+	}
 	code, body, h := send(author, "POST", "/compatibility/subjects/s/versions/latest", schema)
-	if code != http.StatusTooManyRequests || !strings.Contains(body, `"error_code":42901`) || !strings.Contains(body, "schema_registry.compatibility_checks_per_second") {
+	if code != http.StatusTooManyRequests || !strings.Contains(body, `"error_code":42901`) || !strings.Contains(body, "schema_registry.compatibility_units_per_second") {
 		t.Errorf("Confluent check past the burst: %d %s, want 429 with 42901 naming the key", code, body)
 	}
 	checkRetry("Confluent check", h)
@@ -107,4 +128,14 @@ func TestCompatibilityCheckRateLimit(t *testing.T) {
 	if code, body, _ := send(other, "POST", "/compatibility/subjects/s/versions/latest", schema); code != http.StatusOK {
 		t.Errorf("another principal's check: %d %s, want 200", code, body)
 	}
+}
+
+// bigUnion is the Confluent registration body of an Avro union of n one-field records.
+func bigUnion(n int) string {
+	branches := make([]string, n)
+	for i := range branches {
+		branches[i] = fmt.Sprintf(`{"type":"record","name":"R%d","fields":[{"name":"f","type":"int"}]}`, i)
+	}
+	body, _ := json.Marshal(map[string]string{"schema": "[" + strings.Join(branches, ",") + "]"})
+	return string(body)
 }

@@ -89,14 +89,17 @@ type SchemaRegistryConfig struct {
 	// MaxJSONSchemaCombinatorItems is the most subschemas one JSON Schema allOf, anyOf or
 	// oneOf may list; larger schemas are refused as invalid (42201). Default 1000.
 	MaxJSONSchemaCombinatorItems int `yaml:"max_json_schema_combinator_items"`
-	// CompatibilityChecksPerSecond is the rate of compatibility checks (POST /compatibility,
-	// CheckCompatibility, and registrations of a new version in a subject with versions)
-	// allowed per principal; over it, HTTP 429 (42901) or gRPC ResourceExhausted with
-	// Retry-After. 0 turns the limit off. Default 20.
-	CompatibilityChecksPerSecond float64 `yaml:"compatibility_checks_per_second"`
-	// CompatibilityCheckBurst is how many checks a principal may make at once before the rate
-	// applies. Default 100.
-	CompatibilityCheckBurst int `yaml:"compatibility_check_burst"`
+	// CompatibilityUnitsPerSecond is the compatibility work (in the work units of
+	// compatibility_budget) each principal may have done per second, by its checks (POST
+	// /compatibility, CheckCompatibility, and registrations of a new version in a subject with
+	// versions): a check starts while the principal is not in debt and is charged what it
+	// spent. Past it, HTTP 429 (42901) or gRPC ResourceExhausted with Retry-After. 0 turns the
+	// limit off. Default 1000000: ordinary checks spend a few hundred units, so only checks
+	// that near the budget are ever limited.
+	CompatibilityUnitsPerSecond float64 `yaml:"compatibility_units_per_second"`
+	// CompatibilityUnitBurst is the work a principal may spend at once before the rate
+	// applies; at least compatibility_budget. Default 4000000.
+	CompatibilityUnitBurst int64 `yaml:"compatibility_unit_burst"`
 }
 
 // ServerConfig holds the listen addresses and the data directory.
@@ -273,7 +276,7 @@ func DefaultConfig() Config {
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch,
 			CompatibilityBudget: compatbudget.DefaultUnits, MaxUnionBranches: registry.DefaultMaxUnionBranches,
 			MaxJSONSchemaCombinatorItems: registry.DefaultMaxCombinatorItems,
-			CompatibilityChecksPerSecond: defaultCompatibilityChecksPerSecond, CompatibilityCheckBurst: defaultCompatibilityCheckBurst},
+			CompatibilityUnitsPerSecond: defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst},
 		Governance: governance.DefaultConfig(),
 	}
 }
@@ -362,11 +365,14 @@ func (c Config) Validate() error {
 	if c.SchemaRegistry.ValidatorCacheBytes <= 0 || c.SchemaRegistry.MaxPayloadBytes <= 0 || c.SchemaRegistry.MaxJSONDepth <= 0 || c.SchemaRegistry.MaxBatchSize <= 0 {
 		return errors.New("config: schema_registry.validator_cache_bytes, max_payload_bytes, max_json_depth and max_batch_size must be positive")
 	}
-	if sr := c.SchemaRegistry; sr.CompatibilityBudget <= 0 || sr.MaxUnionBranches <= 0 || sr.MaxJSONSchemaCombinatorItems <= 0 || sr.CompatibilityCheckBurst <= 0 {
-		return errors.New("config: schema_registry.compatibility_budget, max_union_branches, max_json_schema_combinator_items and compatibility_check_burst must be positive")
+	if sr := c.SchemaRegistry; sr.CompatibilityBudget <= 0 || sr.MaxUnionBranches <= 0 || sr.MaxJSONSchemaCombinatorItems <= 0 {
+		return errors.New("config: schema_registry.compatibility_budget, max_union_branches and max_json_schema_combinator_items must be positive")
 	}
-	if r := c.SchemaRegistry.CompatibilityChecksPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return fmt.Errorf("config: schema_registry.compatibility_checks_per_second %v: want 0 (no limit) or a positive rate", r)
+	if sr := c.SchemaRegistry; sr.CompatibilityUnitsPerSecond > 0 && sr.CompatibilityUnitBurst < sr.CompatibilityBudget {
+		return fmt.Errorf("config: schema_registry.compatibility_unit_burst %d: must be at least compatibility_budget (%d), or no check could ever finish within it", sr.CompatibilityUnitBurst, sr.CompatibilityBudget)
+	}
+	if r := c.SchemaRegistry.CompatibilityUnitsPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return fmt.Errorf("config: schema_registry.compatibility_units_per_second %v: want 0 (no limit) or a positive rate", r)
 	}
 	if err := c.Governance.Validate(); err != nil {
 		return err

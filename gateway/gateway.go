@@ -167,11 +167,12 @@ func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics promet
 	g.db = db
 	g.cleanups = append(g.cleanups, db.Close)
 	sr := g.cfg.SchemaRegistry
-	// Compatibility checks are rate-limited per principal (the registry asks before each one).
-	limit := compatlimit.New(sr.CompatibilityChecksPerSecond, sr.CompatibilityCheckBurst, nil)
+	// Compatibility work is metered per principal: the registry asks before each check and
+	// reports the units it spent after.
+	limit := compatlimit.New(sr.CompatibilityUnitsPerSecond, sr.CompatibilityUnitBurst, nil)
 	reg, err := registry.New(db, registry.Options{Registerer: metrics, Logger: g.log,
 		CompatibilityBudget: sr.CompatibilityBudget, MaxUnionBranches: sr.MaxUnionBranches, MaxCombinatorItems: sr.MaxJSONSchemaCombinatorItems,
-		BeforeCheck: limit.Allow})
+		BeforeCheck: limit.Allow, AfterCheck: limit.Charge})
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

@@ -207,6 +207,12 @@ func (r *Registry) checkAgainst(ctx context.Context, db querier, level Compatibi
 		}
 	}
 	m := compatbudget.New(ctx, r.budget)
+	defer func() {
+		r.metrics.checkUnits.Add(float64(m.Used()))
+		if r.afterCheck != nil {
+			r.afterCheck(ctx, m.Used())
+		}
+	}()
 	var msgs []string
 	for _, row := range rows {
 		if err := ctx.Err(); err != nil {
@@ -225,7 +231,6 @@ func (r *Registry) checkAgainst(ctx context.Context, db querier, level Compatibi
 			break // budget exceeded: reported in found
 		}
 	}
-	r.metrics.checkUnits.Add(float64(m.Used()))
 	if errors.Is(m.Err(), compatbudget.ErrExceeded) {
 		r.metrics.budgetExceeded.Inc()
 	}

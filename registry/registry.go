@@ -39,8 +39,9 @@ type Registry struct {
 	lim     limits
 	maxRefs int
 	budget  int64 // work units per compatibility check
-	// beforeCheck is Options.BeforeCheck (nil: none).
+	// beforeCheck and afterCheck are Options.BeforeCheck and AfterCheck (nil: none).
 	beforeCheck func(ctx context.Context) error
+	afterCheck  func(ctx context.Context, units int64)
 	metrics     *metrics
 	clock       func() time.Time
 	parsed      *lru[*parsedSchema]
@@ -155,6 +156,7 @@ func New(db *store.DB, opts Options) (*Registry, error) {
 		budget:  opts.CompatibilityBudget,
 
 		beforeCheck: opts.BeforeCheck,
+		afterCheck:  opts.AfterCheck,
 		metrics:     m,
 		clock:       opts.Clock,
 		parsed:      newLRU[*parsedSchema](opts.ParsedCacheEntries),

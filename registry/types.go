@@ -124,8 +124,12 @@ type Options struct {
 	// BeforeCheck, when set, is called before every compatibility check that compares the
 	// candidate with stored versions (CheckCompatibility, and registrations of a new version
 	// in a subject that has versions and a level other than NONE); an error refuses the
-	// check with ErrTooManyChecks wrapping it. The gateway rate-limits principals with it.
+	// check with ErrTooManyChecks wrapping it. The gateway meters principals' work with it
+	// and AfterCheck.
 	BeforeCheck func(ctx context.Context) error
+	// AfterCheck, when set, is called after every check BeforeCheck let start, with the work
+	// units it spent (finished, over budget or stopped by its context).
+	AfterCheck func(ctx context.Context, units int64)
 	// Clock stamps new versions with their registration time (default time.Now).
 	Clock func() time.Time
 }
