@@ -276,7 +276,7 @@ func DefaultConfig() Config {
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch,
 			CompatibilityBudget: compatbudget.DefaultUnits, MaxUnionBranches: registry.DefaultMaxUnionBranches,
 			MaxJSONSchemaCombinatorItems: registry.DefaultMaxCombinatorItems,
-			CompatibilityUnitsPerSecond: defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst},
+			CompatibilityUnitsPerSecond:  defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst},
 		Governance: governance.DefaultConfig(),
 	}
 }
