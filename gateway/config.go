@@ -127,6 +127,21 @@ type ServerConfig struct {
 	// MaxHeaderBytes bounds the HTTP request line and headers; larger requests get 431.
 	// Default 64 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxBodyBytes bounds the body of a /v1 request other than validate (2 ×
+	// schema_registry.max_payload_bytes + 64 KiB; batch: max_batch_size of those) and schema
+	// registration or compatibility (2 MiB + 64 KiB, a JSON-escaped schema of 1 MiB), all capped
+	// at 8 MiB; larger bodies get 413. Default 64 KiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxBodyValues bounds the JSON values (members, keys and elements) of a /v1 body, counted
+	// before it is decoded, validate payloads (decoded by the engine, within
+	// schema_registry.max_payload_bytes) excepted; more get 413. Default 100,000.
+	MaxBodyValues int `yaml:"max_body_values"`
+	// MaxInflightBodyBytes bounds the request bytes being read and decoded at once: each /v1
+	// request holds its Content-Length (or its route's limit when it has none) while it is
+	// served, each gRPC call the size of its request message; a request that does not fit is
+	// refused at once, HTTP 503 with Retry-After or gRPC Unavailable. At least 8 MiB. Default
+	// 64 MiB.
+	MaxInflightBodyBytes int64 `yaml:"max_inflight_body_bytes"`
 	// GRPCMaxConcurrentStreams bounds the calls open at once on one gRPC connection; the
 	// client queues more (the in-process connection of the /v1 API is one connection too).
 	// Default 100.
@@ -258,6 +273,10 @@ func DefaultConfig() Config {
 			WriteTimeout:      2 * time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+
+			MaxBodyBytes:         64 << 10,
+			MaxBodyValues:        100_000,
+			MaxInflightBodyBytes: 64 << 20,
 
 			GRPCMaxConcurrentStreams: 100,
 			GRPCMaxHeaderListBytes:   64 << 10, // as server.max_header_bytes: /v1 headers cross the in-process hop as metadata
@@ -395,10 +414,16 @@ func (c Config) Validate() error {
 		v, least int
 	}{{"max_header_bytes", c.Server.MaxHeaderBytes, 4 << 10}, {"grpc_max_header_list_bytes", c.Server.GRPCMaxHeaderListBytes, 4 << 10},
 		{"grpc_max_concurrent_streams", c.Server.GRPCMaxConcurrentStreams, 1}, {"grpc_max_send_msg_bytes", c.Server.GRPCMaxSendMsgBytes, 64 << 10},
-		{"grpc_max_conns_per_ip", c.Server.GRPCMaxConnsPerIP, 1}} {
+		{"grpc_max_conns_per_ip", c.Server.GRPCMaxConnsPerIP, 1}, {"max_body_values", c.Server.MaxBodyValues, 64}} {
 		if n.v < n.least {
 			return fmt.Errorf("config: server.%s %d: must be at least %d", n.key, n.v, n.least)
 		}
+	}
+	if c.Server.MaxBodyBytes < 4<<10 {
+		return fmt.Errorf("config: server.max_body_bytes %d: must be at least %d", c.Server.MaxBodyBytes, 4<<10)
+	}
+	if c.Server.MaxInflightBodyBytes < maxMessageBytes {
+		return fmt.Errorf("config: server.max_inflight_body_bytes %d: must be at least %d, the largest request", c.Server.MaxInflightBodyBytes, maxMessageBytes)
 	}
 	return c.validateSecurity()
 }

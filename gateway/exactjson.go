@@ -1,69 +1,23 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"unicode/utf8"
-
-	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
 
-// exactJSONPayloads keeps the numbers of /v1 JSON payloads exact. grpc-gateway decodes a
+// rewriteJSONPayloads keeps the numbers of /v1 JSON payloads exact. grpc-gateway decodes a
 // validate body's "json" member into a google.protobuf.Value, whose numbers are doubles: an
 // integer beyond 2^53 would be rounded and 2147483648 would read 2.147483648e+09. On the two
-// validate routes (POST /v1/subjects/{subject}/validate and :batch) this middleware moves each
-// "json" member, as the raw text the client sent, into "jsonText" (ValidateRequest.json_text)
-// before grpc-gateway sees the body; the engine decodes that text with exact numbers.
+// validate routes (POST /v1/subjects/{subject}/validate and :batch) boundedBodies calls it to
+// move each "json" member, as the raw text the client sent, into "jsonText"
+// (ValidateRequest.json_text) before grpc-gateway sees the body; the engine decodes that text
+// with exact numbers.
 //
-// The body is read within the limit the handler around it sets (http.MaxBytesHandler). Any body
-// it cannot rewrite (not a JSON object, a read error, a member that is not valid UTF-8, both
-// "json" and "jsonText" set) goes on unchanged, so grpc-gateway and the engine refuse it as
-// they would have. Other routes are not touched.
-func exactJSONPayloads(h http.Handler) http.Handler {
-	var validate, batch []v1Route
-	for _, r := range v1Routes() {
-		switch r.fullMethod {
-		case pb.ValidationService_Validate_FullMethodName:
-			validate = append(validate, r)
-		case pb.ValidationService_ValidateBatch_FullMethodName:
-			batch = append(batch, r)
-		}
-	}
-	matches := func(routes []v1Route, r *http.Request) bool {
-		for _, rt := range routes {
-			if rt.method == r.Method && rt.matches(r.URL.EscapedPath()) {
-				return true
-			}
-		}
-		return false
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		isValidate, isBatch := matches(validate, r), matches(batch, r)
-		if !isValidate && !isBatch {
-			h.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			// The body reader keeps failing the same way (http.MaxBytesReader does), and the
-			// error recorded by recordBodyErrors tells httpError what happened.
-			h.ServeHTTP(w, r)
-			return
-		}
-		if out, ok := rewriteJSONPayloads(body, isBatch); ok {
-			body = out
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		h.ServeHTTP(w, r)
-	})
-}
-
-// rewriteJSONPayloads rewrites a ValidateRequest body (or, for batch, the requests of a
-// ValidateBatchRequest body), moving each "json" member into "jsonText" as a JSON string of
-// its raw text. ok is false, and body must be used unchanged, when nothing was rewritten.
+// It rewrites a ValidateRequest body (or, for batch, the requests of a ValidateBatchRequest
+// body), moving each "json" member into "jsonText" as a JSON string of its raw text. ok is
+// false, and body must be used unchanged, when nothing was rewritten: a body it cannot rewrite
+// (not a JSON object, a member that is not valid UTF-8, both "json" and "jsonText" set) goes on
+// unchanged, so grpc-gateway and the engine refuse it as they would have.
 func rewriteJSONPayloads(body []byte, batch bool) (out []byte, ok bool) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {

@@ -71,6 +71,9 @@ type Gateway struct {
 	gate       *governance.Gate
 	validation *validationService
 	authn      *auth.Authenticator
+	// bodyBudget bounds the request bytes read and decoded at once, /v1 and gRPC
+	// (server.max_inflight_body_bytes).
+	bodyBudget *byteBudget
 
 	// reloadMu serializes Reload, the only writer of cfg.Auth.Principals and cfg.Alerting
 	// after New.
@@ -131,7 +134,8 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
-	g.grpcSrv = newGRPCServer(opts.Logger, cfg.Server, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, []serviceRegistration{
+	g.bodyBudget = newByteBudget(cfg.Server.MaxInflightBodyBytes)
+	g.grpcSrv = newGRPCServer(opts.Logger, cfg.Server, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, g.bodyBudget, []serviceRegistration{
 		func(s *grpc.Server) { pb.RegisterRegistryServiceServer(s, &registryService{reg: reg}) },
 		func(s *grpc.Server) { pb.RegisterValidationServiceServer(s, g.validation) },
 		func(s *grpc.Server) { pb.RegisterGovernanceServiceServer(s, &governanceService{gate: g.gate}) },
@@ -246,7 +250,7 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, aut
 	if g.cfg.Metrics.RequireAuth {
 		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, authn, confluentAPI, metricsAPI, g.db.Ping)
+	handler, err := newHTTPHandler(ctx, g.conn, authn, newBodyLimits(g.cfg), g.bodyBudget, confluentAPI, metricsAPI, g.db.Ping)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,10 @@ type serviceRegistration func(*grpc.Server)
 // then logging, so the log names the principal, then the subject grants (methodGrants), so the
 // log records their refusals too; refused credentials are logged by the auth package; last,
 // the Retry-After trailer of compatibility checks over their rate (compatRetryUnary).
-func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, services []serviceRegistration) *grpc.Server {
+//
+// The in-flight budget (inflightUnary) comes right after the error mapping: the message is
+// already decoded, and the call is refused before any other work.
+func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, budget *byteBudget, services []serviceRegistration) *grpc.Server {
 	perms, grants := methodPermissions(), methodGrants()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
@@ -93,7 +96,7 @@ func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.Transpo
 		// Credentials are checked from the call's headers, before any message is read, so an
 		// unauthenticated caller cannot make the server decode a large message.
 		grpc.InTapHandle(tapAuth(authn)),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants), compatRetryUnary),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, inflightUnary(budget), authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants), compatRetryUnary),
 		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
 	)
 	for _, register := range services {

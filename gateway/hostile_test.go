@@ -239,9 +239,10 @@ func TestHostileOversizedBodies(t *testing.T) {
 		wantConfluentError(t, tc.name, code, raw, tc.want)
 	}
 
-	// /v1 bodies are cut at 8 MiB (maxMessageBytes) before grpc-gateway decodes them.
+	// /v1 bodies are cut at their route's limit (here confluent.MaxBodyBytes) before
+	// grpc-gateway decodes them; TestV1BodyLimits covers every route.
 	code, raw := tg.restDo(t, "POST", "/v1/subjects/big/versions", `{"schema":"`+strings.Repeat(" ", maxMessageBytes)+`\"string\""}`)
-	wantV1Error(t, "/v1 register body over 8 MiB", code, raw, v1Error{Status: 413, Code: int(codes.ResourceExhausted), Message: "request body is larger than the limit of 8388608 bytes"})
+	wantV1Error(t, "/v1 register body over its limit", code, raw, v1Error{Status: 413, Code: int(codes.ResourceExhausted), Message: "request body is larger than the limit of 2162688 bytes"})
 	code, raw = tg.restDo(t, "POST", "/v1/subjects/keep/validate", `{"data":"`+base64.StdEncoding.EncodeToString(make([]byte, 1025))+`"}`)
 	wantV1Error(t, "/v1 payload over max_payload_bytes", code, raw,
 		v1Error{Status: 413, Code: int(codes.ResourceExhausted), Message: "payload too large: payload is 1025 bytes, the limit is 1024"})
@@ -422,12 +423,13 @@ func TestHostileNesting(t *testing.T) {
 		wantFindings(t, "strict rejection details", details[0].(*pb.ValidateResponse), rejected)
 	}
 
-	// Over HTTP/JSON, a payload nested beyond encoding/json's own limit (10,000) is refused
-	// before it reaches the gRPC server.
+	// Over HTTP/JSON, a payload nested beyond encoding/json's own limit (10,000) cannot be
+	// moved into json_text; the body, nested beyond max_json_depth and its envelope, is refused
+	// before it is decoded (boundedBodies).
 	code, raw := tg.restDo(t, "POST", "/v1/subjects/any/validate", `{"json":`+nestedJSON(10001)+`}`)
-	wantV1Error(t, "/v1 JSON payload 10,001 deep", code, raw, v1Error{Status: 400, Code: int(codes.InvalidArgument), Message: "exceeded max depth"})
+	wantV1Error(t, "/v1 JSON payload 10,001 deep", code, raw, v1Error{Status: 400, Code: int(codes.InvalidArgument), Message: "request body is nested deeper than the limit of 68"})
 	// A payload nested 6,000 deep is within encoding/json's limit but beyond the gRPC decoder's
-	// as a protobuf Value; /v1 sends it as text (json_text, see exactJSONPayloads), so it is
+	// as a protobuf Value; /v1 sends it as text (json_text, see rewriteJSONPayloads), so it is
 	// validated like any payload nested beyond the limit: one finding.
 	code, raw = tg.restDo(t, "POST", "/v1/subjects/any/validate", `{"json":`+nestedJSON(6000)+`}`)
 	if code != http.StatusOK || !strings.Contains(string(raw), "nested deeper than the limit") {

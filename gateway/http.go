@@ -3,9 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -31,7 +29,9 @@ const readyTimeout = 2 * time.Second
 // before its body is read (an unauthenticated client cannot make the gateway read or decode a
 // large body), then authorized by the gRPC interceptors, which check the forwarded credentials
 // again at the price of a cache hit; the Confluent API authenticates in its own middleware.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
+//
+// /v1 bodies are read by boundedBodies, within their route's limit and the in-flight budget.
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, limits bodyLimits, budget *byteBudget, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
 	routes := v1Routes()
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -80,7 +80,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
-	mux.Handle("/v1/", guardV1(api, authn.HTTPAuthenticated(http.MaxBytesHandler(recordBodyErrors(exactJSONPayloads(api)), maxMessageBytes), v1AuthError(api))))
+	mux.Handle("/v1/", guardV1(api, authn.HTTPAuthenticated(boundedBodies(api, limits, budget, api), v1AuthError(api))))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
@@ -108,19 +108,6 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 // refused a client for too many failed authentications: that one carries the trailer
 // auth.RetryAfterMetadataKey and stays grpc-gateway's 429, with a Retry-After header.
 func httpError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	// A body that could not be read fails in grpc-gateway's decoder as InvalidArgument quoting
-	// the read error (socket addresses included); say what happened instead.
-	if b, ok := r.Body.(*errorRecordingBody); ok && b.err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(b.err, &tooLarge) {
-			w = &statusOverride{ResponseWriter: w, status: http.StatusRequestEntityTooLarge}
-			err = status.Errorf(codes.ResourceExhausted, "request body is larger than the limit of %d bytes", tooLarge.Limit)
-		} else {
-			err = status.Error(codes.InvalidArgument, "could not read the request body")
-		}
-		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
-		return
-	}
 	st := status.Convert(err)
 	for _, d := range st.Details() {
 		if resp, ok := d.(*pb.ValidateResponse); ok && st.Code() == codes.InvalidArgument {
@@ -178,29 +165,6 @@ func dropMetadata(string) (string, bool) { return "", false }
 
 // maxBodyRecursion bounds the nesting of a /v1 request body, in protobuf messages.
 const maxBodyRecursion = 4000
-
-// errorRecordingBody is a request body that remembers the first error reading it hit, other
-// than io.EOF, for httpError.
-type errorRecordingBody struct {
-	io.ReadCloser
-	err error
-}
-
-func (b *errorRecordingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && b.err == nil {
-		b.err = err
-	}
-	return n, err
-}
-
-// recordBodyErrors gives h the request body as an errorRecordingBody.
-func recordBodyErrors(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = &errorRecordingBody{ReadCloser: r.Body}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // statusOverride replaces the status code a handler writes.
 type statusOverride struct {

@@ -125,6 +125,17 @@ type client struct {
 	cert      *ClientCert // a verified client certificate, or nil
 }
 
+// InProcess reports whether the gRPC call of ctx came over the HTTP/JSON
+// gateway's in-process connection (an InProcessListener).
+func InProcess(ctx context.Context) bool {
+	pr, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	_, ok = pr.AuthInfo.(inProcessInfo)
+	return ok
+}
+
 // grpcClient describes the caller of a gRPC call. On an in-process
 // connection the caller is the HTTP client that GatewayMetadata describes;
 // a reserved key missing or repeated there is a bug in the gateway and an
