@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,24 +14,6 @@ import (
 	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/tests/harness"
 )
-
-// bearerRequest sends body (JSON) to url with a bearer token and returns the status and body.
-func bearerRequest(t *testing.T, method, url, token, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // waitFor polls check every 100ms until it returns "" (done) or 30s pass; then it fails the test
 // with check's last answer.
@@ -88,7 +69,7 @@ auth:
 	s := harness.Start(t, harness.Options{DataDir: dataDir, ConfigFile: cfgFile})
 	do := func(method, path, token, body string) (int, string) {
 		t.Helper()
-		return bearerRequest(t, method, s.URL()+path, token, body)
+		return s.Do(t, method, path, token, body)
 	}
 	cli := func(token string, args ...string) (string, string, int) {
 		t.Helper()

@@ -42,10 +42,9 @@ auth:
 	}
 	dataDir := filepath.Join(dir, "data")
 	s := harness.Start(t, harness.Options{DataDir: dataDir, ConfigFile: cfgFile})
-	base := s.URL()
 	do := func(method, path, token, body string) (int, string) {
 		t.Helper()
-		return bearerRequest(t, method, base+path, token, body)
+		return s.Do(t, method, path, token, body)
 	}
 	gov := func(token string, args ...string) (string, string, int) {
 		t.Helper()

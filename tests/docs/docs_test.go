@@ -159,22 +159,11 @@ func pendingPromotion(t *testing.T, d *docRun) []string {
 // call makes an HTTP call as principal and returns the body, failing the test unless it is 200.
 func (d *docRun) call(t *testing.T, principal, method, path, body string) string {
 	t.Helper()
-	req, err := http.NewRequest(method, d.srv.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	code, b := d.srv.Do(t, method, path, d.tokens[principal], body)
+	if code != http.StatusOK {
+		t.Fatalf("%s %s as %s: %d %s", method, path, principal, code, b)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+d.tokens[principal])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s as %s: %d %s", method, path, principal, resp.StatusCode, b)
-	}
-	return string(b)
+	return b
 }
 
 func TestParseDoc(t *testing.T) {

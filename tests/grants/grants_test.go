@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,28 +27,10 @@ func sha(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeTo
 // gateway is one `schemagate serve` with two teams' producers and an admin.
 type gateway struct{ *harness.Server }
 
-// do sends an HTTP request with a bearer token and returns status and body.
-func (g gateway) do(t *testing.T, method, path, token, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, g.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // must sends a request that must answer want.
 func (g gateway) must(t *testing.T, want int, method, path, token, body string) string {
 	t.Helper()
-	code, text := g.do(t, method, path, token, body)
+	code, text := g.Do(t, method, path, token, body)
 	if code != want {
 		t.Fatalf("%s %s = %d %s; want %d", method, path, code, text, want)
 	}
@@ -130,10 +111,10 @@ auth:
 
 	bad := `{"json":{"id":42}}`
 	wantDenied := `principal \"producer-a\" is not granted subject \"team-b-value\"`
-	if code, body := g.do(t, "POST", "/v1/subjects/team-b-value/validate", "producer-a", bad); code != http.StatusForbidden || !strings.Contains(body, wantDenied) {
+	if code, body := g.Do(t, "POST", "/v1/subjects/team-b-value/validate", "producer-a", bad); code != http.StatusForbidden || !strings.Contains(body, wantDenied) {
 		t.Errorf("producer-a validating against team-b-value over HTTP = %d %s; want 403 containing %s", code, body, wantDenied)
 	}
-	if code, body := g.do(t, "POST", "/v1/subjects/team-b-value/validate:batch", "producer-a",
+	if code, body := g.Do(t, "POST", "/v1/subjects/team-b-value/validate:batch", "producer-a",
 		`{"requests":[{"subject":"team-a-value","json":{"id":"x"}},{"json":{"id":42}}]}`); code != http.StatusForbidden || !strings.Contains(body, wantDenied) {
 		t.Errorf("producer-a's batch with an item of team-b-value = %d %s; want 403 containing %s", code, body, wantDenied)
 	}
@@ -146,7 +127,7 @@ auth:
 		t.Errorf("schemagate validate as producer-a = exit %d, stdout %q, stderr %q; want exit 3 (an error, not a verdict) and the denial naming team-b-value", exit, stdout, stderr)
 	}
 	// Nor may producer-a read team b's drift samples; team b may.
-	if code, body := g.do(t, "GET", "/v1/subjects/team-b-key/drift", "producer-a", ""); code != http.StatusForbidden || !strings.Contains(body, `subject \"team-b-key\"`) {
+	if code, body := g.Do(t, "GET", "/v1/subjects/team-b-key/drift", "producer-a", ""); code != http.StatusForbidden || !strings.Contains(body, `subject \"team-b-key\"`) {
 		t.Errorf("producer-a reading team-b-key's drift = %d %s; want 403 naming team-b-key", code, body)
 	}
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(g.driftSamples(t, "team-b-key", "producer-b"), "4111-secret"); time.Sleep(50 * time.Millisecond) {

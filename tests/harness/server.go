@@ -2,8 +2,11 @@ package harness
 
 import (
 	"crypto/tls"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,6 +122,32 @@ func (s *Server) launch(t testing.TB) error {
 	}
 	s.proc = startProcess(t, s.opts.Name, cmd, &Buffer{Max: s.opts.LogLimit})
 	return s.proc.waitReady(s.URL()+"/readyz", s.opts.TLS, readyTimeout)
+}
+
+// Do sends an HTTP request to the server: path is appended to URL, body is sent as
+// application/json, and token, when not empty, as a bearer token. It returns the status and the
+// body, and fails the test when the request cannot be made. (A server that serves TLS is reached
+// with http.DefaultClient, so Do is for plaintext servers.)
+func (s *Server) Do(t testing.TB, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // URL is the base URL of the HTTP API: http://HTTPAddr, or https:// when Options.TLS is set.

@@ -37,7 +37,7 @@ func BenchmarkRegisterReplicas(b *testing.B) {
 						r := reps[int(i)%len(reps)]
 						schema := fmt.Sprintf(`{"type":"record","name":"R","fields":[{"name":"f%d","type":["null","int"],"default":null}]}`, i)
 						body, _ := json.Marshal(map[string]string{"schema": schema})
-						if code, resp := r.do(b, "POST", fmt.Sprintf("/subjects/bench-%d/versions", c), "", string(body)); code != 200 {
+						if code, resp := r.Do(b, "POST", fmt.Sprintf("/subjects/bench-%d/versions", c), "", string(body)); code != 200 {
 							b.Errorf("register: %d %s", code, resp)
 							return
 						}

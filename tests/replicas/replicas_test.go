@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,22 +36,6 @@ func start(t testing.TB, name, storageURL, cfg string) *replica {
 		t.Fatal(err)
 	}
 	return &replica{name: name, Server: harness.Start(t, harness.Options{Name: name, ConfigFile: cfgFile, StorageURL: storageURL})}
-}
-
-func (r *replica) do(t testing.TB, method, path, token, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, r.URL()+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 func sha(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
@@ -91,7 +74,7 @@ func TestTwoReplicasOneStore(t *testing.T) {
 		for _, r := range []*replica{a, b} {
 			for _, subject := range []string{"orders-value", "copies-value"} {
 				wg.Go(func() {
-					code, resp := r.do(t, "POST", "/subjects/"+subject+"/versions", "alice", string(body))
+					code, resp := r.Do(t, "POST", "/subjects/"+subject+"/versions", "alice", string(body))
 					if code != 200 {
 						errs <- fmt.Sprintf("%s %s: %d %s", r.name, subject, code, resp)
 						return
@@ -112,7 +95,7 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	}
 	for _, subject := range []string{"orders-value", "copies-value"} {
 		for _, r := range []*replica{a, b} {
-			if code, body := r.do(t, "GET", "/subjects/"+subject+"/versions", "alice", ""); code != 200 || body != "[1,2,3,4,5,6,7,8,9,10]" {
+			if code, body := r.Do(t, "GET", "/subjects/"+subject+"/versions", "alice", ""); code != 200 || body != "[1,2,3,4,5,6,7,8,9,10]" {
 				t.Errorf("%s %s versions = %d %s; want 1..10, no collision", r.name, subject, code, body)
 			}
 		}
@@ -124,16 +107,16 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	// A last version everybody knows the shape of, then traffic on both replicas until the
 	// subject is eligible: evidence is summed across them.
 	last, _ := json.Marshal(map[string]string{"schema": `{"type":"record","name":"R","fields":[{"name":"id","type":"string","default":""}]}`})
-	if code, body := a.do(t, "POST", "/subjects/orders-value/versions", "alice", string(last)); code != 200 {
+	if code, body := a.Do(t, "POST", "/subjects/orders-value/versions", "alice", string(last)); code != 200 {
 		t.Fatalf("register the last version: %d %s", code, body)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		for _, r := range []*replica{a, b} {
-			if code, body := r.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
+			if code, body := r.Do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
 				t.Fatalf("%s validate: %d %s", r.name, code, body)
 			}
 		}
-		_, body := b.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", "")
+		_, body := b.Do(t, "GET", "/v1/subjects/orders-value/governance", "alice", "")
 		if strings.Contains(body, `"eligible":true`) {
 			break
 		}
@@ -143,18 +126,18 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	}
 
 	// Request on A, approve on B; enforced on A within the bound.
-	code, body := a.do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-7","reason":"clean on both replicas"}`)
+	code, body := a.Do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-7","reason":"clean on both replicas"}`)
 	if code != 200 {
 		t.Fatalf("request: %d %s", code, body)
 	}
 	var p struct{ ID string }
 	_ = json.Unmarshal([]byte(body), &p)
-	if code, body := b.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
+	if code, body := b.Do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
 		t.Fatalf("approve on B: %d %s", code, body)
 	}
 	approved := time.Now()
 	for {
-		code, _ := a.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`)
+		code, _ := a.Do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`)
 		if code == http.StatusUnprocessableEntity {
 			break
 		}
@@ -168,12 +151,12 @@ func TestTwoReplicasOneStore(t *testing.T) {
 
 	// One audit chain, verified from either replica, holding both replicas' writes.
 	for _, r := range []*replica{a, b} {
-		code, body := r.do(t, "GET", "/v1/audit:verify", "alice", "")
+		code, body := r.Do(t, "GET", "/v1/audit:verify", "alice", "")
 		if code != 200 || !strings.Contains(body, `"ok":true`) {
 			t.Errorf("%s audit verify: %d %s", r.name, code, body)
 		}
 	}
-	_, body = a.do(t, "GET", "/v1/audit?pageSize=1000", "alice", "")
+	_, body = a.Do(t, "GET", "/v1/audit?pageSize=1000", "alice", "")
 	if n := strings.Count(body, `"action":"schema.registered"`); n != 21 {
 		t.Errorf("audit holds %d registrations; want 21 (10 versions in each of 2 subjects, and the last)", n)
 	}
@@ -189,18 +172,18 @@ func TestApprovalSeesEveryReplica(t *testing.T) {
 	a := start(t, "replica-a", url, cfg)
 	b := start(t, "replica-b", url, cfg)
 	schema, _ := json.Marshal(map[string]string{"schema": `{"type":"record","name":"R","fields":[{"name":"id","type":"string"}]}`})
-	if code, body := a.do(t, "POST", "/subjects/orders-value/versions", "alice", string(schema)); code != 200 {
+	if code, body := a.Do(t, "POST", "/subjects/orders-value/versions", "alice", string(schema)); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
 	untilEligible := func() {
 		t.Helper()
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 			for _, r := range []*replica{a, b} {
-				if code, body := r.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
+				if code, body := r.Do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":"o-1"}}`); code != 200 {
 					t.Fatalf("%s validate: %d %s", r.name, code, body)
 				}
 			}
-			if _, body := a.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); strings.Contains(body, `"eligible":true`) {
+			if _, body := a.Do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); strings.Contains(body, `"eligible":true`) {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -210,21 +193,21 @@ func TestApprovalSeesEveryReplica(t *testing.T) {
 	}
 	untilEligible()
 	// The evidence of both replicas names who sent it.
-	if _, body := b.do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); !strings.Contains(body, `"principals":[{"principal":"alice"`) {
+	if _, body := b.Do(t, "GET", "/v1/subjects/orders-value/governance", "alice", ""); !strings.Contains(body, `"principals":[{"principal":"alice"`) {
 		t.Errorf("status does not name the principal whose validations it counts: %s", body)
 	}
-	code, body := a.do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-8","reason":"clean"}`)
+	code, body := a.Do(t, "POST", "/v1/subjects/orders-value/promotions", "alice", `{"ticket":"CHG-8","reason":"clean"}`)
 	if code != 200 {
 		t.Fatalf("request: %d %s", code, body)
 	}
 	var p struct{ ID string }
 	_ = json.Unmarshal([]byte(body), &p)
 
-	if code, body := b.do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
+	if code, body := b.Do(t, "POST", "/v1/subjects/orders-value/validate", "alice", `{"json":{"id":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
 		t.Fatalf("invalid payload on B: %d %s; want it flagged", code, body)
 	}
 	time.Sleep(100 * time.Millisecond)
-	code, body = a.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`)
+	code, body = a.Do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`)
 	if code == 200 || !strings.Contains(body, "violation") {
 		t.Fatalf("approval on A 100 ms after a violation on B = %d %s; want it refused naming the violation", code, body)
 	}
@@ -232,7 +215,7 @@ func TestApprovalSeesEveryReplica(t *testing.T) {
 
 	untilEligible()
 	started := time.Now()
-	if code, body := a.do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
+	if code, body := a.Do(t, "POST", "/v1/promotions/"+p.ID+":approve", "lead", `{}`); code != 200 {
 		t.Fatalf("clean approval: %d %s", code, body)
 	}
 	t.Logf("clean approval answered in %s (it waits for replica B's next flush)", time.Since(started).Round(time.Millisecond))
