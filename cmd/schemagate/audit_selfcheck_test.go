@@ -67,30 +67,26 @@ auth:
 	}
 	dataDir := filepath.Join(dir, "data")
 	s := harness.Start(t, harness.Options{DataDir: dataDir, ConfigFile: cfgFile})
-	do := func(method, path, token, body string) (int, string) {
-		t.Helper()
-		return s.Do(t, method, path, token, body)
-	}
 	cli := func(token string, args ...string) (string, string, int) {
 		t.Helper()
 		return harness.Run(t, []string{"SCHEMAGATE_TOKEN=" + token}, append(args, "--server", s.GRPCAddr)...)
 	}
 
 	for _, subject := range []string{"users-value", "orders-value"} {
-		if code, body := do("POST", "/subjects/"+subject+"/versions", "alice-token",
+		if code, body := s.Do(t, "POST", "/subjects/"+subject+"/versions", "alice-token",
 			mustJSON(map[string]string{"schema": `{"type":"record","name":"R","fields":[{"name":"name","type":"string"}]}`})); code != 200 {
 			t.Fatalf("register %s: %d %s", subject, code, body)
 		}
 	}
-	if code, body := do("PUT", "/v1/subjects/orders-value/validation-mode", "root-token",
+	if code, body := s.Do(t, "PUT", "/v1/subjects/orders-value/validation-mode", "root-token",
 		`{"mode":"VALIDATION_MODE_STRICT","ticket":"CHG-9","justification":"launch"}`); code != 200 {
 		t.Fatalf("override orders-value to strict: %d %s", code, body)
 	}
 	waitFor(t, "users-value eligible", func() string {
-		if code, body := do("POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":"ada"}}`); code != 200 {
+		if code, body := s.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":"ada"}}`); code != 200 {
 			t.Fatalf("validate: %d %s", code, body)
 		}
-		if _, body := do("GET", "/v1/subjects/users-value/governance", "prod-token", ""); !strings.Contains(body, `"eligible":true`) {
+		if _, body := s.Do(t, "GET", "/v1/subjects/users-value/governance", "prod-token", ""); !strings.Contains(body, `"eligible":true`) {
 			return body
 		}
 		return ""
@@ -126,13 +122,13 @@ auth:
 	if out, errOut, exit := cli("lead-token", "governance", "approve", id); exit == 0 || !strings.Contains(errOut, named) || !strings.Contains(errOut, "(FailedPrecondition)") {
 		t.Errorf("approval while broken: exit %d %q %q; want FailedPrecondition naming entry %d", exit, out, errOut, bad)
 	}
-	if code, body := do("POST", "/v1/subjects/users-value/promotions", "alice-token", `{"ticket":"CHG-43","reason":"again"}`); code != http.StatusBadRequest || !strings.Contains(body, named) {
+	if code, body := s.Do(t, "POST", "/v1/subjects/users-value/promotions", "alice-token", `{"ticket":"CHG-43","reason":"again"}`); code != http.StatusBadRequest || !strings.Contains(body, named) {
 		t.Errorf("request over HTTP while broken = %d %s; want 400 naming entry %d", code, body, bad)
 	}
 	if out, errOut, exit := cli("pager-token", "governance", "rollback", "orders-value", "--reason", "drift in prod", "--incident", "INC-77"); exit != 0 {
 		t.Fatalf("rollback while broken: exit %d %q %q", exit, out, errOut)
 	}
-	if code, body := do("POST", "/v1/subjects/orders-value/validate", "prod-token", `{"json":{"name":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
+	if code, body := s.Do(t, "POST", "/v1/subjects/orders-value/validate", "prod-token", `{"json":{"name":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
 		t.Errorf("invalid payload after the rollback = %d %s; want 200 flagged", code, body)
 	}
 	out, _, _ = cli("prod-token", "audit", "list", "--subject", "orders-value", "--action", "mode.rolled_back")

@@ -42,26 +42,22 @@ auth:
 	}
 	dataDir := filepath.Join(dir, "data")
 	s := harness.Start(t, harness.Options{DataDir: dataDir, ConfigFile: cfgFile})
-	do := func(method, path, token, body string) (int, string) {
-		t.Helper()
-		return s.Do(t, method, path, token, body)
-	}
 	gov := func(token string, args ...string) (string, string, int) {
 		t.Helper()
 		return harness.Run(t, []string{"SCHEMAGATE_TOKEN=" + token}, append(args, "--server", s.GRPCAddr)...)
 	}
 
-	if code, body := do("POST", "/subjects/users-value/versions", "alice-token",
+	if code, body := s.Do(t, "POST", "/subjects/users-value/versions", "alice-token",
 		mustJSON(map[string]string{"schema": `{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}`})); code != 200 {
 		t.Fatalf("register: %d %s", code, body)
 	}
 	// Canary traffic until the subject is eligible (3s clean, 5 validations).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if code, body := do("POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":"ada"}}`); code != 200 || !strings.Contains(body, "OUTCOME_VALID") {
+		if code, body := s.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":"ada"}}`); code != 200 || !strings.Contains(body, "OUTCOME_VALID") {
 			t.Fatalf("canary validate: %d %s", code, body)
 		}
-		_, body := do("GET", "/v1/subjects/users-value/governance", "prod-token", "")
+		_, body := s.Do(t, "GET", "/v1/subjects/users-value/governance", "prod-token", "")
 		if strings.Contains(body, `"eligible":true`) {
 			break
 		}
@@ -88,7 +84,7 @@ auth:
 	if out, errOut, exit = gov("lead-token", "governance", "approve", id, "--comment", "evidence checked"); exit != 0 || !strings.Contains(out, "users-value is strict") {
 		t.Fatalf("approve: exit %d %q %q", exit, out, errOut)
 	}
-	if code, body := do("POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":5}}`); code != http.StatusUnprocessableEntity || !strings.Contains(body, "OUTCOME_REJECTED") {
+	if code, body := s.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":5}}`); code != http.StatusUnprocessableEntity || !strings.Contains(body, "OUTCOME_REJECTED") {
 		t.Errorf("invalid payload in strict mode = %d %s; want 422 rejected", code, body)
 	}
 	for _, who := range []string{"prod-token", "alice-token"} {
@@ -99,7 +95,7 @@ auth:
 	if out, errOut, exit = gov("pager-token", "governance", "rollback", "users-value", "--reason", "drift in prod", "--incident", "INC-77"); exit != 0 {
 		t.Fatalf("rollback: exit %d %q %q", exit, out, errOut)
 	}
-	if code, body := do("POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
+	if code, body := s.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", `{"json":{"name":5}}`); code != 200 || !strings.Contains(body, "OUTCOME_FLAGGED") {
 		t.Errorf("invalid payload after the rollback = %d %s; want 200 flagged", code, body)
 	}
 
