@@ -10,10 +10,23 @@ import (
 	"github.com/schemagate/schemagate/registry"
 )
 
+// registryServiceBackend is what registryService needs of the registry.
+type registryServiceBackend interface {
+	Register(ctx context.Context, subject string, in registry.SchemaInput) (registry.SubjectVersion, error)
+	SchemaByID(ctx context.Context, id int) (registry.Schema, error)
+	SubjectVersion(ctx context.Context, subject string, version int, includeDeleted bool) (registry.SubjectVersion, error)
+	Subjects(ctx context.Context, prefix string, includeDeleted bool) ([]string, error)
+	Versions(ctx context.Context, subject string, includeDeleted bool) ([]int, error)
+	CheckCompatibility(ctx context.Context, subject string, version int, in registry.SchemaInput) ([]string, error)
+	DeleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error)
+	DeleteVersion(ctx context.Context, subject string, version int, permanent bool) (int, error)
+	SubjectVersionsOfSchema(ctx context.Context, id int, deleted bool) ([]registry.SubjectVersion, error)
+}
+
 // registryService serves schemagate.v1.RegistryService over the registry.
 type registryService struct {
 	pb.UnimplementedRegistryServiceServer
-	reg *registry.Registry
+	reg registryServiceBackend
 }
 
 func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSchemaRequest) (*pb.RegisterSchemaResponse, error) {
