@@ -138,7 +138,7 @@ func startFront(t *testing.T, upstreamURL, extra string) *harness.Server {
 	return harness.Start(t, harness.Options{Name: "front", ConfigFile: writeFile(t, "front.yaml", cfg)})
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -148,7 +148,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 // schemaBody is the Confluent registration body of an Avro schema.
-func schemaBody(t *testing.T, schema string) string {
+func schemaBody(t testing.TB, schema string) string {
 	return mustJSON(t, map[string]string{"schema": schema})
 }
 
