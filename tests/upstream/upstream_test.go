@@ -239,14 +239,22 @@ func TestRegistryThroughUpstream(t *testing.T) {
 					t.Errorf("GET %s through the front: %d %s", path, code, body)
 				}
 			}
-			// Errors are the upstream's own, unchanged: compare with asking it directly.
-			for _, c := range []struct{ method, path, body string }{
-				{"POST", "/subjects/users-value/versions", schemaBody(t, userBad)},    // incompatible
-				{"POST", "/subjects/users-value/versions", schemaBody(t, `{"type":`)}, // invalid schema
-				{"GET", "/subjects/nobody-value/versions/1", ""},                      // unknown subject
-				{"GET", "/schemas/ids/99999", ""},                                     // unknown ID
-				{"PUT", "/config/users-value", `{"compatibility":"SIDEWAYS"}`},        // invalid level
+			// Answers are the upstream's own, unchanged: compare with asking it directly. Only
+			// requests without effect on the upstream (reads, failing writes), so that asking
+			// twice is asking the same thing.
+			for _, c := range []struct {
+				method, path, body string
+				validates          bool // needs an upstream that parses schemas (srfake stores any text)
+			}{
+				{"POST", "/compatibility/subjects/users-value/versions/latest", schemaBody(t, userV2), false}, // the upstream decides
+				{"POST", "/subjects/users-value/versions", schemaBody(t, `{"type":`), true},                   // invalid schema
+				{"GET", "/subjects/nobody-value/versions/1", "", false},                                       // unknown subject
+				{"GET", "/schemas/ids/99999", "", false},                                                      // unknown ID
+				{"DELETE", "/subjects/nobody-value", "", false},                                               // nothing to delete
 			} {
+				if c.validates && u.name == "srfake" {
+					continue
+				}
 				wantCode, wantBody := up.do(t, c.method, c.path, c.body)
 				gotCode, gotBody := front.Do(t, c.method, c.path, "root-token", c.body)
 				if gotCode != wantCode || compactJSON(t, gotBody) != compactJSON(t, wantBody) {
@@ -532,11 +540,11 @@ func TestGovernanceInUpstreamMode(t *testing.T) {
 			cleanUntilEligible(t, front, "users-value", `{"name":"ada","age":3}`)
 
 			code, body := front.Do(t, "POST", "/v1/subjects/users-value/promotions", "alice-token", `{"ticket":"CHG-42","reason":"clean for the window"}`)
-			var req struct{ Promotion struct{ ID string } }
-			if code != 200 || json.Unmarshal([]byte(body), &req) != nil || req.Promotion.ID == "" {
+			var req struct{ ID string }
+			if code != 200 || json.Unmarshal([]byte(body), &req) != nil || req.ID == "" {
 				t.Fatalf("request promotion: %d %s", code, body)
 			}
-			if code, body := front.Do(t, "POST", "/v1/promotions/"+req.Promotion.ID+":approve", "lead-token", `{"comment":"evidence checked"}`); code != 200 {
+			if code, body := front.Do(t, "POST", "/v1/promotions/"+req.ID+":approve", "lead-token", `{"comment":"evidence checked"}`); code != 200 {
 				t.Fatalf("approve: %d %s", code, body)
 			}
 			if code, body := validate(t, front, "users-value", `{"name":5}`); code != 422 || !strings.Contains(body, "OUTCOME_REJECTED") {
