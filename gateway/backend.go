@@ -35,7 +35,7 @@ type registryBackend interface {
 }
 
 // degradedFunc reports a part of the gateway that works in a reduced way (the upstream
-// registry unreachable): why, and since when.
+// registry unreachable): why (for the log), and since when.
 type degradedFunc func() (reason string, since time.Time, degraded bool)
 
 // openBackend returns the embedded registry over the store, or in upstream mode the upstream

@@ -467,3 +467,32 @@ func TestUpstreamConfig(t *testing.T) {
 		t.Errorf("Validate with poll_interval 0: %v, want the upstream durations named", err)
 	}
 }
+
+// TestUpstreamRefusedAtStart: settings the upstream client refuses stop `serve` with an error
+// naming schema_registry.upstream, before anything listens.
+func TestUpstreamRefusedAtStart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(*UpstreamConfig)
+		want string
+	}{
+		{"password file missing", func(u *UpstreamConfig) { u.Username, u.PasswordFile = "schemagate", "/nonexistent/password" }, "schema_registry.upstream"},
+		{"not a URL", func(u *UpstreamConfig) { u.URL = "registry.internal:8081" }, "schema_registry.upstream"},
+		{"TLS on http", func(u *UpstreamConfig) { u.TLS.CAFile = writeFile(t, "ca") }, "schema_registry.upstream"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+			cfg.SchemaRegistry.Upstream.URL = "http://127.0.0.1:9"
+			tt.edit(&cfg.SchemaRegistry.Upstream)
+			g, err := New(t.Context(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				_ = g.close()
+				t.Fatal("New succeeded; want the upstream settings refused")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v; want it to name %s", err, tt.want)
+			}
+		})
+	}
+}

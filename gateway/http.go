@@ -24,7 +24,7 @@ const readyTimeout = 2 * time.Second
 // newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
 // its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
 // document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
-// answers). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
+// answers; see readiness). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
 // unless metricsAPI checks them itself (metrics.require_auth). /v1/ is authenticated by authn
 // before its body is read (an unauthenticated client cannot make the gateway read or decode a
 // large body), then authorized by the gRPC interceptors, which check the forwarded credentials
@@ -97,9 +97,10 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 			return
 		}
 		if ready.degraded != nil {
-			if reason, since, ok := ready.degraded(); ok {
+			if _, since, ok := ready.degraded(); ok {
 				// Still 200: validation goes on from the cache, so the replica stays in service.
-				writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": reason,
+				// The cause (with the upstream's address) is in the log, not on this open path.
+				writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": "upstream registry unreachable",
 					"since": since.UTC().Format(time.RFC3339)})
 				return
 			}
