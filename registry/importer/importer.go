@@ -20,7 +20,7 @@
 //   - A conflict — a subject version here holding another ID, or a schema ID here holding
 //     other content — stops the import before its first write, naming every conflict
 //     (ErrConflict). (A schema whose content is here under another ID is found by the registry
-//     when it refuses the registration; the import stops there, wrapping ErrConflict too.)
+//     when it refuses the registration: the import stops there with the registry's message.)
 //   - Schemas are the same when their type, references and data-contract fields are equal and
 //     their texts have the same canonical form (registry.Registry.CanonicalSchema, with JSON
 //     Schema keys sorted): the registry stores canonical text, so whitespace, key order and
@@ -51,6 +51,10 @@ var ErrVerification = errors.New("verification failed")
 // ErrUnsupported is wrapped by the error of an import from an upstream holding schema types
 // the embedded registry does not (PROTOBUF); nothing is written.
 var ErrUnsupported = errors.New("schema type not supported by the embedded registry")
+
+// ActionImported is the audit action of one import run as a whole (its summary); the writes it
+// made are audited one by one with the registry's own actions.
+const ActionImported registry.Action = "registry.imported"
 
 // DefaultWorkers is the default Options.Workers.
 const DefaultWorkers = 4
