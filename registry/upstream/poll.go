@@ -86,11 +86,11 @@ func (r *Registry) Sync(ctx context.Context) error {
 	}
 	r.setDegraded(nil)
 	for _, c := range changed {
-		r.notify(ctx, c)
+		r.hooks.Notify(ctx, c)
 	}
 	recorded, err := r.record(ctx, gen)
 	for _, c := range recorded {
-		r.notify(ctx, c)
+		r.hooks.Notify(ctx, c)
 	}
 	if err != nil {
 		r.log.Error("upstream registry: recording the versions seen failed; the next poll retries", "error", err)
@@ -447,7 +447,7 @@ func (r *Registry) recordObserved(ctx context.Context, k versionKey, s sighting,
 		}
 		c := registry.Change{Action: registry.ActionSchemaRegistered, Subject: k.subject, Details: map[string]string{
 			"observed": "true", "version": strconv.Itoa(k.version), "schema_id": strconv.Itoa(s.id)}}
-		if err := r.journal(ctx, tx, c); err != nil {
+		if err := r.hooks.Journal(ctx, tx, c); err != nil {
 			return err
 		}
 		change, recordedID = &c, s.id

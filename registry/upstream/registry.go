@@ -84,9 +84,7 @@ type Registry struct {
 	resolvedFlight flight[int, registry.Resolved]
 	subjectFlight  flight[string, []registry.LiveVersion]
 
-	listenersMu sync.Mutex
-	listeners   []func(ctx context.Context, c registry.Change)
-	journals    []func(ctx context.Context, tx *sql.Tx, c registry.Change) error
+	hooks registry.Hooks // OnChange and OnWrite
 }
 
 // versionKey names one subject version.
@@ -142,43 +140,14 @@ func (r *Registry) Degraded() (reason string, since time.Time, degraded bool) {
 // OnChange registers fn to be called after every change this Registry makes or notices: a
 // write forwarded (register, delete, configuration, mode) and a version a poll finds or finds
 // gone, with the context of the call (a poll's for the versions it notices).
-func (r *Registry) OnChange(fn func(ctx context.Context, c registry.Change)) {
-	r.listenersMu.Lock()
-	defer r.listenersMu.Unlock()
-	r.listeners = append(r.listeners, fn)
-}
+func (r *Registry) OnChange(fn func(ctx context.Context, c registry.Change)) { r.hooks.AddChange(fn) }
 
 // OnWrite registers fn to be called inside the store transaction that records a write the
 // upstream accepted (forwarded through this Registry, with the caller's context) or a version
 // a poll observed (with the poll's context). An error from fn rolls the transaction back; the
 // write stays done upstream (see Register).
 func (r *Registry) OnWrite(fn func(ctx context.Context, tx *sql.Tx, c registry.Change) error) {
-	r.listenersMu.Lock()
-	defer r.listenersMu.Unlock()
-	r.journals = append(r.journals, fn)
-}
-
-// journal runs the OnWrite hooks in tx.
-func (r *Registry) journal(ctx context.Context, tx *sql.Tx, c registry.Change) error {
-	r.listenersMu.Lock()
-	fns := r.journals
-	r.listenersMu.Unlock()
-	for _, fn := range fns {
-		if err := fn(ctx, tx, c); err != nil {
-			return fmt.Errorf("record %s of %q: %w", c.Action, c.Subject, err)
-		}
-	}
-	return nil
-}
-
-// notify runs the OnChange listeners.
-func (r *Registry) notify(ctx context.Context, c registry.Change) {
-	r.listenersMu.Lock()
-	fns := r.listeners
-	r.listenersMu.Unlock()
-	for _, fn := range fns {
-		fn(ctx, c)
-	}
+	r.hooks.AddJournal(fn)
 }
 
 // neverFetched is the error of a read the cache cannot answer while the upstream is

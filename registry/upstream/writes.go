@@ -23,7 +23,7 @@ func (r *Registry) audit(ctx context.Context, what string, c registry.Change, al
 				return err
 			}
 		}
-		return r.journal(ctx, tx, c)
+		return r.hooks.Journal(ctx, tx, c)
 	})
 	if err != nil {
 		r.log.ErrorContext(ctx, "upstream registry write not audited", "write", what, "subject", c.Subject, "error", err)
@@ -93,7 +93,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in registry.Sch
 		return registry.SubjectVersion{}, err
 	}
 	if inserted {
-		r.notify(ctx, c)
+		r.hooks.Notify(ctx, c)
 	}
 	return sv, nil
 }
@@ -121,7 +121,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		}
 		return true, nil
 	})
-	r.notify(ctx, c)
+	r.hooks.Notify(ctx, c)
 	return versions, err
 }
 
@@ -145,7 +145,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		}
 		return true, nil
 	})
-	r.notify(ctx, c)
+	r.hooks.Notify(ctx, c)
 	return deleted, err
 }
 
@@ -248,6 +248,6 @@ func (r *Registry) DeleteAccessMode(ctx context.Context, subject string) (regist
 // listeners.
 func (r *Registry) auditSetting(ctx context.Context, what string, c registry.Change) error {
 	err := r.audit(ctx, what+" write", c, nil)
-	r.notify(ctx, c)
+	r.hooks.Notify(ctx, c)
 	return err
 }

@@ -192,21 +192,11 @@ func validate(t *testing.T, front *harness.Server, subject, payload string) (int
 	return front.Do(t, "POST", "/v1/subjects/"+subject+"/validate", "prod-token", `{"json":`+payload+`}`)
 }
 
-// eventually retries check until it returns "" or 15 s pass (a few poll intervals, with room
-// for a loaded machine), then fails with its last complaint.
+// eventually waits for check (see harness.WaitFor) up to 15 s: a few poll intervals, with room
+// for a loaded machine.
 func eventually(t *testing.T, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitFor(t, what, 15*time.Second, check)
 }
 
 // TestRegistryThroughUpstream: Confluent clients' calls go through the front to the upstream;
