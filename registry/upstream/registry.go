@@ -386,7 +386,8 @@ func (r *Registry) SubjectVersionsOfSchema(ctx context.Context, id int, deleted 
 
 // SchemaSubjects returns the live subject versions that hold schema id, for the
 // Confluent-framed membership check: GET /schemas/ids/{id}/versions, cached until a poll or a
-// write through this Registry shows a version of that schema appear or go.
+// write through this Registry shows a version of that schema appear or go. An ID the upstream
+// does not hold has none (and that is cached too).
 func (r *Registry) SchemaSubjects(ctx context.Context, id int) ([]registry.SubjectVersion, error) {
 	r.mu.Lock()
 	svs, ok := r.ofSchema[id]
@@ -395,14 +396,25 @@ func (r *Registry) SchemaSubjects(ctx context.Context, id int) ([]registry.Subje
 		return append([]registry.SubjectVersion(nil), svs...), nil
 	}
 	svs, err := r.SubjectVersionsOfSchema(ctx, id, false)
+	if errors.Is(err, registry.ErrSchemaNotFound) {
+		// Kept too, so that payloads naming IDs the upstream does not have cost one call each
+		// per poll at most; the poll that sees a version of id appear forgets it.
+		svs, err = []registry.SubjectVersion{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
+	if len(r.ofSchema) >= maxSchemaSubjects {
+		clear(r.ofSchema) // bounded: a flood of made-up IDs cannot grow it without end
+	}
 	r.ofSchema[id] = svs
 	r.mu.Unlock()
 	return append([]registry.SubjectVersion(nil), svs...), nil
 }
+
+// maxSchemaSubjects bounds the SchemaSubjects answers kept.
+const maxSchemaSubjects = 100_000
 
 // ReferencedBy returns the IDs of the schemas that reference subject/version (forwarded).
 func (r *Registry) ReferencedBy(ctx context.Context, subject string, version int) ([]int, error) {

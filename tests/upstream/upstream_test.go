@@ -123,8 +123,8 @@ const frontPrincipals = `auth:
 `
 
 // startFront starts schemagate in upstream mode in front of upstreamURL, with extra config
-// appended (governance settings).
-func startFront(t *testing.T, upstreamURL, extra string) *harness.Server {
+// appended (governance settings) and env added to its environment.
+func startFront(t *testing.T, upstreamURL, extra string, env ...string) *harness.Server {
 	t.Helper()
 	tokenFile := writeFile(t, "upstream-token", upstreamToken+"\n")
 	cfg := fmt.Sprintf(frontPrincipals, hash("prod-token"), hash("alice-token"), hash("lead-token"), hash("pager-token"), hash("root-token")) +
@@ -135,7 +135,7 @@ func startFront(t *testing.T, upstreamURL, extra string) *harness.Server {
     timeout: 2s
     poll_interval: %s
 `, upstreamURL, tokenFile, pollInterval) + extra
-	return harness.Start(t, harness.Options{Name: "front", ConfigFile: writeFile(t, "front.yaml", cfg)})
+	return harness.Start(t, harness.Options{Name: "front", ConfigFile: writeFile(t, "front.yaml", cfg), Env: env})
 }
 
 func mustJSON(t testing.TB, v any) string {
@@ -557,6 +557,51 @@ func TestGovernanceInUpstreamMode(t *testing.T) {
 			}
 			if code, body := front.Do(t, "GET", "/v1/audit:verify", "lead-token", ""); code != 200 || !strings.Contains(body, `"ok":true`) {
 				t.Errorf("audit verify: %d %s", code, body)
+			}
+		})
+	}
+}
+
+// TestFramedPayloadOfUnpolledVersion: a Confluent-framed payload names the schema ID of a
+// version registered in the upstream directly, before any poll saw it (the front polls once an
+// hour here). The front asks the upstream which subjects hold the ID
+// (/schemas/ids/{id}/versions), finds the subject, and validates against that version; an ID
+// of another subject stays unknown_schema_id.
+func TestFramedPayloadOfUnpolledVersion(t *testing.T) {
+	for _, u := range upstreams {
+		t.Run(u.name, func(t *testing.T) {
+			t.Parallel()
+			up := u.start(t)
+			front := startFront(t, up.url, "", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_POLL_INTERVAL=1h")
+			if code, body := front.Do(t, "POST", "/subjects/users-value/versions", "alice-token", schemaBody(t, userV1)); code != 200 {
+				t.Fatalf("register v1: %d %s", code, body)
+			}
+			if code, body := validate(t, front, "users-value", `{"name":"ada"}`); code != 200 || !strings.Contains(body, "OUTCOME_VALID") {
+				t.Fatalf("validate v1: %d %s", code, body)
+			}
+			var v2, other struct{ ID int }
+			code, body := up.do(t, "POST", "/subjects/users-value/versions", schemaBody(t, userV2))
+			if code != 200 || json.Unmarshal([]byte(body), &v2) != nil {
+				t.Fatalf("register v2 in the upstream: %d %s", code, body)
+			}
+			code, body = up.do(t, "POST", "/subjects/other-value/versions", schemaBody(t, `{"type":"record","name":"Other","fields":[{"name":"n","type":"long"}]}`))
+			if code != 200 || json.Unmarshal([]byte(body), &other) != nil {
+				t.Fatalf("register other-value in the upstream: %d %s", code, body)
+			}
+			// {"name":"ada","age":3} in Avro binary: string length 3 (zig-zag 6), "ada", int 3
+			// (zig-zag 6).
+			avro := []byte{6, 'a', 'd', 'a', 6}
+			framed := func(id int) string {
+				frame := append([]byte{0, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}, avro...)
+				return mustJSON(t, map[string]any{"format": "PAYLOAD_FORMAT_CONFLUENT", "data": frame})
+			}
+			code, body = front.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", framed(v2.ID))
+			if code != 200 || !strings.Contains(body, "OUTCOME_VALID") || !strings.Contains(body, `"version":2`) {
+				t.Errorf("framed with v2's ID before any poll: %d %s, want valid against version 2", code, body)
+			}
+			code, body = front.Do(t, "POST", "/v1/subjects/users-value/validate", "prod-token", framed(other.ID))
+			if code != 200 || !strings.Contains(body, "UNKNOWN_SCHEMA_ID") {
+				t.Errorf("framed with another subject's ID: %d %s, want unknown_schema_id", code, body)
 			}
 		})
 	}
