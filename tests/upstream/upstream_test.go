@@ -268,6 +268,22 @@ func TestRegistryThroughUpstream(t *testing.T) {
 			if d := got[0].Details; d["version"] != "1" || d["schema_id"] != fmt.Sprint(reg.ID) {
 				t.Errorf("audit details of the registration: %v, want version 1 and schema ID %d", d, reg.ID)
 			}
+			// The CLI (gRPC RegistryService) and /v1 go the same way.
+			file := writeFile(t, "user-v2.avsc", userV2)
+			out, errOut, exit := harness.Run(t, []string{"SCHEMAGATE_TOKEN=alice-token"}, "schema", "register", "users-value",
+				"--type", "AVRO", "--file", file, "--server", front.GRPCAddr)
+			if exit != 0 || !strings.Contains(out, "registered users-value version 2") {
+				t.Fatalf("schemagate schema register through the front: exit %d %q %q", exit, out, errOut)
+			}
+			if code, body := up.do(t, "GET", "/subjects/users-value/versions", ""); code != 200 || compactJSON(t, body) != "[1,2]" {
+				t.Errorf("upstream versions after the CLI registration: %d %s, want [1,2]", code, body)
+			}
+			if code, body := front.Do(t, "GET", "/v1/subjects/users-value/versions/2", "prod-token", ""); code != 200 || !strings.Contains(body, `"version":2`) {
+				t.Errorf("GET /v1/subjects/users-value/versions/2 through the front: %d %s", code, body)
+			}
+			if got := audit(t, front, "users-value", "schema.registered"); len(got) != 2 || got[1].Actor != "alice" || got[1].Details["version"] != "2" {
+				t.Errorf("audit after the CLI registration: %+v, want a second entry by alice for version 2", got)
+			}
 		})
 	}
 }
