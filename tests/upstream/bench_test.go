@@ -52,14 +52,17 @@ func BenchmarkUpstreamMode(b *testing.B) {
 			}
 		})
 	}
-	// First fetch: each operation asks for a schema nobody has asked the front for.
+	// First fetch: each operation asks for a schema nobody has asked the front for (names carry
+	// the run, so that -count and b.N's rounds never repeat a schema).
+	run := 0
 	for _, mode := range []string{"direct", "upstream"} {
 		s := map[string]*harness.Server{"direct": up, "upstream": front}[mode]
 		b.Run("first-fetch/"+mode, func(b *testing.B) {
+			run++
 			ids := make([]int, b.N)
 			for i := range ids {
-				schema := fmt.Sprintf(`{"type":"record","name":"F%s%d","fields":[{"name":"a","type":"long"}]}`, mode, i)
-				code, body := up.Do(b, "POST", fmt.Sprintf("/subjects/first-%s-%d/versions", mode, i), "", schemaBody(b, schema))
+				schema := fmt.Sprintf(`{"type":"record","name":"F%s%d_%d","fields":[{"name":"a","type":"long"}]}`, mode, run, i)
+				code, body := up.Do(b, "POST", fmt.Sprintf("/subjects/first-%s-%d-%d/versions", mode, run, i), "", schemaBody(b, schema))
 				var r struct{ ID int }
 				if code != 200 || json.Unmarshal([]byte(body), &r) != nil {
 					b.Fatalf("register in the upstream: %d %s", code, body)
