@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/confluent"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/registry"
 )
@@ -47,7 +48,7 @@ func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSc
 
 // GetSchema answers a schema by ID to a principal granted at least one subject that uses it.
 func (s *registryService) GetSchema(ctx context.Context, req *pb.GetSchemaRequest) (*pb.GetSchemaResponse, error) {
-	if err := auth.RequireSchema(ctx, int(req.GetId()), s.schemaUsers(int(req.GetId()))); err != nil {
+	if err := auth.RequireSchema(ctx, int(req.GetId()), confluent.SchemaUsers(s.reg, int(req.GetId()))); err != nil {
 		return nil, err
 	}
 	sch, err := s.reg.SchemaByID(ctx, int(req.GetId()))
@@ -76,22 +77,6 @@ func (s *registryService) ListSubjects(ctx context.Context, req *pb.ListSubjects
 		return nil, err
 	}
 	return &pb.ListSubjectsResponse{Subjects: auth.Visible(ctx, subjects, subjectName)}, nil
-}
-
-// schemaUsers reads the subjects that use schema id, soft-deleted versions included, for
-// auth.RequireSchema.
-func (s *registryService) schemaUsers(id int) func(context.Context) ([]string, error) {
-	return func(ctx context.Context) ([]string, error) {
-		svs, err := s.reg.SubjectVersionsOfSchema(ctx, id, true)
-		if err != nil {
-			return nil, err
-		}
-		subjects := make([]string, len(svs))
-		for i, sv := range svs {
-			subjects[i] = sv.Subject
-		}
-		return subjects, nil
-	}
 }
 
 // subjectName is a subject's own name, for auth.Visible over lists of names.

@@ -111,8 +111,9 @@ func do(t *testing.T, base, method, path, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// frontPrincipals are the front's callers: a producer, an author, two governance leads, on-call
-// and an admin; each one's token is its name + "-token".
+// frontPrincipals are the front's callers: a producer, an author, a governance lead, on-call,
+// an admin, and a producer granted the users-* subjects only; each one's token is its name +
+// "-token".
 const frontPrincipals = `auth:
   principals:
     - {name: prod, roles: [producer], token_sha256: %s}
@@ -120,6 +121,7 @@ const frontPrincipals = `auth:
     - {name: lead, roles: [governance-lead], token_sha256: %s}
     - {name: pager, roles: [oncall], token_sha256: %s}
     - {name: root, roles: [admin], token_sha256: %s}
+    - {name: users-app, roles: [producer], subjects: ["users-*"], token_sha256: %s}
 `
 
 // startFront starts schemagate in upstream mode in front of upstreamURL, with extra config
@@ -127,7 +129,7 @@ const frontPrincipals = `auth:
 func startFront(t *testing.T, upstreamURL, extra string, env ...string) *harness.Server {
 	t.Helper()
 	tokenFile := writeFile(t, "upstream-token", upstreamToken+"\n")
-	cfg := fmt.Sprintf(frontPrincipals, hash("prod-token"), hash("alice-token"), hash("lead-token"), hash("pager-token"), hash("root-token")) +
+	cfg := fmt.Sprintf(frontPrincipals, hash("prod-token"), hash("alice-token"), hash("lead-token"), hash("pager-token"), hash("root-token"), hash("users-app-token")) +
 		fmt.Sprintf(`schema_registry:
   upstream:
     url: %s
@@ -620,5 +622,69 @@ func TestFramedPayloadOfUnpolledVersion(t *testing.T) {
 				t.Errorf("framed with another subject's ID: %d %s, want unknown_schema_id", code, body)
 			}
 		})
+	}
+}
+
+// upstreamCalls sums the front's schemagate_upstream_requests_total.
+func upstreamCalls(t *testing.T, front *harness.Server) int {
+	t.Helper()
+	_, metrics := front.Do(t, "GET", "/metrics", "", "")
+	total := 0
+	for _, line := range strings.Split(metrics, "\n") {
+		if rest, ok := strings.CutPrefix(line, "schemagate_upstream_requests_total{"); ok {
+			var n int
+			if _, err := fmt.Sscan(rest[strings.LastIndex(rest, " ")+1:], &n); err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	return total
+}
+
+// TestCachedReadsMakeNoUpstreamCall: once a schema has been fetched, reading it by ID (also by
+// a principal with subject grants, whose check needs the schema's subjects) and validating
+// against it make no call to the upstream; a principal not granted any subject of the schema is
+// still refused.
+func TestCachedReadsMakeNoUpstreamCall(t *testing.T) {
+	t.Parallel()
+	up := startSchemagateUpstream(t)
+	front := startFront(t, up.url, "", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_POLL_INTERVAL=1h")
+	code, body := front.Do(t, "POST", "/subjects/users-value/versions", "alice-token", schemaBody(t, userV1))
+	var reg struct{ ID int }
+	if code != 200 || json.Unmarshal([]byte(body), &reg) != nil {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	path := fmt.Sprintf("/schemas/ids/%d", reg.ID)
+	reads := func() {
+		for _, token := range []string{"users-app-token", "prod-token"} {
+			if code, body := front.Do(t, "GET", path, token, ""); code != 200 {
+				t.Fatalf("GET %s with %s: %d %s", path, token, code, body)
+			}
+		}
+		if code, body := front.Do(t, "GET", "/subjects/users-value/versions/1", "users-app-token", ""); code != 200 {
+			t.Fatalf("GET /subjects/users-value/versions/1: %d %s", code, body)
+		}
+		if code, body := front.Do(t, "POST", "/v1/subjects/users-value/validate", "users-app-token", `{"json":{"name":"ada"}}`); code != 200 || !strings.Contains(body, "OUTCOME_VALID") {
+			t.Fatalf("validate: %d %s", code, body)
+		}
+	}
+	reads() // fetches and caches
+	before := upstreamCalls(t, front)
+	reads()
+	reads()
+	if after := upstreamCalls(t, front); after != before {
+		t.Errorf("cached reads made %d upstream calls; want none", after-before)
+	}
+	if code, body := front.Do(t, "POST", "/subjects/orders-value/versions", "alice-token", schemaBody(t, `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}`)); code != 200 {
+		t.Fatalf("register orders-value: %d %s", code, body)
+	}
+	var orders struct{ ID int }
+	_, body = front.Do(t, "GET", "/subjects/orders-value/versions/1", "alice-token", "")
+	if err := json.Unmarshal([]byte(body), &orders); err != nil || orders.ID == 0 {
+		t.Fatalf("orders-value version 1: %s", body)
+	}
+	if code, body := front.Do(t, "GET", fmt.Sprintf("/schemas/ids/%d", orders.ID), "users-app-token", ""); code != 403 {
+		t.Errorf("users-app reads orders-value's schema: %d %s, want 403", code, body)
 	}
 }
