@@ -18,6 +18,7 @@ import (
 
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store/storetest"
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // registryAPI is the method set the gateway, the validation engine and governance use of a
@@ -296,14 +297,14 @@ func TestRegistryOutage(t *testing.T) {
 	ctx := t.Context()
 	target := httptest.NewServer(srfake.NewRegistry().Handler())
 	t.Cleanup(target.Close)
-	proxy := startFaultProxy(t, target.URL)
+	proxy := harness.StartFaultProxy(t, target.URL)
 	direct := newClient(t, Options{URL: target.URL})
 	seen := mustDo[Registered](t)(direct.Register(ctx, "seen-value", Schema{Schema: orderSchema("seen", `{"name":"id","type":"long"}`)}))
 	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	r, _, _ := newRegistry(t, Options{URL: proxy.srv.URL}, clock)
+	r, _, _ := newRegistry(t, Options{URL: proxy.URL()}, clock)
 	unseen := mustDo[Registered](t)(direct.Register(ctx, "unseen-value", Schema{Schema: orderSchema("unseen", `{"name":"id","type":"long"}`)}))
 
-	proxy.fault.Store(fault5xx)
+	proxy.SetFault(harness.Fault5xx)
 	syncErr := r.Sync(ctx)
 	reason, since, degraded := r.Degraded()
 	_, cachedErr := r.SchemaByID(ctx, seen.ID)
@@ -311,7 +312,7 @@ func TestRegistryOutage(t *testing.T) {
 	_, uncachedErr := r.SchemaByID(ctx, unseen.ID)
 	_, writeErr := r.Register(ctx, "seen-value", avro(`"string"`))
 
-	proxy.fault.Store(faultNone)
+	proxy.SetFault(harness.FaultNone)
 	recoveryErr := r.Sync(ctx)
 	_, _, degradedAfter := r.Degraded()
 	_, uncachedAfterErr := r.SchemaByID(ctx, unseen.ID)

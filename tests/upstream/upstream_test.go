@@ -13,12 +13,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -341,89 +339,25 @@ func TestVersionRegisteredBehindSchemagate(t *testing.T) {
 	}
 }
 
-// switchProxy forwards TCP connections to target until it is switched down: then it closes
-// every open connection and refuses new ones (accepts and closes at once), as an upstream that
-// went away does. Switched up again, it forwards anew.
-type switchProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *switchProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &switchProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go p.serve()
-	return p
-}
-
-// URL is the proxy's base URL.
-func (p *switchProxy) URL() string { return "http://" + p.ln.Addr().String() }
-
-func (p *switchProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.forward(c)
-	}
-}
-
-func (p *switchProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return false
-	}
-	p.conns[c] = true
-	return true
-}
-
-func (p *switchProxy) forward(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(c) || !p.track(up) {
-		c.Close()
-		if up != nil {
-			up.Close()
-		}
-		return
-	}
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
-// setDown switches the proxy down (closing every forwarded connection) or up.
-func (p *switchProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
-// TestUpstreamOutage: with the upstream gone, validation of subjects already seen goes on
-// (canary flags and accepts, strict rejects), a schema never seen cannot be validated and says
-// why, writes answer 50001 "upstream registry unreachable", /readyz says what is degraded and
-// the up metric drops; when the upstream returns, all of it recovers without a restart and
-// nothing acknowledged is lost.
+// TestUpstreamOutage puts a fault-injecting proxy between the front and the upstream: down
+// (connections closed unanswered), slow (beyond the front's 2s timeout), 5xx, and connections
+// dropped mid-answer. With each, validation of subjects already seen goes on (canary flags and
+// accepts, strict rejects), a subject never seen cannot be validated and says why, writes fail
+// without being applied (50001 "upstream registry unreachable", or the upstream's own 5xx answer
+// unchanged), /readyz says what is degraded and the up metric drops; when the fault clears, all
+// of it recovers without a restart and nothing acknowledged is lost.
 func TestUpstreamOutage(t *testing.T) {
-	t.Parallel()
+	for _, fault := range []harness.Fault{harness.FaultDown, harness.FaultSlow, harness.Fault5xx, harness.FaultDrop} {
+		t.Run(fault.String(), func(t *testing.T) {
+			t.Parallel()
+			outage(t, fault)
+		})
+	}
+}
+
+func outage(t *testing.T, fault harness.Fault) {
 	up := startSchemagateUpstream(t)
-	proxy := startProxy(t, strings.TrimPrefix(up.url, "http://"))
+	proxy := harness.StartFaultProxy(t, up.url)
 	front := startFront(t, proxy.URL(), "")
 	for _, subject := range []string{"canary-value", "strict-value"} {
 		if code, body := front.Do(t, "POST", "/subjects/"+subject+"/versions", "alice-token", schemaBody(t, userV1)); code != 200 {
@@ -437,15 +371,16 @@ func TestUpstreamOutage(t *testing.T) {
 		`{"mode":"VALIDATION_MODE_STRICT","ticket":"CHG-1","justification":"outage test"}`); code != 200 {
 		t.Fatalf("set strict-value strict: %d %s", code, body)
 	}
-	proxy.setDown(true)
+
+	proxy.SetFault(fault)
 	// A subject registered in the upstream directly while the front cannot reach it: never seen.
 	if code, body := up.do(t, "POST", "/subjects/unseen-value/versions", schemaBody(t,
 		`{"type":"record","name":"Unseen","fields":[{"name":"x","type":"long"}]}`)); code != 200 {
 		t.Fatalf("register unseen-value in the upstream: %d %s", code, body)
 	}
-	eventually(t, "/readyz reports the upstream down", func() string {
+	eventually(t, "/readyz reports the upstream degraded", func() string {
 		code, body := front.Do(t, "GET", "/readyz", "", "")
-		if code != 200 || !strings.Contains(body, `"status":"degraded"`) || !strings.Contains(body, "upstream") {
+		if code != 200 || compactJSON(t, body) == "" || !strings.Contains(body, `"status":"degraded"`) || !strings.Contains(body, `"reason":"upstream registry unreachable"`) {
 			return fmt.Sprintf("/readyz: %d %s, want 200 degraded naming the upstream", code, body)
 		}
 		return ""
@@ -456,24 +391,27 @@ func TestUpstreamOutage(t *testing.T) {
 		{"strict-value", `{"name":"ada"}`, "OUTCOME_VALID"},
 	} {
 		if code, body := validate(t, front, c.subject, c.payload); code != 200 || !strings.Contains(body, c.outcome) {
-			t.Errorf("upstream down: validate %s %s: %d %s, want %s", c.subject, c.payload, code, body, c.outcome)
+			t.Errorf("upstream %s: validate %s %s: %d %s, want %s", fault, c.subject, c.payload, code, body, c.outcome)
 		}
 	}
 	if code, body := validate(t, front, "strict-value", `{"name":42}`); code != 422 || !strings.Contains(body, "OUTCOME_REJECTED") {
-		t.Errorf("upstream down: strict drift: %d %s, want 422 rejected", code, body)
+		t.Errorf("upstream %s: strict drift: %d %s, want 422 rejected", fault, code, body)
 	}
-	if code, body := front.Do(t, "POST", "/v1/subjects/unseen-value/validate", "prod-token", `{"json":{"x":1}}`); code != 503 || !strings.Contains(body, "upstream registry unreachable") {
-		t.Errorf("upstream down: validate a subject never seen: %d %s, want 503 naming the upstream", code, body)
+	if code, body := front.Do(t, "POST", "/v1/subjects/unseen-value/validate", "prod-token", `{"json":{"x":1}}`); code != 503 || !strings.Contains(body, "unseen-value") {
+		t.Errorf("upstream %s: validate a subject never seen: %d %s, want 503 naming it", fault, code, body)
 	}
-	code, body := front.Do(t, "POST", "/subjects/canary-value/versions", "alice-token", schemaBody(t, userV2))
-	if code != 500 || compactJSON(t, body) == "" || !strings.Contains(body, `"error_code":50001`) || !strings.Contains(body, "upstream registry unreachable") {
-		t.Errorf("upstream down: register: %d %s, want 500 50001 upstream registry unreachable", code, body)
+	wantCode, wantBody := 500, `"error_code":50001,"message":"upstream registry unreachable`
+	if fault == harness.Fault5xx {
+		wantCode, wantBody = 503, `{"error_code":50301,"message":"overloaded"}` // the upstream's answer, unchanged
 	}
-	if _, metrics := front.Do(t, "GET", "/metrics", "", ""); !strings.Contains(metrics, "schemagate_upstream_up 0") {
-		t.Errorf("upstream down: /metrics lacks schemagate_upstream_up 0")
+	if code, body := front.Do(t, "POST", "/subjects/canary-value/versions", "alice-token", schemaBody(t, userV2)); code != wantCode || !strings.Contains(body, wantBody) {
+		t.Errorf("upstream %s: register: %d %s, want %d %s", fault, code, body, wantCode, wantBody)
+	}
+	if _, metrics := front.Do(t, "GET", "/metrics", "", ""); !strings.Contains(metrics, "\nschemagate_upstream_up 0\n") {
+		t.Errorf("upstream %s: /metrics lacks schemagate_upstream_up 0", fault)
 	}
 
-	proxy.setDown(false)
+	proxy.SetFault(harness.FaultNone)
 	eventually(t, "recovery without a restart", func() string {
 		if code, body := front.Do(t, "GET", "/readyz", "", ""); code != 200 || !strings.Contains(body, `"status":"ready"`) {
 			return fmt.Sprintf("/readyz: %d %s", code, body)
@@ -486,8 +424,8 @@ func TestUpstreamOutage(t *testing.T) {
 	if code, body := front.Do(t, "POST", "/subjects/canary-value/versions", "alice-token", schemaBody(t, userV2)); code != 200 {
 		t.Errorf("register after recovery: %d %s", code, body)
 	}
-	// Nothing acknowledged is lost: both registrations made before the outage and the one after
-	// it are in the upstream and in the front's audit log.
+	// Nothing acknowledged is lost, nothing refused was applied: the registrations acknowledged
+	// before and after the fault are in the upstream and in the front's audit log, and only them.
 	if code, body := up.do(t, "GET", "/subjects/canary-value/versions", ""); code != 200 || compactJSON(t, body) != "[1,2]" {
 		t.Errorf("upstream versions of canary-value: %d %s, want [1,2]", code, body)
 	}
