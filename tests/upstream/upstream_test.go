@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/schemagate/schemagate/store/storetest"
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
@@ -624,5 +625,57 @@ func TestCachedReadsMakeNoUpstreamCall(t *testing.T) {
 	}
 	if code, body := front.Do(t, "GET", fmt.Sprintf("/schemas/ids/%d", orders.ID), "users-app-token", ""); code != 403 {
 		t.Errorf("users-app reads orders-value's schema: %d %s, want 403", code, body)
+	}
+}
+
+// TestReplicasRecordOnce: two replicas in upstream mode on one store (SQLite, or PostgreSQL
+// under `make unit-postgres`) both notice a version registered in the upstream directly; the
+// audit log records it once, as observed. A registration through one replica is audited once,
+// with its principal, though the other replica's poll sees it too.
+func TestReplicasRecordOnce(t *testing.T) {
+	t.Parallel()
+	up := startSchemagateUpstream(t)
+	store := storetest.URL(t)
+	tokenFile := writeFile(t, "upstream-token", upstreamToken+"\n")
+	var replicas []*harness.Server
+	for _, name := range []string{"replica-a", "replica-b"} {
+		cfg := fmt.Sprintf(frontPrincipals, hash("prod-token"), hash("alice-token"), hash("lead-token"), hash("pager-token"), hash("root-token"), hash("users-app-token")) +
+			fmt.Sprintf("schema_registry:\n  upstream: {url: %s, bearer_token_file: %s, poll_interval: %s}\n", up.url, tokenFile, pollInterval)
+		replicas = append(replicas, harness.Start(t, harness.Options{Name: name, StorageURL: store, ConfigFile: writeFile(t, name+".yaml", cfg)}))
+	}
+	if code, body := replicas[0].Do(t, "POST", "/subjects/users-value/versions", "alice-token", schemaBody(t, userV1)); code != 200 {
+		t.Fatalf("register through replica a: %d %s", code, body)
+	}
+	if code, body := up.do(t, "POST", "/subjects/users-value/versions", schemaBody(t, userV2)); code != 200 {
+		t.Fatalf("register v2 in the upstream directly: %d %s", code, body)
+	}
+	want := []string{"alice 1", "upstream-registry 2"}
+	eventually(t, "one entry per version", func() string {
+		var got []string
+		for _, e := range audit(t, replicas[1], "users-value", "schema.registered") {
+			got = append(got, e.Actor+" "+e.Details["version"])
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return "audit entries (-want +got):\n" + diff
+		}
+		return ""
+	})
+	// Several more polls of both replicas (each at least two calls: subjects, versions) change
+	// nothing.
+	for _, r := range replicas {
+		before := upstreamCalls(t, r)
+		eventually(t, "more polls", func() string {
+			if n := upstreamCalls(t, r) - before; n < 6 {
+				return fmt.Sprintf("%d upstream calls since, want 6", n)
+			}
+			return ""
+		})
+	}
+	var got []string
+	for _, e := range audit(t, replicas[0], "users-value", "schema.registered") {
+		got = append(got, e.Actor+" "+e.Details["version"])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit entries after more polls (-want +got):\n%s", diff)
 	}
 }
