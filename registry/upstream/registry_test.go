@@ -405,3 +405,34 @@ func TestRegisterAuditFailure(t *testing.T) {
 		t.Errorf("hooks after the next poll (-want +got):\n%s", diff)
 	}
 }
+
+// TestRegisterClaimsVersionSeenByPoll: a poll that runs between the upstream's answer to a
+// registration and its recording sees the new version first. The version is still the
+// registration's: it is recorded once, with the caller's hook call, and the next polls do not
+// record it again as observed. (The poll is made to see it first by registering the same schema
+// directly in the upstream, then through the Registry, which the upstream answers with the same
+// version.)
+func TestRegisterClaimsVersionSeenByPoll(t *testing.T) {
+	ctx := t.Context()
+	token := secretFile(t, "token", upstreamToken)
+	opts := Options{URL: startSrfake(t), BearerTokenFile: token}
+	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r, _, h := newRegistry(t, opts, clock)
+	schema := orderSchema("race", `{"name":"id","type":"long"}`)
+	reg := mustDo[Registered](t)(newClient(t, opts).Register(ctx, "race-value", Schema{Schema: schema}))
+	if err := r.Sync(ctx); err != nil { // sees version 1, not recorded yet
+		t.Fatal(err)
+	}
+	mustDo[registry.SubjectVersion](t)(r.Register(ctx, "race-value", avro(schema)))
+	for range 2 {
+		clock.advance(time.Minute)
+		if err := r.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []registry.Change{{Action: registry.ActionSchemaRegistered, Subject: "race-value",
+		Details: map[string]string{"version": "1", "schema_id": itoa(reg.ID), "type": "AVRO"}}}
+	if diff := cmp.Diff(want, h.take()); diff != "" {
+		t.Errorf("hooks (-want +got):\n%s", diff)
+	}
+}

@@ -58,12 +58,14 @@ func (r *Registry) Register(ctx context.Context, subject string, in registry.Sch
 	sv := registry.SubjectVersion{Subject: subject, Version: reg.Version, Schema: w.schema(reg.ID)}
 	key := versionKey{subject, reg.Version}
 
+	// Only a version recorded already is one this registration did not make. One a poll has
+	// just seen (indexed, not recorded yet: the poll ran between the upstream's answer and
+	// here) is this registration's, and is recorded with the caller; if another replica
+	// recorded it meanwhile, the insert finds its row and no hook runs.
 	r.mu.Lock()
-	_, known := r.idx.live[subject][reg.Version]
-	_, pending := r.idx.seen[key]
 	_, recorded := r.idx.recorded[key]
 	r.mu.Unlock()
-	if known || pending || recorded {
+	if recorded {
 		return sv, nil // the subject held the schema already: no version was made here
 	}
 	now := r.clock()
