@@ -285,6 +285,10 @@ func TestRegistryThroughUpstream(t *testing.T) {
 			if got := audit(t, front, "users-value", "schema.registered"); len(got) != 2 || got[1].Actor != "alice" || got[1].Details["version"] != "2" {
 				t.Errorf("audit after the CLI registration: %+v, want a second entry by alice for version 2", got)
 			}
+			// schemagate's credential for the upstream is never logged.
+			if strings.Contains(front.Log(), upstreamToken) {
+				t.Error("the front's log holds its upstream token")
+			}
 		})
 	}
 }
