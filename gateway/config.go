@@ -22,6 +22,7 @@ import (
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/registry/compatbudget"
+	"github.com/schemagate/schemagate/registry/upstream"
 	"github.com/schemagate/schemagate/store"
 	"github.com/schemagate/schemagate/validate"
 )
@@ -100,7 +101,43 @@ type SchemaRegistryConfig struct {
 	// CompatibilityUnitBurst is the work a principal may spend at once before the rate
 	// applies; at least compatibility_budget. Default 4000000.
 	CompatibilityUnitBurst int64 `yaml:"compatibility_unit_burst"`
+	// Upstream, when its URL is set, puts schemagate in front of an existing
+	// Confluent-compatible registry instead of its embedded one (upstream mode).
+	Upstream UpstreamConfig `yaml:"upstream"`
 }
+
+// UpstreamConfig is schema_registry.upstream: the Confluent-compatible registry schemagate
+// serves in upstream mode. The credentials are schemagate's own, never a caller's; secrets are
+// read from files and never logged.
+type UpstreamConfig struct {
+	// URL of the upstream registry (http or https). Empty: the embedded registry.
+	URL string `yaml:"url"`
+	// Username and PasswordFile are basic-auth credentials (the file holds the password).
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	// BearerTokenFile holds a bearer token, the alternative to basic auth.
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	// TLS configures HTTPS to the upstream: CAFile to trust, CertFile and KeyFile for mutual TLS.
+	TLS UpstreamTLSConfig `yaml:"tls"`
+	// Timeout bounds each call to the upstream, retries included. Default 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConns bounds the connections open to the upstream; calls beyond it wait within their
+	// deadline, so a slow upstream cannot use up schemagate's connections. Default 16.
+	MaxConns int `yaml:"max_conns"`
+	// PollInterval is how often subjects and versions are refreshed from the upstream, so
+	// versions registered directly in it are noticed. Default 5s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// UpstreamTLSConfig is schema_registry.upstream.tls.
+type UpstreamTLSConfig struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether upstream mode is configured.
+func (u UpstreamConfig) Enabled() bool { return u.URL != "" }
 
 // ServerConfig holds the listen addresses and the data directory.
 type ServerConfig struct {
@@ -295,7 +332,8 @@ func DefaultConfig() Config {
 			MaxPayloadBytes: validate.DefaultMaxPayloadBytes, MaxJSONDepth: validate.DefaultMaxDepth, MaxBatchSize: defaultMaxBatch,
 			CompatibilityBudget: compatbudget.DefaultUnits, MaxUnionBranches: registry.DefaultMaxUnionBranches,
 			MaxJSONSchemaCombinatorItems: registry.DefaultMaxCombinatorItems,
-			CompatibilityUnitsPerSecond:  defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst},
+			CompatibilityUnitsPerSecond:  defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst,
+			Upstream: UpstreamConfig{Timeout: upstream.DefaultTimeout, MaxConns: upstream.DefaultMaxConns, PollInterval: defaultUpstreamPollInterval}},
 		Governance: governance.DefaultConfig(),
 	}
 }
@@ -392,6 +430,9 @@ func (c Config) Validate() error {
 	}
 	if r := c.SchemaRegistry.CompatibilityUnitsPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		return fmt.Errorf("config: schema_registry.compatibility_units_per_second %v: want 0 (no limit) or a positive rate", r)
+	}
+	if u := c.SchemaRegistry.Upstream; u.Timeout <= 0 || u.PollInterval <= 0 || u.MaxConns <= 0 {
+		return fmt.Errorf("config: schema_registry.upstream.timeout %s, max_conns %d and poll_interval %s must be positive", u.Timeout, u.MaxConns, u.PollInterval)
 	}
 	if err := c.Governance.Validate(); err != nil {
 		return err

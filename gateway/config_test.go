@@ -229,7 +229,12 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_BATCH_SIZE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_BUDGET", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_UNION_BRANCHES",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_SCHEMA_COMBINATOR_ITEMS",
-		"SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNITS_PER_SECOND", "SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNIT_BURST", "SCHEMAGATE_GOVERNANCE_EVIDENCE_BUCKET",
+		"SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNITS_PER_SECOND", "SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNIT_BURST",
+		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_URL", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_USERNAME", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_PASSWORD_FILE",
+		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_BEARER_TOKEN_FILE", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_CA_FILE",
+		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_CERT_FILE", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_KEY_FILE",
+		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TIMEOUT", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_MAX_CONNS", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_POLL_INTERVAL",
+		"SCHEMAGATE_GOVERNANCE_EVIDENCE_BUCKET",
 		"SCHEMAGATE_GOVERNANCE_EVIDENCE_FLUSH_INTERVAL", "SCHEMAGATE_GOVERNANCE_EVIDENCE_MAX_SAMPLES", "SCHEMAGATE_GOVERNANCE_EVIDENCE_MAX_HELD_BUCKETS",
 		"SCHEMAGATE_GOVERNANCE_CLEAN_WINDOW", "SCHEMAGATE_GOVERNANCE_MIN_VALIDATIONS", "SCHEMAGATE_GOVERNANCE_MIN_PRINCIPALS",
 		"SCHEMAGATE_GOVERNANCE_REPLICA_TIMEOUT", "SCHEMAGATE_GOVERNANCE_REQUIRE_APPROVAL",
@@ -420,5 +425,74 @@ func TestCheckEnv(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s: CheckEnv (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// TestUpstreamConfig loads schema_registry.upstream from a file and the environment: absent,
+// it is the embedded registry; set, every key is read, and the durations must be positive.
+func TestUpstreamConfig(t *testing.T) {
+	def := DefaultConfig().SchemaRegistry.Upstream
+	if diff := cmp.Diff(UpstreamConfig{Timeout: 5 * time.Second, MaxConns: 16, PollInterval: 5 * time.Second}, def); diff != "" {
+		t.Errorf("default upstream config (-want +got):\n%s", diff)
+	}
+	if def.Enabled() {
+		t.Error("upstream mode is on by default; want the embedded registry")
+	}
+	path := writeFile(t, `schema_registry:
+  upstream:
+    url: https://registry.example:8081
+    username: schemagate
+    password_file: /run/secrets/upstream-password
+    tls:
+      ca_file: /etc/schemagate/upstream-ca.pem
+      cert_file: /etc/schemagate/client.pem
+      key_file: /etc/schemagate/client-key.pem
+    timeout: 2s
+`)
+	cfg, err := LoadConfig(path, envMap(map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_POLL_INTERVAL": "500ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := UpstreamConfig{URL: "https://registry.example:8081", Username: "schemagate", PasswordFile: "/run/secrets/upstream-password",
+		TLS:     UpstreamTLSConfig{CAFile: "/etc/schemagate/upstream-ca.pem", CertFile: "/etc/schemagate/client.pem", KeyFile: "/etc/schemagate/client-key.pem"},
+		Timeout: 2 * time.Second, MaxConns: 16, PollInterval: 500 * time.Millisecond}
+	if diff := cmp.Diff(want, cfg.SchemaRegistry.Upstream); diff != "" {
+		t.Errorf("loaded upstream config (-want +got):\n%s", diff)
+	}
+	if !cfg.SchemaRegistry.Upstream.Enabled() {
+		t.Error("upstream.url set but upstream mode is off")
+	}
+	cfg.SchemaRegistry.Upstream.PollInterval = 0
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "schema_registry.upstream.timeout 2s, max_conns 16 and poll_interval 0s must be positive") {
+		t.Errorf("Validate with poll_interval 0: %v, want the upstream durations named", err)
+	}
+}
+
+// TestUpstreamRefusedAtStart: settings the upstream client refuses stop `serve` with an error
+// naming schema_registry.upstream, before anything listens.
+func TestUpstreamRefusedAtStart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(*UpstreamConfig)
+		want string
+	}{
+		{"password file missing", func(u *UpstreamConfig) { u.Username, u.PasswordFile = "schemagate", "/nonexistent/password" }, "schema_registry.upstream"},
+		{"not a URL", func(u *UpstreamConfig) { u.URL = "registry.internal:8081" }, "schema_registry.upstream"},
+		{"TLS on http", func(u *UpstreamConfig) { u.TLS.CAFile = writeFile(t, "ca") }, "schema_registry.upstream"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+			cfg.SchemaRegistry.Upstream.URL = "http://127.0.0.1:9"
+			tt.edit(&cfg.SchemaRegistry.Upstream)
+			g, err := New(t.Context(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				_ = g.close()
+				t.Fatal("New succeeded; want the upstream settings refused")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v; want it to name %s", err, tt.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 
 	"google.golang.org/grpc"
@@ -12,6 +13,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/registry/upstream"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -74,6 +76,10 @@ var grpcCodes = []struct {
 	{governance.ErrEvidenceIncomplete, codes.Unavailable}, // a replica's evidence is late: retry
 	{registry.ErrStore, codes.Unavailable},
 	{governance.ErrStore, codes.Unavailable},
+	// Upstream mode: no answer from the upstream registry. Its message says so and reaches the
+	// client; the upstream's own answers (*upstream.APIError) match the registry errors above
+	// by their error code.
+	{upstream.ErrUnavailable, codes.Unavailable},
 }
 
 // storeFailures are the errors whose text never reaches clients: storage failures.
@@ -91,6 +97,10 @@ func toStatus(err error) error {
 		return err
 	}
 	switch {
+	case errors.Is(err, upstream.ErrUnavailable) && !errors.Is(err, registry.ErrStore):
+		// Before the context cases: a call to the upstream that ran out of time is the
+		// upstream's unavailability, not the caller's deadline.
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -104,7 +114,32 @@ func toStatus(err error) error {
 			return status.Error(m.code, err.Error())
 		}
 	}
+	var upstreamErr *upstream.APIError
+	if errors.As(err, &upstreamErr) {
+		return upstreamStatus(upstreamErr)
+	}
 	return hiddenError{code: codes.Internal, msg: "internal error", cause: err}
+}
+
+// upstreamStatus is the gRPC status of an upstream registry's answer whose error code the
+// registry errors do not cover, by its HTTP status; the upstream refusing schemagate's own
+// credentials is Unavailable (the caller's are not at fault).
+func upstreamStatus(e *upstream.APIError) error {
+	if upstream.CredentialsRefused(e) {
+		return hiddenError{code: codes.Unavailable, msg: "upstream registry refused schemagate's credentials", cause: e}
+	}
+	code := codes.Unknown
+	switch {
+	case e.Status == http.StatusNotFound:
+		code = codes.NotFound
+	case e.Status == http.StatusConflict:
+		code = codes.FailedPrecondition
+	case e.Status == http.StatusTooManyRequests:
+		code = codes.ResourceExhausted
+	case e.Status >= 400 && e.Status < 500:
+		code = codes.InvalidArgument
+	}
+	return status.Error(code, e.Error())
 }
 
 // clientMessage is the message a client is sent for err (the per-item errors of batches and

@@ -24,7 +24,6 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/schemagate/schemagate/gateway/auth"
-	"github.com/schemagate/schemagate/gateway/compatlimit"
 	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/governance"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -83,6 +82,8 @@ type Gateway struct {
 	// refresh, tick, alert delivery) run from Run until shutdown; the gate's last evidence flush
 	// happens before the store closes.
 	background []func(context.Context)
+	// degraded, in upstream mode, reports the upstream registry unreachable (on /readyz).
+	degraded degradedFunc
 
 	closeOnce sync.Once
 	cleanups  []func() error // run in reverse order by close
@@ -122,7 +123,10 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 			_ = g.close()
 		}
 	}()
-	reg, err := g.openRegistry(ctx, opts, metrics)
+	if err := g.openStore(ctx, opts); err != nil {
+		return nil, err
+	}
+	reg, err := g.openBackend(ctx, metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +155,8 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	return g, nil
 }
 
-// openRegistry opens the store (applying migrations) and the registry over it.
-func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics prometheus.Registerer) (*registry.Registry, error) {
+// openStore opens the store, applying migrations.
+func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	sc := g.cfg.Storage
 	var storeOpts []store.Option
 	if n := sc.MaxOpenConns; n > 0 {
@@ -166,28 +170,22 @@ func (g *Gateway) openRegistry(ctx context.Context, opts Options, metrics promet
 	}
 	db, err := store.Open(ctx, g.cfg.StorageURL(), append(storeOpts, opts.StoreOptions...)...)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return fmt.Errorf("open store: %w", err)
 	}
 	g.db = db
 	g.cleanups = append(g.cleanups, db.Close)
-	sr := g.cfg.SchemaRegistry
-	// Compatibility work is metered per principal: the registry asks before each check and
-	// reports the units it spent after.
-	limit := compatlimit.New(sr.CompatibilityUnitsPerSecond, sr.CompatibilityUnitBurst, nil)
-	reg, err := registry.New(db, registry.Options{Registerer: metrics, Logger: g.log,
-		CompatibilityBudget: sr.CompatibilityBudget, MaxUnionBranches: sr.MaxUnionBranches, MaxCombinatorItems: sr.MaxJSONSchemaCombinatorItems,
-		BeforeCheck: limit.Allow, AfterCheck: limit.Charge})
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-	return reg, nil
+	return nil
 }
+
+// observedActor is the audit log's actor of versions registered in the upstream registry
+// directly (upstream mode): observed by schemagate, not made through it.
+var observedActor = governance.Actor{Name: "upstream-registry", Role: "observed"}
 
 // newGate builds the validation engine and the governance gate, and wires them to the
 // registry: the engine forgets a subject written on this replica, and every registry write is
 // audited in its own transaction with the principal of the call (a write whose audit entry
 // cannot be stored fails and changes nothing).
-func (g *Gateway) newGate(ctx context.Context, reg *registry.Registry, metrics prometheus.Registerer) error {
+func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prometheus.Registerer) error {
 	sr := g.cfg.SchemaRegistry
 	engine, err := validate.NewEngine(validate.Options{
 		Source:        reg,
@@ -215,7 +213,13 @@ func (g *Gateway) newGate(ctx context.Context, reg *registry.Registry, metrics p
 		}
 	})
 	reg.OnWrite(func(ctx context.Context, tx *sql.Tx, c registry.Change) error {
-		return gate.AuditRegistryWriteTx(ctx, tx, actorOf(ctx), c)
+		actor := actorOf(ctx)
+		if c.Details["observed"] == "true" {
+			// Upstream mode: a version registered in the upstream registry directly, noticed by
+			// the poll; nobody made it through schemagate.
+			actor = observedActor
+		}
+		return gate.AuditRegistryWriteTx(ctx, tx, actor, c)
 	})
 	g.gate = gate
 	g.validation = &validationService{engine: engine, gate: gate, maxBatch: sr.MaxBatchSize}
@@ -230,7 +234,7 @@ func (g *Gateway) newGate(ctx context.Context, reg *registry.Registry, metrics p
 // newHTTPServer builds the HTTP server: the Confluent REST API, and the HTTP/JSON mapping that
 // reaches the gRPC server through an in-memory listener, so interceptors (auth, logging) run
 // once, in the gRPC server, and no loopback TCP hop is paid.
-func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, authn *auth.Authenticator, metrics MetricsRegistry) error {
+func (g *Gateway) newHTTPServer(ctx context.Context, reg registryBackend, authn *auth.Authenticator, metrics MetricsRegistry) error {
 	g.inproc = bufconn.Listen(1 << 20)
 	var err error
 	g.conn, err = grpc.NewClient("passthrough:///schemagate-inprocess",
@@ -250,7 +254,7 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg *registry.Registry, aut
 	if g.cfg.Metrics.RequireAuth {
 		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, authn, newBodyLimits(g.cfg), g.bodyBudget, confluentAPI, metricsAPI, g.db.Ping)
+	handler, err := newHTTPHandler(ctx, g.conn, authn, newBodyLimits(g.cfg), g.bodyBudget, confluentAPI, metricsAPI, readiness{ping: g.db.Ping, degraded: g.degraded})
 	if err != nil {
 		return err
 	}

@@ -24,14 +24,14 @@ const readyTimeout = 2 * time.Second
 // newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
 // its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
 // document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
-// answers). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
+// answers; see readiness). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
 // unless metricsAPI checks them itself (metrics.require_auth). /v1/ is authenticated by authn
 // before its body is read (an unauthenticated client cannot make the gateway read or decode a
 // large body), then authorized by the gRPC interceptors, which check the forwarded credentials
 // again at the price of a cache hit; the Confluent API authenticates in its own middleware.
 //
 // /v1 bodies are read by boundedBodies, within their route's limit and the in-flight budget.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, limits bodyLimits, budget *byteBudget, confluentAPI, metricsAPI http.Handler, ping func(context.Context) error) (http.Handler, error) {
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, limits bodyLimits, budget *byteBudget, confluentAPI, metricsAPI http.Handler, ready readiness) (http.Handler, error) {
 	routes := v1Routes()
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -92,13 +92,30 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		if err := ping(ctx); err != nil {
+		if err := ready.ping(ctx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
 			return
+		}
+		if ready.degraded != nil {
+			if _, since, ok := ready.degraded(); ok {
+				// Still 200: validation goes on from the cache, so the replica stays in service.
+				// The cause (with the upstream's address) is in the log, not on this open path.
+				writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": "upstream registry unreachable",
+					"since": since.UTC().Format(time.RFC3339)})
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	return mux, nil
+}
+
+// readiness is what /readyz reports: the store answers a ping (else 503), and, in upstream
+// mode, whether the upstream registry is reachable (200 "degraded" when it is not: validation
+// goes on from the cache, writes fail until it returns).
+type readiness struct {
+	ping     func(context.Context) error
+	degraded degradedFunc // nil in embedded mode
 }
 
 // httpError writes gRPC errors for the /v1 HTTP API. Two cases differ from grpc-gateway's

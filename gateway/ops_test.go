@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -40,23 +41,31 @@ func (r *describingRegistry) MustRegister(cs ...prometheus.Collector) {
 	}
 }
 
-// exportedMetrics starts a gateway and returns the names of every schemagate metric it
+// exportedMetrics starts a gateway in each mode and returns the names of every schemagate metric it
 // registers.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	reg := &describingRegistry{Registry: prometheus.NewRegistry(), names: map[string]bool{}}
-	cfg := DefaultConfig()
-	cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
-	g, err := New(context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Metrics: reg})
-	if err != nil {
-		t.Fatal(err)
+	names := map[string]bool{}
+	// Both modes: upstream mode adds the upstream client's metrics (schemagate_upstream_*).
+	// Nothing listens at the upstream URL; the gateway starts degraded, as it does in
+	// production when the upstream is down.
+	for _, upstreamURL := range []string{"", "http://127.0.0.1:9"} {
+		cfg := DefaultConfig()
+		cfg.Server.HTTPAddr, cfg.Server.GRPCAddr, cfg.Server.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+		cfg.SchemaRegistry.Upstream.URL = upstreamURL
+		cfg.SchemaRegistry.Upstream.Timeout = 100 * time.Millisecond
+		each := &describingRegistry{Registry: prometheus.NewRegistry(), names: names}
+		g, err := New(context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Metrics: each})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := g.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := g.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return reg.names
+	return names
 }
 
 var metricRef = regexp.MustCompile(`\bschemagate_[a-z_]+\b`)

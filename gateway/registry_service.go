@@ -6,14 +6,28 @@ import (
 	"strconv"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/confluent"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/registry"
 )
 
+// registryServiceBackend is what registryService needs of the registry.
+type registryServiceBackend interface {
+	Register(ctx context.Context, subject string, in registry.SchemaInput) (registry.SubjectVersion, error)
+	SchemaByID(ctx context.Context, id int) (registry.Schema, error)
+	SubjectVersion(ctx context.Context, subject string, version int, includeDeleted bool) (registry.SubjectVersion, error)
+	Subjects(ctx context.Context, prefix string, includeDeleted bool) ([]string, error)
+	Versions(ctx context.Context, subject string, includeDeleted bool) ([]int, error)
+	CheckCompatibility(ctx context.Context, subject string, version int, in registry.SchemaInput) ([]string, error)
+	DeleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error)
+	DeleteVersion(ctx context.Context, subject string, version int, permanent bool) (int, error)
+	SubjectVersionsOfSchema(ctx context.Context, id int, deleted bool) ([]registry.SubjectVersion, error)
+}
+
 // registryService serves schemagate.v1.RegistryService over the registry.
 type registryService struct {
 	pb.UnimplementedRegistryServiceServer
-	reg *registry.Registry
+	reg registryServiceBackend
 }
 
 func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSchemaRequest) (*pb.RegisterSchemaResponse, error) {
@@ -34,7 +48,7 @@ func (s *registryService) RegisterSchema(ctx context.Context, req *pb.RegisterSc
 
 // GetSchema answers a schema by ID to a principal granted at least one subject that uses it.
 func (s *registryService) GetSchema(ctx context.Context, req *pb.GetSchemaRequest) (*pb.GetSchemaResponse, error) {
-	if err := auth.RequireSchema(ctx, int(req.GetId()), s.schemaUsers(int(req.GetId()))); err != nil {
+	if err := auth.RequireSchema(ctx, int(req.GetId()), confluent.SchemaUsers(s.reg, int(req.GetId()))); err != nil {
 		return nil, err
 	}
 	sch, err := s.reg.SchemaByID(ctx, int(req.GetId()))
@@ -63,22 +77,6 @@ func (s *registryService) ListSubjects(ctx context.Context, req *pb.ListSubjects
 		return nil, err
 	}
 	return &pb.ListSubjectsResponse{Subjects: auth.Visible(ctx, subjects, subjectName)}, nil
-}
-
-// schemaUsers reads the subjects that use schema id, soft-deleted versions included, for
-// auth.RequireSchema.
-func (s *registryService) schemaUsers(id int) func(context.Context) ([]string, error) {
-	return func(ctx context.Context) ([]string, error) {
-		svs, err := s.reg.SubjectVersionsOfSchema(ctx, id, true)
-		if err != nil {
-			return nil, err
-		}
-		subjects := make([]string, len(svs))
-		for i, sv := range svs {
-			subjects[i] = sv.Subject
-		}
-		return subjects, nil
-	}
 }
 
 // subjectName is a subject's own name, for auth.Visible over lists of names.

@@ -311,7 +311,7 @@ func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedS
 		return nil, err
 	}
 	// Stored text is canonical already; the limits were checked when it was registered.
-	p, err := parse(s.Type, s.Text, deps, limits{maxBytes: 1 << 30, maxDepth: 1 << 20}, false)
+	p, err := parse(s.Type, s.Text, deps, storedLimits, false)
 	if err != nil {
 		return nil, fmt.Errorf("stored schema %d no longer parses: %w", id, err)
 	}

@@ -156,13 +156,13 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 			return err
 		}
 		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
 	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	return c, nil
 }
 
@@ -179,12 +179,12 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 		if err := r.q.deleteConfig(ctx, tx, subject); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("deleting a compatibility configuration", err)
 	}
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	return prev, nil
 }
 
@@ -246,13 +246,13 @@ func (r *Registry) SetAccessMode(ctx context.Context, subject string, mode Acces
 		if err := r.q.putMode(ctx, tx, subject, m); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return "", r.storeErr("writing a mode", err)
 	}
 	r.log.InfoContext(ctx, "mode set", "subject", subject, "mode", m)
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	return m, nil
 }
 
@@ -268,12 +268,12 @@ func (r *Registry) DeleteAccessMode(ctx context.Context, subject string) (Access
 		if err := r.q.deleteMode(ctx, tx, subject); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return "", r.storeErr("deleting a mode", err)
 	}
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	return prev, nil
 }
 

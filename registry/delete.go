@@ -81,13 +81,13 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 		}
 		change = Change{Action: ActionSchemaDeleted, Subject: subject, Details: map[string]string{
 			"versions": fmt.Sprint(deleted), "permanent": strconv.FormatBool(permanent)}}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return nil, r.storeErr("deleting a subject", err)
 	}
 	r.forget(schemaIDs...)
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	r.log.InfoContext(ctx, "subject deleted", "subject", subject, "versions", deleted, "permanent", permanent)
 	return deleted, nil
 }
@@ -169,7 +169,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		}
 		change = Change{Action: ActionSchemaDeleted, Subject: subject, Details: map[string]string{
 			"versions": fmt.Sprint([]int{deleted}), "permanent": strconv.FormatBool(permanent)}}
-		return r.journal(ctx, tx, change)
+		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return 0, r.storeErr("deleting a subject version", err)
@@ -177,7 +177,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if schemaID != 0 {
 		r.forget(schemaID)
 	}
-	r.notify(ctx, change)
+	r.hooks.Notify(ctx, change)
 	r.log.InfoContext(ctx, "subject version deleted", "subject", subject, "version", deleted, "permanent", permanent)
 	return deleted, nil
 }

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,9 +48,7 @@ type Registry struct {
 	// last version is permanently deleted; this replica then drops it (see forget).
 	visible *lru[Schema]
 
-	listenersMu sync.Mutex
-	listeners   []func(ctx context.Context, c Change)
-	journals    []func(ctx context.Context, tx *sql.Tx, c Change) error
+	hooks Hooks // OnChange and OnWrite
 }
 
 type metrics struct {
@@ -238,7 +235,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if change != nil {
-		r.notify(ctx, *change)
+		r.hooks.Notify(ctx, *change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
@@ -307,7 +304,7 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 	}
 	change := Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
 		"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
-	if err := r.journal(ctx, tx, change); err != nil {
+	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
 	return &change, nil

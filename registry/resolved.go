@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/hamba/avro/v2"
@@ -105,11 +104,7 @@ type Change struct {
 // OnChange registers fn to be called after every committed write made through this Registry,
 // with the context of the call that made it (so a listener can tell who did it). Other
 // replicas' writes are not seen here; readers that cache subjects also refresh on a timer.
-func (r *Registry) OnChange(fn func(ctx context.Context, c Change)) {
-	r.listenersMu.Lock()
-	defer r.listenersMu.Unlock()
-	r.listeners = append(r.listeners, fn)
-}
+func (r *Registry) OnChange(fn func(ctx context.Context, c Change)) { r.hooks.AddChange(fn) }
 
 // OnWrite registers fn to be called inside the transaction of every write made through this
 // Registry, after the write and before the commit, with the context of the call. A non-nil
@@ -117,31 +112,7 @@ func (r *Registry) OnChange(fn func(ctx context.Context, c Change)) {
 // (an audit entry) commits together with the write or not at all. fn must not use another
 // connection for the same rows, and must not take the registry's write lock.
 func (r *Registry) OnWrite(fn func(ctx context.Context, tx *sql.Tx, c Change) error) {
-	r.listenersMu.Lock()
-	defer r.listenersMu.Unlock()
-	r.journals = append(r.journals, fn)
-}
-
-// journal runs the OnWrite hooks in tx.
-func (r *Registry) journal(ctx context.Context, tx *sql.Tx, c Change) error {
-	r.listenersMu.Lock()
-	fns := r.journals
-	r.listenersMu.Unlock()
-	for _, fn := range fns {
-		if err := fn(ctx, tx, c); err != nil {
-			return fmt.Errorf("record %s of %q: %w", c.Action, c.Subject, err)
-		}
-	}
-	return nil
-}
-
-func (r *Registry) notify(ctx context.Context, c Change) {
-	r.listenersMu.Lock()
-	fns := r.listeners
-	r.listenersMu.Unlock()
-	for _, fn := range fns {
-		fn(ctx, c)
-	}
+	r.hooks.AddJournal(fn)
 }
 
 // LatestVersionTime is when subject's latest live version was registered (zero for versions

@@ -52,6 +52,15 @@ type Source interface {
 	SubjectLiveVersions(ctx context.Context, subject string) ([]registry.LiveVersion, error)
 }
 
+// SchemaMembership is what a Source may offer besides: the live subject versions that hold a
+// schema ID. The engine asks it when a payload names a schema ID that its subject index does not
+// hold under the subject (upstream mode: a version registered in the upstream registry since
+// the last poll), and reloads the subject when the answer has it. Without it such a payload is
+// an unknown_schema_id finding until the index refreshes.
+type SchemaMembership interface {
+	SchemaSubjects(ctx context.Context, id int) ([]registry.SubjectVersion, error)
+}
+
 // DefaultMaxCacheBytes is the default Options.MaxCacheBytes.
 const DefaultMaxCacheBytes = 64 << 20
 
@@ -273,6 +282,35 @@ func (e *Engine) setSubject(subject string, info *subjectInfo) {
 	e.index.Store(idx)
 }
 
+// member returns info, or subject's entry reloaded when it does not hold schema id but the
+// source's SchemaMembership says a live version of subject does.
+func (e *Engine) member(ctx context.Context, info *subjectInfo, subject string, id int) (*subjectInfo, error) {
+	m, ok := e.src.(SchemaMembership)
+	if _, held := info.byID[id]; held || !ok {
+		return info, nil
+	}
+	svs, err := m.SchemaSubjects(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("schema ID %d of subject %q: %w", id, subject, err)
+	}
+	for _, sv := range svs {
+		if sv.Subject != subject {
+			continue
+		}
+		live, err := e.src.SubjectLiveVersions(ctx, subject)
+		if err != nil {
+			return nil, fmt.Errorf("load subject %q: %w", subject, err)
+		}
+		if len(live) == 0 {
+			return info, nil
+		}
+		fresh := newSubjectInfo(live)
+		e.setSubject(subject, fresh)
+		return fresh, nil
+	}
+	return info, nil
+}
+
 // InvalidateSubject drops subject from the index, so the next validation loads it afresh: call
 // it when a version of the subject is registered or deleted on this replica.
 func (e *Engine) InvalidateSubject(subject string) { e.setSubject(subject, nil) }
@@ -340,6 +378,10 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		if err != nil {
 			return Result{Findings: []Finding{{Kind: KindDecodeError, Message: err.Error()}}, TotalFindings: 1}, nil
 		}
+		info, err = e.member(ctx, info, req.Subject, id)
+		if err != nil {
+			return Result{}, err
+		}
 		version, ok := info.byID[id]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,
@@ -347,6 +389,10 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		}
 		res, start = Result{SchemaID: id, Version: version}, confluentHeader
 	case req.SchemaID != 0:
+		info, err = e.member(ctx, info, req.Subject, req.SchemaID)
+		if err != nil {
+			return Result{}, err
+		}
 		version, ok := info.byID[req.SchemaID]
 		if !ok {
 			return Result{Findings: []Finding{{Kind: KindUnknownSchemaID,

@@ -15,21 +15,10 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-// waitFor polls check every 100ms until it returns "" (done) or 30s pass; then it fails the test
-// with check's last answer.
+// waitFor waits for check (see harness.WaitFor) up to 30 s.
 func waitFor(t *testing.T, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		last := check()
-		if last == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 30s: %s", what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	harness.WaitFor(t, what, 30*time.Second, check)
 }
 
 // TestAuditChainSelfCheck tampers with the audit log of a running server underneath it, in its

@@ -66,6 +66,7 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newGovernanceCmd(cf),
 		newAuditCmd(cf),
 		newSubjectCmd(cf),
+		newRegistryCmd(stderr, lookupEnv),
 	)
 	return root
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/compatlimit"
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/registry/upstream"
 )
 
 // ContentType is the media type of every response.
@@ -256,6 +257,25 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae apiError
 	if errors.As(err, &ae) {
 		writeError(w, ae.status, ae.code, ae.msg)
+		return
+	}
+	// Upstream mode: the upstream registry's answer reaches the client unchanged (status,
+	// error_code, message), and no answer at all is 50001 "upstream registry unreachable",
+	// whatever deadline ran out on the way.
+	var upstreamErr *upstream.APIError
+	if errors.As(err, &upstreamErr) {
+		if upstream.CredentialsRefused(upstreamErr) {
+			// The upstream refused schemagate's own credentials: the caller's are not at fault.
+			h.log.ErrorContext(r.Context(), "upstream registry refused schemagate's credentials (schema_registry.upstream)", "path", r.URL.Path, "error", err)
+			writeError(w, http.StatusInternalServerError, 50001, "upstream registry refused schemagate's credentials")
+			return
+		}
+		writeError(w, upstreamErr.Status, upstreamErr.ErrorCode, upstreamErr.Message)
+		return
+	}
+	if errors.Is(err, upstream.ErrUnavailable) {
+		h.log.WarnContext(r.Context(), "upstream registry unreachable", "path", r.URL.Path, "error", err)
+		writeError(w, http.StatusInternalServerError, 50001, err.Error())
 		return
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -40,16 +40,42 @@ func (h *handler) checkScope(r *http.Request, s scope) error {
 		if err != nil {
 			return err
 		}
-		return auth.RequireSchema(ctx, id, func(ctx context.Context) ([]string, error) {
-			svs, err := h.reg.SubjectVersionsOfSchema(ctx, id, true)
-			subjects := make([]string, len(svs))
-			for i, sv := range svs {
-				subjects[i] = versionSubject(sv)
-			}
-			return subjects, err
-		})
+		return auth.RequireSchema(ctx, id, SchemaUsers(h.reg, id))
 	}
 	return nil
+}
+
+// SchemaUsersSource is what SchemaUsers needs of the registry.
+type SchemaUsersSource interface {
+	SubjectVersionsOfSchema(ctx context.Context, id int, deleted bool) ([]registry.SubjectVersion, error)
+}
+
+// liveMembership is what a registry may offer besides: the live subject versions of a schema
+// from memory (upstream mode's registry caches them).
+type liveMembership interface {
+	SchemaSubjects(ctx context.Context, id int) ([]registry.SubjectVersion, error)
+}
+
+// SchemaUsers returns, for auth.RequireSchema, the subjects that use schema id, soft-deleted
+// versions included. When reg also keeps live membership in memory and a live subject of the
+// schema is granted to the caller, that answers it without asking reg for the full list, so
+// that a principal with subject grants reads a cached schema without a call to the upstream.
+func SchemaUsers(reg SchemaUsersSource, id int) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		if m, ok := reg.(liveMembership); ok {
+			if live, err := m.SchemaSubjects(ctx, id); err == nil {
+				if granted := auth.Visible(ctx, live, versionSubject); len(granted) > 0 {
+					return []string{granted[0].Subject}, nil
+				}
+			}
+		}
+		svs, err := reg.SubjectVersionsOfSchema(ctx, id, true)
+		subjects := make([]string, len(svs))
+		for i, sv := range svs {
+			subjects[i] = versionSubject(sv)
+		}
+		return subjects, err
+	}
 }
 
 // grantedPage returns the page (offset, limit; limit <= 0: no cap) of what list answers that

@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/schemagate/schemagate/registry"
 )
@@ -81,3 +82,9 @@ func (e *unavailableError) Error() string {
 }
 
 func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.cause} }
+
+// CredentialsRefused reports whether e is the upstream refusing schemagate's own credentials
+// (401 or 403): an operator's problem (schema_registry.upstream), never the caller's.
+func CredentialsRefused(e *APIError) bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+}

@@ -3,12 +3,9 @@ package upstream
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,60 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/schemagate/schemagate/tests/harness"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
-
-// Faults the proxy injects.
-const (
-	faultNone = iota // pass the request on to the upstream
-	faultSlow        // answer nothing until the client gives up
-	fault5xx         // answer 503 with Confluent's error body
-	faultDrop        // send the headers and half the body, then close the connection
-)
-
-// faultProxy is an HTTP proxy in front of an upstream that injects a fault into every request
-// while its fault is set, and counts the requests it got.
-type faultProxy struct {
-	fault    atomic.Int32
-	requests atomic.Int32
-	srv      *httptest.Server
-}
-
-// startFaultProxy starts a faultProxy in front of the upstream at target.
-func startFaultProxy(t *testing.T, target string) *faultProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forward := httputil.NewSingleHostReverseProxy(u)
-	p := &faultProxy{}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		switch p.fault.Load() {
-		case faultSlow:
-			// The server notices the client leaving only once the body is read.
-			io.Copy(io.Discard, r.Body)
-			<-r.Context().Done()
-		case fault5xx:
-			w.Header().Set("Content-Type", contentType)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte(`{"error_code":50301,"message":"overloaded"}`))
-		case faultDrop:
-			w.Header().Set("Content-Length", "100")
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte(`{"schema":"`))
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-		default:
-			forward.ServeHTTP(w, r)
-		}
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
 
 // TestFaults puts a fault-injecting proxy between the client and srfake: a read is retried
 // (MaxAttempts attempts in all) and a write is sent once; every fault wraps ErrUnavailable and
@@ -79,8 +25,8 @@ func TestFaults(t *testing.T) {
 	fake := srfake.NewRegistry()
 	target := httptest.NewServer(fake.Handler())
 	t.Cleanup(target.Close)
-	proxy := startFaultProxy(t, target.URL)
-	c := newClient(t, Options{URL: proxy.srv.URL, Timeout: time.Second})
+	proxy := harness.StartFaultProxy(t, target.URL)
+	c := newClient(t, Options{URL: proxy.URL(), Timeout: time.Second})
 	seeded, err := c.Register(t.Context(), "faults-value", Schema{Schema: `"string"`})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +39,7 @@ func TestFaults(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		fault   int32
+		fault   harness.Fault
 		call    func(context.Context) error
 		timeout time.Duration // the caller's deadline, 0 for none
 		// want
@@ -101,17 +47,17 @@ func TestFaults(t *testing.T) {
 		deadline  bool // the error also wraps context.DeadlineExceeded
 		apiStatus int  // the error is also an *APIError with this status
 	}{
-		{name: "5xx read", fault: fault5xx, call: read, requests: MaxAttempts, apiStatus: 503},
-		{name: "5xx write", fault: fault5xx, call: write, requests: 1, apiStatus: 503},
-		{name: "drop read", fault: faultDrop, call: read, requests: MaxAttempts},
-		{name: "drop write", fault: faultDrop, call: write, requests: 1},
-		{name: "slow read, beyond the timeout", fault: faultSlow, call: read, requests: 1, deadline: true},
-		{name: "slow write, beyond the timeout", fault: faultSlow, call: write, requests: 1, deadline: true},
+		{name: "5xx read", fault: harness.Fault5xx, call: read, requests: MaxAttempts, apiStatus: 503},
+		{name: "5xx write", fault: harness.Fault5xx, call: write, requests: 1, apiStatus: 503},
+		{name: "drop read", fault: harness.FaultDrop, call: read, requests: MaxAttempts},
+		{name: "drop write", fault: harness.FaultDrop, call: write, requests: 1},
+		{name: "slow read, beyond the timeout", fault: harness.FaultSlow, call: read, requests: 1, deadline: true},
+		{name: "slow write, beyond the timeout", fault: harness.FaultSlow, call: write, requests: 1, deadline: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			proxy.fault.Store(tt.fault)
-			proxy.requests.Store(0)
+			proxy.SetFault(tt.fault)
+			proxy.ResetRequests()
 			err := tt.call(t.Context())
 			var apiErr *APIError
 			type outcome struct {
@@ -122,7 +68,7 @@ func TestFaults(t *testing.T) {
 				RecoveryError         string
 			}
 			got := outcome{
-				Requests:    proxy.requests.Load(),
+				Requests:    int32(proxy.Requests()),
 				Unavailable: errors.Is(err, ErrUnavailable),
 				Deadline:    errors.Is(err, context.DeadlineExceeded),
 				Up:          testutil.ToFloat64(c.metrics.up),
@@ -130,7 +76,7 @@ func TestFaults(t *testing.T) {
 			if errors.As(err, &apiErr) {
 				got.APIStatus = apiErr.Status
 			}
-			proxy.fault.Store(faultNone)
+			proxy.SetFault(harness.FaultNone)
 			if err := read(t.Context()); err != nil {
 				got.RecoveryError = err.Error()
 			}
@@ -160,8 +106,8 @@ func TestFaults(t *testing.T) {
 
 	t.Run("caller's deadline", func(t *testing.T) {
 		// The caller's deadline, shorter than the timeout, ends the call and its retries.
-		proxy.fault.Store(faultSlow)
-		defer proxy.fault.Store(faultNone)
+		proxy.SetFault(harness.FaultSlow)
+		defer proxy.SetFault(harness.FaultNone)
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		if err := read(ctx); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
@@ -173,16 +119,16 @@ func TestFaults(t *testing.T) {
 // TestRetryBudget sends reads to an upstream that answers 503 to everything: retries stay
 // within the budget (RetryBudgetBurst, then RetryBudgetRatio of the calls).
 func TestRetryBudget(t *testing.T) {
-	proxy := startFaultProxy(t, "http://127.0.0.1:1") // never forwarded to
-	proxy.fault.Store(fault5xx)
-	c := newClient(t, Options{URL: proxy.srv.URL})
+	proxy := harness.StartFaultProxy(t, "http://127.0.0.1:1") // never forwarded to
+	proxy.SetFault(harness.Fault5xx)
+	c := newClient(t, Options{URL: proxy.URL()})
 	const calls = 100
 	for range calls {
 		if _, err := c.Subjects(t.Context()); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Subjects: %v, want ErrUnavailable", err)
 		}
 	}
-	retries := int(proxy.requests.Load()) - calls
+	retries := proxy.Requests() - calls
 	if limit := RetryBudgetBurst + int(calls*RetryBudgetRatio); retries > limit || retries < RetryBudgetBurst {
 		t.Errorf("%d retries for %d calls, want between %d and %d", retries, calls, RetryBudgetBurst, limit)
 	}

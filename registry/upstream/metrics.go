@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +12,8 @@ import (
 // Results of the requests_total metric.
 const (
 	resultOK          = "ok"           // a 1xx–3xx answer
-	resultClientError = "client_error" // a 4xx answer
+	resultClientError = "client_error" // a 4xx answer other than 401 and 403
+	resultAuthRefused = "auth_refused" // 401 or 403: the upstream refused schemagate's credentials
 	resultServerError = "server_error" // a 5xx answer (after the retries of a GET)
 	resultUnavailable = "unavailable"  // no answer: transport failure or Options.Timeout
 	resultCanceled    = "canceled"     // no answer, and the caller's context ended
@@ -29,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "schemagate_upstream_requests_total",
-			Help: "Calls to the upstream schema registry, by operation and result (ok, client_error, server_error, unavailable, canceled); a call counts once whatever its retries.",
+			Help: "Calls to the upstream schema registry, by operation and result (ok, client_error, auth_refused, server_error, unavailable, canceled); a call counts once whatever its retries.",
 		}, []string{"op", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "schemagate_upstream_request_duration_seconds",
@@ -38,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"op"}),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "schemagate_upstream_up",
-			Help: "1 when the last call to the upstream schema registry got an answer below 500, 0 when it got none (transport failure, timeout) or a 5xx.",
+			Help: "1 when the last call to the upstream schema registry got an answer below 500, 0 when it got none (transport failure, timeout), a 5xx, or a refusal of schemagate's credentials (401, 403).",
 		}),
 	}
 	if reg == nil {
@@ -69,6 +71,11 @@ func (c *Client) observe(parent context.Context, op string, start time.Time, sta
 	case status >= 500:
 		result = resultServerError
 		c.metrics.up.Set(0)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		// schemagate's own credentials: every call will fail alike until an operator acts.
+		result = resultAuthRefused
+		c.metrics.up.Set(0)
+		c.logger.Error("upstream registry refused schemagate's credentials (schema_registry.upstream)", "op", op, "status", status)
 	case status >= 400:
 		result = resultClientError
 		c.metrics.up.Set(1)

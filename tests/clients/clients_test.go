@@ -2,8 +2,8 @@
 // Node.js @kafkajs/confluent-schema-registry suite in node/ and the confluent-kafka-go suite in
 // go/ (a module of its own, so its dependencies stay out of the main go.mod). Each suite gets a
 // fresh server on free loopback ports with an empty data directory and runs with
-// SCHEMA_REGISTRY_URL pointing at it; a failing suite fails here with its output and the
-// server's log.
+// SCHEMA_REGISTRY_URL pointing at it, once in embedded mode and once in upstream mode (see
+// modes); a failing suite fails here with its output and the server's log.
 package clients_test
 
 import (
@@ -41,8 +41,12 @@ func TestNodeClient(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	s := harness.Start(t, harness.Options{})
-	runSuite(t, s, dir, 5*time.Minute, nil, "node", "--test")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			runSuite(t, m.start(t), dir, 5*time.Minute, nil, "node", "--test")
+		})
+	}
 }
 
 func TestGoClient(t *testing.T) {
@@ -54,11 +58,30 @@ func TestGoClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := harness.Start(t, harness.Options{})
 	// The serdes import confluent-kafka-go's kafka package, which links the librdkafka the module
 	// ships and so needs cgo. GOWORK=off keeps a go.work of the caller's away from the module.
 	env := []string{"CGO_ENABLED=1", "GOWORK=off"}
-	runSuite(t, s, dir, 8*time.Minute, env, "go", "test", "-count=1", "-v", "./...")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			runSuite(t, m.start(t), dir, 8*time.Minute, env, "go", "test", "-count=1", "-v", "./...")
+		})
+	}
+}
+
+// modes are the ways the suites find schemagate: its embedded registry, and upstream mode in
+// front of another schemagate (schema_registry.upstream.url), where every registry call is
+// authorized by the front and answered by the upstream. The suites run unchanged in both.
+var modes = []struct {
+	name  string
+	start func(t *testing.T) *harness.Server
+}{
+	{"embedded", func(t *testing.T) *harness.Server { return harness.Start(t, harness.Options{}) }},
+	{"upstream", func(t *testing.T) *harness.Server {
+		up := harness.Start(t, harness.Options{Name: "upstream"})
+		return harness.Start(t, harness.Options{Name: "front", Env: []string{
+			"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_URL=" + up.URL(), "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_POLL_INTERVAL=200ms"}})
+	}},
 }
 
 // runSuite runs one client suite against s and fails the test with its output and the server

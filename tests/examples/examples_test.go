@@ -4,7 +4,9 @@
 package examples
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -41,8 +43,8 @@ func example(t *testing.T, name string) string {
 // TestExamplesLoad: every example loads (unknown keys refused) and validates.
 func TestExamplesLoad(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) != 3 {
-		t.Fatalf("examples: %v %v, want 3 files", files, err)
+	if err != nil || len(files) != 4 {
+		t.Fatalf("examples: %v %v, want 4 files", files, err)
 	}
 	env := map[string]string{"SCHEMAGATE_STORAGE_URL": "postgres://schemagate@db.internal:5432/schemagate"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
@@ -172,4 +174,50 @@ func TestPostgresReplicas(t *testing.T) {
 func withName(o harness.Options, name string) harness.Options {
 	o.Name = name
 	return o
+}
+
+// upstreamToken is the token upstream.yaml's bearer_token_file holds in TestUpstream.
+const upstreamToken = "change-me-upstream-token"
+
+// TestUpstream serves upstream.yaml in front of a real registry over HTTPS (another schemagate,
+// with a certificate of a test CA and a principal for the token): the URL is the only change
+// (the example's host is not reachable here). A schema registered through schemagate is in
+// the upstream.
+func TestUpstream(t *testing.T) {
+	work := t.TempDir()
+	ca := harness.NewCA(t, "upstream-ca")
+	cert, key := ca.Issue(t, "127.0.0.1", true)
+	sum := sha256.Sum256([]byte(upstreamToken))
+	upstreamCfg := filepath.Join(t.TempDir(), "upstream.yaml")
+	writeFile(t, upstreamCfg, fmt.Sprintf("tls: {cert_file: %s, key_file: %s}\nauth:\n  principals:\n    - {name: schemagate, roles: [admin], token_sha256: %x}\n", cert, key, sum))
+	up := harness.Start(t, harness.Options{Name: "upstream", ConfigFile: upstreamCfg, TLS: &tls.Config{RootCAs: ca.Pool}})
+	caPEM, err := os.ReadFile(ca.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "tls", "upstream-ca.pem"), string(caPEM))
+	writeFile(t, filepath.Join(work, "secrets", "upstream-token"), upstreamToken+"\n")
+	s := harness.Start(t, harness.Options{ConfigFile: example(t, "upstream.yaml"), Dir: work,
+		Env: []string{"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_URL=https://" + up.HTTPAddr}})
+	if got := call(t, http.DefaultClient, "POST", s.URL()+"/subjects/a-value/versions", "Bearer "+adminToken, schema); got != 200 {
+		t.Fatalf("register through upstream mode: %d, want 200", got)
+	}
+	upClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
+	if got := call(t, upClient, "GET", "https://"+up.HTTPAddr+"/subjects/a-value/versions/1", "Bearer "+upstreamToken, ""); got != 200 {
+		t.Errorf("the registration is not in the upstream: GET /subjects/a-value/versions/1 = %d", got)
+	}
+	if err := s.Stop(t); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
+
+// writeFile writes content at path, making its directory.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

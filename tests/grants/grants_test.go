@@ -98,7 +98,23 @@ auth:
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := gateway{harness.Start(t, harness.Options{ConfigFile: cfgFile})}
+	// In both modes: the embedded registry, and upstream mode in front of another schemagate,
+	// where the same grants are checked before anything is forwarded.
+	for _, mode := range []string{"embedded", "upstream"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			opts := harness.Options{ConfigFile: cfgFile}
+			if mode == "upstream" {
+				up := harness.Start(t, harness.Options{Name: "upstream"})
+				opts.Env = []string{"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_URL=" + up.URL()}
+			}
+			producerIsolation(t, gateway{harness.Start(t, opts)})
+		})
+	}
+}
+
+// producerIsolation is TestProducerCannotTouchAnotherTeamsSubject against g.
+func producerIsolation(t *testing.T, g gateway) {
 	register, _ := json.Marshal(map[string]string{"schemaType": "SCHEMA_TYPE_AVRO", "schema": order})
 	for _, subject := range []string{"team-a-value", "team-b-value", "team-b-key"} {
 		g.must(t, 200, "POST", "/v1/subjects/"+subject+"/versions", "admin", string(register))

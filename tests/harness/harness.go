@@ -1,8 +1,9 @@
 // Package harness is how the end-to-end tests run the real schemagate binary (tests/crash,
 // tests/replicas, tests/clients, cmd/schemagate): it builds the binary once per test process,
 // starts `schemagate serve` on free loopback ports (Start), runs client subcommands (Run), starts
-// a real Alertmanager (StartAlertmanager), and holds what those tests share: a locked buffer for
-// logs and a throwaway certificate authority. Only tests import it, and it imports no package of
+// a real Alertmanager (StartAlertmanager) and franz-go's fake Confluent registry as a process of
+// its own (StartSrfake, an upstream registry for upstream mode), and holds what those tests
+// share: one HTTP helper (Do), a locked buffer for logs and a throwaway certificate authority. Only tests import it, and it imports no package of
 // schemagate's, so that any package's tests may use it.
 package harness
 

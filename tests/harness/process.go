@@ -51,18 +51,28 @@ func (p *process) waitReady(url string, tlsConfig *tls.Config, timeout time.Dura
 	tr := &http.Transport{TLSClientConfig: tlsConfig}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 2 * time.Second} // a later poll tries again
+	return p.waitUntil("at "+url, timeout, func() bool {
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitUntil calls ready every 20 ms until it reports true. It returns an error when the process
+// exits first or when timeout passes; where says in that error what was awaited ("at URL").
+func (p *process) waitUntil(where string, timeout time.Duration, ready func() bool) error {
 	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if ready() {
+			return nil
 		}
 		if p.hasExited() {
 			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.err)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready at %s after %s", p.name, url, timeout)
+			return fmt.Errorf("%s not ready %s after %s", p.name, where, timeout)
 		}
 	}
 }

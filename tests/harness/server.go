@@ -130,22 +130,35 @@ func (s *Server) launch(t testing.TB) error {
 // with http.DefaultClient, so Do is for plaintext servers.)
 func (s *Server) Do(t testing.TB, method, path, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+	header := http.Header{}
+	if token != "" {
+		header.Set("Authorization", "Bearer "+token)
+	}
+	return Do(t, method, s.URL()+path, header, body)
+}
+
+// Do sends an HTTP request to url with http.DefaultClient: body is sent as application/json,
+// with header's fields added (an Authorization for another process than schemagate, such as
+// srfake). It returns the status and the body, and fails the test when the request cannot be
+// made.
+func Do(t testing.TB, method, url string, header http.Header, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
 	}
 	return resp.StatusCode, string(b)
 }
