@@ -463,7 +463,7 @@ func (e *env) unaryRows(ctx context.Context, c corpus, floor time.Duration, base
 	engine := time.Duration(float64(time.Second) / base)
 	row := func(path string, med time.Duration, note string) Row {
 		return Row{Corpus: c.name, Path: path, PerSecond: 1 / med.Seconds(), Ratio: float64(med) / float64(floor),
-			Note: fmt.Sprintf("p50 %s (engine %s); no-op unary RPC p50 %s%s", med.Round(time.Microsecond), engine.Round(time.Microsecond), floor.Round(time.Microsecond), note)}
+			Note: fmt.Sprintf("p50 %s (engine %s); no-op unary RPC p50 %s%s", med.Round(time.Microsecond), engine.Round(10*time.Nanosecond), floor.Round(time.Microsecond), note)}
 	}
 	value := p50(lats[0])
 	if c.textReq == nil {
