@@ -217,6 +217,14 @@ type StorageConfig struct {
 	// ConnMaxLifetime closes connections older than this; 0 or less: never. Default
 	// store.DefaultConnMaxLifetime, never.
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
+	// ChangePollInterval is how often the change feed is read: on SQLite always, on PostgreSQL
+	// (LISTEN/NOTIFY) only while the listening connection is down. Default
+	// store.DefaultPollInterval, 200ms.
+	ChangePollInterval time.Duration `yaml:"change_poll_interval"`
+	// ResyncInterval is how often every replica reloads the registry, the validation modes and
+	// the validator's subject index in full, whatever the feed said: the safety net for writers
+	// that publish nothing (an offline import). Default store.DefaultResyncInterval, 1m.
+	ResyncInterval time.Duration `yaml:"resync_interval"`
 }
 
 // LogConfig selects the log format and level; both are checked where they are decoded.
@@ -325,7 +333,8 @@ func DefaultConfig() Config {
 			GRPCMaxConnectionIdle:    15 * time.Minute,
 		},
 		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
-			ConnMaxLifetime: store.DefaultConnMaxLifetime},
+			ConnMaxLifetime: store.DefaultConnMaxLifetime, ChangePollInterval: store.DefaultPollInterval,
+			ResyncInterval: store.DefaultResyncInterval},
 		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
 		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,

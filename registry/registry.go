@@ -49,6 +49,8 @@ type Registry struct {
 	visible *lru[Schema]
 
 	hooks Hooks // OnChange and OnWrite
+
+	idx *index // reads served from memory (ServeFromMemory); nil: from the database
 }
 
 type metrics struct {
