@@ -326,7 +326,8 @@ func DefaultConfig() Config {
 			GRPCKeepaliveTimeout:     20 * time.Second,
 			GRPCMaxConnectionIdle:    15 * time.Minute,
 		},
-		Storage: StorageConfig{ConnMaxLifetime: store.DefaultConnMaxLifetime}, // pool sizes: the store's defaults
+		Storage: StorageConfig{ // MaxOpenConns and MaxIdleConns 0: the store's defaults
+			ConnMaxLifetime: store.DefaultConnMaxLifetime},
 		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
 		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,
