@@ -127,7 +127,11 @@ func TestConnectionRefusedForCapacityWaits(t *testing.T) {
 	// Without one: it waits until the other replica lets its connection go.
 	done := make(chan error, 1)
 	go func() { done <- db.SQL().QueryRowContext(ctx, `SELECT 1`).Scan(new(int)) }()
-	<-signal.retried
+	select {
+	case <-signal.retried:
+	case err := <-done:
+		t.Fatalf("query while the role has no connection left = %v, want it to wait and retry", err)
+	}
 	_ = held.Close()
 	_ = other.Close()
 	if err := <-done; err != nil {
