@@ -164,7 +164,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 // openStore opens the store, applying migrations.
 func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	sc := g.cfg.Storage
-	var storeOpts []store.Option
+	storeOpts := []store.Option{store.WithLogger(opts.Logger)}
 	if n := sc.MaxOpenConns; n > 0 {
 		storeOpts = append(storeOpts, store.WithMaxOpenConns(n))
 	}
