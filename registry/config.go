@@ -138,32 +138,36 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		c.Compatibility = l
 	}
 	var change Change
+	var stored Config
+	// InTx may run the function again (PostgreSQL retries a serialization failure): it reads c
+	// and assigns its results, never changes c.
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
 		}
-		if c.Compatibility == "" {
+		stored = c
+		if stored.Compatibility == "" {
 			cur, found, err := r.q.config(ctx, tx, subject)
 			if err != nil {
 				return err
 			}
-			c.Compatibility = DefaultCompatibility
+			stored.Compatibility = DefaultCompatibility
 			if found && cur.Compatibility != "" {
-				c.Compatibility = cur.Compatibility
+				stored.Compatibility = cur.Compatibility
 			}
 		}
-		if err := r.q.putConfig(ctx, tx, subject, c); err != nil {
+		if err := r.q.putConfig(ctx, tx, subject, stored); err != nil {
 			return err
 		}
-		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
+		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(stored.Compatibility)}}
 		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
-	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
+	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", stored.Compatibility)
 	r.hooks.Notify(ctx, change)
-	return c, nil
+	return stored, nil
 }
 
 // DeleteConfig removes the configuration of subject (the global one returns to BACKWARD) and
