@@ -79,7 +79,7 @@ func (j *journal) record(ctx context.Context, tx *sql.Tx, c Change) error {
 
 // entries returns the committed entries of subjects starting with prefix, sorted, and how many
 // of them the largest transaction committed.
-func (j *journal) entries(t *testing.T, prefix string) (entries []journalEntry, largestTx int) {
+func (j *journal) entries(t checker, prefix string) (entries []journalEntry, largestTx int) {
 	t.Helper()
 	rows, err := j.db.SQL().QueryContext(context.Background(), j.db.Dialect().Rebind(
 		`SELECT tx_no, subject, version, schema_id FROM test_journal WHERE subject LIKE ? ORDER BY subject, version`), prefix+"%")
@@ -139,6 +139,13 @@ func waitQueued(t *testing.T, r *Registry, n int) {
 	}
 }
 
+// checker is what checks need of *testing.T and *rapid.T.
+type checker interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+}
+
 // call is one Register call of a test and its outcome.
 type call struct {
 	subject string
@@ -162,7 +169,7 @@ func registerAll(ctx context.Context, r *Registry, calls []*call) {
 // version per distinct schema of a subject, numbered 1, 2, 3…; one schema ID per content
 // (ids, shared between calls of checkOutcomes, maps schema text to ID) and another for each
 // other content; one journal entry per version; no version for a subject without a success.
-func checkOutcomes(t *testing.T, r *Registry, j *journal, prefix string, calls []*call, ids map[string]int) {
+func checkOutcomes(t checker, r *Registry, j *journal, prefix string, calls []*call, ids map[string]int) {
 	t.Helper()
 	ctx := context.Background()
 	bySchema := map[[2]string]SubjectVersion{} // subject, text → answer
