@@ -14,21 +14,25 @@ import (
 // for other registrations' flushes. Registrations that wait for the turn at the same time
 // therefore share one transaction, one write lock and one flush:
 //
-//   - A registration queues. The first to find no batch running leads: it takes the queue (at
-//     most maxGroupCommit registrations, in the order they queued), runs them one after the
-//     other in one transaction, commits, and hands every registration its answer. Then it
-//     passes the lead to the first registration that queued meanwhile, and returns with its
-//     own answer.
-//   - Each registration runs between a SAVEPOINT and its RELEASE; a refused one (incompatible,
-//     read-only subject, a reference gone, a failing OnWrite hook) is rolled back to its
-//     savepoint, so it changes nothing and its neighbours go on. Later registrations see the
-//     earlier ones of their batch, as they would after their commit.
-//   - If the shared transaction fails as a whole (a lost connection, a failed commit), its
-//     registrations run again, each in a transaction of its own, so no registration is given
-//     a failure that was not its own.
-//   - A caller whose context ends while it is queued leaves the queue. Once its turn has come
-//     it waits for its answer, which its batch decides (a registration whose context ended
-//     before it started is refused with the context's error, and changes nothing).
+//   - A registration queues. The first to find no leader waiting becomes the leader: it begins
+//     a transaction and takes the registry's write lock (waiting, on SQLite, for the write turn
+//     of the process, and on PostgreSQL for the lock, while the batch before it commits). Once
+//     it holds the lock it takes the queue, at most maxGroupCommit registrations in the order
+//     they queued, itself first; the next registration to queue becomes the next leader and
+//     waits for the lock in turn. So a process has at most two registry write transactions
+//     open: one running, one waiting.
+//   - The leader runs its batch in order in its transaction, each registration between a
+//     SAVEPOINT and its RELEASE: a refused one (incompatible, read-only subject, a reference
+//     gone, a failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and
+//     its neighbours go on. Later registrations see the earlier ones of their batch, as they
+//     would after their commit. The leader commits and hands every registration its answer.
+//   - If the shared transaction fails as a whole (a lost connection, a failed commit), each of
+//     its registrations runs again in a transaction of its own, so none is given a failure
+//     that was not its own.
+//   - A caller whose context ends while it is queued leaves the queue. Once its batch is taken
+//     it waits for its answer, which the batch decides (a registration whose context ended
+//     before its turn in the batch is refused with the context's error and changes nothing).
+//     The batch's transaction ends when every caller in it has gone.
 
 // maxGroupCommit bounds how many registrations one transaction commits.
 const maxGroupCommit = 64
@@ -57,13 +61,17 @@ type registration struct {
 type groupCommit struct {
 	max int // registrations per batch
 
-	mu    sync.Mutex
-	busy  bool // a leader is running a batch; while it is not, queue is empty
-	queue []*registration
+	mu      sync.Mutex
+	leading bool // a leader waits for the write lock; it is queue[0]
+	queue   []*registration
 
-	// beforeBatch, when set (by tests), is called by a leader before it takes its batch.
+	// beforeBatch, when set (by tests), is called by a leader before it begins its transaction.
 	beforeBatch func()
 }
+
+// errBatchFailed is the answer of a registration whose batch's transaction failed as a whole:
+// it runs again alone. It never reaches callers.
+var errBatchFailed = errors.New("registry: the batch's transaction failed")
 
 // write gives w its answer: through the group commit, or in a transaction of its own when the
 // registry has none.
@@ -75,8 +83,8 @@ func (r *Registry) write(w *registration) {
 	}
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
-	if !g.busy {
-		g.busy, w.leads = true, true
+	if !g.leading {
+		g.leading, w.leads = true, true
 	}
 	leads := w.leads // read under mu: a leader may set it once w waits
 	g.mu.Unlock()
@@ -88,11 +96,14 @@ func (r *Registry) write(w *registration) {
 				w.err = w.ctx.Err()
 				return
 			}
-			<-w.wake // taken into a batch, or made its leader, just now
+			<-w.wake // taken into a batch, or made leader, just now
 		}
 	}
 	if w.leads {
-		r.lead()
+		r.lead(w)
+	}
+	if errors.Is(w.err, errBatchFailed) {
+		r.writeAlone(w)
 	}
 }
 
@@ -112,63 +123,81 @@ func (g *groupCommit) leave(w *registration) bool {
 	return false
 }
 
-// queued is how many registrations wait in the queue, the leader's own included until it takes
-// its batch.
+// queued is how many registrations wait in the queue, the waiting leader included.
 func (g *groupCommit) queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.queue)
 }
 
-// lead runs one batch: the registrations at the head of the queue, the leader's own first. It
-// answers every one of them, then passes the lead on or marks the group idle.
-func (r *Registry) lead() {
-	g := r.group
-	if g.beforeBatch != nil {
-		g.beforeBatch()
-	}
+// take removes the batch from the head of the queue and makes the next registration in the
+// queue, or the next to queue, the next leader.
+func (g *groupCommit) take() []*registration {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	n := min(len(g.queue), g.max)
 	batch := make([]*registration, n)
 	copy(batch, g.queue)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
-	g.mu.Unlock()
+	g.passLead()
+	return batch
+}
 
+// passLead makes queue[0] the leader, or lets the next registration to queue lead. g.mu is held.
+func (g *groupCommit) passLead() {
+	if len(g.queue) == 0 {
+		g.leading = false
+		return
+	}
+	next := g.queue[0]
+	next.leads = true
+	close(next.wake)
+}
+
+// resign takes leader, which has not taken its batch, out of the queue and passes the lead on.
+func (g *groupCommit) resign(leader *registration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.queue = g.queue[1:] // the waiting leader is queue[0]
+	g.passLead()
+}
+
+// lead is the work of leader (the head of the queue): it runs a batch in one transaction and
+// sets the answer of every registration in it, its own included.
+func (r *Registry) lead(leader *registration) {
+	g := r.group
+	var batch []*registration // nil until taken
 	answered := false
 	defer func() {
+		if batch == nil { // failed (or panicked) before taking the batch: nobody else waits on it
+			g.resign(leader)
+			return
+		}
 		if !answered { // a panic: the followers must not wait for ever
 			for _, w := range batch[1:] {
 				w.err = errors.New("registry: the registration's transaction failed")
 				close(w.wake)
 			}
 		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if len(g.queue) == 0 {
-			g.busy = false
-			return
-		}
-		next := g.queue[0]
-		next.leads = true
-		close(next.wake)
 	}()
-	r.writeBatch(batch)
-	answered = true
-	for _, w := range batch[1:] { // batch[0] is the leader: it reads its answer on return
-		close(w.wake)
+	if g.beforeBatch != nil {
+		g.beforeBatch()
 	}
-}
-
-// writeBatch sets the answer of every registration in batch, committed together.
-func (r *Registry) writeBatch(batch []*registration) {
-	if len(batch) == 1 {
-		r.writeAlone(batch[0])
-		return
-	}
-	ctx, stop := batchContext(batch)
-	defer stop()
-	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
+	bc := newBatchContext(leader.ctx)
+	defer bc.stop()
+	err := r.db.InTx(bc.ctx, func(tx *sql.Tx) error {
+		if err := r.db.Dialect().LockWrites(bc.ctx, tx, writeLock); err != nil {
+			return err
+		}
+		batch = g.take()
+		for _, w := range batch[1:] {
+			bc.watch(w.ctx)
+		}
+		if len(batch) == 1 { // alone: the transaction is the registration's
+			sv := leader.sv
+			var err error
+			leader.change, err = r.registerInTx(leader.ctx, tx, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.out = sv
 			return err
 		}
 		for _, w := range batch {
@@ -176,24 +205,37 @@ func (r *Registry) writeBatch(batch []*registration) {
 				w.err = err
 				continue
 			}
-			if err := r.writeSavepoint(ctx, tx, w); err != nil {
+			if err := r.writeSavepoint(bc.ctx, tx, w); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err == nil {
+	if len(batch) <= 1 { // the transaction was the leader's alone, or never began its work
+		if err != nil {
+			if cerr := leader.ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				err = cerr // the leader's own deadline or cancellation, not its batch context's
+			}
+			leader.out, leader.change = SubjectVersion{}, nil
+		}
+		leader.err = err
+		answered = true
 		return
 	}
-	// Nothing of the batch was committed. A later registration may have read a schema an
-	// earlier one stored (a check redone in the transaction) and cached it parsed by its ID,
-	// which is free again: forget those before the registrations run again one by one.
-	for _, w := range batch {
-		if w.change != nil {
-			r.parsed.remove(w.out.Schema.ID)
+	if err != nil {
+		// Nothing of the batch was committed. A later registration may have read a schema an
+		// earlier one stored (a check redone in the transaction) and cached it parsed by its ID,
+		// which is free again: forget those before the registrations run again one by one.
+		for _, w := range batch {
+			if w.change != nil {
+				r.parsed.remove(w.out.Schema.ID)
+			}
+			w.out, w.change, w.err = SubjectVersion{}, nil, errBatchFailed
 		}
-		w.out, w.change, w.err = SubjectVersion{}, nil, nil
-		r.writeAlone(w)
+	}
+	answered = true
+	for _, w := range batch[1:] { // batch[0] is the leader: it reads its answer on return
+		close(w.wake)
 	}
 }
 
@@ -238,27 +280,39 @@ func (r *Registry) writeAlone(w *registration) {
 	w.out = sv
 }
 
-// batchContext is the context a batch's transaction runs in: the leader's values, ended when
-// the context of every registration in the batch has ended. One caller leaving does not stop
-// its neighbours; a batch nobody waits for any more stops. stop releases it.
-func batchContext(batch []*registration) (ctx context.Context, stop func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
-	var waiting atomic.Int64
-	waiting.Store(int64(len(batch)))
-	stops := make([]func() bool, len(batch))
-	for i, w := range batch {
-		stops[i] = context.AfterFunc(w.ctx, func() {
-			if waiting.Add(-1) == 0 {
-				cancel()
-			}
-		})
-	}
-	return ctx, func() {
-		for _, s := range stops {
-			s()
+// batchContext is the context a leader's transaction runs in: the leader's values, ended when
+// the context of every registration watched (the leader's, then its batch's) has ended. One
+// caller leaving does not stop its neighbours; a batch nobody waits for any more stops.
+type batchContext struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiting atomic.Int64
+	stops   []func() bool
+}
+
+func newBatchContext(leader context.Context) *batchContext {
+	bc := &batchContext{}
+	bc.ctx, bc.cancel = context.WithCancel(context.WithoutCancel(leader))
+	bc.watch(leader)
+	return bc
+}
+
+// watch keeps bc's context alive while ctx is.
+func (bc *batchContext) watch(ctx context.Context) {
+	bc.waiting.Add(1)
+	bc.stops = append(bc.stops, context.AfterFunc(ctx, func() {
+		if bc.waiting.Add(-1) == 0 {
+			bc.cancel()
 		}
-		cancel()
+	}))
+}
+
+// stop releases bc.
+func (bc *batchContext) stop() {
+	for _, s := range bc.stops {
+		s()
 	}
+	bc.cancel()
 }
 
 // valuesOf is a context that ends with its Context and carries the values of vals: a
