@@ -19,8 +19,8 @@ import (
 //     of the process, and on PostgreSQL for the lock, while the batch before it commits). Once
 //     it holds the lock it takes the queue, at most maxGroupCommit registrations in the order
 //     they queued, itself first; the next registration to queue becomes the next leader and
-//     waits for the lock in turn. So a process has at most two registry write transactions
-//     open: one running, one waiting.
+//     waits for the lock in turn. So a process normally has at most two registration
+//     transactions open, one running and one waiting, however many callers wait.
 //   - The leader runs its batch in order in its transaction, each registration between a
 //     SAVEPOINT and its RELEASE: a refused one (incompatible, read-only subject, a reference
 //     gone, a failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and
@@ -34,7 +34,10 @@ import (
 //     before its turn in the batch is refused with the context's error and changes nothing).
 //     The batch's transaction ends when every caller in it has gone.
 
-// maxGroupCommit bounds how many registrations one transaction commits.
+// maxGroupCommit bounds how many registrations one transaction commits, so a batch's answers
+// come within a bounded time. It stays at most 64: a PostgreSQL backend keeps the IDs of up to
+// 64 subtransactions (savepoints that wrote) in shared memory, and a transaction with more makes
+// every other session's snapshots slower until it ends.
 const maxGroupCommit = 64
 
 // registration is one attempt of a Register call at the write transaction: its input, and the
