@@ -192,9 +192,15 @@ func (r *Registry) lead(leader *registration) {
 		if err := r.db.Dialect().LockWrites(bc.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		batch = g.take()
-		for _, w := range batch[1:] {
-			bc.watch(w.ctx)
+		if batch == nil {
+			batch = g.take()
+			for _, w := range batch[1:] {
+				bc.watch(w.ctx)
+			}
+		} else {
+			// InTx runs this again after a serialization failure or a deadlock (PostgreSQL):
+			// the same batch, from scratch.
+			r.forgetAttempt(batch)
 		}
 		if len(batch) == 1 { // alone: the transaction is the registration's
 			sv := leader.sv
@@ -226,19 +232,27 @@ func (r *Registry) lead(leader *registration) {
 		return
 	}
 	if err != nil {
-		// Nothing of the batch was committed. A later registration may have read a schema an
-		// earlier one stored (a check redone in the transaction) and cached it parsed by its ID,
-		// which is free again: forget those before the registrations run again one by one.
+		// Nothing of the batch was committed: the registrations run again one by one.
+		r.forgetAttempt(batch)
 		for _, w := range batch {
-			if w.change != nil {
-				r.parsed.remove(w.out.Schema.ID)
-			}
-			w.out, w.change, w.err = SubjectVersion{}, nil, errBatchFailed
+			w.err = errBatchFailed
 		}
 	}
 	answered = true
 	for _, w := range batch[1:] { // batch[0] is the leader: it reads its answer on return
 		close(w.wake)
+	}
+}
+
+// forgetAttempt clears the answers of an attempt at batch that was not committed. A later
+// registration may have read a schema an earlier one stored (a check redone in the
+// transaction) and cached it parsed by its ID, which is free again: those are forgotten too.
+func (r *Registry) forgetAttempt(batch []*registration) {
+	for _, w := range batch {
+		if w.change != nil {
+			r.parsed.remove(w.out.Schema.ID)
+		}
+		w.out, w.change, w.err = SubjectVersion{}, nil, nil
 	}
 }
 
