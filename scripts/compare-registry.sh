@@ -15,6 +15,7 @@
 #   LOAD_ARGS="--duration 5s"   more flags for `schemagate bench registry` (default: its own
 #                               defaults, 16 clients, 500 schemas in 10 subjects, 5 s a lookup)
 #   KEEP=1                      keep the temporary directory (binaries, logs, JSON reports)
+#   COMPARE_STORES=postgres     under with-postgres.sh, only PostgreSQL (default: both)
 #
 # Needs git, go, curl and jq (and psql for PostgreSQL). Exits non-zero when a build, a server
 # or a load run fails; a run with answers other than 2xx is reported, not hidden.
@@ -68,7 +69,7 @@ if [ "${SCHEMAGATE_TEST_STORE:-}" = postgres ]; then
 		echo "compare-registry.sh: psql is needed for PostgreSQL" >&2
 		exit 1
 	}
-	STORES="sqlite postgres"
+	STORES="${COMPARE_STORES:-sqlite postgres}"
 fi
 
 # pg_url_for DB is SCHEMAGATE_TEST_POSTGRES_URL with its database replaced by DB.
@@ -117,8 +118,6 @@ free_port() {
 one_run() {
 	local side=$1 store=$2 round=$3 name="$2-$1-$3"
 	local http grpc env=() args=()
-	http=$(free_port)
-	grpc=$(free_port)
 	if [ "$store" = postgres ]; then
 		PG_DB="schemagate_compare_$$_${side,,}_$round"
 		psql -q "$SCHEMAGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $PG_DB" >/dev/null
@@ -127,17 +126,27 @@ one_run() {
 		mkdir -p "$TMP/data-$name"
 		args=(--data-dir "$TMP/data-$name")
 	fi
-	env ${env[@]+"${env[@]}"} "$TMP/$side" serve --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
-		${args[@]+"${args[@]}"} >"$TMP/server-$name.log" 2>&1 &
-	SERVER_PID=$!
-	local ready=0
-	for _ in $(seq 1 300); do
-		if curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1; then
-			ready=1
+	# A port found free can be taken before the server binds it: then start again on others.
+	local ready=0 attempt
+	for attempt in 1 2 3; do
+		http=$(free_port)
+		grpc=$(free_port)
+		env ${env[@]+"${env[@]}"} "$TMP/$side" serve --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
+			${args[@]+"${args[@]}"} >"$TMP/server-$name.log" 2>&1 &
+		SERVER_PID=$!
+		for _ in $(seq 1 300); do
+			if curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1; then
+				ready=1
+				break
+			fi
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		if [ "$ready" = 1 ] || ! grep -q "address already in use" "$TMP/server-$name.log"; then
 			break
 		fi
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.2
+		wait "$SERVER_PID" 2>/dev/null || true
+		echo "compare-registry.sh: $side ($store): a port was taken (attempt $attempt); starting again" >&2
 	done
 	if [ "$ready" != 1 ]; then
 		cat "$TMP/server-$name.log" >&2
