@@ -17,17 +17,24 @@ func (r *Registry) SubjectVersion(ctx context.Context, subject string, version i
 	if err := validateVersion(version, true); err != nil {
 		return SubjectVersion{}, err
 	}
-	rows, err := r.visibleVersions(ctx, subject, includeDeleted)
+	all, err := r.versionRows(ctx, r.db.SQL(), subject)
 	if err != nil {
-		return SubjectVersion{}, err
+		return SubjectVersion{}, r.storeErr("reading a subject", err)
 	}
-	row, ok := rows[len(rows)-1], version == -1
-	for _, candidate := range rows {
-		if candidate.version == version {
-			row, ok = candidate, true
+	// From the newest down, without copying the rows: latest is the first visible one.
+	var row versionRow
+	ok, visible := false, false
+	for i := len(all) - 1; i >= 0 && !ok; i-- {
+		if all[i].deleted && !includeDeleted {
+			continue
 		}
+		visible = true
+		row, ok = all[i], version == -1 || all[i].version == version
 	}
-	if !ok {
+	switch {
+	case !visible:
+		return SubjectVersion{}, errorf(ErrSubjectNotFound, "subject %q not found", subject)
+	case !ok:
 		return SubjectVersion{}, errorf(ErrVersionNotFound, "version %d of subject %q not found", version, subject)
 	}
 	s, found, err := r.schemaRow(ctx, r.db.SQL(), row.schemaID)
