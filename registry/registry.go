@@ -246,6 +246,11 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
 	if change != nil {
+		// The next registration in the subject checks compatibility against this version:
+		// keep it parsed under its ID rather than parse its stored text again (the stored text
+		// is p's canonical form, which parses to the same schema). Parsing is most of a
+		// registration's CPU.
+		r.parsed.put(sv.Schema.ID, p)
 		r.hooks.Notify(ctx, *change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
