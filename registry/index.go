@@ -33,6 +33,20 @@ type index struct {
 	// loadMu serialises loads: a load reads the database and installs what it read while
 	// holding it, so a load that started later (and read later data) always installs last.
 	loadMu sync.Mutex
+
+	// queuedMu guards queued: per subject, the reload waiting for loadMu, not started yet.
+	// Whoever wants the subject reloaded after its write joins that one: it reads the
+	// database after the joiner's commit, so it serves the joiner as well as a load of its
+	// own would. A burst of writes to one subject then costs one reload each time loadMu
+	// frees, not one per write.
+	queuedMu sync.Mutex
+	queued   map[string]*subjectLoad
+}
+
+// subjectLoad is one reload of a subject that callers wait for: done closes when it is over
+// (failed or not; a failure has made the index stop serving by then).
+type subjectLoad struct {
+	done chan struct{}
 }
 
 // ServeFromMemory loads the registry into memory and serves its reads from there from then on:
@@ -80,13 +94,33 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 // On failure the index stops serving until a full load succeeds; one is tried at once.
 func (r *Registry) reloadSubject(ctx context.Context, subject string) {
 	idx := r.idx
-	err := r.loadSubject(ctx, idx, subject)
+	idx.queuedMu.Lock()
+	if l, ok := idx.queued[subject]; ok { // a reload not started yet: it reads after our commit
+		idx.queuedMu.Unlock()
+		<-l.done
+		return
+	}
+	l := &subjectLoad{done: make(chan struct{})}
+	if idx.queued == nil {
+		idx.queued = map[string]*subjectLoad{}
+	}
+	idx.queued[subject] = l
+	idx.queuedMu.Unlock()
+	err := r.loadSubject(ctx, idx, subject, func() {
+		idx.queuedMu.Lock()
+		delete(idx.queued, subject) // started: later writes queue a reload of their own
+		idx.queuedMu.Unlock()
+	})
+	if err != nil {
+		// Before the joiners go on: they must not read what this load failed to refresh.
+		idx.mu.Lock()
+		idx.ok = false
+		idx.mu.Unlock()
+	}
+	close(l.done)
 	if err == nil {
 		return
 	}
-	idx.mu.Lock()
-	idx.ok = false
-	idx.mu.Unlock()
 	r.log.Warn("registry: reloading a subject into memory failed; reloading everything", "subject", subject, "err", err)
 	if err := r.loadAll(ctx, idx); err != nil {
 		r.log.Error("registry: reloading the registry into memory failed; reads go to the database until the next resync", "err", err)
@@ -142,10 +176,14 @@ func (r *Registry) loadAll(ctx context.Context, idx *index) error {
 	return nil
 }
 
-// loadSubject reloads one subject into idx.
-func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string) error {
+// loadSubject reloads one subject into idx; started (nil: nothing) runs once loadMu is held,
+// before anything is read.
+func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string, started func()) error {
 	idx.loadMu.Lock()
 	defer idx.loadMu.Unlock()
+	if started != nil {
+		started()
+	}
 	db := r.db.SQL()
 	var rows []versionRow
 	if subject != globalKey {
