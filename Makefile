@@ -71,7 +71,7 @@ unit:
 ## open their store with store/storetest run on it.
 .PHONY: unit-postgres
 unit-postgres:
-	scripts/with-postgres.sh $(GO) test -count=1 -timeout 10m ./store/... ./registry/ ./registry/upstream/ ./registry/importer/ ./governance/ ./gateway/ ./tests/replicas/ ./tests/upstream/ ./tests/crash/ ./tests/examples/
+	scripts/with-postgres.sh $(GO) test -count=1 -timeout 10m ./store/... ./registry/ ./registry/upstream/ ./registry/importer/ ./governance/ ./gateway/ ./tests/replicas/ ./tests/upstream/ ./tests/crash/ ./tests/examples/ ./cmd/schemagate/internal/registryload/
 
 ## fuzz-smoke: run the parsers' fuzz targets briefly (FUZZ_SMOKE_TIME each); make test runs it.
 ## Each entry is package:Target. The seed corpora of every fuzz target also run as plain tests in

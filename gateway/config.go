@@ -208,15 +208,25 @@ type StorageConfig struct {
 	// URL of the store: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=….
 	// Default sqlite://<data_dir>/schemagate.db, derived by Config.StorageURL.
 	URL string `yaml:"url"`
-	// MaxOpenConns caps the connections of this replica; 0 or less: no limit. Default
-	// store.DefaultMaxOpenConns, no limit.
+	// MaxOpenConns caps the connections of this replica; 0 or less: the default, sized for
+	// the machine (store.DefaultMaxOpenConns): on PostgreSQL min(4 × GOMAXPROCS, 16), on
+	// SQLite no limit. Writes take one connection at a time whatever the cap; keep the sum
+	// over all replicas below PostgreSQL's max_connections. Default 0.
 	MaxOpenConns int `yaml:"max_open_conns"`
-	// MaxIdleConns caps the idle connections kept; 0 or less keeps the default.
-	// Default store.DefaultMaxIdleConns, database/sql's 2.
+	// MaxIdleConns caps the idle connections kept; 0 or less: the default, as many as
+	// MaxOpenConns on PostgreSQL and 2 (database/sql's default) on SQLite. Default 0.
 	MaxIdleConns int `yaml:"max_idle_conns"`
 	// ConnMaxLifetime closes connections older than this; 0 or less: never. Default
 	// store.DefaultConnMaxLifetime, never.
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
+	// ChangePollInterval is how often the change feed is read: on SQLite always, on PostgreSQL
+	// (LISTEN/NOTIFY) only while the listening connection is down. Default
+	// store.DefaultPollInterval, 200ms.
+	ChangePollInterval time.Duration `yaml:"change_poll_interval"`
+	// ResyncInterval is how often every replica reloads the registry, the validation modes and
+	// the validator's subject index in full, whatever the feed said: the safety net for writers
+	// that publish nothing (an offline import). Default store.DefaultResyncInterval, 1m.
+	ResyncInterval time.Duration `yaml:"resync_interval"`
 }
 
 // LogConfig selects the log format and level; both are checked where they are decoded.
@@ -324,8 +334,9 @@ func DefaultConfig() Config {
 			GRPCKeepaliveTimeout:     20 * time.Second,
 			GRPCMaxConnectionIdle:    15 * time.Minute,
 		},
-		Storage: StorageConfig{MaxOpenConns: store.DefaultMaxOpenConns, MaxIdleConns: store.DefaultMaxIdleConns,
-			ConnMaxLifetime: store.DefaultConnMaxLifetime},
+		Storage: StorageConfig{ // MaxOpenConns and MaxIdleConns 0: the store's defaults
+			ConnMaxLifetime: store.DefaultConnMaxLifetime, ChangePollInterval: store.DefaultPollInterval,
+			ResyncInterval: store.DefaultResyncInterval},
 		Log:  LogConfig{Format: LogText, Level: LogLevel(slog.LevelInfo)},
 		Auth: AuthConfig{MaxFailures: auth.DefaultMaxFailures, FailureWindow: auth.DefaultFailureWindow},
 		SchemaRegistry: SchemaRegistryConfig{ValidationMode: governance.DefaultMode, ValidatorCacheBytes: validate.DefaultMaxCacheBytes,

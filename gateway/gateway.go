@@ -59,6 +59,7 @@ type Gateway struct {
 	log     *slog.Logger
 	cfg     Config
 	db      *store.DB
+	feed    *store.Feed // changes between replicas
 	health  *health.Server
 	grpcSrv *grpc.Server
 	httpSrv *http.Server
@@ -130,6 +131,11 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if embedded, ok := reg.(*registry.Registry); ok {
+		if err := embedded.ServeFromMemory(ctx, g.feed); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.newGate(ctx, reg, metrics); err != nil {
 		return nil, err
 	}
@@ -158,7 +164,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 // openStore opens the store, applying migrations.
 func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	sc := g.cfg.Storage
-	var storeOpts []store.Option
+	storeOpts := []store.Option{store.WithLogger(opts.Logger)}
 	if n := sc.MaxOpenConns; n > 0 {
 		storeOpts = append(storeOpts, store.WithMaxOpenConns(n))
 	}
@@ -174,6 +180,14 @@ func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	}
 	g.db = db
 	g.cleanups = append(g.cleanups, db.Close)
+	// The feed is opened before anything loads from the store: it delivers every change
+	// committed after this point.
+	g.feed, err = store.NewFeed(ctx, db, g.cfg.StorageURL(), store.FeedOptions{Logger: g.log,
+		PollInterval: sc.ChangePollInterval, ResyncInterval: sc.ResyncInterval})
+	if err != nil {
+		return err
+	}
+	g.background = append(g.background, g.feed.Run)
 	return nil
 }
 
@@ -193,16 +207,28 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 		Limits:        validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth},
 		Logger:        g.log,
 		Registerer:    metrics,
+		// Changes arrive through the feed; the timer is only its safety net.
+		RefreshInterval: g.cfg.Storage.ResyncInterval,
 	})
 	if err != nil {
 		return err
 	}
+	g.feed.Subscribe(func(ctx context.Context, n store.Notice) {
+		switch {
+		case n.Resync:
+			if err := engine.Refresh(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("validation engine refresh failed", "error", err)
+			}
+		case n.Topic == registry.FeedTopic && n.Key != "":
+			engine.InvalidateSubject(n.Key)
+		}
+	})
 	if err := engine.Refresh(ctx); err != nil {
 		return fmt.Errorf("validation engine: %w", err)
 	}
 	gate, err := governance.New(ctx, governance.Options{
 		DB: g.db, Registry: reg, Subjects: engine, Registerer: metrics, Logger: g.log,
-		Config: g.cfg.Governance, DefaultMode: sr.ValidationMode, Receivers: g.cfg.Alerting,
+		Config: g.cfg.Governance, DefaultMode: sr.ValidationMode, Receivers: g.cfg.Alerting, Feed: g.feed,
 	})
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func startGateway(t *testing.T, principals []auth.PrincipalConfig) *testGateway 
 }
 
 // startGatewayWith starts a gateway after edit has changed its configuration.
-func startGatewayWith(t *testing.T, edit func(*Config)) *testGateway {
+func startGatewayWith(t testing.TB, edit func(*Config)) *testGateway {
 	t.Helper()
 	return startGatewayOpts(t, edit, Options{})
 }
@@ -58,7 +58,7 @@ func startGatewayWith(t *testing.T, edit func(*Config)) *testGateway {
 // startGatewayOpts starts a gateway on free loopback ports with a fresh data dir, after edit (if
 // any) has changed its configuration, with opts' StoreOptions. It is shut down when the test
 // ends, and the test fails if the shutdown was not clean or the gateway logged a panic.
-func startGatewayOpts(t *testing.T, edit func(*Config), opts Options) *testGateway {
+func startGatewayOpts(t testing.TB, edit func(*Config), opts Options) *testGateway {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Server.HTTPAddr = "127.0.0.1:0"

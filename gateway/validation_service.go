@@ -36,7 +36,7 @@ type validationService struct {
 // Validate answers one payload. A strict subject's invalid payload is refused with
 // InvalidArgument carrying the ValidateResponse in the status details.
 func (s *validationService) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
-	resp, err := s.validate(ctx, req)
+	resp, err := s.validate(ctx, principalName(ctx), req)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +68,9 @@ func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateB
 		}
 	}
 	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, len(req.GetRequests()))}
+	principal := principalName(ctx)
 	for i, item := range req.GetRequests() {
-		resp, err := s.validate(ctx, item)
+		resp, err := s.validate(ctx, principal, item)
 		if err != nil {
 			out.Results[i] = &pb.ValidateBatchResult{Error: clientMessage(err)}
 			continue
@@ -82,6 +83,8 @@ func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateB
 // ValidateStream answers each message with its request ID; a bad item, or one whose subject is
 // not granted to the caller (it is not validated), gets an error string and the stream goes on.
 func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateStreamServer) error {
+	ctx := stream.Context()
+	principal := principalName(ctx)
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -91,7 +94,7 @@ func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateS
 			return err
 		}
 		out := &pb.ValidateStreamResponse{RequestId: msg.GetRequestId()}
-		resp, err := s.grantedValidate(stream.Context(), msg.GetRequest())
+		resp, err := s.grantedValidate(ctx, principal, msg.GetRequest())
 		if err != nil {
 			out.Error = clientMessage(err)
 		} else {
@@ -130,15 +133,16 @@ func (s *validationService) InjectDrill(ctx context.Context, req *pb.InjectDrill
 }
 
 // grantedValidate validates req when its subject is granted to the caller.
-func (s *validationService) grantedValidate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+func (s *validationService) grantedValidate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
 	if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
 		return nil, err
 	}
-	return s.validate(ctx, req)
+	return s.validate(ctx, principal, req)
 }
 
-// validate runs one validation through the engine and the gate.
-func (s *validationService) validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+// validate runs one validation through the engine and the gate, as evidence sent by principal
+// (principalName of the call: batches and streams look it up once, not per payload).
+func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
 	vreq, err := engineRequest(req)
 	if err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func (s *validationService) validate(ctx context.Context, req *pb.ValidateReques
 	if err != nil {
 		return nil, err
 	}
-	d := s.gate.Decide(principalName(ctx), vreq, res)
+	d := s.gate.Decide(principal, vreq, res)
 	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
 		SchemaId: int32(res.SchemaID), Version: int32(res.Version),
 		TotalFindings: int32(res.TotalFindings), FindingsTruncated: res.Truncated()}

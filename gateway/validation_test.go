@@ -39,7 +39,7 @@ type order struct {
 }
 
 // framed encodes o with schema text in the Confluent wire format under id.
-func framed(t *testing.T, text string, id int, o any) []byte {
+func framed(t testing.TB, text string, id int, o any) []byte {
 	t.Helper()
 	body, err := avro.Marshal(avro.MustParse(text), o)
 	if err != nil {

@@ -59,6 +59,10 @@ type Options struct {
 	Replica string
 	// Clock is the injected clock of windows and audit entries. Default time.Now.
 	Clock func() time.Time
+	// Feed carries mode changes and approvals between replicas: with it, a change made on
+	// another replica is in force here as soon as its notice arrives, and the 2s mode refresh
+	// timer gives way to the feed's resync. Default: none (the timer).
+	Feed *store.Feed
 	// Logger is optional.
 	Logger *slog.Logger
 }
@@ -111,6 +115,9 @@ func New(ctx context.Context, opts Options) (*Gate, error) {
 		return nil, err
 	}
 	g.modes.SetClock(opts.Clock)
+	if opts.Feed != nil {
+		g.modes.UseFeed(opts.Feed, opts.Logger)
+	}
 	if err := g.modes.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("validation modes: %w", err)
 	}
@@ -207,6 +214,9 @@ func (g *Gate) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() {
+		if g.modes.pushed() {
+			return // the feed refreshes the modes
+		}
 		every(ctx, modeRefreshInterval, func() {
 			if err := g.modes.Refresh(ctx); err != nil && ctx.Err() == nil {
 				g.log.Warn("validation mode refresh failed", "error", err)

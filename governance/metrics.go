@@ -3,6 +3,7 @@ package governance
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,10 +29,20 @@ type metrics struct {
 	mode          *prometheus.GaugeVec
 	verifications *prometheus.CounterVec
 
+	// validationsBySubject caches validations' children: subject → *subjectValidations, so
+	// the hot path does not hash three label values per payload. The vec is never reset or
+	// pruned, so a cached child is always the one it would return.
+	validationsBySubject sync.Map
+
 	auditDesc *prometheus.Desc
 	mu        sync.Mutex
 	audit     map[string]int64 // entries per action, as of the last tick
 }
+
+// subjectValidations are one subject's validations children by mode (canary, strict) and
+// outcome (valid, flagged, rejected), each made on its first use, so a scrape shows only the
+// series that were counted, as with WithLabelValues.
+type subjectValidations [2][3]atomic.Pointer[prometheus.Counter]
 
 // newMetrics builds the metrics and registers them, with the evidence-lost counters read from
 // ev and the chain gauge read from audit, in reg.
@@ -100,10 +111,35 @@ func (m *metrics) verified(r VerifyResult, err error) {
 // validated counts one validation of subject (already replaced by unregisteredSubject when it
 // is not registered) and its findings.
 func (m *metrics) validated(subject string, d Decision, findings []validate.Finding) {
-	m.validations.WithLabelValues(subject, d.Mode.String(), d.Outcome.String()).Inc()
+	m.validationCounter(subject, d).Inc()
 	for _, f := range findings {
 		m.findings.WithLabelValues(subject, f.Kind.String()).Inc()
 	}
+}
+
+// validationCounter returns the validations child of subject and d, from the cache when it
+// was used before.
+func (m *metrics) validationCounter(subject string, d Decision) prometheus.Counter {
+	mode, outcome := 0, int(d.Outcome)-int(OutcomeValid)
+	if d.Mode == ModeStrict {
+		mode = 1
+	} else if d.Mode != ModeCanary {
+		mode = -1
+	}
+	if mode < 0 || outcome < 0 || outcome > 2 {
+		return m.validations.WithLabelValues(subject, d.Mode.String(), d.Outcome.String())
+	}
+	cached, ok := m.validationsBySubject.Load(subject)
+	if !ok {
+		cached, _ = m.validationsBySubject.LoadOrStore(subject, new(subjectValidations))
+	}
+	cell := &cached.(*subjectValidations)[mode][outcome]
+	if c := cell.Load(); c != nil {
+		return *c
+	}
+	c := m.validations.WithLabelValues(subject, d.Mode.String(), d.Outcome.String())
+	cell.Store(&c)
+	return c
 }
 
 // flushed counts an evidence flush.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strconv"
 	"strings"
@@ -88,6 +89,42 @@ type Modes struct {
 	// local change cannot install a snapshot without it.
 	mu       sync.Mutex
 	snapshot atomic.Pointer[map[string]ValidationMode]
+
+	feed *store.Feed // set by UseFeed before use; nil: changes are not published
+}
+
+// ModeFeedTopic is the change feed topic of validation mode changes (approvals and rollbacks
+// included); the key is the subject.
+const ModeFeedTopic = "governance.mode"
+
+// UseFeed makes m publish every mode change on feed, in the change's transaction, and reload
+// its snapshot when another replica's change (or a Resync) arrives, so a mode set or a
+// promotion approved anywhere is in force here within the feed's delay. Call it once, before
+// use; log receives failed reloads (the previous snapshot stays).
+func (m *Modes) UseFeed(feed *store.Feed, log *slog.Logger) {
+	m.feed = feed
+	feed.Subscribe(func(ctx context.Context, n store.Notice) {
+		if !n.Resync && n.Topic != ModeFeedTopic {
+			return
+		}
+		if err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("validation mode refresh failed", "error", err)
+		}
+	})
+}
+
+// pushed reports whether changes of other replicas arrive through a feed.
+func (m *Modes) pushed() bool { return m.feed != nil }
+
+// publish tells the other replicas, in tx, that subject's mode changed.
+func (m *Modes) publish(ctx context.Context, tx *sql.Tx, subject string) error {
+	if m.feed == nil {
+		return nil
+	}
+	if err := m.feed.Publish(ctx, tx, ModeFeedTopic, subject); err != nil {
+		return storeErr("publishing the mode change of "+strconv.Quote(subject), err)
+	}
+	return nil
 }
 
 // NewModes returns the modes stored in db, with defaultMode for subjects without an override
@@ -177,6 +214,9 @@ func (m *Modes) SetModeTx(ctx context.Context, tx *sql.Tx, subject string, mode 
 	if _, err = tx.ExecContext(ctx, m.db.Dialect().Rebind(upsertModeSQL), subject, string(mode), m.clock().UTC().Unix()); err != nil {
 		return nil, storeErr("setting the mode of "+strconv.Quote(subject), err)
 	}
+	if err := m.publish(ctx, tx, subject); err != nil {
+		return nil, err
+	}
 	return func() { m.update(subject, mode) }, nil
 }
 
@@ -219,10 +259,15 @@ func (m *Modes) SetClock(clock func() time.Time) { m.clock = clock }
 // ClearMode removes subject's override, so that it follows the default again, and updates this
 // replica's snapshot at once. Clearing a subject without an override is not an error.
 func (m *Modes) ClearMode(ctx context.Context, subject string) error {
-	_, err := m.db.SQL().ExecContext(ctx, m.db.Dialect().Rebind(
-		`DELETE FROM subject_validation_modes WHERE subject = ?`), subject)
+	err := m.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, m.db.Dialect().Rebind(
+			`DELETE FROM subject_validation_modes WHERE subject = ?`), subject); err != nil {
+			return storeErr("clearing the mode of "+strconv.Quote(subject), err)
+		}
+		return m.publish(ctx, tx, subject)
+	})
 	if err != nil {
-		return storeErr("clearing the mode of "+strconv.Quote(subject), err)
+		return err
 	}
 	m.update(subject, "")
 	return nil

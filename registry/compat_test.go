@@ -106,12 +106,18 @@ func TestParsedSchemasAreCached(t *testing.T) {
 	for i := range 5 {
 		mustRegister(t, r, "s", avroIn(fmt.Sprintf(`{"type":"record","name":"R","fields":[{"name":"f%d","type":"int","default":0}]}`, i)))
 	}
-	// Every earlier version was parsed once, for the transitive checks, and kept.
+	// Every version registered here is kept parsed under its ID, so the transitive checks of
+	// the later ones never parse a stored schema again.
 	r.parsed.mu.Lock()
 	n := len(r.parsed.byID)
 	r.parsed.mu.Unlock()
-	if n != 4 {
-		t.Errorf("parsed cache holds %d schemas; want the 4 checked against", n)
+	if n != 5 {
+		t.Errorf("parsed cache holds %d schemas; want the 5 registered", n)
+	}
+	for id := 1; id <= 5; id++ {
+		if _, ok := r.parsed.get(id); !ok {
+			t.Errorf("schema %d is not kept parsed", id)
+		}
 	}
 }
 

@@ -106,7 +106,7 @@ func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal b
 			return Config{}, err
 		}
 	}
-	c, found, err := r.q.config(ctx, r.db.SQL(), subject)
+	c, found, err := r.configRow(ctx, r.db.SQL(), subject)
 	if err != nil {
 		return Config{}, r.storeErr("reading a compatibility configuration", err)
 	}
@@ -138,32 +138,36 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		c.Compatibility = l
 	}
 	var change Change
+	var stored Config
+	// InTx may run the function again (PostgreSQL retries a serialization failure): it reads c
+	// and assigns its results, never changes c.
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
 		}
-		if c.Compatibility == "" {
+		stored = c
+		if stored.Compatibility == "" {
 			cur, found, err := r.q.config(ctx, tx, subject)
 			if err != nil {
 				return err
 			}
-			c.Compatibility = DefaultCompatibility
+			stored.Compatibility = DefaultCompatibility
 			if found && cur.Compatibility != "" {
-				c.Compatibility = cur.Compatibility
+				stored.Compatibility = cur.Compatibility
 			}
 		}
-		if err := r.q.putConfig(ctx, tx, subject, c); err != nil {
+		if err := r.q.putConfig(ctx, tx, subject, stored); err != nil {
 			return err
 		}
-		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(c.Compatibility)}}
+		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(stored.Compatibility)}}
 		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
-	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", c.Compatibility)
+	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", stored.Compatibility)
 	r.hooks.Notify(ctx, change)
-	return c, nil
+	return stored, nil
 }
 
 // DeleteConfig removes the configuration of subject (the global one returns to BACKWARD) and
@@ -196,7 +200,7 @@ func (r *Registry) AccessMode(ctx context.Context, subject string, defaultToGlob
 			return "", err
 		}
 	}
-	m, found, err := r.q.mode(ctx, r.db.SQL(), subject)
+	m, found, err := r.modeRow(ctx, r.db.SQL(), subject)
 	if err != nil {
 		return "", r.storeErr("reading a mode", err)
 	}
@@ -280,7 +284,7 @@ func (r *Registry) DeleteAccessMode(ctx context.Context, subject string) (Access
 // effectiveMode is the mode that governs writes to subject: a global READONLY_OVERRIDE wins,
 // then the subject's own mode, then the global one.
 func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string) (AccessMode, error) {
-	global, found, err := r.q.mode(ctx, db, globalKey)
+	global, found, err := r.modeRow(ctx, db, globalKey)
 	if err != nil {
 		return "", err
 	}
@@ -290,7 +294,7 @@ func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string
 	if global == ModeReadOnlyOverride {
 		return global, nil
 	}
-	own, found, err := r.q.mode(ctx, db, subject)
+	own, found, err := r.modeRow(ctx, db, subject)
 	if err != nil {
 		return "", err
 	}
@@ -314,14 +318,14 @@ func (r *Registry) checkWritable(ctx context.Context, db querier, subject string
 
 // effectiveConfig is the configuration that governs subject: its own, else the global one.
 func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject string) (Config, error) {
-	c, found, err := r.q.config(ctx, db, subject)
+	c, found, err := r.configRow(ctx, db, subject)
 	if err != nil {
 		return Config{}, err
 	}
 	if found && c.Compatibility != "" {
 		return c, nil
 	}
-	g, found, err := r.q.config(ctx, db, globalKey)
+	g, found, err := r.configRow(ctx, db, globalKey)
 	if err != nil {
 		return Config{}, err
 	}
@@ -332,6 +336,35 @@ func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject stri
 		c.Normalize = g.Normalize
 	}
 	return Config{Compatibility: g.Compatibility, Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+}
+
+// configRow reads subject's stored configuration: from memory when db is the pool and the
+// registry serves reads from memory (ServeFromMemory), else through db (a transaction reads
+// the database).
+func (r *Registry) configRow(ctx context.Context, db querier, subject string) (Config, bool, error) {
+	if idx := r.memFor(db); idx != nil {
+		c, found := idx.config(subject)
+		return c, found, nil
+	}
+	return r.q.config(ctx, db, subject)
+}
+
+// modeRow reads subject's stored access mode, from memory as configRow does.
+func (r *Registry) modeRow(ctx context.Context, db querier, subject string) (AccessMode, bool, error) {
+	if idx := r.memFor(db); idx != nil {
+		m, found := idx.mode(subject)
+		return m, found, nil
+	}
+	return r.q.mode(ctx, db, subject)
+}
+
+// memFor returns the index when db is the connection pool (not a transaction, which must see
+// the database) and reads may be served from memory.
+func (r *Registry) memFor(db querier) *index {
+	if pool, ok := db.(*sql.DB); !ok || pool != r.db.SQL() {
+		return nil
+	}
+	return r.mem()
 }
 
 // config and mode queries.
@@ -348,12 +381,17 @@ func (q queries) config(ctx context.Context, db querier, subject string) (Config
 	if err != nil {
 		return Config{}, false, err
 	}
+	return configOf(level, normalize, group), true, nil
+}
+
+// configOf builds a Config from the columns of a subject_configs row.
+func configOf(level sql.NullString, normalize sql.NullInt64, group sql.NullString) Config {
 	c := Config{Compatibility: CompatibilityLevel(level.String), CompatibilityGroup: group.String}
 	if normalize.Valid {
 		b := normalize.Int64 != 0
 		c.Normalize = &b
 	}
-	return c, true, nil
+	return c
 }
 
 func (q queries) putConfig(ctx context.Context, tx *sql.Tx, subject string, c Config) error {

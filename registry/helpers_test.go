@@ -9,8 +9,19 @@ import (
 	"github.com/schemagate/schemagate/store/storetest"
 )
 
-// newTestRegistry opens a registry on a real SQLite file in t.TempDir().
+// newTestRegistry opens a registry on a real SQLite file in t.TempDir() that serves its reads
+// from memory, as the gateway's does.
 func newTestRegistry(t testing.TB) (*Registry, *prometheus.Registry) {
+	t.Helper()
+	r, reg := newDBRegistry(t)
+	if err := r.ServeFromMemory(t.Context(), nil); err != nil {
+		t.Fatalf("ServeFromMemory: %v", err)
+	}
+	return r, reg
+}
+
+// newDBRegistry opens a registry that reads the database on every call, as offline tools do.
+func newDBRegistry(t testing.TB) (*Registry, *prometheus.Registry) {
 	t.Helper()
 	db := storetest.Open(t) // SQLite, or PostgreSQL under make unit-postgres
 

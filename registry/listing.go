@@ -20,8 +20,11 @@ type SubjectFilter struct {
 // ListSubjects returns the subject names f selects, sorted by byte order. A subject is live
 // while it has a live version; a soft-deleted subject has only soft-deleted versions.
 func (r *Registry) ListSubjects(ctx context.Context, f SubjectFilter) ([]string, error) {
-	states, err := r.q.subjectStates(ctx, r.db.SQL())
-	if err != nil {
+	var states map[string]bool
+	var err error
+	if idx := r.mem(); idx != nil {
+		states = idx.subjectStates()
+	} else if states, err = r.q.subjectStates(ctx, r.db.SQL()); err != nil {
 		return nil, r.storeErr("listing subjects", err)
 	}
 	// Filtering and sorting happen here rather than in SQL: LIKE is case
@@ -77,8 +80,11 @@ type SchemaFilter struct {
 // Schemas returns the subject versions f selects with their schemas, ordered by subject and
 // version.
 func (r *Registry) Schemas(ctx context.Context, f SchemaFilter) ([]SubjectVersion, error) {
-	all, err := r.q.allVersions(ctx, r.db.SQL())
-	if err != nil {
+	var all []versionRow
+	var err error
+	if idx := r.mem(); idx != nil {
+		all = idx.allVersions()
+	} else if all, err = r.q.allVersions(ctx, r.db.SQL()); err != nil {
 		return nil, r.storeErr("listing schemas", err)
 	}
 	var picked []versionRow
@@ -107,7 +113,7 @@ func (r *Registry) Schemas(ctx context.Context, f SchemaFilter) ([]SubjectVersio
 	picked = page(picked, f.Offset, f.Limit)
 	out := make([]SubjectVersion, 0, len(picked))
 	for _, v := range picked {
-		s, found, err := r.q.schema(ctx, r.db.SQL(), v.schemaID)
+		s, found, err := r.schemaRow(ctx, r.db.SQL(), v.schemaID)
 		if err != nil {
 			return nil, r.storeErr("listing schemas", err)
 		}
@@ -203,8 +209,11 @@ func (r *Registry) LookupSchema(ctx context.Context, subject string, in SchemaIn
 	if err != nil {
 		return SubjectVersion{}, err
 	}
-	id, found, err := r.q.schemaIDByFingerprint(ctx, r.db.SQL(), schemaFingerprint(p.schema(refs)))
-	if err != nil {
+	var id int
+	var found bool
+	if idx := r.mem(); idx != nil {
+		id, found = idx.schemaID(schemaFingerprint(p.schema(refs)))
+	} else if id, found, err = r.q.schemaIDByFingerprint(ctx, r.db.SQL(), schemaFingerprint(p.schema(refs))); err != nil {
 		return SubjectVersion{}, r.storeErr("looking up a schema", err)
 	}
 	for i := len(rows) - 1; found && i >= 0; i-- {

@@ -17,20 +17,27 @@ func (r *Registry) SubjectVersion(ctx context.Context, subject string, version i
 	if err := validateVersion(version, true); err != nil {
 		return SubjectVersion{}, err
 	}
-	rows, err := r.visibleVersions(ctx, subject, includeDeleted)
+	all, err := r.versionRows(ctx, r.db.SQL(), subject)
 	if err != nil {
-		return SubjectVersion{}, err
+		return SubjectVersion{}, r.storeErr("reading a subject", err)
 	}
-	row, ok := rows[len(rows)-1], version == -1
-	for _, candidate := range rows {
-		if candidate.version == version {
-			row, ok = candidate, true
+	// From the newest down, without copying the rows: latest is the first visible one.
+	var row versionRow
+	ok, visible := false, false
+	for i := len(all) - 1; i >= 0 && !ok; i-- {
+		if all[i].deleted && !includeDeleted {
+			continue
 		}
+		visible = true
+		row, ok = all[i], version == -1 || all[i].version == version
 	}
-	if !ok {
+	switch {
+	case !visible:
+		return SubjectVersion{}, errorf(ErrSubjectNotFound, "subject %q not found", subject)
+	case !ok:
 		return SubjectVersion{}, errorf(ErrVersionNotFound, "version %d of subject %q not found", version, subject)
 	}
-	s, found, err := r.q.schema(ctx, r.db.SQL(), row.schemaID)
+	s, found, err := r.schemaRow(ctx, r.db.SQL(), row.schemaID)
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("reading a subject version", err)
 	}
@@ -40,10 +47,28 @@ func (r *Registry) SubjectVersion(ctx context.Context, subject string, version i
 	return SubjectVersion{Subject: subject, Version: row.version, Schema: s, Deleted: row.deleted}, nil
 }
 
+// versionRows returns subject's version rows, ascending: from memory when db is the pool and
+// the registry serves reads from memory, else through db. The slice is shared: do not modify.
+func (r *Registry) versionRows(ctx context.Context, db querier, subject string) ([]versionRow, error) {
+	if idx := r.memFor(db); idx != nil {
+		return idx.versions(subject), nil
+	}
+	return r.q.subjectVersions(ctx, db, subject)
+}
+
+// schemaRow returns schema id, from memory as versionRows does.
+func (r *Registry) schemaRow(ctx context.Context, db querier, id int) (Schema, bool, error) {
+	if idx := r.memFor(db); idx != nil {
+		s, found := idx.schema(id)
+		return s, found, nil
+	}
+	return r.q.schema(ctx, db, id)
+}
+
 // visibleVersions returns the version rows of subject that the caller may
 // see, ascending, or ErrSubjectNotFound when there are none.
 func (r *Registry) visibleVersions(ctx context.Context, subject string, includeDeleted bool) ([]versionRow, error) {
-	all, err := r.q.subjectVersions(ctx, r.db.SQL(), subject)
+	all, err := r.versionRows(ctx, r.db.SQL(), subject)
 	if err != nil {
 		return nil, r.storeErr("reading a subject", err)
 	}
@@ -110,7 +135,7 @@ func (r *Registry) liveReference(ctx context.Context, db querier, ref Reference)
 // referencedRow finds the version row ref points to; with liveOnly, soft-deleted versions do
 // not count.
 func (r *Registry) referencedRow(ctx context.Context, db querier, ref Reference, liveOnly bool) (versionRow, error) {
-	rows, err := r.q.subjectVersions(ctx, db, ref.Subject)
+	rows, err := r.versionRows(ctx, db, ref.Subject)
 	if err != nil {
 		return versionRow{}, err
 	}
@@ -150,7 +175,7 @@ func (r *Registry) dependencies(ctx context.Context, db querier, refs []Referenc
 		if err != nil {
 			return r.storeErr("reading a schema reference", err)
 		}
-		s, found, err := r.q.schema(ctx, db, row.schemaID)
+		s, found, err := r.schemaRow(ctx, db, row.schemaID)
 		if err != nil {
 			return r.storeErr("reading a schema reference", err)
 		}

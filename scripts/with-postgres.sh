@@ -12,8 +12,17 @@
 # (initdb refuses root); as any other user, it runs as that user.
 #
 # PG_BINDIR overrides where initdb and pg_ctl are looked up; otherwise `pg_config --bindir`,
-# then the newest /usr/lib/postgresql/*/bin.
+# then the newest /usr/lib/postgresql/*/bin. SCHEMAGATE_PG_MAX_CONNECTIONS sets the server's
+# max_connections (default 200; tests/replicas' burst test starts a server with 30).
 set -euo pipefail
+
+MAX_CONNECTIONS=${SCHEMAGATE_PG_MAX_CONNECTIONS:-200}
+case "$MAX_CONNECTIONS" in
+'' | *[!0-9]*)
+	echo "with-postgres.sh: SCHEMAGATE_PG_MAX_CONNECTIONS=$MAX_CONNECTIONS is not a number" >&2
+	exit 2
+	;;
+esac
 
 if [ $# -eq 0 ]; then
 	echo "usage: $0 CMD [ARG...]" >&2
@@ -103,7 +112,7 @@ for attempt in 1 2 3 4 5 6 7 8; do
 	# pg_ctl -w waits until the server accepts connections (or gives up after -t seconds). A
 	# port taken between the check and the bind makes start fail; try another one.
 	if as_pg "$BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-		-o "-p $candidate -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+		-o "-p $candidate -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=$MAX_CONNECTIONS" \
 		start >/dev/null 2>&1; then
 		STARTED=1
 		PORT=$candidate
@@ -131,9 +140,11 @@ echo "with-postgres.sh: PostgreSQL $("$BINDIR/pg_ctl" --version | awk '{print $3
 # CMD runs in the background so that a SIGTERM or SIGINT to this script reaches it at once (bash
 # runs traps only after a foreground command ends); it is forwarded as SIGTERM, because bash
 # starts background commands with SIGINT ignored. The server is stopped once CMD has exited.
+# CMD keeps the script's stdin (bash would give a background command /dev/null), so a CMD that
+# reads it can keep the server up until its caller closes it.
 SCHEMAGATE_TEST_STORE=postgres \
 	SCHEMAGATE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable" \
-	"$@" &
+	"$@" <&0 &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null || true' INT TERM
 status=0

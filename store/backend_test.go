@@ -332,20 +332,36 @@ func TestInTx(t *testing.T) {
 	}
 }
 
-// TestLockWritesSerialises runs a read-modify-write of one counter from many goroutines. With
-// the lock no increment is lost. The pause between the read and the write makes a lost update
-// near certain on PostgreSQL if the lock did not hold (READ COMMITTED lets every transaction
-// read the same value).
+// openTwice opens two stores on one fresh database, as two replicas would.
+func openTwice(t *testing.T, opts ...store.Option) (a, b *store.DB) {
+	t.Helper()
+	url := storetest.URL(t)
+	for _, db := range []**store.DB{&a, &b} {
+		var err error
+		if *db, err = store.Open(t.Context(), url, opts...); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = (*db).Close() })
+	}
+	return a, b
+}
+
+// TestLockWritesSerialises runs a read-modify-write of one counter from many goroutines of two
+// stores on one database (two replicas). With the lock no increment is lost. The pause between
+// the read and the write makes a lost update near certain on PostgreSQL if the lock did not
+// hold (READ COMMITTED lets every transaction read the same value).
 func TestLockWritesSerialises(t *testing.T) {
 	ctx := t.Context()
-	db := storetest.Open(t)
-	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO id_counters (name, value) VALUES ('test_counter', 0)`); err != nil {
+	dbs := make([]*store.DB, 2)
+	dbs[0], dbs[1] = openTwice(t)
+	if _, err := dbs[0].SQL().ExecContext(ctx, `INSERT INTO id_counters (name, value) VALUES ('test_counter', 0)`); err != nil {
 		t.Fatal(err)
 	}
 	const workers = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
-	for range workers {
+	for i := range workers {
+		db := dbs[i%2]
 		wg.Go(func() {
 			errs <- db.InTx(ctx, func(tx *sql.Tx) error {
 				if err := db.Dialect().LockWrites(ctx, tx, "test_counter"); err != nil {
@@ -369,7 +385,7 @@ func TestLockWritesSerialises(t *testing.T) {
 		}
 	}
 	var got int64
-	if err := db.SQL().QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'test_counter'`).Scan(&got); err != nil {
+	if err := dbs[0].SQL().QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'test_counter'`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if got != workers {
@@ -377,20 +393,20 @@ func TestLockWritesSerialises(t *testing.T) {
 	}
 }
 
-// TestLockWritesNames checks that locks of different names do not block each other, and that
-// the lock ends with the transaction.
+// TestLockWritesNames checks, between two stores on one database (two replicas), that locks of
+// different names do not block each other, and that the lock ends with the transaction.
 func TestLockWritesNames(t *testing.T) {
 	ctx := t.Context()
-	db := storetest.Open(t)
-	if db.Dialect() != store.Postgres {
+	if storetest.Backend() != "postgres" {
 		t.Skip("SQLite write transactions are exclusive; LockWrites is a no-op there")
 	}
+	a, b := openTwice(t)
 	holding := make(chan struct{})
 	release := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- db.InTx(ctx, func(tx *sql.Tx) error {
-			if err := db.Dialect().LockWrites(ctx, tx, "a"); err != nil {
+		done <- a.InTx(ctx, func(tx *sql.Tx) error {
+			if err := a.Dialect().LockWrites(ctx, tx, "a"); err != nil {
 				return err
 			}
 			close(holding)
@@ -400,12 +416,12 @@ func TestLockWritesNames(t *testing.T) {
 	}()
 	<-holding
 	// Another name is free.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { return db.Dialect().LockWrites(ctx, tx, "b") }); err != nil {
+	if err := b.InTx(ctx, func(tx *sql.Tx) error { return b.Dialect().LockWrites(ctx, tx, "b") }); err != nil {
 		t.Fatalf("lock b while a is held: %v", err)
 	}
 	// The same name waits: give up after a short deadline.
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	err := db.InTx(short, func(tx *sql.Tx) error { return db.Dialect().LockWrites(short, tx, "a") })
+	err := b.InTx(short, func(tx *sql.Tx) error { return b.Dialect().LockWrites(short, tx, "a") })
 	cancel()
 	if err == nil {
 		t.Fatal("lock a taken while another transaction holds it")
@@ -415,7 +431,125 @@ func TestLockWritesNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Released at commit.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { return db.Dialect().LockWrites(ctx, tx, "a") }); err != nil {
+	if err := b.InTx(ctx, func(tx *sql.Tx) error { return b.Dialect().LockWrites(ctx, tx, "a") }); err != nil {
 		t.Fatalf("lock a after the holder committed: %v", err)
+	}
+}
+
+// TestWritersWaitTheirTurn: a write transaction waits for the one in progress in the same
+// process, and a writer whose context ends while it waits leaves with the context's error and
+// writes nothing.
+func TestWritersWaitTheirTurn(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := t.Context()
+	insert := func(ctx context.Context, subject string) error {
+		return db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, db.Dialect().Rebind(`INSERT INTO subject_modes (subject, mode) VALUES (?, 'READONLY')`), subject)
+			return err
+		})
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.InTx(ctx, func(tx *sql.Tx) error {
+			close(inside)
+			<-release
+			_, err := tx.ExecContext(ctx, `INSERT INTO subject_modes (subject, mode) VALUES ('first', 'READONLY')`)
+			return err
+		})
+	}()
+	<-inside
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := insert(waiting, "impatient"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("writer whose context ended while waiting = %v, want context.DeadlineExceeded", err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- insert(ctx, "second") }()
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("the writer that waited its turn: %v", err)
+	}
+	var got []string
+	rows, err := db.SQL().QueryContext(ctx, `SELECT subject FROM subject_modes ORDER BY subject`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if diff := cmp.Diff([]string{"first", "second"}, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestWaitingWritersHoldNoConnection: however many writers of one process wait, only the one
+// whose turn it is holds a connection, so a burst of writes cannot exhaust the pool (or
+// PostgreSQL's max_connections) and reads still find connections.
+func TestWaitingWritersHoldNoConnection(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := t.Context()
+	const writers = 20
+	var wg sync.WaitGroup
+	inUse := make(chan int, writers)
+	for range writers {
+		wg.Go(func() {
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				if err := db.Dialect().LockWrites(ctx, tx, "test_burst"); err != nil {
+					return err
+				}
+				time.Sleep(2 * time.Millisecond) // let the other writers pile up
+				inUse <- db.SQL().Stats().InUse
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	close(inUse)
+	most := 0
+	for n := range inUse {
+		most = max(most, n)
+	}
+	if most != 1 {
+		t.Errorf("connections in use while %d writers wait = %d at most, want 1", writers, most)
+	}
+}
+
+// TestPoolDefaults: a store opened without pool options is limited to DefaultMaxOpenConns for
+// its database, and keeps what a burst opened for the next one on PostgreSQL.
+func TestPoolDefaults(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := t.Context()
+	limit := store.DefaultMaxOpenConns(db.Dialect())
+	if got := db.SQL().Stats().MaxOpenConnections; got != limit {
+		t.Errorf("MaxOpenConnections = %d, want DefaultMaxOpenConns = %d", got, limit)
+	}
+	if db.Dialect() != store.Postgres {
+		return
+	}
+	var conns []*sql.Conn
+	for range limit {
+		c, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	if got := db.SQL().Stats().Idle; got != limit {
+		t.Errorf("idle connections after a burst of %d = %d, want all kept", limit, got)
 	}
 }

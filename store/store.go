@@ -10,9 +10,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,29 +29,58 @@ type Option interface {
 }
 
 type config struct {
-	busyTimeout     time.Duration
-	maxOpenConns    int
-	maxIdleConns    int
+	busyTimeout time.Duration
+	// maxOpenConns and maxIdleConns are nil until an Option sets them; the database's defaults
+	// apply then (see [DefaultMaxOpenConns]).
+	maxOpenConns    *int
+	maxIdleConns    *int
 	connMaxLifetime time.Duration
 	wrapConnector   func(driver.Connector) driver.Connector
+	log             *slog.Logger
 }
 
-// Defaults of the connection pool, in force when no Option sets them.
-const (
-	// DefaultMaxOpenConns is 0: no limit (see [WithMaxOpenConns]).
-	DefaultMaxOpenConns = 0
-	// DefaultMaxIdleConns is database/sql's default (see [WithMaxIdleConns]).
-	DefaultMaxIdleConns = 2
-	// DefaultConnMaxLifetime is 0: connections are reused forever (see [WithConnMaxLifetime]).
-	DefaultConnMaxLifetime time.Duration = 0
-)
+// DefaultConnMaxLifetime is 0: connections are reused forever (see [WithConnMaxLifetime]).
+const DefaultConnMaxLifetime time.Duration = 0
+
+// maxDefaultPostgresConns is the most connections a replica opens on PostgreSQL by default
+// (see [DefaultMaxOpenConns]).
+const maxDefaultPostgresConns = 16
+
+// DefaultMaxOpenConns is the connection limit of a pool on a database of dialect d when
+// [WithMaxOpenConns] does not set one.
+//
+// On PostgreSQL it is min(4 × GOMAXPROCS, 16): 8 on a 2-core replica, 16 from 4 cores on.
+// A replica's connections serve short queries while its CPUs prepare the answers, and its
+// writes take one connection at a time (see [DB.InTx]), so more connections than a few per
+// CPU add no throughput, only server memory and contention. The cap of 16 keeps five replicas
+// at the cap, with a connection each for other uses, inside PostgreSQL's default
+// max_connections of 100 (97 for non-superusers). GOMAXPROCS follows the replica's CPU limit
+// (its cgroup quota) when it has one.
+//
+// On SQLite it is 0, no limit: connections are cheap and local, and writers already take
+// turns.
+func DefaultMaxOpenConns(d Dialect) int {
+	if d != Postgres {
+		return 0
+	}
+	return min(4*runtime.GOMAXPROCS(0), maxDefaultPostgresConns)
+}
+
+// defaultMaxIdleConns is how many idle connections a pool on a database of dialect d keeps
+// when [WithMaxIdleConns] does not say: on PostgreSQL as many as it may open (maxOpen), so a
+// burst does not open and close connections over and over; on SQLite 2, database/sql's default.
+func defaultMaxIdleConns(d Dialect, maxOpen int) int {
+	if d != Postgres {
+		return 2
+	}
+	return maxOpen
+}
 
 func defaultConfig() config {
 	return config{
 		busyTimeout:     10 * time.Second,
-		maxOpenConns:    DefaultMaxOpenConns,
-		maxIdleConns:    DefaultMaxIdleConns,
 		connMaxLifetime: DefaultConnMaxLifetime,
+		log:             slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -64,26 +95,48 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithBusyTimeout sets how long a SQLite connection waits for a lock held by
-// another connection before failing with "database is locked". Default 10s.
-// It has no effect on PostgreSQL.
+// WithBusyTimeout sets how long the store waits for a busy database before it
+// fails. Default 10s; the caller's context may end the wait sooner.
+//
+// On SQLite it is how long a connection waits for a lock held by another
+// connection (another process) before failing with "database is locked".
+//
+// On PostgreSQL it bounds the retries of what the server refuses only for now:
+// opening a connection refused for capacity (SQLSTATE 53300
+// too_many_connections, 57P03 cannot_connect_now), and in [DB.InTx] a whole
+// transaction that failed on one of those, a serialization failure (40001)
+// or a deadlock (40P01). Retries back off exponentially from 5 ms to 250 ms,
+// with jitter.
 func WithBusyTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.busyTimeout = d })
 }
 
 // WithMaxOpenConns limits the number of open connections in the pool (in use
-// plus idle); callers wait for a free connection beyond it. Default 0, no
-// limit. n <= 0 means no limit. On PostgreSQL, keep the sum over all
-// replicas below the server's max_connections.
+// plus idle); callers wait for a free connection beyond it. n <= 0 means no
+// limit. Default [DefaultMaxOpenConns]: min(4 × GOMAXPROCS, 16) on PostgreSQL,
+// no limit on SQLite. On PostgreSQL, keep the sum over all replicas below the
+// server's max_connections.
 func WithMaxOpenConns(n int) Option {
-	return optionFunc(func(c *config) { c.maxOpenConns = n })
+	return optionFunc(func(c *config) { c.maxOpenConns = &n })
 }
 
 // WithMaxIdleConns sets how many idle connections the pool keeps for reuse.
-// Default 2 (database/sql's default). n <= 0 keeps none, so every query opens
-// a connection; a value above the [WithMaxOpenConns] limit is lowered to it.
+// Default: the open-connection limit on PostgreSQL, 2 (database/sql's
+// default) on SQLite. n <= 0 keeps none, so every query
+// opens a connection; a value above the [WithMaxOpenConns] limit is lowered
+// to it.
 func WithMaxIdleConns(n int) Option {
-	return optionFunc(func(c *config) { c.maxIdleConns = n })
+	return optionFunc(func(c *config) { c.maxIdleConns = &n })
+}
+
+// WithLogger sets the logger of the store's retries (see [WithBusyTimeout]),
+// each logged at debug level. Default: none.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	})
 }
 
 // WithConnMaxLifetime closes connections once they are older than d (when
@@ -98,12 +151,16 @@ func WithConnMaxLifetime(d time.Duration) Option {
 type DB struct {
 	sql     *sql.DB
 	dialect Dialect
-	// writeTurn, on SQLite, lets one write transaction of this process run at a time: writers
-	// wait their turn here, in order and cancellably, instead of in SQLite's busy handler,
-	// whose growing sleeps (up to 100 ms) left some writers waiting hundreds of milliseconds
-	// under contention. Other processes on the same file still meet the busy timeout. nil on
-	// PostgreSQL.
+	// writeTurn lets one write transaction of this process run at a time: writers wait their
+	// turn here, in order and cancellably, before they take a connection. On SQLite they
+	// would otherwise wait in SQLite's busy handler, whose growing sleeps (up to 100 ms) left
+	// some writers waiting hundreds of milliseconds under contention; other processes on the
+	// same file still meet the busy timeout. On PostgreSQL each waiting writer would otherwise
+	// hold a connection while it waits for the cross-replica lock ([Dialect.LockWrites]), and
+	// a burst would exhaust the pool and the server's max_connections.
 	writeTurn chan struct{}
+	// retry retries what PostgreSQL refuses only for now (see [WithBusyTimeout]).
+	retry retrier
 }
 
 // Open opens the database named by rawURL, creating it (for SQLite, with its
@@ -179,7 +236,7 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite database %s: %w", path, err)
 	}
-	cfg.applyPool(sqldb)
+	cfg.applyPool(sqldb, SQLite)
 	db := &DB{sql: sqldb, dialect: SQLite, writeTurn: make(chan struct{}, 1)}
 	if err := pingSQLite(ctx, db, cfg.busyTimeout); err != nil {
 		_ = sqldb.Close()
@@ -232,12 +289,20 @@ func openPostgres(ctx context.Context, rawURL string, cfg config) (*DB, error) {
 	}
 	shown := redactURL(u)
 	secrets := urlSecrets(u)
+	retry := retrier{budget: cfg.busyTimeout, log: cfg.log}
+	wrap := cfg.wrapConnector
+	cfg.wrapConnector = func(c driver.Connector) driver.Connector {
+		if wrap != nil {
+			c = wrap(c)
+		}
+		return retryConnector{Connector: c, retry: retry}
+	}
 	sqldb, err := cfg.open("pgx", rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres database %s: %w", shown, redactErr(err, secrets))
 	}
-	cfg.applyPool(sqldb)
-	db := &DB{sql: sqldb, dialect: Postgres}
+	cfg.applyPool(sqldb, Postgres)
+	db := &DB{sql: sqldb, dialect: Postgres, writeTurn: make(chan struct{}, 1), retry: retry}
 	if err := db.Ping(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("store: open postgres database %s: %w", shown, redactErr(err, secrets))
@@ -278,9 +343,18 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
-func (c config) applyPool(db *sql.DB) {
-	db.SetMaxOpenConns(c.maxOpenConns)
-	db.SetMaxIdleConns(c.maxIdleConns)
+// applyPool sets db's pool limits: the Options' where they set them, d's defaults elsewhere.
+func (c config) applyPool(db *sql.DB, d Dialect) {
+	maxOpen := DefaultMaxOpenConns(d)
+	if c.maxOpenConns != nil {
+		maxOpen = *c.maxOpenConns
+	}
+	maxIdle := defaultMaxIdleConns(d, maxOpen)
+	if c.maxIdleConns != nil {
+		maxIdle = *c.maxIdleConns
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxIdle)
 	db.SetConnMaxLifetime(c.connMaxLifetime)
 }
 
@@ -369,22 +443,39 @@ func (db *DB) Close() error {
 // returns nil and rolls back when fn returns an error (returned as is) or
 // panics (the panic is re-raised after the rollback).
 //
-// On SQLite the transaction holds the write lock from its start, so
-// transactions run one at a time and fn sees no concurrent writes; the
-// writers of one process queue for their turn in order (a cancelled ctx
-// leaves the queue). fn must not call InTx itself: it would wait for its
-// own turn. On PostgreSQL transactions run concurrently at READ COMMITTED:
-// fn that reads a value and writes it back takes [Dialect.LockWrites] (or
-// SELECT ... FOR UPDATE) first.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	if db.writeTurn != nil {
-		select {
-		case db.writeTurn <- struct{}{}:
-			defer func() { <-db.writeTurn }()
-		case <-ctx.Done():
-			return fmt.Errorf("begin transaction: %w", ctx.Err())
-		}
+// The writers of one process take turns: a call waits, in order and
+// cancellably (a cancelled ctx leaves the queue), until no other InTx of this
+// DB runs, and only then takes a connection, so a process holds one
+// connection for writes however many callers wait. Reads on [DB.SQL] do not
+// queue. fn must not call InTx itself: it would wait for its own turn; and
+// while it waits for its turn, a caller must not hold a connection of the
+// pool (open rows or a transaction of [DB.SQL]).
+//
+// On SQLite the transaction also holds the database's write lock from its
+// start, so fn sees no concurrent writes, from other processes either. On
+// PostgreSQL transactions of different processes run concurrently at READ
+// COMMITTED: fn that reads a value and writes it back takes
+// [Dialect.LockWrites] (or SELECT ... FOR UPDATE) first. A transaction that
+// fails because its connection was refused for capacity, on a serialization
+// failure or on a deadlock is run again, fn included, after a backoff, within
+// ctx and the busy timeout (see [WithBusyTimeout]); fn must therefore leave
+// nothing behind but its results (assign, do not append, to variables outside
+// it), and its caller acts on them once InTx has returned.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case db.writeTurn <- struct{}{}:
+		defer func() { <-db.writeTurn }()
+	case <-ctx.Done():
+		return fmt.Errorf("begin transaction: %w", ctx.Err())
 	}
+	if db.dialect != Postgres {
+		return db.runTx(ctx, fn)
+	}
+	return db.retry.do(ctx, "transaction", txRetryable, func() error { return db.runTx(ctx, fn) })
+}
+
+// runTx runs fn in one transaction, as [DB.InTx] describes.
+func (db *DB) runTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

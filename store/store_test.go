@@ -4,18 +4,19 @@ package store
 // backend are in backend_test.go.
 
 import (
-	"context"
-	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func openTemp(t *testing.T, opts ...Option) (*DB, string) {
@@ -71,7 +72,7 @@ func TestRelativePath(t *testing.T) {
 func TestPoolOptions(t *testing.T) {
 	db, _ := openTemp(t)
 	if got := db.SQL().Stats().MaxOpenConnections; got != 0 {
-		t.Errorf("default MaxOpenConnections = %d, want 0 (no limit)", got)
+		t.Errorf("default MaxOpenConnections on SQLite = %d, want 0 (no limit)", got)
 	}
 	db, _ = openTemp(t, WithMaxOpenConns(7), WithMaxIdleConns(3), WithConnMaxLifetime(time.Minute))
 	if got := db.SQL().Stats().MaxOpenConnections; got != 7 {
@@ -80,14 +81,34 @@ func TestPoolOptions(t *testing.T) {
 	if err := db.Ping(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	want := defaultConfig()
-	want.maxOpenConns, want.maxIdleConns, want.connMaxLifetime = 7, 3, time.Minute
 	got := defaultConfig()
 	for _, o := range []Option{WithMaxOpenConns(7), WithMaxIdleConns(3), WithConnMaxLifetime(time.Minute)} {
 		o.apply(&got)
 	}
-	if got.busyTimeout != want.busyTimeout || got.maxOpenConns != want.maxOpenConns || got.maxIdleConns != want.maxIdleConns || got.connMaxLifetime != want.connMaxLifetime {
-		t.Errorf("config = %+v, want %+v", got, want)
+	if got.busyTimeout != 10*time.Second || got.maxOpenConns == nil || *got.maxOpenConns != 7 ||
+		got.maxIdleConns == nil || *got.maxIdleConns != 3 || got.connMaxLifetime != time.Minute {
+		t.Errorf("config = %+v, want busy timeout 10s, 7 open, 3 idle, lifetime 1m", got)
+	}
+}
+
+// TestDefaultMaxOpenConns: PostgreSQL pools default to 4 connections per CPU the Go runtime
+// uses, at most 16; SQLite pools to no limit.
+func TestDefaultMaxOpenConns(t *testing.T) {
+	for _, tc := range []struct {
+		procs      int
+		sqlite, pg int
+	}{
+		{1, 0, 4},
+		{2, 0, 8},
+		{4, 0, 16},
+		{64, 0, 16},
+	} {
+		prev := runtime.GOMAXPROCS(tc.procs)
+		sqlite, pg := DefaultMaxOpenConns(SQLite), DefaultMaxOpenConns(Postgres)
+		runtime.GOMAXPROCS(prev)
+		if sqlite != tc.sqlite || pg != tc.pg {
+			t.Errorf("GOMAXPROCS=%d: DefaultMaxOpenConns = %d on SQLite, %d on PostgreSQL; want %d, %d", tc.procs, sqlite, pg, tc.sqlite, tc.pg)
+		}
 	}
 }
 
@@ -252,57 +273,28 @@ func TestRedactURL(t *testing.T) {
 	}
 }
 
-// TestSQLiteWritersWaitTheirTurn: on SQLite, a write transaction waits for the one in progress
-// in the same process, and a writer whose context ends while it waits leaves with the
-// context's error and writes nothing.
-func TestSQLiteWritersWaitTheirTurn(t *testing.T) {
-	db, _ := openTemp(t)
-	ctx := t.Context()
-	insert := func(ctx context.Context, subject string) error {
-		return db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO subject_modes (subject, mode) VALUES (?, 'READONLY')`, subject)
-			return err
-		})
-	}
-	inside, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- db.InTx(ctx, func(tx *sql.Tx) error {
-			close(inside)
-			<-release
-			_, err := tx.ExecContext(ctx, `INSERT INTO subject_modes (subject, mode) VALUES ('first', 'READONLY')`)
-			return err
-		})
-	}()
-	<-inside
-	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := insert(waiting, "impatient"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("writer whose context ended while waiting = %v, want context.DeadlineExceeded", err)
-	}
-	second := make(chan error, 1)
-	go func() { second <- insert(ctx, "second") }()
-	close(release)
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-second; err != nil {
-		t.Errorf("the writer that waited its turn: %v", err)
-	}
-	var got []string
-	rows, err := db.SQL().QueryContext(ctx, `SELECT subject FROM subject_modes ORDER BY subject`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
+// TestRetryableErrors: what the store retries, by PostgreSQL error code, also when wrapped
+// (TestConnectionRefusedForCapacityWaits sees pgx's real *pgconn.ConnectError).
+func TestRetryableErrors(t *testing.T) {
+	pg := func(code string) error { return &pgconn.PgError{Code: code} }
+	for _, tc := range []struct {
+		name              string
+		err               error
+		connect, inTxRuns bool
+	}{
+		{"too many connections", pg("53300"), true, true},
+		{"too many connections, wrapped twice", fmt.Errorf("begin transaction: %w", fmt.Errorf("connect: %w", pg("53300"))), true, true},
+		{"server starting or stopping", fmt.Errorf("open: %w", pg("57P03")), true, true},
+		{"serialization failure", pg("40001"), false, true},
+		{"deadlock", fmt.Errorf("commit transaction: %w", pg("40P01")), false, true},
+		{"unique violation", pg("23505"), false, false},
+		{"not a server error", errors.New("boom"), false, false},
+		{"no error", nil, false, false},
+	} {
+		_, connect := capacityRefused(tc.err)
+		_, inTx := txRetryable(tc.err)
+		if connect != tc.connect || inTx != tc.inTxRuns {
+			t.Errorf("%s: retried on connect %v, in InTx %v; want %v, %v", tc.name, connect, inTx, tc.connect, tc.inTxRuns)
 		}
-		got = append(got, s)
-	}
-	if diff := cmp.Diff([]string{"first", "second"}, got); diff != "" {
-		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }

@@ -62,7 +62,7 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newSubjectsCmd(cf),
 		newValidateCmd(cf),
 		newDriftCmd(cf),
-		newBenchCmd(),
+		newBenchCmd(lookupEnv),
 		newGovernanceCmd(cf),
 		newAuditCmd(cf),
 		newSubjectCmd(cf),

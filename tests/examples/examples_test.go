@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schemagate/schemagate/gateway"
 	"github.com/schemagate/schemagate/store/storetest"
@@ -161,9 +162,14 @@ func TestPostgresReplicas(t *testing.T) {
 	if got := call(t, http.DefaultClient, "POST", a.URL()+"/subjects/ci-value/versions", "Bearer "+ciToken, schema); got != 200 {
 		t.Fatalf("register on replica a: %d", got)
 	}
-	if got := call(t, http.DefaultClient, "GET", b.URL()+"/subjects/ci-value/versions/1", "Bearer "+ciToken, ""); got != 200 {
-		t.Errorf("read on replica b: %d, want 200", got)
-	}
+	// Replica b serves reads from memory, current within the change feed's delay (LISTEN/NOTIFY
+	// on PostgreSQL, storage.change_poll_interval on SQLite).
+	harness.WaitFor(t, "the registration read on replica b", 30*time.Second, func() string {
+		if got := call(t, http.DefaultClient, "GET", b.URL()+"/subjects/ci-value/versions/1", "Bearer "+ciToken, ""); got != 200 {
+			return fmt.Sprintf("GET /subjects/ci-value/versions/1: %d, want 200", got)
+		}
+		return ""
+	})
 	for _, s := range []*harness.Server{a, b} {
 		if err := s.Stop(t); err != nil {
 			t.Errorf("stop: %v", err)

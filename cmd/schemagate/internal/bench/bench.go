@@ -67,9 +67,12 @@ type env struct {
 type corpus struct {
 	name, subject string
 	req           *pb.ValidateRequest
-	engineReq     validate.Request
-	httpBody      string
-	size          int
+	// textReq is a JSON corpus's payload sent as json_text, the compact JSON text req's Value
+	// stands for; nil for Avro corpora.
+	textReq   *pb.ValidateRequest
+	engineReq validate.Request
+	httpBody  string
+	size      int
 }
 
 // newEnv starts an open gateway on 127.0.0.1:0 with a temporary data directory, registers a
@@ -212,7 +215,11 @@ func (e *env) register(ctx context.Context, name string, n, strLen int, typ pb.S
 			return corpus{}, err
 		}
 		c.req = &pb.ValidateRequest{Subject: name, Json: sv}
-		b, _ := protojson.Marshal(sv)
+		b, err := json.Marshal(value)
+		if err != nil {
+			return corpus{}, err
+		}
+		c.textReq = &pb.ValidateRequest{Subject: name, JsonText: string(b)}
 		c.size = len(b)
 		// The engine takes JSON decoded with UseNumber, as the gateway hands it over.
 		dec := json.NewDecoder(bytes.NewReader(b))
@@ -300,13 +307,13 @@ func (e *env) batch(ctx context.Context, c corpus, n int) error {
 	return nil
 }
 
-// unary runs n Validate calls and returns their latencies.
-func (e *env) unary(ctx context.Context, c corpus, n int) ([]time.Duration, error) {
+// unary runs n Validate calls of req and returns their latencies.
+func (e *env) unary(ctx context.Context, req *pb.ValidateRequest, n int) ([]time.Duration, error) {
 	client := pb.NewValidationServiceClient(e.conn)
 	lat := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
-		resp, err := client.Validate(ctx, c.req)
+		resp, err := client.Validate(ctx, req)
 		if err != nil || resp.GetOutcome() != pb.Outcome_OUTCOME_VALID {
 			return nil, fmt.Errorf("unary: %v %v", err, resp)
 		}
@@ -373,7 +380,9 @@ func p50(lat []time.Duration) time.Duration {
 // (Avro and JSON, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
 // (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
 // no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
-// as a ratio to a baseline measured in the same run.
+// as a ratio to a baseline measured in the same run. Stream and batch rows note what each
+// payload costs over the engine; a JSON corpus is also sent as json_text, alternating with the
+// Value, and its row notes the ratio of the two medians (Value ÷ json_text).
 func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Duration <= 0 {
 		opts.Duration = 2 * time.Second
@@ -406,28 +415,65 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 		rows = append(rows, Row{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
 			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
 		for _, w := range []struct {
-			name string
-			fn   func(n int) error
+			name     string
+			fn       func(n int) error
+			overhead bool
 		}{
-			{"ValidateStream", func(n int) error { return e.stream(ctx, c, n) }},
-			{"ValidateBatch x100", func(n int) error { return e.batch(ctx, c, n) }},
-			{"HTTP validate", func(n int) error { return e.httpValidate(ctx, c, n) }},
+			{"ValidateStream", func(n int) error { return e.stream(ctx, c, n) }, true},
+			{"ValidateBatch x100", func(n int) error { return e.batch(ctx, c, n) }, true},
+			{"HTTP validate", func(n int) error { return e.httpValidate(ctx, c, n) }, false},
 		} {
 			rate, err := timed(d, w.fn)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
 			}
-			rows = append(rows, Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base})
+			row := Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base}
+			if w.overhead {
+				row.Note = fmt.Sprintf("+%.2f µs per payload over the engine", 1e6/rate-1e6/base)
+			}
+			rows = append(rows, row)
 		}
-		lat, err := e.unary(ctx, c, 2000)
+		unaryRows, err := e.unaryRows(ctx, c, floor, base)
 		if err != nil {
 			return nil, err
 		}
-		med := p50(lat)
-		rows = append(rows, Row{Corpus: c.name, Path: "unary Validate p50", PerSecond: 1 / med.Seconds(),
-			Ratio: float64(med) / float64(floor), Note: fmt.Sprintf("p50 %s; no-op unary RPC p50 %s", med.Round(time.Microsecond), floor.Round(time.Microsecond))})
+		rows = append(rows, unaryRows...)
 	}
 	return rows, nil
+}
+
+// unaryRows measures unary Validate latency of c's payload against floor, the no-op RPC's p50:
+// 2,000 calls, and for a JSON corpus 2,000 more of the payload as json_text, the two
+// alternating in rounds of 100 so both see the same machine.
+func (e *env) unaryRows(ctx context.Context, c corpus, floor time.Duration, base float64) ([]Row, error) {
+	reqs := []*pb.ValidateRequest{c.req}
+	if c.textReq != nil {
+		reqs = append(reqs, c.textReq)
+	}
+	lats := make([][]time.Duration, len(reqs))
+	for range 20 {
+		for i, req := range reqs {
+			lat, err := e.unary(ctx, req, 100)
+			if err != nil {
+				return nil, err
+			}
+			lats[i] = append(lats[i], lat...)
+		}
+	}
+	engine := time.Duration(float64(time.Second) / base)
+	row := func(path string, med time.Duration, note string) Row {
+		return Row{Corpus: c.name, Path: path, PerSecond: 1 / med.Seconds(), Ratio: float64(med) / float64(floor),
+			Note: fmt.Sprintf("p50 %s (engine %s); no-op unary RPC p50 %s%s", med.Round(time.Microsecond), engine.Round(10*time.Nanosecond), floor.Round(time.Microsecond), note)}
+	}
+	value := p50(lats[0])
+	if c.textReq == nil {
+		return []Row{row("unary Validate p50", value, "")}, nil
+	}
+	text := p50(lats[1])
+	return []Row{
+		row("unary Validate p50", value, fmt.Sprintf("; Value ÷ json_text %.2fx", float64(value)/float64(text))),
+		row("unary json_text p50", text, ""),
+	}, nil
 }
 
 // WriteTable prints rows as an aligned table.

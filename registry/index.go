@@ -1,0 +1,324 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/schemagate/schemagate/store"
+)
+
+// FeedTopic is the change feed topic of registry writes; the key is the subject written ("" for
+// the global config or mode).
+const FeedTopic = "registry"
+
+// index is the registry held in memory: every subject's version rows, the schemas they hold,
+// the configs and the access modes. Reads are served from it (see ServeFromMemory); writes go
+// to the database and then reload what they changed here before they return.
+//
+// Everything stored in the maps is immutable once stored: a reload replaces a subject's slice,
+// never edits it, so a reader may keep what it got after releasing mu.
+type index struct {
+	mu       sync.RWMutex
+	ok       bool                    // loaded, and no reload failed since: reads may use it
+	subjects map[string][]versionRow // by subject, ascending by version
+	schemas  map[int]Schema
+	byFP     map[string]int // fingerprint -> schema ID
+	configs  map[string]Config
+	modes    map[string]AccessMode
+
+	// loadMu serialises loads: a load reads the database and installs what it read while
+	// holding it, so a load that started later (and read later data) always installs last.
+	loadMu sync.Mutex
+
+	// queuedMu guards queued: per subject, the reload waiting for loadMu, not started yet.
+	// Whoever wants the subject reloaded after its write joins that one: it reads the
+	// database after the joiner's commit, so it serves the joiner as well as a load of its
+	// own would. A burst of writes to one subject then costs one reload each time loadMu
+	// frees, not one per write.
+	queuedMu sync.Mutex
+	queued   map[string]*subjectLoad
+}
+
+// subjectLoad is one reload of a subject that callers wait for: done closes when it is over
+// (failed or not; a failure has made the index stop serving by then).
+type subjectLoad struct {
+	done chan struct{}
+}
+
+// ServeFromMemory loads the registry into memory and serves its reads from there from then on:
+// SubjectVersion (latest and by number), Subjects/ListSubjects, Versions/ListVersions,
+// Schemas, LookupSchema, Config and AccessMode, soft-deleted data included, with no query per
+// request. Call it once, before serving.
+//
+// A write through this Registry updates the memory before it returns, so this replica never
+// reads older data than it wrote. With feed (nil: none), every write is also published in its
+// transaction, and the writes of other replicas reach this one through feed's notices (a
+// Resync notice reloads everything). When a reload fails, reads go to the database until a
+// later load succeeds.
+func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error {
+	if r.idx != nil {
+		return errors.New("registry: ServeFromMemory called twice")
+	}
+	idx := &index{}
+	if err := r.loadAll(ctx, idx); err != nil {
+		return r.storeErr("loading the registry into memory", err)
+	}
+	r.idx = idx
+	r.hooks.AddChange(func(ctx context.Context, c Change) {
+		r.reloadSubject(context.WithoutCancel(ctx), c.Subject)
+	})
+	if feed == nil {
+		return nil
+	}
+	r.hooks.AddJournal(func(ctx context.Context, tx *sql.Tx, c Change) error {
+		return feed.Publish(ctx, tx, FeedTopic, c.Subject)
+	})
+	feed.Subscribe(func(ctx context.Context, n store.Notice) {
+		switch {
+		case n.Resync:
+			if err := r.loadAll(ctx, r.idx); err != nil && ctx.Err() == nil {
+				r.log.Error("registry: reloading the registry into memory failed; reads go to the database", "err", err)
+			}
+		case n.Topic == FeedTopic:
+			r.reloadSubject(ctx, n.Key)
+		}
+	})
+	return nil
+}
+
+// reloadSubject reloads subject's versions, config and mode ("" : the global config and mode).
+// On failure the index stops serving until a full load succeeds; one is tried at once.
+func (r *Registry) reloadSubject(ctx context.Context, subject string) {
+	idx := r.idx
+	idx.queuedMu.Lock()
+	if l, ok := idx.queued[subject]; ok { // a reload not started yet: it reads after our commit
+		idx.queuedMu.Unlock()
+		<-l.done
+		return
+	}
+	l := &subjectLoad{done: make(chan struct{})}
+	if idx.queued == nil {
+		idx.queued = map[string]*subjectLoad{}
+	}
+	idx.queued[subject] = l
+	idx.queuedMu.Unlock()
+	err := r.loadSubject(ctx, idx, subject, func() {
+		idx.queuedMu.Lock()
+		delete(idx.queued, subject) // started: later writes queue a reload of their own
+		idx.queuedMu.Unlock()
+	})
+	if err != nil {
+		// Before the joiners go on: they must not read what this load failed to refresh.
+		idx.mu.Lock()
+		idx.ok = false
+		idx.mu.Unlock()
+	}
+	close(l.done)
+	if err == nil {
+		return
+	}
+	r.log.Warn("registry: reloading a subject into memory failed; reloading everything", "subject", subject, "err", err)
+	if err := r.loadAll(ctx, idx); err != nil {
+		r.log.Error("registry: reloading the registry into memory failed; reads go to the database until the next resync", "err", err)
+	}
+}
+
+// mem returns the index when reads may be served from it.
+func (r *Registry) mem() *index {
+	idx := r.idx
+	if idx == nil {
+		return nil
+	}
+	idx.mu.RLock()
+	ok := idx.ok
+	idx.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	return idx
+}
+
+// loadAll reads the whole registry into idx.
+func (r *Registry) loadAll(ctx context.Context, idx *index) error {
+	idx.loadMu.Lock()
+	defer idx.loadMu.Unlock()
+	db := r.db.SQL()
+	// Versions first: the schemas read after them include every schema they hold (a schema
+	// row commits with or before the first version holding it, and is never deleted).
+	all, err := r.q.allVersions(ctx, db)
+	if err != nil {
+		return err
+	}
+	schemas, byFP, err := r.q.allSchemas(ctx, db)
+	if err != nil {
+		return err
+	}
+	configs, err := r.q.allConfigs(ctx, db)
+	if err != nil {
+		return err
+	}
+	modes, err := r.q.allModes(ctx, db)
+	if err != nil {
+		return err
+	}
+	subjects := map[string][]versionRow{}
+	for _, v := range all {
+		subjects[v.subject] = append(subjects[v.subject], v)
+	}
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	idx.subjects, idx.schemas, idx.byFP, idx.configs, idx.modes = subjects, schemas, byFP, configs, modes
+	idx.ok = true
+	return nil
+}
+
+// loadSubject reloads one subject into idx; started (nil: nothing) runs once loadMu is held,
+// before anything is read.
+func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string, started func()) error {
+	idx.loadMu.Lock()
+	defer idx.loadMu.Unlock()
+	if started != nil {
+		started()
+	}
+	db := r.db.SQL()
+	var rows []versionRow
+	if subject != globalKey {
+		var err error
+		if rows, err = r.q.subjectVersions(ctx, db, subject); err != nil {
+			return err
+		}
+	}
+	idx.mu.RLock()
+	var missing []int
+	for _, row := range rows {
+		if _, ok := idx.schemas[row.schemaID]; !ok {
+			missing = append(missing, row.schemaID)
+		}
+	}
+	idx.mu.RUnlock()
+	type loaded struct {
+		s  Schema
+		fp string
+	}
+	var got []loaded
+	for _, id := range missing {
+		s, found, err := r.q.schema(ctx, db, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("schema %d of subject %q not found", id, subject)
+		}
+		got = append(got, loaded{s, schemaFingerprint(s)})
+	}
+	c, cfgFound, err := r.q.config(ctx, db, subject)
+	if err != nil {
+		return err
+	}
+	m, modeFound, err := r.q.mode(ctx, db, subject)
+	if err != nil {
+		return err
+	}
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	for _, l := range got {
+		idx.schemas[l.s.ID] = l.s
+		idx.byFP[l.fp] = l.s.ID
+	}
+	if len(rows) == 0 {
+		delete(idx.subjects, subject)
+	} else {
+		idx.subjects[subject] = rows
+	}
+	if cfgFound {
+		idx.configs[subject] = c
+	} else {
+		delete(idx.configs, subject)
+	}
+	if modeFound {
+		idx.modes[subject] = m
+	} else {
+		delete(idx.modes, subject)
+	}
+	return nil
+}
+
+// versions returns subject's rows (shared: do not modify).
+func (idx *index) versions(subject string) []versionRow {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	return idx.subjects[subject]
+}
+
+// schema returns schema id, with its own References slice.
+func (idx *index) schema(id int) (Schema, bool) {
+	idx.mu.RLock()
+	s, ok := idx.schemas[id]
+	idx.mu.RUnlock()
+	return s.clone(), ok
+}
+
+// schemaID returns the ID of the schema with fingerprint fp.
+func (idx *index) schemaID(fp string) (int, bool) {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	id, ok := idx.byFP[fp]
+	return id, ok
+}
+
+// subjectStates returns every subject with whether it has a live version.
+func (idx *index) subjectStates() map[string]bool {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	out := make(map[string]bool, len(idx.subjects))
+	for subject, rows := range idx.subjects {
+		live := false
+		for _, row := range rows {
+			live = live || !row.deleted
+		}
+		out[subject] = live
+	}
+	return out
+}
+
+// allVersions returns every version row, ordered by subject and version.
+func (idx *index) allVersions() []versionRow {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	names := make([]string, 0, len(idx.subjects))
+	n := 0
+	for subject, rows := range idx.subjects {
+		names = append(names, subject)
+		n += len(rows)
+	}
+	sort.Strings(names)
+	out := make([]versionRow, 0, n)
+	for _, subject := range names {
+		out = append(out, idx.subjects[subject]...)
+	}
+	return out
+}
+
+// config returns subject's stored config row.
+func (idx *index) config(subject string) (Config, bool) {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	c, ok := idx.configs[subject]
+	if c.Normalize != nil {
+		n := *c.Normalize
+		c.Normalize = &n
+	}
+	return c, ok
+}
+
+// mode returns subject's stored access mode row.
+func (idx *index) mode(subject string) (AccessMode, bool) {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	m, ok := idx.modes[subject]
+	return m, ok
+}
