@@ -76,6 +76,11 @@ type Options struct {
 	RefreshInterval time.Duration
 	// Limits bound each payload.
 	Limits Limits
+	// JSONSchemaFormat says what "format" does in JSON Schemas (config key
+	// schema_registry.json_schema.format). Default registry.JSONFormatAssert. It holds for the
+	// engine's lifetime: the validators it caches are compiled under it, so a change takes a
+	// new engine (a restart).
+	JSONSchemaFormat registry.JSONSchemaFormat
 	// Logger is optional.
 	Logger *slog.Logger
 	// Registerer receives the engine's metric, schemagate_validation_duration_seconds (the
@@ -152,6 +157,7 @@ type Engine struct {
 	lim      Limits
 	interval time.Duration
 	log      *slog.Logger
+	format   registry.JSONSchemaFormat
 
 	metrics *metrics
 
@@ -174,12 +180,16 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	format, err := registry.ParseJSONSchemaFormat(string(opts.JSONSchemaFormat))
+	if err != nil {
+		return nil, fmt.Errorf("validate: Options.JSONSchemaFormat: %w", err)
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{src: opts.Source, lim: opts.Limits.WithDefaults(), interval: opts.RefreshInterval, log: opts.Logger,
-		metrics: m, cache: newCompiledCache(opts.MaxCacheBytes)}
+		format: format, metrics: m, cache: newCompiledCache(opts.MaxCacheBytes)}
 	e.index.Store(&subjectIndex{subjects: map[string]*subjectInfo{}})
 	return e, nil
 }
@@ -486,7 +496,7 @@ func (e *Engine) compiled(ctx context.Context, id int) (*compiled, error) {
 	}
 	c := &compiled{id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
 	if r.Schema.Type == registry.SchemaTypeJSON {
-		if c.json, err = CompileJSONSchema(r.JSONRoot, r.JSONRefs); err != nil {
+		if c.json, err = CompileJSONSchemaFormat(r.JSONRoot, r.JSONRefs, e.format); err != nil {
 			return nil, fmt.Errorf("compile schema %d: %w", id, err)
 		}
 	}

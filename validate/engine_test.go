@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/schemagate/schemagate/registry"
-	"github.com/schemagate/schemagate/store"
-	"github.com/schemagate/schemagate/store/storetest"
 )
 
 // TestEngineTimesValidations: with a registerer the engine times every Validate call, served
@@ -16,15 +14,7 @@ import (
 // keeps no figures.
 func TestEngineTimesValidations(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, storetest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := newTestRegistry(t)
 	if _, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `"string"`}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,15 +66,7 @@ func sampleCount(t *testing.T, g prometheus.Gatherer) uint64 {
 // the subject index, the cached validator and the binary check, without metrics.
 func BenchmarkEngineValidate(b *testing.B) {
 	ctx := b.Context()
-	db, err := store.Open(ctx, storetest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	reg := newTestRegistry(b)
 	sv, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeAvro,
 		Text: `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"long"},{"name":"c","type":"string"},{"name":"d","type":"long"}]}`})
 	if err != nil {
