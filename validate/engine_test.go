@@ -51,21 +51,6 @@ func TestEngineTimesValidations(t *testing.T) {
 	}
 }
 
-// newTestRegistry is an embedded registry on a fresh test database.
-func newTestRegistry(tb testing.TB) *registry.Registry {
-	tb.Helper()
-	db, err := store.Open(tb.Context(), storetest.URL(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return reg
-}
-
 // TestEngineJSONTextInData validates JSON and AVRO_JSON payloads sent as text in Data: numbers
 // stay exactly as written (2^53+1 is over a maximum of 2^53, 1e400 is a number and is out of
 // range for an Avro double), malformed text is a refused request as json_text is, nesting past
