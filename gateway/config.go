@@ -101,9 +101,23 @@ type SchemaRegistryConfig struct {
 	// CompatibilityUnitBurst is the work a principal may spend at once before the rate
 	// applies; at least compatibility_budget. Default 4000000.
 	CompatibilityUnitBurst int64 `yaml:"compatibility_unit_burst"`
+	// JSONSchema holds how JSON Schemas validate payloads.
+	JSONSchema JSONSchemaConfig `yaml:"json_schema"`
 	// Upstream, when its URL is set, puts schemagate in front of an existing
 	// Confluent-compatible registry instead of its embedded one (upstream mode).
 	Upstream UpstreamConfig `yaml:"upstream"`
+}
+
+// JSONSchemaConfig is schema_registry.json_schema.
+type JSONSchemaConfig struct {
+	// Format says what the "format" keyword does to a payload: assert (a value not of the
+	// format is a constraint_violation, in every draft), annotate (never checked) or draft (as
+	// each draft says: 4, 6 and 7 assert; 2019-09 and 2020-12 assert only when the schema's
+	// metaschema requires the format or format-assertion vocabulary). Default assert, since
+	// producers expect a field declared "email" to be checked as one. It applies to every
+	// subject, and is read at startup: validators are compiled under it, so changing it takes
+	// a restart.
+	Format registry.JSONSchemaFormat `yaml:"format"`
 }
 
 // UpstreamConfig is schema_registry.upstream: the Confluent-compatible registry schemagate
@@ -344,7 +358,8 @@ func DefaultConfig() Config {
 			CompatibilityBudget: compatbudget.DefaultUnits, MaxUnionBranches: registry.DefaultMaxUnionBranches,
 			MaxJSONSchemaCombinatorItems: registry.DefaultMaxCombinatorItems,
 			CompatibilityUnitsPerSecond:  defaultCompatibilityUnitsPerSecond, CompatibilityUnitBurst: defaultCompatibilityUnitBurst,
-			Upstream: UpstreamConfig{Timeout: upstream.DefaultTimeout, MaxConns: upstream.DefaultMaxConns, PollInterval: defaultUpstreamPollInterval}},
+			JSONSchema: JSONSchemaConfig{Format: registry.DefaultJSONSchemaFormat},
+			Upstream:   UpstreamConfig{Timeout: upstream.DefaultTimeout, MaxConns: upstream.DefaultMaxConns, PollInterval: defaultUpstreamPollInterval}},
 		Governance: governance.DefaultConfig(),
 	}
 }
@@ -441,6 +456,11 @@ func (c Config) Validate() error {
 	}
 	if r := c.SchemaRegistry.CompatibilityUnitsPerSecond; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		return fmt.Errorf("config: schema_registry.compatibility_units_per_second %v: want 0 (no limit) or a positive rate", r)
+	}
+	if f := c.SchemaRegistry.JSONSchema.Format; f != "" {
+		if _, err := registry.ParseJSONSchemaFormat(string(f)); err != nil {
+			return fmt.Errorf("config: schema_registry.json_schema.format %q: want assert, annotate or draft", f)
+		}
 	}
 	if u := c.SchemaRegistry.Upstream; u.Timeout <= 0 || u.PollInterval <= 0 || u.MaxConns <= 0 {
 		return fmt.Errorf("config: schema_registry.upstream.timeout %s, max_conns %d and poll_interval %s must be positive", u.Timeout, u.MaxConns, u.PollInterval)

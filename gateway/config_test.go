@@ -13,6 +13,7 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/registry"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -107,40 +108,59 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
-// TestValidationModeDecodesItself reads schema_registry.validation_mode from the file and from
-// the environment through governance.ValidationMode's UnmarshalText: the synonym shadow is
-// canary, and an unknown mode is refused with the mode's own error.
-func TestValidationModeDecodesItself(t *testing.T) {
-	const bogus = `unknown validation mode "bogus": want canary (or shadow) or strict`
+// TestTypedSettingsDecodeThemselves reads schema_registry.validation_mode and
+// schema_registry.json_schema.format from the file and from the environment through their
+// types' UnmarshalText: the synonym shadow is canary, json_schema.format defaults to assert and
+// ignores case, and an unknown value is refused as it is read with the type's own error (for
+// the mode, wrapping governance.ErrUnknownMode).
+func TestTypedSettingsDecodeThemselves(t *testing.T) {
+	const (
+		modeEnv   = "SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE"
+		formatEnv = "SCHEMAGATE_SCHEMA_REGISTRY_JSON_SCHEMA_FORMAT"
+		bogusMode = `unknown validation mode "bogus": want canary (or shadow) or strict`
+		bogusFmt  = `unknown JSON Schema format setting "lenient": want assert, annotate or draft`
+		strict    = "schema_registry:\n  validation_mode: strict\n"
+		annotate  = "schema_registry:\n  json_schema:\n    format: annotate\n"
+	)
+	mode := func(c Config) any { return c.SchemaRegistry.ValidationMode }
+	format := func(c Config) any { return c.SchemaRegistry.JSONSchema.Format }
 	tests := []struct {
 		name, file string
 		env        map[string]string
-		want       governance.ValidationMode
+		got        func(Config) any
+		want       any
 		wantErr    string
+		wantIs     error
 	}{
-		{"file shadow", "schema_registry:\n  validation_mode: shadow\n", nil, governance.ModeCanary, ""},
-		{"file strict", "schema_registry:\n  validation_mode: strict\n", nil, governance.ModeStrict, ""},
-		{"file bogus", "schema_registry:\n  validation_mode: bogus\n", nil, "", bogus},
-		{"env shadow", "", map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "shadow"}, governance.ModeCanary, ""},
-		{"env over file", "schema_registry:\n  validation_mode: strict\n",
-			map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "shadow"}, governance.ModeCanary, ""},
-		{"env bogus", "", map[string]string{"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE": "bogus"}, "",
-			"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE: " + bogus},
+		{"mode file shadow", "schema_registry:\n  validation_mode: shadow\n", nil, mode, governance.ModeCanary, "", nil},
+		{"mode file strict", strict, nil, mode, governance.ModeStrict, "", nil},
+		{"mode file bogus", "schema_registry:\n  validation_mode: bogus\n", nil, mode, nil, bogusMode, governance.ErrUnknownMode},
+		{"mode env shadow", "", map[string]string{modeEnv: "shadow"}, mode, governance.ModeCanary, "", nil},
+		{"mode env over file", strict, map[string]string{modeEnv: "shadow"}, mode, governance.ModeCanary, "", nil},
+		{"mode env bogus", "", map[string]string{modeEnv: "bogus"}, mode, nil, modeEnv + ": " + bogusMode, governance.ErrUnknownMode},
+		{"format default", "", nil, format, registry.JSONFormatAssert, "", nil},
+		{"format file annotate", annotate, nil, format, registry.JSONFormatAnnotate, "", nil},
+		{"format env over file", annotate, map[string]string{formatEnv: "Draft"}, format, registry.JSONFormatDraft, "", nil},
+		{"format file bogus", "schema_registry:\n  json_schema:\n    format: lenient\n", nil, format, nil, bogusFmt, nil},
+		{"format env bogus", "", map[string]string{formatEnv: "lenient"}, format, nil, formatEnv + ": " + bogusFmt, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := loadFrom(t, tt.file, tt.env)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, governance.ErrUnknownMode) {
-					t.Errorf("LoadConfig = %v; want an ErrUnknownMode containing %q", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
+					t.Errorf("LoadConfig = %v; want an error containing %q (is %v)", err, tt.wantErr, tt.wantIs)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := cfg.SchemaRegistry.ValidationMode; got != tt.want {
-				t.Errorf("validation_mode = %q; want %q", got, tt.want)
+			if diff := cmp.Diff(tt.want, tt.got(cfg)); diff != "" {
+				t.Errorf("setting (-want +got):\n%s", diff)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("Validate = %v", err)
 			}
 		})
 	}
@@ -231,6 +251,7 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_BUDGET", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_UNION_BRANCHES",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_SCHEMA_COMBINATOR_ITEMS",
 		"SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNITS_PER_SECOND", "SCHEMAGATE_SCHEMA_REGISTRY_COMPATIBILITY_UNIT_BURST",
+		"SCHEMAGATE_SCHEMA_REGISTRY_JSON_SCHEMA_FORMAT",
 		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_URL", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_USERNAME", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_PASSWORD_FILE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_BEARER_TOKEN_FILE", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_CA_FILE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_CERT_FILE", "SCHEMAGATE_SCHEMA_REGISTRY_UPSTREAM_TLS_KEY_FILE",
@@ -351,6 +372,8 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 		{"no address", func(c *Config) { c.Server.HTTPAddr = "" }, "config: server.http_addr and server.grpc_addr must be set"},
 		{"no storage", func(c *Config) { c.Server.DataDir = "" }, "config: set storage.url or server.data_dir"},
 		{"validation mode", func(c *Config) { c.SchemaRegistry.ValidationMode = "shadow" }, "schema_registry.validation_mode"},
+		{"json schema format", func(c *Config) { c.SchemaRegistry.JSONSchema.Format = "lenient" },
+			`config: schema_registry.json_schema.format "lenient": want assert, annotate or draft`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()

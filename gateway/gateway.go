@@ -206,7 +206,9 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 		MaxCacheBytes: sr.ValidatorCacheBytes,
 		Limits:        validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth},
 		Logger:        g.log,
-		Registerer:    metrics,
+		// Fixed for the engine's lifetime: Reload names a changed value "restart to apply".
+		JSONSchemaFormat: sr.JSONSchema.Format,
+		Registerer:       metrics,
 		// Changes arrive through the feed; the timer is only its safety net.
 		RefreshInterval: g.cfg.Storage.ResyncInterval,
 	})

@@ -371,3 +371,53 @@ func TestJSONNumbersStayExact(t *testing.T) {
 		wantGRPCError(t, tc.name, err, grpcError{codes.InvalidArgument, tc.want})
 	}
 }
+
+// TestJSONTextInData validates JSON and AVRO_JSON payloads sent as raw text in data, over gRPC
+// and /v1 (base64 in the body): numbers stay exactly as written, 1e400 is a number (and out of
+// range for an Avro double, a finding), and text that is not one UTF-8 JSON value is refused
+// with InvalidArgument / 400 and never reaches the validator.
+func TestJSONTextInData(t *testing.T) {
+	tg := startGatewayWith(t, nil)
+	maxID := tg.mustRegisterREST(t, "max-value", `{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`, `,"schemaType":"JSON"`)
+	numID := tg.mustRegisterREST(t, "num-value", `{"type":"number"}`, `,"schemaType":"JSON"`)
+	avroID := tg.mustRegisterREST(t, "avro-value", `{"type":"record","name":"R","fields":[{"name":"l","type":"long"},{"name":"d","type":"double"}]}`)
+	jsonFormat, avroJSON := pb.PayloadFormat_PAYLOAD_FORMAT_JSON, pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON
+	tests := []struct {
+		name, subject string
+		format        pb.PayloadFormat
+		data          string
+		want          *pb.ValidateResponse // nil: refused with InvalidArgument, wantErr in its message
+		wantErr       string
+	}{
+		{name: "2^53 at a maximum of 2^53", subject: "max-value", format: jsonFormat, data: `{"n":9007199254740992}`, want: valid(maxID, 1)},
+		{name: "2^53+1 over a maximum of 2^53", subject: "max-value", format: jsonFormat, data: `{"n":9007199254740993}`,
+			want: flagged(maxID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/n", "must be <= 9007199254740992 but found 9007199254740993"))},
+		{name: "1e400 against a number schema", subject: "num-value", format: jsonFormat, data: `1e400`, want: valid(numID, 1)},
+		{name: "Avro JSON: 2^53+1 as a long", subject: "avro-value", format: avroJSON, data: `{"l":9007199254740993,"d":0.5}`, want: valid(avroID, 1)},
+		{name: "Avro JSON: 1e400 as a double", subject: "avro-value", format: avroJSON, data: `{"l":1,"d":1e400}`,
+			want: flagged(avroID, 1, finding(pb.DriftKind_DRIFT_KIND_CONSTRAINT_VIOLATION, "/d", "1e400 is out of range for double"))},
+		{name: "invalid UTF-8", subject: "num-value", format: jsonFormat, data: "\"a\xffb\"", wantErr: "data: malformed JSON: invalid UTF-8 at byte offset 2"},
+		{name: "two JSON values", subject: "num-value", format: jsonFormat, data: `1 2`, wantErr: "data: malformed JSON: data after the JSON value at byte offset 2"},
+		{name: "Avro JSON, two values", subject: "avro-value", format: avroJSON, data: `{} {}`, wantErr: "data: malformed JSON: data after the JSON value at byte offset 3"},
+	}
+	for _, tt := range tests {
+		req := &pb.ValidateRequest{Subject: tt.subject, Format: tt.format, Data: []byte(tt.data)}
+		resp, err := pb.NewValidationServiceClient(tg.conn).Validate(withToken(""), req)
+		body, _ := protojson.Marshal(&pb.ValidateRequest{Format: tt.format, Data: []byte(tt.data)})
+		code, raw := tg.restDo(t, "POST", "/v1/subjects/"+tt.subject+"/validate", string(body))
+		if tt.want == nil {
+			wantGRPCError(t, "gRPC "+tt.name, err, grpcError{codes.InvalidArgument, tt.wantErr})
+			wantV1Error(t, "/v1 "+tt.name, code, raw, v1Error{http.StatusBadRequest, int(codes.InvalidArgument), tt.wantErr})
+			continue
+		}
+		if err != nil {
+			t.Fatalf("gRPC %s: %v", tt.name, err)
+		}
+		wantFindings(t, "gRPC "+tt.name, resp, tt.want)
+		got := &pb.ValidateResponse{}
+		if err := protojson.Unmarshal(raw, got); code != http.StatusOK || err != nil {
+			t.Fatalf("/v1 %s = %d %s (%v)", tt.name, code, raw, err)
+		}
+		wantFindings(t, "/v1 "+tt.name, got, tt.want)
+	}
+}

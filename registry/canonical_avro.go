@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -29,8 +30,13 @@ import (
 // So defaults and custom property values are copied exactly from the
 // original document (numbers verbatim, objects with sorted keys), and a type
 // written as a name in the original stays a name (its full name).
+//
+// A named type in the null namespace defined inside a record of another
+// namespace is written with `"namespace":""`, as Avro Java writes it: a bare
+// name there would read as a name in the enclosing namespace.
 type avroWriter struct {
 	buf bytes.Buffer
+	ns  string // namespace of the record being written, "" at the top
 }
 
 func (w *avroWriter) raw(s string) { w.buf.WriteString(s) }
@@ -152,8 +158,25 @@ func (w *avroWriter) primitive(typ avro.Type, logical avro.LogicalSchema, props 
 	return w.endObject(props, orig)
 }
 
+// namedType opens the object of a record, enum or fixed definition. It refuses a name that is
+// a primitive type's, which hamba accepts.
+func (w *avroWriter) namedType(s avro.NamedSchema, doc string) error {
+	if msg := primitiveName(string(s.Type()), s.FullName()); msg != "" {
+		return errors.New(msg)
+	}
+	w.raw(`{"name":`)
+	w.str(s.FullName())
+	if s.Namespace() == "" && w.ns != "" {
+		w.raw(`,"namespace":""`)
+	}
+	w.names(s.Aliases(), doc)
+	return nil
+}
+
 func (w *avroWriter) enum(s *avro.EnumSchema, orig map[string]any) error {
-	w.named(s.FullName(), s.Aliases(), s.Doc())
+	if err := w.namedType(s, s.Doc()); err != nil {
+		return err
+	}
 	w.raw(`,"type":"enum","symbols":`)
 	w.strings(s.Symbols())
 	if s.HasDefault() {
@@ -164,7 +187,9 @@ func (w *avroWriter) enum(s *avro.EnumSchema, orig map[string]any) error {
 }
 
 func (w *avroWriter) fixed(s *avro.FixedSchema, orig map[string]any) error {
-	w.named(s.FullName(), s.Aliases(), "")
+	if err := w.namedType(s, ""); err != nil {
+		return err
+	}
 	w.raw(fmt.Sprintf(`,"type":"fixed","size":%d`, s.Size()))
 	w.logical(s.Logical())
 	return w.endObject(s.Props(), orig)
@@ -197,11 +222,16 @@ func (w *avroWriter) union(s *avro.UnionSchema, orig any) error {
 	return nil
 }
 
-// named opens the object of a named type or a record field: its name, then its aliases and
-// doc when it has them.
-func (w *avroWriter) named(name string, aliases []string, doc string) {
+// field opens the object of a record field: its name, then its aliases and doc when it has
+// them.
+func (w *avroWriter) field(f *avro.Field) {
 	w.raw(`{"name":`)
-	w.str(name)
+	w.str(f.Name())
+	w.names(f.Aliases(), f.Doc())
+}
+
+// names writes the aliases and the doc of a named type or field, when it has them.
+func (w *avroWriter) names(aliases []string, doc string) {
 	if len(aliases) > 0 {
 		w.raw(`,"aliases":`)
 		w.strings(aliases)
@@ -257,7 +287,12 @@ func (w *avroWriter) logical(l avro.LogicalSchema) {
 }
 
 func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
-	w.named(s.FullName(), s.Aliases(), s.Doc())
+	if err := w.namedType(s, s.Doc()); err != nil {
+		return err
+	}
+	outer := w.ns
+	w.ns = s.Namespace()
+	defer func() { w.ns = outer }()
 	if s.IsError() {
 		w.raw(`,"type":"error","fields":[`)
 	} else {
@@ -272,10 +307,10 @@ func (w *avroWriter) record(s *avro.RecordSchema, orig map[string]any) error {
 			w.raw(",")
 		}
 		of, _ := origFields[i].(map[string]any)
-		w.named(f.Name(), f.Aliases(), f.Doc())
+		w.field(f)
 		w.raw(`,"type":`)
 		if err := w.schema(f.Type(), of["type"]); err != nil {
-			return err
+			return fmt.Errorf("record %q field %q: %w", s.Name(), f.Name(), err)
 		}
 		if f.HasDefault() {
 			w.raw(`,"default":`)

@@ -184,3 +184,40 @@ func TestPermanentDeleteResetsSubjectSettings(t *testing.T) {
 		t.Errorf("config after a permanent delete = %v; want none", err)
 	}
 }
+
+// TestAvroNullNamespaceCompatibility checks that a type declared with "namespace": "" keeps
+// its full name Z (not x.Z) in compatibility checks: a renamed reader type reaches it through
+// the alias "Z" and not through "x.Z". The old schema is Avro C's
+// schema_tests/pass/namespace_null_enum.
+func TestAvroNullNamespaceCompatibility(t *testing.T) {
+	old := nullNamespaceSchema(`{"type": "enum", "namespace": "", "name": "Z", "symbols": ["Foo", "Bar"]}`, "Z")
+	renamed := func(aliases string) string {
+		return nullNamespaceSchema(`{"type": "enum", "namespace": "", "name": "Z2", "aliases": `+aliases+
+			`, "symbols": ["Foo", "Bar"]}`, "Z2")
+	}
+	tests := []struct {
+		name      string
+		candidate string
+		want      bool // compatible under BACKWARD
+	}{
+		{"alias names the full name Z", renamed(`["Z"]`), true},
+		{"alias x.Z names nothing the writer has", renamed(`["x.Z"]`), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := newTestRegistry(t)
+			ctx := t.Context()
+			if _, err := r.SetConfig(ctx, "s", Config{Compatibility: CompatBackward}); err != nil {
+				t.Fatal(err)
+			}
+			mustRegister(t, r, "s", avroIn(old))
+			msgs, err := r.CheckCompatibility(ctx, "s", 0, avroIn(tt.candidate))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(msgs) == 0; got != tt.want {
+				t.Errorf("CheckCompatibility = %v (%q); want compatible %v", got, msgs, tt.want)
+			}
+		})
+	}
+}

@@ -26,6 +26,8 @@ var avroSeeds = []string{
 	`{"type":"bytes","logicalType":"decimal","precision":-1}`,
 	`null`, `1`, `[]`, `{}`, `""`, `[[]]`,
 	`{"type":"record","name":"A","aliases":["B"],"fields":[{"name":"x","type":"B"}]}`,
+	`{"type":"record","name":"R","namespace":"x","fields":[{"name":"e","type":{"type":"record","namespace":"","name":"Z","fields":[{"name":"f","type":["null","Z"]}]}}]}`,
+	`{"type":"enum","name":"int","symbols":["A"]}`,
 }
 
 var jsonSchemaSeeds = []string{

@@ -17,7 +17,7 @@ import (
 func canonicalAvro(text string, deps []dependency) (avro.Schema, string, error) {
 	cache := &avro.SchemaCache{}
 	for _, d := range deps {
-		if err := guard(func() error { _, err := avro.ParseWithCache(d.text, "", cache); return err }); err != nil {
+		if err := guard(func() error { _, err := avro.ParseWithCache(hambaText(d.text), "", cache); return err }); err != nil {
 			return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: referenced schema %q (subject %q version %d) does not parse: %s",
 				d.name, d.ref.Subject, d.ref.Version, strings.TrimPrefix(err.Error(), "avro: "))
 		}
@@ -32,7 +32,7 @@ func canonicalAvro(text string, deps []dependency) (avro.Schema, string, error) 
 	// hamba treats text that is not JSON as a type name; checkText has
 	// already refused that, so every input here is a JSON document.
 	var schema avro.Schema
-	err = guard(func() (err error) { schema, err = avro.ParseWithCache(text, "", cache); return err })
+	err = guard(func() (err error) { schema, err = avro.ParseWithCache(hambaText(text), "", cache); return err })
 	if errors.Is(err, errParserPanic) {
 		return nil, "", errorf(ErrInvalidSchema, "invalid AVRO schema: %s", err.Error())
 	}
@@ -187,18 +187,22 @@ func (l *avroLocator) define(kind string, m map[string]any, ns, where string) (n
 		return "", "", at(where, kind+` has no "name"`)
 	}
 	namespace = ns
-	if n, ok := m["namespace"].(string); ok && n != "" {
-		namespace = n
+	if n, ok := m["namespace"].(string); ok {
+		namespace = n // "" is the null namespace, not the enclosing one
+		if !strings.Contains(name, ".") && !validFullName(n, true) {
+			return "", "", at(where, fmt.Sprintf("%s %q: namespace %q is invalid: each part must match [A-Za-z_][A-Za-z0-9_]*", kind, name, n))
+		}
 	}
 	if i := strings.LastIndex(name, "."); i >= 0 {
 		namespace = name[:i]
 	}
-	for _, part := range strings.Split(avroFullName(namespace, name), ".") {
-		if !avroName.MatchString(part) {
-			return "", "", at(where, fmt.Sprintf("%s name %q is invalid: each part must match [A-Za-z_][A-Za-z0-9_]*", kind, name))
-		}
-	}
 	full := avroFullName(namespace, name)
+	if !validFullName(full, false) {
+		return "", "", at(where, fmt.Sprintf("%s name %q is invalid: each part must match [A-Za-z_][A-Za-z0-9_]*", kind, name))
+	}
+	if msg := primitiveName(kind, full); msg != "" {
+		return "", "", at(where, msg)
+	}
 	if l.defined[full] {
 		return "", "", at(where, fmt.Sprintf("%s %q: the name is already defined", kind, name))
 	}
@@ -211,6 +215,30 @@ func (l *avroLocator) define(kind string, m map[string]any, ns, where string) (n
 		}
 	}
 	return name, namespace, ""
+}
+
+// validFullName reports whether every dot-separated part of full is an Avro
+// name; the empty string (the null namespace) passes only when emptyOK.
+func validFullName(full string, emptyOK bool) bool {
+	if full == "" {
+		return emptyOK
+	}
+	for _, part := range strings.Split(full, ".") {
+		if !avroName.MatchString(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// primitiveName refuses a named type whose full name is a primitive type
+// name: a reference to it would read as the primitive. Avro Java and Python
+// compare the full name, so "ns.int" (or "int" in namespace ns) is allowed.
+func primitiveName(kind, full string) string {
+	if !avroPrimitives[full] {
+		return ""
+	}
+	return fmt.Sprintf("%s %q: a named type may not be named after the primitive type %q", kind, full, full)
 }
 
 func (l *avroLocator) record(m map[string]any, ns, where string) string {
@@ -301,4 +329,72 @@ func jsonStringOf(v any) string {
 		return DescribeJSON(v)
 	}
 	return string(b)
+}
+
+// hambaText returns text in the form hamba/avro should parse it.
+//
+// The Avro specification makes `"namespace": ""` the null namespace, but
+// hamba treats an empty namespace as absent and puts the type in the
+// enclosing namespace, changing its full name (Z becomes x.Z). Such a
+// definition inside a non-null namespace is rewritten to the name ".Z",
+// which hamba splits into the null namespace and the name Z, so the full
+// name, its aliases and the names its fields resolve are the spec's. Text
+// without such a definition is returned unchanged.
+func hambaText(text string) string {
+	doc, err := decodeJSON(text)
+	if err != nil || !nullNamespaceNames(doc, "") {
+		return text
+	}
+	b, err := marshalJSON(doc)
+	if err != nil {
+		return text
+	}
+	return string(b)
+}
+
+// nullNamespaceNames rewrites, in place, the definitions in v (a schema in
+// namespace ns) that declare the null namespace inside a non-null one, and
+// reports whether it rewrote any. Values that are not schemas are left for
+// the parser to refuse.
+func nullNamespaceNames(v any, ns string) bool {
+	switch v := v.(type) {
+	case []any:
+		changed := false
+		for _, b := range v {
+			changed = nullNamespaceNames(b, ns) || changed
+		}
+		return changed
+	case map[string]any:
+		t, _ := v["type"].(string)
+		switch t {
+		case "array":
+			return nullNamespaceNames(v["items"], ns)
+		case "map":
+			return nullNamespaceNames(v["values"], ns)
+		case "record", "error", "enum", "fixed":
+		default:
+			return nullNamespaceNames(v["type"], ns) // a union in "type", or a reference
+		}
+		name, _ := v["name"].(string)
+		declared, explicit := v["namespace"].(string)
+		changed := false
+		switch {
+		case strings.Contains(name, "."):
+			ns = name[:strings.LastIndex(name, ".")]
+		case explicit && declared == "" && ns != "" && name != "":
+			v["name"] = "." + name
+			delete(v, "namespace")
+			ns, changed = "", true
+		case explicit:
+			ns = declared
+		}
+		fields, _ := v["fields"].([]any)
+		for _, f := range fields {
+			if fm, ok := f.(map[string]any); ok {
+				changed = nullNamespaceNames(fm["type"], ns) || changed
+			}
+		}
+		return changed
+	}
+	return false
 }

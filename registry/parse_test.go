@@ -176,6 +176,22 @@ func TestInvalidSchemas(t *testing.T) {
 			`invalid AVRO schema: record "User" field "id": default 2147483648 is not a valid int`},
 		{"avro bad name", SchemaTypeAvro, `{"type":"record","name":"1User","fields":[]}`,
 			`invalid AVRO schema: record name "1User" is invalid: each part must match [A-Za-z_][A-Za-z0-9_]*`},
+		// Avro Python test_schema.py NAME_EXAMPLES (invalid {"type":"enum","name":"int",...});
+		// Avro Java: "Schemas may not be named after primitives".
+		{"avro named after a primitive", SchemaTypeAvro, `{"type":"enum","name":"int","symbols":["A","B"]}`,
+			`invalid AVRO schema: enum "int": a named type may not be named after the primitive type "int"`},
+		{"avro nested type named after a primitive", SchemaTypeAvro, `{"type":"record","name":"R","fields":[{"name":"f","type":{"type":"fixed","name":"long","size":1}}]}`,
+			`invalid AVRO schema: record "R" field "f": fixed "long": a named type may not be named after the primitive type "long"`},
+		// Issue 18 item 4, from Avro's parse cases: the namespace is what is wrong, not the name.
+		{"avro bad namespace", SchemaTypeAvro, `{"type":"record","name":"R","namespace":"a.b$","fields":[]}`,
+			`invalid AVRO schema: record "R": namespace "a.b$" is invalid: each part must match [A-Za-z_][A-Za-z0-9_]*`},
+		// Avro C schema_tests/pass/namespace_null_fixed with the reference qualified as x.Z: Z is
+		// in the null namespace, so x.Z names nothing (Avro refuses it).
+		{"avro null namespace type referred to as x.Z", SchemaTypeAvro, `{"type":"record","name":"R","fields":[
+			{"name":"s","type":{"type":"record","namespace":"x","name":"Y","fields":[
+				{"name":"e","type":{"type":"fixed","namespace":"","name":"Z","size":8}}]}},
+			{"name":"t","type":"x.Z"}]}`,
+			`invalid AVRO schema: record "R" field "t": unknown type "x.Z"`},
 		{"avro duplicate enum symbol", SchemaTypeAvro, `{"type":"enum","name":"E","symbols":["A","A"]}`, `invalid AVRO schema: enum "E": duplicate symbol "A"`},
 		{"avro duplicate union branch", SchemaTypeAvro, `["null","null"]`, `invalid AVRO schema: union type must be unique`},
 		{"avro attribute in wrong case", SchemaTypeAvro, `{"type":"record","name":"A","fields":[{"name":"b","type":"long","Default":1}]}`,
@@ -277,4 +293,140 @@ func TestFingerprint(t *testing.T) {
 	if base != fingerprint(SchemaTypeAvro, `"string"`, nil) {
 		t.Error("fingerprint not deterministic")
 	}
+}
+
+// nullNamespaceSchema is shaped as Avro C's schema_tests/pass/namespace_null_* schemas: a
+// record Y in namespace x defines a type (def, there with "namespace": "", the null
+// namespace), and the outer record, itself in the null namespace, refers to it as ref.
+func nullNamespaceSchema(def, ref string) string {
+	return `{"type": "record", "name": "R", "fields": [
+		{"name": "s", "type": {"type": "record", "namespace": "x", "name": "Y", "fields": [
+			{"name": "e", "type": ` + def + `}]}},
+		{"name": "t", "type": "` + ref + `"}]}`
+}
+
+// TestAvroNames pins how named types are named: the full names hamba's parsed form has after
+// registration (what validation and compatibility use), and the canonical text, which must
+// register again as the same schema.
+func TestAvroNames(t *testing.T) {
+	nullZ := func(def string) string {
+		return `{"name":"R","type":"record","fields":[{"name":"s","type":{"name":"x.Y","type":"record","fields":[` +
+			`{"name":"e","type":` + def + `}]}},{"name":"t","type":"Z"}]}`
+	}
+	tests := []struct {
+		name      string
+		in        string
+		wantNames []string
+		want      string // canonical text
+	}{
+		{
+			// Avro C schema_tests/pass/namespace_null_enum.
+			name:      "namespace_null_enum",
+			in:        nullNamespaceSchema(`{"type": "enum", "namespace": "", "name": "Z", "symbols": ["Foo", "Bar"]}`, "Z"),
+			wantNames: []string{"R", "x.Y", "Z"},
+			want:      nullZ(`{"name":"Z","namespace":"","type":"enum","symbols":["Foo","Bar"]}`),
+		},
+		{
+			// Avro C schema_tests/pass/namespace_null_fixed.
+			name:      "namespace_null_fixed",
+			in:        nullNamespaceSchema(`{"type": "fixed", "namespace": "", "name": "Z", "size": 8}`, "Z"),
+			wantNames: []string{"R", "x.Y", "Z"},
+			want:      nullZ(`{"name":"Z","namespace":"","type":"fixed","size":8}`),
+		},
+		{
+			// Avro C schema_tests/pass/namespace_null_record: Z's own field refers to Z, in
+			// Z's (null) namespace.
+			name: "namespace_null_record",
+			in: nullNamespaceSchema(`{"type": "record", "namespace": "", "name": "Z", "fields": [
+				{"name": "f", "type": ["null", "Z"]}]}`, "Z"),
+			wantNames: []string{"R", "x.Y", "Z"},
+			want:      nullZ(`{"name":"Z","namespace":"","type":"record","fields":[{"name":"f","type":["null","Z"]}]}`),
+		},
+		{
+			// Relative aliases of a null-namespace type stay in the null namespace.
+			name: "null namespace aliases",
+			in: `{"type":"record","name":"R","namespace":"x","fields":[
+				{"name":"e","type":{"type":"enum","namespace":"","name":"Z","aliases":["Old"],"symbols":["A"]}}]}`,
+			wantNames: []string{"x.R", "Z"},
+			want:      `{"name":"x.R","type":"record","fields":[{"name":"e","type":{"name":"Z","namespace":"","aliases":["Old"],"type":"enum","symbols":["A"]}}]}`,
+		},
+		{
+			// Without "namespace", a nested type still takes the enclosing namespace.
+			name:      "inherited namespace",
+			in:        `{"type":"record","name":"R","namespace":"x","fields":[{"name":"e","type":{"type":"enum","name":"Z","symbols":["A"]}}]}`,
+			wantNames: []string{"x.R", "x.Z"},
+			want:      `{"name":"x.R","type":"record","fields":[{"name":"e","type":{"name":"x.Z","type":"enum","symbols":["A"]}}]}`,
+		},
+		{
+			// Avro Python test_schema.py NAME_EXAMPLES: a primitive name is fine in a namespace.
+			name:      "primitive name in a namespace",
+			in:        `{"type":"enum","namespace":"ns","name":"int","symbols":["A","B"]}`,
+			wantNames: []string{"ns.int"},
+			want:      `{"name":"ns.int","type":"enum","symbols":["A","B"]}`,
+		},
+		{
+			// Avro Python test_schema.py NAME_EXAMPLES: and so is a qualified one.
+			name: "qualified primitive name referring to itself",
+			in: `{"type":"record","name":"ns.int","fields":[{"name":"value","type":"int"},
+				{"name":"next","type":["null","ns.int"]}]}`,
+			wantNames: []string{"ns.int"},
+			want:      `{"name":"ns.int","type":"record","fields":[{"name":"value","type":"int"},{"name":"next","type":["null","ns.int"]}]}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			r, _ := newTestRegistry(t)
+			sv := mustRegister(t, r, "s", avroIn(tc.in))
+			if diff := cmp.Diff(tc.want, sv.Schema.Text); diff != "" {
+				t.Errorf("canonical text (-want +got):\n%s", diff)
+			}
+			res, err := r.Resolved(ctx, sv.Schema.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantNames, avroNamedTypes(res.Avro)); diff != "" {
+				t.Errorf("full names after registration (-want +got):\n%s", diff)
+			}
+			again := mustRegister(t, r, "s", avroIn(sv.Schema.Text))
+			if again.Schema.ID != sv.Schema.ID || again.Version != sv.Version {
+				t.Errorf("canonical text registers as ID %d version %d; want ID %d version %d",
+					again.Schema.ID, again.Version, sv.Schema.ID, sv.Version)
+			}
+		})
+	}
+}
+
+// avroNamedTypes lists the full names of the named types in s, in document order.
+func avroNamedTypes(s avro.Schema) []string {
+	var names []string
+	seen := map[string]bool{}
+	var walk func(avro.Schema)
+	walk = func(s avro.Schema) {
+		switch s := s.(type) {
+		case *avro.RefSchema:
+			walk(s.Schema())
+		case avro.NamedSchema:
+			if seen[s.FullName()] {
+				return
+			}
+			seen[s.FullName()] = true
+			names = append(names, s.FullName())
+			if rec, ok := s.(*avro.RecordSchema); ok {
+				for _, f := range rec.Fields() {
+					walk(f.Type())
+				}
+			}
+		case *avro.UnionSchema:
+			for _, b := range s.Types() {
+				walk(b)
+			}
+		case *avro.ArraySchema:
+			walk(s.Items())
+		case *avro.MapSchema:
+			walk(s.Values())
+		}
+	}
+	walk(s)
+	return names
 }

@@ -28,9 +28,10 @@ const (
 	FormatAvroBinary
 	// FormatConfluent is magic byte 0, a 4-byte big-endian schema ID, then Avro binary or JSON.
 	FormatConfluent
-	// FormatAvroJSON is a JSON value in Avro's JSON encoding.
+	// FormatAvroJSON is a JSON value in Avro's JSON encoding: a decoded value, or its text in Data.
 	FormatAvroJSON
-	// FormatJSON is a JSON value checked against a JSON Schema.
+	// FormatJSON is a JSON value checked against a JSON Schema: a decoded value, or its text in
+	// Data.
 	FormatJSON
 )
 
@@ -76,6 +77,11 @@ type Options struct {
 	RefreshInterval time.Duration
 	// Limits bound each payload.
 	Limits Limits
+	// JSONSchemaFormat says what "format" does in JSON Schemas (config key
+	// schema_registry.json_schema.format). Default registry.JSONFormatAssert. It holds for the
+	// engine's lifetime: the validators it caches are compiled under it, so a change takes a
+	// new engine (a restart).
+	JSONSchemaFormat registry.JSONSchemaFormat
 	// Logger is optional.
 	Logger *slog.Logger
 	// Registerer receives the engine's metric, schemagate_validation_duration_seconds (the
@@ -83,11 +89,17 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Request is one payload to validate. Binary payloads go in Data, JSON payloads (decoded with
-// UseNumber) in JSON with HasJSON set. A nil Data without HasJSON is no payload at all and
-// Validate refuses it (ErrBadRequest) rather than report findings about it; a non-nil empty Data
-// is a zero-byte payload, which is a valid Avro binary encoding (a record without fields) and is
-// validated like any other. Transports keep the difference: the wire field data tracks presence.
+// Request is one payload to validate, in exactly one of three places: Data, bytes as sent; JSON
+// with HasJSON set, a decoded JSON value (numbers as json.Number); or JSONText. Data is binary for
+// FormatConfluent and FormatAvroBinary (and FormatUnspecified, which means FormatConfluent with
+// Data) and JSON text for FormatJSON and FormatAvroJSON: Validate decodes it as a framed JSON
+// body is decoded, numbers exact, and it must be one valid UTF-8 JSON value or the request is
+// refused (ErrBadRequest); nesting deeper than Limits.MaxDepth is a decode_error finding.
+//
+// A nil Data without HasJSON is no payload at all and Validate refuses it (ErrBadRequest) rather
+// than report findings about it; a non-nil empty Data is a zero-byte payload, which is a valid
+// Avro binary encoding (a record without fields) and is validated like any other. Transports
+// keep the difference: the wire field data tracks presence.
 type Request struct {
 	Subject  string
 	Version  int // 0: latest
@@ -152,6 +164,7 @@ type Engine struct {
 	lim      Limits
 	interval time.Duration
 	log      *slog.Logger
+	format   registry.JSONSchemaFormat
 
 	metrics *metrics
 
@@ -174,12 +187,16 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	format, err := registry.ParseJSONSchemaFormat(string(opts.JSONSchemaFormat))
+	if err != nil {
+		return nil, fmt.Errorf("validate: Options.JSONSchemaFormat: %w", err)
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{src: opts.Source, lim: opts.Limits.WithDefaults(), interval: opts.RefreshInterval, log: opts.Logger,
-		metrics: m, cache: newCompiledCache(opts.MaxCacheBytes)}
+		format: format, metrics: m, cache: newCompiledCache(opts.MaxCacheBytes)}
 	e.index.Store(&subjectIndex{subjects: map[string]*subjectInfo{}})
 	return e, nil
 }
@@ -353,15 +370,17 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	if req.HasJSON && jsonSizeOver(req.JSON, e.lim.MaxPayloadBytes) {
 		return Result{}, fmt.Errorf("%w: JSON payload is more than %d bytes as compact JSON, the limit is %d", ErrTooLarge, e.lim.MaxPayloadBytes, e.lim.MaxPayloadBytes)
 	}
-	if !req.HasJSON && req.Data == nil {
-		return Result{}, fmt.Errorf("%w: no payload: set json or data", ErrBadRequest)
-	}
 	format := req.Format
 	if format == FormatUnspecified && !req.HasJSON {
 		format = FormatConfluent
 	}
-	if req.HasJSON != (format == FormatUnspecified || format == FormatJSON || format == FormatAvroJSON) {
-		return Result{}, fmt.Errorf("%w: JSON and AVRO_JSON payloads go in json, CONFLUENT and AVRO_BINARY payloads in data", ErrBadRequest)
+	switch {
+	case !req.HasJSON && req.Data == nil:
+		return Result{}, fmt.Errorf("%w: no payload: set json or data", ErrBadRequest)
+	case req.HasJSON && req.Data != nil:
+		return Result{}, fmt.Errorf("%w: set one payload: json, json_text or data", ErrBadRequest)
+	case req.HasJSON && (format == FormatConfluent || format == FormatAvroBinary):
+		return Result{}, fmt.Errorf("%w: CONFLUENT and AVRO_BINARY payloads go in data, not in json or json_text", ErrBadRequest)
 	}
 	info, err := e.subject(ctx, req.Subject, req.Version)
 	if err != nil {
@@ -424,34 +443,31 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// check runs the validator format calls for on req.Data[start:] or req.JSON, and returns its
-// findings (capped at MaxFindings) and how many there are in all.
+// check runs the validator format calls for on req.Data[start:] or req's JSON value, and returns
+// its findings (capped at MaxFindings) and how many there are in all.
 func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, int, error) {
 	all := func(findings []Finding) ([]Finding, int, error) { return findings, len(findings), nil }
 	isAvro := c.typ == registry.SchemaTypeAvro
+	avroJSON := func(v any, lim Limits) ([]Finding, int) { return validateAvroJSON(c.avro, v, lim) }
 	switch format {
 	case FormatUnspecified:
 		if isAvro {
-			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
-			return findings, total, nil
+			return e.checkJSON(req, avroJSON)
 		}
-		findings, total := c.json.check(req.JSON, e.lim)
-		return findings, total, nil
+		return e.checkJSON(req, c.json.check)
 	case FormatAvroJSON, FormatAvroBinary:
 		if !isAvro {
 			return nil, 0, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
 		}
 		if format == FormatAvroJSON {
-			findings, total := validateAvroJSON(c.avro, req.JSON, e.lim)
-			return findings, total, nil
+			return e.checkJSON(req, avroJSON)
 		}
 		return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim)) // stops at the first failure
 	case FormatJSON:
 		if isAvro {
 			return nil, 0, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
 		}
-		findings, total := c.json.check(req.JSON, e.lim)
-		return findings, total, nil
+		return e.checkJSON(req, c.json.check)
 	case FormatConfluent:
 		if isAvro {
 			return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim))
@@ -464,6 +480,26 @@ func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Fi
 		return findings, total, nil
 	}
 	return nil, 0, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
+}
+
+// checkJSON runs validator on req's JSON value: req.JSON, or req.Data read as JSON text (a JSON
+// or AVRO_JSON payload in data). The text is decoded as a framed JSON body is, numbers exact;
+// text that is not one valid UTF-8 JSON value is ErrBadRequest, as json_text is, and text nested
+// deeper than MaxDepth is not decoded but one decode_error finding naming the byte offset.
+func (e *Engine) checkJSON(req Request, validator func(any, Limits) ([]Finding, int)) ([]Finding, int, error) {
+	doc := req.JSON
+	if !req.HasJSON {
+		var err error
+		doc, err = DecodeJSONPayload(req.Data, e.lim)
+		switch {
+		case errors.Is(err, ErrTooDeep):
+			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, 1, nil
+		case err != nil:
+			return nil, 0, fmt.Errorf("%w: data: %w", ErrBadRequest, err)
+		}
+	}
+	findings, total := validator(doc, e.lim)
+	return findings, total, nil
 }
 
 // compiled is a validator for one schema ID.
@@ -486,7 +522,7 @@ func (e *Engine) compiled(ctx context.Context, id int) (*compiled, error) {
 	}
 	c := &compiled{id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
 	if r.Schema.Type == registry.SchemaTypeJSON {
-		if c.json, err = CompileJSONSchema(r.JSONRoot, r.JSONRefs); err != nil {
+		if c.json, err = CompileJSONSchemaFormat(r.JSONRoot, r.JSONRefs, e.format); err != nil {
 			return nil, fmt.Errorf("compile schema %d: %w", id, err)
 		}
 	}

@@ -1,14 +1,16 @@
 package validate
 
 import (
+	"errors"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/schemagate/schemagate/registry"
-	"github.com/schemagate/schemagate/store"
-	"github.com/schemagate/schemagate/store/storetest"
 )
 
 // TestEngineTimesValidations: with a registerer the engine times every Validate call, served
@@ -16,15 +18,7 @@ import (
 // keeps no figures.
 func TestEngineTimesValidations(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, storetest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := newTestRegistry(t)
 	if _, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `"string"`}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +51,88 @@ func TestEngineTimesValidations(t *testing.T) {
 	}
 }
 
+// TestEngineJSONTextInData validates JSON and AVRO_JSON payloads sent as text in Data: numbers
+// stay exactly as written (2^53+1 is over a maximum of 2^53, 1e400 is a number and is out of
+// range for an Avro double), malformed text is a refused request as json_text is, nesting past
+// the limit is a finding, the size limit counts Data's bytes, and a request may carry one
+// payload only.
+func TestEngineJSONTextInData(t *testing.T) {
+	ctx := t.Context()
+	reg := newTestRegistry(t)
+	for _, s := range []struct {
+		subject string
+		in      registry.SchemaInput
+	}{
+		{"max", registry.SchemaInput{Type: registry.SchemaTypeJSON, Text: `{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`}},
+		{"num", registry.SchemaInput{Type: registry.SchemaTypeJSON, Text: `{"type":"number"}`}},
+		{"avro", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `{"type":"record","name":"R","fields":[{"name":"l","type":"long"},{"name":"d","type":"double"}]}`}},
+	} {
+		if _, err := reg.Register(ctx, s.subject, s.in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := NewEngine(Options{Source: reg, Limits: Limits{MaxPayloadBytes: 200}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		Findings []Finding
+		Err      string // "" when served; else the error's text, wrapping ErrBadRequest or ErrTooLarge
+	}
+	served := func(f ...Finding) outcome { return outcome{Findings: f} }
+	tests := []struct {
+		name string
+		req  Request
+		want outcome
+	}{
+		{"2^53 at a maximum of 2^53", Request{Subject: "max", Format: FormatJSON, Data: []byte(`{"n":9007199254740992}`)}, served()},
+		{"2^53+1 over a maximum of 2^53", Request{Subject: "max", Format: FormatJSON, Data: []byte(` {"n": 9007199254740993}` + "\n")},
+			served(Finding{Kind: KindConstraintViolation, Path: "/n", Message: "must be <= 9007199254740992 but found 9007199254740993"})},
+		{"1e400 is a number", Request{Subject: "num", Format: FormatJSON, Data: []byte(`1e400`)}, served()},
+		{"a string is not a number", Request{Subject: "num", Format: FormatJSON, Data: []byte(`"1"`)},
+			served(Finding{Kind: KindTypeMismatch, Message: "want number, got string"})},
+		{"Avro JSON: 2^53+1 as a long", Request{Subject: "avro", Format: FormatAvroJSON, Data: []byte(`{"l":9007199254740993,"d":1.5}`)}, served()},
+		{"Avro JSON: 1e400 as a double", Request{Subject: "avro", Format: FormatAvroJSON, Data: []byte(`{"l":1,"d":1e400}`)},
+			served(Finding{Kind: KindConstraintViolation, Path: "/d", Message: "1e400 is out of range for double"})},
+		{"nested past the limit", Request{Subject: "num", Format: FormatJSON, Data: []byte(strings.Repeat("[", 70) + strings.Repeat("]", 70))},
+			served(Finding{Kind: KindDecodeError, Message: "payload nested too deeply: nesting deeper than the limit of 64 at byte offset 64"})},
+
+		{"invalid UTF-8", Request{Subject: "num", Format: FormatJSON, Data: []byte("\"a\xffb\"")},
+			outcome{Err: "bad validation request: data: malformed JSON: invalid UTF-8 at byte offset 2"}},
+		{"two JSON values", Request{Subject: "num", Format: FormatJSON, Data: []byte(`1 2`)},
+			outcome{Err: "bad validation request: data: malformed JSON: data after the JSON value at byte offset 2"}},
+		{"no JSON value", Request{Subject: "num", Format: FormatJSON, Data: []byte{}},
+			outcome{Err: "bad validation request: data: malformed JSON: empty payload at byte offset 0"}},
+		{"over the size limit in bytes", Request{Subject: "num", Format: FormatJSON, Data: []byte("1" + strings.Repeat(" ", 200))},
+			outcome{Err: "payload too large: payload is 201 bytes, the limit is 200"}},
+		{"JSON for an Avro schema", Request{Subject: "avro", Format: FormatJSON, Data: []byte(`{}`)},
+			outcome{Err: "bad validation request: schema 3 is an Avro schema; use AVRO_JSON for JSON payloads"}},
+		{"data and json", Request{Subject: "num", Format: FormatJSON, Data: []byte(`1`), JSON: "1", HasJSON: true},
+			outcome{Err: "bad validation request: set one payload: json, json_text or data"}},
+		{"data and json_text", Request{Subject: "num", Format: FormatJSON, Data: []byte(`1`), JSONText: []byte(`1`)},
+			outcome{Err: "bad validation request: set one payload: json, json_text or data"}},
+		{"json as CONFLUENT", Request{Subject: "num", Format: FormatConfluent, JSONText: []byte(`1`)},
+			outcome{Err: "bad validation request: CONFLUENT and AVRO_BINARY payloads go in data, not in json or json_text"}},
+		{"data without a format is Confluent-framed", Request{Subject: "num", Data: []byte(`1`)},
+			served(Finding{Kind: KindDecodeError, Message: "not a Confluent-framed payload: 1 bytes, need at least 5 (magic byte 0 and a 4-byte schema ID)"})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.Validate(ctx, tc.req)
+			got := outcome{Findings: res.Findings}
+			if err != nil {
+				got.Err = err.Error()
+				if !errors.Is(err, ErrBadRequest) && !errors.Is(err, ErrTooLarge) {
+					t.Errorf("Validate error %v wraps neither ErrBadRequest nor ErrTooLarge", err)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // sampleCount is the observation count of the duration histogram in g.
 func sampleCount(t *testing.T, g prometheus.Gatherer) uint64 {
 	t.Helper()
@@ -76,15 +152,7 @@ func sampleCount(t *testing.T, g prometheus.Gatherer) uint64 {
 // the subject index, the cached validator and the binary check, without metrics.
 func BenchmarkEngineValidate(b *testing.B) {
 	ctx := b.Context()
-	db, err := store.Open(ctx, storetest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	reg, err := registry.New(db, registry.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	reg := newTestRegistry(b)
 	sv, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeAvro,
 		Text: `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"long"},{"name":"c","type":"string"},{"name":"d","type":"long"}]}`})
 	if err != nil {

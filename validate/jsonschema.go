@@ -68,9 +68,16 @@ type JSONSchema struct {
 //
 // `$schema` selects the draft (4, 6, 7, 2019-09 or 2020-12); without it the schema is compiled
 // as 2020-12. Each reference is added under its name resolved against the root's URL, so
-// `"$ref": "<name>"` finds it. "format" is asserted in every draft. The documents must not be
-// modified afterwards.
-func CompileJSONSchema(root any, refs map[string]any) (s *JSONSchema, err error) {
+// `"$ref": "<name>"` finds it. "format" is asserted in every draft; CompileJSONSchemaFormat
+// chooses otherwise. The documents must not be modified afterwards.
+func CompileJSONSchema(root any, refs map[string]any) (*JSONSchema, error) {
+	return CompileJSONSchemaFormat(root, refs, registry.JSONFormatAssert)
+}
+
+// CompileJSONSchemaFormat is CompileJSONSchema with "format" treated as format says (config key
+// schema_registry.json_schema.format): asserted in every draft, never asserted, or as the
+// schema's draft and vocabularies say.
+func CompileJSONSchemaFormat(root any, refs map[string]any, format registry.JSONSchemaFormat) (s *JSONSchema, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s, err = nil, errors.New("compile JSON schema: internal error in the schema compiler")
@@ -82,9 +89,9 @@ func CompileJSONSchema(root any, refs map[string]any) (s *JSONSchema, err error)
 	// vocabulary makes the library check schemas against a narrower metaschema, so such schemas
 	// are first compiled without it, as the registry does, for the full check.
 	names := jsvMentions(root, "propertyNames", 0) || jsvMentionsAny(refs, "propertyNames")
-	sch, err := jsvCompile(root, refs, false)
+	sch, err := jsvCompile(root, refs, format, false)
 	if err == nil && names {
-		sch, err = jsvCompile(root, refs, true)
+		sch, err = jsvCompile(root, refs, format, true)
 	}
 	if err != nil {
 		return nil, err
@@ -92,23 +99,25 @@ func CompileJSONSchema(root any, refs map[string]any) (s *JSONSchema, err error)
 	return &JSONSchema{sch: sch}, nil
 }
 
-func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, error) {
+func jsvCompile(root any, refs map[string]any, format registry.JSONSchemaFormat, names bool) (*jsonschema.Schema, error) {
 	keys := make([]string, 0, len(refs))
 	for name := range refs {
 		keys = append(keys, name)
 	}
 	sort.Strings(keys)
 	list := make([]registry.JSONSchemaReference, len(keys))
+	docs := make([]any, 0, len(keys)+1)
 	for i, name := range keys {
 		list[i] = registry.JSONSchemaReference{Name: name, Doc: refs[name]}
+		docs = append(docs, refs[name])
 	}
 	// The registry's compiler set-up: same drafts, same references, nothing loaded from disk
-	// or network. Payload validation also asserts "format".
+	// or network. Payload validation also decides what "format" does.
 	c, err := registry.NewJSONSchemaCompiler(list)
 	if err != nil {
 		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
-	c.AssertFormat()
+	compiled := registry.ConfigureFormat(c, format, append(docs, root)...)
 	if names {
 		c.RegisterVocabulary(jsvPropertyNamesVocab)
 		c.AssertVocabs()
@@ -117,6 +126,7 @@ func jsvCompile(root any, refs map[string]any, names bool) (*jsonschema.Schema, 
 		return nil, fmt.Errorf("compile JSON schema: %s", registry.CleanJSONSchemaMessage(err.Error()))
 	}
 	sch, err := c.Compile(registry.JSONSchemaRootURL)
+	compiled()
 	if err != nil {
 		return nil, fmt.Errorf("compile JSON schema: %s", jsvDescribeCompileError(err))
 	}

@@ -42,7 +42,8 @@ func newValidateCmd(f *clientFlags) *cobra.Command {
 		Long: "Validate a payload against the subject's schema. Without --format, a file holding JSON is\n" +
 			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says), a file starting with\n" +
 			"the magic byte 0 as Confluent-framed binary, and anything else is refused: raw Avro binary\n" +
-			"needs --format AVRO_BINARY. Prints the outcome and every finding.\n\n" +
+			"needs --format AVRO_BINARY. JSON goes as text, so numbers stay exactly as written\n" +
+			"(9007199254740993 is not rounded to a double). Prints the outcome and every finding.\n\n" +
 			"Exit codes: 0 valid, 1 flagged (canary), 2 rejected (strict), 3 any error (usage, unreadable\n" +
 			"payload file, unreachable server, unknown subject, …): an error is never a verdict.",
 		Args: cobra.ExactArgs(1),
@@ -161,6 +162,8 @@ func sniffPayload(raw []byte) (isJSON bool, _ error) {
 
 // jsonPayload checks raw, after an optional byte order mark, as a JSON payload and returns it as
 // text: the request's json_text, which the server reads with its numbers exactly as written.
+// (Servers also take JSON text in data with format JSON or AVRO_JSON; json_text is kept because
+// servers from before that accept it too, and a file that is not JSON fails here, before a call.)
 func jsonPayload(raw []byte) (string, error) {
 	text := bytes.TrimPrefix(raw, utf8BOM)
 	var doc any

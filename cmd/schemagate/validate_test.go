@@ -57,20 +57,7 @@ func TestValidateCLI(t *testing.T) {
 		{"strict", validJSON, "", 0, []string{"VALID (mode strict"}},
 	} {
 		t.Run(tt.mode+" "+filepath.Base(tt.file), func(t *testing.T) {
-			s := serverInMode(t, tt.mode)
-			args := []string{"validate", "users-value", "--file", tt.file, "--server", s.GRPCAddr}
-			if tt.format != "" {
-				args = append(args, "--format", tt.format)
-			}
-			out, errOut, exit := harness.Run(t, nil, args...)
-			if exit != tt.wantExit {
-				t.Errorf("exit = %d; want %d (stdout %q, stderr %q)", exit, tt.wantExit, out, errOut)
-			}
-			for _, w := range tt.wantOut {
-				if !strings.Contains(out, w) {
-					t.Errorf("stdout %q lacks %q", out, w)
-				}
-			}
+			runValidate(t, serverInMode(t, tt.mode), "users-value", tt.file, tt.format, tt.wantExit, tt.wantOut)
 		})
 	}
 
@@ -84,6 +71,57 @@ func TestValidateCLI(t *testing.T) {
 	}
 }
 
+// TestValidateCLINumbersStayExact runs `schemagate validate` with files whose numbers a double
+// cannot hold, against a JSON Schema whose maximum is 2^53: the CLI sends the file as text, so
+// 9007199254740993 is over the maximum (flagged, quoted as written) and 9007199254740992 is at
+// it, with --format JSON and without; an Avro long takes 2^53+1 as written.
+func TestValidateCLINumbersStayExact(t *testing.T) {
+	s := serverInMode(t, "canary")
+	registerREST(t, s, "max-value", map[string]string{"schemaType": "JSON",
+		"schema": `{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`})
+	registerREST(t, s, "ids-value", map[string]string{"schema": `{"type":"record","name":"Id","fields":[{"name":"id","type":"long"}]}`})
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, subject, payload, format string
+		wantExit                       int
+		wantOut                        []string
+	}{
+		{"2^53+1 over the maximum", "max-value", `{"n":9007199254740993}`, "JSON", exitFlagged,
+			[]string{"FLAGGED (mode canary", "constraint_violation", "/n", "9007199254740993"}},
+		{"2^53+1 over the maximum, format sniffed", "max-value", `{"n":9007199254740993}`, "", exitFlagged,
+			[]string{"FLAGGED (mode canary", "constraint_violation", "9007199254740993"}},
+		{"2^53 at the maximum", "max-value", `{"n":9007199254740992}`, "JSON", exitValid, []string{"VALID (mode canary"}},
+		{"2^53+1 as an Avro long", "ids-value", `{"id":9007199254740993}`, "AVRO_JSON", exitValid, []string{"VALID (mode canary"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".json")
+			if err := os.WriteFile(file, []byte(tt.payload), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			runValidate(t, s, tt.subject, file, tt.format, tt.wantExit, tt.wantOut)
+		})
+	}
+}
+
+// runValidate runs `schemagate validate subject --file file [--format format]` against s and
+// fails unless it exits wantExit with every one of wantOut in its output.
+func runValidate(t *testing.T, s *harness.Server, subject, file, format string, wantExit int, wantOut []string) {
+	t.Helper()
+	args := []string{"validate", subject, "--file", file, "--server", s.GRPCAddr}
+	if format != "" {
+		args = append(args, "--format", format)
+	}
+	out, errOut, exit := harness.Run(t, nil, args...)
+	if exit != wantExit {
+		t.Errorf("exit = %d; want %d (stdout %q, stderr %q)", exit, wantExit, out, errOut)
+	}
+	for _, w := range wantOut {
+		if !strings.Contains(out, w) {
+			t.Errorf("stdout %q lacks %q", out, w)
+		}
+	}
+}
+
 // serverInMode starts a server whose default validation mode is mode, with users-value
 // registered (schema ID 1).
 func serverInMode(t *testing.T, mode string) *harness.Server {
@@ -93,12 +131,16 @@ func serverInMode(t *testing.T, mode string) *harness.Server {
 		t.Fatal(err)
 	}
 	s := harness.Start(t, harness.Options{ConfigFile: cfg})
-	code, body := postJSON(t, s.URL()+"/subjects/users-value/versions",
-		mustJSON(map[string]string{"schema": `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`}))
-	if code != 200 {
-		t.Fatalf("register: %d %s", code, body)
-	}
+	registerREST(t, s, "users-value", map[string]string{"schema": `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`})
 	return s
+}
+
+// registerREST registers body (schema, schemaType) under subject over s's Confluent REST API.
+func registerREST(t *testing.T, s *harness.Server, subject string, body map[string]string) {
+	t.Helper()
+	if code, resp := postJSON(t, s.URL()+"/subjects/"+subject+"/versions", mustJSON(body)); code != 200 {
+		t.Fatalf("register %s: %d %s", subject, code, resp)
+	}
 }
 
 // TestValidateErrorsAreNotVerdicts: every error of `schemagate validate` exits 3, never 1

@@ -20,7 +20,9 @@
 //     Confluent) does not look at them either (AVRO-2078 proposed that check
 //     and was never merged).
 //   - Writer field aliases are not consulted; only the reader's field aliases
-//     are, as in Avro Java.
+//     are, as in Avro Java. A reader field whose name and aliases match more
+//     than one writer field is incompatible (TYPE_MISMATCH naming the writer
+//     fields), as Avro Java's checker refuses it whatever the types.
 //   - Every reason is reported, not only the first. A pair of named types that
 //     occurs more than once is checked once, and its reasons carry the path of
 //     its first occurrence.
@@ -314,8 +316,9 @@ func (w *walker) namedBody(reader, writer avro.NamedSchema, path string) {
 func (w *walker) fields(reader, writer *avro.RecordSchema, path string) {
 	for i, rf := range reader.Fields() {
 		fpath := join(join(path, "fields"), strconv.Itoa(i))
-		wf := writerField(w.st.meter, writer, rf)
-		if wf == nil {
+		matches := writerFields(w.st.meter, writer, rf)
+		switch len(matches) {
+		case 0:
 			// Writer fields absent from the reader are skipped by resolution;
 			// a reader field absent from the writer takes its default.
 			// (Avro Java has a special case for a missing enum field without
@@ -327,36 +330,40 @@ func (w *walker) fields(reader, writer *avro.RecordSchema, path string) {
 					"The field '%s' at path '%s' in the %s schema has no default value and is missing in the %s schema",
 					rf.Name(), pointer(fpath), w.st.readerLabel, w.st.writerLabel)
 			}
-			continue
+		case 1:
+			w.walk(rf.Type(), matches[0].Type(), join(fpath, "type"))
+		default:
+			// Resolution would have to pick one of several writer fields;
+			// Avro Java's checker refuses the pair and its reader fails on
+			// data ("Duplicate field"), whatever the types are.
+			names := make([]string, len(matches))
+			for j, f := range matches {
+				names[j] = "'" + f.Name() + "'"
+			}
+			w.report(TypeMismatch, fpath,
+				"The field '%s' at path '%s' in the %s schema matches more than one field of the %s schema by name and aliases (%s)",
+				rf.Name(), pointer(fpath), w.st.readerLabel, w.st.writerLabel, strings.Join(names, " and "))
 		}
-		w.walk(rf.Type(), wf.Type(), join(fpath, "type"))
 	}
 }
 
-// writerField finds the writer field a reader field reads: by the reader
-// field's name first, then by each of its aliases in order.
+// writerFields finds the writer fields a reader field could read: the one
+// with the reader field's name, then those named by each of its aliases, in
+// that order and each once. More than one is ambiguous.
 // Each writer field looked at costs one unit of m.
-func writerField(m *compatbudget.Meter, writer *avro.RecordSchema, rf *avro.Field) *avro.Field {
-	byName := func(name string) *avro.Field {
+func writerFields(m *compatbudget.Meter, writer *avro.RecordSchema, rf *avro.Field) []*avro.Field {
+	var found []*avro.Field
+	for _, name := range append([]string{rf.Name()}, rf.Aliases()...) {
 		for _, f := range writer.Fields() {
 			if !m.Spend(1) {
-				return nil
+				return found
 			}
-			if f.Name() == name {
-				return f
+			if f.Name() == name && !slices.Contains(found, f) {
+				found = append(found, f)
 			}
 		}
-		return nil
 	}
-	if f := byName(rf.Name()); f != nil {
-		return f
-	}
-	for _, alias := range rf.Aliases() {
-		if f := byName(alias); f != nil {
-			return f
-		}
-	}
-	return nil
+	return found
 }
 
 // namesMatch applies the spec's naming rule: equal unqualified names, or a

@@ -162,12 +162,31 @@ var vectors = []vector{
 		new:      rec(`{"name":"b","type":"int","aliases":["a"]}`),
 		backward: false, forward: false,
 	},
-	// Avro Java: an exact field name wins over an alias.
+	// Avro Java SchemaCompatibility.lookupWriterField: a reader field whose name and aliases
+	// match two writer fields is refused (not resolved by preferring the exact name).
 	{
-		name:     "exact field name preferred over alias",
+		name:     "field name and alias match two writer fields",
 		old:      rec(`{"name":"legacy","type":"string"},{"name":"count","type":"int"}`),
 		new:      rec(`{"name":"count","type":"int","aliases":["legacy"]}`),
-		backward: true, forward: false,
+		backward: false, forward: false,
+	},
+	// Issue 18, from Avro's reader/writer test pairs: Avro Java's checker refuses this pair
+	// (lookupWriterField finds "number" and, through the alias, "phone") and its reader fails
+	// on data with "Duplicate field number". Both fields are strings, so no type saves it.
+	{
+		name: "reader alias and name match two writer fields of the same type",
+		old: `{"type":"record","name":"Person","fields":[{"name":"phone","type":"string"},
+			{"name":"number","type":"string"}]}`,
+		new:      `{"type":"record","name":"Person","fields":[{"name":"number","type":"string","aliases":["phone"]}]}`,
+		backward: false, forward: false, // forward: the old reader's "phone" has no default
+	},
+	// Issue 18, the same pair with the aliased writer field an int: still two matches.
+	{
+		name: "reader alias and name match two writer fields of different types",
+		old: `{"type":"record","name":"Person","fields":[{"name":"phone","type":"int"},
+			{"name":"number","type":"string"}]}`,
+		new:      `{"type":"record","name":"Person","fields":[{"name":"number","type":"string","aliases":["phone"]}]}`,
+		backward: false, forward: false, // forward: the old reader's "phone" has no default
 	},
 	// spec: a field's type must resolve; int and string do not.
 	{

@@ -298,13 +298,15 @@ type ValidateRequest struct {
 	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// SchemaID selects the schema directly; it must be registered under the subject.
 	SchemaId int32 `protobuf:"varint,3,opt,name=schema_id,json=schemaId,proto3" json:"schema_id,omitempty"`
-	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json payload (the schema's type
-	// decides), CONFLUENT for data.
+	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json or json_text payload (the
+	// schema's type decides), CONFLUENT for data.
 	Format PayloadFormat `protobuf:"varint,4,opt,name=format,proto3,enum=schemagate.v1.PayloadFormat" json:"format,omitempty"`
-	// Data is a binary payload (base64 in JSON): CONFLUENT or AVRO_BINARY. Its presence is
-	// tracked: set but empty is a zero-byte payload (an Avro record without fields encodes to no
-	// bytes at all), unset is no payload. A request with neither data nor json is refused with
-	// InvalidArgument ("no payload: set json or data") and never counted as evidence.
+	// Data is the payload as bytes (base64 in JSON): binary for CONFLUENT and AVRO_BINARY, JSON
+	// text for JSON and AVRO_JSON (one UTF-8 JSON value, numbers kept exactly as written; else
+	// InvalidArgument). Its presence is tracked: set but empty is a zero-byte payload (an Avro
+	// record without fields encodes to no bytes at all), unset is no payload. A request with
+	// neither data nor json is refused with InvalidArgument ("no payload: set json or data") and
+	// never counted as evidence; so is one with more than one of data, json and json_text.
 	Data []byte `protobuf:"bytes,5,opt,name=data,proto3,oneof" json:"data,omitempty"`
 	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema. A Value holds numbers as
 	// doubles, so integers beyond 2^53 arrive rounded: send json_text to keep them exact.
