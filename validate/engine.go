@@ -439,11 +439,7 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		res = Result{SchemaID: info.latestID, Version: info.latest}
 	}
 
-	jsonFormat, err := e.jsonFormat(ctx, req.Subject)
-	if err != nil {
-		return Result{}, err
-	}
-	c, err := e.compiled(ctx, res.SchemaID, jsonFormat)
+	c, err := e.compiled(ctx, res.SchemaID, req.Subject)
 	if err != nil {
 		return Result{}, err
 	}
@@ -551,10 +547,18 @@ type compiled struct {
 	size int64
 }
 
-// compiled returns the validator of schema id, compiling it on first use; a JSON Schema is
-// compiled once per format setting it is used under.
-func (e *Engine) compiled(ctx context.Context, id int, format registry.JSONSchemaFormat) (*compiled, error) {
-	if c, ok := e.cache.get(id, format); ok {
+// compiled returns the validator of schema id for a payload of subject, compiling it on first
+// use; a JSON Schema is compiled once per format setting it is used under (the one in force
+// for subject), an Avro schema once.
+func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compiled, error) {
+	if c, ok := e.cache.get(cacheKey{id: id}); ok { // an Avro schema: no setting to look up
+		return c, nil
+	}
+	format, err := e.jsonFormat(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := e.cache.get(cacheKey{id, format}); ok {
 		return c, nil
 	}
 	r, err := e.src.Resolved(ctx, id)
@@ -591,15 +595,10 @@ func newCompiledCache(maxBytes int64) *compiledCache {
 	return &compiledCache{maxBytes: maxBytes, order: list.New(), byKey: map[cacheKey]*list.Element{}}
 }
 
-// get returns the validator of schema id compiled under format, or of the Avro schema id
-// (cached without a format).
-func (c *compiledCache) get(id int, format registry.JSONSchemaFormat) (*compiled, bool) {
+func (c *compiledCache) get(k cacheKey) (*compiled, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.byKey[cacheKey{id, format}]
-	if !ok {
-		el, ok = c.byKey[cacheKey{id: id}]
-	}
+	el, ok := c.byKey[k]
 	if !ok {
 		return nil, false
 	}

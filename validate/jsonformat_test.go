@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -151,7 +152,8 @@ func TestNewEngineRefusesUnknownFormatSetting(t *testing.T) {
 	}
 }
 
-// newTestRegistry is an empty embedded registry on the test store.
+// newTestRegistry is an empty embedded registry on the test store, serving its reads from
+// memory as the gateway's does (so the engine's per-validation config lookups cost no query).
 func newTestRegistry(tb testing.TB) *registry.Registry {
 	tb.Helper()
 	db, err := store.Open(tb.Context(), storetest.URL(tb))
@@ -163,7 +165,38 @@ func newTestRegistry(tb testing.TB) *registry.Registry {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if err := reg.ServeFromMemory(tb.Context(), nil); err != nil {
+		tb.Fatal(err)
+	}
 	return reg
+}
+
+// BenchmarkEngineValidateJSON is the engine's path for a small JSON payload under a JSON Schema
+// subject with its own format setting: the subject index, the setting (from the registry's
+// memory), the cached validator and the check.
+func BenchmarkEngineValidateJSON(b *testing.B) {
+	ctx := b.Context()
+	reg := newTestRegistry(b)
+	if _, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeJSON,
+		Text: `{"type":"object","properties":{"email":{"type":"string","format":"email"},"n":{"type":"integer"}}}`}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := reg.SetConfig(ctx, "s", registry.Config{JSONSchemaFormat: registry.JSONFormatAnnotate}); err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewEngine(Options{Source: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Subject: "s", Format: FormatJSON, JSON: map[string]any{"email": "not-an-email", "n": json.Number("3")}, HasJSON: true}
+	if res, err := e.Validate(ctx, req); err != nil || res.Invalid() {
+		b.Fatalf("Validate = %+v, %v", res, err)
+	}
+	for b.Loop() {
+		if _, err := e.Validate(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // mustDecodeJSON decodes text as Validate decodes a JSON payload (numbers as json.Number).
