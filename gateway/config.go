@@ -115,8 +115,9 @@ type JSONSchemaConfig struct {
 	// each draft says: 4, 6 and 7 assert; 2019-09 and 2020-12 assert only when the schema's
 	// metaschema requires the format or format-assertion vocabulary). Default assert, since
 	// producers expect a field declared "email" to be checked as one. It applies to every
-	// subject, and is read at startup: validators are compiled under it, so changing it takes
-	// a restart.
+	// subject whose registry config (its own, else the global one: Confluent config key
+	// schemagate.jsonSchemaFormat) sets none; in upstream mode to every subject. It is read at
+	// startup, so changing it takes a restart (the registry's settings take effect at once).
 	Format registry.JSONSchemaFormat `yaml:"format"`
 }
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -92,6 +93,11 @@ type Config struct {
 	Compatibility      CompatibilityLevel
 	Normalize          *bool
 	CompatibilityGroup string
+	// JSONSchemaFormat is what "format" does in JSON Schemas when payloads are validated
+	// under the subject (under every subject without one of its own, in the global config);
+	// "" when not set: a subject inherits the global setting, the global config the gateway's
+	// schema_registry.json_schema.format. See EffectiveJSONSchemaFormat.
+	JSONSchemaFormat JSONSchemaFormat
 }
 
 // globalKey is the row of the global config and mode; subject names are never empty.
@@ -99,7 +105,8 @@ const globalKey = ""
 
 // Config returns the configuration of subject, or the global one for subject "". A subject
 // without its own configuration wraps ErrSubjectCompatibilityNotConfigured unless
-// defaultToGlobal, in which case the global one is returned.
+// defaultToGlobal, in which case the global one is returned; with defaultToGlobal, a subject
+// configuration without a JSONSchemaFormat also shows the global one's.
 func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal bool) (Config, error) {
 	if subject != globalKey {
 		if err := validateSubject(subject); err != nil {
@@ -111,6 +118,13 @@ func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal b
 		return Config{}, r.storeErr("reading a compatibility configuration", err)
 	}
 	switch {
+	case found && c.Compatibility != "" && defaultToGlobal && c.JSONSchemaFormat == "" && subject != globalKey:
+		g, _, err := r.configRow(ctx, r.db.SQL(), globalKey)
+		if err != nil {
+			return Config{}, r.storeErr("reading a compatibility configuration", err)
+		}
+		c.JSONSchemaFormat = g.JSONSchemaFormat
+		return c, nil
 	case found && c.Compatibility != "":
 		return c, nil
 	case subject == globalKey:
@@ -123,7 +137,10 @@ func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal b
 }
 
 // SetConfig sets the configuration of subject ("" for global) and returns it. An empty
-// Compatibility keeps the current level (BACKWARD for a subject without one).
+// Compatibility keeps the current level (BACKWARD for a subject without one), and an empty
+// JSONSchemaFormat the current setting (DeleteConfig removes it); Normalize and
+// CompatibilityGroup are replaced. An unknown level or JSONSchemaFormat wraps
+// ErrInvalidCompatibility (Confluent's 42203, its code for an invalid configuration).
 func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Config, error) {
 	if subject != globalKey {
 		if err := validateSubject(subject); err != nil {
@@ -137,6 +154,13 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		}
 		c.Compatibility = l
 	}
+	if c.JSONSchemaFormat != "" {
+		f, err := parseConfigFormat(c.JSONSchemaFormat)
+		if err != nil {
+			return Config{}, err
+		}
+		c.JSONSchemaFormat = f
+	}
 	var change Change
 	var stored Config
 	// InTx may run the function again (PostgreSQL retries a serialization failure): it reads c
@@ -146,32 +170,38 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 			return err
 		}
 		stored = c
-		if stored.Compatibility == "" {
-			cur, found, err := r.q.config(ctx, tx, subject)
+		if stored.Compatibility == "" || stored.JSONSchemaFormat == "" {
+			cur, _, err := r.q.config(ctx, tx, subject)
 			if err != nil {
 				return err
 			}
-			stored.Compatibility = DefaultCompatibility
-			if found && cur.Compatibility != "" {
-				stored.Compatibility = cur.Compatibility
+			if stored.Compatibility == "" {
+				stored.Compatibility = cmp.Or(cur.Compatibility, DefaultCompatibility)
+			}
+			if stored.JSONSchemaFormat == "" {
+				stored.JSONSchemaFormat = cur.JSONSchemaFormat
 			}
 		}
 		if err := r.q.putConfig(ctx, tx, subject, stored); err != nil {
 			return err
 		}
-		change = Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"compatibility": string(stored.Compatibility)}}
+		details := map[string]string{"compatibility": string(stored.Compatibility)}
+		if stored.JSONSchemaFormat != "" {
+			details["json_schema_format"] = string(stored.JSONSchemaFormat)
+		}
+		change = Change{Action: ActionConfigChanged, Subject: subject, Details: details}
 		return r.hooks.Journal(ctx, tx, change)
 	})
 	if err != nil {
 		return Config{}, r.storeErr("writing a compatibility configuration", err)
 	}
-	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", stored.Compatibility)
+	r.log.InfoContext(ctx, "compatibility configured", "subject", subject, "level", stored.Compatibility, "json_schema_format", stored.JSONSchemaFormat)
 	r.hooks.Notify(ctx, change)
 	return stored, nil
 }
 
-// DeleteConfig removes the configuration of subject (the global one returns to BACKWARD) and
-// returns what was removed. A subject without its own configuration wraps
+// DeleteConfig removes the configuration of subject (the global one returns to BACKWARD, and
+// its JSONSchemaFormat to the gateway's) and returns what was removed. A subject without its own configuration wraps
 // ErrSubjectCompatibilityNotConfigured.
 func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, error) {
 	prev, err := r.Config(ctx, subject, false)
@@ -338,6 +368,35 @@ func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject stri
 	return Config{Compatibility: g.Compatibility, Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
 }
 
+// EffectiveJSONSchemaFormat is the JSON Schema format setting that governs payloads validated
+// under subject: its own, else the global config's, else "" (the caller's default, the
+// gateway's schema_registry.json_schema.format). It is read from memory when the registry
+// serves reads from memory (ServeFromMemory), so a validation pays no query for it; a config
+// written on another replica counts once the change feed has brought it.
+func (r *Registry) EffectiveJSONSchemaFormat(ctx context.Context, subject string) (JSONSchemaFormat, error) {
+	for _, key := range []string{subject, globalKey} {
+		c, _, err := r.configRow(ctx, r.db.SQL(), key)
+		if err != nil {
+			return "", r.storeErr("reading a compatibility configuration", err)
+		}
+		if c.JSONSchemaFormat != "" {
+			return c.JSONSchemaFormat, nil
+		}
+	}
+	return "", nil
+}
+
+// parseConfigFormat reads the JSONSchemaFormat of a config: one of the settings, wrapping
+// ErrInvalidCompatibility otherwise.
+func parseConfigFormat(f JSONSchemaFormat) (JSONSchemaFormat, error) {
+	if strings.TrimSpace(string(f)) != "" {
+		if v, err := ParseJSONSchemaFormat(string(f)); err == nil {
+			return v, nil
+		}
+	}
+	return "", errorf(ErrInvalidCompatibility, "Invalid JSON Schema format setting '%s'. Valid values are assert, annotate and draft", f)
+}
+
 // configRow reads subject's stored configuration: from memory when db is the pool and the
 // registry serves reads from memory (ServeFromMemory), else through db (a transaction reads
 // the database).
@@ -370,28 +429,39 @@ func (r *Registry) memFor(db querier) *index {
 // config and mode queries.
 
 func (q queries) config(ctx context.Context, db querier, subject string) (Config, bool, error) {
-	var level, group sql.NullString
-	var normalize sql.NullInt64
-	err := db.QueryRowContext(ctx, q.d.Rebind(
-		`SELECT compatibility, normalize, compatibility_group FROM subject_configs WHERE subject = ?`), subject).
-		Scan(&level, &normalize, &group)
+	var row configColumns
+	err := db.QueryRowContext(ctx, q.d.Rebind(`SELECT `+configSelect+` FROM subject_configs WHERE subject = ?`), subject).
+		Scan(row.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Config{}, false, nil
 	}
 	if err != nil {
 		return Config{}, false, err
 	}
-	return configOf(level, normalize, group), true, nil
+	return row.config(), true, nil
 }
 
-// configOf builds a Config from the columns of a subject_configs row.
-func configOf(level sql.NullString, normalize sql.NullInt64, group sql.NullString) Config {
-	c := Config{Compatibility: CompatibilityLevel(level.String), CompatibilityGroup: group.String}
-	if normalize.Valid {
-		b := normalize.Int64 != 0
-		c.Normalize = &b
+// configSelect lists the columns of a subject_configs row that configColumns scans.
+const configSelect = `compatibility, normalize, compatibility_group, json_schema_format`
+
+// configColumns holds the columns of a subject_configs row (configSelect), as scanned.
+type configColumns struct {
+	level, group, format sql.NullString
+	normalize            sql.NullInt64
+}
+
+// dest returns the scan destinations, in configSelect's order.
+func (c *configColumns) dest() []any { return []any{&c.level, &c.normalize, &c.group, &c.format} }
+
+// config builds a Config from the columns.
+func (c *configColumns) config() Config {
+	out := Config{Compatibility: CompatibilityLevel(c.level.String), CompatibilityGroup: c.group.String,
+		JSONSchemaFormat: JSONSchemaFormat(c.format.String)}
+	if c.normalize.Valid {
+		b := c.normalize.Int64 != 0
+		out.Normalize = &b
 	}
-	return c
+	return out
 }
 
 func (q queries) putConfig(ctx context.Context, tx *sql.Tx, subject string, c Config) error {
@@ -399,16 +469,19 @@ func (q queries) putConfig(ctx context.Context, tx *sql.Tx, subject string, c Co
 	if c.Normalize != nil {
 		normalize = boolInt(*c.Normalize)
 	}
-	var group any
+	var group, format any
 	if c.CompatibilityGroup != "" {
 		group = c.CompatibilityGroup
+	}
+	if c.JSONSchemaFormat != "" {
+		format = string(c.JSONSchemaFormat)
 	}
 	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_configs WHERE subject = ?`), subject); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, q.d.Rebind(
-		`INSERT INTO subject_configs (subject, compatibility, normalize, compatibility_group) VALUES (?, ?, ?, ?)`),
-		subject, string(c.Compatibility), normalize, group)
+		`INSERT INTO subject_configs (subject, compatibility, normalize, compatibility_group, json_schema_format) VALUES (?, ?, ?, ?, ?)`),
+		subject, string(c.Compatibility), normalize, group, format)
 	return err
 }
 

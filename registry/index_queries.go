@@ -49,7 +49,7 @@ func (q queries) allSchemas(ctx context.Context, db querier) (map[int]Schema, ma
 
 // allConfigs returns every stored compatibility configuration ("" : the global one).
 func (q queries) allConfigs(ctx context.Context, db querier) (map[string]Config, error) {
-	rows, err := db.QueryContext(ctx, `SELECT subject, compatibility, normalize, compatibility_group FROM subject_configs`)
+	rows, err := db.QueryContext(ctx, `SELECT subject, `+configSelect+` FROM subject_configs`)
 	if err != nil {
 		return nil, err
 	}
@@ -57,12 +57,11 @@ func (q queries) allConfigs(ctx context.Context, db querier) (map[string]Config,
 	out := map[string]Config{}
 	for rows.Next() {
 		var subject string
-		var level, group sql.NullString
-		var normalize sql.NullInt64
-		if err := rows.Scan(&subject, &level, &normalize, &group); err != nil {
+		var row configColumns
+		if err := rows.Scan(append([]any{&subject}, row.dest()...)...); err != nil {
 			return nil, err
 		}
-		out[subject] = configOf(level, normalize, group)
+		out[subject] = row.config()
 	}
 	return out, rows.Err()
 }

@@ -143,6 +143,16 @@ func TestFeedKeepsReplicasCurrent(t *testing.T) {
 			}
 			return err
 		}},
+		{"JSON Schema format", func() error {
+			_, err := a.SetConfig(ctx, "orders-value", Config{JSONSchemaFormat: JSONFormatAnnotate})
+			return err
+		}, func() error {
+			f, err := b.EffectiveJSONSchemaFormat(ctx, "orders-value")
+			if err == nil && f != JSONFormatAnnotate {
+				err = fmt.Errorf("JSON Schema format %q", f)
+			}
+			return err
+		}},
 		{"global mode", func() error { _, err := a.SetAccessMode(ctx, "", ModeReadOnly, false); return err }, func() error {
 			m, err := b.AccessMode(ctx, "orders-value", true)
 			if err == nil && m != ModeReadOnly {

@@ -62,6 +62,15 @@ type SchemaMembership interface {
 	SchemaSubjects(ctx context.Context, id int) ([]registry.SubjectVersion, error)
 }
 
+// FormatSettings is what a Source may offer besides: the JSON Schema format setting in force
+// for a subject (its own, else the registry's global one), "" when neither is set. The engine
+// asks it on every validation, so it must answer from memory (the embedded registry does, once
+// it serves from memory). Without it, or on "", Options.JSONSchemaFormat holds: in upstream
+// mode the setting is gateway-wide only, since the upstream registry keeps no such config.
+type FormatSettings interface {
+	EffectiveJSONSchemaFormat(ctx context.Context, subject string) (registry.JSONSchemaFormat, error)
+}
+
 // DefaultMaxCacheBytes is the default Options.MaxCacheBytes.
 const DefaultMaxCacheBytes = 64 << 20
 
@@ -78,9 +87,11 @@ type Options struct {
 	// Limits bound each payload.
 	Limits Limits
 	// JSONSchemaFormat says what "format" does in JSON Schemas (config key
-	// schema_registry.json_schema.format). Default registry.JSONFormatAssert. It holds for the
-	// engine's lifetime: the validators it caches are compiled under it, so a change takes a
-	// new engine (a restart).
+	// schema_registry.json_schema.format) under subjects for which the Source's FormatSettings
+	// name none. Default registry.JSONFormatAssert. It holds for the engine's lifetime (a
+	// change of the key takes a new engine, a restart); a change of a subject's or the global
+	// setting in the registry counts from the next validation, since validators are cached by
+	// schema ID and setting.
 	JSONSchemaFormat registry.JSONSchemaFormat
 	// Logger is optional.
 	Logger *slog.Logger
@@ -157,7 +168,7 @@ func (r Result) Truncated() bool { return r.TotalFindings > len(r.Findings) }
 func (r Result) Invalid() bool { return Invalid(r.Findings) }
 
 // Engine validates payloads against registered schemas. Compiled validators are cached by
-// schema ID and the subject index is kept in memory, so after the first validation of a schema
+// schema ID (and, for JSON Schemas, the format setting in force for the subject) and the subject index is kept in memory, so after the first validation of a schema
 // the hot path makes no database call. It is safe for concurrent use.
 type Engine struct {
 	src      Source
@@ -428,7 +439,7 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		res = Result{SchemaID: info.latestID, Version: info.latest}
 	}
 
-	c, err := e.compiled(ctx, res.SchemaID)
+	c, err := e.compiled(ctx, res.SchemaID, req.Subject)
 	if err != nil {
 		return Result{}, err
 	}
@@ -502,8 +513,33 @@ func (e *Engine) checkJSON(req Request, validator func(any, Limits) ([]Finding, 
 	return findings, total, nil
 }
 
+// jsonFormat is the JSON Schema format setting in force for subject: the source's, else the
+// engine's.
+func (e *Engine) jsonFormat(ctx context.Context, subject string) (registry.JSONSchemaFormat, error) {
+	fs, ok := e.src.(FormatSettings)
+	if !ok {
+		return e.format, nil
+	}
+	f, err := fs.EffectiveJSONSchemaFormat(ctx, subject)
+	if err != nil {
+		return "", fmt.Errorf("JSON Schema format setting of subject %q: %w", subject, err)
+	}
+	if f == "" {
+		return e.format, nil
+	}
+	return f, nil
+}
+
+// cacheKey names a compiled validator: a schema ID and, for a JSON Schema, the format setting
+// it was compiled under ("" for an Avro schema, which has no such setting).
+type cacheKey struct {
+	id     int
+	format registry.JSONSchemaFormat
+}
+
 // compiled is a validator for one schema ID.
 type compiled struct {
+	key  cacheKey
 	id   int
 	typ  registry.SchemaType
 	avro avro.Schema
@@ -511,18 +547,28 @@ type compiled struct {
 	size int64
 }
 
-// compiled returns the validator of schema id, compiling it on first use.
-func (e *Engine) compiled(ctx context.Context, id int) (*compiled, error) {
-	if c, ok := e.cache.get(id); ok {
+// compiled returns the validator of schema id for a payload of subject, compiling it on first
+// use; a JSON Schema is compiled once per format setting it is used under (the one in force
+// for subject), an Avro schema once.
+func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compiled, error) {
+	if c, ok := e.cache.get(cacheKey{id: id}); ok { // an Avro schema: no setting to look up
+		return c, nil
+	}
+	format, err := e.jsonFormat(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := e.cache.get(cacheKey{id, format}); ok {
 		return c, nil
 	}
 	r, err := e.src.Resolved(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load schema %d: %w", id, err)
 	}
-	c := &compiled{id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
+	c := &compiled{key: cacheKey{id: id}, id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
 	if r.Schema.Type == registry.SchemaTypeJSON {
-		if c.json, err = CompileJSONSchemaFormat(r.JSONRoot, r.JSONRefs, e.format); err != nil {
+		c.key.format = format
+		if c.json, err = CompileJSONSchemaFormat(r.JSONRoot, r.JSONRefs, format); err != nil {
 			return nil, fmt.Errorf("compile schema %d: %w", id, err)
 		}
 	}
@@ -542,17 +588,17 @@ type compiledCache struct {
 	maxBytes int64
 	bytes    int64
 	order    *list.List // front = most recently used; values are *compiled
-	byID     map[int]*list.Element
+	byKey    map[cacheKey]*list.Element
 }
 
 func newCompiledCache(maxBytes int64) *compiledCache {
-	return &compiledCache{maxBytes: maxBytes, order: list.New(), byID: map[int]*list.Element{}}
+	return &compiledCache{maxBytes: maxBytes, order: list.New(), byKey: map[cacheKey]*list.Element{}}
 }
 
-func (c *compiledCache) get(id int) (*compiled, bool) {
+func (c *compiledCache) get(k cacheKey) (*compiled, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.byID[id]
+	el, ok := c.byKey[k]
 	if !ok {
 		return nil, false
 	}
@@ -563,18 +609,18 @@ func (c *compiledCache) get(id int) (*compiled, bool) {
 func (c *compiledCache) put(v *compiled) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.byID[v.id]; ok {
+	if el, ok := c.byKey[v.key]; ok {
 		c.order.MoveToFront(el)
 		return
 	}
-	c.byID[v.id] = c.order.PushFront(v)
+	c.byKey[v.key] = c.order.PushFront(v)
 	c.bytes += v.size
 	// Keep at least the newest entry, even if it alone is over the bound.
 	for c.bytes > c.maxBytes && c.order.Len() > 1 {
 		last := c.order.Back()
 		old := last.Value.(*compiled)
 		c.order.Remove(last)
-		delete(c.byID, old.id)
+		delete(c.byKey, old.key)
 		c.bytes -= old.size
 	}
 }

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -151,7 +152,8 @@ func TestNewEngineRefusesUnknownFormatSetting(t *testing.T) {
 	}
 }
 
-// newTestRegistry is an empty embedded registry on the test store.
+// newTestRegistry is an empty embedded registry on the test store, serving its reads from
+// memory as the gateway's does (so the engine's per-validation config lookups cost no query).
 func newTestRegistry(tb testing.TB) *registry.Registry {
 	tb.Helper()
 	db, err := store.Open(tb.Context(), storetest.URL(tb))
@@ -163,7 +165,38 @@ func newTestRegistry(tb testing.TB) *registry.Registry {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if err := reg.ServeFromMemory(tb.Context(), nil); err != nil {
+		tb.Fatal(err)
+	}
 	return reg
+}
+
+// BenchmarkEngineValidateJSON is the engine's path for a small JSON payload under a JSON Schema
+// subject with its own format setting: the subject index, the setting (from the registry's
+// memory), the cached validator and the check.
+func BenchmarkEngineValidateJSON(b *testing.B) {
+	ctx := b.Context()
+	reg := newTestRegistry(b)
+	if _, err := reg.Register(ctx, "s", registry.SchemaInput{Type: registry.SchemaTypeJSON,
+		Text: `{"type":"object","properties":{"email":{"type":"string","format":"email"},"n":{"type":"integer"}}}`}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := reg.SetConfig(ctx, "s", registry.Config{JSONSchemaFormat: registry.JSONFormatAnnotate}); err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewEngine(Options{Source: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Subject: "s", Format: FormatJSON, JSON: map[string]any{"email": "not-an-email", "n": json.Number("3")}, HasJSON: true}
+	if res, err := e.Validate(ctx, req); err != nil || res.Invalid() {
+		b.Fatalf("Validate = %+v, %v", res, err)
+	}
+	for b.Loop() {
+		if _, err := e.Validate(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // mustDecodeJSON decodes text as Validate decodes a JSON payload (numbers as json.Number).
@@ -174,4 +207,61 @@ func mustDecodeJSON(tb testing.TB, text string) any {
 		tb.Fatal(err)
 	}
 	return v
+}
+
+// TestJSONSchemaFormatPerSubjectSetting: the registry's per-subject and global settings decide
+// over the engine's default, per subject: one schema under two subjects validates differently,
+// and a changed setting counts from the next validation, with the same engine.
+func TestJSONSchemaFormatPerSubjectSetting(t *testing.T) {
+	ctx := t.Context()
+	reg := newTestRegistry(t)
+	draft07 := `{"$schema": "http://json-schema.org/draft-07/schema#", "type": "string", "format": "email"}`
+	draft2020 := `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "string", "format": "email"}`
+	for subject, text := range map[string]string{"strict": draft07, "lenient": draft07, "d07": draft07, "d2020": draft2020} {
+		if _, err := reg.Register(ctx, subject, registry.SchemaInput{Type: registry.SchemaTypeJSON, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := NewEngine(Options{Source: reg}) // default: assert
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFormat := func(subject string, f registry.JSONSchemaFormat) func() {
+		return func() {
+			if _, err := reg.SetConfig(ctx, subject, registry.Config{JSONSchemaFormat: f}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	steps := []struct {
+		name  string
+		setup func()
+		valid map[string]bool // of "not-an-email", per subject
+	}{
+		{"engine default asserts", func() {}, map[string]bool{"strict": false, "lenient": false, "d07": false, "d2020": false}},
+		{"lenient annotates", setFormat("lenient", registry.JSONFormatAnnotate), map[string]bool{"strict": false, "lenient": true, "d07": false, "d2020": false}},
+		{"global annotate", setFormat("", registry.JSONFormatAnnotate), map[string]bool{"strict": true, "lenient": true, "d07": true, "d2020": true}},
+		{"strict asserts", setFormat("strict", registry.JSONFormatAssert), map[string]bool{"strict": false, "lenient": true, "d07": true, "d2020": true}},
+		// draft: draft-07 asserts "format", 2020-12 annotates it.
+		{"global draft", setFormat("", registry.JSONFormatDraft), map[string]bool{"strict": false, "lenient": true, "d07": false, "d2020": true}},
+		{"lenient config deleted", func() {
+			if _, err := reg.DeleteConfig(ctx, "lenient"); err != nil {
+				t.Fatal(err)
+			}
+		}, map[string]bool{"strict": false, "lenient": false, "d07": false, "d2020": true}},
+	}
+	for _, s := range steps {
+		s.setup()
+		got := map[string]bool{}
+		for subject := range s.valid {
+			res, err := e.Validate(ctx, Request{Subject: subject, Format: FormatJSON, JSONText: []byte(`"not-an-email"`)})
+			if err != nil {
+				t.Fatalf("%s: %s: %v", s.name, subject, err)
+			}
+			got[subject] = !res.Invalid()
+		}
+		if diff := cmp.Diff(s.valid, got); diff != "" {
+			t.Errorf("%s: whether \"not-an-email\" is valid, per subject (-want +got):\n%s", s.name, diff)
+		}
+	}
 }

@@ -34,13 +34,14 @@ func (h *handler) compatibility(r *http.Request) (any, error) {
 	return verboseCompatibilityBody{IsCompatible: len(msgs) == 0, Messages: msgs}, nil
 }
 
-// GET /config and /config/{subject} (defaultToGlobal falls back to the global level).
+// GET /config and /config/{subject} (defaultToGlobal falls back to the global level, and to
+// the global JSON Schema format setting).
 func (h *handler) getConfig(r *http.Request) (any, error) {
 	c, err := h.reg.Config(r.Context(), r.PathValue("subject"), queryBool(r, "defaultToGlobal"))
 	if err != nil {
 		return nil, err
 	}
-	return configBody{CompatibilityLevel: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+	return configBodyOf(c), nil
 }
 
 // PUT /config and /config/{subject}: echoes what was set, as "compatibility".
@@ -62,11 +63,14 @@ func (h *handler) putConfig(r *http.Request) (any, error) {
 		Compatibility:      registry.CompatibilityLevel(level),
 		Normalize:          req.Normalize,
 		CompatibilityGroup: req.CompatibilityGroup,
+		JSONSchemaFormat:   registry.JSONSchemaFormat(req.JSONSchemaFormat),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return configBody{Compatibility: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+	b := configBodyOf(c)
+	b.Compatibility, b.CompatibilityLevel = b.CompatibilityLevel, ""
+	return b, nil
 }
 
 // DELETE /config and /config/{subject}: answers the configuration removed.
@@ -75,7 +79,7 @@ func (h *handler) deleteConfig(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return configBody{CompatibilityLevel: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+	return configBodyOf(c), nil
 }
 
 // GET /mode and /mode/{subject}

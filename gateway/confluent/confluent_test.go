@@ -298,6 +298,33 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
+// TestConfigJSONSchemaFormat: schemagate's own config key, schemagate.jsonSchemaFormat, set,
+// read, inherited from the global config, kept when a PUT leaves it out, refused when unknown
+// (42203, as an unknown level) and removed with the configuration.
+func TestConfigJSONSchemaFormat(t *testing.T) {
+	srv := newTestServer(t, nil)
+	run(t, srv, []step{
+		{name: "unset: not shown", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+		{name: "set global", method: "PUT", path: "/config", body: `{"schemagate.jsonSchemaFormat":"annotate"}`, status: 200,
+			want: `{"compatibility":"BACKWARD","schemagate.jsonSchemaFormat":"annotate"}`},
+		{name: "set subject, ignoring case", method: "PUT", path: "/config/s", body: `{"compatibility":"FULL","schemagate.jsonSchemaFormat":"Draft"}`, status: 200,
+			want: `{"compatibility":"FULL","schemagate.jsonSchemaFormat":"draft"}`},
+		{name: "level alone keeps it", method: "PUT", path: "/config/s", body: `{"compatibility":"NONE"}`, status: 200,
+			want: `{"compatibility":"NONE","schemagate.jsonSchemaFormat":"draft"}`},
+		{name: "read subject", method: "GET", path: "/config/s", status: 200, want: `{"compatibilityLevel":"NONE","schemagate.jsonSchemaFormat":"draft"}`},
+		{name: "unknown value", method: "PUT", path: "/config/s", body: `{"schemagate.jsonSchemaFormat":"lenient"}`, status: 422, code: 42203,
+			msg: "Invalid JSON Schema format setting 'lenient'. Valid values are assert, annotate and draft"},
+		{name: "unknown value stored nothing", method: "GET", path: "/config/s", status: 200, want: `{"compatibilityLevel":"NONE","schemagate.jsonSchemaFormat":"draft"}`},
+		{name: "level without setting", method: "PUT", path: "/config/t", body: `{"compatibility":"FULL"}`, status: 200, want: `{"compatibility":"FULL"}`},
+		{name: "own config shows only its own", method: "GET", path: "/config/t", status: 200, want: `{"compatibilityLevel":"FULL"}`},
+		{name: "defaultToGlobal shows the global setting", method: "GET", path: "/config/t?defaultToGlobal=true", status: 200,
+			want: `{"compatibilityLevel":"FULL","schemagate.jsonSchemaFormat":"annotate"}`},
+		{name: "delete subject", method: "DELETE", path: "/config/s", status: 200, want: `{"compatibilityLevel":"NONE","schemagate.jsonSchemaFormat":"draft"}`},
+		{name: "delete global", method: "DELETE", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD","schemagate.jsonSchemaFormat":"annotate"}`},
+		{name: "global back to unset", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+	})
+}
+
 func TestConfigAndMode(t *testing.T) {
 	srv := newTestServer(t, nil)
 	run(t, srv, []step{

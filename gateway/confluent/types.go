@@ -104,11 +104,27 @@ type subjectVersion struct {
 
 // configBody is Confluent's config: GET answers compatibilityLevel, PUT takes and echoes
 // compatibility.
+//
+// JSONSchemaFormat is schemagate's own key, "schemagate.jsonSchemaFormat": what "format" does
+// in JSON Schemas when payloads are validated under the subject (assert, annotate or draft;
+// see registry.JSONSchemaFormat). Confluent has no such key; the "schemagate." prefix keeps it
+// apart from every key Confluent has or may add (all plain camelCase names: compatibility,
+// compatibilityLevel, normalize, alias, validateFields, validateRules, compatibilityGroup,
+// compatibilityPolicy, defaultMetadata, overrideMetadata, defaultRuleSet, overrideRuleSet),
+// and Confluent's clients ignore keys they do not know. Omitted on PUT, the current setting is
+// kept; an unknown value is 42203, as an unknown level is.
 type configBody struct {
 	Compatibility      string `json:"compatibility,omitempty"`
 	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
 	Normalize          *bool  `json:"normalize,omitempty"`
 	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
+	JSONSchemaFormat   string `json:"schemagate.jsonSchemaFormat,omitempty"`
+}
+
+// configBodyOf is c as GET and DELETE answer it (compatibilityLevel).
+func configBodyOf(c registry.Config) configBody {
+	return configBody{CompatibilityLevel: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup,
+		JSONSchemaFormat: string(c.JSONSchemaFormat)}
 }
 
 type modeBody struct {

@@ -436,3 +436,21 @@ func TestRegisterClaimsVersionSeenByPoll(t *testing.T) {
 		t.Errorf("hooks (-want +got):\n%s", diff)
 	}
 }
+
+// TestJSONSchemaFormatIsGatewayWideUpstream: the upstream registry keeps no JSON Schema format
+// setting, so a config that carries one is refused (42203, as an invalid level) before the
+// upstream is called, rather than forwarded and silently dropped.
+func TestJSONSchemaFormatIsGatewayWideUpstream(t *testing.T) {
+	url := startSrfake(t)
+	r, c, h := newRegistry(t, Options{URL: url, BearerTokenFile: secretFile(t, "token", upstreamToken)}, &fakeClock{})
+	_, err := r.SetConfig(t.Context(), "orders", registry.Config{Compatibility: registry.CompatFull, JSONSchemaFormat: registry.JSONFormatAnnotate})
+	if !errors.Is(err, registry.ErrInvalidCompatibility) || !strings.Contains(err.Error(), "schema_registry.json_schema.format") {
+		t.Errorf("SetConfig with a JSON Schema format = %v; want ErrInvalidCompatibility naming the gateway's key", err)
+	}
+	if n := requests(c, "set_config"); n != 0 {
+		t.Errorf("the upstream got %d set_config calls; want none", n)
+	}
+	if got := h.take(); len(got) != 0 {
+		t.Errorf("audited %v; want nothing", got)
+	}
+}

@@ -199,8 +199,14 @@ func contains(vs []int, v int) bool {
 }
 
 // SetConfig sets subject's compatibility configuration ("" for the global one) in the
-// upstream, audits it and returns the upstream's answer.
+// upstream, audits it and returns the upstream's answer. A JSONSchemaFormat is refused
+// (registry.ErrInvalidCompatibility): the upstream keeps no such setting, so in upstream mode
+// it is gateway-wide only (schema_registry.json_schema.format).
 func (r *Registry) SetConfig(ctx context.Context, subject string, cfg registry.Config) (registry.Config, error) {
+	if cfg.JSONSchemaFormat != "" {
+		return registry.Config{}, fmt.Errorf("%w: JSON Schema format settings per subject are not available in upstream mode; "+
+			"set schema_registry.json_schema.format for the whole gateway", registry.ErrInvalidCompatibility)
+	}
 	in := wireConfig{Compatibility: string(cfg.Compatibility), Normalize: cfg.Normalize, CompatibilityGroup: cfg.CompatibilityGroup}
 	var out wireConfig
 	if err := r.c.call(ctx, "set_config", http.MethodPut, settingPath("config", subject), in, &out); err != nil {
