@@ -31,3 +31,18 @@ func TestConfluentVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestVectors checks both directions of every vector.
+func TestVectors(t *testing.T) {
+	for _, v := range vectors {
+		t.Run(v.name, func(t *testing.T) {
+			old, new := compile(t, v.old, v.oldDeps), compile(t, v.new, v.newDeps)
+			if diff := cmp.Diff(v.backward, types(Check(new, old))); diff != "" {
+				t.Errorf("BACKWARD, Check(new, old) Types (-want +got), rule %q:\n%s", v.rule, diff)
+			}
+			if diff := cmp.Diff(v.forward, types(Check(old, new))); diff != "" {
+				t.Errorf("FORWARD, Check(old, new) Types (-want +got), rule %q:\n%s", v.rule, diff)
+			}
+		})
+	}
+}
