@@ -2,7 +2,6 @@ package protocompat
 
 import (
 	"context"
-	"testing"
 
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -10,7 +9,7 @@ import (
 
 // compile compiles text as "root.proto" with deps as importable files and the well-known
 // types built in.
-func compile(t testing.TB, text string, deps map[string]string) protoreflect.FileDescriptor {
+func compile(t fataler, text string, deps map[string]string) protoreflect.FileDescriptor {
 	t.Helper()
 	fd, err := compileErr(text, deps)
 	if err != nil {
@@ -32,6 +31,12 @@ func compileErr(text string, deps map[string]string) (protoreflect.FileDescripto
 		return nil, err
 	}
 	return files[0], nil
+}
+
+// fataler is the part of testing.TB and *rapid.T that compile uses.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
 }
 
 // p3 and p2 prefix a proto3 or proto2 syntax statement.
