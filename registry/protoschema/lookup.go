@@ -67,7 +67,7 @@ func findMessage(msgs protoreflect.MessageDescriptors, name protoreflect.FullNam
 // Indexes returns the Confluent message-index path of md, a message of this schema: the
 // reverse of MessageByIndexes. It returns nil when md is not declared in this schema.
 func (s *Schema) Indexes(md protoreflect.MessageDescriptor) []int {
-	if md == nil || md.ParentFile() == nil || md.ParentFile().Path() != s.File.Path() {
+	if md == nil {
 		return nil
 	}
 	var idx []int
@@ -78,5 +78,8 @@ func (s *Schema) Indexes(md protoreflect.MessageDescriptor) []int {
 		idx = append(idx, d.Index())
 	}
 	slices.Reverse(idx)
+	if same, err := s.MessageByIndexes(idx); err != nil || same != md {
+		return nil // md belongs to another schema
+	}
 	return idx
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -132,12 +133,38 @@ func Parse(ctx context.Context, text string, deps map[string]string, lim Limits)
 		return nil, &ParseError{Problems: problems}
 	}
 	if err != nil {
-		return nil, problemf(MainFile, "%s", strings.TrimPrefix(err.Error(), MainFile+": "))
+		var ewp reporter.ErrorWithPos
+		if errors.As(err, &ewp) {
+			return nil, &ParseError{Problems: []Problem{problemOf(ewp)}}
+		}
+		return nil, problemf(MainFile, "%s", err.Error())
 	}
 	if len(files) != 1 {
 		return nil, problemf(MainFile, "the compiler returned %d files for one", len(files))
 	}
+	if main.Proto != nil {
+		// protocompile links a descriptor without checking what a parser would have
+		// refused (names, for one); protodesc checks it.
+		if err := checkDescriptor(files[0]); err != nil {
+			return nil, err
+		}
+	}
 	return newSchema(files[0]), nil
+}
+
+// checkDescriptor validates a file linked from a serialized descriptor the way protodesc
+// does, against the same imports.
+func checkDescriptor(fd protoreflect.FileDescriptor) error {
+	deps := new(protoregistry.Files)
+	imports := fd.Imports()
+	for i := range imports.Len() {
+		addFile(deps, imports.Get(i).FileDescriptor)
+	}
+	fdp := protodesc.ToFileDescriptorProto(fd)
+	if err := guard(func() error { _, err := protodesc.NewFile(fdp, deps); return err }); err != nil {
+		return problemf(MainFile, "invalid serialized descriptor: %s", err.Error())
+	}
+	return nil
 }
 
 // newSchema wraps a linked file.

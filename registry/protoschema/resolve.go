@@ -3,13 +3,13 @@ package protoschema
 import (
 	"embed"
 	"encoding/base64"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -63,7 +63,7 @@ func (r resolver) FindFileByPath(path string) (protocompile.SearchResult, error)
 		text, ok = builtin(path)
 	}
 	if !ok {
-		return protocompile.SearchResult{}, protoregistry.NotFound
+		return protocompile.SearchResult{}, fmt.Errorf("no reference is named %q and no built-in file has that path", path)
 	}
 	if fdp := serialized(text); fdp != nil {
 		fdp.Name = proto.String(path)
