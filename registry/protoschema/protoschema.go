@@ -142,36 +142,55 @@ func Parse(ctx context.Context, text string, deps map[string]string, lim Limits)
 	if len(files) != 1 {
 		return nil, problemf(MainFile, "the compiler returned %d files for one", len(files))
 	}
-	if main.Proto != nil {
-		// protocompile links a descriptor without checking what a parser would have
-		// refused (names, for one); protodesc checks it.
-		if err := checkDescriptor(files[0]); err != nil {
-			return nil, err
-		}
+	if main.Proto == nil {
+		return newSchema(files[0])
 	}
-	return newSchema(files[0]), nil
+	// protocompile links a descriptor without checking what a parser would have refused
+	// (names, for one): protodesc builds the file again and checks it, and whatever is
+	// accepted must have a .proto form that compiles.
+	fd, err := checkDescriptor(files[0].Imports(), main.Proto)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSchema(fd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Parse(ctx, s.Canonical(), deps, Limits{}); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, problemf(MainFile, "invalid serialized descriptor: its .proto form does not compile: %s", err.Error())
+	}
+	return s, nil
 }
 
-// checkDescriptor validates a file linked from a serialized descriptor the way protodesc
-// does, against the same imports.
-func checkDescriptor(fd protoreflect.FileDescriptor) error {
+// checkDescriptor builds fdp, a serialized descriptor, with protodesc against the imports
+// protocompile linked for it.
+func checkDescriptor(imports protoreflect.FileImports, fdp *descriptorpb.FileDescriptorProto) (protoreflect.FileDescriptor, error) {
 	deps := new(protoregistry.Files)
-	imports := fd.Imports()
 	for i := range imports.Len() {
 		addFile(deps, imports.Get(i).FileDescriptor)
 	}
-	fdp := protodesc.ToFileDescriptorProto(fd)
-	if err := guard(func() error { _, err := protodesc.NewFile(fdp, deps); return err }); err != nil {
-		return problemf(MainFile, "invalid serialized descriptor: %s", err.Error())
+	var fd protoreflect.FileDescriptor
+	err := guard(func() (err error) {
+		fd, err = protodesc.NewFile(fdp, deps)
+		return err
+	})
+	if err != nil {
+		return nil, problemf(MainFile, "invalid serialized descriptor: %s", err.Error())
 	}
-	return nil
+	return fd, nil
 }
 
 // newSchema wraps a linked file.
-func newSchema(fd protoreflect.FileDescriptor) *Schema {
-	fdp := protodesc.ToFileDescriptorProto(fd)
+func newSchema(fd protoreflect.FileDescriptor) (*Schema, error) {
+	var fdp *descriptorpb.FileDescriptorProto
+	if err := guard(func() error { fdp = protodesc.ToFileDescriptorProto(fd); return nil }); err != nil {
+		return nil, problemf(MainFile, "%s", err.Error())
+	}
 	fdp.SourceCodeInfo = nil
-	return &Schema{File: fd, proto: fdp}
+	return &Schema{File: fd, proto: fdp}, nil
 }
 
 // Proto returns the schema as a FileDescriptorProto without source info. The caller must
