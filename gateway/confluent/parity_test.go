@@ -46,3 +46,73 @@ func TestPaging(t *testing.T) {
 		{name: "versions of id: unknown id still 40403", method: "GET", path: "/schemas/ids/99/versions?limit=1", status: 404, code: 40403},
 	})
 }
+
+// TestReadOnlyRefusesConfigWrites checks that READONLY and READONLY_OVERRIDE refuse PUT and
+// DELETE of a subject's config (and of the global config under a read-only global mode) with
+// 42205, as Confluent does, while reads go on and the other subjects stay writable.
+func TestReadOnlyRefusesConfigWrites(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup []step // puts the registry in the mode under test
+		steps []step
+	}{
+		{
+			name: "subject READONLY",
+			setup: []step{
+				{name: "subject config", method: "PUT", path: "/config/s", body: `{"compatibility":"FULL"}`, status: 200},
+				{name: "subject READONLY", method: "PUT", path: "/mode/s", body: `{"mode":"READONLY"}`, status: 200},
+			},
+			steps: []step{
+				{name: "put refused", method: "PUT", path: "/config/s", body: `{"compatibility":"NONE"}`, status: 422, code: 42205, msg: "Subject s is in read-only mode"},
+				{name: "delete refused", method: "DELETE", path: "/config/s", status: 422, code: 42205, msg: "Subject s is in read-only mode"},
+				{name: "config unchanged", method: "GET", path: "/config/s", status: 200, want: `{"compatibilityLevel":"FULL"}`},
+				{name: "another subject stays writable", method: "PUT", path: "/config/other", body: `{"compatibility":"NONE"}`, status: 200},
+				{name: "global config stays writable", method: "PUT", path: "/config", body: `{"compatibility":"NONE"}`, status: 200},
+			},
+		},
+		{
+			name: "subject READONLY_OVERRIDE",
+			setup: []step{
+				{name: "subject READONLY_OVERRIDE", method: "PUT", path: "/mode/s", body: `{"mode":"READONLY_OVERRIDE"}`, status: 200},
+			},
+			steps: []step{
+				{name: "put refused", method: "PUT", path: "/config/s", body: `{"compatibility":"NONE"}`, status: 422, code: 42205, msg: "read-only mode"},
+			},
+		},
+		{
+			name: "global READONLY: subjects without a mode of their own",
+			setup: []step{
+				{name: "subject config", method: "PUT", path: "/config/s", body: `{"compatibility":"FULL"}`, status: 200},
+				{name: "READWRITE subject", method: "PUT", path: "/mode/rw", body: `{"mode":"READWRITE"}`, status: 200},
+				{name: "global READONLY", method: "PUT", path: "/mode", body: `{"mode":"READONLY"}`, status: 200},
+			},
+			steps: []step{
+				{name: "put refused", method: "PUT", path: "/config/s", body: `{"compatibility":"NONE"}`, status: 422, code: 42205, msg: "Subject s is in read-only mode"},
+				{name: "delete refused", method: "DELETE", path: "/config/s", status: 422, code: 42205},
+				{name: "global put refused", method: "PUT", path: "/config", body: `{"compatibility":"NONE"}`, status: 422, code: 42205, msg: "read-only mode"},
+				{name: "global delete refused", method: "DELETE", path: "/config", status: 422, code: 42205},
+				{name: "a READWRITE subject's own mode wins", method: "PUT", path: "/config/rw", body: `{"compatibility":"NONE"}`, status: 200},
+			},
+		},
+		{
+			name: "global READONLY_OVERRIDE beats a READWRITE subject",
+			setup: []step{
+				{name: "READWRITE subject", method: "PUT", path: "/mode/rw", body: `{"mode":"READWRITE"}`, status: 200},
+				{name: "global READONLY_OVERRIDE", method: "PUT", path: "/mode", body: `{"mode":"READONLY_OVERRIDE"}`, status: 200},
+			},
+			steps: []step{
+				{name: "put refused", method: "PUT", path: "/config/rw", body: `{"compatibility":"NONE"}`, status: 422, code: 42205, msg: "Subject rw is in read-only mode"},
+				{name: "reads go on", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+				{name: "leaving the mode", method: "DELETE", path: "/mode", status: 200},
+				{name: "writable again", method: "PUT", path: "/config/rw", body: `{"compatibility":"NONE"}`, status: 200},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newTestServer(t, nil)
+			run(t, srv, tc.setup)
+			run(t, srv, tc.steps)
+		})
+	}
+}
