@@ -1,7 +1,10 @@
 package confluent
 
 import (
+	"encoding/json"
 	"testing"
+
+	"github.com/schemagate/schemagate/internal/buildinfo"
 )
 
 // TestPaging checks offset and limit on the version listings, as Confluent 8 pages them:
@@ -115,4 +118,21 @@ func TestReadOnlyRefusesConfigWrites(t *testing.T) {
 			run(t, srv, tc.steps)
 		})
 	}
+}
+
+// TestMetadata checks /v1/metadata/version (the binary's version and commit from its build
+// information, as Confluent's {"version", "commitId"}) and /v1/metadata/id beside it.
+func TestMetadata(t *testing.T) {
+	srv := newTestServer(t, nil)
+	info := buildinfo.Read()
+	want, err := json.Marshal(map[string]string{"version": info.Version, "commitId": info.Commit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, srv, []step{
+		{name: "version", method: "GET", path: "/v1/metadata/version", status: 200, want: string(want)},
+		{name: "version: no writes", method: "POST", path: "/v1/metadata/version", body: `{}`, status: 405, code: 405},
+		{name: "cluster id", method: "GET", path: "/v1/metadata/id", status: 200,
+			want: `{"scope":{"path":[],"clusters":{"kafka-cluster":"schemagate","schema-registry-cluster":"schemagate"}}}`},
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/internal/buildinfo"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -104,6 +105,11 @@ func (h *handler) routes(rt registrar) {
 		"DELETE": {admin, scopeSubject, h.deleteMode},
 	})
 	rt.handle(h, "/contexts", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return []string{"."}, nil }}})
+	// The running binary's version and commit, in Confluent's ServerMetadataResource shape.
+	rt.handle(h, "/v1/metadata/version", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
+		info := buildinfo.Read()
+		return serverVersion{Version: info.Version, CommitID: info.Commit}, nil
+	}}})
 	rt.handle(h, "/v1/metadata/id", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
 		return map[string]any{"scope": map[string]any{
 			"path":     []string{},

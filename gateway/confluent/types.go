@@ -124,3 +124,10 @@ type verboseCompatibilityBody struct {
 	IsCompatible bool     `json:"is_compatible"`
 	Messages     []string `json:"messages"`
 }
+
+// serverVersion is GET /v1/metadata/version: the binary's version and VCS commit ("unknown"
+// when the build did not record them).
+type serverVersion struct {
+	Version  string `json:"version"`
+	CommitID string `json:"commitId"`
+}
