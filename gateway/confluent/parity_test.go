@@ -136,3 +136,39 @@ func TestMetadata(t *testing.T) {
 			want: `{"scope":{"path":[],"clusters":{"kafka-cluster":"schemagate","schema-registry-cluster":"schemagate"}}}`},
 	})
 }
+
+// TestImportMode checks registrations in IMPORT mode as Confluent answers them: one without an
+// explicit id is refused (42205), unless the subject already holds the schema; an explicit id
+// no schema holds is kept; outside IMPORT an id may not be given and a permanently deleted
+// schema's ID is never handed to another schema.
+func TestImportMode(t *testing.T) {
+	srv := newTestServer(t, nil)
+	intV := body(`"int"`)
+	run(t, srv, []step{
+		{name: "IMPORT", method: "PUT", path: "/mode", body: `{"mode":"IMPORT"}`, status: 200},
+		{name: "no id: refused", method: "POST", path: "/subjects/imp/versions", body: body(userV1), status: 422, code: 42205,
+			msg: "Subject imp is not in read-write mode"},
+		{name: "nothing was stored", method: "GET", path: "/subjects", status: 200, want: `[]`},
+		{name: "explicit id kept", method: "POST", path: "/subjects/imp/versions", body: body(userV1, `,"id":100,"version":3`), status: 200,
+			want: `{"id":100,"version":3,"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
+		{name: "no id, schema already in the subject: its version", method: "POST", path: "/subjects/imp/versions", body: body(userV1), status: 200,
+			want: `{"id":100,"version":3,"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
+		{name: "another explicit id", method: "POST", path: "/subjects/other/versions", body: body(userV2, `,"id":7`), status: 200,
+			want: `{"id":7,"version":1,"schemaType":"AVRO","schema":` + jsonString(userV2Text) + `}`},
+		{name: "id held by another schema: refused", method: "POST", path: "/subjects/third/versions", body: body(`"string"`, `,"id":7`), status: 422, code: 42205,
+			msg: "Overwrite new schema with id 7 is not permitted"},
+
+		{name: "READWRITE", method: "DELETE", path: "/mode", status: 200},
+		{name: "id outside IMPORT: refused", method: "POST", path: "/subjects/rw/versions", body: body(`"int"`, `,"id":500`), status: 422, code: 42205,
+			msg: "is not in import mode"},
+		{name: "new IDs continue above the imported ones", method: "POST", path: "/subjects/rw/versions", body: intV, status: 200,
+			want: `{"id":101,"version":1,"schemaType":"AVRO","schema":"\"int\""}`},
+		{name: "soft-delete", method: "DELETE", path: "/subjects/rw", status: 200, want: `[1]`},
+		{name: "hard-delete", method: "DELETE", path: "/subjects/rw?permanent=true", status: 200, want: `[1]`},
+		{name: "ID 101 is gone", method: "GET", path: "/schemas/ids/101", status: 404, code: 40403},
+		{name: "another schema never gets ID 101", method: "POST", path: "/subjects/rw2/versions", body: body(`"long"`), status: 200,
+			want: `{"id":102,"version":1,"schemaType":"AVRO","schema":"\"long\""}`},
+		{name: "the deleted schema gets its ID back", method: "POST", path: "/subjects/rw3/versions", body: intV, status: 200,
+			want: `{"id":101,"version":1,"schemaType":"AVRO","schema":"\"int\""}`},
+	})
+}
