@@ -107,6 +107,7 @@ var confluentGrantKinds = map[string]grantKind{
 	"DELETE /mode/{subject}":                                    bySubject,
 	"GET /contexts":                                             noSubject,
 	"GET /v1/metadata/id":                                       noSubject,
+	"GET /v1/metadata/version":                                  noSubject,
 }
 
 // grantTarget is what one call of the walk acts on: a subject, a schema ID only that subject

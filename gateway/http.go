@@ -22,8 +22,8 @@ import (
 const readyTimeout = 2 * time.Second
 
 // newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
-// its /v1/metadata/id), the grpc-gateway mapping of the gRPC API under /v1/, the OpenAPI
-// document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
+// its /v1/metadata/id and /v1/metadata/version), the grpc-gateway mapping of the gRPC API
+// under /v1/, the OpenAPI document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
 // answers; see readiness). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
 // unless metricsAPI checks them itself (metrics.require_auth). /v1/ is authenticated by authn
 // before its body is read (an unauthenticated client cannot make the gateway read or decode a
@@ -80,6 +80,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 	mux := http.NewServeMux()
 	mux.Handle("/", confluentAPI)
 	mux.Handle("/v1/metadata/id", confluentAPI)
+	mux.Handle("/v1/metadata/version", confluentAPI)
 	mux.Handle("/v1/", guardV1(api, authn.HTTPAuthenticated(boundedBodies(api, limits, budget, api), v1AuthError(api))))
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

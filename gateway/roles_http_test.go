@@ -68,6 +68,7 @@ var confluentRouteRoles = map[string][]auth.Role{
 	"DELETE /mode/{subject}":                                    roleAdmin,
 	"GET /contexts":                                             roleEveryone,
 	"GET /v1/metadata/id":                                       roleEveryone,
+	"GET /v1/metadata/version":                                  roleEveryone,
 }
 
 // v1RouteRoles covers every operation of the OpenAPI document (the grpc-gateway mapping).

@@ -169,6 +169,9 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		if err := r.db.Dialect().LockWrites(ctx, tx, writeLock); err != nil {
 			return err
 		}
+		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
+			return err
+		}
 		stored = c
 		if stored.Compatibility == "" || stored.JSONSchemaFormat == "" {
 			cur, _, err := r.q.config(ctx, tx, subject)
@@ -210,6 +213,9 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (Config, er
 	}
 	change := Change{Action: ActionConfigChanged, Subject: subject, Details: map[string]string{"deleted": string(prev.Compatibility)}}
 	err = r.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := r.checkWritable(ctx, tx, subject); err != nil {
+			return err
+		}
 		if err := r.q.deleteConfig(ctx, tx, subject); err != nil {
 			return err
 		}
@@ -334,13 +340,18 @@ func (r *Registry) effectiveMode(ctx context.Context, db querier, subject string
 	return global, nil
 }
 
-// checkWritable refuses writes to a read-only subject.
+// checkWritable refuses writes to a read-only subject (READONLY, or READONLY_OVERRIDE of the
+// subject or the whole registry), or to the global config ("") while the global mode is
+// read-only, as Confluent refuses them: schema registrations and deletions, and the config.
 func (r *Registry) checkWritable(ctx context.Context, db querier, subject string) (AccessMode, error) {
 	m, err := r.effectiveMode(ctx, db, subject)
 	if err != nil {
 		return "", err
 	}
-	if m.readOnly() {
+	switch {
+	case m.readOnly() && subject == globalKey:
+		return m, errorf(ErrOperationNotPermitted, "The registry is in read-only mode (global mode %s)", m)
+	case m.readOnly():
 		return m, errorf(ErrOperationNotPermitted, "Subject %s is in read-only mode", subject)
 	}
 	return m, nil

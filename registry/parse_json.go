@@ -31,7 +31,7 @@ const maxJSONSchemaProblems = 5
 // keys and string escapes kept as written.
 //
 // `$schema` selects the draft (4, 6, 7, 2019-09 or 2020-12); without it the
-// schema is compiled as 2020-12. Each dependency is added as a resource under
+// schema is compiled as draft-07, as Confluent reads it. Each dependency is added as a resource under
 // its reference name, resolved against the root's URL, so `"$ref":
 // "<name>"` finds it; nothing is ever loaded from the network or the file
 // system.
@@ -85,15 +85,17 @@ type JSONSchemaReference struct {
 }
 
 // NewJSONSchemaCompiler returns a compiler set up the way every JSON Schema of the registry is
-// compiled: the draft comes from "$schema" with 2020-12 as the default, each reference is a
-// resource under its name (resolved against JSONSchemaRootURL), and the loader serves only
-// those references, so nothing is ever loaded from the network or the file system (the
-// library's default loader reads file:// URLs from disk). Add the schema itself with
-// c.AddResource(JSONSchemaRootURL, root) and compile JSONSchemaRootURL. The registry and the
+// compiled: the draft comes from "$schema", and a schema without one is draft-07, the draft
+// Confluent Schema Registry reads it as (so a tuple-form "items": [...] with "additionalItems"
+// means what it means in draft-07); each reference is a resource under its name (resolved
+// against JSONSchemaRootURL), and the loader serves only those references, so nothing is ever
+// loaded from the network or the file system (the library's default loader reads file:// URLs
+// from disk). Add the schema itself with c.AddResource(JSONSchemaRootURL, root) and compile
+// JSONSchemaRootURL. The registry and the
 // payload validator share it so a schema means the same thing to both.
 func NewJSONSchemaCompiler(refs []JSONSchemaReference) (*jsonschema.Compiler, error) {
 	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
+	c.DefaultDraft(jsonschema.Draft7)
 	loader := &refLoader{}
 	c.UseLoader(loader)
 	for _, ref := range refs {

@@ -128,8 +128,13 @@ func TestJSONSchemaDrafts(t *testing.T) {
 		in   string
 		ok   bool
 	}{
-		{"default is 2020-12: prefixItems", `{"prefixItems":[{"type":"string"}]}`, true},
-		{"2020-12 rejects boolean exclusiveMinimum", `{"exclusiveMinimum":true}`, false},
+		// Without $schema a schema is draft-07, as Confluent reads it.
+		{"default is draft-07: tuple items", `{"type":"array","items":[{"type":"string"}],"additionalItems":false}`, true},
+		{"default is draft-07: definitions and $ref", `{"definitions":{"a":{"type":"string"}},"$ref":"#/definitions/a"}`, true},
+		{"default is draft-07: boolean exclusiveMinimum refused", `{"exclusiveMinimum":true}`, false},
+		{"2020-12 refuses tuple items", `{"$schema":"https://json-schema.org/draft/2020-12/schema","items":[{"type":"string"}]}`, false},
+		{"2020-12 prefixItems", `{"$schema":"https://json-schema.org/draft/2020-12/schema","prefixItems":[{"type":"string"}]}`, true},
+		{"2020-12 rejects boolean exclusiveMinimum", `{"$schema":"https://json-schema.org/draft/2020-12/schema","exclusiveMinimum":true}`, false},
 		{"draft-04 accepts boolean exclusiveMinimum", `{"$schema":"http://json-schema.org/draft-04/schema#","minimum":1,"exclusiveMinimum":true}`, true},
 		{"draft-04 rejects numeric exclusiveMinimum", `{"$schema":"http://json-schema.org/draft-04/schema#","exclusiveMinimum":1}`, false},
 		{"draft-06", `{"$schema":"http://json-schema.org/draft-06/schema#","exclusiveMinimum":1,"const":1}`, true},

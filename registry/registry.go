@@ -210,7 +210,8 @@ func (r *Registry) storeErr(op string, err error) error {
 // included) is created with the schema's global ID: the ID the same content
 // had before, in any subject and even after a hard delete, or a fresh one. In
 // IMPORT mode the given ID and version are kept and compatibility is not
-// checked.
+// checked; a registration without an ID is refused there (ErrOperationNotPermitted,
+// as Confluent), unless the subject already has the schema.
 //
 // Registrations that wait for the write turn at the same time commit together, in one
 // transaction and one flush to disk; each still gets its own answer and audit entry, in the
@@ -294,6 +295,10 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 			sv.Version, sv.Schema.ID = version, id
 			return nil, nil
 		}
+	}
+	if mode == ModeImport && in.ID == 0 {
+		// As Confluent: an import keeps the source registry's IDs, so it must name them.
+		return nil, errorf(ErrOperationNotPermitted, "Subject %s is not in read-write mode: in IMPORT mode a registration must give the schema's id", subject)
 	}
 	if mode != ModeImport {
 		if err := r.recheck(ctx, tx, subject, rows, pre, last, p); err != nil {

@@ -58,7 +58,7 @@ func TestJSONSchemaFormatSetting(t *testing.T) {
 	register("draft-07", email("http://json-schema.org/draft-07/schema#"))
 	register("draft-2019-09", email("https://json-schema.org/draft/2019-09/schema"))
 	register("draft-2020-12", email("https://json-schema.org/draft/2020-12/schema"))
-	register("no-schema", `{"type": "string", "format": "email"}`) // compiled as 2020-12
+	register("no-schema", `{"type": "string", "format": "email"}`) // compiled as draft-07
 	register("2019-09-format-vocab", email("https://meta.example/format-2019.json"),
 		registry.Reference{Name: "https://meta.example/format-2019.json", Subject: "meta-2019", Version: 1})
 	register("2020-12-format-assertion", email("https://meta.example/format-assertion-true.json"),
@@ -75,7 +75,7 @@ func TestJSONSchemaFormatSetting(t *testing.T) {
 		registry.JSONFormatAssert: {"draft-04": bad, "draft-07": bad, "draft-2019-09": bad, "draft-2020-12": bad, "no-schema": bad,
 			"2019-09-format-vocab": bad, "2020-12-format-assertion": bad, "2020-12-format-assertion-false": bad, "anyof-draft-07": KindOther},
 		registry.JSONFormatAnnotate: {},
-		registry.JSONFormatDraft: {"draft-04": bad, "draft-07": bad, "2019-09-format-vocab": bad, "2020-12-format-assertion": bad,
+		registry.JSONFormatDraft: {"draft-04": bad, "draft-07": bad, "no-schema": bad, "2019-09-format-vocab": bad, "2020-12-format-assertion": bad,
 			"anyof-draft-07": KindOther},
 	}
 	for _, setting := range []registry.JSONSchemaFormat{registry.JSONFormatAssert, registry.JSONFormatAnnotate, registry.JSONFormatDraft} {

@@ -67,7 +67,7 @@ type JSONSchema struct {
 // loaded from the network or the file system.
 //
 // `$schema` selects the draft (4, 6, 7, 2019-09 or 2020-12); without it the schema is compiled
-// as 2020-12. Each reference is added under its name resolved against the root's URL, so
+// as draft-07, as the registry (and Confluent) read it. Each reference is added under its name resolved against the root's URL, so
 // `"$ref": "<name>"` finds it. "format" is asserted in every draft; CompileJSONSchemaFormat
 // chooses otherwise. The documents must not be modified afterwards.
 func CompileJSONSchema(root any, refs map[string]any) (*JSONSchema, error) {

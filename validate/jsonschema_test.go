@@ -40,8 +40,10 @@ func jsvMustCompile(tb testing.TB, root string, refs map[string]string) *validat
 	return s
 }
 
-// jsvOrderSchema exercises most keywords (2020-12, the default draft).
+// jsvOrderSchema exercises most keywords of 2020-12 (named: without "$schema" a schema is
+// draft-07).
 const jsvOrderSchema = `{
+	"$schema": "https://json-schema.org/draft/2020-12/schema",
 	"type": "object",
 	"additionalProperties": false,
 	"required": ["id", "user"],
@@ -320,29 +322,10 @@ func TestJSONSchemaValidateDrafts(t *testing.T) {
 				[]F{{validate.KindConstraintViolation, "/when", `"yesterday" is not a valid date-time: less than 20 characters long`}}},
 		})
 	})
-	t.Run("draft-07", func(t *testing.T) {
-		s := jsvMustCompile(t, `{
-			"$schema": "http://json-schema.org/draft-07/schema#",
-			"definitions": {"pos": {"type": "integer", "minimum": 1}},
-			"type": "object",
-			"properties": {
-				"n": {"$ref": "#/definitions/pos", "type": "string"},
-				"t": {"type": "array", "items": [{"type": "string"}], "additionalItems": false},
-				"m": {"propertyNames": false},
-				"e": {"enum": [1, 2, 3]}
-			}
-		}`, nil)
-		jsvRun(t, s, validate.Limits{}, []jsvCase{
-			{"valid", `{"n": 2, "t": ["a"], "m": {}, "e": 2}`, nil},
-			// Draft-07 ignores the siblings of "$ref".
-			{"$ref to definitions", `{"n": 0}`, []F{{validate.KindConstraintViolation, "/n", `must be >= 1 but found 0`}}},
-			{"$ref type", `{"n": "x"}`, []F{{validate.KindTypeMismatch, "/n", `want integer, got string`}}},
-			{"additionalItems false", `{"t": ["a", "b", "c"]}`,
-				[]F{{validate.KindConstraintViolation, "/t", `has 2 items more than the schema allows`}}},
-			{"propertyNames false", `{"m": {"q": 1}}`, []F{{validate.KindUnknownField, "/m/q", `property "q" is not allowed`}}},
-			{"enum numbers", `{"e": 4}`, []F{{validate.KindEnumViolation, "/e", `want one of 1, 2, 3, got 4`}}},
-		})
-	})
+	// A schema without "$schema" is draft-07, as the registry and Confluent read it.
+	for name, header := range map[string]string{"draft-07": `"$schema": "http://json-schema.org/draft-07/schema#",`, "no $schema is draft-07": ""} {
+		t.Run(name, func(t *testing.T) { jsvDraft07(t, header) })
+	}
 	t.Run("2020-12 explicit", func(t *testing.T) {
 		s := jsvMustCompile(t, `{
 			"$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -616,4 +599,29 @@ func TestJSONSchemaPropertyNamesPaths(t *testing.T) {
 	if got := d4.Validate(jsvDecode(t, `{"long": 1}`), validate.Limits{}); got != nil {
 		t.Errorf("draft-04 propertyNames: %v", got)
 	}
+}
+
+// jsvDraft07 checks draft-07 semantics on a schema whose first member is header.
+func jsvDraft07(t *testing.T, header string) {
+	type F = validate.Finding
+	s := jsvMustCompile(t, `{`+header+`
+			"definitions": {"pos": {"type": "integer", "minimum": 1}},
+			"type": "object",
+			"properties": {
+				"n": {"$ref": "#/definitions/pos", "type": "string"},
+				"t": {"type": "array", "items": [{"type": "string"}], "additionalItems": false},
+				"m": {"propertyNames": false},
+				"e": {"enum": [1, 2, 3]}
+			}
+		}`, nil)
+	jsvRun(t, s, validate.Limits{}, []jsvCase{
+		{"valid", `{"n": 2, "t": ["a"], "m": {}, "e": 2}`, nil},
+		// Draft-07 ignores the siblings of "$ref".
+		{"$ref to definitions", `{"n": 0}`, []F{{validate.KindConstraintViolation, "/n", `must be >= 1 but found 0`}}},
+		{"$ref type", `{"n": "x"}`, []F{{validate.KindTypeMismatch, "/n", `want integer, got string`}}},
+		{"additionalItems false", `{"t": ["a", "b", "c"]}`,
+			[]F{{validate.KindConstraintViolation, "/t", `has 2 items more than the schema allows`}}},
+		{"propertyNames false", `{"m": {"q": 1}}`, []F{{validate.KindUnknownField, "/m/q", `property "q" is not allowed`}}},
+		{"enum numbers", `{"e": 4}`, []F{{validate.KindEnumViolation, "/e", `want one of 1, 2, 3, got 4`}}},
+	})
 }

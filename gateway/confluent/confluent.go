@@ -1,6 +1,7 @@
 // Package confluent serves the Confluent Schema Registry REST API (the paths at the root:
-// /subjects, /schemas, /config, /mode, /compatibility, /contexts, /v1/metadata/id) over the
-// registry, so Confluent clients and serializers work against schemagate unchanged.
+// /subjects, /schemas, /config, /mode, /compatibility, /contexts, /v1/metadata/id and
+// /v1/metadata/version) over the registry, so Confluent clients and serializers work against
+// schemagate unchanged.
 //
 // Responses are application/vnd.schemaregistry.v1+json. Errors are {"error_code": N,
 // "message": "..."} with the HTTP status equal to the first three digits of N; registry and auth

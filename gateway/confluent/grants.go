@@ -90,12 +90,19 @@ func grantedPage[T any](ctx context.Context, offset, limit int, subject func(T) 
 	if err != nil {
 		return nil, err
 	}
-	visible := auth.Visible(ctx, all, subject)
-	visible = visible[min(max(offset, 0), len(visible)):]
-	if limit > 0 && limit < len(visible) {
-		visible = visible[:limit]
+	return pageOf(auth.Visible(ctx, all, subject), offset, limit), nil
+}
+
+// pageOf returns the page of s that offset and limit select, as Confluent pages a listing:
+// offset items skipped (a negative offset counts as 0), then at most limit items (limit <= 0:
+// all of them; Confluent replaces a limit that is not positive with its default, which holds
+// the whole listing).
+func pageOf[T any](s []T, offset, limit int) []T {
+	s = s[min(max(offset, 0), len(s)):]
+	if limit > 0 && limit < len(s) {
+		s = s[:limit]
 	}
-	return visible, nil
+	return s
 }
 
 // versionSubject is the subject of a subject version.

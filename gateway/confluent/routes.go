@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/internal/buildinfo"
 	"github.com/schemagate/schemagate/registry"
 )
 
@@ -104,6 +105,11 @@ func (h *handler) routes(rt registrar) {
 		"DELETE": {admin, scopeSubject, h.deleteMode},
 	})
 	rt.handle(h, "/contexts", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return []string{"."}, nil }}})
+	// The running binary's version and commit, in Confluent's ServerMetadataResource shape.
+	rt.handle(h, "/v1/metadata/version", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
+		info := buildinfo.Read()
+		return serverVersion{Version: info.Version, CommitID: info.Commit}, nil
+	}}})
 	rt.handle(h, "/v1/metadata/id", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
 		return map[string]any{"scope": map[string]any{
 			"path":     []string{},
@@ -196,9 +202,9 @@ func (h *handler) schemaForRequest(r *http.Request) (registry.Schema, error) {
 	return s, nil
 }
 
-// GET /schemas/ids/{id}/subjects
+// GET /schemas/ids/{id}/subjects, paged by offset and limit (over the subjects).
 func (h *handler) subjectsOfSchema(r *http.Request) (any, error) {
-	svs, err := h.versionsForID(r)
+	svs, offset, limit, err := h.versionsForID(r)
 	if err != nil {
 		return nil, err
 	}
@@ -208,15 +214,16 @@ func (h *handler) subjectsOfSchema(r *http.Request) (any, error) {
 			out = append(out, sv.Subject)
 		}
 	}
-	return out, nil
+	return pageOf(out, offset, limit), nil
 }
 
-// GET /schemas/ids/{id}/versions
+// GET /schemas/ids/{id}/versions, paged by offset and limit.
 func (h *handler) versionsOfSchema(r *http.Request) (any, error) {
-	svs, err := h.versionsForID(r)
+	svs, offset, limit, err := h.versionsForID(r)
 	if err != nil {
 		return nil, err
 	}
+	svs = pageOf(svs, offset, limit)
 	out := make([]subjectVersion, len(svs))
 	for i, sv := range svs {
 		out[i] = subjectVersion{Subject: sv.Subject, Version: sv.Version}
@@ -224,17 +231,20 @@ func (h *handler) versionsOfSchema(r *http.Request) (any, error) {
 	return out, nil
 }
 
-// versionsForID reads the versions that use the {id} schema, of granted subjects only.
-func (h *handler) versionsForID(r *http.Request) ([]registry.SubjectVersion, error) {
+// versionsForID reads the versions that use the {id} schema, of granted subjects only, and the
+// page the request asks for.
+func (h *handler) versionsForID(r *http.Request) (svs []registry.SubjectVersion, offset, limit int, err error) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	svs, err := h.reg.SubjectVersionsOfSchema(r.Context(), id, queryBool(r, "deleted"))
-	if err != nil {
-		return nil, err
+	if offset, limit, err = pageParams(r); err != nil {
+		return nil, 0, 0, err
 	}
-	return auth.Visible(r.Context(), svs, versionSubject), nil
+	if svs, err = h.reg.SubjectVersionsOfSchema(r.Context(), id, queryBool(r, "deleted")); err != nil {
+		return nil, 0, 0, err
+	}
+	return auth.Visible(r.Context(), svs, versionSubject), offset, limit, nil
 }
 
 // readSchemaRequest decodes a register/lookup/compatibility body.

@@ -48,9 +48,17 @@ func (h *handler) deleteSubject(r *http.Request) (any, error) {
 	return h.reg.DeleteSubject(r.Context(), r.PathValue("subject"), permanent)
 }
 
-// GET /subjects/{subject}/versions
+// GET /subjects/{subject}/versions, paged by offset and limit.
 func (h *handler) listVersions(r *http.Request) (any, error) {
-	return h.reg.ListVersions(r.Context(), r.PathValue("subject"), queryBool(r, "deleted"), queryBool(r, "deletedOnly"))
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		return nil, err
+	}
+	versions, err := h.reg.ListVersions(r.Context(), r.PathValue("subject"), queryBool(r, "deleted"), queryBool(r, "deletedOnly"))
+	if err != nil {
+		return nil, err
+	}
+	return pageOf(versions, offset, limit), nil
 }
 
 // POST /subjects/{subject}/versions: register; answers the ID, and the version and schema as

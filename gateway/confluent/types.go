@@ -59,7 +59,9 @@ func (req schemaRequest) input(normalize bool) (registry.SchemaInput, error) {
 	return in, nil
 }
 
-// schemaBody is how Confluent returns a schema: schemaType only when it is not AVRO,
+// schemaBody is how Confluent 8 returns a schema (GET /schemas/ids/{id}, the versions of a
+// subject, /schemas, lookup and register): schemaType always, AVRO included (Confluent 7
+// left it out for AVRO; its clients read a missing schemaType as AVRO, newer ones read both);
 // references, metadata and ruleSet only when present.
 type schemaBody struct {
 	Subject    string          `json:"subject,omitempty"`
@@ -74,10 +76,7 @@ type schemaBody struct {
 }
 
 func toSchemaBody(s registry.Schema) schemaBody {
-	b := schemaBody{ID: s.ID, Schema: s.Text}
-	if s.Type != registry.SchemaTypeAvro {
-		b.SchemaType = string(s.Type)
-	}
+	b := schemaBody{ID: s.ID, Schema: s.Text, SchemaType: string(s.Type)}
 	for _, r := range s.References {
 		b.References = append(b.References, reference{Name: r.Name, Subject: r.Subject, Version: r.Version})
 	}
@@ -139,4 +138,11 @@ type compatibilityBody struct {
 type verboseCompatibilityBody struct {
 	IsCompatible bool     `json:"is_compatible"`
 	Messages     []string `json:"messages"`
+}
+
+// serverVersion is GET /v1/metadata/version: the binary's version and VCS commit ("unknown"
+// when the build did not record them).
+type serverVersion struct {
+	Version  string `json:"version"`
+	CommitID string `json:"commitId"`
 }

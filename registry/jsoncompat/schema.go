@@ -46,9 +46,15 @@ func newSide(s Schema) *side {
 
 func (s *side) rootNode() node { return node{v: s.root.root, doc: s.root} }
 
+// isLegacyDraft reports whether root is a draft-07 or older schema: one whose "$schema" names
+// such a draft, or one without "$schema", which the registry reads as draft-07 (as Confluent
+// does).
 func isLegacyDraft(root any) bool {
 	m, _ := root.(map[string]any)
 	id, _ := m["$schema"].(string)
+	if id == "" {
+		return true
+	}
 	for _, d := range []string{"draft-03", "draft-04", "draft-06", "draft-07"} {
 		if strings.Contains(id, d) {
 			return true

@@ -754,8 +754,22 @@ var vectors = []struct {
 	{
 		name:     "$ref with sibling keywords (2020-12)",
 		rule:     "siblings of $ref apply in 2020-12; MAX_LENGTH_DECREASED",
-		old:      `{"$defs":{"s":{"type":"string"}},"$ref":"#/$defs/s","maxLength":5}`,
-		new:      `{"$defs":{"s":{"type":"string"}},"$ref":"#/$defs/s","maxLength":3}`,
+		old:      `{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{"s":{"type":"string"}},"$ref":"#/$defs/s","maxLength":5}`,
+		new:      `{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{"s":{"type":"string"}},"$ref":"#/$defs/s","maxLength":3}`,
+		backward: false, forward: true,
+	},
+	{
+		name:     "$ref with sibling keywords, no $schema (draft-07)",
+		rule:     "a schema without $schema is draft-07, as Confluent reads it: siblings of $ref are ignored",
+		old:      `{"definitions":{"s":{"type":"string"}},"$ref":"#/definitions/s","maxLength":5}`,
+		new:      `{"definitions":{"s":{"type":"string"}},"$ref":"#/definitions/s","maxLength":3}`,
+		backward: true, forward: true,
+	},
+	{
+		name:     "tuple items, no $schema (draft-07): additionalItems narrowed",
+		rule:     "array-form items is a tuple in draft-07; ADDITIONAL_ITEMS_NARROWED",
+		old:      `{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"number"}}`,
+		new:      `{"type":"array","items":[{"type":"string"}],"additionalItems":{"type":"integer"}}`,
 		backward: false, forward: true,
 	},
 	{
