@@ -26,6 +26,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/governance"
+	"github.com/schemagate/schemagate/internal/buildinfo"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/store"
@@ -52,6 +53,22 @@ type Options struct {
 type MetricsRegistry interface {
 	prometheus.Registerer
 	prometheus.Gatherer
+}
+
+// registerBuildInfo registers schemagate_build_info{version,commit,goversion}, always 1: which
+// binary a replica runs, for dashboards and for spotting a fleet on mixed versions.
+func registerBuildInfo(r prometheus.Registerer) error {
+	info := buildinfo.Read()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "schemagate_build_info",
+		Help:        "Always 1; the labels say which schemagate build this replica runs.",
+		ConstLabels: prometheus.Labels{"version": info.Version, "commit": info.Commit, "goversion": info.GoVersion},
+	})
+	g.Set(1)
+	if err := r.Register(g); err != nil {
+		return fmt.Errorf("metrics: schemagate_build_info: %w", err)
+	}
+	return nil
 }
 
 // Gateway is a running schemagate server: listeners are bound by New, served by Run.
@@ -106,6 +123,9 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		r := prometheus.NewRegistry()
 		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics = r
+	}
+	if err := registerBuildInfo(metrics); err != nil {
+		return nil, err
 	}
 	authn, err := auth.New(cfg.Auth.Principals, auth.Options{Logger: opts.Logger, Registerer: metrics,
 		MaxFailures: cfg.Auth.MaxFailures, FailureWindow: cfg.Auth.FailureWindow, MaxPasswordChecks: cfg.Auth.MaxConcurrentPasswordChecks})
@@ -342,7 +362,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { errc <- serveErr("in-process gRPC", g.grpcSrv.Serve(auth.InProcessListener(g.inproc))) }()
 	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.StorageURL()))
+	info := buildinfo.Read()
+	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.StorageURL()),
+		"version", info.Version, "commit", info.Commit, "go", info.GoVersion)
 
 	var runErr error
 	select {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/schemagate/schemagate/internal/buildinfo"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)) }
@@ -52,7 +54,10 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 			"1 broken chain); 3 any error (usage, unreadable file, unreachable server, error from the server).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `schemagate version` prints.
+		Version: buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cf := &clientFlags{lookupEnv: lookupEnv}
@@ -67,6 +72,21 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newAuditCmd(cf),
 		newSubjectCmd(cf),
 		newRegistryCmd(stderr, lookupEnv),
+		newVersionCmd(),
 	)
 	return root
+}
+
+// newVersionCmd is `schemagate version`: the version, commit and Go release of this binary, from
+// the build information the Go toolchain embeds ("unknown" for what a build does not carry).
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go release of this binary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), buildinfo.Read().String())
+			return err
+		},
+	}
 }

@@ -24,6 +24,11 @@ type Info struct {
 	GoVersion string
 }
 
+// String is the one line `schemagate version` prints: "schemagate VERSION (commit COMMIT, GOVERSION)".
+func (i Info) String() string {
+	return "schemagate " + i.Version + " (commit " + i.Commit + ", " + i.GoVersion + ")"
+}
+
 // Read returns the running binary's build information.
 func Read() Info {
 	bi, _ := debug.ReadBuildInfo()

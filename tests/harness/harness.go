@@ -31,7 +31,7 @@ const runTimeout = 30 * time.Second
 // binary is the path of the schemagate binary that RunWithBinary built.
 var binary string
 
-// RunWithBinary builds the schemagate command into a temporary directory (without the race
+// RunWithBinary builds the schemagate command, stamped with the checkout's commit, into a temporary directory (without the race
 // detector: only the test process pays for it), runs the tests and removes the build. It is the
 // TestMain body of a package that uses Start or Run: os.Exit(harness.RunWithBinary(m)).
 func RunWithBinary(m *testing.M) int {
@@ -42,7 +42,9 @@ func RunWithBinary(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "schemagate")
-	build := exec.Command("go", "build", "-o", binary, commandPackage)
+	// -buildvcs=true: the binary names the commit it was built from (`schemagate version`), as a
+	// release build does, whatever GOFLAGS the machine sets.
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", binary, commandPackage)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "harness: build schemagate:", err)

@@ -1,0 +1,71 @@
+// Package packaging tests what a built schemagate binary says about itself: `schemagate version`,
+// `--version`, the start-up log line and the schemagate_build_info metric, all from the build
+// information the Go toolchain stamps into the binary.
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/schemagate/schemagate/tests/harness"
+)
+
+func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
+
+// versionLine is what `schemagate version` prints.
+var versionLine = regexp.MustCompile(`^schemagate (\S+) \(commit (\S+), (\S+)\)\n$`)
+
+// TestVersion: `schemagate version` and `--version` print the same line, naming the commit the
+// binary was built from (the test's own checkout) and the Go release that built it, and a
+// running server reports the same values in its start-up log and in schemagate_build_info.
+func TestVersion(t *testing.T) {
+	out, stderr, code := harness.Run(t, nil, "version")
+	if code != 0 {
+		t.Fatalf("schemagate version: exit %d, stderr %s", code, stderr)
+	}
+	m := versionLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("schemagate version printed %q, want %s", out, versionLine)
+	}
+	version, commit, goVersion := m[1], m[2], m[3]
+	if flagOut, _, code := harness.Run(t, nil, "--version"); code != 0 || flagOut != out {
+		t.Errorf("schemagate --version: exit %d, %q; want exit 0, %q", code, flagOut, out)
+	}
+	if goVersion != runtime.Version() {
+		t.Errorf("Go version %q, want %q (the toolchain that built the binary and this test)", goVersion, runtime.Version())
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v", err)
+	}
+	if want := strings.TrimSpace(string(head)); strings.TrimSuffix(commit, "-dirty") != want {
+		t.Errorf("commit %q, want %q (with -dirty when the checkout has changes)", commit, want)
+	}
+
+	srv := harness.Start(t, harness.Options{})
+	status, body := srv.Do(t, "GET", "/metrics", "", "")
+	if status != 200 {
+		t.Fatalf("GET /metrics: %d", status)
+	}
+	want := `schemagate_build_info{commit="` + commit + `",goversion="` + goVersion + `",version="` + version + `"} 1`
+	var got []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "schemagate_build_info") {
+			got = append(got, line)
+		}
+	}
+	if diff := cmp.Diff([]string{want}, got); diff != "" {
+		t.Errorf("schemagate_build_info on /metrics (-want +got):\n%s", diff)
+	}
+	for _, field := range []string{"version=" + version, "commit=" + commit, "go=" + goVersion} {
+		if !strings.Contains(srv.Log(), field) {
+			t.Errorf("the start-up log has no %s:\n%s", field, srv.Log())
+		}
+	}
+}
