@@ -38,8 +38,7 @@ import (
 //
 // Findings come in the order of the bytes, at most lim.MaxFindings of them. A Path is a JSON
 // pointer into the message by field name (repeated fields add the element's index, maps the
-// entry's key); a finding about a message itself (unknown_field, missing_field) points to that
-// message. Messages name the byte offset and reach clients. A nil result means valid. Valid
+// entry's key); an unknown field points to its message, a missing field to where it belongs. Messages name the byte offset and reach clients. A nil result means valid. Valid
 // input is walked without allocating. len(data) is not checked against lim.MaxPayloadBytes
 // here: callers check the size before reading the payload.
 func ValidateProtobufBinary(md protoreflect.MessageDescriptor, data []byte, lim Limits) []Finding {
@@ -352,7 +351,10 @@ func (w *pbBinWalker) required(md protoreflect.MessageDescriptor, msgStart, msgE
 		if i < 64 && seen&(1<<i) != 0 || i >= 64 && pbHasField(w.data[msgStart:msgEnd], fd.Number()) {
 			continue
 		}
-		if !w.add(KindMissingField, "required field %s (number %d) of %s is missing", fd.Name(), fd.Number(), md.FullName()) {
+		w.push(fd, msgStart, msgEnd)
+		ok := w.add(KindMissingField, "required field %s (number %d) of %s is missing", fd.Name(), fd.Number(), md.FullName())
+		w.pop()
+		if !ok {
 			return false
 		}
 	}

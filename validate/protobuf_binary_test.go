@@ -184,9 +184,9 @@ func TestValidateProtobufBinaryFindings(t *testing.T) {
 		{"missing required fields, nested ones only where present", "shop.Order",
 			pbCat(item(sku), item(pbVarintField(3, 2)), pbBytesField(23, nil)), validate.Limits{},
 			[]validate.Finding{
-				{Kind: validate.KindMissingField, Path: "/items/1", Message: "required field sku (number 1) of shop.Item is missing"},
-				{Kind: validate.KindMissingField, Path: "/child", Message: "required field id (number 1) of shop.Order is missing"},
-				{Kind: validate.KindMissingField, Message: "required field id (number 1) of shop.Order is missing"},
+				{Kind: validate.KindMissingField, Path: "/items/1/sku", Message: "required field sku (number 1) of shop.Item is missing"},
+				{Kind: validate.KindMissingField, Path: "/child/id", Message: "required field id (number 1) of shop.Order is missing"},
+				{Kind: validate.KindMissingField, Path: "/id", Message: "required field id (number 1) of shop.Order is missing"},
 			}},
 		{"closed enum value not defined", "shop.Order",
 			pbCat(id1, pbVarintField(8, 1), pbVarintField(8, 7), pbBytesField(8, []byte{2, 9}), item(sku, pbVarintField(4, 3))), validate.Limits{},
@@ -208,8 +208,8 @@ func TestValidateProtobufBinaryFindings(t *testing.T) {
 			pbCat(pbVarintField(4, 3), pbTag(5, protowire.StartGroupType), pbTag(5, protowire.EndGroupType)), validate.Limits{},
 			[]validate.Finding{
 				{Kind: validate.KindEnumViolation, Path: "/shade", Message: "value 3 at byte offset 1 is not defined by the closed enum ed.Shade"},
-				{Kind: validate.KindMissingField, Path: "/inner", Message: "required field id"},
-				{Kind: validate.KindMissingField, Message: "required field id"},
+				{Kind: validate.KindMissingField, Path: "/inner/id", Message: "required field id"},
+				{Kind: validate.KindMissingField, Path: "/id", Message: "required field id"},
 			}},
 		{"editions: delimited message sent length-delimited", "ed.Paint", pbCat(pbVarintField(1, 1), pbBytesField(5, nil)), validate.Limits{},
 			[]validate.Finding{{Kind: validate.KindTypeMismatch, Path: "/inner", Message: "has wire type length-delimited, want start-group"}}},
@@ -229,7 +229,7 @@ func TestValidateProtobufBinaryFindings(t *testing.T) {
 			validate.Limits{},
 			[]validate.Finding{
 				{Kind: validate.KindEnumViolation, Path: "/by_sku/k~12/status", Message: "value 9"},
-				{Kind: validate.KindMissingField, Path: "/by_sku/k~12", Message: "required field sku"},
+				{Kind: validate.KindMissingField, Path: "/by_sku/k~12/sku", Message: "required field sku"},
 				{Kind: validate.KindUnknownField, Path: "/labels/-2", Message: "field number 3 (varint)"},
 			}},
 		{"map keys of other kinds", "evt.Event",
@@ -324,8 +324,8 @@ func TestValidateProtobufBinaryManyRequiredFields(t *testing.T) {
 			}
 		}
 		want := []validate.Finding{
-			{Kind: validate.KindMissingField, Message: "required field f3 (number 3) of Wide is missing"},
-			{Kind: validate.KindMissingField, Message: "required field f68 (number 68) of Wide is missing"},
+			{Kind: validate.KindMissingField, Path: "/f3", Message: "required field f3 (number 3) of Wide is missing"},
+			{Kind: validate.KindMissingField, Path: "/f68", Message: "required field f68 (number 68) of Wide is missing"},
 		}
 		if diff := abDiff(want, validate.ValidateProtobufBinary(md, some, validate.Limits{})); diff != "" {
 			t.Errorf("protodesc=%t (-want +got):\n%s", std, diff)

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
@@ -142,6 +143,27 @@ func pbCompiled(tb testing.TB, files map[string]string, name string) protoreflec
 // pbStandard rebuilds fd with protodesc: the descriptor implementation of protobuf-go itself.
 func pbStandard(tb testing.TB, fd protoreflect.FileDescriptor) protoreflect.FileDescriptor {
 	tb.Helper()
+	files := pbRegistry(tb, fd)
+	std, err := files.FindFileByPath(fd.Path())
+	if err != nil {
+		tb.Fatalf("protodesc: %v", err)
+	}
+	return std
+}
+
+// pbTypes resolves the messages of all pbFiles (for Any), as protobuf-go descriptors.
+func pbTypes(tb testing.TB) *dynamicpb.Types {
+	tb.Helper()
+	var fds []protoreflect.FileDescriptor
+	for name := range pbFiles {
+		fds = append(fds, pbCompiled(tb, pbFiles, name))
+	}
+	return dynamicpb.NewTypes(pbRegistry(tb, fds...))
+}
+
+// pbRegistry builds protobuf-go descriptors for fds and everything they import.
+func pbRegistry(tb testing.TB, fds ...protoreflect.FileDescriptor) *protoregistry.Files {
+	tb.Helper()
 	set := &descriptorpb.FileDescriptorSet{}
 	seen := map[string]bool{}
 	var add func(protoreflect.FileDescriptor)
@@ -155,16 +177,14 @@ func pbStandard(tb testing.TB, fd protoreflect.FileDescriptor) protoreflect.File
 		}
 		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
 	}
-	add(fd)
+	for _, fd := range fds {
+		add(fd)
+	}
 	files, err := protodesc.NewFiles(set)
 	if err != nil {
 		tb.Fatalf("protodesc: %v", err)
 	}
-	std, err := files.FindFileByPath(fd.Path())
-	if err != nil {
-		tb.Fatalf("protodesc: %v", err)
-	}
-	return std
+	return files
 }
 
 // pbMessage finds a message by full name in one of pbFiles, built by protocompile (std false)
