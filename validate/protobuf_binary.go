@@ -76,6 +76,9 @@ type pbBinWalker struct {
 	frames int // frames in use: inline first, then deep
 	inline [pbInlineFrames]pbFrame
 	deep   []pbFrame
+
+	requiredCache [pbRequiredCache]pbRequired // see requiredRange
+	requiredNext  int
 }
 
 // pbFrame is one field on the path from the top-level message to the value being walked.
@@ -336,14 +339,10 @@ func (w *pbBinWalker) message(md protoreflect.MessageDescriptor, end int, group 
 
 // required reports the required fields of md absent from its bytes data[msgStart:msgEnd];
 // seen has the bits of the fields seen among the first 64, the others are looked for again.
-// proto3 messages have none; others are checked field by field (protocompile's
-// RequiredNumbers misses editions' LEGACY_REQUIRED and allocates).
 func (w *pbBinWalker) required(md protoreflect.MessageDescriptor, msgStart, msgEnd int, seen uint64) bool {
-	if md.Syntax() == protoreflect.Proto3 {
-		return true
-	}
+	lo, hi := w.requiredRange(md)
 	fields := md.Fields()
-	for i := range fields.Len() {
+	for i := lo; i < hi; i++ {
 		fd := fields.Get(i)
 		if fd.Cardinality() != protoreflect.Required {
 			continue
@@ -359,6 +358,47 @@ func (w *pbBinWalker) required(md protoreflect.MessageDescriptor, msgStart, msgE
 		}
 	}
 	return true
+}
+
+// pbRequiredCache is how many message types a walker remembers the required fields of.
+const pbRequiredCache = 16
+
+// pbRequired is the range of field indexes [lo, hi) of a message type holding its required
+// fields (lo == hi: none).
+type pbRequired struct {
+	name   protoreflect.FullName
+	lo, hi int
+}
+
+// requiredRange returns the range of md's fields that holds its required ones, looked up
+// once per message type and walk (in a small cache that costs no allocation), so a payload of
+// many small messages of a type with many fields does not pay for all of them each time.
+// proto3 has no required fields. The fields' cardinality is read rather than RequiredNumbers,
+// which protocompile's descriptors build anew on each call and without editions'
+// LEGACY_REQUIRED.
+func (w *pbBinWalker) requiredRange(md protoreflect.MessageDescriptor) (int, int) {
+	if md.Syntax() == protoreflect.Proto3 {
+		return 0, 0
+	}
+	name := md.FullName()
+	for _, c := range w.requiredCache[:min(w.requiredNext, pbRequiredCache)] {
+		if c.name == name {
+			return c.lo, c.hi
+		}
+	}
+	c := pbRequired{name: name}
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if fields.Get(i).Cardinality() == protoreflect.Required {
+			if c.hi == 0 {
+				c.lo = i
+			}
+			c.hi = i + 1
+		}
+	}
+	w.requiredCache[w.requiredNext%pbRequiredCache] = c
+	w.requiredNext++
+	return c.lo, c.hi
 }
 
 // pbHasField reports whether the well-formed message bytes b hold field num.

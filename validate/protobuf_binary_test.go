@@ -450,3 +450,34 @@ func FuzzProtobufBinary(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateProtobufBinaryManyMessageTypes: required fields are found right past the
+// walker's small per-type cache (20 types, each visited twice, in turn).
+func TestValidateProtobufBinaryManyMessageTypes(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("syntax = \"proto2\";\nmessage Root {\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&sb, "  optional M%d m%d = %d;\n", i, i, i)
+	}
+	sb.WriteString("}\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&sb, "message M%d { optional int32 a = 1; required int32 r%d = %d; }\n", i, i, i+1)
+	}
+	md := pbMessageIn(t, map[string]string{"many.proto": sb.String()}, "Root", true)
+	var data []byte
+	var want []validate.Finding
+	for round := range 2 {
+		for i := 1; i <= 20; i++ {
+			if round == 1 && i%5 == 0 {
+				data = append(data, pbBytesField(protowire.Number(i), pbVarintField(1, 1))...)
+				want = append(want, validate.Finding{Kind: validate.KindMissingField, Path: fmt.Sprintf("/m%d/r%d", i, i),
+					Message: fmt.Sprintf("required field r%d (number %d) of M%d is missing", i, i+1, i)})
+				continue
+			}
+			data = append(data, pbBytesField(protowire.Number(i), pbVarintField(protowire.Number(i+1), 7))...)
+		}
+	}
+	if diff := abDiff(want, validate.ValidateProtobufBinary(md, data, validate.Limits{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

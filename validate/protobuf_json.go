@@ -174,6 +174,7 @@ func pjDecode(dec *json.Decoder) (any, error) {
 // pjWalker is the state of one ValidateProtobufJSON call.
 type pjWalker struct {
 	root        protoreflect.FileDescriptor // where Any type URLs are resolved
+	required    map[protoreflect.FullName][]protoreflect.FieldDescriptor
 	path        []string
 	findings    []Finding
 	maxFindings int
@@ -223,9 +224,11 @@ func (w *pjWalker) message(md protoreflect.MessageDescriptor, v any) {
 // fields checks the members of obj as fields of md; skipType skips "@type" (inside an Any).
 func (w *pjWalker) fields(md protoreflect.MessageDescriptor, obj pjObject, skipType bool) {
 	fields := md.Fields()
-	named := make([]string, fields.Len()) // the key that named each field, "" if none yet
-	set := make([]bool, fields.Len())     // the field has a non-null value
-	oneofs := map[int]string{}            // the key that set each oneof
+	// The work is per member, not per declared field: an object of a message type with
+	// many fields may be "{}".
+	named := make(map[int]string, len(obj)) // field index → the key that named it
+	set := make(map[int]bool, len(obj))     // field index → it has a non-null value
+	oneofs := map[int]string{}              // oneof index → the key that set it
 	for _, m := range obj {
 		if skipType && m.key == "@type" {
 			continue
@@ -238,7 +241,7 @@ func (w *pjWalker) fields(md protoreflect.MessageDescriptor, obj pjObject, skipT
 			w.addAt(m.key, KindUnknownField, "message %s has no field %q", md.FullName(), avroClip(m.key))
 			continue
 		}
-		if prev := named[fd.Index()]; prev != "" {
+		if prev, ok := named[fd.Index()]; ok {
 			w.addAt(m.key, KindConstraintViolation, "field %s is named twice (%q before)", fd.Name(), avroClip(prev))
 			continue
 		}
@@ -265,11 +268,33 @@ func (w *pjWalker) fields(md protoreflect.MessageDescriptor, obj pjObject, skipT
 		}
 		w.path = w.path[:len(w.path)-1]
 	}
-	for i := range fields.Len() {
-		if fd := fields.Get(i); fd.Cardinality() == protoreflect.Required && !set[i] {
+	for _, fd := range w.requiredFields(md) {
+		if !set[fd.Index()] {
 			w.addAt(fd.JSONName(), KindMissingField, "required field %s of %s is missing", fd.Name(), md.FullName())
 		}
 	}
+}
+
+// requiredFields lists md's required fields, found once per message type and call.
+func (w *pjWalker) requiredFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	if md.Syntax() == protoreflect.Proto3 {
+		return nil
+	}
+	if fds, ok := w.required[md.FullName()]; ok {
+		return fds
+	}
+	var fds []protoreflect.FieldDescriptor
+	fields := md.Fields()
+	for i := range fields.Len() {
+		if fd := fields.Get(i); fd.Cardinality() == protoreflect.Required {
+			fds = append(fds, fd)
+		}
+	}
+	if w.required == nil {
+		w.required = map[protoreflect.FullName][]protoreflect.FieldDescriptor{}
+	}
+	w.required[md.FullName()] = fds
+	return fds
 }
 
 // pjNullable reports whether null is a value of fd rather than "unset".
