@@ -481,3 +481,22 @@ func TestValidateProtobufBinaryManyMessageTypes(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestValidateProtobufBinaryDeepPath: a path deeper than the walker keeps inline is still
+// rendered whole.
+func TestValidateProtobufBinaryDeepPath(t *testing.T) {
+	md := pbMessage(t, "evt.Attr", true)
+	const depth = 50
+	data := pbBytesField(1, []byte{0xff}) // key: invalid UTF-8
+	for range depth {
+		data = pbBytesField(2, data) // next
+	}
+	want := []validate.Finding{{Kind: validate.KindDecodeError, Path: strings.Repeat("/next", depth) + "/key", Message: "is not valid UTF-8"}}
+	if diff := abDiff(want, validate.ValidateProtobufBinary(md, data, validate.Limits{MaxDepth: depth + 1})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	want = []validate.Finding{{Kind: validate.KindDecodeError, Path: strings.Repeat("/next", depth), Message: "message nested deeper than the limit of 50"}}
+	if diff := abDiff(want, validate.ValidateProtobufBinary(md, data, validate.Limits{MaxDepth: depth})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/bufbuild/protocompile"
@@ -12,6 +13,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/schemagate/schemagate/validate"
 )
 
 // Schemas shared by the Protobuf binary and JSON tests, compiled with protocompile.
@@ -228,4 +231,21 @@ func pbBinary(tb testing.TB, md protoreflect.MessageDescriptor, text string) []b
 		tb.Fatalf("marshal %q: %v", text, err)
 	}
 	return b
+}
+
+func ExampleValidateProtobufBinary() {
+	c := protocompile.Compiler{Resolver: &protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{
+		"user.proto": `syntax = "proto3"; message User { string name = 1; repeated string tags = 2; }`})}}
+	files, _ := c.Compile(context.Background(), "user.proto")
+	md := files[0].Messages().ByName("User")
+	user := dynamicpb.NewMessage(md)
+	_ = prototext.Unmarshal([]byte(`name: "Ada" tags: ["a", "b"]`), user)
+	data, _ := proto.MarshalOptions{Deterministic: true}.Marshal(user) // fields in number order
+	fmt.Println(validate.ValidateProtobufBinary(md, data, validate.Limits{}))
+	fmt.Println(validate.ValidateProtobufBinary(md, data[:7], validate.Limits{}))
+	fmt.Println(validate.ValidateProtobufBinary(md, append(data, 0x18, 0x01), validate.Limits{}))
+	// Output:
+	// []
+	// [{decode_error /tags/0 string or bytes length 1 at byte offset 6 is larger than the 0 bytes left}]
+	// [{unknown_field  field number 3 (varint) at byte offset 11 is not declared by User}]
 }
