@@ -103,16 +103,18 @@ func (w *pbBinWalker) frame(i int) *pbFrame {
 
 // push enters field fd, whose tag starts at tagAt in a message whose fields start at msgStart.
 func (w *pbBinWalker) push(fd protoreflect.FieldDescriptor, msgStart, tagAt int) *pbFrame {
-	f := pbFrame{fd: fd, msgStart: msgStart, tagAt: tagAt, packed: -1}
+	var f *pbFrame
 	if w.frames < pbInlineFrames {
-		w.inline[w.frames] = f
-	} else if i := w.frames - pbInlineFrames; i < len(w.deep) {
-		w.deep[i] = f
+		f = &w.inline[w.frames]
 	} else {
-		w.deep = append(w.deep, f)
+		if i := w.frames - pbInlineFrames; i == len(w.deep) {
+			w.deep = append(w.deep, pbFrame{})
+		}
+		f = &w.deep[w.frames-pbInlineFrames]
 	}
 	w.frames++
-	return w.frame(w.frames - 1)
+	f.fd, f.msgStart, f.tagAt, f.packed, f.entryStart, f.entryEnd = fd, msgStart, tagAt, -1, 0, 0
+	return f
 }
 
 // pop leaves the innermost field.

@@ -435,3 +435,27 @@ func FuzzProtobufJSON(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkValidateProtobufJSON(b *testing.B) {
+	md := pbMessage(b, "shop.Order", true)
+	types := pbTypes(b)
+	for _, bc := range []struct {
+		name string
+		bin  []byte
+	}{{"small", pbSmall(b, md)}, {"medium", pbMedium(b, md)}} {
+		m := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(bc.bin, m); err != nil {
+			b.Fatal(err)
+		}
+		data := pbJSON(b, m, false, types)
+		b.Run(fmt.Sprintf("%s/%dB", bc.name, len(data)), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if got := validate.ValidateProtobufJSON(md, data, validate.Limits{}); got != nil {
+					b.Fatal(got)
+				}
+			}
+		})
+	}
+}
