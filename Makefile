@@ -82,7 +82,8 @@ FUZZ_SMOKE := ./validate:FuzzConfluentFrame ./validate:FuzzAvroBinary ./validate
 	./registry:FuzzParseJSONSchema ./registry:FuzzParseNormalized ./registry:FuzzRegister \
 	./registry:FuzzValidateSubject ./gateway/confluent:FuzzConfluentREST \
 	./gateway/confluent:FuzzDecodeSchemaRequest ./gateway/auth:FuzzMatchGlob \
-	./gateway:FuzzRewriteJSONPayloads
+	./gateway:FuzzRewriteJSONPayloads ./registry/protoschema:FuzzParse \
+	./validate:FuzzProtobufMessageIndexes ./validate:FuzzProtobufBinary ./validate:FuzzProtobufJSON
 fuzz-smoke:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; for e in $(FUZZ_SMOKE); do \
 	  pkg=$${e%%:*}; t=$${e##*:}; echo "fuzz $$pkg $$t for $(FUZZ_SMOKE_TIME)"; \
