@@ -30,6 +30,50 @@ import (
 //   - alias: requests addressed to a subject whose configuration names an alias reach that
 //     subject instead (the gateway follows it; see SubjectAlias).
 
+// ContractJSON is the data-contract part of a configuration as Confluent's REST API spells it
+// in /config bodies. Both sides of that API embed it (the gateway's server and the upstream
+// client), so its keys are spelt in one place.
+type ContractJSON struct {
+	Alias            string          `json:"alias,omitempty"`
+	ValidateFields   *bool           `json:"validateFields,omitempty"`
+	DefaultMetadata  json.RawMessage `json:"defaultMetadata,omitempty"`
+	OverrideMetadata json.RawMessage `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet   json.RawMessage `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet  json.RawMessage `json:"overrideRuleSet,omitempty"`
+}
+
+// ContractJSON returns c's data-contract settings as a /config body spells them.
+func (c Config) ContractJSON() ContractJSON {
+	return ContractJSON{Alias: c.Alias, ValidateFields: c.ValidateFields,
+		DefaultMetadata: objectJSON(c.DefaultMetadata), OverrideMetadata: objectJSON(c.OverrideMetadata),
+		DefaultRuleSet: objectJSON(c.DefaultRuleSet), OverrideRuleSet: objectJSON(c.OverrideRuleSet)}
+}
+
+// WithContract returns c with j's data-contract settings (JSON null counts as not set; SetConfig
+// checks the objects).
+func (c Config) WithContract(j ContractJSON) Config {
+	c.Alias, c.ValidateFields = j.Alias, j.ValidateFields
+	c.DefaultMetadata, c.OverrideMetadata = objectText(j.DefaultMetadata), objectText(j.OverrideMetadata)
+	c.DefaultRuleSet, c.OverrideRuleSet = objectText(j.DefaultRuleSet), objectText(j.OverrideRuleSet)
+	return c
+}
+
+// objectJSON is a stored JSON object as a body field, omitted when "".
+func objectJSON(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+// objectText is a body field's JSON text, "" when absent or null.
+func objectText(m json.RawMessage) string {
+	if s := strings.TrimSpace(string(m)); s != "null" {
+		return s
+	}
+	return ""
+}
+
 // reservedProperty is the metadata property that lists reserved field names.
 const reservedProperty = "confluent:reserved"
 

@@ -118,42 +118,24 @@ type subjectVersion struct {
 // data-contract keys (see registry.Config); omitted on PUT, the current value is kept, as
 // Confluent 7.4+ merges a PUT with the stored configuration.
 type configBody struct {
-	Compatibility      string          `json:"compatibility,omitempty"`
-	CompatibilityLevel string          `json:"compatibilityLevel,omitempty"`
-	Normalize          *bool           `json:"normalize,omitempty"`
-	CompatibilityGroup string          `json:"compatibilityGroup,omitempty"`
-	Alias              string          `json:"alias,omitempty"`
-	ValidateFields     *bool           `json:"validateFields,omitempty"`
-	DefaultMetadata    json.RawMessage `json:"defaultMetadata,omitempty"`
-	OverrideMetadata   json.RawMessage `json:"overrideMetadata,omitempty"`
-	DefaultRuleSet     json.RawMessage `json:"defaultRuleSet,omitempty"`
-	OverrideRuleSet    json.RawMessage `json:"overrideRuleSet,omitempty"`
-	JSONSchemaFormat   string          `json:"schemagate.jsonSchemaFormat,omitempty"`
+	Compatibility      string `json:"compatibility,omitempty"`
+	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
+	Normalize          *bool  `json:"normalize,omitempty"`
+	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
+	registry.ContractJSON
+	JSONSchemaFormat string `json:"schemagate.jsonSchemaFormat,omitempty"`
 }
 
 // configBodyOf is c as GET and DELETE answer it (compatibilityLevel).
 func configBodyOf(c registry.Config) configBody {
 	return configBody{CompatibilityLevel: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup,
-		JSONSchemaFormat: string(c.JSONSchemaFormat), Alias: c.Alias, ValidateFields: c.ValidateFields,
-		DefaultMetadata: rawObject(c.DefaultMetadata), OverrideMetadata: rawObject(c.OverrideMetadata),
-		DefaultRuleSet: rawObject(c.DefaultRuleSet), OverrideRuleSet: rawObject(c.OverrideRuleSet)}
+		JSONSchemaFormat: string(c.JSONSchemaFormat), ContractJSON: c.ContractJSON()}
 }
 
 // config is b as a registry.Config to set, with level as its compatibility.
 func (b configBody) config(level string) registry.Config {
 	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: b.Normalize,
-		CompatibilityGroup: b.CompatibilityGroup, JSONSchemaFormat: registry.JSONSchemaFormat(b.JSONSchemaFormat),
-		Alias: b.Alias, ValidateFields: b.ValidateFields,
-		DefaultMetadata: string(b.DefaultMetadata), OverrideMetadata: string(b.OverrideMetadata),
-		DefaultRuleSet: string(b.DefaultRuleSet), OverrideRuleSet: string(b.OverrideRuleSet)}
-}
-
-// rawObject is a stored JSON object as a response field, omitted when "".
-func rawObject(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	return json.RawMessage(s)
+		CompatibilityGroup: b.CompatibilityGroup, JSONSchemaFormat: registry.JSONSchemaFormat(b.JSONSchemaFormat)}.WithContract(b.ContractJSON)
 }
 
 type modeBody struct {

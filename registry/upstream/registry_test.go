@@ -463,7 +463,7 @@ func TestContractConfigForwardedUpstream(t *testing.T) {
 	on := true
 	want := registry.Config{Compatibility: registry.CompatFull, Alias: "orders-value", ValidateFields: &on,
 		DefaultMetadata: `{"properties":{"owner":"team-a"}}`, OverrideMetadata: `{"properties":{"tier":"gold"}}`,
-		DefaultRuleSet: `{"domainRules":[{"name":"r","kind":"CONDITION","mode":"WRITE","type":"CEL","expr":"true"}]}`,
+		DefaultRuleSet:  `{"domainRules":[{"name":"r","kind":"CONDITION","mode":"WRITE","type":"CEL","expr":"true"}]}`,
 		OverrideRuleSet: `{"migrationRules":[]}`}
 	if _, err := r.SetConfig(t.Context(), "orders", want); err != nil {
 		t.Fatal(err)

@@ -104,24 +104,17 @@ func rawObject(raw json.RawMessage) string {
 // wireConfig is a compatibility configuration as Confluent's /config answers and requests
 // spell it (answers to GET say compatibilityLevel, answers to PUT compatibility).
 type wireConfig struct {
-	CompatibilityLevel string          `json:"compatibilityLevel,omitempty"`
-	Compatibility      string          `json:"compatibility,omitempty"`
-	Normalize          *bool           `json:"normalize,omitempty"`
-	CompatibilityGroup string          `json:"compatibilityGroup,omitempty"`
-	Alias              string          `json:"alias,omitempty"`
-	ValidateFields     *bool           `json:"validateFields,omitempty"`
-	DefaultMetadata    json.RawMessage `json:"defaultMetadata,omitempty"`
-	OverrideMetadata   json.RawMessage `json:"overrideMetadata,omitempty"`
-	DefaultRuleSet     json.RawMessage `json:"defaultRuleSet,omitempty"`
-	OverrideRuleSet    json.RawMessage `json:"overrideRuleSet,omitempty"`
+	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
+	Compatibility      string `json:"compatibility,omitempty"`
+	Normalize          *bool  `json:"normalize,omitempty"`
+	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
+	registry.ContractJSON
 }
 
 // wireConfigOf is c as a PUT /config body.
 func wireConfigOf(c registry.Config) wireConfig {
 	return wireConfig{Compatibility: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup,
-		Alias: c.Alias, ValidateFields: c.ValidateFields,
-		DefaultMetadata: objectField(c.DefaultMetadata), OverrideMetadata: objectField(c.OverrideMetadata),
-		DefaultRuleSet: objectField(c.DefaultRuleSet), OverrideRuleSet: objectField(c.OverrideRuleSet)}
+		ContractJSON: c.ContractJSON()}
 }
 
 // config is w as the registry's Config.
@@ -130,18 +123,8 @@ func (w wireConfig) config() registry.Config {
 	if level == "" {
 		level = w.Compatibility
 	}
-	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: w.Normalize, CompatibilityGroup: w.CompatibilityGroup,
-		Alias: w.Alias, ValidateFields: w.ValidateFields,
-		DefaultMetadata: rawObject(w.DefaultMetadata), OverrideMetadata: rawObject(w.OverrideMetadata),
-		DefaultRuleSet: rawObject(w.DefaultRuleSet), OverrideRuleSet: rawObject(w.OverrideRuleSet)}
-}
-
-// objectField is a JSON object's text as a request field, omitted when "".
-func objectField(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	return json.RawMessage(s)
+	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: w.Normalize,
+		CompatibilityGroup: w.CompatibilityGroup}.WithContract(w.ContractJSON)
 }
 
 // wireMode is an access mode as Confluent's /mode spells it.
