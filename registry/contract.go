@@ -171,6 +171,22 @@ func (r *Registry) latestLive(ctx context.Context, db querier, subject string) (
 	return r.schemaRow(ctx, db, latest[0].schemaID)
 }
 
+// sameContent returns the newest of rows whose schema has s's type, text and references,
+// whatever its metadata and rule set.
+func (r *Registry) sameContent(ctx context.Context, rows []versionRow, s Schema) (versionRow, bool, error) {
+	want := fingerprint(s.Type, s.Text, s.References)
+	for i := len(rows) - 1; i >= 0; i-- {
+		held, found, err := r.schemaRow(ctx, r.db.SQL(), rows[i].schemaID)
+		if err != nil {
+			return versionRow{}, false, err
+		}
+		if found && fingerprint(held.Type, held.Text, held.References) == want {
+			return rows[i], true, nil
+		}
+	}
+	return versionRow{}, false, nil
+}
+
 // mergeLayers merges each layer over the ones before it.
 func mergeLayers(merge func(older, newer map[string]any), layers ...string) (string, error) {
 	var out map[string]any

@@ -35,7 +35,8 @@ func TestConfigContractKeys(t *testing.T) {
 // defaultMetadata, the registration's metadata and overrideMetadata merge in that order into a
 // new version (properties key by key, later wins); a registration without metadata takes the
 // previous version's; the merged metadata is part of the version's identity, as in Confluent's
-// RestApiTest (testRegisterSchemaWithDefaultMetadata and its neighbours).
+// RestApiTest (testRegisterSchemaWithDefaultMetadata and its neighbours). A lookup of the bare
+// schema still finds its version, as a serializer's does.
 func TestMetadataMergedOnRegistration(t *testing.T) {
 	srv := newTestServer(t, nil)
 	const merged = `{"properties":{"owner":"b","tier":"platinum","x":"1"}}`
@@ -53,6 +54,9 @@ func TestMetadataMergedOnRegistration(t *testing.T) {
 		{name: "again without metadata: the same version", method: "GET", path: "/subjects/m/versions", status: 200, want: `[1,2]`},
 		{name: "re-register v2 bare", method: "POST", path: "/subjects/m/versions", body: body(userV2), status: 200},
 		{name: "still two versions", method: "GET", path: "/subjects/m/versions", status: 200, want: `[1,2]`},
+		{name: "a bare lookup finds the version with merged metadata", method: "POST", path: "/subjects/m", body: body(userV1), status: 200, want: v1},
+		{name: "a lookup with other metadata does not", method: "POST", path: "/subjects/m", body: body(userV1, `,"metadata":{"properties":{"owner":"z"}}`),
+			status: 404, code: 40403},
 	})
 }
 
