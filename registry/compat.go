@@ -93,14 +93,20 @@ func compatMessages(m *compatbudget.Meter, level CompatibilityLevel, candidate, 
 		fmt.Sprintf("{compatibility: '%s'}", level)), nil
 }
 
-// checkRegistration checks candidate against the live versions of subject that level names
-// (the latest, or all for transitive levels, newest first) and wraps ErrIncompatible with
-// every reason when it is not compatible.
-func (r *Registry) checkRegistration(ctx context.Context, db querier, subject string, level CompatibilityLevel, rows []versionRow, candidate *parsedSchema) error {
-	msgs, err := r.checkAgainst(ctx, db, level, liveVersions(rows, level.transitive()), candidate)
+// checkRegistration checks candidate against the live versions of subject that cfg's level
+// names (the latest, or all for transitive levels, newest first) among those of its
+// compatibility group, and against the reserved fields when cfg validates fields (see
+// contract.go), and wraps ErrIncompatible with every reason when it is not compatible.
+func (r *Registry) checkRegistration(ctx context.Context, db querier, subject string, cfg Config, rows []versionRow, candidate *parsedSchema) error {
+	rows, msgs, err := r.contractCheck(ctx, db, cfg, rows, candidate)
 	if err != nil {
 		return err
 	}
+	found, err := r.checkAgainst(ctx, db, cfg.Compatibility, liveVersions(rows, cfg.Compatibility.transitive()), candidate)
+	if err != nil {
+		return err
+	}
+	msgs = append(msgs, found...)
 	if len(msgs) > 0 {
 		return errorf(ErrIncompatible, "Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]",
 			subject, strings.Join(msgs, ", "))
@@ -115,6 +121,7 @@ type checkedState struct {
 	passed bool // a check ran against rows under level and passed
 	rows   []versionRow
 	level  CompatibilityLevel
+	rules  contractRules
 }
 
 // precheck runs the compatibility check of a registration before its write transaction, so
@@ -146,10 +153,10 @@ func (r *Registry) precheck(ctx context.Context, subject string, s Schema, given
 	if _, live := liveVersionOf(rows, id); found && live {
 		return checkedState{}, nil
 	}
-	if err := r.checkRegistration(ctx, db, subject, cfg.Compatibility, rows, candidate); err != nil {
+	if err := r.checkRegistration(ctx, db, subject, cfg, rows, candidate); err != nil {
 		return checkedState{}, err
 	}
-	return checkedState{passed: true, rows: rows, level: cfg.Compatibility}, nil
+	return checkedState{passed: true, rows: rows, level: cfg.Compatibility, rules: rulesOf(cfg)}, nil
 }
 
 // recheck is the compatibility check inside the write transaction, on the rows it read. It
@@ -161,13 +168,13 @@ func (r *Registry) recheck(ctx context.Context, tx querier, subject string, rows
 	if err != nil {
 		return err
 	}
-	if pre.passed && pre.level == cfg.Compatibility && slices.Equal(pre.rows, rows) {
+	if pre.passed && pre.level == cfg.Compatibility && pre.rules == rulesOf(cfg) && slices.Equal(pre.rows, rows) {
 		return nil
 	}
 	if !last {
 		return errVersionsChanged
 	}
-	return r.checkRegistration(ctx, tx, subject, cfg.Compatibility, rows, candidate)
+	return r.checkRegistration(ctx, tx, subject, cfg, rows, candidate)
 }
 
 // errVersionsChanged: the subject's versions or level changed between the compatibility check
@@ -241,7 +248,9 @@ func (r *Registry) checkAgainst(ctx context.Context, db querier, level Compatibi
 // compatibility level; empty means compatible. version -1 checks against the latest live
 // version, a positive version against that version only, and 0 against every live version
 // the level names (the latest, or all for transitive levels); a subject without versions is
-// then compatible. The schema must parse (ErrInvalidSchema).
+// then compatible. The versions compared are narrowed to the candidate's compatibility group,
+// and reserved fields are checked when the configuration validates fields (see contract.go).
+// The schema must parse (ErrInvalidSchema).
 func (r *Registry) CheckCompatibility(ctx context.Context, subject string, version int, in SchemaInput) ([]string, error) {
 	if err := validateSubject(subject); err != nil {
 		return nil, err
@@ -267,7 +276,7 @@ func (r *Registry) CheckCompatibility(ctx context.Context, subject string, versi
 	var rows []versionRow
 	switch {
 	case version == 0:
-		rows = liveVersions(all, cfg.Compatibility.transitive())
+		rows = all // narrowed to the level's after the group filter
 	default:
 		live, err := r.visibleVersions(ctx, subject, false)
 		if err != nil {
@@ -286,11 +295,18 @@ func (r *Registry) CheckCompatibility(ctx context.Context, subject string, versi
 			}
 		}
 	}
-	msgs, err := r.checkAgainst(ctx, db, cfg.Compatibility, rows, candidate)
+	rows, msgs, err := r.contractCheck(ctx, db, cfg, rows, candidate)
 	if err != nil {
 		return nil, r.storeErr("checking compatibility", err)
 	}
-	return msgs, nil
+	if version == 0 {
+		rows = liveVersions(rows, cfg.Compatibility.transitive())
+	}
+	found, err := r.checkAgainst(ctx, db, cfg.Compatibility, rows, candidate)
+	if err != nil {
+		return nil, r.storeErr("checking compatibility", err)
+	}
+	return append(msgs, found...), nil
 }
 
 // parsedByID returns a stored schema parsed, from the cache when it was parsed before. Stored

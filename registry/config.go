@@ -98,6 +98,18 @@ type Config struct {
 	// "" when not set: a subject inherits the global setting, the global config the gateway's
 	// schema_registry.json_schema.format. See EffectiveJSONSchemaFormat.
 	JSONSchemaFormat JSONSchemaFormat
+	// Alias, set on a subject, names the subject that requests addressed to this one reach
+	// (Confluent's subject aliases, followed by the gateway); "" when not set. It is read from
+	// the subject's own configuration only, never from the global one.
+	Alias string
+	// ValidateFields turns on the confluent:reserved check of registrations (see contract.go);
+	// nil when not set (off).
+	ValidateFields *bool
+	// DefaultMetadata and OverrideMetadata are metadata objects merged into every new version,
+	// under and over what the registration brings (or the previous version had); DefaultRuleSet
+	// and OverrideRuleSet the same for rule sets. Compact JSON objects, "" when not set.
+	DefaultMetadata, OverrideMetadata string
+	DefaultRuleSet, OverrideRuleSet   string
 }
 
 // globalKey is the row of the global config and mode; subject names are never empty.
@@ -139,8 +151,11 @@ func (r *Registry) Config(ctx context.Context, subject string, defaultToGlobal b
 // SetConfig sets the configuration of subject ("" for global) and returns it. An empty
 // Compatibility keeps the current level (BACKWARD for a subject without one), and an empty
 // JSONSchemaFormat the current setting (DeleteConfig removes it); Normalize and
-// CompatibilityGroup are replaced. An unknown level or JSONSchemaFormat wraps
-// ErrInvalidCompatibility (Confluent's 42203, its code for an invalid configuration).
+// CompatibilityGroup are replaced. Alias, ValidateFields and the default and override metadata
+// and rule sets left unset keep their current values, as a Confluent 7.4+ PUT merges with the
+// stored configuration. An unknown level or JSONSchemaFormat, a metadata or rule set that is not
+// a JSON object or an invalid alias wraps ErrInvalidCompatibility (Confluent's 42203, its code
+// for an invalid configuration).
 func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Config, error) {
 	if subject != globalKey {
 		if err := validateSubject(subject); err != nil {
@@ -161,6 +176,9 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 		}
 		c.JSONSchemaFormat = f
 	}
+	if err := checkContractConfig(&c); err != nil {
+		return Config{}, err
+	}
 	var change Change
 	var stored Config
 	// InTx may run the function again (PostgreSQL retries a serialization failure): it reads c
@@ -173,24 +191,22 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, c Config) (Con
 			return err
 		}
 		stored = c
-		if stored.Compatibility == "" || stored.JSONSchemaFormat == "" {
-			cur, _, err := r.q.config(ctx, tx, subject)
-			if err != nil {
-				return err
-			}
-			if stored.Compatibility == "" {
-				stored.Compatibility = cmp.Or(cur.Compatibility, DefaultCompatibility)
-			}
-			if stored.JSONSchemaFormat == "" {
-				stored.JSONSchemaFormat = cur.JSONSchemaFormat
-			}
+		cur, _, err := r.q.config(ctx, tx, subject)
+		if err != nil {
+			return err
 		}
+		stored.Compatibility = cmp.Or(stored.Compatibility, cur.Compatibility, DefaultCompatibility)
+		stored.JSONSchemaFormat = cmp.Or(stored.JSONSchemaFormat, cur.JSONSchemaFormat)
+		keepContractConfig(&stored, cur)
 		if err := r.q.putConfig(ctx, tx, subject, stored); err != nil {
 			return err
 		}
 		details := map[string]string{"compatibility": string(stored.Compatibility)}
 		if stored.JSONSchemaFormat != "" {
 			details["json_schema_format"] = string(stored.JSONSchemaFormat)
+		}
+		if stored.Alias != "" {
+			details["alias"] = stored.Alias
 		}
 		change = Change{Action: ActionConfigChanged, Subject: subject, Details: details}
 		return r.hooks.Journal(ctx, tx, change)
@@ -357,7 +373,8 @@ func (r *Registry) checkWritable(ctx context.Context, db querier, subject string
 	return m, nil
 }
 
-// effectiveConfig is the configuration that governs subject: its own, else the global one.
+// effectiveConfig is the configuration that governs subject: its own, else the global one (as
+// Confluent's config in scope: a subject's configuration replaces the global one as a whole).
 func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject string) (Config, error) {
 	c, found, err := r.configRow(ctx, db, subject)
 	if err != nil {
@@ -373,10 +390,12 @@ func (r *Registry) effectiveConfig(ctx context.Context, db querier, subject stri
 	if !found || g.Compatibility == "" {
 		g.Compatibility = DefaultCompatibility
 	}
-	if c.Normalize == nil {
-		c.Normalize = g.Normalize
+	if c.Normalize != nil {
+		g.Normalize = c.Normalize
 	}
-	return Config{Compatibility: g.Compatibility, Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup}, nil
+	g.CompatibilityGroup = cmp.Or(c.CompatibilityGroup, g.CompatibilityGroup)
+	g.Alias = ""
+	return g, nil
 }
 
 // EffectiveJSONSchemaFormat is the JSON Schema format setting that governs payloads validated
@@ -453,46 +472,66 @@ func (q queries) config(ctx context.Context, db querier, subject string) (Config
 }
 
 // configSelect lists the columns of a subject_configs row that configColumns scans.
-const configSelect = `compatibility, normalize, compatibility_group, json_schema_format`
+const configSelect = `compatibility, normalize, compatibility_group, json_schema_format, alias, validate_fields, ` +
+	`default_metadata, override_metadata, default_rule_set, override_rule_set`
 
 // configColumns holds the columns of a subject_configs row (configSelect), as scanned.
 type configColumns struct {
-	level, group, format sql.NullString
-	normalize            sql.NullInt64
+	level, group, format, alias                                        sql.NullString
+	defaultMetadata, overrideMetadata, defaultRuleSet, overrideRuleSet sql.NullString
+	normalize, validateFields                                          sql.NullInt64
 }
 
 // dest returns the scan destinations, in configSelect's order.
-func (c *configColumns) dest() []any { return []any{&c.level, &c.normalize, &c.group, &c.format} }
+func (c *configColumns) dest() []any {
+	return []any{&c.level, &c.normalize, &c.group, &c.format, &c.alias, &c.validateFields,
+		&c.defaultMetadata, &c.overrideMetadata, &c.defaultRuleSet, &c.overrideRuleSet}
+}
 
 // config builds a Config from the columns.
 func (c *configColumns) config() Config {
 	out := Config{Compatibility: CompatibilityLevel(c.level.String), CompatibilityGroup: c.group.String,
-		JSONSchemaFormat: JSONSchemaFormat(c.format.String)}
-	if c.normalize.Valid {
-		b := c.normalize.Int64 != 0
-		out.Normalize = &b
-	}
+		JSONSchemaFormat: JSONSchemaFormat(c.format.String), Alias: c.alias.String,
+		DefaultMetadata: c.defaultMetadata.String, OverrideMetadata: c.overrideMetadata.String,
+		DefaultRuleSet: c.defaultRuleSet.String, OverrideRuleSet: c.overrideRuleSet.String,
+		Normalize: nullBool(c.normalize), ValidateFields: nullBool(c.validateFields)}
 	return out
 }
 
+// nullBool is an INTEGER 1/0 column as a *bool, nil for NULL.
+func nullBool(n sql.NullInt64) *bool {
+	if !n.Valid {
+		return nil
+	}
+	b := n.Int64 != 0
+	return &b
+}
+
+// nullIfEmpty is s for a column, NULL when empty.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// boolColumn is b for an INTEGER 1/0 column, NULL when nil.
+func boolColumn(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return boolInt(*b)
+}
+
 func (q queries) putConfig(ctx context.Context, tx *sql.Tx, subject string, c Config) error {
-	var normalize any
-	if c.Normalize != nil {
-		normalize = boolInt(*c.Normalize)
-	}
-	var group, format any
-	if c.CompatibilityGroup != "" {
-		group = c.CompatibilityGroup
-	}
-	if c.JSONSchemaFormat != "" {
-		format = string(c.JSONSchemaFormat)
-	}
 	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM subject_configs WHERE subject = ?`), subject); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, q.d.Rebind(
-		`INSERT INTO subject_configs (subject, compatibility, normalize, compatibility_group, json_schema_format) VALUES (?, ?, ?, ?, ?)`),
-		subject, string(c.Compatibility), normalize, group, format)
+		`INSERT INTO subject_configs (subject, `+configSelect+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		subject, string(c.Compatibility), boolColumn(c.Normalize), nullIfEmpty(c.CompatibilityGroup), nullIfEmpty(string(c.JSONSchemaFormat)),
+		nullIfEmpty(c.Alias), boolColumn(c.ValidateFields), nullIfEmpty(c.DefaultMetadata), nullIfEmpty(c.OverrideMetadata),
+		nullIfEmpty(c.DefaultRuleSet), nullIfEmpty(c.OverrideRuleSet))
 	return err
 }
 

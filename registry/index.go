@@ -308,11 +308,17 @@ func (idx *index) config(subject string) (Config, bool) {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	c, ok := idx.configs[subject]
-	if c.Normalize != nil {
-		n := *c.Normalize
-		c.Normalize = &n
-	}
+	c.Normalize, c.ValidateFields = copyBool(c.Normalize), copyBool(c.ValidateFields)
 	return c, ok
+}
+
+// copyBool returns a pointer to a copy of *b (nil for nil), so callers never share the index's.
+func copyBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
 }
 
 // mode returns subject's stored access mode row.

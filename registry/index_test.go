@@ -153,6 +153,19 @@ func TestFeedKeepsReplicasCurrent(t *testing.T) {
 			}
 			return err
 		}},
+		{"data-contract config", func() error {
+			_, err := a.SetConfig(ctx, "orders", Config{Alias: "orders-value", DefaultMetadata: `{"properties":{"owner":"a"}}`})
+			return err
+		}, func() error {
+			alias, err := b.SubjectAlias(ctx, "orders")
+			if err == nil && alias != "orders-value" {
+				err = fmt.Errorf("alias %q", alias)
+			}
+			if c, cerr := b.Config(ctx, "orders", false); err == nil && (cerr != nil || c.DefaultMetadata != `{"properties":{"owner":"a"}}`) {
+				err = fmt.Errorf("config %+v, %v", c, cerr)
+			}
+			return err
+		}},
 		{"global mode", func() error { _, err := a.SetAccessMode(ctx, "", ModeReadOnly, false); return err }, func() error {
 			m, err := b.AccessMode(ctx, "orders-value", true)
 			if err == nil && m != ModeReadOnly {

@@ -196,7 +196,10 @@ func (r *Registry) MaxSchemaID(ctx context.Context) (int, error) {
 
 // LookupSchema finds the version of subject that holds in (parsed and canonicalized as for
 // Register). The subject must exist (ErrSubjectNotFound); a schema it does not hold wraps
-// ErrSchemaNotFound. With deleted, soft-deleted versions count too; the latest match wins.
+// ErrSchemaNotFound. With deleted, soft-deleted versions count too; the latest match wins. A
+// lookup that brings no metadata and no rule set also finds a version holding the same schema
+// with the metadata or rule set a registration gave it (from the configuration or an earlier
+// version; see contract.go), as clients that serialize look up the bare schema.
 func (r *Registry) LookupSchema(ctx context.Context, subject string, in SchemaInput, deleted bool) (SubjectVersion, error) {
 	if err := validateSubject(subject); err != nil {
 		return SubjectVersion{}, err
@@ -219,6 +222,15 @@ func (r *Registry) LookupSchema(ctx context.Context, subject string, in SchemaIn
 	for i := len(rows) - 1; found && i >= 0; i-- {
 		if rows[i].schemaID == id {
 			return r.SubjectVersion(ctx, subject, rows[i].version, true)
+		}
+	}
+	if in.Metadata == "" && in.RuleSet == "" {
+		row, ok, err := r.sameContent(ctx, rows, p.schema(refs))
+		if err != nil {
+			return SubjectVersion{}, r.storeErr("looking up a schema", err)
+		}
+		if ok {
+			return r.SubjectVersion(ctx, subject, row.version, true)
 		}
 	}
 	return SubjectVersion{}, errorf(ErrSchemaNotFound, "Schema not found")

@@ -226,9 +226,17 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 	if err != nil {
 		return SubjectVersion{}, err
 	}
-	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
+	sv := SubjectVersion{Subject: subject}
 	var change *Change
+	metadata, ruleSet := p.metadata, p.ruleSet
 	for attempt := 1; ; attempt++ {
+		// The configuration's metadata and rule sets, and the previous version's, go into the
+		// schema before its identity is decided (see contract.go); again on every attempt, as
+		// the previous version may have changed.
+		if err = r.applyContract(ctx, subject, p, metadata, ruleSet); err != nil {
+			break
+		}
+		sv.Schema = p.schema(refs)
 		// The compatibility check runs before the write transaction; inside it, a cheap
 		// comparison of the subject's versions tells whether the check still holds.
 		var pre checkedState

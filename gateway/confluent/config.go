@@ -59,12 +59,7 @@ func (h *handler) putConfig(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
-	c, err := h.reg.SetConfig(r.Context(), r.PathValue("subject"), registry.Config{
-		Compatibility:      registry.CompatibilityLevel(level),
-		Normalize:          req.Normalize,
-		CompatibilityGroup: req.CompatibilityGroup,
-		JSONSchemaFormat:   registry.JSONSchemaFormat(req.JSONSchemaFormat),
-	})
+	c, err := h.reg.SetConfig(r.Context(), r.PathValue("subject"), req.config(level))
 	if err != nil {
 		return nil, err
 	}

@@ -158,6 +158,10 @@ func checkRequest(crossOrigin *http.CrossOriginProtection, r *http.Request) erro
 // error.
 func (h *handler) serve(s scope, fn func(r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.followAlias(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 		if err := h.checkScope(r, s); err != nil {
 			if errors.Is(err, auth.ErrPermissionDenied) {
 				h.log.InfoContext(r.Context(), "subject not granted", "method", r.Method, "path", r.URL.Path, "error", err)

@@ -112,18 +112,29 @@ type subjectVersion struct {
 // compatibilityPolicy, defaultMetadata, overrideMetadata, defaultRuleSet, overrideRuleSet),
 // and Confluent's clients ignore keys they do not know. Omitted on PUT, the current setting is
 // kept; an unknown value is 42203, as an unknown level is.
+//
+// Alias, validateFields and the default and override metadata and rule sets are Confluent's
+// data-contract keys (see registry.Config); omitted on PUT, the current value is kept, as
+// Confluent 7.4+ merges a PUT with the stored configuration.
 type configBody struct {
 	Compatibility      string `json:"compatibility,omitempty"`
 	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
 	Normalize          *bool  `json:"normalize,omitempty"`
 	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
-	JSONSchemaFormat   string `json:"schemagate.jsonSchemaFormat,omitempty"`
+	registry.ContractJSON
+	JSONSchemaFormat string `json:"schemagate.jsonSchemaFormat,omitempty"`
 }
 
 // configBodyOf is c as GET and DELETE answer it (compatibilityLevel).
 func configBodyOf(c registry.Config) configBody {
 	return configBody{CompatibilityLevel: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup,
-		JSONSchemaFormat: string(c.JSONSchemaFormat)}
+		JSONSchemaFormat: string(c.JSONSchemaFormat), ContractJSON: c.ContractJSON()}
+}
+
+// config is b as a registry.Config to set, with level as its compatibility.
+func (b configBody) config(level string) registry.Config {
+	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: b.Normalize,
+		CompatibilityGroup: b.CompatibilityGroup, JSONSchemaFormat: registry.JSONSchemaFormat(b.JSONSchemaFormat)}.WithContract(b.ContractJSON)
 }
 
 type modeBody struct {

@@ -454,3 +454,25 @@ func TestJSONSchemaFormatIsGatewayWideUpstream(t *testing.T) {
 		t.Errorf("audited %v; want nothing", got)
 	}
 }
+
+// TestContractConfigForwardedUpstream: Confluent's data-contract keys of a config (alias,
+// validateFields, default and override metadata and rule sets) reach the upstream and come
+// back from it, as the level does.
+func TestContractConfigForwardedUpstream(t *testing.T) {
+	r, _, _ := newRegistry(t, Options{URL: startSchemagate(t).URL(), BearerTokenFile: secretFile(t, "token", upstreamToken)}, &fakeClock{})
+	on := true
+	want := registry.Config{Compatibility: registry.CompatFull, Alias: "orders-value", ValidateFields: &on,
+		DefaultMetadata: `{"properties":{"owner":"team-a"}}`, OverrideMetadata: `{"properties":{"tier":"gold"}}`,
+		DefaultRuleSet:  `{"domainRules":[{"name":"r","kind":"CONDITION","mode":"WRITE","type":"CEL","expr":"true"}]}`,
+		OverrideRuleSet: `{"migrationRules":[]}`}
+	if _, err := r.SetConfig(t.Context(), "orders", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Config(t.Context(), "orders", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config read back from the upstream (-want +got):\n%s", diff)
+	}
+}

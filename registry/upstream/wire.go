@@ -108,6 +108,13 @@ type wireConfig struct {
 	Compatibility      string `json:"compatibility,omitempty"`
 	Normalize          *bool  `json:"normalize,omitempty"`
 	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
+	registry.ContractJSON
+}
+
+// wireConfigOf is c as a PUT /config body.
+func wireConfigOf(c registry.Config) wireConfig {
+	return wireConfig{Compatibility: string(c.Compatibility), Normalize: c.Normalize, CompatibilityGroup: c.CompatibilityGroup,
+		ContractJSON: c.ContractJSON()}
 }
 
 // config is w as the registry's Config.
@@ -116,7 +123,8 @@ func (w wireConfig) config() registry.Config {
 	if level == "" {
 		level = w.Compatibility
 	}
-	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: w.Normalize, CompatibilityGroup: w.CompatibilityGroup}
+	return registry.Config{Compatibility: registry.CompatibilityLevel(level), Normalize: w.Normalize,
+		CompatibilityGroup: w.CompatibilityGroup}.WithContract(w.ContractJSON)
 }
 
 // wireMode is an access mode as Confluent's /mode spells it.

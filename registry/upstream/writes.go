@@ -207,7 +207,7 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, cfg registry.C
 		return registry.Config{}, fmt.Errorf("%w: JSON Schema format settings per subject are not available in upstream mode; "+
 			"set schema_registry.json_schema.format for the whole gateway", registry.ErrInvalidCompatibility)
 	}
-	in := wireConfig{Compatibility: string(cfg.Compatibility), Normalize: cfg.Normalize, CompatibilityGroup: cfg.CompatibilityGroup}
+	in := wireConfigOf(cfg)
 	var out wireConfig
 	if err := r.c.call(ctx, "set_config", http.MethodPut, settingPath("config", subject), in, &out); err != nil {
 		return registry.Config{}, err
