@@ -40,15 +40,15 @@ func TestConfigContractKeys(t *testing.T) {
 func TestMetadataMergedOnRegistration(t *testing.T) {
 	srv := newTestServer(t, nil)
 	const merged = `{"properties":{"owner":"b","tier":"platinum","x":"1"}}`
-	v1 := `{"subject":"m","version":1,"id":1,"schema":` + quote(canonV1) + `,"metadata":` + merged + `}`
-	v2 := `{"subject":"m","version":2,"id":2,"schema":` + quote(canonV2) + `,"metadata":` + merged + `}`
+	v1 := `{"subject":"m","version":1,"id":1,"schemaType":"AVRO","schema":` + quote(canonV1) + `,"metadata":` + merged + `}`
+	v2 := `{"subject":"m","version":2,"id":2,"schemaType":"AVRO","schema":` + quote(canonV2) + `,"metadata":` + merged + `}`
 	run(t, srv, []step{
 		{name: "config", method: "PUT", path: "/config/m", body: `{"defaultMetadata":{"properties":{"owner":"a","tier":"gold"}},` +
 			`"overrideMetadata":{"properties":{"tier":"platinum"}}}`, status: 200},
 		{name: "register with metadata", method: "POST", path: "/subjects/m/versions", body: body(userV1, `,"metadata":{"properties":{"owner":"b","x":"1"}}`), status: 200},
 		{name: "merged: default under, override over", method: "GET", path: "/subjects/m/versions/1", status: 200, want: v1},
 		{name: "same schema and metadata: same version", method: "POST", path: "/subjects/m/versions",
-			body: body(userV1, `,"metadata":{"properties":{"owner":"b","x":"1"}}`), status: 200, want: `{"id":1,"version":1,"schema":` + quote(canonV1) + `,"metadata":` + merged + `}`},
+			body: body(userV1, `,"metadata":{"properties":{"owner":"b","x":"1"}}`), status: 200, want: `{"id":1,"version":1,"schemaType":"AVRO","schema":` + quote(canonV1) + `,"metadata":` + merged + `}`},
 		{name: "no metadata: the previous version's, merged again", method: "POST", path: "/subjects/m/versions", body: body(userV2), status: 200},
 		{name: "carried over", method: "GET", path: "/subjects/m/versions/latest", status: 200, want: v2},
 		{name: "again without metadata: the same version", method: "GET", path: "/subjects/m/versions", status: 200, want: `[1,2]`},
@@ -72,7 +72,7 @@ func TestRuleSetMergedOnRegistration(t *testing.T) {
 			`"overrideRuleSet":{"domainRules":[` + rule("c", "3") + `]}}`, status: 200},
 		{name: "register", method: "POST", path: "/subjects/r/versions", body: body(userV1, `,"ruleSet":{"domainRules":[`+rule("b", "2")+`,`+rule("c", "2")+`]}`), status: 200},
 		{name: "merged by rule name", method: "GET", path: "/subjects/r/versions/1", status: 200,
-			want: `{"subject":"r","version":1,"id":1,"schema":` + quote(canonV1) + `,"ruleSet":{"domainRules":[` + rule("a", "1") + `,` + rule("b", "2") + `,` + rule("c", "3") + `]}}`},
+			want: `{"subject":"r","version":1,"id":1,"schemaType":"AVRO","schema":` + quote(canonV1) + `,"ruleSet":{"domainRules":[` + rule("a", "1") + `,` + rule("b", "2") + `,` + rule("c", "3") + `]}}`},
 	})
 }
 
@@ -126,7 +126,7 @@ func TestCompatibilityGroup(t *testing.T) {
 // registrations reach the alias; /config and /mode keep addressing the alias subject itself.
 func TestSubjectAlias(t *testing.T) {
 	srv := newTestServer(t, nil)
-	v1 := `{"subject":"target","version":1,"id":1,"schema":` + quote(canonV1) + `}`
+	v1 := `{"subject":"target","version":1,"id":1,"schemaType":"AVRO","schema":` + quote(canonV1) + `}`
 	run(t, srv, []step{
 		{name: "target", method: "POST", path: "/subjects/target/versions", body: body(userV1), status: 200},
 		{name: "set alias", method: "PUT", path: "/config/other", body: `{"alias":"target"}`, status: 200},
