@@ -16,7 +16,13 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
+func TestMain(m *testing.M) {
+	code := harness.RunWithBinary(m)
+	if staticDir != "" {
+		os.RemoveAll(staticDir)
+	}
+	os.Exit(code)
+}
 
 // versionLine is what `schemagate version` prints.
 var versionLine = regexp.MustCompile(`^schemagate (\S+) \(commit (\S+), (\S+)\)\n$`)
