@@ -73,6 +73,7 @@ func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool))
 		newSubjectCmd(cf),
 		newRegistryCmd(stderr, lookupEnv),
 		newVersionCmd(),
+		newHealthcheckCmd(),
 	)
 	return root
 }

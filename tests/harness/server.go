@@ -24,6 +24,8 @@ const (
 type Options struct {
 	// Name calls the server in failure messages and logs; default "schemagate".
 	Name string
+	// Binary is the binary to run; default the one RunWithBinary built.
+	Binary string
 	// DataDir is passed as --data-dir; default a fresh temporary directory. It is not passed
 	// when StorageURL is set.
 	DataDir string
@@ -114,7 +116,11 @@ func (s *Server) launch(t testing.TB) error {
 	if s.opts.ConfigFile != "" {
 		args = append(args, "--config", s.opts.ConfigFile)
 	}
-	cmd := exec.Command(binaryPath(t), append(args, s.opts.Args...)...)
+	bin := s.opts.Binary
+	if bin == "" {
+		bin = binaryPath(t)
+	}
+	cmd := exec.Command(bin, append(args, s.opts.Args...)...)
 	cmd.Dir = s.opts.Dir
 	cmd.Env = append(os.Environ(), s.opts.Env...)
 	if s.opts.StorageURL != "" {

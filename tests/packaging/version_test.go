@@ -1,6 +1,7 @@
-// Package packaging tests what a built schemagate binary says about itself: `schemagate version`,
-// `--version`, the start-up log line and the schemagate_build_info metric, all from the build
-// information the Go toolchain stamps into the binary.
+// Package packaging tests how schemagate is shipped: what a built binary says about itself
+// (`schemagate version`, `--version`, the start-up log line and the schemagate_build_info
+// metric, from the build information the Go toolchain stamps), the static release build of
+// scripts/build-static.sh, and the container image and systemd unit run as they describe.
 package packaging
 
 import (
@@ -16,7 +17,13 @@ import (
 	"github.com/schemagate/schemagate/tests/harness"
 )
 
-func TestMain(m *testing.M) { os.Exit(harness.RunWithBinary(m)) }
+func TestMain(m *testing.M) {
+	code := harness.RunWithBinary(m)
+	if staticDir != "" {
+		os.RemoveAll(staticDir)
+	}
+	os.Exit(code)
+}
 
 // versionLine is what `schemagate version` prints.
 var versionLine = regexp.MustCompile(`^schemagate (\S+) \(commit (\S+), (\S+)\)\n$`)
