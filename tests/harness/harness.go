@@ -75,9 +75,16 @@ func binaryPath(t testing.TB) string {
 // code. A command still running after 30 s is killed and fails the test.
 func Run(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return RunBinary(t, binaryPath(t), env, args...)
+}
+
+// RunBinary is Run with another schemagate binary than the one RunWithBinary built (a build made
+// as a release or an image makes it).
+func RunBinary(t testing.TB, bin string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binaryPath(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer

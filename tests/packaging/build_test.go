@@ -1,8 +1,6 @@
 package packaging
 
 import (
-	"bytes"
-	"context"
 	"debug/buildinfo"
 	"debug/elf"
 	"errors"
@@ -12,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -134,22 +131,12 @@ type result struct {
 	Stdout, Stderr string
 }
 
-// runBinary runs bin with args, as a container runtime runs a health check: a short command,
-// not a server (servers start through harness.Start).
+// runBinary runs bin with args through the harness, as a container runtime runs a health
+// check: a short command, not a server (servers start through harness.Start).
 func runBinary(t *testing.T, bin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = t.TempDir()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("%s %s: %v", bin, strings.Join(args, " "), err)
-	}
-	return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	stdout, stderr, code := harness.RunBinary(t, bin, nil, args...)
+	return result{code, stdout, stderr}
 }
 
 // mapPaths replaces, in each of args, a path under one of the keys of paths (the path itself
