@@ -51,10 +51,11 @@ type registration struct {
 	pre  checkedState // what the compatibility check before the transaction saw
 	last bool         // no other attempt follows: a stale check is redone in the transaction
 
-	// The answer: out and change (nil when the subject had the schema already), or err.
-	out    SubjectVersion
-	change *Change
-	err    error
+	// The answer: out and what was written (nil when the subject had the schema already), or
+	// err.
+	out   SubjectVersion
+	wrote *written
+	err   error
 
 	leads bool          // set (under groupCommit.mu) when the registration is to lead a batch
 	wake  chan struct{} // closed when the answer is set, or when leads is set
@@ -205,7 +206,7 @@ func (r *Registry) lead(leader *registration) {
 		if len(batch) == 1 { // alone: the transaction is the registration's
 			sv := leader.sv
 			var err error
-			leader.change, err = r.registerInTx(leader.ctx, tx, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
 			leader.out = sv
 			return err
 		}
@@ -225,7 +226,7 @@ func (r *Registry) lead(leader *registration) {
 			if cerr := leader.ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				err = cerr // the leader's own deadline or cancellation, not its batch context's
 			}
-			leader.out, leader.change = SubjectVersion{}, nil
+			leader.out, leader.wrote = SubjectVersion{}, nil
 		}
 		leader.err = err
 		answered = true
@@ -249,10 +250,10 @@ func (r *Registry) lead(leader *registration) {
 // transaction) and cached it parsed by its ID, which is free again: those are forgotten too.
 func (r *Registry) forgetAttempt(batch []*registration) {
 	for _, w := range batch {
-		if w.change != nil {
+		if w.wrote != nil {
 			r.parsed.remove(w.out.Schema.ID)
 		}
-		w.out, w.change, w.err = SubjectVersion{}, nil, nil
+		w.out, w.wrote, w.err = SubjectVersion{}, nil, nil
 	}
 }
 
@@ -267,14 +268,14 @@ func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, w *registrati
 		return err
 	}
 	sv := w.sv
-	change, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		w.err = err
 	} else {
-		w.out, w.change = sv, change
+		w.out, w.wrote = sv, wrote
 	}
 	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint)
 	return err
@@ -287,11 +288,11 @@ func (r *Registry) writeAlone(w *registration) {
 		if err := r.db.Dialect().LockWrites(w.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		w.change, err = r.registerInTx(w.ctx, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		w.wrote, err = r.registerInTx(w.ctx, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
 		return err
 	})
 	if w.err != nil {
-		w.change = nil
+		w.wrote = nil
 		return
 	}
 	w.out = sv

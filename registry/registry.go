@@ -226,7 +226,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, err
 	}
 	sv := SubjectVersion{Subject: subject, Schema: p.schema(refs)}
-	var change *Change
+	var wrote *written
 	for attempt := 1; ; attempt++ {
 		// The compatibility check runs before the write transaction; inside it, a cheap
 		// comparison of the subject's versions tells whether the check still holds.
@@ -238,20 +238,20 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 			last: attempt == maxCheckAttempts, wake: make(chan struct{})}
 		r.write(w)
 		if err = w.err; !errors.Is(err, errVersionsChanged) {
-			sv, change = w.out, w.change
+			sv, wrote = w.out, w.wrote
 			break
 		}
 	}
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
-	if change != nil {
+	if wrote != nil {
 		// The next registration in the subject checks compatibility against this version:
 		// keep it parsed under its ID rather than parse its stored text again (the stored text
 		// is p's canonical form, which parses to the same schema). Parsing is most of a
 		// registration's CPU.
 		r.parsed.put(sv.Schema.ID, p)
-		r.hooks.Notify(ctx, *change)
+		r.hooks.Notify(r.applyRegistered(ctx, sv, wrote.prior), wrote.change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
@@ -259,12 +259,12 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 }
 
 // registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
-// sv's version and schema ID, and returns the journaled change when it created a version, nil
-// when the subject already had the schema. The caller holds the registry's write lock
+// sv's version and schema ID, and returns what it wrote when it created a version, nil when
+// the subject already had the schema. The caller holds the registry's write lock
 // (writeLock) in tx.
 // pre is what the compatibility check before the transaction saw; last says no other attempt
 // follows, so a check that no longer holds is redone here rather than retried.
-func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*Change, error) {
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*written, error) {
 	subject := sv.Subject
 	mode, err := r.checkWritable(ctx, tx, subject)
 	if err != nil {
@@ -321,7 +321,14 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
-	return &change, nil
+	return &written{change: change, prior: rows}, nil
+}
+
+// written is what a registration wrote: the change it journaled, and the subject's version
+// rows as its transaction found them before the write.
+type written struct {
+	change Change
+	prior  []versionRow
 }
 
 // checkGivenSchemaID refuses a schema ID given with a registration (given != 0) outside IMPORT
