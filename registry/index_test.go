@@ -267,3 +267,29 @@ func TestOwnRegistrationsInMemoryAsLoaded(t *testing.T) {
 		t.Errorf("memory after the registrations (-loaded +held):\n%s", diff)
 	}
 }
+
+// TestIncompatibleOnlyFromTheDatabase: a registration is refused as incompatible only on what
+// the database holds. Here memory is behind (another process deleted the version the new
+// schema is incompatible with, and no feed told this one): the registration succeeds.
+func TestIncompatibleOnlyFromTheDatabase(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t)
+	mem := memRegistry(t, db, nil)
+	other, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subject = "orders-value"
+	mustRegister(t, mem, subject, avroIn(`{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}`))
+	if _, err := other.DeleteVersion(ctx, subject, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	// Incompatible with version 1 under BACKWARD: a field without a default.
+	got, err := mem.Register(ctx, subject, avroIn(`{"type":"record","name":"R","fields":[{"name":"b","type":"string"}]}`))
+	if err != nil {
+		t.Fatalf("Register after the other process deleted version 1: %v", err)
+	}
+	if diff := cmp.Diff(2, got.Version); diff != "" {
+		t.Errorf("version (-want +got):\n%s", diff)
+	}
+}
