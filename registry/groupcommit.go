@@ -21,10 +21,11 @@ import (
 //     they queued, itself first; the next registration to queue becomes the next leader and
 //     waits for the lock in turn. So a process normally has at most two registration
 //     transactions open, one running and one waiting, however many callers wait.
-//   - The leader runs its batch in order in its transaction, each registration between a
-//     SAVEPOINT and its RELEASE: a refused one (incompatible, read-only subject, a reference
-//     gone, a failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and
-//     its neighbours go on. Later registrations see the earlier ones of their batch, as they
+//   - The leader runs its batch in order in its transaction, each registration behind a
+//     SAVEPOINT of its own: a refused one (incompatible, read-only subject, a reference gone, a
+//     failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and its
+//     neighbours go on. Savepoints are not released (the commit ends them all): a RELEASE would
+//     cost every registration one more round trip to the database. Later registrations see the earlier ones of their batch, as they
 //     would after their commit. The leader commits and hands every registration its answer.
 //   - If the shared transaction fails as a whole (a lost connection, a failed commit), each of
 //     its registrations runs again in a transaction of its own, so none is given a failure
@@ -262,7 +263,8 @@ const savepoint = "schemagate_registration"
 
 // writeSavepoint runs w in tx behind a savepoint and sets its answer: a registration refused
 // (its own error) is rolled back to the savepoint and leaves tx as it found it. The error
-// returned is one tx cannot go on after: the batch fails.
+// returned is one tx cannot go on after: the batch fails. The savepoint stays, nested in the
+// ones before it (at most maxGroupCommit deep), until the transaction ends.
 func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, w *registration) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
 		return err
@@ -274,11 +276,10 @@ func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, w *registrati
 			return errors.Join(err, rerr)
 		}
 		w.err = err
-	} else {
-		w.out, w.wrote = sv, wrote
+		return nil
 	}
-	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint)
-	return err
+	w.out, w.wrote = sv, wrote
+	return nil
 }
 
 // writeAlone sets w's answer from a transaction of its own.
