@@ -169,22 +169,18 @@ func (r *Registry) precheckOn(ctx context.Context, db querier, subject string, s
 	return checkedState{passed: true, rows: rows, level: cfg.Compatibility}, nil
 }
 
-// recheck is the compatibility check inside the write transaction, on the rows it read. It
-// costs two cheap queries when the check before the transaction (pre) saw the same versions
+// recheck is the compatibility check inside the write transaction, on the rows and the level
+// it read. It costs nothing when the check before the transaction (pre) saw the same versions
 // and level. Otherwise the check is redone here when last is set, else errVersionsChanged asks
 // the caller to check again outside the transaction.
-func (r *Registry) recheck(ctx context.Context, tx querier, subject string, rows []versionRow, pre checkedState, last bool, candidate *parsedSchema) error {
-	cfg, err := r.effectiveConfig(ctx, tx, subject)
-	if err != nil {
-		return err
-	}
-	if pre.passed && pre.level == cfg.Compatibility && slices.Equal(pre.rows, rows) {
+func (r *Registry) recheck(ctx context.Context, tx querier, subject string, level CompatibilityLevel, rows []versionRow, pre checkedState, last bool, candidate *parsedSchema) error {
+	if pre.passed && pre.level == level && slices.Equal(pre.rows, rows) {
 		return nil
 	}
 	if !last {
 		return errVersionsChanged
 	}
-	return r.checkRegistration(ctx, tx, subject, cfg.Compatibility, rows, candidate)
+	return r.checkRegistration(ctx, tx, subject, level, rows, candidate)
 }
 
 // errVersionsChanged: the subject's versions or level changed between the compatibility check

@@ -207,8 +207,12 @@ func (r *Registry) lead(leader *registration) {
 		if len(batch) == 1 { // alone: the transaction is the registration's
 			sv := leader.sv
 			var err error
-			leader.wrote, err = r.registerInTx(leader.ctx, tx, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, nil, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
 			leader.out = sv
+			return err
+		}
+		view, err := r.readBatchView(bc.ctx, tx, batch)
+		if err != nil {
 			return err
 		}
 		for _, w := range batch {
@@ -216,7 +220,7 @@ func (r *Registry) lead(leader *registration) {
 				w.err = err
 				continue
 			}
-			if err := r.writeSavepoint(bc.ctx, tx, w); err != nil {
+			if err := r.writeSavepoint(bc.ctx, tx, view, w); err != nil {
 				return err
 			}
 		}
@@ -265,12 +269,12 @@ const savepoint = "schemagate_registration"
 // (its own error) is rolled back to the savepoint and leaves tx as it found it. The error
 // returned is one tx cannot go on after: the batch fails. The savepoint stays, nested in the
 // ones before it (at most maxGroupCommit deep), until the transaction ends.
-func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, w *registration) error {
+func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, view *batchView, w *registration) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
 		return err
 	}
 	sv := w.sv
-	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
 			return errors.Join(err, rerr)
@@ -289,7 +293,7 @@ func (r *Registry) writeAlone(w *registration) {
 		if err := r.db.Dialect().LockWrites(w.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		w.wrote, err = r.registerInTx(w.ctx, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		w.wrote, err = r.registerInTx(w.ctx, tx, nil, &sv, w.in, w.p, w.refs, w.pre, w.last)
 		return err
 	})
 	if w.err != nil {

@@ -123,10 +123,6 @@ func (idx *index) applyRegistered(sv SubjectVersion, prior []versionRow) bool {
 	if !idx.ok || !slices.Equal(idx.subjects[sv.Subject], prior) {
 		return false
 	}
-	rows := make([]versionRow, 0, len(prior)+1)
-	rows = append(rows, prior...)
-	rows = append(rows, versionRow{subject: sv.Subject, version: sv.Version, schemaID: sv.Schema.ID})
-	slices.SortFunc(rows, func(a, b versionRow) int { return a.version - b.version }) // IMPORT may give any version
 	if _, ok := idx.schemas[sv.Schema.ID]; !ok {
 		s := sv.Schema.clone()
 		if len(s.References) == 0 {
@@ -135,7 +131,7 @@ func (idx *index) applyRegistered(sv SubjectVersion, prior []versionRow) bool {
 		idx.schemas[s.ID] = s
 		idx.byFP[schemaFingerprint(s)] = s.ID
 	}
-	idx.subjects[sv.Subject] = rows
+	idx.subjects[sv.Subject] = withVersion(prior, sv)
 	return true
 }
 

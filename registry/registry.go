@@ -261,12 +261,12 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 // registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
 // sv's version and schema ID, and returns what it wrote when it created a version, nil when
 // the subject already had the schema. The caller holds the registry's write lock
-// (writeLock) in tx.
+// (writeLock) in tx. view (nil: none) is what tx read for the batch sv is in.
 // pre is what the compatibility check before the transaction saw; last says no other attempt
 // follows, so a check that no longer holds is redone here rather than retried.
-func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*written, error) {
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*written, error) {
 	subject := sv.Subject
-	mode, err := r.checkWritable(ctx, tx, subject)
+	mode, err := view.checkWritable(ctx, r, tx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -278,14 +278,14 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 		}
 	}
 	fp := schemaFingerprint(sv.Schema)
-	id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
+	id, found, err := view.schemaID(ctx, r, tx, fp)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkGivenSchemaID(subject, mode, in.ID, id, found); err != nil {
 		return nil, err
 	}
-	rows, err := r.q.subjectVersions(ctx, tx, subject)
+	rows, err := view.versions(ctx, r, tx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,11 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 		}
 	}
 	if mode != ModeImport {
-		if err := r.recheck(ctx, tx, subject, rows, pre, last, p); err != nil {
+		cfg, err := view.effectiveConfig(ctx, r, tx, subject)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.recheck(ctx, tx, subject, cfg.Compatibility, rows, pre, last, p); err != nil {
 			return nil, err
 		}
 	}
@@ -321,6 +325,7 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
+	view.record(*sv, fp)
 	return &written{change: change, prior: rows}, nil
 }
 
