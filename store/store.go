@@ -178,7 +178,8 @@ type DB struct {
 //
 // SQLite databases run in WAL journal mode with synchronous=FULL (a commit
 // is durable when it returns), foreign keys on, a busy timeout (see
-// [WithBusyTimeout]) and write transactions that take the write lock when
+// [WithBusyTimeout]), temporary files (savepoints' journal) in memory, and write
+// transactions that take the write lock when
 // they begin (BEGIN IMMEDIATE), so concurrent writers queue instead of
 // failing.
 //
@@ -234,6 +235,11 @@ func openSQLite(ctx context.Context, path string, cfg config) (*DB, error) {
 	// survives a power loss too, not only a process crash (NORMAL in WAL mode may lose the
 	// last commits to an OS crash, and a lost ID could be handed out again for other content).
 	q.Add("_pragma", "synchronous(FULL)")
+	// Temporary files in memory: above all the statement journal of savepoints, which a batch
+	// of registrations (one savepoint each, see registry's group commit) would otherwise spill
+	// to a file page by page. It only serves rollbacks inside a transaction: durability is the
+	// WAL's.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	wrap := cfg.wrapConnector
 	cfg.wrapConnector = func(c driver.Connector) driver.Connector {
