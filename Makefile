@@ -6,8 +6,9 @@ GO    ?= go
 
 # Debian packages the tests need: gcc and libc headers for the race detector (cgo), promtool
 # (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests, PostgreSQL for
-# unit-postgres, curl for the README and runbook examples that tests/docs runs.
-APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl
+# unit-postgres, curl for the README and runbook examples that tests/docs runs, jq for
+# scripts/compare-registry.sh (the issue-17 registry figures in docs/performance.md).
+APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl jq
 # Generated files that `make generate` owns.
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto
