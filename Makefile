@@ -6,9 +6,10 @@ GO    ?= go
 
 # Debian packages the tests need: gcc and libc headers for the race detector (cgo), promtool
 # (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests, PostgreSQL for
-# unit-postgres, curl for the README and runbook examples that tests/docs runs, systemd for
+# unit-postgres, curl for the README and runbook examples that tests/docs runs, jq for
+# scripts/compare-registry.sh (the issue-17 registry figures in docs/performance.md), systemd for
 # systemd-analyze (tests/packaging verifies the unit in docs/operations).
-APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl systemd
+APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl jq systemd
 # Generated files that `make generate` owns.
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto

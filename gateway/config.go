@@ -229,7 +229,7 @@ type StorageConfig struct {
 	// over all replicas below PostgreSQL's max_connections. Default 0.
 	MaxOpenConns int `yaml:"max_open_conns"`
 	// MaxIdleConns caps the idle connections kept; 0 or less: the default, as many as
-	// MaxOpenConns on PostgreSQL and 2 (database/sql's default) on SQLite. Default 0.
+	// MaxOpenConns on PostgreSQL and 4 × GOMAXPROCS on SQLite. Default 0.
 	MaxIdleConns int `yaml:"max_idle_conns"`
 	// ConnMaxLifetime closes connections older than this; 0 or less: never. Default
 	// store.DefaultConnMaxLifetime, never.

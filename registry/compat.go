@@ -3,6 +3,7 @@ package registry
 import (
 	"container/list"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -129,13 +130,29 @@ type checkedState struct {
 // when no check was needed: IMPORT mode, or the subject already has the schema) or the
 // refusal, with the errors the transaction would give first (read-only subject, a schema ID
 // given outside IMPORT mode) before ErrIncompatible.
+//
+// It reads from memory when the registry serves reads from there (this replica's own writes
+// are in memory when they return): the transaction compares what the check saw with the
+// database and has it checked again when they differ. A refusal for incompatibility is only
+// given from the database's state: one found in memory is checked again on the database.
 func (r *Registry) precheck(ctx context.Context, subject string, s Schema, givenID int, candidate *parsedSchema) (checkedState, error) {
-	db := r.db.SQL()
+	pre, err := r.precheckOn(ctx, r.db.SQL(), subject, s, givenID, candidate)
+	if errors.Is(err, ErrIncompatible) && r.memFor(r.db.SQL()) != nil {
+		return r.precheckOn(ctx, noMemory{r.db.SQL()}, subject, s, givenID, candidate)
+	}
+	return pre, err
+}
+
+// noMemory is the connection pool, read as such even when the registry serves reads from
+// memory.
+type noMemory struct{ *sql.DB }
+
+func (r *Registry) precheckOn(ctx context.Context, db querier, subject string, s Schema, givenID int, candidate *parsedSchema) (checkedState, error) {
 	mode, err := r.checkWritable(ctx, db, subject)
 	if err != nil {
 		return checkedState{}, err
 	}
-	id, found, err := r.q.schemaIDByFingerprint(ctx, db, schemaFingerprint(s))
+	id, found, err := r.schemaIDOf(ctx, db, schemaFingerprint(s))
 	if err != nil {
 		return checkedState{}, err
 	}
@@ -146,7 +163,7 @@ func (r *Registry) precheck(ctx context.Context, subject string, s Schema, given
 	if err != nil {
 		return checkedState{}, err
 	}
-	rows, err := r.q.subjectVersions(ctx, db, subject)
+	rows, err := r.versionRows(ctx, db, subject)
 	if err != nil {
 		return checkedState{}, err
 	}
@@ -159,15 +176,11 @@ func (r *Registry) precheck(ctx context.Context, subject string, s Schema, given
 	return checkedState{passed: true, rows: rows, level: cfg.Compatibility, rules: rulesOf(cfg)}, nil
 }
 
-// recheck is the compatibility check inside the write transaction, on the rows it read. It
-// costs two cheap queries when the check before the transaction (pre) saw the same versions
+// recheck is the compatibility check inside the write transaction, on the rows and the
+// configuration it read. It costs nothing when the check before the transaction (pre) saw the same versions
 // and level. Otherwise the check is redone here when last is set, else errVersionsChanged asks
 // the caller to check again outside the transaction.
-func (r *Registry) recheck(ctx context.Context, tx querier, subject string, rows []versionRow, pre checkedState, last bool, candidate *parsedSchema) error {
-	cfg, err := r.effectiveConfig(ctx, tx, subject)
-	if err != nil {
-		return err
-	}
+func (r *Registry) recheck(ctx context.Context, tx querier, subject string, cfg Config, rows []versionRow, pre checkedState, last bool, candidate *parsedSchema) error {
 	if pre.passed && pre.level == cfg.Compatibility && pre.rules == rulesOf(cfg) && slices.Equal(pre.rows, rows) {
 		return nil
 	}

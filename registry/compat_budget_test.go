@@ -232,13 +232,17 @@ func TestRegistrationRechecksWhenVersionsChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.recheck(ctx, r.db.SQL(), "s", rows, pre, false, mustParsed(t, levelV2)); !errors.Is(err, errVersionsChanged) {
+	cfg, err := r.effectiveConfig(ctx, r.db.SQL(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.recheck(ctx, r.db.SQL(), "s", cfg, rows, pre, false, mustParsed(t, levelV2)); !errors.Is(err, errVersionsChanged) {
 		t.Errorf("recheck after a new version = %v, want errVersionsChanged", err)
 	}
-	if err := r.recheck(ctx, r.db.SQL(), "s", rows, pre, true, mustParsed(t, levelV2)); err != nil {
+	if err := r.recheck(ctx, r.db.SQL(), "s", cfg, rows, pre, true, mustParsed(t, levelV2)); err != nil {
 		t.Errorf("last recheck = %v, want the check redone and passed", err)
 	}
-	if err := r.recheck(ctx, r.db.SQL(), "s", pre.rows, pre, false, mustParsed(t, levelV2)); err != nil {
+	if err := r.recheck(ctx, r.db.SQL(), "s", cfg, pre.rows, pre, false, mustParsed(t, levelV2)); err != nil {
 		t.Errorf("recheck on unchanged versions = %v, want nil", err)
 	}
 }

@@ -21,10 +21,11 @@ import (
 //     they queued, itself first; the next registration to queue becomes the next leader and
 //     waits for the lock in turn. So a process normally has at most two registration
 //     transactions open, one running and one waiting, however many callers wait.
-//   - The leader runs its batch in order in its transaction, each registration between a
-//     SAVEPOINT and its RELEASE: a refused one (incompatible, read-only subject, a reference
-//     gone, a failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and
-//     its neighbours go on. Later registrations see the earlier ones of their batch, as they
+//   - The leader runs its batch in order in its transaction, each registration behind a
+//     SAVEPOINT of its own: a refused one (incompatible, read-only subject, a reference gone, a
+//     failing OnWrite hook) is rolled back to its savepoint, so it changes nothing and its
+//     neighbours go on. Savepoints are not released (the commit ends them all): a RELEASE would
+//     cost every registration one more round trip to the database. Later registrations see the earlier ones of their batch, as they
 //     would after their commit. The leader commits and hands every registration its answer.
 //   - If the shared transaction fails as a whole (a lost connection, a failed commit), each of
 //     its registrations runs again in a transaction of its own, so none is given a failure
@@ -51,10 +52,11 @@ type registration struct {
 	pre  checkedState // what the compatibility check before the transaction saw
 	last bool         // no other attempt follows: a stale check is redone in the transaction
 
-	// The answer: out and change (nil when the subject had the schema already), or err.
-	out    SubjectVersion
-	change *Change
-	err    error
+	// The answer: out and what was written (nil when the subject had the schema already), or
+	// err.
+	out   SubjectVersion
+	wrote *written
+	err   error
 
 	leads bool          // set (under groupCommit.mu) when the registration is to lead a batch
 	wake  chan struct{} // closed when the answer is set, or when leads is set
@@ -205,8 +207,12 @@ func (r *Registry) lead(leader *registration) {
 		if len(batch) == 1 { // alone: the transaction is the registration's
 			sv := leader.sv
 			var err error
-			leader.change, err = r.registerInTx(leader.ctx, tx, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, nil, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
 			leader.out = sv
+			return err
+		}
+		view, err := r.readBatchView(bc.ctx, tx, batch)
+		if err != nil {
 			return err
 		}
 		for _, w := range batch {
@@ -214,7 +220,7 @@ func (r *Registry) lead(leader *registration) {
 				w.err = err
 				continue
 			}
-			if err := r.writeSavepoint(bc.ctx, tx, w); err != nil {
+			if err := r.writeSavepoint(bc.ctx, tx, view, w); err != nil {
 				return err
 			}
 		}
@@ -225,7 +231,7 @@ func (r *Registry) lead(leader *registration) {
 			if cerr := leader.ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				err = cerr // the leader's own deadline or cancellation, not its batch context's
 			}
-			leader.out, leader.change = SubjectVersion{}, nil
+			leader.out, leader.wrote = SubjectVersion{}, nil
 		}
 		leader.err = err
 		answered = true
@@ -249,10 +255,10 @@ func (r *Registry) lead(leader *registration) {
 // transaction) and cached it parsed by its ID, which is free again: those are forgotten too.
 func (r *Registry) forgetAttempt(batch []*registration) {
 	for _, w := range batch {
-		if w.change != nil {
+		if w.wrote != nil {
 			r.parsed.remove(w.out.Schema.ID)
 		}
-		w.out, w.change, w.err = SubjectVersion{}, nil, nil
+		w.out, w.wrote, w.err = SubjectVersion{}, nil, nil
 	}
 }
 
@@ -261,23 +267,23 @@ const savepoint = "schemagate_registration"
 
 // writeSavepoint runs w in tx behind a savepoint and sets its answer: a registration refused
 // (its own error) is rolled back to the savepoint and leaves tx as it found it. The error
-// returned is one tx cannot go on after: the batch fails.
-func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, w *registration) error {
+// returned is one tx cannot go on after: the batch fails. The savepoint stays, nested in the
+// ones before it (at most maxGroupCommit deep), until the transaction ends.
+func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, view *batchView, w *registration) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
 		return err
 	}
 	sv := w.sv
-	change, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		w.err = err
-	} else {
-		w.out, w.change = sv, change
+		return nil
 	}
-	_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT "+savepoint)
-	return err
+	w.out, w.wrote = sv, wrote
+	return nil
 }
 
 // writeAlone sets w's answer from a transaction of its own.
@@ -287,11 +293,11 @@ func (r *Registry) writeAlone(w *registration) {
 		if err := r.db.Dialect().LockWrites(w.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		w.change, err = r.registerInTx(w.ctx, tx, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		w.wrote, err = r.registerInTx(w.ctx, tx, nil, &sv, w.in, w.p, w.refs, w.pre, w.last)
 		return err
 	})
 	if w.err != nil {
-		w.change = nil
+		w.wrote = nil
 		return
 	}
 	w.out = sv

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -69,6 +70,9 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 	}
 	r.idx = idx
 	r.hooks.AddChange(func(ctx context.Context, c Change) {
+		if s, ok := ctx.Value(indexCurrentKey{}).(string); ok && s == c.Subject {
+			return // Register has put its version in memory already
+		}
 		r.reloadSubject(context.WithoutCancel(ctx), c.Subject)
 	})
 	if feed == nil {
@@ -88,6 +92,47 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 		}
 	})
 	return nil
+}
+
+// indexCurrentKey marks the context of a registration's change notice when the index holds
+// the registration already (see applyRegistered); its value is the subject.
+type indexCurrentKey struct{}
+
+// applyRegistered puts sv, a version this replica has just committed, in memory without reading
+// the database again, when the index holds the subject exactly as the registration's
+// transaction found it before its write (prior): the subject's rows in the database are then
+// prior and sv's row, which is what a reload would read. (A registration changes no config or
+// mode, and schemas never change.) It returns ctx marked so that the change notice does not
+// reload the subject; when the index holds anything else (another write loaded or being
+// loaded, a failed load), it returns ctx as it is and the notice reloads the subject.
+func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, prior []versionRow) context.Context {
+	idx := r.idx
+	if idx == nil || !idx.applyRegistered(sv, prior) {
+		return ctx
+	}
+	return context.WithValue(ctx, indexCurrentKey{}, sv.Subject)
+}
+
+// applyRegistered adds sv's row (and schema, if new) when the subject's rows are prior, and
+// reports whether it did. It holds loadMu, so it comes before or after any load as a whole.
+func (idx *index) applyRegistered(sv SubjectVersion, prior []versionRow) bool {
+	idx.loadMu.Lock()
+	defer idx.loadMu.Unlock()
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if !idx.ok || !slices.Equal(idx.subjects[sv.Subject], prior) {
+		return false
+	}
+	if _, ok := idx.schemas[sv.Schema.ID]; !ok {
+		s := sv.Schema.clone()
+		if len(s.References) == 0 {
+			s.References = nil // as read from the database
+		}
+		idx.schemas[s.ID] = s
+		idx.byFP[schemaFingerprint(s)] = s.ID
+	}
+	idx.subjects[sv.Subject] = withVersion(prior, sv)
+	return true
 }
 
 // reloadSubject reloads subject's versions, config and mode ("" : the global config and mode).

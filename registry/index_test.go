@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,4 +237,82 @@ func memRegistry(tb testing.TB, db *store.DB, feed *store.Feed) *Registry {
 		tb.Fatal(err)
 	}
 	return r
+}
+
+// TestOwnRegistrationsInMemoryAsLoaded: registrations put their versions in memory without
+// reading the database again; what memory holds then is what a load of the database reads —
+// after concurrent registrations committed together, schemas shared between subjects, a
+// schema registered twice, and imported versions out of order.
+func TestOwnRegistrationsInMemoryAsLoaded(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t)
+	r := memRegistry(t, db, nil)
+	const clients, each = 8, 6
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			subject := fmt.Sprintf("s-%d", c%3)
+			for i := range each {
+				// Clients of one subject register the same schemas: some are found, not created.
+				if _, err := r.Register(ctx, subject, avroIn(benchSchema(i+10*(c%2)))); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := r.SetAccessMode(ctx, "imported", ModeImport, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct{ id, version int }{{900, 5}, {901, 9}, {902, 2}} {
+		in := avroIn(benchSchema(v.id))
+		in.ID, in.Version = v.id, v.version
+		if _, err := r.Register(ctx, "imported", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	loaded := &index{}
+	if err := r.loadAll(ctx, loaded); err != nil {
+		t.Fatal(err)
+	}
+	type held struct {
+		Subjects map[string][]versionRow
+		Schemas  map[int]Schema
+		ByFP     map[string]int
+	}
+	hold := func(idx *index) held {
+		idx.mu.RLock()
+		defer idx.mu.RUnlock()
+		return held{idx.subjects, idx.schemas, idx.byFP}
+	}
+	if diff := cmp.Diff(hold(loaded), hold(r.idx), cmp.AllowUnexported(versionRow{})); diff != "" {
+		t.Errorf("memory after the registrations (-loaded +held):\n%s", diff)
+	}
+}
+
+// TestIncompatibleOnlyFromTheDatabase: a registration is refused as incompatible only on what
+// the database holds. Here memory is behind (another process deleted the version the new
+// schema is incompatible with, and no feed told this one): the registration succeeds.
+func TestIncompatibleOnlyFromTheDatabase(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t)
+	mem := memRegistry(t, db, nil)
+	other, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subject = "orders-value"
+	mustRegister(t, mem, subject, avroIn(`{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}`))
+	if _, err := other.DeleteVersion(ctx, subject, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	// Incompatible with version 1 under BACKWARD: a field without a default.
+	got, err := mem.Register(ctx, subject, avroIn(`{"type":"record","name":"R","fields":[{"name":"b","type":"string"}]}`))
+	if err != nil {
+		t.Fatalf("Register after the other process deleted version 1: %v", err)
+	}
+	if diff := cmp.Diff(2, got.Version); diff != "" {
+		t.Errorf("version (-want +got):\n%s", diff)
+	}
 }

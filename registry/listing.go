@@ -212,11 +212,8 @@ func (r *Registry) LookupSchema(ctx context.Context, subject string, in SchemaIn
 	if err != nil {
 		return SubjectVersion{}, err
 	}
-	var id int
-	var found bool
-	if idx := r.mem(); idx != nil {
-		id, found = idx.schemaID(schemaFingerprint(p.schema(refs)))
-	} else if id, found, err = r.q.schemaIDByFingerprint(ctx, r.db.SQL(), schemaFingerprint(p.schema(refs))); err != nil {
+	id, found, err := r.schemaIDOf(ctx, r.db.SQL(), schemaFingerprint(p.schema(refs)))
+	if err != nil {
 		return SubjectVersion{}, r.storeErr("looking up a schema", err)
 	}
 	for i := len(rows) - 1; found && i >= 0; i-- {

@@ -56,6 +56,16 @@ func (r *Registry) versionRows(ctx context.Context, db querier, subject string) 
 	return r.q.subjectVersions(ctx, db, subject)
 }
 
+// schemaIDOf returns the ID of the stored schema with fingerprint fp, from memory as
+// versionRows does.
+func (r *Registry) schemaIDOf(ctx context.Context, db querier, fp string) (int, bool, error) {
+	if idx := r.memFor(db); idx != nil {
+		id, found := idx.schemaID(fp)
+		return id, found, nil
+	}
+	return r.q.schemaIDByFingerprint(ctx, db, fp)
+}
+
 // schemaRow returns schema id, from memory as versionRows does.
 func (r *Registry) schemaRow(ctx context.Context, db querier, id int) (Schema, bool, error) {
 	if idx := r.memFor(db); idx != nil {

@@ -107,11 +107,8 @@ func (q queries) schemaIDByFingerprint(ctx context.Context, db querier, fp strin
 // nextSchemaID takes the next global schema ID from the counter row. The
 // counter only grows, so IDs are never reused, whatever is deleted.
 func (q queries) nextSchemaID(ctx context.Context, tx *sql.Tx) (int, error) {
-	if _, err := tx.ExecContext(ctx, `UPDATE id_counters SET value = value + 1 WHERE name = 'schema_id'`); err != nil {
-		return 0, err
-	}
 	var id int
-	err := tx.QueryRowContext(ctx, `SELECT value FROM id_counters WHERE name = 'schema_id'`).Scan(&id)
+	err := tx.QueryRowContext(ctx, `UPDATE id_counters SET value = value + 1 WHERE name = 'schema_id' RETURNING value`).Scan(&id)
 	return id, err
 }
 

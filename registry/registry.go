@@ -227,7 +227,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		return SubjectVersion{}, err
 	}
 	sv := SubjectVersion{Subject: subject}
-	var change *Change
+	var wrote *written
 	metadata, ruleSet := p.metadata, p.ruleSet
 	for attempt := 1; ; attempt++ {
 		// The configuration's metadata and rule sets, and the previous version's, go into the
@@ -247,20 +247,20 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 			last: attempt == maxCheckAttempts, wake: make(chan struct{})}
 		r.write(w)
 		if err = w.err; !errors.Is(err, errVersionsChanged) {
-			sv, change = w.out, w.change
+			sv, wrote = w.out, w.wrote
 			break
 		}
 	}
 	if err != nil {
 		return SubjectVersion{}, r.storeErr("registering a schema", err)
 	}
-	if change != nil {
+	if wrote != nil {
 		// The next registration in the subject checks compatibility against this version:
 		// keep it parsed under its ID rather than parse its stored text again (the stored text
 		// is p's canonical form, which parses to the same schema). Parsing is most of a
 		// registration's CPU.
 		r.parsed.put(sv.Schema.ID, p)
-		r.hooks.Notify(ctx, *change)
+		r.hooks.Notify(r.applyRegistered(ctx, sv, wrote.prior), wrote.change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
@@ -268,14 +268,14 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 }
 
 // registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
-// sv's version and schema ID, and returns the journaled change when it created a version, nil
-// when the subject already had the schema. The caller holds the registry's write lock
-// (writeLock) in tx.
+// sv's version and schema ID, and returns what it wrote when it created a version, nil when
+// the subject already had the schema. The caller holds the registry's write lock
+// (writeLock) in tx. view (nil: none) is what tx read for the batch sv is in.
 // pre is what the compatibility check before the transaction saw; last says no other attempt
 // follows, so a check that no longer holds is redone here rather than retried.
-func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*Change, error) {
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*written, error) {
 	subject := sv.Subject
-	mode, err := r.checkWritable(ctx, tx, subject)
+	mode, err := view.checkWritable(ctx, r, tx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -287,14 +287,14 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 		}
 	}
 	fp := schemaFingerprint(sv.Schema)
-	id, found, err := r.q.schemaIDByFingerprint(ctx, tx, fp)
+	id, found, err := view.schemaID(ctx, r, tx, fp)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkGivenSchemaID(subject, mode, in.ID, id, found); err != nil {
 		return nil, err
 	}
-	rows, err := r.q.subjectVersions(ctx, tx, subject)
+	rows, err := view.versions(ctx, r, tx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,11 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 		return nil, errorf(ErrOperationNotPermitted, "Subject %s is not in read-write mode: in IMPORT mode a registration must give the schema's id", subject)
 	}
 	if mode != ModeImport {
-		if err := r.recheck(ctx, tx, subject, rows, pre, last, p); err != nil {
+		cfg, err := view.effectiveConfig(ctx, r, tx, subject)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.recheck(ctx, tx, subject, cfg, rows, pre, last, p); err != nil {
 			return nil, err
 		}
 	}
@@ -334,7 +338,15 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
-	return &change, nil
+	view.record(*sv, fp)
+	return &written{change: change, prior: rows}, nil
+}
+
+// written is what a registration wrote: the change it journaled, and the subject's version
+// rows as its transaction found them before the write.
+type written struct {
+	change Change
+	prior  []versionRow
 }
 
 // checkGivenSchemaID refuses a schema ID given with a registration (given != 0) outside IMPORT

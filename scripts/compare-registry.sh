@@ -28,12 +28,17 @@ fi
 BASE_REV=$1
 ROUNDS=${ROUNDS:-3}
 LOAD_ARGS=${LOAD_ARGS:-}
-for tool in git go curl jq; do
+for tool in git go curl; do
 	command -v "$tool" >/dev/null || {
 		echo "compare-registry.sh: $tool is needed" >&2
 		exit 1
 	}
 done
+# jq reads the load generator's JSON reports (each run's rates and the summary).
+command -v jq >/dev/null || {
+	echo "compare-registry.sh: jq is needed to read the load reports: install it (Debian: apt-get install jq, or make deps)" >&2
+	exit 1
+}
 
 ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 BASE_SHA=$(git -C "$ROOT" rev-parse --verify "$BASE_REV^{commit}")

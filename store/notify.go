@@ -128,18 +128,19 @@ func (f *Feed) Subscribe(fn func(ctx context.Context, n Notice)) {
 
 // Publish records, in tx, that topic/key changed; other processes are told once tx commits
 // (and never if it rolls back). topic must not contain spaces.
+//
+// On PostgreSQL the row and its NOTIFY (payload "seq origin topic key") are one statement, one
+// round trip inside the writer's transaction.
 func (f *Feed) Publish(ctx context.Context, tx *sql.Tx, topic, key string) error {
-	var seq int64
-	if err := tx.QueryRowContext(ctx, f.db.dialect.Rebind(
-		`INSERT INTO change_feed (topic, key, origin) VALUES (?, ?, ?) RETURNING seq`),
-		topic, key, f.origin).Scan(&seq); err != nil {
-		return fmt.Errorf("store: publish change: %w", err)
+	var err error
+	if f.db.dialect == Postgres {
+		_, err = tx.ExecContext(ctx, `WITH c AS (INSERT INTO change_feed (topic, key, origin) VALUES ($1, $2, $3) RETURNING seq)
+			SELECT pg_notify($4, c.seq::text || ' ' || $3 || ' ' || $1 || ' ' || $2) FROM c`,
+			topic, key, f.origin, notifyChannel)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO change_feed (topic, key, origin) VALUES (?, ?, ?)`, topic, key, f.origin)
 	}
-	if f.db.dialect != Postgres {
-		return nil
-	}
-	payload := strconv.FormatInt(seq, 10) + " " + f.origin + " " + topic + " " + key
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, payload); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: publish change: %w", err)
 	}
 	return nil

@@ -45,6 +45,7 @@ func TestPragmas(t *testing.T) {
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
 		{"synchronous", "2"}, // FULL
+		{"temp_store", "2"},  // MEMORY
 	} {
 		var got string
 		if err := db.SQL().QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
