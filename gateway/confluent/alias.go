@@ -9,8 +9,9 @@ import (
 	"github.com/schemagate/schemagate/registry"
 )
 
-// aliasSource is what following subject aliases needs of the registry. The embedded registry
-// offers it; in upstream mode the upstream registry follows its own aliases.
+// aliasSource is what following subject aliases needs of the registry. Both registries offer it:
+// the embedded one from its configuration, the upstream one by asking the upstream (which follows
+// the alias itself), so that grants are checked on the subject the request reaches in both.
 type aliasSource interface {
 	SubjectAlias(ctx context.Context, subject string) (string, error)
 }

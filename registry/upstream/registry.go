@@ -72,6 +72,7 @@ type Registry struct {
 	resolved map[int]registry.Resolved
 	versions map[versionKey]registry.SubjectVersion // numbered versions read
 	ofSchema map[int][]registry.SubjectVersion      // SchemaSubjects answers
+	aliases  map[string]aliasEntry                  // SubjectAlias answers
 	idx      index
 	degraded degradation
 
@@ -121,6 +122,7 @@ func NewRegistry(ctx context.Context, opts RegistryOptions) (*Registry, error) {
 		resolved: map[int]registry.Resolved{},
 		versions: map[versionKey]registry.SubjectVersion{},
 		ofSchema: map[int][]registry.SubjectVersion{},
+		aliases:  map[string]aliasEntry{},
 		idx:      newIndex(),
 	}
 	if err := r.Sync(ctx); err != nil {

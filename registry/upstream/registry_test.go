@@ -476,3 +476,42 @@ func TestContractConfigForwardedUpstream(t *testing.T) {
 		t.Errorf("config read back from the upstream (-want +got):\n%s", diff)
 	}
 }
+
+// TestSubjectAliasUpstream: SubjectAlias answers with the alias the upstream holds for a subject
+// (the subject itself without one), keeps the answer for one poll interval, asks again after it,
+// and answers from the last answer while the upstream cannot be reached.
+func TestSubjectAliasUpstream(t *testing.T) {
+	up := startSchemagate(t)
+	clock := &fakeClock{now: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	r, c, _ := newRegistry(t, Options{URL: up.URL(), BearerTokenFile: secretFile(t, "token", upstreamToken)}, clock)
+	ctx := t.Context()
+	setAlias := func(subject, alias string) {
+		t.Helper()
+		if code, body := up.Do(t, "PUT", "/config/"+subject, upstreamToken, `{"alias":"`+alias+`"}`); code != 200 {
+			t.Fatalf("PUT /config/%s: %d %s", subject, code, body)
+		}
+	}
+	check := func(step, subject, want string, wantCalls int) {
+		t.Helper()
+		before := requests(c, "config")
+		got, err := r.SubjectAlias(ctx, subject)
+		if err != nil || got != want || requests(c, "config")-before != wantCalls {
+			t.Errorf("%s: SubjectAlias(%q) = %q, %v with %d upstream calls; want %q with %d", step, subject, got, err, requests(c, "config")-before, want, wantCalls)
+		}
+	}
+	setAlias("a", "target")
+	check("alias set", "a", "target", 1)
+	check("no configuration", "plain", "plain", 1)
+	setAlias("a", "other")
+	check("within the interval", "a", "target", 0)
+	clock.advance(DefaultPollInterval)
+	check("after the interval", "a", "other", 1)
+	if err := up.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(DefaultPollInterval)
+	check("upstream down, answered before", "a", "other", 1)
+	if got, err := r.SubjectAlias(ctx, "never-asked"); err == nil {
+		t.Errorf("upstream down, never asked: SubjectAlias = %q, nil; want an error", got)
+	}
+}

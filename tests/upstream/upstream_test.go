@@ -683,3 +683,31 @@ func TestReplicasRecordOnce(t *testing.T) {
 		t.Errorf("audit entries after more polls (-want +got):\n%s", diff)
 	}
 }
+
+// TestAliasGrantsInUpstreamMode: a subject alias set in the upstream registry is resolved by the
+// front before the grant check, as in embedded mode: a principal granted only the alias's name
+// cannot read the subject behind it, and one granted every subject reads it through the alias.
+func TestAliasGrantsInUpstreamMode(t *testing.T) {
+	t.Parallel()
+	up := startSchemagateUpstream(t)
+	front := startFront(t, up.url, "")
+	if code, body := front.Do(t, "POST", "/subjects/orders-value/versions", "alice-token", schemaBody(t, `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}`)); code != 200 {
+		t.Fatalf("register orders-value: %d %s", code, body)
+	}
+	if code, body := up.do(t, "PUT", "/config/users-orders", `{"alias":"orders-value"}`); code != 200 {
+		t.Fatalf("set the alias in the upstream: %d %s", code, body)
+	}
+	for _, c := range []struct {
+		token    string
+		wantCode int
+		wantIn   string
+	}{
+		{"users-app-token", 403, ""},
+		{"prod-token", 200, `"subject":"orders-value"`},
+	} {
+		code, body := front.Do(t, "GET", "/subjects/users-orders/versions/latest", c.token, "")
+		if code != c.wantCode || !strings.Contains(body, c.wantIn) {
+			t.Errorf("GET /subjects/users-orders/versions/latest with %s: %d %s, want %d with %s", c.token, code, body, c.wantCode, c.wantIn)
+		}
+	}
+}
