@@ -35,21 +35,21 @@ func FuzzParseNormalized(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := parse(st, text, nil, testLimits, true)
+		p, err := parse(context.Background(), st, text, nil, testLimits, true)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidSchema) {
 				t.Fatalf("parse(%s, %q) error %v does not wrap ErrInvalidSchema", st, text, err)
 			}
 			return
 		}
-		again, err := parse(st, p.canonical, nil, testLimits, true)
+		again, err := parse(context.Background(), st, p.canonical, nil, testLimits, true)
 		if err != nil {
 			t.Fatalf("canonical text %q of %q does not parse: %v", p.canonical, text, err)
 		}
 		if again.canonical != p.canonical {
 			t.Fatalf("normalized text is not a fixed point:\n in:    %q\n once:  %q\n twice: %q", text, p.canonical, again.canonical)
 		}
-		if _, err := parse(st, p.canonical, nil, testLimits, false); err != nil {
+		if _, err := parse(context.Background(), st, p.canonical, nil, testLimits, false); err != nil {
 			t.Fatalf("normalized text %q is refused without normalization: %v", p.canonical, err)
 		}
 	})

@@ -382,7 +382,7 @@ func (r *Registry) prepare(ctx context.Context, subject string, in SchemaInput) 
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := parse(typ, in.Text, deps, r.lim, normalize)
+	p, err := parse(ctx, typ, in.Text, deps, r.lim, normalize)
 	if err != nil {
 		return nil, nil, err
 	}
