@@ -308,7 +308,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal("invalid schema registered")
 	}
 	want := `
-# HELP schemagate_schemas_registered_total Subject versions created by schema registration, by schema type (AVRO, JSON).
+# HELP schemagate_schemas_registered_total Subject versions created by schema registration, by schema type (AVRO, JSON, PROTOBUF).
 # TYPE schemagate_schemas_registered_total counter
 schemagate_schemas_registered_total{type="AVRO"} 2
 schemagate_schemas_registered_total{type="JSON"} 1
