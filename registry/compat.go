@@ -324,6 +324,9 @@ func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedS
 	if err != nil {
 		return nil, fmt.Errorf("stored schema %d no longer parses: %w", id, err)
 	}
+	// The stored text is what messages quote: a normalized Protobuf schema printed again
+	// without normalizing would differ from it (a proto2 file's syntax line).
+	p.canonical = s.Text
 	r.parsed.put(id, p)
 	return p, nil
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/schemagate/schemagate/registry/protoschema"
 )
@@ -10,9 +11,12 @@ import (
 // parseProtobuf compiles a Protobuf schema. Its references are its imports: each dependency's
 // reference name is the import path it is found under, its text the dependency's stored
 // canonical text. The stored text is the schema's Canonical form, or its Normalized form
-// with normalize. A schema that does not compile wraps ErrInvalidSchema with protoschema's
-// "file:line:column: message" problems.
+// with normalize. Empty text (white space only) and a schema that does not compile wrap
+// ErrInvalidSchema, the latter with protoschema's "file:line:column: message" problems.
 func parseProtobuf(ctx context.Context, text string, deps []dependency, lim limits, normalize bool) (*parsedSchema, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errorf(ErrInvalidSchema, "invalid PROTOBUF schema: the text is empty")
+	}
 	imports := make(map[string]string, len(deps))
 	for _, d := range deps {
 		if prev, ok := imports[d.name]; ok && prev != d.text {

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/schemagate/schemagate/store/storetest"
 )
 
 // Protobuf schemas of these tests. moneyText declares its fields out of number order, with a
@@ -128,6 +130,7 @@ func TestProtobufInvalidSchemas(t *testing.T) {
 			"invalid PROTOBUF schema: schema.proto:2:13: field M.a: label 'required' is not allowed in proto3 or editions"},
 		{"every error", "syntax = \"proto3\";\nmessage A { Nope a = 1; }\nmessage B { Gone b = 1; }\n",
 			"invalid PROTOBUF schema: schema.proto:2:13: field A.a: unknown type Nope; schema.proto:3:13: field B.b: unknown type Gone"},
+		{"empty", " \n\t", "invalid PROTOBUF schema: the text is empty"},
 		{"not UTF-8", "syntax = \"proto3\"; message M { string a = 1; } // \xff", "invalid PROTOBUF schema: text is not valid UTF-8"},
 		{"nested too deeply", "syntax = \"proto3\";\n" + strings.Repeat("message M {\n", DefaultMaxNestingDepth+1) + strings.Repeat("}\n", DefaultMaxNestingDepth+1),
 			"invalid PROTOBUF schema: schema.proto:130:11: braces are nested deeper than the limit of 128"},
@@ -267,5 +270,38 @@ func TestProtobufSerialized(t *testing.T) {
 	}
 	if text, err := r.SerializedSchemaText(ctx, avro.Schema.ID); err != nil || text != `"string"` {
 		t.Errorf("SerializedSchemaText of an Avro schema = %q, %v; want the stored text", text, err)
+	}
+}
+
+// Verbose messages quote the old schema as stored, also a normalized proto2 schema (whose
+// syntax line only the normalized form writes) read back from the store by another replica.
+func TestProtobufOldSchemaQuotedAsStored(t *testing.T) {
+	db := storetest.Open(t)
+	writer, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := protoIn("message A { optional int32 a = 1; }")
+	in.Normalize = true
+	sv := mustRegister(t, writer, "proto2", in)
+	r, err := New(db, Options{}) // parses the stored text afresh
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "syntax = \"proto2\";\n\nmessage A {\n  optional int32 a = 1;\n}\n"; sv.Schema.Text != want {
+		t.Fatalf("stored text %q, want %q", sv.Schema.Text, want)
+	}
+	msgs, err := r.CheckCompatibility(t.Context(), "proto2", -1, protoIn("message A { optional string a = 1; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"{errorType:'FIELD_SCALAR_KIND_CHANGED', description:'The kind of a SCALAR field at path '#/A/1' in the new schema does not match its kind in the old schema', additionalInfo:'#/A/1'}",
+		"{oldSchemaVersion: 1}",
+		"{oldSchema: '" + sv.Schema.Text + "'}",
+		"{compatibility: 'BACKWARD'}",
+	}
+	if diff := cmp.Diff(want, msgs); diff != "" {
+		t.Errorf("CheckCompatibility (-want +got):\n%s", diff)
 	}
 }
