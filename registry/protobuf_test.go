@@ -131,6 +131,7 @@ func TestProtobufInvalidSchemas(t *testing.T) {
 		{"every error", "syntax = \"proto3\";\nmessage A { Nope a = 1; }\nmessage B { Gone b = 1; }\n",
 			"invalid PROTOBUF schema: schema.proto:2:13: field A.a: unknown type Nope; schema.proto:3:13: field B.b: unknown type Gone"},
 		{"empty", " \n\t", "invalid PROTOBUF schema: the text is empty"},
+		{"too large", "syntax = \"proto3\";" + strings.Repeat(" ", DefaultMaxSchemaBytes), "invalid PROTOBUF schema: text is 1048594 bytes, the limit is 1048576"},
 		{"not UTF-8", "syntax = \"proto3\"; message M { string a = 1; } // \xff", "invalid PROTOBUF schema: text is not valid UTF-8"},
 		{"nested too deeply", "syntax = \"proto3\";\n" + strings.Repeat("message M {\n", DefaultMaxNestingDepth+1) + strings.Repeat("}\n", DefaultMaxNestingDepth+1),
 			"invalid PROTOBUF schema: schema.proto:130:11: braces are nested deeper than the limit of 128"},
