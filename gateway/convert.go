@@ -166,8 +166,10 @@ func SchemaTypeFromProto(t pb.SchemaType) (registry.SchemaType, error) {
 		return registry.SchemaTypeAvro, nil
 	case pb.SchemaType_SCHEMA_TYPE_JSON:
 		return registry.SchemaTypeJSON, nil
+	case pb.SchemaType_SCHEMA_TYPE_PROTOBUF:
+		return registry.SchemaTypeProtobuf, nil
 	default:
-		return "", fmt.Errorf("%w: unsupported schema type %d: want AVRO or JSON", registry.ErrInvalidSchema, t)
+		return "", fmt.Errorf("%w: unsupported schema type %d: want AVRO, JSON or PROTOBUF", registry.ErrInvalidSchema, t)
 	}
 }
 
@@ -177,6 +179,8 @@ func schemaTypeToProto(t registry.SchemaType) pb.SchemaType {
 		return pb.SchemaType_SCHEMA_TYPE_AVRO
 	case registry.SchemaTypeJSON:
 		return pb.SchemaType_SCHEMA_TYPE_JSON
+	case registry.SchemaTypeProtobuf:
+		return pb.SchemaType_SCHEMA_TYPE_PROTOBUF
 	default:
 		return pb.SchemaType_SCHEMA_TYPE_UNSPECIFIED
 	}

@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/validate"
 )
 
@@ -31,5 +35,34 @@ func TestDriftKindsMapOneToOne(t *testing.T) {
 	}
 	if got := DriftKindToProto("not_a_kind"); got != pb.DriftKind_DRIFT_KIND_OTHER {
 		t.Errorf("an unknown kind → %s; want OTHER", got)
+	}
+}
+
+// TestSchemaTypesMapOneToOne: every protobuf schema type but UNSPECIFIED is a registry type and
+// comes back to itself; UNSPECIFIED is AVRO, as Confluent defaults; an unknown number is refused.
+func TestSchemaTypesMapOneToOne(t *testing.T) {
+	got := map[pb.SchemaType]registry.SchemaType{}
+	for v := range pb.SchemaType_name {
+		typ, err := SchemaTypeFromProto(pb.SchemaType(v))
+		if err != nil {
+			t.Errorf("%s: %v", pb.SchemaType(v), err)
+			continue
+		}
+		got[pb.SchemaType(v)] = typ
+		if back := schemaTypeToProto(typ); pb.SchemaType(v) != pb.SchemaType_SCHEMA_TYPE_UNSPECIFIED && back != pb.SchemaType(v) {
+			t.Errorf("%s → %s → %s", pb.SchemaType(v), typ, back)
+		}
+	}
+	want := map[pb.SchemaType]registry.SchemaType{
+		pb.SchemaType_SCHEMA_TYPE_UNSPECIFIED: registry.SchemaTypeAvro,
+		pb.SchemaType_SCHEMA_TYPE_AVRO:        registry.SchemaTypeAvro,
+		pb.SchemaType_SCHEMA_TYPE_JSON:        registry.SchemaTypeJSON,
+		pb.SchemaType_SCHEMA_TYPE_PROTOBUF:    registry.SchemaTypeProtobuf,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SchemaTypeFromProto (-want +got):\n%s", diff)
+	}
+	if _, err := SchemaTypeFromProto(99); !errors.Is(err, registry.ErrInvalidSchema) {
+		t.Errorf("SchemaTypeFromProto(99) err = %v; want ErrInvalidSchema", err)
 	}
 }

@@ -52,7 +52,7 @@ func fillSubject(b *testing.B, r *Registry, subject string, n int) {
 func BenchmarkParseBaseline(b *testing.B) {
 	text := benchSchema(0)
 	for b.Loop() {
-		if _, err := parse(SchemaTypeAvro, text, nil, testLimits, false); err != nil {
+		if _, err := parse(context.Background(), SchemaTypeAvro, text, nil, testLimits, false); err != nil {
 			b.Fatal(err)
 		}
 	}

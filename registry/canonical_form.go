@@ -32,7 +32,7 @@ func (r *Registry) CanonicalSchema(ctx context.Context, in SchemaInput) (Schema,
 	if err != nil {
 		return Schema{}, r.storeErr("resolving schema references", err)
 	}
-	p, err := parse(typ, in.Text, deps, r.lim, in.Normalize)
+	p, err := parse(ctx, typ, in.Text, deps, r.lim, in.Normalize)
 	if err != nil {
 		return Schema{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/schemagate/schemagate/registry/avrocompat"
 	"github.com/schemagate/schemagate/registry/compatbudget"
 	"github.com/schemagate/schemagate/registry/jsoncompat"
+	"github.com/schemagate/schemagate/registry/protocompat"
 )
 
 // incompatibility is one reason a reader schema cannot read what a writer schema allowed.
@@ -42,6 +43,14 @@ func check(m *compatbudget.Meter, reader, writer *parsedSchema, readerLabel, wri
 		r := jsoncompat.Schema{Root: reader.jsonRoot, Refs: reader.jsonRefs}
 		w := jsoncompat.Schema{Root: writer.jsonRoot, Refs: writer.jsonRefs}
 		found, err := jsoncompat.CheckMetered(m, r, w)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range found {
+			out = append(out, incompatibility{typ: in.Type, path: in.Path, description: in.Description})
+		}
+	case SchemaTypeProtobuf:
+		found, err := protocompat.CheckMeteredLabeled(m, reader.proto.File, writer.proto.File, readerLabel, writerLabel)
 		if err != nil {
 			return nil, err
 		}
@@ -340,10 +349,13 @@ func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedS
 		return nil, err
 	}
 	// Stored text is canonical already; the limits were checked when it was registered.
-	p, err := parse(s.Type, s.Text, deps, storedLimits, false)
+	p, err := parse(ctx, s.Type, s.Text, deps, storedLimits, false)
 	if err != nil {
 		return nil, fmt.Errorf("stored schema %d no longer parses: %w", id, err)
 	}
+	// The stored text is what messages quote: a normalized Protobuf schema printed again
+	// without normalizing would differ from it (a proto2 file's syntax line).
+	p.canonical = s.Text
 	r.parsed.put(id, p)
 	return p, nil
 }

@@ -136,7 +136,7 @@ func TestCancelledContextStopsACheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	candidate, err := parse(SchemaTypeAvro, hostileUnion(300, 2), nil, testLimits, false)
+	candidate, err := parse(context.Background(), SchemaTypeAvro, hostileUnion(300, 2), nil, testLimits, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +152,11 @@ func TestCancelledContextStopsACheck(t *testing.T) {
 	if _, err := compatMessages(compatbudget.New(cancelled, 0), CompatFull, candidate, old, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("Avro check with a cancelled context = %v, want context.Canceled", err)
 	}
-	jr, err := parse(SchemaTypeJSON, jsonAnyOf(300, ""), nil, testLimits, false)
+	jr, err := parse(context.Background(), SchemaTypeJSON, jsonAnyOf(300, ""), nil, testLimits, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jw, err := parse(SchemaTypeJSON, jsonAnyOf(300, `,"maxLength":9`), nil, testLimits, false)
+	jw, err := parse(context.Background(), SchemaTypeJSON, jsonAnyOf(300, `,"maxLength":9`), nil, testLimits, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestRegistrationRechecksWhenVersionsChange(t *testing.T) {
 
 func mustParsed(t *testing.T, avroText string) *parsedSchema {
 	t.Helper()
-	p, err := parse(SchemaTypeAvro, avroText, nil, testLimits, false)
+	p, err := parse(context.Background(), SchemaTypeAvro, avroText, nil, testLimits, false)
 	if err != nil {
 		t.Fatal(err)
 	}

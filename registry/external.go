@@ -1,5 +1,7 @@
 package registry
 
+import "context"
+
 // ResolvedReference is a schema that a schema held by another registry references, directly or
 // transitively: the reference (its name in the referring schema, and the subject version it
 // points to) and the referenced schema's type and text as that registry holds them.
@@ -17,8 +19,9 @@ var storedLimits = limits{maxBytes: 1 << 30, maxDepth: 1 << 20}
 // with deps into a Resolved, as Registry.Resolved does for a stored schema. deps are every
 // schema s references, directly or transitively, each after the schemas it references. The
 // size and nesting limits are not applied (the registry that holds s accepted it); a schema
-// that does not parse, or whose type is not supported, wraps ErrInvalidSchema.
-func ResolveSchema(s Schema, deps []ResolvedReference) (Resolved, error) {
+// that does not parse, or whose type is not supported, wraps ErrInvalidSchema; a cancelled ctx
+// (Protobuf compiles check it) is ctx.Err().
+func ResolveSchema(ctx context.Context, s Schema, deps []ResolvedReference) (Resolved, error) {
 	typ, err := parseSchemaType(string(s.Type))
 	if err != nil {
 		return Resolved{}, err
@@ -31,10 +34,10 @@ func ResolveSchema(s Schema, deps []ResolvedReference) (Resolved, error) {
 		}
 		ds[i] = dependency{name: d.Reference.Name, ref: d.Reference, typ: dt, text: d.Text}
 	}
-	p, err := parse(typ, s.Text, ds, storedLimits, false)
+	p, err := parse(ctx, typ, s.Text, ds, storedLimits, false)
 	if err != nil {
 		return Resolved{}, err
 	}
 	s.Type = typ
-	return Resolved{Schema: s.clone(), Avro: p.avro, JSONRoot: p.jsonRoot, JSONRefs: p.jsonRefs}, nil
+	return resolved(s.clone(), p), nil
 }

@@ -19,7 +19,7 @@ import (
 
 // FuzzParseNormalized parses with normalization, as Register does when the input or the
 // subject's config asks: an accepted schema's canonical text is a fixed point, and the text
-// normalized is accepted without normalization too.
+// normalized is accepted without normalization too. Avro, JSON Schema and Protobuf.
 func FuzzParseNormalized(f *testing.F) {
 	for _, s := range avroSeeds {
 		f.Add("AVRO", s)
@@ -30,26 +30,30 @@ func FuzzParseNormalized(f *testing.F) {
 	f.Add("JSON", `{"type":"object","required":["b","a"],"properties":{"b":{"type":"integer","maximum":1e400},"a":{"enum":[1.0,1]}}}`)
 	f.Add("JSON", `{"const":"\u0000\ud800","description":"<&>"}`)
 	f.Add("JSON", `{"a":1,"a":2}`)
+	for _, s := range []string{moneyText, moneyRespelled, "syntax = \"proto2\";\nmessage A { required int32 a = 2; optional string b = 1; oneof o { bool c = 3; } }\n",
+		"syntax = \"proto3\";\nimport \"google/type/money.proto\";\nmessage P { map<string, google.type.Money> m = 1; enum E { Z = 0; } E e = 2; }\n"} {
+		f.Add("PROTOBUF", s)
+	}
 	f.Fuzz(func(t *testing.T, typ, text string) {
 		st, err := parseSchemaType(typ)
 		if err != nil {
 			return
 		}
-		p, err := parse(st, text, nil, testLimits, true)
+		p, err := parse(context.Background(), st, text, nil, testLimits, true)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidSchema) {
 				t.Fatalf("parse(%s, %q) error %v does not wrap ErrInvalidSchema", st, text, err)
 			}
 			return
 		}
-		again, err := parse(st, p.canonical, nil, testLimits, true)
+		again, err := parse(context.Background(), st, p.canonical, nil, testLimits, true)
 		if err != nil {
 			t.Fatalf("canonical text %q of %q does not parse: %v", p.canonical, text, err)
 		}
 		if again.canonical != p.canonical {
 			t.Fatalf("normalized text is not a fixed point:\n in:    %q\n once:  %q\n twice: %q", text, p.canonical, again.canonical)
 		}
-		if _, err := parse(st, p.canonical, nil, testLimits, false); err != nil {
+		if _, err := parse(context.Background(), st, p.canonical, nil, testLimits, false); err != nil {
 			t.Fatalf("normalized text %q is refused without normalization: %v", p.canonical, err)
 		}
 	})

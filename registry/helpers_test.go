@@ -51,3 +51,7 @@ func jsonIn(text string, refs ...Reference) SchemaInput {
 }
 
 var testLimits = limits{maxBytes: DefaultMaxSchemaBytes, maxDepth: DefaultMaxNestingDepth}
+
+func protoIn(text string, refs ...Reference) SchemaInput {
+	return SchemaInput{Type: SchemaTypeProtobuf, Text: text, References: refs}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/registry/protoschema"
 )
 
 // dependency is a registered schema that a schema being parsed references,
@@ -33,13 +36,17 @@ type limits struct {
 }
 
 // checkText refuses text that is too large, not UTF-8, nested too deeply
-// or not JSON, before any schema parser sees it.
+// or not JSON, before any schema parser sees it. Protobuf text is not JSON: only its size and
+// encoding are checked here (protoschema bounds its nesting).
 func checkText(typ SchemaType, text string, lim limits) error {
 	if len(text) > lim.maxBytes {
 		return errorf(ErrInvalidSchema, "invalid %s schema: text is %d bytes, the limit is %d", typ, len(text), lim.maxBytes)
 	}
 	if !utf8.ValidString(text) {
 		return errorf(ErrInvalidSchema, "invalid %s schema: text is not valid UTF-8", typ)
+	}
+	if typ == SchemaTypeProtobuf {
+		return nil
 	}
 	if d := jsonDepth(text, lim.maxDepth); d > lim.maxDepth {
 		return errorf(ErrInvalidSchema, "invalid %s schema: JSON nesting is deeper than the limit of %d", typ, lim.maxDepth)
@@ -120,6 +127,7 @@ type parsedSchema struct {
 	avro      avro.Schema // AVRO only
 	jsonRoot  any         // JSON only: the document, numbers as json.Number
 	jsonRefs  map[string]any
+	proto     *protoschema.Schema // PROTOBUF only
 	metadata  string
 	ruleSet   string
 }
@@ -129,10 +137,11 @@ func (p *parsedSchema) schema(refs []Reference) Schema {
 	return Schema{Type: p.typ, Text: p.canonical, References: refs, Metadata: p.metadata, RuleSet: p.ruleSet}
 }
 
-// canonicalize validates text as a schema of type typ (with its
-// dependencies available for name resolution) and returns its canonical text.
+// canonicalize validates text as a schema of type typ (with its dependencies available for
+// name resolution) and returns its canonical text. It cannot be cancelled: the parsers' tests
+// and fuzz targets use it.
 func canonicalize(typ SchemaType, text string, deps []dependency, lim limits) (string, error) {
-	p, err := parse(typ, text, deps, lim, false)
+	p, err := parse(context.Background(), typ, text, deps, lim, false)
 	if err != nil {
 		return "", err
 	}
@@ -140,8 +149,9 @@ func canonicalize(typ SchemaType, text string, deps []dependency, lim limits) (s
 }
 
 // parse validates text as a schema of type typ and returns it parsed. With normalize, JSON
-// Schema text is also made independent of key order (Avro's canonical text always is).
-func parse(typ SchemaType, text string, deps []dependency, lim limits, normalize bool) (*parsedSchema, error) {
+// Schema text is also made independent of key order and Protobuf text is normalized (Avro's
+// canonical text always is).
+func parse(ctx context.Context, typ SchemaType, text string, deps []dependency, lim limits, normalize bool) (*parsedSchema, error) {
 	if err := checkText(typ, text, lim); err != nil {
 		return nil, err
 	}
@@ -185,6 +195,8 @@ func parse(typ SchemaType, text string, deps []dependency, lim limits, normalize
 			p.canonical = string(b)
 		}
 		return p, nil
+	case SchemaTypeProtobuf:
+		return parseProtobuf(ctx, text, deps, lim, normalize)
 	}
 	return nil, errorf(ErrInvalidSchema, "unsupported schema type %q", typ)
 }

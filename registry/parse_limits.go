@@ -12,9 +12,9 @@ import (
 // branches, or whose JSON Schema allOf/anyOf/oneOf list more than lim.maxCombinatorItems
 // subschemas: compatibility checks compare such lists pair by pair, so their size is bounded
 // where the schema enters. A zero limit is no limit (stored schemas are not checked again).
-// The text is valid JSON already (checkText).
+// The text is valid JSON already (checkText); Protobuf text is not JSON and has neither list.
 func checkCombinators(typ SchemaType, text string, lim limits) error {
-	if lim.maxUnionBranches <= 0 && lim.maxCombinatorItems <= 0 {
+	if typ == SchemaTypeProtobuf || lim.maxUnionBranches <= 0 && lim.maxCombinatorItems <= 0 {
 		return nil
 	}
 	root, err := decodeJSON(text)

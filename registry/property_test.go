@@ -64,7 +64,7 @@ func drawRecord(t *rapid.T, label string) string {
 }
 
 func mustParse(t *rapid.T, text string) *parsedSchema {
-	p, err := parse(SchemaTypeAvro, text, nil, testLimits, false)
+	p, err := parse(context.Background(), SchemaTypeAvro, text, nil, testLimits, false)
 	if err != nil {
 		t.Fatalf("generated schema does not parse: %v\n%s", err, text)
 	}

@@ -66,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		registered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "schemagate_schemas_registered_total",
-			Help: "Subject versions created by schema registration, by schema type (AVRO, JSON).",
+			Help: "Subject versions created by schema registration, by schema type (AVRO, JSON, PROTOBUF).",
 		}, []string{"type"}),
 		checkUnits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "schemagate_compatibility_check_units_total",
@@ -402,7 +402,7 @@ func (r *Registry) prepare(ctx context.Context, subject string, in SchemaInput) 
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := parse(typ, in.Text, deps, r.lim, normalize)
+	p, err := parse(ctx, typ, in.Text, deps, r.lim, normalize)
 	if err != nil {
 		return nil, nil, err
 	}

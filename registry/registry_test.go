@@ -104,7 +104,9 @@ func TestSchemaTypes(t *testing.T) {
 		{"avro", "AVRO", `"int"`, SchemaTypeAvro, nil},
 		{"lower case", "avro", `"long"`, SchemaTypeAvro, nil},
 		{"json", "JSON", `{"type":"string"}`, SchemaTypeJSON, nil},
-		{"protobuf unsupported", "PROTOBUF", `syntax = "proto3";`, "", ErrInvalidSchema},
+		{"protobuf", "PROTOBUF", `syntax = "proto3"; message M { int32 a = 1; }`, SchemaTypeProtobuf, nil},
+		{"protobuf lower case", "protobuf", `syntax = "proto3"; message N { int32 a = 1; }`, SchemaTypeProtobuf, nil},
+		{"xml unsupported", "XML", `<schema/>`, "", ErrInvalidSchema},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,7 +308,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal("invalid schema registered")
 	}
 	want := `
-# HELP schemagate_schemas_registered_total Subject versions created by schema registration, by schema type (AVRO, JSON).
+# HELP schemagate_schemas_registered_total Subject versions created by schema registration, by schema type (AVRO, JSON, PROTOBUF).
 # TYPE schemagate_schemas_registered_total counter
 schemagate_schemas_registered_total{type="AVRO"} 2
 schemagate_schemas_registered_total{type="JSON"} 1

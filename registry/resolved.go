@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/schemagate/schemagate/registry/protoschema"
 )
 
 // Resolved is a stored schema parsed with its references resolved, ready to compile a payload
@@ -18,6 +20,13 @@ type Resolved struct {
 	JSONRoot any
 	// JSONRefs holds the referenced documents by reference name (JSON only).
 	JSONRefs map[string]any
+	// Proto is the compiled schema (PROTOBUF only), its imports linked.
+	Proto *protoschema.Schema
+}
+
+// resolved wraps s and its parsed form.
+func resolved(s Schema, p *parsedSchema) Resolved {
+	return Resolved{Schema: s, Avro: p.avro, JSONRoot: p.jsonRoot, JSONRefs: p.jsonRefs, Proto: p.proto}
 }
 
 // Resolved returns schema id parsed with its references resolved. Parsed schemas are cached by
@@ -31,7 +40,7 @@ func (r *Registry) Resolved(ctx context.Context, id int) (Resolved, error) {
 	if err != nil {
 		return Resolved{}, r.storeErr("resolving a schema", err)
 	}
-	return Resolved{Schema: s, Avro: p.avro, JSONRoot: p.jsonRoot, JSONRefs: p.jsonRefs}, nil
+	return resolved(s, p), nil
 }
 
 // LiveVersion is a live subject version and the ID of its schema.
@@ -127,4 +136,23 @@ func (r *Registry) LatestVersionTime(ctx context.Context, subject string) (time.
 		return time.Time{}, nil
 	}
 	return time.UnixMicro(at).UTC(), nil
+}
+
+// SerializedSchemaText returns schema id as Confluent's format=serialized does: a Protobuf
+// schema as the standard base64 of its FileDescriptorProto (protoschema.Schema.Serialized);
+// other schemas as stored, since Confluent's Avro and JSON Schema formats ignore the format.
+func (r *Registry) SerializedSchemaText(ctx context.Context, id int) (string, error) {
+	res, err := r.Resolved(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return SerializedText(res), nil
+}
+
+// SerializedText is res as format=serialized returns it (see Registry.SerializedSchemaText).
+func SerializedText(res Resolved) string {
+	if res.Proto == nil {
+		return res.Schema.Text
+	}
+	return res.Proto.Serialized()
 }

@@ -22,6 +22,9 @@ const (
 	SchemaTypeAvro SchemaType = "AVRO"
 	// SchemaTypeJSON is a JSON Schema (drafts 4, 6, 7, 2019-09, 2020-12).
 	SchemaTypeJSON SchemaType = "JSON"
+	// SchemaTypeProtobuf is a Protobuf schema (.proto text, or a base64 serialized
+	// FileDescriptorProto), compiled with bufbuild/protocompile; references are its imports.
+	SchemaTypeProtobuf SchemaType = "PROTOBUF"
 )
 
 // parseSchemaType normalises an input type: empty means AVRO (as in
@@ -32,13 +35,15 @@ func parseSchemaType(s string) (SchemaType, error) {
 		return SchemaTypeAvro, nil
 	case "JSON":
 		return SchemaTypeJSON, nil
+	case "PROTOBUF":
+		return SchemaTypeProtobuf, nil
 	default:
-		return "", errorf(ErrInvalidSchema, "unsupported schema type %q: supported types are AVRO and JSON", s)
+		return "", errorf(ErrInvalidSchema, "unsupported schema type %q: supported types are AVRO, JSON and PROTOBUF", s)
 	}
 }
 
 // Reference is a schema reference: Name is how the referring schema names it
-// (an Avro full name, or the `$ref` of a JSON Schema), and Subject/Version the
+// (an Avro full name, the `$ref` of a JSON Schema, or the import path of a Protobuf schema), and Subject/Version the
 // registered schema it points to.
 type Reference struct {
 	Name    string
@@ -81,8 +86,9 @@ type SchemaInput struct {
 	// Metadata and RuleSet are JSON objects stored and returned with the schema, or "".
 	Metadata string
 	RuleSet  string
-	// Normalize makes JSON Schema text independent of key order before identity is decided
-	// (Avro text always is). The subject's config can also ask for it.
+	// Normalize makes JSON Schema text independent of key order, and stores Protobuf schemas in
+	// their normalized form (protoschema.Schema.Normalized), before identity is decided (Avro
+	// text always is). The subject's config can also ask for it.
 	Normalize bool
 	// ID and Version, when non-zero, are kept as given: only in IMPORT mode, except that an ID
 	// matching the one the same schema already has is always accepted.

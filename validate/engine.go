@@ -565,6 +565,9 @@ func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compile
 	if err != nil {
 		return nil, fmt.Errorf("load schema %d: %w", id, err)
 	}
+	if r.Schema.Type != registry.SchemaTypeAvro && r.Schema.Type != registry.SchemaTypeJSON {
+		return nil, fmt.Errorf("%w: schema %d is a %s schema; payloads are validated against AVRO and JSON schemas only", ErrBadRequest, id, r.Schema.Type)
+	}
 	c := &compiled{key: cacheKey{id: id}, id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
 	if r.Schema.Type == registry.SchemaTypeJSON {
 		c.key.format = format

@@ -64,6 +64,7 @@ func getBody(t *testing.T, url string) (int, string) {
 
 const (
 	userAvro   = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int","default":0}]}`
+	orderProto = "syntax = \"proto3\";\npackage shop;\nmessage Order {\n  string id = 1;\n  int64 cents = 2;\n}\n"
 	eventJSONS = `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`
 )
 
@@ -100,6 +101,19 @@ func TestServeRegisterRestart(t *testing.T) {
 	if want := fmt.Sprintf("registered users-copy version 1, schema ID %d\n", reg.ID); exit != 0 || out != want {
 		t.Errorf("CLI register = %q (exit %d, stderr %q); want %q", out, exit, errOut, want)
 	}
+	// And a Protobuf schema: a new ID, read back with its type.
+	protoFile := filepath.Join(t.TempDir(), "order.proto")
+	if err := os.WriteFile(protoFile, []byte(orderProto), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, exit = harness.Run(t, nil, "schema", "register", "orders-value", "--type", "protobuf", "--file", protoFile, "--server", s.GRPCAddr)
+	if want := fmt.Sprintf("registered orders-value version 1, schema ID %d\n", jsonResp.GetId()+1); exit != 0 || out != want {
+		t.Errorf("CLI register PROTOBUF = %q (exit %d, stderr %q); want %q", out, exit, errOut, want)
+	}
+	out, _, exit = harness.Run(t, nil, "schema", "get", "orders-value", "--server", s.GRPCAddr)
+	if want := "type: PROTOBUF\n"; exit != 0 || !strings.Contains(out, want) {
+		t.Errorf("CLI get of the Protobuf subject = %q (exit %d); want a line %q", out, exit, want)
+	}
 	out, _, exit = harness.Run(t, nil, "schema", "get", "--id", fmt.Sprint(reg.ID), "-o", "json", "--server", s.GRPCAddr)
 	var got struct {
 		Schema struct {
@@ -112,7 +126,7 @@ func TestServeRegisterRestart(t *testing.T) {
 		t.Errorf("CLI get --id = %+v (exit %d)", got, exit)
 	}
 	out, _, exit = harness.Run(t, nil, "subjects", "list", "--server", s.GRPCAddr)
-	if wantLines := []string{"SUBJECT", "events-value", "users-copy", "users-value"}; exit != 0 || !linesStartWith(out, wantLines) {
+	if wantLines := []string{"SUBJECT", "events-value", "orders-value", "users-copy", "users-value"}; exit != 0 || !linesStartWith(out, wantLines) {
 		t.Errorf("CLI subjects list = %q (exit %d); want lines starting %v", out, exit, wantLines)
 	}
 	// A failing call exits non-zero with the server's message.

@@ -37,7 +37,7 @@ func newSchemaRegisterCmd(f *clientFlags) *cobra.Command {
 			}, printRegistered)
 		},
 	}
-	cmd.Flags().StringVar(&typ, "type", "AVRO", "schema type: AVRO or JSON")
+	cmd.Flags().StringVar(&typ, "type", "AVRO", "schema type: AVRO, JSON or PROTOBUF")
 	cmd.Flags().StringVar(&file, "file", "", "schema file (- for standard input)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
@@ -62,8 +62,10 @@ func parseSchemaType(s string) (pb.SchemaType, error) {
 		return pb.SchemaType_SCHEMA_TYPE_AVRO, nil
 	case "JSON":
 		return pb.SchemaType_SCHEMA_TYPE_JSON, nil
+	case "PROTOBUF":
+		return pb.SchemaType_SCHEMA_TYPE_PROTOBUF, nil
 	default:
-		return 0, fmt.Errorf("--type %q: want AVRO or JSON", s)
+		return 0, fmt.Errorf("--type %q: want AVRO, JSON or PROTOBUF", s)
 	}
 }
 

@@ -44,6 +44,7 @@ type Registry interface {
 	CheckCompatibility(ctx context.Context, subject string, version int, in registry.SchemaInput) ([]string, error)
 	SchemaByID(ctx context.Context, id int) (registry.Schema, error)
 	ResolvedSchemaText(ctx context.Context, id int) (string, error)
+	SerializedSchemaText(ctx context.Context, id int) (string, error)
 	SubjectVersion(ctx context.Context, subject string, version int, includeDeleted bool) (registry.SubjectVersion, error)
 	ListSubjects(ctx context.Context, f registry.SubjectFilter) ([]string, error)
 	ListVersions(ctx context.Context, subject string, deleted, deletedOnly bool) ([]int, error)

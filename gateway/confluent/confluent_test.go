@@ -163,7 +163,7 @@ func TestSchemasAndSubjects(t *testing.T) {
 	srv := newTestServer(t, nil)
 	run(t, srv, []step{
 		{name: "root", method: "GET", path: "/", status: 200, want: `{}`},
-		{name: "types", method: "GET", path: "/schemas/types", status: 200, want: `["AVRO","JSON"]`},
+		{name: "types", method: "GET", path: "/schemas/types", status: 200, want: `["AVRO","JSON","PROTOBUF"]`},
 		{name: "register v1", method: "POST", path: "/subjects/users-value/versions", body: body(userV1), status: 200,
 			want: `{"id":1,"version":1,"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
 		{name: "register v1 again: same ID", method: "POST", path: "/subjects/users-value/versions", body: body(userV1), status: 200,
@@ -199,7 +199,8 @@ func TestSchemasAndSubjects(t *testing.T) {
 		{name: "by ID with max ID", method: "GET", path: "/schemas/ids/1?fetchMaxId=true", status: 200, want: `{"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `,"maxId":3}`},
 		{name: "by ID in its subject", method: "GET", path: "/schemas/ids/1?subject=copy", status: 200, want: `{"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
 		{name: "by ID in another subject", method: "GET", path: "/schemas/ids/1?subject=events-value", status: 404, code: 40403},
-		{name: "by ID, bad format", method: "GET", path: "/schemas/ids/1?format=weird", status: 422, code: 42201},
+		{name: "by ID, unknown format is ignored as Confluent does", method: "GET", path: "/schemas/ids/1?format=weird", status: 200, want: `{"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
+		{name: "by ID, serialized Avro is the stored text", method: "GET", path: "/schemas/ids/1?format=serialized", status: 200, want: `{"schemaType":"AVRO","schema":` + jsonString(userV1Text) + `}`},
 		{name: "unknown ID", method: "GET", path: "/schemas/ids/99", status: 404, code: 40403, msg: "99"},
 		{name: "ID not a number", method: "GET", path: "/schemas/ids/x", status: 404, code: 40403},
 		{name: "raw by ID", method: "GET", path: "/schemas/ids/2/schema", status: 200, want: userV2Text},

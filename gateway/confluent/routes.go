@@ -56,7 +56,7 @@ func (h *handler) routes(rt registrar) {
 	rt.handle(h, "/{$}", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) { return struct{}{}, nil }}})
 	rt.handle(h, "/schemas", map[string]endpoint{"GET": {read, scopeFiltered, h.listSchemas}})
 	rt.handle(h, "/schemas/types", map[string]endpoint{"GET": {read, scopeNone, func(*http.Request) (any, error) {
-		return []string{string(registry.SchemaTypeAvro), string(registry.SchemaTypeJSON)}, nil
+		return []string{string(registry.SchemaTypeAvro), string(registry.SchemaTypeJSON), string(registry.SchemaTypeProtobuf)}, nil
 	}}})
 	rt.handle(h, "/schemas/ids/{id}", map[string]endpoint{"GET": {read, scopeSchemaID, h.schemaByID}})
 	rt.handle(h, "/schemas/ids/{id}/schema", map[string]endpoint{"GET": {read, scopeSchemaID, h.rawSchemaByID}})
@@ -142,8 +142,8 @@ func (h *handler) listSchemas(r *http.Request) (any, error) {
 	return out, nil
 }
 
-// GET /schemas/ids/{id}: subject limits the lookup to that subject; format=resolved inlines
-// referenced Avro types; fetchMaxId adds the highest ID handed out.
+// GET /schemas/ids/{id}: subject limits the lookup to that subject; format (see formatted)
+// picks the text's form; fetchMaxId adds the highest ID handed out.
 func (h *handler) schemaByID(r *http.Request) (any, error) {
 	s, err := h.schemaForRequest(r)
 	if err != nil {
@@ -190,16 +190,26 @@ func (h *handler) schemaForRequest(r *http.Request) (registry.Schema, error) {
 			return registry.Schema{}, apiError{status: 404, code: 40403, msg: "Schema " + r.PathValue("id") + " not found in subject " + subject}
 		}
 	}
-	switch format := r.URL.Query().Get("format"); format {
-	case "", "default", "serialized":
-	case "resolved":
-		if s.Text, err = h.reg.ResolvedSchemaText(r.Context(), id); err != nil {
-			return registry.Schema{}, err
-		}
-	default:
-		return registry.Schema{}, apiError{status: 422, code: 42201, msg: "Invalid format " + format + ": use default or resolved"}
+	if s.Text, err = h.formatted(r, s); err != nil {
+		return registry.Schema{}, err
 	}
 	return s, nil
+}
+
+// formatted is the text of s in the request's format, as Confluent 8 answers it: "resolved"
+// inlines referenced Avro types, "serialized" is a Protobuf schema's base64
+// FileDescriptorProto; any other format, and these where they do not apply, is the stored text
+// (Confluent ignores formats it does not know, for forward compatibility).
+func (h *handler) formatted(r *http.Request, s registry.Schema) (string, error) {
+	switch r.URL.Query().Get("format") {
+	case "resolved":
+		return h.reg.ResolvedSchemaText(r.Context(), s.ID)
+	case "serialized":
+		if s.Type == registry.SchemaTypeProtobuf {
+			return h.reg.SerializedSchemaText(r.Context(), s.ID)
+		}
+	}
+	return s.Text, nil
 }
 
 // GET /schemas/ids/{id}/subjects, paged by offset and limit (over the subjects).

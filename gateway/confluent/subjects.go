@@ -100,7 +100,12 @@ func (h *handler) versionForRequest(r *http.Request) (registry.SubjectVersion, e
 	if err != nil {
 		return registry.SubjectVersion{}, err
 	}
-	return h.reg.SubjectVersion(r.Context(), r.PathValue("subject"), v, queryBool(r, "deleted"))
+	sv, err := h.reg.SubjectVersion(r.Context(), r.PathValue("subject"), v, queryBool(r, "deleted"))
+	if err != nil {
+		return registry.SubjectVersion{}, err
+	}
+	sv.Schema.Text, err = h.formatted(r, sv.Schema)
+	return sv, err
 }
 
 // GET /subjects/{subject}/versions/{version}/referencedby

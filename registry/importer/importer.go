@@ -49,7 +49,7 @@ var ErrConflict = errors.New("the embedded registry holds other content")
 var ErrVerification = errors.New("verification failed")
 
 // ErrUnsupported is wrapped by the error of an import from an upstream holding schema types
-// the embedded registry does not (PROTOBUF); nothing is written.
+// the embedded registry does not (AVRO, JSON and PROTOBUF are held); nothing is written.
 var ErrUnsupported = errors.New("schema type not supported by the embedded registry")
 
 // ActionImported is the audit action of one import run as a whole (its summary); the writes it

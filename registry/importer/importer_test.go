@@ -144,9 +144,18 @@ func scenario() [][]op {
 		[]op{register("dup-a", "AVRO", shared), register("dup-b", "AVRO", shared)},
 		// A schema registered again after its version was soft-deleted: two versions, one ID.
 		[]op{register("again", "AVRO", again), del("/subjects/again/versions/1"), register("again", "AVRO", again)},
+		// A Protobuf schema importing another subject's.
+		[]op{register("proto-money", "PROTOBUF", protoMoney), register("proto-order", "PROTOBUF", protoOrder,
+			upstream.Reference{Name: "shop/money.proto", Subject: "proto-money", Version: 1})},
 	)
 	return seqs
 }
+
+// The Protobuf pair of the scenario: proto-order imports proto-money as "shop/money.proto".
+const (
+	protoMoney = "syntax = \"proto3\";\npackage shop;\nmessage Money {\n  string currency = 1;\n  int64 units = 2;\n}\n"
+	protoOrder = "syntax = \"proto3\";\npackage shop;\nimport \"shop/money.proto\";\nmessage Order {\n  string id = 1;\n  Money total = 2;\n}\n"
+)
 
 // populate runs the scenario against the registry at base, eight sequences at a time.
 func populate(t *testing.T, base string) {
@@ -349,12 +358,12 @@ func TestImportTwice(t *testing.T) {
 			if diff := cmp.Diff(want, tg.view(t)); diff != "" {
 				t.Errorf("embedded registry after the import (-upstream +embedded):\n%s", diff)
 			}
-			// 2 + 60×3 + 30×3 + 20 + 2 + 2 versions; 12 versions and 3 subjects (9 versions)
+			// 2 + 60×3 + 30×3 + 20 + 2 + 2 + 2 versions; 12 versions and 3 subjects (9 versions)
 			// soft-deleted, plus the first "again" version; 11 subjects have an own level.
 			wantFirst := importer.Summary{
-				Subjects:    importer.Counts{Imported: 1 + avroSubjects + jsonSubjects + refSubjects + 3},
-				Versions:    importer.Counts{Imported: 1 + avroSubjects*versionsEach + jsonSubjects*versionsEach + refSubjects + 4},
-				Schemas:     importer.Counts{Imported: 1 + avroSubjects*versionsEach + jsonSubjects*versionsEach + refSubjects + 2},
+				Subjects:    importer.Counts{Imported: 1 + avroSubjects + jsonSubjects + refSubjects + 3 + 2},
+				Versions:    importer.Counts{Imported: 1 + avroSubjects*versionsEach + jsonSubjects*versionsEach + refSubjects + 4 + 2},
+				Schemas:     importer.Counts{Imported: 1 + avroSubjects*versionsEach + jsonSubjects*versionsEach + refSubjects + 2 + 2},
 				SoftDeleted: importer.Counts{Imported: 12 + 9 + 1},
 				Configs:     importer.Counts{Imported: 1 + len(want.Configs) - 1},
 				Modes:       importer.Counts{Imported: len(want.Modes) - 1, Present: 1},

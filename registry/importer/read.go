@@ -133,7 +133,9 @@ func (snap *snapshot) unsupported() []version {
 	var out []version
 	for _, s := range snap.subjects {
 		for _, v := range s.versions {
-			if v.in.Type != registry.SchemaTypeAvro && v.in.Type != registry.SchemaTypeJSON {
+			switch v.in.Type {
+			case registry.SchemaTypeAvro, registry.SchemaTypeJSON, registry.SchemaTypeProtobuf:
+			default:
 				out = append(out, v)
 			}
 		}

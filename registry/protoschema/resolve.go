@@ -1,48 +1,97 @@
 package protoschema
 
 import (
+	"bytes"
 	"embed"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
+	"google.golang.org/genproto/googleapis/type/calendarperiod"
+	"google.golang.org/genproto/googleapis/type/color"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/genproto/googleapis/type/datetime"
+	"google.golang.org/genproto/googleapis/type/dayofweek"
+	"google.golang.org/genproto/googleapis/type/decimal"
+	"google.golang.org/genproto/googleapis/type/expr"
+	"google.golang.org/genproto/googleapis/type/fraction"
+	"google.golang.org/genproto/googleapis/type/interval"
+	"google.golang.org/genproto/googleapis/type/latlng"
+	"google.golang.org/genproto/googleapis/type/money"
+	"google.golang.org/genproto/googleapis/type/month"
+	"google.golang.org/genproto/googleapis/type/phone_number"
+	"google.golang.org/genproto/googleapis/type/postaladdress"
+	"google.golang.org/genproto/googleapis/type/quaternion"
+	"google.golang.org/genproto/googleapis/type/timeofday"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// builtinFS holds the files Confluent resolves without a reference besides
-// google/protobuf/*.proto (which protocompile ships): google/type/*.proto and Confluent's
-// confluent/meta.proto and confluent/type/decimal.proto, reduced to their declarations
-// (packages, names, numbers and types as published; comments dropped).
+// builtinFS holds Confluent's confluent/meta.proto and confluent/type/decimal.proto, reduced
+// to their declarations (packages, names, numbers and types as published; comments dropped).
 //
 //go:embed builtin
 var builtinFS embed.FS
 
-// builtin returns the text of a built-in file by import path.
-func builtin(path string) (string, bool) {
-	if !strings.HasPrefix(path, "google/type/") && !strings.HasPrefix(path, "confluent/") {
-		return "", false
+// googleTypes are the google/type/*.proto files Confluent resolves without a reference, as
+// genproto compiled them from googleapis: served to the compiler as descriptors, so names,
+// numbers and options are exactly the published ones.
+var googleTypes = []protoreflect.FileDescriptor{
+	calendarperiod.File_google_type_calendar_period_proto,
+	color.File_google_type_color_proto,
+	date.File_google_type_date_proto,
+	datetime.File_google_type_datetime_proto,
+	dayofweek.File_google_type_dayofweek_proto,
+	decimal.File_google_type_decimal_proto,
+	expr.File_google_type_expr_proto,
+	fraction.File_google_type_fraction_proto,
+	interval.File_google_type_interval_proto,
+	latlng.File_google_type_latlng_proto,
+	money.File_google_type_money_proto,
+	month.File_google_type_month_proto,
+	phone_number.File_google_type_phone_number_proto,
+	postaladdress.File_google_type_postal_address_proto,
+	quaternion.File_google_type_quaternion_proto,
+	timeofday.File_google_type_timeofday_proto,
+}
+
+// builtin returns a built-in file by import path: a descriptor for google/type, else source.
+func builtin(path string) (protocompile.SearchResult, bool) {
+	for _, fd := range googleTypes {
+		if fd.Path() == path {
+			return protocompile.SearchResult{Proto: protodesc.ToFileDescriptorProto(fd)}, true
+		}
+	}
+	if !strings.HasPrefix(path, "confluent/") {
+		return protocompile.SearchResult{}, false
 	}
 	b, err := fs.ReadFile(builtinFS, "builtin/"+path)
 	if err != nil {
-		return "", false
+		return protocompile.SearchResult{}, false
 	}
-	return string(b), true
+	return protocompile.SearchResult{Source: bytes.NewReader(b)}, true
 }
 
 // BuiltinImports lists the import paths resolved without a reference besides
-// google/protobuf/*.proto.
+// google/protobuf/*.proto, sorted.
 func BuiltinImports() []string {
 	var paths []string
+	for _, fd := range googleTypes {
+		paths = append(paths, fd.Path())
+	}
 	_ = fs.WalkDir(builtinFS, "builtin", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			paths = append(paths, strings.TrimPrefix(p, "builtin/"))
 		}
 		return nil
 	})
+	slices.Sort(paths)
 	return paths
 }
 
@@ -60,9 +109,9 @@ func (r resolver) FindFileByPath(path string) (protocompile.SearchResult, error)
 	}
 	text, ok := r.deps[path]
 	if !ok {
-		text, ok = builtin(path)
-	}
-	if !ok {
+		if res, ok := builtin(path); ok {
+			return res, nil
+		}
 		return protocompile.SearchResult{}, fmt.Errorf("no reference is named %q and no built-in file has that path", path)
 	}
 	if fdp := serialized(text); fdp != nil {

@@ -211,7 +211,7 @@ func (r *Registry) Resolved(ctx context.Context, id int) (registry.Resolved, err
 		if err != nil {
 			return registry.Resolved{}, err
 		}
-		res, err := registry.ResolveSchema(s, deps)
+		res, err := registry.ResolveSchema(ctx, s, deps)
 		if err != nil {
 			return registry.Resolved{}, fmt.Errorf("schema %d of the upstream registry: %w", id, err)
 		}
@@ -278,6 +278,17 @@ func (r *Registry) ResolvedSchemaText(ctx context.Context, id int) (string, erro
 		return "", fmt.Errorf("schema %d of the upstream registry: %w", id, err)
 	}
 	return string(b), nil
+}
+
+// SerializedSchemaText returns schema id as Confluent's format=serialized does: a Protobuf
+// schema as its base64 FileDescriptorProto, compiled here from the upstream's text; other
+// schemas as the upstream holds them.
+func (r *Registry) SerializedSchemaText(ctx context.Context, id int) (string, error) {
+	res, err := r.Resolved(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return registry.SerializedText(res), nil
 }
 
 // SubjectVersion returns a version of subject (-1 for the latest). A numbered live version is

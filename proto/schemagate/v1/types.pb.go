@@ -31,6 +31,9 @@ const (
 	SchemaType_SCHEMA_TYPE_AVRO SchemaType = 1
 	// SCHEMA_TYPE_JSON is a JSON Schema (drafts 4, 6, 7, 2019-09, 2020-12; `$schema` decides).
 	SchemaType_SCHEMA_TYPE_JSON SchemaType = 2
+	// SCHEMA_TYPE_PROTOBUF is a Protobuf schema: .proto text (proto2, proto3, edition 2023) or a
+	// base64 serialized FileDescriptorProto; its references are its imports.
+	SchemaType_SCHEMA_TYPE_PROTOBUF SchemaType = 3
 )
 
 // Enum value maps for SchemaType.
@@ -39,11 +42,13 @@ var (
 		0: "SCHEMA_TYPE_UNSPECIFIED",
 		1: "SCHEMA_TYPE_AVRO",
 		2: "SCHEMA_TYPE_JSON",
+		3: "SCHEMA_TYPE_PROTOBUF",
 	}
 	SchemaType_value = map[string]int32{
 		"SCHEMA_TYPE_UNSPECIFIED": 0,
 		"SCHEMA_TYPE_AVRO":        1,
 		"SCHEMA_TYPE_JSON":        2,
+		"SCHEMA_TYPE_PROTOBUF":    3,
 	}
 )
 
@@ -130,7 +135,8 @@ func (ValidationMode) EnumDescriptor() ([]byte, []int) {
 // Reference names another subject version that a schema imports.
 type Reference struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name is how the schema refers to the import (an Avro full name or a JSON Schema `$ref`).
+	// Name is how the schema refers to the import (an Avro full name, a JSON Schema `$ref` or a
+	// Protobuf import path).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Subject holds the referenced schema.
 	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
@@ -358,12 +364,13 @@ const file_schemagate_v1_types_proto_rawDesc = "" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12-\n" +
 	"\x06schema\x18\x03 \x01(\v2\x15.schemagate.v1.SchemaR\x06schema\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted*U\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted*o\n" +
 	"\n" +
 	"SchemaType\x12\x1b\n" +
 	"\x17SCHEMA_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SCHEMA_TYPE_AVRO\x10\x01\x12\x14\n" +
-	"\x10SCHEMA_TYPE_JSON\x10\x02*i\n" +
+	"\x10SCHEMA_TYPE_JSON\x10\x02\x12\x18\n" +
+	"\x14SCHEMA_TYPE_PROTOBUF\x10\x03*i\n" +
 	"\x0eValidationMode\x12\x1f\n" +
 	"\x1bVALIDATION_MODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16VALIDATION_MODE_CANARY\x10\x01\x12\x1a\n" +
