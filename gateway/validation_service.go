@@ -36,8 +36,8 @@ type validationService struct {
 // Validate answers one payload. A strict subject's invalid payload is refused with
 // InvalidArgument carrying the ValidateResponse in the status details.
 func (s *validationService) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
-	resp, err := s.validate(ctx, principalName(ctx), req)
-	if err != nil {
+	resp := &pb.ValidateResponse{}
+	if err := s.validate(ctx, principalName(ctx), req, resp); err != nil {
 		return nil, err
 	}
 	if resp.GetOutcome() == pb.Outcome_OUTCOME_REJECTED {
@@ -67,15 +67,18 @@ func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateB
 			return nil, err
 		}
 	}
-	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, len(req.GetRequests()))}
+	// One allocation each for the results and the responses of the whole batch, not two per item.
+	n := len(req.GetRequests())
+	results, resps := make([]pb.ValidateBatchResult, n), make([]pb.ValidateResponse, n)
+	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, n)}
 	principal := principalName(ctx)
 	for i, item := range req.GetRequests() {
-		resp, err := s.validate(ctx, principal, item)
-		if err != nil {
-			out.Results[i] = &pb.ValidateBatchResult{Error: clientMessage(err)}
+		out.Results[i] = &results[i]
+		if err := s.validate(ctx, principal, item, &resps[i]); err != nil {
+			results[i].Error = clientMessage(err)
 			continue
 		}
-		out.Results[i] = &pb.ValidateBatchResult{Response: resp}
+		results[i].Response = &resps[i]
 	}
 	return out, nil
 }
@@ -93,14 +96,19 @@ func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateS
 		if err != nil {
 			return err
 		}
-		out := &pb.ValidateStreamResponse{RequestId: msg.GetRequestId()}
-		resp, err := s.grantedValidate(ctx, principal, msg.GetRequest())
-		if err != nil {
-			out.Error = clientMessage(err)
+		// One allocation for the message and its response (grpc-go may read a sent message
+		// lazily, so neither is reused).
+		reply := &struct {
+			out  pb.ValidateStreamResponse
+			resp pb.ValidateResponse
+		}{}
+		reply.out.RequestId = msg.GetRequestId()
+		if err := s.grantedValidate(ctx, principal, msg.GetRequest(), &reply.resp); err != nil {
+			reply.out.Error = clientMessage(err)
 		} else {
-			out.Response = resp
+			reply.out.Response = &reply.resp
 		}
-		if err := stream.Send(out); err != nil {
+		if err := stream.Send(&reply.out); err != nil {
 			return err
 		}
 	}
@@ -132,37 +140,42 @@ func (s *validationService) InjectDrill(ctx context.Context, req *pb.InjectDrill
 	return &pb.InjectDrillResponse{Alert: d.Alert, Severity: d.Severity.String(), AuditSequence: d.Entry.Seq}, nil
 }
 
-// grantedValidate validates req when its subject is granted to the caller.
-func (s *validationService) grantedValidate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+// grantedValidate validates req into resp when its subject is granted to the caller.
+func (s *validationService) grantedValidate(ctx context.Context, principal string, req *pb.ValidateRequest, resp *pb.ValidateResponse) error {
 	if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
-		return nil, err
+		return err
 	}
-	return s.validate(ctx, principal, req)
+	return s.validate(ctx, principal, req, resp)
 }
 
 // validate runs one validation through the engine and the gate, as evidence sent by principal
-// (principalName of the call: batches and streams look it up once, not per payload).
-func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+// (principalName of the call: batches and streams look it up once, not per payload), and
+// writes the answer into resp, a zero ValidateResponse the caller allocated (a batch
+// allocates all of its responses at once).
+func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest, resp *pb.ValidateResponse) error {
 	vreq, err := engineRequest(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Decoded here, not only in the engine, so the gate keeps a sample of the JSON payload.
 	if vreq, err = vreq.DecodeText(); err != nil {
-		return nil, err
+		return err
 	}
 	res, err := s.engine.Validate(ctx, vreq)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d := s.gate.Decide(principal, vreq, res)
-	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
-		SchemaId: int32(res.SchemaID), Version: int32(res.Version),
-		TotalFindings: int32(res.TotalFindings), FindingsTruncated: res.Truncated()}
-	for _, f := range res.Findings {
-		resp.Findings = append(resp.Findings, &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message})
+	resp.Outcome, resp.Mode = outcomeToProto(d.Outcome), modeToProto(d.Mode)
+	resp.SchemaId, resp.Version = int32(res.SchemaID), int32(res.Version)
+	resp.TotalFindings, resp.FindingsTruncated = int32(res.TotalFindings), res.Truncated()
+	if len(res.Findings) > 0 {
+		resp.Findings = make([]*pb.Finding, len(res.Findings))
+		for i, f := range res.Findings {
+			resp.Findings[i] = &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message}
+		}
 	}
-	return resp, nil
+	return nil
 }
 
 // engineRequest turns the wire request into the engine's.
