@@ -31,6 +31,9 @@ type validationService struct {
 	engine   *validate.Engine
 	gate     *governance.Gate
 	maxBatch int
+	// payloads holds the JSON payloads the server's codec decoded (validationCodec); nil
+	// when the service runs without it.
+	payloads *decodedPayloads
 }
 
 // Validate answers one payload. A strict subject's invalid payload is refused with
@@ -153,7 +156,7 @@ func (s *validationService) grantedValidate(ctx context.Context, principal strin
 // writes the answer into resp, a zero ValidateResponse the caller allocated (a batch
 // allocates all of its responses at once).
 func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest, resp *pb.ValidateResponse) error {
-	vreq, err := engineRequest(req)
+	vreq, err := engineRequest(req, s.payloads)
 	if err != nil {
 		return err
 	}
@@ -178,8 +181,10 @@ func (s *validationService) validate(ctx context.Context, principal string, req 
 	return nil
 }
 
-// engineRequest turns the wire request into the engine's.
-func engineRequest(req *pb.ValidateRequest) (validate.Request, error) {
+// engineRequest turns the wire request into the engine's. A JSON payload the server's codec
+// decoded is taken from payloads (nil: none was); any other is converted from its Value.
+func engineRequest(req *pb.ValidateRequest, payloads *decodedPayloads) (validate.Request, error) {
+	decoded, marked, ok := payloads.take(req) // taken first, so a refused request leaves nothing behind
 	if req.GetSubject() == "" {
 		return validate.Request{}, fmt.Errorf("%w: subject is required", validate.ErrBadRequest)
 	}
@@ -189,8 +194,13 @@ func engineRequest(req *pb.ValidateRequest) (validate.Request, error) {
 	}
 	out := validate.Request{Subject: req.GetSubject(), Version: int(req.GetVersion()), SchemaID: int(req.GetSchemaId()),
 		Format: format, Data: req.GetData()}
-	if v := req.GetJson(); v != nil {
-		out.JSON, out.HasJSON = jsonValue(v), true
+	switch {
+	case marked && !ok:
+		return validate.Request{}, errors.New("gateway: the decoded JSON payload of a request is gone (the request was copied after decoding)")
+	case marked:
+		out.JSON, out.HasJSON = decoded, true
+	case req.GetJson() != nil:
+		out.JSON, out.HasJSON = jsonValue(req.GetJson()), true
 	}
 	if text := req.GetJsonText(); text != "" {
 		out.JSONText = []byte(text) // the engine decodes it, numbers exact
@@ -209,11 +219,7 @@ func jsonValue(v *structpb.Value) any {
 	case *structpb.Value_BoolValue:
 		return k.BoolValue
 	case *structpb.Value_NumberValue:
-		f := k.NumberValue
-		if f == math.Trunc(f) && math.Abs(f) < 1e21 {
-			return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
-		}
-		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		return jsonNumber(k.NumberValue)
 	case *structpb.Value_StringValue:
 		return k.StringValue
 	case *structpb.Value_ListValue:
@@ -230,6 +236,15 @@ func jsonValue(v *structpb.Value) any {
 		return out
 	}
 	return nil
+}
+
+// jsonNumber is a Value's number as the engine takes it: an integral double without an
+// exponent (below 1e21), any other in the shortest form that reads back the same.
+func jsonNumber(f float64) json.Number {
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+	}
+	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 }
 
 // principalName is the caller's name for evidence: the authenticated principal's, or
