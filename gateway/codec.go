@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -24,6 +25,8 @@ import (
 // the standard decoder: a field repeated, an unknown field, nesting deeper than
 // maxFastValueDepth) is decoded by the standard codec, so what is accepted, what is refused and
 // with which error (grpc-go answers Internal for every undecodable message) does not change.
+// It encodes the answers of ValidateBatch and ValidateStream itself too, byte for byte as
+// protobuf does (encodeAnswer).
 type validationCodec struct {
 	std      encoding.CodecV2
 	payloads *decodedPayloads
@@ -37,8 +40,14 @@ func newValidationCodec(payloads *decodedPayloads) *validationCodec {
 // Name is the standard codec's: the codec serves the same content-subtype.
 func (c *validationCodec) Name() string { return grpcproto.Name }
 
-// Marshal is the standard codec's.
-func (c *validationCodec) Marshal(v any) (mem.BufferSlice, error) { return c.std.Marshal(v) }
+// Marshal encodes the answers of ValidateBatch and ValidateStream itself (encodeAnswer) and
+// leaves every other message to the standard codec.
+func (c *validationCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if out, ok := encodeAnswer(v); ok {
+		return out, nil
+	}
+	return c.std.Marshal(v)
+}
 
 // Unmarshal decodes the validation requests itself and leaves every other message, and any
 // validation request it does not take, to the standard codec.
@@ -115,3 +124,55 @@ func (d *decodedPayloads) len() int {
 	defer d.mu.Unlock()
 	return len(d.m)
 }
+
+// Field numbers of the messages the codec decodes and encodes itself
+// (proto/schemagate/v1/validation.proto and google/protobuf/struct.proto); TestCodecKnowsEveryField
+// holds them to the API's.
+const (
+	fieldRequestSubject  protowire.Number = 1
+	fieldRequestVersion  protowire.Number = 2
+	fieldRequestSchemaID protowire.Number = 3
+	fieldRequestFormat   protowire.Number = 4
+	fieldRequestData     protowire.Number = 5
+	fieldRequestJSON     protowire.Number = 6
+	fieldRequestJSONText protowire.Number = 7
+
+	fieldBatchRequests protowire.Number = 1
+	fieldBatchSubject  protowire.Number = 2
+
+	fieldStreamRequestID protowire.Number = 1
+	fieldStreamRequest   protowire.Number = 2
+
+	fieldValueNull   protowire.Number = 1
+	fieldValueNumber protowire.Number = 2
+	fieldValueString protowire.Number = 3
+	fieldValueBool   protowire.Number = 4
+	fieldValueStruct protowire.Number = 5
+	fieldValueList   protowire.Number = 6
+
+	fieldStructFields protowire.Number = 1 // map<string, Value>: entries of key 1, value 2
+	fieldEntryKey     protowire.Number = 1
+	fieldEntryValue   protowire.Number = 2
+	fieldListValues   protowire.Number = 1
+
+	fieldBatchResults protowire.Number = 1
+
+	fieldResultResponse protowire.Number = 1
+	fieldResultError    protowire.Number = 2
+
+	fieldStreamRespRequestID protowire.Number = 1
+	fieldStreamRespResponse  protowire.Number = 2
+	fieldStreamRespError     protowire.Number = 3
+
+	fieldRespOutcome   protowire.Number = 1
+	fieldRespMode      protowire.Number = 2
+	fieldRespSchemaID  protowire.Number = 3
+	fieldRespVersion   protowire.Number = 4
+	fieldRespFindings  protowire.Number = 5
+	fieldRespTotal     protowire.Number = 6
+	fieldRespTruncated protowire.Number = 7
+
+	fieldFindingKind    protowire.Number = 1
+	fieldFindingPath    protowire.Number = 2
+	fieldFindingMessage protowire.Number = 3
+)

@@ -20,36 +20,6 @@ const maxFastValueDepth = 512
 // malformed wire bytes, or a message it does not take although it may be valid.
 var errNotFast = errors.New("validation request left to the standard protobuf decoder")
 
-// Field numbers of the messages decoded here (proto/schemagate/v1/validation.proto and
-// google/protobuf/struct.proto).
-const (
-	fieldRequestSubject  protowire.Number = 1
-	fieldRequestVersion  protowire.Number = 2
-	fieldRequestSchemaID protowire.Number = 3
-	fieldRequestFormat   protowire.Number = 4
-	fieldRequestData     protowire.Number = 5
-	fieldRequestJSON     protowire.Number = 6
-	fieldRequestJSONText protowire.Number = 7
-
-	fieldBatchRequests protowire.Number = 1
-	fieldBatchSubject  protowire.Number = 2
-
-	fieldStreamRequestID protowire.Number = 1
-	fieldStreamRequest   protowire.Number = 2
-
-	fieldValueNull   protowire.Number = 1
-	fieldValueNumber protowire.Number = 2
-	fieldValueString protowire.Number = 3
-	fieldValueBool   protowire.Number = 4
-	fieldValueStruct protowire.Number = 5
-	fieldValueList   protowire.Number = 6
-
-	fieldStructFields protowire.Number = 1 // map<string, Value>: entries of key 1, value 2
-	fieldEntryKey     protowire.Number = 1
-	fieldEntryValue   protowire.Number = 2
-	fieldListValues   protowire.Number = 1
-)
-
 // decodeValidation decodes b, the wire bytes of a ValidateRequest, ValidateBatchRequest or
 // ValidateStreamRequest, into m, and each request's json Value into payloads (see
 // validationCodec). It takes the encoding protobuf encoders write: each singular field at most

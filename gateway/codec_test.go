@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -278,4 +279,100 @@ func FuzzDecodeValidation(f *testing.F) {
 			t.Errorf("engine input (-protobuf +codec):\n%s", diff)
 		}
 	})
+}
+
+// drawString is a string for an answer: empty, text, or, when invalid, possibly not valid
+// UTF-8.
+func drawString(t *rapid.T, label string, invalid bool) string {
+	gens := []*rapid.Generator[string]{rapid.Just(""), rapid.String()}
+	if invalid {
+		gens = append(gens, rapid.Just("a\xffb"))
+	}
+	return rapid.OneOf(gens...).Draw(t, label)
+}
+
+// drawResponse is a random ValidateResponse: every field, negative and unknown enum values,
+// findings with empty strings.
+func drawResponse(t *rapid.T, invalid bool) *pb.ValidateResponse {
+	r := &pb.ValidateResponse{
+		Outcome: pb.Outcome(rapid.Int32Range(-1, 5).Draw(t, "outcome")), Mode: pb.ValidationMode(rapid.Int32Range(0, 3).Draw(t, "mode")),
+		SchemaId: rapid.Int32().Draw(t, "schema id"), Version: rapid.Int32().Draw(t, "version"),
+		TotalFindings: rapid.Int32().Draw(t, "total"), FindingsTruncated: rapid.Bool().Draw(t, "truncated"),
+	}
+	for range rapid.IntRange(0, 3).Draw(t, "findings") {
+		r.Findings = append(r.Findings, &pb.Finding{Kind: pb.DriftKind(rapid.Int32Range(0, 20).Draw(t, "kind")),
+			Path: drawString(t, "path", invalid), Message: drawString(t, "message", invalid)})
+	}
+	return r
+}
+
+// TestCodecEncodesAsProtobuf: the codec writes the answers of ValidateBatch and
+// ValidateStream byte for byte as proto.Marshal does, and refuses what it refuses (a string
+// that is not valid UTF-8) with its error.
+func TestCodecEncodesAsProtobuf(t *testing.T) {
+	codec := newValidationCodec(newDecodedPayloads())
+	rapid.Check(t, func(t *rapid.T) {
+		var m proto.Message
+		invalid := rapid.IntRange(0, 9).Draw(t, "invalid UTF-8") == 0 // one message in 10 may hold some
+		if rapid.Bool().Draw(t, "batch") {
+			batch := &pb.ValidateBatchResponse{}
+			for range rapid.IntRange(0, 300).Draw(t, "results") { // past grpc's buffer pooling threshold
+				r := &pb.ValidateBatchResult{}
+				if rapid.Bool().Draw(t, "ran") {
+					r.Response = drawResponse(t, invalid)
+				} else {
+					r.Error = drawString(t, "error", invalid)
+				}
+				batch.Results = append(batch.Results, r)
+			}
+			m = batch
+		} else {
+			msg := &pb.ValidateStreamResponse{RequestId: drawString(t, "request id", invalid), Error: drawString(t, "error", invalid)}
+			if rapid.Bool().Draw(t, "ran") {
+				msg.Response = drawResponse(t, invalid)
+			}
+			m = msg
+		}
+		want, wantErr := proto.Marshal(m)
+		got, err := codec.Marshal(m)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("Marshal error = %v; proto.Marshal's = %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		defer got.Free()
+		if diff := cmp.Diff(want, got.Materialize(), cmpopts.EquateEmpty()); diff != "" { // an empty message is no bytes, nil or not
+			t.Errorf("wire bytes (-proto.Marshal +codec):\n%s", diff)
+		}
+	})
+}
+
+// TestCodecKnowsEveryField: the fields of the messages the codec encodes and decodes itself
+// are the ones it knows. A field added to the API fails here until the codec learns it (the
+// encoder would leave it out; the decoder leaves a message with it to protobuf).
+func TestCodecKnowsEveryField(t *testing.T) {
+	known := map[proto.Message][]protowire.Number{
+		&pb.ValidateRequest{}:        {fieldRequestSubject, fieldRequestVersion, fieldRequestSchemaID, fieldRequestFormat, fieldRequestData, fieldRequestJSON, fieldRequestJSONText},
+		&pb.ValidateBatchRequest{}:   {fieldBatchRequests, fieldBatchSubject},
+		&pb.ValidateStreamRequest{}:  {fieldStreamRequestID, fieldStreamRequest},
+		&structpb.Value{}:            {fieldValueNull, fieldValueNumber, fieldValueString, fieldValueBool, fieldValueStruct, fieldValueList},
+		&structpb.Struct{}:           {fieldStructFields},
+		&structpb.ListValue{}:        {fieldListValues},
+		&pb.ValidateBatchResponse{}:  {fieldBatchResults},
+		&pb.ValidateBatchResult{}:    {fieldResultResponse, fieldResultError},
+		&pb.ValidateStreamResponse{}: {fieldStreamRespRequestID, fieldStreamRespResponse, fieldStreamRespError},
+		&pb.ValidateResponse{}:       {fieldRespOutcome, fieldRespMode, fieldRespSchemaID, fieldRespVersion, fieldRespFindings, fieldRespTotal, fieldRespTruncated},
+		&pb.Finding{}:                {fieldFindingKind, fieldFindingPath, fieldFindingMessage},
+	}
+	for m, want := range known {
+		fields := m.ProtoReflect().Descriptor().Fields()
+		var got []protowire.Number
+		for i := range fields.Len() {
+			got = append(got, fields.Get(i).Number())
+		}
+		if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b protowire.Number) bool { return a < b })); diff != "" {
+			t.Errorf("%s fields (-codec +API):\n%s", m.ProtoReflect().Descriptor().FullName(), diff)
+		}
+	}
 }
