@@ -165,7 +165,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		return nil, err
 	}
 	g.bodyBudget = newByteBudget(cfg.Server.MaxInflightBodyBytes)
-	g.grpcSrv = newGRPCServer(opts.Logger, cfg.Server, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, g.bodyBudget, []serviceRegistration{
+	g.grpcSrv = newGRPCServer(opts.Logger, cfg.Server, auth.ServerCredentials(grpcTLS(tlsCfg)), authn, g.bodyBudget, newValidationCodec(g.validation.payloads), []serviceRegistration{
 		func(s *grpc.Server) { pb.RegisterRegistryServiceServer(s, &registryService{reg: reg}) },
 		func(s *grpc.Server) { pb.RegisterValidationServiceServer(s, g.validation) },
 		func(s *grpc.Server) { pb.RegisterGovernanceServiceServer(s, &governanceService{gate: g.gate}) },
@@ -270,7 +270,7 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 		return gate.AuditRegistryWriteTx(ctx, tx, actor, c)
 	})
 	g.gate = gate
-	g.validation = &validationService{engine: engine, gate: gate, maxBatch: sr.MaxBatchSize}
+	g.validation = &validationService{engine: engine, gate: gate, maxBatch: sr.MaxBatchSize, payloads: newDecodedPayloads()}
 	g.background = append(g.background, engine.Run, func(ctx context.Context) {
 		if err := gate.Run(ctx); err != nil {
 			g.log.Error("evidence flush at shutdown failed: counts since the last flush are lost", "error", err)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -81,10 +82,14 @@ type serviceRegistration func(*grpc.Server)
 //
 // The in-flight budget (inflightUnary) comes right after the error mapping: the message is
 // already decoded, and the call is refused before any other work.
-func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, budget *byteBudget, services []serviceRegistration) *grpc.Server {
+//
+// codec decodes and encodes every message the server receives and sends (validationCodec:
+// the standard protobuf codec, but for the validation requests).
+func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, budget *byteBudget, codec encoding.CodecV2, services []serviceRegistration) *grpc.Server {
 	perms, grants := methodPermissions(), methodGrants()
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
+		grpc.ForceServerCodecV2(codec),
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.GRPCMaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(cfg.GRPCMaxConcurrentStreams)),

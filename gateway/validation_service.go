@@ -31,13 +31,16 @@ type validationService struct {
 	engine   *validate.Engine
 	gate     *governance.Gate
 	maxBatch int
+	// payloads holds the JSON payloads the server's codec decoded (validationCodec); nil
+	// when the service runs without it.
+	payloads *decodedPayloads
 }
 
 // Validate answers one payload. A strict subject's invalid payload is refused with
 // InvalidArgument carrying the ValidateResponse in the status details.
 func (s *validationService) Validate(ctx context.Context, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
-	resp, err := s.validate(ctx, principalName(ctx), req)
-	if err != nil {
+	resp := &pb.ValidateResponse{}
+	if err := s.validate(ctx, principalName(ctx), req, resp); err != nil {
 		return nil, err
 	}
 	if resp.GetOutcome() == pb.Outcome_OUTCOME_REJECTED {
@@ -67,15 +70,18 @@ func (s *validationService) ValidateBatch(ctx context.Context, req *pb.ValidateB
 			return nil, err
 		}
 	}
-	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, len(req.GetRequests()))}
+	// One allocation each for the results and the responses of the whole batch, not two per item.
+	n := len(req.GetRequests())
+	results, resps := make([]pb.ValidateBatchResult, n), make([]pb.ValidateResponse, n)
+	out := &pb.ValidateBatchResponse{Results: make([]*pb.ValidateBatchResult, n)}
 	principal := principalName(ctx)
 	for i, item := range req.GetRequests() {
-		resp, err := s.validate(ctx, principal, item)
-		if err != nil {
-			out.Results[i] = &pb.ValidateBatchResult{Error: clientMessage(err)}
+		out.Results[i] = &results[i]
+		if err := s.validate(ctx, principal, item, &resps[i]); err != nil {
+			results[i].Error = clientMessage(err)
 			continue
 		}
-		out.Results[i] = &pb.ValidateBatchResult{Response: resp}
+		results[i].Response = &resps[i]
 	}
 	return out, nil
 }
@@ -93,14 +99,19 @@ func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateS
 		if err != nil {
 			return err
 		}
-		out := &pb.ValidateStreamResponse{RequestId: msg.GetRequestId()}
-		resp, err := s.grantedValidate(ctx, principal, msg.GetRequest())
-		if err != nil {
-			out.Error = clientMessage(err)
+		// One allocation for the message and its response (grpc-go may read a sent message
+		// lazily, so neither is reused).
+		reply := &struct {
+			out  pb.ValidateStreamResponse
+			resp pb.ValidateResponse
+		}{}
+		reply.out.RequestId = msg.GetRequestId()
+		if err := s.grantedValidate(ctx, principal, msg.GetRequest(), &reply.resp); err != nil {
+			reply.out.Error = clientMessage(err)
 		} else {
-			out.Response = resp
+			reply.out.Response = &reply.resp
 		}
-		if err := stream.Send(out); err != nil {
+		if err := stream.Send(&reply.out); err != nil {
 			return err
 		}
 	}
@@ -132,41 +143,48 @@ func (s *validationService) InjectDrill(ctx context.Context, req *pb.InjectDrill
 	return &pb.InjectDrillResponse{Alert: d.Alert, Severity: d.Severity.String(), AuditSequence: d.Entry.Seq}, nil
 }
 
-// grantedValidate validates req when its subject is granted to the caller.
-func (s *validationService) grantedValidate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
+// grantedValidate validates req into resp when its subject is granted to the caller.
+func (s *validationService) grantedValidate(ctx context.Context, principal string, req *pb.ValidateRequest, resp *pb.ValidateResponse) error {
 	if err := auth.RequireSubject(ctx, req.GetSubject()); err != nil {
-		return nil, err
+		return err
 	}
-	return s.validate(ctx, principal, req)
+	return s.validate(ctx, principal, req, resp)
 }
 
 // validate runs one validation through the engine and the gate, as evidence sent by principal
-// (principalName of the call: batches and streams look it up once, not per payload).
-func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest) (*pb.ValidateResponse, error) {
-	vreq, err := engineRequest(req)
+// (principalName of the call: batches and streams look it up once, not per payload), and
+// writes the answer into resp, a zero ValidateResponse the caller allocated (a batch
+// allocates all of its responses at once).
+func (s *validationService) validate(ctx context.Context, principal string, req *pb.ValidateRequest, resp *pb.ValidateResponse) error {
+	vreq, err := engineRequest(req, s.payloads)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Decoded here, not only in the engine, so the gate keeps a sample of the JSON payload.
 	if vreq, err = vreq.DecodeText(); err != nil {
-		return nil, err
+		return err
 	}
 	res, err := s.engine.Validate(ctx, vreq)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d := s.gate.Decide(principal, vreq, res)
-	resp := &pb.ValidateResponse{Outcome: outcomeToProto(d.Outcome), Mode: modeToProto(d.Mode),
-		SchemaId: int32(res.SchemaID), Version: int32(res.Version),
-		TotalFindings: int32(res.TotalFindings), FindingsTruncated: res.Truncated()}
-	for _, f := range res.Findings {
-		resp.Findings = append(resp.Findings, &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message})
+	resp.Outcome, resp.Mode = outcomeToProto(d.Outcome), modeToProto(d.Mode)
+	resp.SchemaId, resp.Version = int32(res.SchemaID), int32(res.Version)
+	resp.TotalFindings, resp.FindingsTruncated = int32(res.TotalFindings), res.Truncated()
+	if len(res.Findings) > 0 {
+		resp.Findings = make([]*pb.Finding, len(res.Findings))
+		for i, f := range res.Findings {
+			resp.Findings[i] = &pb.Finding{Kind: DriftKindToProto(f.Kind), Path: f.Path, Message: f.Message}
+		}
 	}
-	return resp, nil
+	return nil
 }
 
-// engineRequest turns the wire request into the engine's.
-func engineRequest(req *pb.ValidateRequest) (validate.Request, error) {
+// engineRequest turns the wire request into the engine's. A JSON payload the server's codec
+// decoded is taken from payloads (nil: none was); any other is converted from its Value.
+func engineRequest(req *pb.ValidateRequest, payloads *decodedPayloads) (validate.Request, error) {
+	decoded, marked, ok := payloads.take(req) // taken first, so a refused request leaves nothing behind
 	if req.GetSubject() == "" {
 		return validate.Request{}, fmt.Errorf("%w: subject is required", validate.ErrBadRequest)
 	}
@@ -176,8 +194,13 @@ func engineRequest(req *pb.ValidateRequest) (validate.Request, error) {
 	}
 	out := validate.Request{Subject: req.GetSubject(), Version: int(req.GetVersion()), SchemaID: int(req.GetSchemaId()),
 		Format: format, Data: req.GetData()}
-	if v := req.GetJson(); v != nil {
-		out.JSON, out.HasJSON = jsonValue(v), true
+	switch {
+	case marked && !ok:
+		return validate.Request{}, errors.New("gateway: the decoded JSON payload of a request is gone (the request was copied after decoding)")
+	case marked:
+		out.JSON, out.HasJSON = decoded, true
+	case req.GetJson() != nil:
+		out.JSON, out.HasJSON = jsonValue(req.GetJson()), true
 	}
 	if text := req.GetJsonText(); text != "" {
 		out.JSONText = []byte(text) // the engine decodes it, numbers exact
@@ -196,11 +219,7 @@ func jsonValue(v *structpb.Value) any {
 	case *structpb.Value_BoolValue:
 		return k.BoolValue
 	case *structpb.Value_NumberValue:
-		f := k.NumberValue
-		if f == math.Trunc(f) && math.Abs(f) < 1e21 {
-			return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
-		}
-		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		return jsonNumber(k.NumberValue)
 	case *structpb.Value_StringValue:
 		return k.StringValue
 	case *structpb.Value_ListValue:
@@ -217,6 +236,15 @@ func jsonValue(v *structpb.Value) any {
 		return out
 	}
 	return nil
+}
+
+// jsonNumber is a Value's number as the engine takes it: an integral double without an
+// exponent (below 1e21), any other in the shortest form that reads back the same.
+func jsonNumber(f float64) json.Number {
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+	}
+	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 }
 
 // principalName is the caller's name for evidence: the authenticated principal's, or

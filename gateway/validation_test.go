@@ -276,7 +276,7 @@ func TestValidationMetricsAndDriftReport(t *testing.T) {
 		`schemagate_validations_total{mode="canary",outcome="valid",subject="events-value"} 1`,
 		`schemagate_validations_total{mode="canary",outcome="flagged",subject="events-value"} 2`,
 		`schemagate_drift_findings_total{kind="missing_field",subject="events-value"} 2`,
-		`schemagate_validation_duration_seconds_count 3`,
+		`schemagate_validation_duration_seconds_count 1`, // the first of every 8 validations is timed
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -14,9 +14,9 @@ import (
 	"github.com/schemagate/schemagate/registry"
 )
 
-// TestEngineTimesValidations: with a registerer the engine times every Validate call, served
-// or not, in schemagate_validation_duration_seconds; without one it validates the same and
-// keeps no figures.
+// TestEngineTimesValidations: with a registerer the engine times the first of every 8 Validate
+// calls, served or not, in schemagate_validation_duration_seconds; without one it validates the
+// same and keeps no figures.
 func TestEngineTimesValidations(t *testing.T) {
 	ctx := t.Context()
 	reg := newTestRegistry(t)
@@ -32,20 +32,23 @@ func TestEngineTimesValidations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := Request{Subject: "s", Format: FormatAvroBinary, Data: []byte{2, 'a'}}
-	for _, e := range []*Engine{timed, untimed} {
-		if res, err := e.Validate(ctx, valid); err != nil || res.Invalid() {
-			t.Fatalf("Validate = %+v, %v; want valid", res, err)
-		}
-	}
+	// The first call (timed) is refused; the ninth and the seventeenth (timed) are served.
 	if _, err := timed.Validate(ctx, Request{Subject: "nobody", Data: []byte{0}}); err == nil {
 		t.Fatal("Validate of an unregistered subject succeeded")
+	}
+	valid := Request{Subject: "s", Format: FormatAvroBinary, Data: []byte{2, 'a'}}
+	for range 2 * sampleEvery {
+		for _, e := range []*Engine{timed, untimed} {
+			if res, err := e.Validate(ctx, valid); err != nil || res.Invalid() {
+				t.Fatalf("Validate = %+v, %v; want valid", res, err)
+			}
+		}
 	}
 	if n := testutil.CollectAndCount(metrics, "schemagate_validation_duration_seconds"); n != 1 {
 		t.Fatalf("schemagate_validation_duration_seconds series = %d; want 1", n)
 	}
-	if got := sampleCount(t, metrics); got != 2 {
-		t.Errorf("timed validations = %d; want 2 (one served, one refused)", got)
+	if got := sampleCount(t, metrics); got != 3 {
+		t.Errorf("timed validations = %d of %d; want 3 (the first of every %d: one refused, two served)", got, 2*sampleEvery+1, sampleEvery)
 	}
 	if untimed.metrics != nil {
 		t.Error("an engine without a registerer keeps metrics")
