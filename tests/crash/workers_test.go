@@ -295,7 +295,8 @@ func modeName(proto string) string {
 }
 
 // configurer changes the compatibility level and the registry mode of its subject and
-// registers into it: refused exactly when the subject may be read-only.
+// registers into it: registrations and level changes are refused exactly when the subject may
+// be read-only.
 func (r *round) configurer(ctx context.Context, rng *rand.Rand, st *cfgSubject) {
 	levels := []string{"BACKWARD", "FORWARD", "FULL", "NONE", "BACKWARD_TRANSITIVE", "FULL_TRANSITIVE"}
 	modes := []string{"READONLY", "READWRITE"}
@@ -322,13 +323,26 @@ func (r *round) configurer(ctx context.Context, rng *rand.Rand, st *cfgSubject) 
 			return
 		}
 		if !resp.ok() {
-			r.t.Errorf("PUT %s %v: %s", path, body, resp)
+			// As in Confluent, a read-only subject refuses config changes too (42205); mode
+			// changes are always allowed.
+			if !readOnlyRefusal(resp) || path != "/config/"+st.name || !st.mode["READONLY"] {
+				r.t.Errorf("PUT %s %v while its mode is one of %s: %s", path, body, setString(st.mode), resp)
+			}
 			continue
 		}
 		r.led.acked.config.Add(1)
 		clear(possible)
 		possible[value] = true
 	}
+}
+
+// readOnlyRefusal reports whether resp is Confluent's refusal of a write to a read-only subject
+// (422, error code 42205).
+func readOnlyRefusal(resp reply) bool {
+	var refusal struct {
+		ErrorCode int `json:"error_code"`
+	}
+	return resp.code == http.StatusUnprocessableEntity && json.Unmarshal(resp.body, &refusal) == nil && refusal.ErrorCode == 42205
 }
 
 // registerConfigured registers a ladder schema into the config worker's subject.
@@ -339,15 +353,12 @@ func (r *round) registerConfigured(ctx context.Context, rng *rand.Rand, st *cfgS
 		return false
 	}
 	writable := st.mode[""] || st.mode["READWRITE"]
-	var refusal struct {
-		ErrorCode int `json:"error_code"`
-	}
 	switch {
 	case resp.ok() && writable:
 		r.led.ackRegistration(st.name, logicalKey(text), out.Version, out.ID, out.Schema, true)
 	case resp.ok():
 		r.t.Errorf("register in %s succeeded while its mode is one of %s", st.name, setString(st.mode))
-	case resp.code == http.StatusUnprocessableEntity && json.Unmarshal(resp.body, &refusal) == nil && refusal.ErrorCode == 42205:
+	case readOnlyRefusal(resp):
 		if !st.mode["READONLY"] {
 			r.t.Errorf("register in %s refused as read-only while its mode is one of %s: %s", st.name, setString(st.mode), resp)
 		}
