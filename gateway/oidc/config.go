@@ -23,11 +23,8 @@ import (
 // principal does not act as it (nor count as the same person under the two-person rule).
 const NamePrefix = "oidc:"
 
-// Default values applied where a Config key is left empty.
-var (
-	// DefaultScopes are requested when auth.oidc.scopes is empty.
-	DefaultScopes = []string{"openid", "profile", "email"}
-)
+// defaultScopes are requested when auth.oidc.scopes is empty.
+var defaultScopes = []string{"openid", "profile", "email"}
 
 // defaultNameClaims are tried in order when auth.oidc.name_claim is empty.
 var defaultNameClaims = []string{"preferred_username", "sub"}
@@ -173,7 +170,7 @@ func loopback(host string) bool {
 // scopes returns the scopes to request.
 func (c Config) scopes() []string {
 	if len(c.Scopes) == 0 {
-		return slices.Clone(DefaultScopes)
+		return slices.Clone(defaultScopes)
 	}
 	return slices.Clone(c.Scopes)
 }
