@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/oidc"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 	"github.com/schemagate/schemagate/registry/compatbudget"
@@ -272,6 +273,10 @@ type AuthConfig struct {
 	// and one client may run at most 2 (429). Tokens and cached credentials never wait on it.
 	// 0: one per CPU (the default).
 	MaxConcurrentPasswordChecks int `yaml:"max_concurrent_password_checks"`
+	// OIDC signs people in to the console through an OpenID Provider (see gateway/oidc.Config
+	// for every key and its default). Default: off. It needs auth.principals, since without
+	// them every caller is already the anonymous admin.
+	OIDC oidc.Config `yaml:"oidc"`
 }
 
 // TLSConfig turns on TLS for the HTTP and the gRPC listener (TLS 1.2 or later). Certificates
@@ -304,6 +309,12 @@ func (c Config) validateSecurity() error {
 	}
 	if c.Auth.MaxConcurrentPasswordChecks < 0 {
 		return fmt.Errorf("config: auth.max_concurrent_password_checks %d: want 0 (one per CPU) or more", c.Auth.MaxConcurrentPasswordChecks)
+	}
+	if err := c.Auth.OIDC.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if c.Auth.OIDC.Enabled() && len(c.Auth.Principals) == 0 {
+		return errors.New("config: auth.oidc needs auth.principals: without principals every caller is already the anonymous admin")
 	}
 	t := c.TLS
 	if (t.CertFile == "") != (t.KeyFile == "") {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/gateway/oidc"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/registry"
 )
@@ -244,6 +245,9 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_STORAGE_MAX_IDLE_CONNS", "SCHEMAGATE_STORAGE_CONN_MAX_LIFETIME",
 		"SCHEMAGATE_STORAGE_CHANGE_POLL_INTERVAL", "SCHEMAGATE_STORAGE_RESYNC_INTERVAL", "SCHEMAGATE_LOG_FORMAT",
 		"SCHEMAGATE_LOG_LEVEL", "SCHEMAGATE_AUTH_PRINCIPALS", "SCHEMAGATE_AUTH_MAX_FAILURES", "SCHEMAGATE_AUTH_FAILURE_WINDOW", "SCHEMAGATE_AUTH_MAX_CONCURRENT_PASSWORD_CHECKS",
+		"SCHEMAGATE_AUTH_OIDC_ISSUER", "SCHEMAGATE_AUTH_OIDC_CLIENT_ID", "SCHEMAGATE_AUTH_OIDC_CLIENT_SECRET_FILE", "SCHEMAGATE_AUTH_OIDC_REDIRECT_URL",
+		"SCHEMAGATE_AUTH_OIDC_SCOPES", "SCHEMAGATE_AUTH_OIDC_ROLE_CLAIM", "SCHEMAGATE_AUTH_OIDC_NAME_CLAIM", "SCHEMAGATE_AUTH_OIDC_MAPPINGS",
+		"SCHEMAGATE_AUTH_OIDC_COOKIE_KEY_FILE",
 		"SCHEMAGATE_TLS_CERT_FILE", "SCHEMAGATE_TLS_KEY_FILE", "SCHEMAGATE_TLS_CLIENT_CA_FILE",
 		"SCHEMAGATE_SCHEMA_REGISTRY_VALIDATION_MODE", "SCHEMAGATE_SCHEMA_REGISTRY_VALIDATOR_CACHE_BYTES",
 		"SCHEMAGATE_SCHEMA_REGISTRY_MAX_PAYLOAD_BYTES", "SCHEMAGATE_SCHEMA_REGISTRY_MAX_JSON_DEPTH",
@@ -516,6 +520,53 @@ func TestUpstreamRefusedAtStart(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New: %v; want it to name %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestOIDCConfig loads auth.oidc from a file and the environment, and refuses it at start-up
+// when it is incomplete or when there are no principals.
+func TestOIDCConfig(t *testing.T) {
+	file := writeFile(t, `
+auth:
+  principals:
+    - {name: ops, roles: [oncall], token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}
+  oidc:
+    issuer: https://idp.example/realms/main
+    client_id: schemagate
+    client_secret_file: /run/secrets/oidc-client-secret
+    redirect_url: https://schemagate.example/ui/oidc/callback
+    role_claim: groups
+    mappings:
+      - {claim_value: schema-leads, roles: [governance-lead], subjects: ["orders-*"]}
+`)
+	cfg, err := LoadConfig(file, envMap(map[string]string{"SCHEMAGATE_AUTH_OIDC_SCOPES": "[openid, groups]"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := oidc.Config{Issuer: "https://idp.example/realms/main", ClientID: "schemagate", ClientSecretFile: "/run/secrets/oidc-client-secret",
+		RedirectURL: "https://schemagate.example/ui/oidc/callback", Scopes: []string{"openid", "groups"}, RoleClaim: "groups",
+		Mappings: []oidc.Mapping{{ClaimValue: "schema-leads", Roles: []string{"governance-lead"}, Subjects: []string{"orders-*"}}}}
+	if diff := cmp.Diff(want, cfg.Auth.OIDC); diff != "" {
+		t.Errorf("auth.oidc (-want +got):\n%s", diff)
+	}
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string
+	}{
+		{"complete", func(*Config) {}, ""},
+		{"no principals", func(c *Config) { c.Auth.Principals = nil }, "auth.oidc needs auth.principals"},
+		{"no role claim", func(c *Config) { c.Auth.OIDC.RoleClaim = "" }, "config: auth.oidc.role_claim is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			tt.edit(&c)
+			err := c.Validate()
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Validate = %v; want %q", err, tt.wantErr)
 			}
 		})
 	}
