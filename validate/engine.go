@@ -153,9 +153,8 @@ type Request struct {
 // DecodeText returns r with its JSONText decoded into JSON (HasJSON set, JSONText nil), numbers
 // as json.Number; r unchanged when it has no JSONText. With FormatProtobufJSON the text is
 // checked and moved to Data instead, as Protobuf JSON is validated as text. Validate does this
-// itself; a caller that
-// hands the request on after validating (to the governance gate, which keeps payload samples)
-// decodes first so both see the same payload. Malformed text, or JSONText with JSON, is
+// itself; a caller that hands the request on after validating (to the governance gate, which
+// keeps payload samples) decodes first so both see the same payload. Malformed text, or JSONText with JSON, is
 // ErrBadRequest. The size limit is not checked here: Validate measures the decoded value as
 // compact JSON, the same for text as for a decoded value; the text itself is bounded by the
 // transport (gRPC's message size, the /v1 body limit).
@@ -494,11 +493,7 @@ func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Fi
 	all := func(findings []Finding) ([]Finding, int, error) { return findings, len(findings), nil }
 	avroJSON := func(v any, lim Limits) ([]Finding, int) { return validateAvroJSON(c.avro, v, lim) }
 	if format == FormatUnspecified { // a JSON payload: Validate has made binary data CONFLUENT
-		format = map[registry.SchemaType]Format{registry.SchemaTypeAvro: FormatAvroJSON,
-			registry.SchemaTypeProtobuf: FormatProtobufJSON}[c.typ]
-		if format == FormatUnspecified {
-			format = FormatJSON
-		}
+		format = jsonFormatOf(c.typ)
 	}
 	switch {
 	case req.MessageName != "" && c.typ != registry.SchemaTypeProtobuf:
@@ -545,6 +540,17 @@ func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Fi
 	return nil, 0, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
 }
 
+// jsonFormatOf is the format of a JSON payload for a schema of type t.
+func jsonFormatOf(t registry.SchemaType) Format {
+	switch t {
+	case registry.SchemaTypeAvro:
+		return FormatAvroJSON
+	case registry.SchemaTypeProtobuf:
+		return FormatProtobufJSON
+	}
+	return FormatJSON
+}
+
 // formatSchemaType is the schema type format needs, "" for CONFLUENT (any type).
 func formatSchemaType(format Format) registry.SchemaType {
 	switch format {
@@ -569,18 +575,20 @@ func schemaTypeName(t registry.SchemaType) string {
 	return "a " + string(t) + " schema"
 }
 
-// formatAdvice says what to send instead of format to a schema of type t.
+// formatAdvice says what to send instead of format, which a schema of type t cannot take.
 func formatAdvice(format Format, t registry.SchemaType) string {
-	if format == FormatJSON || format == FormatAvroJSON || format == FormatProtobufJSON {
-		json := map[registry.SchemaType]string{registry.SchemaTypeAvro: "AVRO_JSON", registry.SchemaTypeJSON: "JSON",
-			registry.SchemaTypeProtobuf: "PROTOBUF_JSON"}[t]
-		return "use " + json + " for JSON payloads"
-	}
-	if t == registry.SchemaTypeProtobuf {
+	isJSON := format == FormatJSON || format == FormatAvroJSON || format == FormatProtobufJSON
+	switch {
+	case isJSON && t == registry.SchemaTypeAvro:
+		return "use AVRO_JSON for JSON payloads"
+	case isJSON && t == registry.SchemaTypeProtobuf:
+		return "use PROTOBUF_JSON for JSON payloads"
+	case t == registry.SchemaTypeAvro:
+		return "use AVRO_BINARY or CONFLUENT for binary payloads"
+	case t == registry.SchemaTypeProtobuf:
 		return "use PROTOBUF or CONFLUENT for binary payloads"
 	}
-	return "use CONFLUENT for binary payloads, or " + map[registry.SchemaType]string{registry.SchemaTypeAvro: "AVRO_BINARY",
-		registry.SchemaTypeJSON: "JSON"}[t]
+	return "use JSON, or CONFLUENT for a framed JSON payload"
 }
 
 // maxInlineIndexes is how many message indexes a framed Protobuf payload names without the

@@ -151,7 +151,7 @@ func TestEngineProtobuf(t *testing.T) {
 		{"JSON on a Protobuf schema", Request{Subject: "shop", Format: FormatJSON, Data: []byte(`{}`)},
 			refused(fmt.Sprintf("schema %d is a PROTOBUF schema; use PROTOBUF_JSON for JSON payloads", shop))},
 		{"PROTOBUF on an Avro schema", Request{Subject: "avro", Format: FormatProtobuf, Data: []byte{2, 'a'}},
-			refused(fmt.Sprintf("schema %d is an Avro schema; use CONFLUENT for binary payloads, or AVRO_BINARY", avroID))},
+			refused(fmt.Sprintf("schema %d is an Avro schema; use AVRO_BINARY or CONFLUENT for binary payloads", avroID))},
 		{"PROTOBUF_JSON on an Avro schema", Request{Subject: "avro", Format: FormatProtobufJSON, Data: []byte(`"a"`)},
 			refused(fmt.Sprintf("schema %d is an Avro schema; use AVRO_JSON for JSON payloads", avroID))},
 		{"a message name on an Avro schema", Request{Subject: "avro", Format: FormatAvroBinary, MessageName: "shop.Order", Data: []byte{2, 'a'}},
