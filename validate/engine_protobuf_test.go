@@ -78,6 +78,9 @@ func TestEngineProtobuf(t *testing.T) {
 	}
 	shop := register("shop", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: engineShopProto})
 	evt := register("evt", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: `syntax = "proto3"; package evt; message Event { string name = 1; int64 seq = 2; }`})
+	stamped := register("stamped", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: `syntax = "proto3"; package st;
+import "google/protobuf/timestamp.proto";
+message Stamped { google.protobuf.Timestamp at = 1; map<string, int32> counts = 2; }`})
 	avroID := register("avro", registry.SchemaInput{Type: registry.SchemaTypeAvro, Text: `"string"`})
 	e, err := NewEngine(Options{Source: reg})
 	if err != nil {
@@ -124,6 +127,13 @@ func TestEngineProtobuf(t *testing.T) {
 			MessageName: ".shop.Order.Line", Data: line}, atShop()},
 		{"raw, an Order is not a Refund", Request{Subject: "shop", Format: FormatProtobuf, MessageName: "shop.Refund", Data: order},
 			atShop(Finding{Kind: KindUnknownField, Message: "2"}, Finding{Kind: KindUnknownField, Message: "3"}, Finding{Kind: KindUnknownField, Message: "4"})},
+		{"raw, a field of an imported type", Request{Subject: "stamped", Format: FormatProtobuf,
+			Data: pbField(nil, 1, pbField(pbField(nil, 1, 1700000000), 2, 5))}, outcome{SchemaID: stamped, Version: 1}},
+		{"raw, a map entry of the wrong type", Request{Subject: "stamped", Format: FormatProtobuf, MessageName: "st.Stamped",
+			Data: pbField(nil, 2, pbField(pbField(nil, 1, "a"), 2, "x"))},
+			outcome{SchemaID: stamped, Version: 1, Findings: []Finding{{Kind: KindTypeMismatch, Path: "/counts/a"}}}},
+		{"raw, a message of an import is not the schema's", Request{Subject: "stamped", Format: FormatProtobuf,
+			MessageName: "google.protobuf.Timestamp", Data: []byte{}}, refused(`no message "google.protobuf.Timestamp" in the schema`)},
 		{"raw, a message the schema does not declare", Request{Subject: "shop", Format: FormatProtobuf, MessageName: "shop.Nope", Data: order},
 			refused(`no message "shop.Nope" in the schema`)},
 
