@@ -78,6 +78,10 @@ func TestEngineProtobuf(t *testing.T) {
 	}
 	shop := register("shop", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: engineShopProto})
 	evt := register("evt", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: `syntax = "proto3"; package evt; message Event { string name = 1; int64 seq = 2; }`})
+	evtText := `syntax = "proto3"; package evt; message Event { string name = 1; int64 seq = 2; }`
+	register("evolving", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: evtText}) // evt's schema, ID and all
+	evolved := register("evolving", registry.SchemaInput{Type: registry.SchemaTypeProtobuf,
+		Text: `syntax = "proto3"; package evt; message Event { string name = 1; int64 seq = 2; string source = 3; }`})
 	stamped := register("stamped", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: `syntax = "proto3"; package st;
 import "google/protobuf/timestamp.proto";
 message Stamped { google.protobuf.Timestamp at = 1; map<string, int32> counts = 2; }`})
@@ -120,6 +124,11 @@ message Stamped { google.protobuf.Timestamp at = 1; map<string, int32> counts = 
 			atShop(Finding{Kind: KindEnumViolation, Path: "/status"})},
 		{"framed with the ID of another subject's schema", Request{Subject: "shop", Data: pbFramed(evt, []int{0}, nil)},
 			outcome{Findings: []Finding{{Kind: KindUnknownSchemaID, Message: fmt.Sprintf("schema ID %d is not registered under subject \"shop\"", evt)}}}},
+		{"framed with an older version's ID: valid, stale", Request{Subject: "evolving", Data: pbFramed(evt, []int{0}, pbField(nil, 1, "n"))},
+			outcome{SchemaID: evt, Version: 1, Findings: []Finding{{Kind: KindStaleSchemaVersion,
+				Message: fmt.Sprintf("framed with schema ID %d (version 1 of \"evolving\"); the latest version is 2", evt)}}}},
+		{"framed with the latest version's ID", Request{Subject: "evolving", Data: pbFramed(evolved, []int{0}, pbField(nil, 3, "s"))},
+			outcome{SchemaID: evolved, Version: 2}},
 
 		{"raw, the first message by default", Request{Subject: "shop", Format: FormatProtobuf, Data: order}, atShop()},
 		{"raw, named message", Request{Subject: "shop", Version: 1, Format: FormatProtobuf, MessageName: "shop.Refund", Data: pbField(nil, 1, 7)}, atShop()},
@@ -237,6 +246,35 @@ func TestEngineFramedProtobufDoesNotAllocate(t *testing.T) {
 			t.Errorf("%s: %v allocations per valid payload, want 0", name, allocs)
 		}
 	}
+}
+
+// FuzzEngineProtobuf feeds arbitrary bytes to the engine as the body of a Confluent frame,
+// as a raw message and as Protobuf JSON text, to see if the Protobuf paths can be made to
+// panic: any bytes are findings or a bad request (malformed JSON text), never another error.
+func FuzzEngineProtobuf(f *testing.F) {
+	line := pbField(pbField(nil, 1, "sku-1"), 2, 2)
+	for _, seed := range [][]byte{
+		{0}, {2, 0, 0}, {4, 0, 2}, {1}, {0x80}, {0x7e},
+		append([]byte{0}, pbField(pbField(nil, 1, 7), 4, line)...),
+		append([]byte{2, 2}, pbField(nil, 1, 7)...),
+		[]byte(`{"id":"7","lines":[{"sku":"a"}]}`), []byte(`{"id":"x","id":1}`),
+	} {
+		f.Add(seed)
+	}
+	e, id := shopEngine(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		framed := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(id)), body...)
+		for _, req := range []Request{
+			{Subject: "s", Data: framed},
+			{Subject: "s", Format: FormatProtobuf, Data: body},
+			{Subject: "s", Format: FormatProtobuf, MessageName: "shop.Order.Line", Data: body},
+			{Subject: "s", Format: FormatProtobufJSON, Data: body},
+		} {
+			if _, err := e.Validate(t.Context(), req); err != nil && !errors.Is(err, ErrBadRequest) {
+				t.Fatalf("Validate(format %d, %x): %v", req.Format, body, err)
+			}
+		}
+	})
 }
 
 // BenchmarkEngineValidateProtobuf is BenchmarkEngineValidate for a Protobuf message framed with
