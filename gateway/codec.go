@@ -136,6 +136,7 @@ const (
 	fieldRequestData     protowire.Number = 5
 	fieldRequestJSON     protowire.Number = 6
 	fieldRequestJSONText protowire.Number = 7
+	fieldRequestMessage  protowire.Number = 8
 
 	fieldBatchRequests protowire.Number = 1
 	fieldBatchSubject  protowire.Number = 2

@@ -98,6 +98,8 @@ func decodeRequest(b []byte, req *pb.ValidateRequest, payloads *decodedPayloads,
 			value = s
 		case num == fieldRequestJSONText && typ == protowire.BytesType:
 			req.JsonText, err = utf8String(s)
+		case num == fieldRequestMessage && typ == protowire.BytesType:
+			req.MessageName, err = utf8String(s)
 		default:
 			err = errNotFast
 		}

@@ -99,14 +99,15 @@ func drawValue(t *rapid.T, depth int) *structpb.Value {
 	}
 }
 
-// drawRequest is a random ValidateRequest: any subject, version, schema ID and format (unknown
-// ones too), and a payload in data (possibly empty), json or json_text, or none.
+// drawRequest is a random ValidateRequest: any subject, version, schema ID, format (unknown
+// ones too) and message name, and a payload in data (possibly empty), json or json_text, or none.
 func drawRequest(t *rapid.T) *pb.ValidateRequest {
 	req := &pb.ValidateRequest{
-		Subject:  rapid.SampledFrom([]string{"", "orders-value", "payments-value"}).Draw(t, "subject"),
-		Version:  rapid.Int32().Draw(t, "version"),
-		SchemaId: rapid.Int32().Draw(t, "schema id"),
-		Format:   pb.PayloadFormat(rapid.Int32Range(0, 6).Draw(t, "format")),
+		Subject:     rapid.SampledFrom([]string{"", "orders-value", "payments-value"}).Draw(t, "subject"),
+		Version:     rapid.Int32().Draw(t, "version"),
+		SchemaId:    rapid.Int32().Draw(t, "schema id"),
+		Format:      pb.PayloadFormat(rapid.Int32Range(0, 8).Draw(t, "format")),
+		MessageName: rapid.SampledFrom([]string{"", "shop.Order", ".shop.Order.Line"}).Draw(t, "message name"),
 	}
 	switch rapid.IntRange(0, 3).Draw(t, "payload") {
 	case 0:
@@ -353,7 +354,7 @@ func TestCodecEncodesAsProtobuf(t *testing.T) {
 // encoder would leave it out; the decoder leaves a message with it to protobuf).
 func TestCodecKnowsEveryField(t *testing.T) {
 	known := map[proto.Message][]protowire.Number{
-		&pb.ValidateRequest{}:        {fieldRequestSubject, fieldRequestVersion, fieldRequestSchemaID, fieldRequestFormat, fieldRequestData, fieldRequestJSON, fieldRequestJSONText},
+		&pb.ValidateRequest{}:        {fieldRequestSubject, fieldRequestVersion, fieldRequestSchemaID, fieldRequestFormat, fieldRequestData, fieldRequestJSON, fieldRequestJSONText, fieldRequestMessage},
 		&pb.ValidateBatchRequest{}:   {fieldBatchRequests, fieldBatchSubject},
 		&pb.ValidateStreamRequest{}:  {fieldStreamRequestID, fieldStreamRequest},
 		&structpb.Value{}:            {fieldValueNull, fieldValueNumber, fieldValueString, fieldValueBool, fieldValueStruct, fieldValueList},

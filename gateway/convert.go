@@ -94,6 +94,10 @@ func payloadFormatFromProto(f pb.PayloadFormat) (validate.Format, error) {
 		return validate.FormatAvroJSON, nil
 	case pb.PayloadFormat_PAYLOAD_FORMAT_JSON:
 		return validate.FormatJSON, nil
+	case pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF:
+		return validate.FormatProtobuf, nil
+	case pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF_JSON:
+		return validate.FormatProtobufJSON, nil
 	}
 	return 0, fmt.Errorf("%w: unknown payload format %d", validate.ErrBadRequest, f)
 }

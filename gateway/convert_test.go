@@ -66,3 +66,31 @@ func TestSchemaTypesMapOneToOne(t *testing.T) {
 		t.Errorf("SchemaTypeFromProto(99) err = %v; want ErrInvalidSchema", err)
 	}
 }
+
+// TestPayloadFormatsMapOneToOne: every protobuf payload format maps to its own engine format,
+// and a number the API does not define is refused as a bad request.
+func TestPayloadFormatsMapOneToOne(t *testing.T) {
+	got := map[pb.PayloadFormat]validate.Format{}
+	for v := range pb.PayloadFormat_name {
+		f, err := payloadFormatFromProto(pb.PayloadFormat(v))
+		if err != nil {
+			t.Errorf("%s: %v", pb.PayloadFormat(v), err)
+		}
+		got[pb.PayloadFormat(v)] = f
+	}
+	want := map[pb.PayloadFormat]validate.Format{
+		pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED:   validate.FormatUnspecified,
+		pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY:   validate.FormatAvroBinary,
+		pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT:     validate.FormatConfluent,
+		pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON:     validate.FormatAvroJSON,
+		pb.PayloadFormat_PAYLOAD_FORMAT_JSON:          validate.FormatJSON,
+		pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF:      validate.FormatProtobuf,
+		pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF_JSON: validate.FormatProtobufJSON,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("payloadFormatFromProto (-want +got):\n%s", diff)
+	}
+	if _, err := payloadFormatFromProto(99); !errors.Is(err, validate.ErrBadRequest) {
+		t.Errorf("payloadFormatFromProto(99) err = %v; want ErrBadRequest", err)
+	}
+}

@@ -193,7 +193,7 @@ func engineRequest(req *pb.ValidateRequest, payloads *decodedPayloads) (validate
 		return validate.Request{}, err
 	}
 	out := validate.Request{Subject: req.GetSubject(), Version: int(req.GetVersion()), SchemaID: int(req.GetSchemaId()),
-		Format: format, Data: req.GetData()}
+		Format: format, Data: req.GetData(), MessageName: req.GetMessageName()}
 	switch {
 	case marked && !ok:
 		return validate.Request{}, errors.New("gateway: the decoded JSON payload of a request is gone (the request was copied after decoding)")

@@ -19,10 +19,10 @@ func newBenchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure validation throughput on this machine and print ratios to the in-process engine",
 		Long: "Starts a gateway on loopback with a temporary data directory, registers small (~200 B) and\n" +
-			"medium (~4 KiB) Avro and JSON records, and measures the in-process engine (the baseline),\n" +
-			"ValidateStream, ValidateBatch at 100 per call, HTTP validate, unary Validate against a no-op\n" +
-			"unary RPC (p50), and the cost of recording evidence. Ratios come from one run, so they hold\n" +
-			"on a noisy machine better than absolute figures.",
+			"medium (~4 KiB) Avro, JSON and Protobuf records, and measures the in-process engine (the\n" +
+			"baseline), ValidateStream, ValidateBatch at 100 per call, HTTP validate, unary Validate\n" +
+			"against a no-op unary RPC (p50), and the cost of recording evidence. Ratios come from one\n" +
+			"run, so they hold on a noisy machine better than absolute figures.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rows, err := bench.Run(cmd.Context(), bench.Options{Duration: d})

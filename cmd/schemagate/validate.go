@@ -30,27 +30,31 @@ const (
 
 // validateFlags are the flags of `schemagate validate`.
 type validateFlags struct {
-	file, format      string
-	version, schemaID int32
+	file, format, message string
+	version, schemaID     int32
 }
 
 func newValidateCmd(f *clientFlags) *cobra.Command {
 	var v validateFlags
 	cmd := &cobra.Command{
-		Use:   "validate SUBJECT --file F [--format JSON|AVRO_JSON|CONFLUENT|AVRO_BINARY] [--version N]",
+		Use:   "validate SUBJECT --file F [--format JSON|AVRO_JSON|CONFLUENT|AVRO_BINARY|PROTOBUF|PROTOBUF_JSON] [--message M] [--version N]",
 		Short: "Validate a payload; exit 0 valid, 1 flagged (canary), 2 rejected (strict), 3 error",
 		Long: "Validate a payload against the subject's schema. Without --format, a file holding JSON is\n" +
 			"sent as a JSON payload (JSON or Avro JSON, as the schema's type says), a file starting with\n" +
 			"the magic byte 0 as Confluent-framed binary, and anything else is refused: raw Avro binary\n" +
-			"needs --format AVRO_BINARY. JSON goes as text, so numbers stay exactly as written\n" +
-			"(9007199254740993 is not rounded to a double). Prints the outcome and every finding.\n\n" +
+			"needs --format AVRO_BINARY, a raw Protobuf message --format PROTOBUF. A JSON file against a\n" +
+			"Protobuf schema is read in the Protobuf JSON mapping. --message names the Protobuf message\n" +
+			"type of a PROTOBUF or PROTOBUF_JSON payload (default: the first the schema declares). JSON\n" +
+			"goes as text, so numbers stay exactly as written (9007199254740993 is not rounded to a\n" +
+			"double). Prints the outcome and every finding.\n\n" +
 			"Exit codes: 0 valid, 1 flagged (canary), 2 rejected (strict), 3 any error (usage, unreadable\n" +
 			"payload file, unreachable server, unknown subject, …): an error is never a verdict.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return v.run(cmd, f, args[0]) },
 	}
 	cmd.Flags().StringVar(&v.file, "file", "", "payload file (- for standard input)")
-	cmd.Flags().StringVar(&v.format, "format", "", "payload format: JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY")
+	cmd.Flags().StringVar(&v.format, "format", "", "payload format: JSON, AVRO_JSON, CONFLUENT, AVRO_BINARY, PROTOBUF or PROTOBUF_JSON")
+	cmd.Flags().StringVar(&v.message, "message", "", "full name of the Protobuf message type (pkg.Message) of a PROTOBUF or PROTOBUF_JSON payload")
 	cmd.Flags().Int32Var(&v.version, "version", 0, "subject version to check against (default latest)")
 	cmd.Flags().Int32Var(&v.schemaID, "schema-id", 0, "schema ID to check against")
 	_ = cmd.MarkFlagRequired("file")
@@ -86,7 +90,7 @@ func (v *validateFlags) request(stdin io.Reader, subject string) (*pb.ValidateRe
 	if err != nil {
 		return nil, err
 	}
-	req.Version, req.SchemaId = v.version, v.schemaID
+	req.Version, req.SchemaId, req.MessageName = v.version, v.schemaID, v.message
 	return req, nil
 }
 
@@ -98,13 +102,14 @@ func parsePayloadFormat(format string) (pb.PayloadFormat, error) {
 	}
 	v, ok := pb.PayloadFormat_value["PAYLOAD_FORMAT_"+strings.ToUpper(format)]
 	if !ok || v == 0 {
-		return 0, fmt.Errorf("--format %q: want JSON, AVRO_JSON, CONFLUENT or AVRO_BINARY", format)
+		return 0, fmt.Errorf("--format %q: want JSON, AVRO_JSON, CONFLUENT, AVRO_BINARY, PROTOBUF or PROTOBUF_JSON", format)
 	}
 	return pb.PayloadFormat(v), nil
 }
 
-// validateRequest builds the request for a payload file. With --format CONFLUENT or
-// AVRO_BINARY the file is sent as binary data; with JSON or AVRO_JSON it must parse as JSON.
+// validateRequest builds the request for a payload file. With --format CONFLUENT, AVRO_BINARY
+// or PROTOBUF the file is sent as binary data; with JSON, AVRO_JSON or PROTOBUF_JSON it must
+// parse as JSON.
 // Without --format the file is sniffed (see [sniffPayload]).
 func validateRequest(subject string, raw []byte, format string) (*pb.ValidateRequest, error) {
 	f, err := parsePayloadFormat(format)
@@ -113,7 +118,7 @@ func validateRequest(subject string, raw []byte, format string) (*pb.ValidateReq
 	}
 	req := &pb.ValidateRequest{Subject: subject, Format: f}
 	switch f {
-	case pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT, pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY:
+	case pb.PayloadFormat_PAYLOAD_FORMAT_CONFLUENT, pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_BINARY, pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF:
 		req.Data = raw
 		return req, nil
 	case pb.PayloadFormat_PAYLOAD_FORMAT_UNSPECIFIED:
@@ -155,7 +160,7 @@ func sniffPayload(raw []byte) (isJSON bool, _ error) {
 	}
 	if raw[0] != confluentMagic {
 		return false, fmt.Errorf("payload: the file is neither JSON nor Confluent-framed (its first byte is 0x%02x, not the magic byte 0): "+
-			"for raw Avro binary pass --format AVRO_BINARY, with --version or --schema-id", raw[0])
+			"for raw Avro binary pass --format AVRO_BINARY, for a raw Protobuf message --format PROTOBUF, with --version or --schema-id", raw[0])
 	}
 	return false, nil
 }

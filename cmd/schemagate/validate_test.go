@@ -71,6 +71,50 @@ func TestValidateCLI(t *testing.T) {
 	}
 }
 
+// TestValidateCLIProtobuf runs `schemagate validate` on Protobuf payloads against the real
+// server: a Confluent frame and a JSON file sniffed, raw binary with --format PROTOBUF and
+// --message, Protobuf JSON with findings, and a message the schema does not declare (an error,
+// exit 3, not a verdict).
+func TestValidateCLIProtobuf(t *testing.T) {
+	s := serverInMode(t, "canary")
+	registerREST(t, s, "orders-value", map[string]string{"schemaType": "PROTOBUF",
+		"schema": `syntax = "proto3"; package shop; message Order { string id = 1; int64 cents = 2; } message Refund { string order_id = 1; }`})
+	dir := t.TempDir()
+	write := func(name string, content []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	order := []byte{0x0a, 2, 'o', '1', 0x10, 0xfa, 0x01} // id "o1", cents 250
+	framed := write("order.bin", append([]byte{0, 0, 0, 0, 2, 0}, order...))
+	raw := write("order.pb", order)
+	orderJSON := write("order.json", []byte(`{"id":"o1","cents":"9007199254740993"}`))
+	badJSON := write("bad.json", []byte(`{"id":5,"total":1}`))
+	for _, tt := range []struct {
+		name, file, format string
+		extra              []string
+		wantExit           int
+		wantOut            []string
+	}{
+		{"framed, sniffed", framed, "", nil, exitValid, []string{"VALID (mode canary, schema ID 2, version 1)"}},
+		{"raw, first message", raw, "PROTOBUF", nil, exitValid, []string{"VALID (mode canary, schema ID 2"}},
+		{"raw, read as a Refund", raw, "PROTOBUF", []string{"--message", "shop.Refund"}, exitFlagged, []string{"FLAGGED", "unknown_field"}},
+		{"JSON, sniffed", orderJSON, "", nil, exitValid, []string{"VALID (mode canary"}},
+		{"JSON with findings", badJSON, "PROTOBUF_JSON", []string{"--message", "shop.Order"}, exitFlagged,
+			[]string{"FLAGGED", "type_mismatch", "/id", "unknown_field", "/total"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			runValidate(t, s, "orders-value", tt.file, tt.format, tt.wantExit, tt.wantOut, tt.extra...)
+		})
+	}
+	out, errOut, exit := harness.Run(t, nil, "validate", "orders-value", "--file", raw, "--format", "PROTOBUF", "--message", "shop.Nope", "--server", s.GRPCAddr)
+	if exit != exitError || out != "" || !strings.Contains(errOut, `no message "shop.Nope" in the schema`) {
+		t.Errorf("unknown message: exit %d, stdout %q, stderr %q; want exit 3 naming the message", exit, out, errOut)
+	}
+}
+
 // TestValidateCLINumbersStayExact runs `schemagate validate` with files whose numbers a double
 // cannot hold, against a JSON Schema whose maximum is 2^53: the CLI sends the file as text, so
 // 9007199254740993 is over the maximum (flagged, quoted as written) and 9007199254740992 is at
@@ -103,14 +147,15 @@ func TestValidateCLINumbersStayExact(t *testing.T) {
 	}
 }
 
-// runValidate runs `schemagate validate subject --file file [--format format]` against s and
-// fails unless it exits wantExit with every one of wantOut in its output.
-func runValidate(t *testing.T, s *harness.Server, subject, file, format string, wantExit int, wantOut []string) {
+// runValidate runs `schemagate validate subject --file file [--format format] [extra...]`
+// against s and fails unless it exits wantExit with every one of wantOut in its output.
+func runValidate(t *testing.T, s *harness.Server, subject, file, format string, wantExit int, wantOut []string, extra ...string) {
 	t.Helper()
 	args := []string{"validate", subject, "--file", file, "--server", s.GRPCAddr}
 	if format != "" {
 		args = append(args, "--format", format)
 	}
+	args = append(args, extra...)
 	out, errOut, exit := harness.Run(t, nil, args...)
 	if exit != wantExit {
 		t.Errorf("exit = %d; want %d (stdout %q, stderr %q)", exit, wantExit, out, errOut)
@@ -207,6 +252,11 @@ func TestValidateRequestSniffsTheFile(t *testing.T) {
 		{name: "JSON with --format AVRO_JSON", raw: `{"name":"ada"}`, format: "AVRO_JSON",
 			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON, JsonText: user}},
 		{name: "binary with --format JSON", raw: string(frame), format: "JSON", wantErr: "payload: the file is not valid JSON"},
+		{name: "raw Protobuf", raw: "\x08\x07", wantErr: "for a raw Protobuf message --format PROTOBUF"},
+		{name: "raw Protobuf with --format", raw: "\x08\x07", format: "protobuf",
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF, Data: []byte("\x08\x07")}},
+		{name: "JSON with --format PROTOBUF_JSON", raw: user, format: "PROTOBUF_JSON",
+			want: &pb.ValidateRequest{Subject: "s", Format: pb.PayloadFormat_PAYLOAD_FORMAT_PROTOBUF_JSON, JsonText: user}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := validateRequest("s", []byte(tt.raw), tt.format)

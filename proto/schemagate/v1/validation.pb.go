@@ -38,6 +38,12 @@ const (
 	PayloadFormat_PAYLOAD_FORMAT_AVRO_JSON PayloadFormat = 3
 	// PAYLOAD_FORMAT_JSON is a JSON value checked against a JSON Schema.
 	PayloadFormat_PAYLOAD_FORMAT_JSON PayloadFormat = 4
+	// PAYLOAD_FORMAT_PROTOBUF is a raw Protobuf message (binary wire format) for a subject version
+	// or schema ID; message_name names its type.
+	PayloadFormat_PAYLOAD_FORMAT_PROTOBUF PayloadFormat = 5
+	// PAYLOAD_FORMAT_PROTOBUF_JSON is a Protobuf message in the Protobuf JSON mapping (protojson);
+	// message_name names its type.
+	PayloadFormat_PAYLOAD_FORMAT_PROTOBUF_JSON PayloadFormat = 6
 )
 
 // Enum value maps for PayloadFormat.
@@ -48,13 +54,17 @@ var (
 		2: "PAYLOAD_FORMAT_CONFLUENT",
 		3: "PAYLOAD_FORMAT_AVRO_JSON",
 		4: "PAYLOAD_FORMAT_JSON",
+		5: "PAYLOAD_FORMAT_PROTOBUF",
+		6: "PAYLOAD_FORMAT_PROTOBUF_JSON",
 	}
 	PayloadFormat_value = map[string]int32{
-		"PAYLOAD_FORMAT_UNSPECIFIED": 0,
-		"PAYLOAD_FORMAT_AVRO_BINARY": 1,
-		"PAYLOAD_FORMAT_CONFLUENT":   2,
-		"PAYLOAD_FORMAT_AVRO_JSON":   3,
-		"PAYLOAD_FORMAT_JSON":        4,
+		"PAYLOAD_FORMAT_UNSPECIFIED":   0,
+		"PAYLOAD_FORMAT_AVRO_BINARY":   1,
+		"PAYLOAD_FORMAT_CONFLUENT":     2,
+		"PAYLOAD_FORMAT_AVRO_JSON":     3,
+		"PAYLOAD_FORMAT_JSON":          4,
+		"PAYLOAD_FORMAT_PROTOBUF":      5,
+		"PAYLOAD_FORMAT_PROTOBUF_JSON": 6,
 	}
 )
 
@@ -288,7 +298,7 @@ func (x *Finding) GetMessage() string {
 }
 
 // ValidateRequest names a payload and the schema to check it against. Binary payloads go in
-// data, JSON payloads (JSON and AVRO_JSON) in json.
+// data, JSON payloads (JSON, AVRO_JSON and PROTOBUF_JSON) in json or json_text.
 type ValidateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject the payload is published under.
@@ -298,23 +308,30 @@ type ValidateRequest struct {
 	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// SchemaID selects the schema directly; it must be registered under the subject.
 	SchemaId int32 `protobuf:"varint,3,opt,name=schema_id,json=schemaId,proto3" json:"schema_id,omitempty"`
-	// Format of the payload. Unspecified: JSON or AVRO_JSON for a json or json_text payload (the
-	// schema's type decides), CONFLUENT for data.
+	// Format of the payload. Unspecified: JSON, AVRO_JSON or PROTOBUF_JSON for a json or
+	// json_text payload (the schema's type decides), CONFLUENT for data.
 	Format PayloadFormat `protobuf:"varint,4,opt,name=format,proto3,enum=schemagate.v1.PayloadFormat" json:"format,omitempty"`
-	// Data is the payload as bytes (base64 in JSON): binary for CONFLUENT and AVRO_BINARY, JSON
-	// text for JSON and AVRO_JSON (one UTF-8 JSON value, numbers kept exactly as written; else
-	// InvalidArgument). Its presence is tracked: set but empty is a zero-byte payload (an Avro
+	// Data is the payload as bytes (base64 in JSON): binary for CONFLUENT, AVRO_BINARY and
+	// PROTOBUF, JSON text for JSON, AVRO_JSON and PROTOBUF_JSON (one UTF-8 JSON value, numbers
+	// kept exactly as written; else InvalidArgument). Its presence is tracked: set but empty is a zero-byte payload (an Avro
 	// record without fields encodes to no bytes at all), unset is no payload. A request with
 	// neither data nor json is refused with InvalidArgument ("no payload: set json or data") and
 	// never counted as evidence; so is one with more than one of data, json and json_text.
 	Data []byte `protobuf:"bytes,5,opt,name=data,proto3,oneof" json:"data,omitempty"`
-	// JSON is a JSON payload: JSON, or AVRO_JSON for an Avro schema. A Value holds numbers as
+	// JSON is a JSON payload: JSON, AVRO_JSON for an Avro schema, or PROTOBUF_JSON for a Protobuf
+	// schema. A Value holds numbers as
 	// doubles, so integers beyond 2^53 arrive rounded: send json_text to keep them exact.
 	Json *structpb.Value `protobuf:"bytes,6,opt,name=json,proto3" json:"json,omitempty"`
 	// JSONText is a JSON payload as JSON text, numbers kept exactly as written; set json or
 	// json_text, not both. Over HTTP/JSON the validate routes move a body's `json` member here
 	// before decoding, so /v1 clients keep writing `"json": {...}`.
-	JsonText      string `protobuf:"bytes,7,opt,name=json_text,json=jsonText,proto3" json:"json_text,omitempty"`
+	JsonText string `protobuf:"bytes,7,opt,name=json_text,json=jsonText,proto3" json:"json_text,omitempty"`
+	// MessageName is the full name of the Protobuf message type of a PROTOBUF or PROTOBUF_JSON
+	// payload ("shop.Order", a leading dot allowed); empty means the first message the schema
+	// declares, as Confluent's serializers default to. A name the schema does not declare is
+	// InvalidArgument. Refused with any other format (a CONFLUENT frame names its message itself)
+	// and with a schema that is not Protobuf.
+	MessageName   string `protobuf:"bytes,8,opt,name=message_name,json=messageName,proto3" json:"message_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +411,13 @@ func (x *ValidateRequest) GetJson() *structpb.Value {
 func (x *ValidateRequest) GetJsonText() string {
 	if x != nil {
 		return x.JsonText
+	}
+	return ""
+}
+
+func (x *ValidateRequest) GetMessageName() string {
+	if x != nil {
+		return x.MessageName
 	}
 	return ""
 }
@@ -1102,7 +1126,7 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\aFinding\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.schemagate.v1.DriftKindR\x04kind\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x83\x02\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xa6\x02\n" +
 	"\x0fValidateRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
@@ -1110,7 +1134,8 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\x0e2\x1c.schemagate.v1.PayloadFormatR\x06format\x12\x17\n" +
 	"\x04data\x18\x05 \x01(\fH\x00R\x04data\x88\x01\x01\x12*\n" +
 	"\x04json\x18\x06 \x01(\v2\x16.google.protobuf.ValueR\x04json\x12\x1b\n" +
-	"\tjson_text\x18\a \x01(\tR\bjsonTextB\a\n" +
+	"\tjson_text\x18\a \x01(\tR\bjsonText\x12!\n" +
+	"\fmessage_name\x18\b \x01(\tR\vmessageNameB\a\n" +
 	"\x05_data\"\xb8\x02\n" +
 	"\x10ValidateResponse\x120\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x16.schemagate.v1.OutcomeR\aoutcome\x121\n" +
@@ -1158,13 +1183,15 @@ const file_schemagate_v1_validation_proto_rawDesc = "" +
 	"\x13InjectDrillResponse\x12\x14\n" +
 	"\x05alert\x18\x01 \x01(\tR\x05alert\x12\x1a\n" +
 	"\bseverity\x18\x02 \x01(\tR\bseverity\x12%\n" +
-	"\x0eaudit_sequence\x18\x03 \x01(\x03R\rauditSequence*\xa4\x01\n" +
+	"\x0eaudit_sequence\x18\x03 \x01(\x03R\rauditSequence*\xe3\x01\n" +
 	"\rPayloadFormat\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aPAYLOAD_FORMAT_AVRO_BINARY\x10\x01\x12\x1c\n" +
 	"\x18PAYLOAD_FORMAT_CONFLUENT\x10\x02\x12\x1c\n" +
 	"\x18PAYLOAD_FORMAT_AVRO_JSON\x10\x03\x12\x17\n" +
-	"\x13PAYLOAD_FORMAT_JSON\x10\x04*`\n" +
+	"\x13PAYLOAD_FORMAT_JSON\x10\x04\x12\x1b\n" +
+	"\x17PAYLOAD_FORMAT_PROTOBUF\x10\x05\x12 \n" +
+	"\x1cPAYLOAD_FORMAT_PROTOBUF_JSON\x10\x06*`\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rOUTCOME_VALID\x10\x01\x12\x13\n" +

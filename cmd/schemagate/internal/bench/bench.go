@@ -1,5 +1,5 @@
 // Package bench is the harness `schemagate bench` runs: it starts a gateway on loopback with a
-// temporary data directory, registers small and medium Avro and JSON Schema records, and
+// temporary data directory, registers small and medium Avro, JSON Schema and Protobuf records, and
 // measures each validation path as a ratio to the in-process engine over the same store,
 // measured in the same run.
 package bench
@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/schemagate/schemagate/gateway"
@@ -68,7 +69,7 @@ type corpus struct {
 	name, subject string
 	req           *pb.ValidateRequest
 	// textReq is a JSON corpus's payload sent as json_text, the compact JSON text req's Value
-	// stands for; nil for Avro corpora.
+	// stands for; nil for Avro and Protobuf corpora.
 	textReq   *pb.ValidateRequest
 	engineReq validate.Request
 	httpBody  string
@@ -76,7 +77,7 @@ type corpus struct {
 }
 
 // newEnv starts an open gateway on 127.0.0.1:0 with a temporary data directory, registers a
-// small (~200 B) and a medium (~4 KiB) record, in Avro and in JSON Schema, and opens the
+// small (~200 B) and a medium (~4 KiB) record, in Avro, JSON Schema and Protobuf, and opens the
 // baseline over the gateway's store.
 func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "schemagate-bench-")
@@ -125,7 +126,7 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	return e, cleanup, nil
 }
 
-// registerCorpora registers the four bench records. Field counts and string lengths are chosen
+// registerCorpora registers the six bench records. Field counts and string lengths are chosen
 // so the payloads are about 200 B and 4 KiB.
 func (e *env) registerCorpora(ctx context.Context) error {
 	for _, c := range []struct {
@@ -135,6 +136,7 @@ func (e *env) registerCorpora(ctx context.Context) error {
 	}{
 		{"avro-small", 8, 44, pb.SchemaType_SCHEMA_TYPE_AVRO}, {"avro-medium", 160, 46, pb.SchemaType_SCHEMA_TYPE_AVRO},
 		{"json-small", 6, 40, pb.SchemaType_SCHEMA_TYPE_JSON}, {"json-medium", 100, 58, pb.SchemaType_SCHEMA_TYPE_JSON},
+		{"proto-small", 8, 44, pb.SchemaType_SCHEMA_TYPE_PROTOBUF}, {"proto-medium", 160, 44, pb.SchemaType_SCHEMA_TYPE_PROTOBUF},
 	} {
 		corpus, err := e.register(ctx, c.name, c.fields, c.strLen, c.typ)
 		if err != nil {
@@ -174,35 +176,47 @@ func (e *env) openBaseline(ctx context.Context, cfg gateway.Config, logger *slog
 }
 
 // register registers a record of n fields, alternately strings of strLen bytes and longs, and
-// builds a valid payload.
+// builds a valid payload: Confluent-framed binary for Avro and Protobuf, a JSON value for JSON
+// Schema.
 func (e *env) register(ctx context.Context, name string, n, strLen int, typ pb.SchemaType) (corpus, error) {
 	value := map[string]any{}
-	var avroFields, jsonProps, required []string
+	var avroFields, jsonProps, required, protoFields []string
+	var protoBody []byte
 	for i := range n {
 		if i%2 == 0 {
-			value[fmt.Sprintf("f%d", i)] = fmt.Sprintf("%0*d", strLen, i)
+			s := fmt.Sprintf("%0*d", strLen, i)
+			value[fmt.Sprintf("f%d", i)] = s
 			avroFields = append(avroFields, fmt.Sprintf(`{"name":"f%d","type":"string"}`, i))
 			jsonProps = append(jsonProps, fmt.Sprintf(`"f%d":{"type":"string","maxLength":64}`, i))
+			protoFields = append(protoFields, fmt.Sprintf("string f%d = %d;", i, i+1))
+			protoBody = protowire.AppendString(protowire.AppendTag(protoBody, protowire.Number(i+1), protowire.BytesType), s)
 		} else {
 			value[fmt.Sprintf("f%d", i)] = int64(1000 + i)
 			avroFields = append(avroFields, fmt.Sprintf(`{"name":"f%d","type":"long"}`, i))
 			jsonProps = append(jsonProps, fmt.Sprintf(`"f%d":{"type":"integer","minimum":0}`, i))
+			protoFields = append(protoFields, fmt.Sprintf("int64 f%d = %d;", i, i+1))
+			protoBody = protowire.AppendVarint(protowire.AppendTag(protoBody, protowire.Number(i+1), protowire.VarintType), uint64(1000+i))
 		}
 		required = append(required, fmt.Sprintf(`"f%d"`, i))
 	}
 	schema := `{"type":"record","name":"Bench","fields":[` + strings.Join(avroFields, ",") + `]}`
-	if typ == pb.SchemaType_SCHEMA_TYPE_JSON {
+	switch typ {
+	case pb.SchemaType_SCHEMA_TYPE_JSON:
 		schema = `{"type":"object","properties":{` + strings.Join(jsonProps, ",") + `},"required":[` + strings.Join(required, ",") + `],"additionalProperties":false}`
+	case pb.SchemaType_SCHEMA_TYPE_PROTOBUF:
+		schema = "syntax = \"proto3\";\npackage bench;\nmessage Bench {\n  " + strings.Join(protoFields, "\n  ") + "\n}\n"
 	}
 	reg, err := pb.NewRegistryServiceClient(e.conn).RegisterSchema(ctx, &pb.RegisterSchemaRequest{Subject: name, SchemaType: typ, Schema: schema})
 	if err != nil {
 		return corpus{}, err
 	}
 	c := corpus{name: name, subject: name}
-	if typ == pb.SchemaType_SCHEMA_TYPE_AVRO {
-		body, err := avro.Marshal(avro.MustParse(schema), value)
-		if err != nil {
-			return corpus{}, err
+	if typ != pb.SchemaType_SCHEMA_TYPE_JSON {
+		body := append([]byte{0}, protoBody...) // message indexes: the single 0, the first message
+		if typ == pb.SchemaType_SCHEMA_TYPE_AVRO {
+			if body, err = avro.Marshal(avro.MustParse(schema), value); err != nil {
+				return corpus{}, err
+			}
 		}
 		data := binary.BigEndian.AppendUint32([]byte{0}, uint32(reg.GetId()))
 		data = append(data, body...)
@@ -377,7 +391,7 @@ func p50(lat []time.Duration) time.Duration {
 }
 
 // Run starts a gateway on loopback with a temporary data directory and, for each corpus
-// (Avro and JSON, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
+// (Avro, JSON and Protobuf, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
 // (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
 // no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
 // as a ratio to a baseline measured in the same run. Stream and batch rows note what each

@@ -120,7 +120,7 @@ func TestRunBench(t *testing.T) {
 		}
 	}
 	// JSON corpora have a row more: unary json_text.
-	for c, n := range map[string]int{"avro-small": 6, "avro-medium": 6, "json-small": 7, "json-medium": 7} {
+	for c, n := range map[string]int{"avro-small": 6, "avro-medium": 6, "json-small": 7, "json-medium": 7, "proto-small": 6, "proto-medium": 6} {
 		if want[c] != n {
 			t.Errorf("corpus %s has %d rows; want %d", c, want[c], n)
 		}
