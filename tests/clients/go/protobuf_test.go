@@ -164,34 +164,49 @@ func protoInfo(schema string, refs ...schemaregistry.Reference) schemaregistry.S
 const orderJSON = `{"id":"o-1","total":{"currency":"EUR","units":"1250"},"placedAt":"2026-12-06T10:30:00Z",
 	"status":"STATUS_PLACED","quantities":{"sku-1":2,"sku-2":1},"lines":[{"sku":"sku-1","count":2},{"sku":"sku-2","count":1}]}`
 
-func TestProtobufSerde(t *testing.T) {
-	moneyFile := "go-" + runID + "/money.proto"
-	orderFile := "go-" + runID + "/order.proto"
-	files := compileProtos(t, map[string]string{
-		moneyFile: moneyProto, orderFile: orderProto(moneyFile), "go-" + runID + "/shipment.proto": shipmentProto})
-	order, line, refund := files.message(t, "Order"), files.message(t, "Order.Line"), files.message(t, "Refund")
-	if line.Index() != 1 {
-		t.Fatalf("set-up: Order.Line should be nested message 1 (after the map entry), is %d", line.Index())
+// orderFixture is the Order schema registered under a topic's value subject, with Money
+// registered under a subject of its own and referenced by its import path.
+type orderFixture struct {
+	files                      protoFiles
+	topic, moneyTopic          string
+	orderID, moneyID           int
+	ref                        schemaregistry.Reference
+	order, line, refund, money protoreflect.MessageDescriptor
+	moneyFile                  string
+}
+
+// registerOrder compiles the suite's .proto files (Shipment too, never registered) under paths
+// unique to the test and registers Money and Order through the client.
+func registerOrder(t *testing.T) orderFixture {
+	t.Helper()
+	dir := subject(t, "protos")
+	f := orderFixture{moneyFile: dir + "/money.proto", topic: subject(t, "orders"), moneyTopic: subject(t, "money")}
+	f.files = compileProtos(t, map[string]string{
+		f.moneyFile: moneyProto, dir + "/order.proto": orderProto(f.moneyFile), dir + "/shipment.proto": shipmentProto})
+	f.order, f.line, f.refund = f.files.message(t, "Order"), f.files.message(t, "Order.Line"), f.files.message(t, "Refund")
+	f.money = f.files.message(t, "Money")
+	if f.line.Index() != 1 {
+		t.Fatalf("set-up: Order.Line should be nested message 1 (after the map entry), is %d", f.line.Index())
 	}
+	f.moneyID = register(t, f.moneyTopic+"-value", protoInfo(moneyProto))
+	f.ref = schemaregistry.Reference{Name: f.moneyFile, Subject: f.moneyTopic + "-value", Version: 1}
+	f.orderID = register(t, f.topic+"-value", protoInfo(orderProto(f.moneyFile), f.ref))
+	return f
+}
 
-	moneyTopic := subject(t, "money")
-	moneySubject := moneyTopic + "-value"
-	topic := subject(t, "orders")
-	register(t, moneySubject, protoInfo(moneyProto))
-	ref := schemaregistry.Reference{Name: moneyFile, Subject: moneySubject, Version: 1}
-	orderID := register(t, topic+"-value", protoInfo(orderProto(moneyFile), ref))
-
+func TestProtobufSerde(t *testing.T) {
+	f := registerOrder(t)
 	t.Run("the registry answers the schema with its reference", func(t *testing.T) {
-		info, err := newClient(t).GetBySubjectAndID("", orderID)
+		info, err := newClient(t).GetBySubjectAndID("", f.orderID)
 		must(t, err, "GetBySubjectAndID")
 		if info.SchemaType != "PROTOBUF" {
 			t.Errorf("schemaType: want PROTOBUF, got %q", info.SchemaType)
 		}
-		if diff := cmp.Diff([]schemaregistry.Reference{ref}, info.References); diff != "" {
+		if diff := cmp.Diff([]schemaregistry.Reference{f.ref}, info.References); diff != "" {
 			t.Errorf("references (-want +got):\n%s", diff)
 		}
-		if again := register(t, topic+"-value", protoInfo(orderProto(moneyFile), ref)); again != orderID {
-			t.Errorf("the same schema again: want ID %d, got %d", orderID, again)
+		if again := register(t, f.topic+"-value", protoInfo(orderProto(f.moneyFile), f.ref)); again != f.orderID {
+			t.Errorf("the same schema again: want ID %d, got %d", f.orderID, again)
 		}
 	})
 
@@ -204,18 +219,18 @@ func TestProtobufSerde(t *testing.T) {
 		json        string
 		wantIndexes string // hex of the message-index array the client writes
 	}{
-		{"first message: the single-0 shortcut", order, orderJSON, "00"},
-		{"nested message: indexes [0 1], the map entry counted", line, `{"sku":"sku-9","count":3}`, "040002"},
-		{"second top-level message: [1]", refund, `{"orderId":"o-1","amount":{"currency":"EUR","units":"5"}}`, "0202"},
+		{"first message: the single-0 shortcut", f.order, orderJSON, "00"},
+		{"nested message: indexes [0 1], the map entry counted", f.line, `{"sku":"sku-9","count":3}`, "040002"},
+		{"second top-level message: [1]", f.refund, `{"orderId":"o-1","amount":{"currency":"EUR","units":"5"}}`, "0202"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := newMessage(t, tt.md, tt.json)
-			b, err := protoSerializer(t).Serialize(topic, in)
+			b, err := protoSerializer(t).Serialize(f.topic, in)
 			must(t, err, "Serialize")
 			wireID, body := splitWire(t, b)
-			if wireID != orderID {
-				t.Fatalf("wire schema ID: want %d, got %d", orderID, wireID)
+			if wireID != f.orderID {
+				t.Fatalf("wire schema ID: want %d, got %d", f.orderID, wireID)
 			}
 			if got := hex.EncodeToString(body); !strings.HasPrefix(got, tt.wantIndexes) {
 				t.Fatalf("body after the schema ID: want message indexes %s first, got %s", tt.wantIndexes, got)
@@ -226,7 +241,7 @@ func TestProtobufSerde(t *testing.T) {
 				t.Fatalf("the message after the indexes (-want +got):\n%s", diff)
 			}
 
-			out, err := protoDeserializer(t, order, line, refund).Deserialize(topic, b)
+			out, err := protoDeserializer(t, f.order, f.line, f.refund).Deserialize(f.topic, b)
 			must(t, err, "Deserialize")
 			if diff := cmp.Diff(in, out, protocmp.Transform()); diff != "" {
 				t.Fatalf("round trip (-want +got):\n%s", diff)
@@ -274,4 +289,49 @@ func TestProtobufSerdeAutoRegister(t *testing.T) {
 	if again, _ := splitWire(t, b2); again != wireID {
 		t.Fatalf("same file from a second producer: want ID %d, got %d", wireID, again)
 	}
+}
+
+// TestProtobufPayloadsValidate sends what confluent-kafka-go's Protobuf serializer writes to
+// schemagate's validate endpoint: every message of the registered schema is VALID, whatever
+// its message indexes; a message of another type sent under the topic, or a message of
+// another schema, is flagged.
+func TestProtobufPayloadsValidate(t *testing.T) {
+	f := registerOrder(t)
+	shipment := f.files.message(t, "Shipment")
+	moneyBytes, err := protoSerializer(t).Serialize(f.moneyTopic, newMessage(t, f.money, `{"currency":"USD","units":"7"}`))
+	must(t, err, "Serialize a Money under its own subject")
+
+	tests := []struct {
+		name    string
+		payload []byte
+		want    verdict
+	}{
+		{"first message", serialize(t, f.topic, newMessage(t, f.order, orderJSON)), verdict{Outcome: "OUTCOME_VALID"}},
+		{"nested message after a map field, indexes [0 1]",
+			serialize(t, f.topic, newMessage(t, f.line, `{"sku":"sku-9","count":3}`)), verdict{Outcome: "OUTCOME_VALID"}},
+		{"second top-level message, indexes [1]",
+			serialize(t, f.topic, newMessage(t, f.refund, `{"orderId":"o-1"}`)), verdict{Outcome: "OUTCOME_VALID"}},
+		// The serializer takes the subject's latest schema and any message: it writes a Shipment
+		// as if it were the first message of the Order schema.
+		{"another message type under the order schema's ID",
+			serialize(t, f.topic, newMessage(t, shipment, `{"id":"42","weight":2.5}`)),
+			verdict{Outcome: "OUTCOME_FLAGGED", Kinds: []string{"DRIFT_KIND_TYPE_MISMATCH", "DRIFT_KIND_UNKNOWN_FIELD"}}},
+		{"a message of another schema", moneyBytes,
+			verdict{Outcome: "OUTCOME_FLAGGED", Kinds: []string{"DRIFT_KIND_UNKNOWN_SCHEMA_ID"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, validateFramed(t, f.topic+"-value", tt.payload)); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// serialize serializes m with protoSerializer for topic.
+func serialize(t *testing.T, topic string, m proto.Message) []byte {
+	t.Helper()
+	b, err := protoSerializer(t).Serialize(topic, m)
+	must(t, err, "Serialize "+string(m.ProtoReflect().Descriptor().FullName()))
+	return b
 }
