@@ -443,6 +443,61 @@ message Stamped {
   })
 })
 
+// validateFramed sends a Confluent-framed payload to schemagate's validate endpoint (POST
+// /v1/subjects/{s}/validate, format CONFLUENT) and returns its outcome and finding kinds.
+async function validateFramed(s, buffer) {
+  const res = await fetch(`${BASE_URL}/v1/subjects/${encodeURIComponent(s)}/validate`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ data: buffer.toString('base64'), format: 'PAYLOAD_FORMAT_CONFLUENT' }),
+  })
+  const body = await res.json()
+  assert.equal(res.status, 200, `validate under ${s}: HTTP ${res.status} ${JSON.stringify(body)}`)
+  return { outcome: body.outcome, kinds: (body.findings || []).map(f => f.kind) }
+}
+
+// Needs the validation of Protobuf payloads (the protoval branch): what the npm client writes,
+// and the Confluent frame of the same message, through schemagate's validate endpoint.
+describe('Protobuf payloads through /v1 validate', () => {
+  const moneySubject = subject('money-validate-value')
+  const orderSubject = subject('orders-validate-value')
+  const moneyFile = `node-${RUN}/validate/money.proto`
+  const valid = { outcome: 'OUTCOME_VALID', kinds: [] }
+  const undecodable = { outcome: 'OUTCOME_FLAGGED', kinds: ['DRIFT_KIND_DECODE_ERROR'] }
+  let orderID, moneyID
+
+  before(async () => {
+    const registry = newClient()
+    moneyID = (await registry.register(proto(moneyProto), { subject: moneySubject })).id
+    const reference = { name: moneyFile, subject: moneySubject, version: 1 }
+    orderID = (await registry.register(proto(orderProto(moneyFile), [reference]), { subject: orderSubject })).id
+  })
+
+  it('the client writes no message indexes: flagged as it is, VALID with the first-message shortcut', async () => {
+    const encoded = await newClient().encode(orderID, { id: 'o-1', total: { currency: 'EUR', units: 5 } })
+    assert.deepEqual(await validateFramed(orderSubject, encoded), undecodable)
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [0])), valid)
+  })
+
+  it('a nested message encoded by name is VALID with its Confluent indexes [0, 1]', async () => {
+    const byName = new SchemaRegistry(
+      { host: BASE_URL, retry: { retries: 1, maxRetryTimeInSecs: 1 } },
+      { [SchemaType.PROTOBUF]: { messageName: 'Order.Line' } },
+    )
+    const encoded = await byName.encode(orderID, { sku: 'sku-9', count: 3 })
+    assert.deepEqual(await validateFramed(orderSubject, encoded), undecodable)
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [4, 0, 2])), valid)
+  })
+
+  it('a message of another schema sent under the subject is flagged', async () => {
+    const encoded = await newClient().encode(moneyID, { currency: 'USD', units: 7 })
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [0])), {
+      outcome: 'OUTCOME_FLAGGED',
+      kinds: ['DRIFT_KIND_UNKNOWN_SCHEMA_ID'],
+    })
+  })
+})
+
 describe('compatibility', () => {
   it('a subject without a level of its own: GET /config/{subject} is 404 with error_code 40408', async () => {
     const s = subject('no-config')
