@@ -1,17 +1,22 @@
 package validate
 
 import (
+	"bytes"
 	"container/list"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/schemagate/schemagate/registry"
 )
@@ -21,18 +26,26 @@ type Format int
 
 // The payload formats.
 const (
-	// FormatUnspecified: JSON or AVRO_JSON for a JSON payload (the schema's type decides),
-	// CONFLUENT for binary data.
+	// FormatUnspecified: JSON, AVRO_JSON or PROTOBUF_JSON for a JSON payload (the schema's type
+	// decides), CONFLUENT for binary data.
 	FormatUnspecified Format = iota
 	// FormatAvroBinary is raw Avro binary for a subject version or schema ID.
 	FormatAvroBinary
-	// FormatConfluent is magic byte 0, a 4-byte big-endian schema ID, then Avro binary or JSON.
+	// FormatConfluent is magic byte 0, a 4-byte big-endian schema ID, then Avro binary, JSON
+	// text, or (for a Protobuf schema) the message-index array and the Protobuf binary message.
 	FormatConfluent
 	// FormatAvroJSON is a JSON value in Avro's JSON encoding: a decoded value, or its text in Data.
 	FormatAvroJSON
 	// FormatJSON is a JSON value checked against a JSON Schema: a decoded value, or its text in
 	// Data.
 	FormatJSON
+	// FormatProtobuf is a raw Protobuf binary message for a subject version or schema ID, of
+	// the type Request.MessageName names.
+	FormatProtobuf
+	// FormatProtobufJSON is a Protobuf message in the Protobuf JSON mapping (what protojson
+	// writes), of the type Request.MessageName names: JSON text in Data or JSONText, or a
+	// decoded value.
+	FormatProtobufJSON
 )
 
 // Errors of requests that cannot be validated at all (as opposed to payloads with findings).
@@ -102,10 +115,15 @@ type Options struct {
 
 // Request is one payload to validate, in exactly one of three places: Data, bytes as sent; JSON
 // with HasJSON set, a decoded JSON value (numbers as json.Number); or JSONText. Data is binary for
-// FormatConfluent and FormatAvroBinary (and FormatUnspecified, which means FormatConfluent with
-// Data) and JSON text for FormatJSON and FormatAvroJSON: Validate decodes it as a framed JSON
-// body is decoded, numbers exact, and it must be one valid UTF-8 JSON value or the request is
-// refused (ErrBadRequest); nesting deeper than Limits.MaxDepth is a decode_error finding.
+// FormatConfluent, FormatAvroBinary and FormatProtobuf (and FormatUnspecified, which means
+// FormatConfluent with Data) and JSON text for FormatJSON, FormatAvroJSON and
+// FormatProtobufJSON: Validate decodes it as a framed JSON body is decoded, numbers exact, and
+// it must be one valid UTF-8 JSON value or the request is refused (ErrBadRequest); nesting
+// deeper than Limits.MaxDepth is a decode_error finding.
+//
+// A Protobuf JSON payload is checked as text, so that a field named twice is found: JSONText
+// with FormatProtobufJSON is taken as Data (DecodeText moves it there), and a decoded value is
+// encoded again as compact JSON, numbers exactly as decoded (its repeated names are gone).
 //
 // A nil Data without HasJSON is no payload at all and Validate refuses it (ErrBadRequest) rather
 // than report findings about it; a non-nil empty Data is a zero-byte payload, which is a valid
@@ -124,10 +142,18 @@ type Request struct {
 	// have made them doubles). It must be one valid UTF-8 JSON value, or the request is
 	// refused (ErrBadRequest); nesting is not limited here but reported as findings, as for JSON.
 	JSONText []byte
+	// MessageName is the full name of the message type of a FormatProtobuf or
+	// FormatProtobufJSON payload (a leading dot allowed); "" is the first message the schema
+	// declares, the default of Confluent's serializers. A name the schema does not declare is
+	// ErrBadRequest, and so is a name with another format or a schema that is not Protobuf: a
+	// Confluent frame names its message by its message-index array.
+	MessageName string
 }
 
 // DecodeText returns r with its JSONText decoded into JSON (HasJSON set, JSONText nil), numbers
-// as json.Number; r unchanged when it has no JSONText. Validate does this itself; a caller that
+// as json.Number; r unchanged when it has no JSONText. With FormatProtobufJSON the text is
+// checked and moved to Data instead, as Protobuf JSON is validated as text. Validate does this
+// itself; a caller that
 // hands the request on after validating (to the governance gate, which keeps payload samples)
 // decodes first so both see the same payload. Malformed text, or JSONText with JSON, is
 // ErrBadRequest. The size limit is not checked here: Validate measures the decoded value as
@@ -139,6 +165,14 @@ func (r Request) DecodeText() (Request, error) {
 	}
 	if r.HasJSON {
 		return Request{}, fmt.Errorf("%w: set json or json_text, not both", ErrBadRequest)
+	}
+	if r.Format == FormatProtobufJSON && r.Data == nil {
+		if !utf8.Valid(r.JSONText) || !json.Valid(r.JSONText) {
+			_, err := decodeJSONText(r.JSONText) // says why
+			return Request{}, fmt.Errorf("%w: json_text: %w", ErrBadRequest, err)
+		}
+		r.Data, r.JSONText = r.JSONText, nil
+		return r, nil
 	}
 	v, err := decodeJSONText(r.JSONText)
 	if err != nil {
@@ -390,8 +424,8 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("%w: no payload: set json or data", ErrBadRequest)
 	case req.HasJSON && req.Data != nil:
 		return Result{}, fmt.Errorf("%w: set one payload: json, json_text or data", ErrBadRequest)
-	case req.HasJSON && (format == FormatConfluent || format == FormatAvroBinary):
-		return Result{}, fmt.Errorf("%w: CONFLUENT and AVRO_BINARY payloads go in data, not in json or json_text", ErrBadRequest)
+	case req.HasJSON && (format == FormatConfluent || format == FormatAvroBinary || format == FormatProtobuf):
+		return Result{}, fmt.Errorf("%w: CONFLUENT, AVRO_BINARY and PROTOBUF payloads go in data, not in json or json_text", ErrBadRequest)
 	}
 	info, err := e.subject(ctx, req.Subject, req.Version)
 	if err != nil {
@@ -458,30 +492,48 @@ func (e *Engine) Validate(ctx context.Context, req Request) (Result, error) {
 // its findings (capped at MaxFindings) and how many there are in all.
 func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Finding, int, error) {
 	all := func(findings []Finding) ([]Finding, int, error) { return findings, len(findings), nil }
-	isAvro := c.typ == registry.SchemaTypeAvro
 	avroJSON := func(v any, lim Limits) ([]Finding, int) { return validateAvroJSON(c.avro, v, lim) }
+	if format == FormatUnspecified { // a JSON payload: Validate has made binary data CONFLUENT
+		format = map[registry.SchemaType]Format{registry.SchemaTypeAvro: FormatAvroJSON,
+			registry.SchemaTypeProtobuf: FormatProtobufJSON}[c.typ]
+		if format == FormatUnspecified {
+			format = FormatJSON
+		}
+	}
+	switch {
+	case req.MessageName != "" && c.typ != registry.SchemaTypeProtobuf:
+		return nil, 0, fmt.Errorf("%w: schema %d is %s; message_name is for PROTOBUF schemas", ErrBadRequest, c.id, schemaTypeName(c.typ))
+	case req.MessageName != "" && format == FormatConfluent:
+		return nil, 0, fmt.Errorf("%w: message_name is for PROTOBUF and PROTOBUF_JSON payloads; a CONFLUENT frame names its message by its message indexes", ErrBadRequest)
+	}
+	if want := formatSchemaType(format); want != "" && want != c.typ {
+		return nil, 0, fmt.Errorf("%w: schema %d is %s; %s", ErrBadRequest, c.id, schemaTypeName(c.typ), formatAdvice(format, c.typ))
+	}
 	switch format {
-	case FormatUnspecified:
-		if isAvro {
-			return e.checkJSON(req, avroJSON)
-		}
-		return e.checkJSON(req, c.json.check)
-	case FormatAvroJSON, FormatAvroBinary:
-		if !isAvro {
-			return nil, 0, fmt.Errorf("%w: schema %d is a JSON Schema; AVRO_BINARY and AVRO_JSON need an Avro schema", ErrBadRequest, c.id)
-		}
-		if format == FormatAvroJSON {
-			return e.checkJSON(req, avroJSON)
-		}
+	case FormatAvroJSON:
+		return e.checkJSON(req, avroJSON)
+	case FormatAvroBinary:
 		return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim)) // stops at the first failure
 	case FormatJSON:
-		if isAvro {
-			return nil, 0, fmt.Errorf("%w: schema %d is an Avro schema; use AVRO_JSON for JSON payloads", ErrBadRequest, c.id)
-		}
 		return e.checkJSON(req, c.json.check)
+	case FormatProtobuf, FormatProtobufJSON:
+		md, err := messageAt(c.protoTop, []int{0})
+		if req.MessageName != "" {
+			md, err = c.proto.MessageByName(req.MessageName)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: schema %d: %w", ErrBadRequest, c.id, err)
+		}
+		if format == FormatProtobuf {
+			return all(validateProtobufBinaryFrom(md, req.Data, start, e.lim))
+		}
+		return e.checkProtobufJSON(md, req)
 	case FormatConfluent:
-		if isAvro {
+		switch c.typ {
+		case registry.SchemaTypeAvro:
 			return all(validateAvroBinaryFrom(c.avro, req.Data, start, e.lim))
+		case registry.SchemaTypeProtobuf:
+			return all(e.checkFramedProtobuf(c, req.Data, start))
 		}
 		doc, err := decodeJSONPayloadFrom(req.Data, start, e.lim)
 		if err != nil {
@@ -491,6 +543,90 @@ func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Fi
 		return findings, total, nil
 	}
 	return nil, 0, fmt.Errorf("%w: unknown format %d", ErrBadRequest, format)
+}
+
+// formatSchemaType is the schema type format needs, "" for CONFLUENT (any type).
+func formatSchemaType(format Format) registry.SchemaType {
+	switch format {
+	case FormatAvroBinary, FormatAvroJSON:
+		return registry.SchemaTypeAvro
+	case FormatJSON:
+		return registry.SchemaTypeJSON
+	case FormatProtobuf, FormatProtobufJSON:
+		return registry.SchemaTypeProtobuf
+	}
+	return ""
+}
+
+// schemaTypeName names a schema type in an error message: "an Avro schema".
+func schemaTypeName(t registry.SchemaType) string {
+	switch t {
+	case registry.SchemaTypeAvro:
+		return "an Avro schema"
+	case registry.SchemaTypeJSON:
+		return "a JSON Schema"
+	}
+	return "a " + string(t) + " schema"
+}
+
+// formatAdvice says what to send instead of format to a schema of type t.
+func formatAdvice(format Format, t registry.SchemaType) string {
+	if format == FormatJSON || format == FormatAvroJSON || format == FormatProtobufJSON {
+		json := map[registry.SchemaType]string{registry.SchemaTypeAvro: "AVRO_JSON", registry.SchemaTypeJSON: "JSON",
+			registry.SchemaTypeProtobuf: "PROTOBUF_JSON"}[t]
+		return "use " + json + " for JSON payloads"
+	}
+	if t == registry.SchemaTypeProtobuf {
+		return "use PROTOBUF or CONFLUENT for binary payloads"
+	}
+	return "use CONFLUENT for binary payloads, or " + map[registry.SchemaType]string{registry.SchemaTypeAvro: "AVRO_BINARY",
+		registry.SchemaTypeJSON: "JSON"}[t]
+}
+
+// maxInlineIndexes is how many message indexes a framed Protobuf payload names without the
+// engine allocating for them: nesting deeper than this is rare.
+const maxInlineIndexes = 8
+
+// checkFramedProtobuf validates the Protobuf body of a Confluent-framed payload, data[start:]:
+// the message-index array, then the message it names. A malformed array or one that names no
+// message of the schema is one decode_error finding.
+func (e *Engine) checkFramedProtobuf(c *compiled, data []byte, start int) []Finding {
+	var buf [maxInlineIndexes]int
+	indexes, end, err := appendProtobufMessageIndexes(buf[:0], data, start)
+	if err != nil {
+		return []Finding{{Kind: KindDecodeError, Message: err.Error()}}
+	}
+	md, err := messageAt(c.protoTop, indexes)
+	if err != nil { // the indexes are cloned for the message, so buf stays on the stack
+		return []Finding{{Kind: KindDecodeError, Message: fmt.Sprintf("message indexes %v name no message of schema %d: %s", slices.Clone(indexes), c.id, err)}}
+	}
+	return validateProtobufBinaryFrom(md, data, end, e.lim)
+}
+
+// checkProtobufJSON validates req's Protobuf JSON payload as md: the text in req.Data, or req's
+// decoded value encoded again as compact JSON, numbers exactly as decoded. Text in Data that is
+// not one valid UTF-8 JSON value is ErrBadRequest, as for the other JSON formats, and text
+// nested deeper than MaxDepth one decode_error finding.
+func (e *Engine) checkProtobufJSON(md protoreflect.MessageDescriptor, req Request) ([]Finding, int, error) {
+	text, lim := req.Data, e.lim
+	if req.HasJSON {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(req.JSON); err != nil {
+			return nil, 0, fmt.Errorf("%w: json: %w", ErrBadRequest, err)
+		}
+		// The limit was checked on the value; escapes may make its text longer.
+		text, lim.MaxPayloadBytes = bytes.TrimSuffix(buf.Bytes(), []byte("\n")), max(lim.MaxPayloadBytes, buf.Len())
+	} else if !utf8.Valid(text) || !json.Valid(text) {
+		_, err := DecodeJSONPayload(text, lim) // says why, with the byte offset
+		if errors.Is(err, ErrTooDeep) {
+			return []Finding{{Kind: KindDecodeError, Message: err.Error()}}, 1, nil
+		}
+		return nil, 0, fmt.Errorf("%w: data: %w", ErrBadRequest, err)
+	}
+	findings := ValidateProtobufJSON(md, text, lim)
+	return findings, len(findings), nil
 }
 
 // checkJSON runs validator on req's JSON value: req.JSON, or req.Data read as JSON text (a JSON
@@ -531,7 +667,7 @@ func (e *Engine) jsonFormat(ctx context.Context, subject string) (registry.JSONS
 }
 
 // cacheKey names a compiled validator: a schema ID and, for a JSON Schema, the format setting
-// it was compiled under ("" for an Avro schema, which has no such setting).
+// it was compiled under ("" for Avro and Protobuf schemas, which have no such setting).
 type cacheKey struct {
 	id     int
 	format registry.JSONSchemaFormat
@@ -539,19 +675,44 @@ type cacheKey struct {
 
 // compiled is a validator for one schema ID.
 type compiled struct {
-	key  cacheKey
-	id   int
-	typ  registry.SchemaType
-	avro avro.Schema
-	json *JSONSchema
-	size int64
+	key   cacheKey
+	id    int
+	typ   registry.SchemaType
+	avro  avro.Schema
+	json  *JSONSchema
+	proto protoMessages
+	// protoTop are the top-level messages of a Protobuf schema, where message indexes start.
+	protoTop protoreflect.MessageDescriptors
+	size     int64
+}
+
+// protoMessages is what the engine needs of a compiled Protobuf schema
+// (registry.Resolved.Proto): its message types by full name.
+type protoMessages interface {
+	MessageByName(name string) (protoreflect.MessageDescriptor, error)
+}
+
+// messageAt returns the message at a Confluent message-index path under top, the top-level
+// messages of a file: the first index picks one of them, each next one a message nested in the
+// previous. It is registry/protoschema's Schema.MessageByIndexes, done here so the engine's
+// index buffer stays on the stack (an interface call would move it to the heap).
+func messageAt(top protoreflect.MessageDescriptors, indexes []int) (protoreflect.MessageDescriptor, error) {
+	var md protoreflect.MessageDescriptor
+	for depth, i := range indexes {
+		if i >= top.Len() {
+			return nil, fmt.Errorf("message index %d at position %d is out of range: %d messages there", i, depth, top.Len())
+		}
+		md = top.Get(i)
+		top = md.Messages()
+	}
+	return md, nil
 }
 
 // compiled returns the validator of schema id for a payload of subject, compiling it on first
 // use; a JSON Schema is compiled once per format setting it is used under (the one in force
-// for subject), an Avro schema once.
+// for subject), an Avro or Protobuf schema once.
 func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compiled, error) {
-	if c, ok := e.cache.get(cacheKey{id: id}); ok { // an Avro schema: no setting to look up
+	if c, ok := e.cache.get(cacheKey{id: id}); ok { // Avro or Protobuf: no setting to look up
 		return c, nil
 	}
 	format, err := e.jsonFormat(ctx, subject)
@@ -565,10 +726,13 @@ func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compile
 	if err != nil {
 		return nil, fmt.Errorf("load schema %d: %w", id, err)
 	}
-	if r.Schema.Type != registry.SchemaTypeAvro && r.Schema.Type != registry.SchemaTypeJSON {
-		return nil, fmt.Errorf("%w: schema %d is a %s schema; payloads are validated against AVRO and JSON schemas only", ErrBadRequest, id, r.Schema.Type)
+	if r.Schema.Type == registry.SchemaTypeProtobuf && r.Proto == nil {
+		return nil, fmt.Errorf("load schema %d: a PROTOBUF schema without its compiled form", id)
 	}
 	c := &compiled{key: cacheKey{id: id}, id: id, typ: r.Schema.Type, avro: r.Avro, size: estimateSize(r)}
+	if r.Proto != nil {
+		c.proto, c.protoTop = r.Proto, r.Proto.File.Messages()
+	}
 	if r.Schema.Type == registry.SchemaTypeJSON {
 		c.key.format = format
 		if c.json, err = CompileJSONSchemaFormat(r.JSONRoot, r.JSONRefs, format); err != nil {

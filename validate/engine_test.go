@@ -2,7 +2,6 @@ package validate
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -116,7 +115,7 @@ func TestEngineJSONTextInData(t *testing.T) {
 		{"data and json_text", Request{Subject: "num", Format: FormatJSON, Data: []byte(`1`), JSONText: []byte(`1`)},
 			outcome{Err: "bad validation request: set one payload: json, json_text or data"}},
 		{"json as CONFLUENT", Request{Subject: "num", Format: FormatConfluent, JSONText: []byte(`1`)},
-			outcome{Err: "bad validation request: CONFLUENT and AVRO_BINARY payloads go in data, not in json or json_text"}},
+			outcome{Err: "bad validation request: CONFLUENT, AVRO_BINARY and PROTOBUF payloads go in data, not in json or json_text"}},
 		{"data without a format is Confluent-framed", Request{Subject: "num", Data: []byte(`1`)},
 			served(Finding{Kind: KindDecodeError, Message: "not a Confluent-framed payload: 1 bytes, need at least 5 (magic byte 0 and a 4-byte schema ID)"})},
 	}
@@ -174,33 +173,6 @@ func BenchmarkEngineValidate(b *testing.B) {
 	for b.Loop() {
 		if _, err := e.Validate(ctx, req); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// A Protobuf subject's payloads are refused as a bad request (no validator for them yet), in
-// every format, never validated as another type's.
-func TestEngineRefusesProtobufSchemas(t *testing.T) {
-	ctx := t.Context()
-	reg := newTestRegistry(t)
-	sv, err := reg.Register(ctx, "p", registry.SchemaInput{Type: registry.SchemaTypeProtobuf, Text: "syntax = \"proto3\"; message M { int32 a = 1; }"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := NewEngine(Options{Source: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("bad validation request: schema %d is a PROTOBUF schema; payloads are validated against AVRO and JSON schemas only", sv.Schema.ID)
-	for _, req := range []Request{
-		{Subject: "p", Format: FormatJSON, Data: []byte(`{"a":1}`)},
-		{Subject: "p", HasJSON: true, JSON: map[string]any{"a": 1}},
-		{Subject: "p", Format: FormatAvroBinary, Data: []byte{2}},
-		{Subject: "p", Format: FormatConfluent, Data: []byte{0, 0, 0, 0, byte(sv.Schema.ID), 0, 8, 1}},
-	} {
-		_, err := e.Validate(ctx, req)
-		if !errors.Is(err, ErrBadRequest) || err.Error() != want {
-			t.Errorf("Validate(%v) err = %v; want %q", req.Format, err, want)
 		}
 	}
 }

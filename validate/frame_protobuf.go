@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 )
 
 // MaxProtobufMessageIndexes bounds the message-index array of a Confluent Protobuf frame: a path
@@ -23,34 +24,46 @@ const MaxProtobufMessageIndexes = DefaultMaxDepth
 // [MaxProtobufMessageIndexes] or above the bytes left is an error wrapping [ErrNotFramed]; its
 // message names the byte offset within body and reaches clients. rest aliases body.
 func ParseProtobufMessageIndexes(body []byte) (indexes []int, rest []byte, err error) {
-	count, n, err := readFrameZigZag32(body, 0, "message-index count")
+	indexes, end, err := appendProtobufMessageIndexes(nil, body, 0)
 	if err != nil {
 		return nil, nil, err
 	}
+	return indexes, body[end:], nil
+}
+
+// appendProtobufMessageIndexes is ParseProtobufMessageIndexes on data[start:], with byte offsets
+// counted from the start of data (a framed payload as sent): it appends the indexes to dst and
+// returns where the message starts. With a dst of room enough it allocates nothing.
+func appendProtobufMessageIndexes(dst []int, data []byte, start int) (indexes []int, end int, err error) {
+	count, n, err := readFrameZigZag32(data, start, "message-index count")
+	if err != nil {
+		return nil, 0, err
+	}
+	pos := start + n
 	switch {
 	case count == 0:
-		return []int{0}, body[n:], nil
+		return append(dst, 0), pos, nil
 	case count < 0:
-		return nil, nil, fmt.Errorf("%w: message-index count %d at byte offset 0 is negative", ErrNotFramed, count)
+		return nil, 0, fmt.Errorf("%w: message-index count %d at byte offset %d is negative", ErrNotFramed, count, start)
 	case count > MaxProtobufMessageIndexes:
-		return nil, nil, fmt.Errorf("%w: message-index count %d at byte offset 0 exceeds the limit of %d", ErrNotFramed, count, MaxProtobufMessageIndexes)
-	case int(count) > len(body)-n:
-		return nil, nil, fmt.Errorf("%w: message-index count %d at byte offset 0 is larger than the %d bytes left", ErrNotFramed, count, len(body)-n)
+		return nil, 0, fmt.Errorf("%w: message-index count %d at byte offset %d exceeds the limit of %d", ErrNotFramed, count, start, MaxProtobufMessageIndexes)
+	case int(count) > len(data)-pos:
+		return nil, 0, fmt.Errorf("%w: message-index count %d at byte offset %d is larger than the %d bytes left", ErrNotFramed, count, start, len(data)-pos)
 	}
-	indexes = make([]int, count)
-	for i := range indexes {
-		at := n
-		v, used, err := readFrameZigZag32(body, at, "message index")
+	indexes = slices.Grow(dst, int(count))
+	for range count {
+		at := pos
+		v, used, err := readFrameZigZag32(data, at, "message index")
 		if err != nil {
-			return nil, nil, err
+			return nil, 0, err
 		}
 		if v < 0 {
-			return nil, nil, fmt.Errorf("%w: message index %d at byte offset %d is negative", ErrNotFramed, v, at)
+			return nil, 0, fmt.Errorf("%w: message index %d at byte offset %d is negative", ErrNotFramed, v, at)
 		}
-		indexes[i] = int(v)
-		n += used
+		indexes = append(indexes, int(v))
+		pos += used
 	}
-	return indexes, body[n:], nil
+	return indexes, pos, nil
 }
 
 // readFrameZigZag32 reads a zig-zag varint of at most 5 bytes that fits 32 bits from b[at:], as
