@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -137,7 +138,8 @@ func (r rawResponse) decode(t *testing.T, v any) {
 	}
 }
 
-// raw sends one request as Confluent clients do, for endpoints the Go client has no method for.
+// raw sends one request as Confluent clients do, for endpoints the Go client has no method for
+// (and for schemagate's own /v1 API).
 func raw(t *testing.T, method, path string, body any) rawResponse {
 	t.Helper()
 	var rd io.Reader
@@ -149,7 +151,11 @@ func raw(t *testing.T, method, path string, body any) rawResponse {
 	req, err := http.NewRequest(method, registryURL(t)+path, rd)
 	must(t, err, "new request")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		ct := "application/vnd.schemaregistry.v1+json"
+		if strings.HasPrefix(path, "/v1/") { // schemagate's own API takes plain JSON
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json")
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -163,3 +169,31 @@ func raw(t *testing.T, method, path string, body any) rawResponse {
 
 // contains reports whether list holds s.
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// verdict is what a /v1 validate answer says about a payload: its outcome and the kinds of its
+// findings, in order.
+type verdict struct {
+	Outcome string
+	Kinds   []string
+}
+
+// validateFramed sends a Confluent-framed payload to schemagate's validate endpoint for subj
+// (POST /v1/subjects/{s}/validate, format CONFLUENT) and returns its verdict.
+func validateFramed(t *testing.T, subj string, b []byte) verdict {
+	t.Helper()
+	r := raw(t, "POST", "/v1/subjects/"+url.PathEscape(subj)+"/validate",
+		map[string]any{"data": b, "format": "PAYLOAD_FORMAT_CONFLUENT"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("validate a framed payload under %s: want HTTP 200, got %s", subj, r)
+	}
+	var res struct {
+		Outcome  string
+		Findings []struct{ Kind, Path, Message string }
+	}
+	r.decode(t, &res)
+	v := verdict{Outcome: res.Outcome}
+	for _, f := range res.Findings {
+		v.Kinds = append(v.Kinds, f.Kind)
+	}
+	return v
+}

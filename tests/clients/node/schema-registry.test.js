@@ -312,6 +312,192 @@ describe('JSON Schema', () => {
   })
 })
 
+// Protobuf schemas of this suite. Order has a nested message, an enum and a map, and imports
+// Money through a reference; the map field comes before the nested message Line, so in the
+// descriptor Line is nested message 1 (after the map's entry message).
+const protoPackage = 'schemagate.clients.node'
+const moneyProto = `syntax = "proto3";
+package ${protoPackage};
+
+message Money {
+  string currency = 1;
+  int64 units = 2;
+}
+`
+const orderProto = moneyFile => `syntax = "proto3";
+package ${protoPackage};
+
+import "${moneyFile}";
+
+message Order {
+  enum Status {
+    STATUS_UNSPECIFIED = 0;
+    STATUS_PLACED = 1;
+  }
+  string id = 1;
+  Money total = 2;
+  Status status = 4;
+  map<string, int32> quantities = 5;
+  message Line {
+    string sku = 1;
+    int32 count = 2;
+  }
+  repeated Line lines = 6;
+}
+
+message Refund {
+  string order_id = 1;
+  Money amount = 2;
+}
+`
+
+const proto = (schema, references) => ({ type: SchemaType.PROTOBUF, schema, references })
+
+// protoObject renders a decoded protobufjs message as plain JSON-like data.
+const protoObject = message => message.$type.toObject(message, { longs: String, enums: String })
+
+// confluentFrame inserts a message-index array (as bytes) after the 5-byte header of a message
+// the client encoded, giving the frame Confluent's serializers write for the same message.
+const confluentFrame = (encoded, indexes) =>
+  Buffer.concat([encoded.subarray(0, 5), Buffer.from(indexes), encoded.subarray(5)])
+
+describe('Protobuf', () => {
+  const moneySubject = subject('money-value')
+  const orderSubject = subject('orders-proto-value')
+  const moneyFile = `node-${RUN}/money.proto`
+  const reference = { name: moneyFile, subject: moneySubject, version: 1 }
+  // The client takes numbers for int64 and enum fields; protoObject renders them as strings.
+  const order = {
+    id: 'o-1',
+    total: { currency: 'EUR', units: 1250 },
+    status: 1,
+    quantities: { 'sku-1': 2 },
+    lines: [{ sku: 'sku-1', count: 2 }],
+  }
+  const orderObject = { ...order, total: { currency: 'EUR', units: '1250' }, status: 'STATUS_PLACED' }
+  const line = { sku: 'sku-9', count: 3 }
+  let id
+
+  it('registers a .proto that imports another subject through a reference', async () => {
+    const registry = newClient()
+    await registry.register(proto(moneyProto), { subject: moneySubject })
+    const res = await registry.register(proto(orderProto(moneyFile), [reference]), { subject: orderSubject })
+    assert.ok(Number.isInteger(res.id) && res.id > 0, `positive integer ID, got ${res.id}`)
+    id = res.id
+    const r = await raw('GET', `/schemas/ids/${id}`)
+    assert.equal(r.status, 200, describeRaw('GET /schemas/ids/{id}', r))
+    assert.equal(r.body.schemaType, 'PROTOBUF', describeRaw('GET /schemas/ids/{id}', r))
+    assert.deepEqual(r.body.references, [reference], describeRaw('GET /schemas/ids/{id}', r))
+    const again = await newClient().register(proto(orderProto(moneyFile), [reference]), { subject: orderSubject })
+    assert.equal(again.id, id, 'the same schema again keeps its ID')
+  })
+
+  it('encodes the first message without a message-index array and decodes it with a fresh client', async () => {
+    const encoded = await newClient().encode(registered(id), order)
+    const { magic, id: wireID, payload } = wire(encoded)
+    assert.equal(magic, 0)
+    assert.equal(wireID, id)
+    // Field 1 (id, length-delimited) starts the payload: the client writes no indexes, where
+    // Confluent's serializers write the single byte 0 for the first message.
+    assert.equal(payload[0], 0x0a, `payload starts with the message itself, got ${payload.toString('hex')}`)
+    assert.deepEqual(protoObject(await newClient().decode(encoded)), orderObject)
+    // A Confluent frame of the same message reads back too: the client skips leading zero bytes.
+    assert.deepEqual(protoObject(await newClient().decode(confluentFrame(encoded, [0]))), orderObject)
+  })
+
+  it('a nested message is encoded by name, still without indexes, and is read back only by name', async () => {
+    const byName = () => new SchemaRegistry(
+      { host: BASE_URL, retry: { retries: 1, maxRetryTimeInSecs: 1 } },
+      { [SchemaType.PROTOBUF]: { messageName: 'Order.Line' } },
+    )
+    const encoded = await byName().encode(registered(id), line)
+    const { payload } = wire(encoded)
+    assert.equal(payload[0], 0x0a, `payload starts with the message itself, got ${payload.toString('hex')}`)
+    const decoded = await byName().decode(encoded)
+    assert.equal(decoded.$type.fullName, `.${protoPackage}.Order.Line`)
+    assert.deepEqual(protoObject(decoded), line)
+    // The frame Confluent's serializers write for it (indexes [0, 1]: count 2, then 0 and 1 as
+    // zig-zag varints) is not understood: the client reads the index bytes as the message.
+    await assert.rejects(newClient().decode(confluentFrame(encoded, [4, 0, 2])), /invalid wire type/)
+  })
+
+  it('a schema importing a well-known type registers, but the client cannot encode with it', async () => {
+    const stamped = `syntax = "proto3";
+package ${protoPackage};
+
+import "google/protobuf/timestamp.proto";
+
+message Stamped {
+  string id = 1;
+  google.protobuf.Timestamp at = 2;
+}
+`
+    // schemagate has the well-known types built in, as Confluent does: no reference is needed.
+    const { id: stampedID } = await newClient().register(proto(stamped), { subject: subject('stamped-value') })
+    assert.ok(Number.isInteger(stampedID) && stampedID > 0, `positive integer ID, got ${stampedID}`)
+    // The client parses the text alone with protobufjs, which does not load the imported file.
+    await assert.rejects(
+      newClient().encode(stampedID, { id: 's-1', at: { seconds: 1796553000, nanos: 0 } }),
+      /no such Type or Enum '\.google\.protobuf\.Timestamp'/,
+    )
+  })
+})
+
+// validateFramed sends a Confluent-framed payload to schemagate's validate endpoint (POST
+// /v1/subjects/{s}/validate, format CONFLUENT) and returns its outcome and finding kinds.
+async function validateFramed(s, buffer) {
+  const res = await fetch(`${BASE_URL}/v1/subjects/${encodeURIComponent(s)}/validate`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ data: buffer.toString('base64'), format: 'PAYLOAD_FORMAT_CONFLUENT' }),
+  })
+  const body = await res.json()
+  assert.equal(res.status, 200, `validate under ${s}: HTTP ${res.status} ${JSON.stringify(body)}`)
+  return { outcome: body.outcome, kinds: (body.findings || []).map(f => f.kind) }
+}
+
+// Needs the validation of Protobuf payloads (the protoval branch): what the npm client writes,
+// and the Confluent frame of the same message, through schemagate's validate endpoint.
+describe('Protobuf payloads through /v1 validate', () => {
+  const moneySubject = subject('money-validate-value')
+  const orderSubject = subject('orders-validate-value')
+  const moneyFile = `node-${RUN}/validate/money.proto`
+  const valid = { outcome: 'OUTCOME_VALID', kinds: [] }
+  const undecodable = { outcome: 'OUTCOME_FLAGGED', kinds: ['DRIFT_KIND_DECODE_ERROR'] }
+  let orderID, moneyID
+
+  before(async () => {
+    const registry = newClient()
+    moneyID = (await registry.register(proto(moneyProto), { subject: moneySubject })).id
+    const reference = { name: moneyFile, subject: moneySubject, version: 1 }
+    orderID = (await registry.register(proto(orderProto(moneyFile), [reference]), { subject: orderSubject })).id
+  })
+
+  it('the client writes no message indexes: flagged as it is, VALID with the first-message shortcut', async () => {
+    const encoded = await newClient().encode(orderID, { id: 'o-1', total: { currency: 'EUR', units: 5 } })
+    assert.deepEqual(await validateFramed(orderSubject, encoded), undecodable)
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [0])), valid)
+  })
+
+  it('a nested message encoded by name is VALID with its Confluent indexes [0, 1]', async () => {
+    const byName = new SchemaRegistry(
+      { host: BASE_URL, retry: { retries: 1, maxRetryTimeInSecs: 1 } },
+      { [SchemaType.PROTOBUF]: { messageName: 'Order.Line' } },
+    )
+    const encoded = await byName.encode(orderID, { sku: 'sku-9', count: 3 })
+    assert.deepEqual(await validateFramed(orderSubject, encoded), undecodable)
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [4, 0, 2])), valid)
+  })
+
+  it('a message of another schema sent under the subject is flagged', async () => {
+    const encoded = await newClient().encode(moneyID, { currency: 'USD', units: 7 })
+    assert.deepEqual(await validateFramed(orderSubject, confluentFrame(encoded, [0])), {
+      outcome: 'OUTCOME_FLAGGED',
+      kinds: ['DRIFT_KIND_UNKNOWN_SCHEMA_ID'],
+    })
+  })
+})
+
 describe('compatibility', () => {
   it('a subject without a level of its own: GET /config/{subject} is 404 with error_code 40408', async () => {
     const s = subject('no-config')
