@@ -1,0 +1,116 @@
+package console
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
+)
+
+// subjectRow is one line of the subjects list.
+type subjectRow struct {
+	Status         *pb.SubjectStatus
+	Team           string
+	MinValidations int64
+	// Stale: the window has a start but no clean time has been recorded in it and nothing was
+	// validated, so no replica has been counting evidence for this subject.
+	Stale bool
+}
+
+// subjectsView is the subjects page.
+type subjectsView struct {
+	Rows   []subjectRow
+	Filter url.Values // q, mode, eligible, sort: the form's values, kept in the live part's URL
+	Total  int
+}
+
+// subjectsPage lists every subject granted to the principal (the API filters them), with the
+// filters and sort order of the query: q (text in the name), mode (canary, strict), eligible
+// (yes, no), sort (subject, clean, validations, eligible).
+func (c *Console) subjectsPage(r *http.Request, ss *session) (view, error) {
+	ctx := callContext(r, ss)
+	resp, err := c.gov.ListSubjectStatuses(ctx, &pb.ListSubjectStatusesRequest{})
+	if err != nil {
+		return view{}, err
+	}
+	teams := c.owners(r, ss)
+	q := r.URL.Query()
+	filter := url.Values{}
+	for _, k := range []string{"q", "mode", "eligible", "sort"} {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			filter.Set(k, v)
+		}
+	}
+	v := subjectsView{Filter: filter, Total: len(resp.GetStatuses())}
+	for _, st := range resp.GetStatuses() {
+		if !matches(st, filter) {
+			continue
+		}
+		v.Rows = append(v.Rows, c.row(st, teams[st.GetSubject()]))
+	}
+	sortRows(v.Rows, filter.Get("sort"))
+	return view{page: "subjects", title: "Subjects", data: v}, nil
+}
+
+// row is the list line of st.
+func (c *Console) row(st *pb.SubjectStatus, team string) subjectRow {
+	stale := st.GetWindowStart() != nil && st.GetCleanSeconds() == 0 && st.GetValidations() == 0 && st.GetRequiredSeconds() > 0
+	return subjectRow{Status: st, Team: team, MinValidations: c.minValid, Stale: stale}
+}
+
+// owners maps subjects to their owning teams; a principal who may not read them sees none.
+func (c *Console) owners(r *http.Request, ss *session) map[string]string {
+	out := map[string]string{}
+	resp, err := c.gov.ListSubjectOwners(callContext(r, ss), &pb.ListSubjectOwnersRequest{})
+	if err != nil {
+		return out
+	}
+	for _, o := range resp.GetOwners() {
+		out[o.GetSubject()] = o.GetTeam()
+	}
+	return out
+}
+
+// matches applies the list's filters.
+func matches(st *pb.SubjectStatus, f url.Values) bool {
+	if q := f.Get("q"); q != "" && !strings.Contains(strings.ToLower(st.GetSubject()), strings.ToLower(q)) {
+		return false
+	}
+	if m := f.Get("mode"); m != "" && modeName(st.GetMode()) != m {
+		return false
+	}
+	switch f.Get("eligible") {
+	case "yes":
+		return st.GetEligible()
+	case "no":
+		return !st.GetEligible()
+	}
+	return true
+}
+
+// sortRows orders the list by key (subject by default); numbers and eligibility descending.
+func sortRows(rows []subjectRow, key string) {
+	slices.SortStableFunc(rows, func(a, b subjectRow) int {
+		x, y := a.Status, b.Status
+		var by int
+		switch key {
+		case "clean":
+			by = cmp.Compare(y.GetCleanSeconds(), x.GetCleanSeconds())
+		case "validations":
+			by = cmp.Compare(y.GetValidations(), x.GetValidations())
+		case "eligible":
+			by = boolOrder(y.GetEligible()) - boolOrder(x.GetEligible())
+		}
+		return cmp.Or(by, strings.Compare(x.GetSubject(), y.GetSubject()))
+	})
+}
+
+func boolOrder(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
