@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/schemagate/schemagate/gateway"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -330,6 +333,21 @@ func TestActionsAreTheAPIs(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+	// The subject page shows what happened: drift in the drift report, the actions in the
+	// history, the evidence chart, and the diff of two versions.
+	drifted, _ := structpb.NewValue(map[string]any{"id": "x", "unexpected": "y"})
+	// Strict since the override: rejected, and recorded as drift.
+	if _, err := pb.NewValidationServiceClient(w.conn).Validate(as(t, admin), &pb.ValidateRequest{Subject: grantedSubject, Json: drifted}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("drifted payload on a strict subject: %v; want InvalidArgument", err)
+	}
+	page := browsers[lead].get("/ui/subjects/" + grantedSubject + "?a=1&b=2")
+	for _, want := range []string{`<td>unknown_field</td>`, `<td>drift.drill</td>`, `<td>mode.overridden</td>`, `data-testid="evidence-chart"`,
+		`<rect class="validations"`, `<td class="n">10</td><td><code>      &#34;name&#34;: &#34;id2&#34;,</code>`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("subject page lacks %s", want)
+
+		}
 	}
 	// The promotions page shows the decision with the evidence it was made on.
 	if r := browsers[lead].get("/ui/promotions"); !strings.Contains(r.body, "promotion.approved") || !strings.Contains(r.body, "validations, 0 violations, window") {

@@ -42,12 +42,12 @@ func lineDiff(a, b string) []diffLine {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
 			out = append(out, diffLine{Op: "same", Left: x[i], Right: y[j], LeftN: i + 1, RightN: j + 1})
 			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			out = append(out, diffLine{Op: "add", Right: y[j], RightN: j + 1})
-			j++
-		default:
+		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]): // deletions first
 			out = append(out, diffLine{Op: "del", Left: x[i], LeftN: i + 1})
 			i++
+		default:
+			out = append(out, diffLine{Op: "add", Right: y[j], RightN: j + 1})
+			j++
 		}
 	}
 	return out

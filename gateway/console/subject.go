@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
 )
@@ -14,6 +15,7 @@ import (
 type subjectView struct {
 	Subject  string
 	Row      subjectRow
+	Chart    *chart // nil when the evidence cannot be read
 	Versions []int32
 	A, B     int32 // the versions compared; 0: no comparison
 	Diff     []diffLine
@@ -37,7 +39,7 @@ func (c *Console) subjectPage(r *http.Request, ss *session) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
-	v := subjectView{Subject: subject, Row: c.row(st.GetStatus(), c.owners(r, ss)[subject])}
+	v := c.subjectStatus(r, ss, st.GetStatus())
 	if vs, err := c.reg.ListVersions(ctx, &pb.ListVersionsRequest{Subject: subject}); err == nil {
 		v.Versions = vs.GetVersions()
 	}
@@ -72,7 +74,24 @@ func (c *Console) subjectStatusPart(r *http.Request, ss *session) (view, error) 
 	if err != nil {
 		return view{}, err
 	}
-	return view{page: "subject", data: subjectView{Subject: subject, Row: c.row(st.GetStatus(), c.owners(r, ss)[subject])}}, nil
+	return view{page: "subject", data: c.subjectStatus(r, ss, st.GetStatus())}, nil
+}
+
+// subjectStatus is the status part of the subject page: the status with its owner and the
+// evidence chart.
+func (c *Console) subjectStatus(r *http.Request, ss *session, st *pb.SubjectStatus) subjectView {
+	subject := st.GetSubject()
+	v := subjectView{Subject: subject, Row: subjectRow{Status: st, Team: c.owners(r, ss)[subject], MinValidations: c.minValid}}
+	ev, err := c.gov.GetSubjectEvidence(callContext(r, ss), &pb.GetSubjectEvidenceRequest{Subject: subject})
+	if err == nil {
+		var windowStart time.Time
+		if st.GetWindowStart() != nil {
+			windowStart = st.GetWindowStart().AsTime()
+		}
+		ch := newChart(ev, windowStart)
+		v.Chart, v.Row.Stale = &ch, ch.Stale
+	}
+	return v
 }
 
 // compare fills the diff of versions ?a= and ?b= of the subject, when both are given.

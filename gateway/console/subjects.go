@@ -15,8 +15,8 @@ type subjectRow struct {
 	Status         *pb.SubjectStatus
 	Team           string
 	MinValidations int64
-	// Stale: the window has a start but no clean time has been recorded in it and nothing was
-	// validated, so no replica has been counting evidence for this subject.
+	// Stale: no replica has recorded evidence lately (see evidenceStale), so the status is made
+	// of counts that stopped growing.
 	Stale bool
 }
 
@@ -45,20 +45,26 @@ func (c *Console) subjectsPage(r *http.Request, ss *session) (view, error) {
 		}
 	}
 	v := subjectsView{Filter: filter, Total: len(resp.GetStatuses())}
+	stale := false
+	if len(resp.GetStatuses()) > 0 {
+		// Replicas record for every subject at once: one subject's evidence tells of all.
+		stale = c.stale(r, ss, resp.GetStatuses()[0].GetSubject())
+	}
 	for _, st := range resp.GetStatuses() {
 		if !matches(st, filter) {
 			continue
 		}
-		v.Rows = append(v.Rows, c.row(st, teams[st.GetSubject()]))
+		v.Rows = append(v.Rows, subjectRow{Status: st, Team: teams[st.GetSubject()], MinValidations: c.minValid, Stale: stale})
 	}
 	sortRows(v.Rows, filter.Get("sort"))
 	return view{page: "subjects", title: "Subjects", data: v}, nil
 }
 
-// row is the list line of st.
-func (c *Console) row(st *pb.SubjectStatus, team string) subjectRow {
-	stale := st.GetWindowStart() != nil && st.GetCleanSeconds() == 0 && st.GetValidations() == 0 && st.GetRequiredSeconds() > 0
-	return subjectRow{Status: st, Team: team, MinValidations: c.minValid, Stale: stale}
+// stale reports whether subject's evidence is stale (see evidenceStale); false when it cannot
+// be read.
+func (c *Console) stale(r *http.Request, ss *session, subject string) bool {
+	ev, err := c.gov.GetSubjectEvidence(callContext(r, ss), &pb.GetSubjectEvidenceRequest{Subject: subject})
+	return err == nil && evidenceStale(ev)
 }
 
 // owners maps subjects to their owning teams; a principal who may not read them sees none.
