@@ -118,10 +118,14 @@ func New(opts Options) (*Console, error) {
 	return c, nil
 }
 
-// StartSession signs p in: it opens a session and sends its cookie. The sign-in form calls it
+// StartSession signs p in: it ends the session the request carried, if any (a new sign-in
+// never reuses a session ID), opens a new one and sends its cookie. The sign-in form calls it
 // once the credentials passed; another sign-in (OIDC) calls it once its provider vouched for p.
 // The caller then redirects.
 func (c *Console) StartSession(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.sessions.end(ck.Value)
+	}
 	ss := c.sessions.start(p)
 	c.sessions.setCookie(w, r, ss)
 	c.log.InfoContext(r.Context(), "console sign-in", "principal", p.Name, "peer", r.RemoteAddr)

@@ -52,13 +52,19 @@ func TestSignInAndOut(t *testing.T) {
 	if r := b.get("/ui/"); r.status != http.StatusOK || !strings.Contains(r.body, `data-testid="principal">pat<`) {
 		t.Fatalf("subjects page after sign-in: %v", r)
 	}
+	// Signing in again ends the session the browser had.
+	if r := b.post("/ui/signin", url.Values{"name": {passwordUser}, "password": {password}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %v", r)
+	}
+	if r := w.withCookie(t, ck.Value).get("/ui/"); r.status != http.StatusSeeOther {
+		t.Errorf("the cookie of a replaced session still works: %v", r)
+	}
+	b.get("/ui/") // the new session's CSRF token
+	second := b.cookie()
 	if r := b.post("/ui/signout", url.Values{}); r.status != http.StatusSeeOther || r.header.Get("Location") != "/ui/signin" {
 		t.Fatalf("sign-out: %v", r)
 	}
-	stolen := w.browser(t)
-	u, _ := url.Parse(w.base + "/ui/")
-	stolen.c.Jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/ui/"}})
-	if r := stolen.get("/ui/"); r.status != http.StatusSeeOther {
+	if r := w.withCookie(t, second).get("/ui/"); r.status != http.StatusSeeOther {
 		t.Errorf("the cookie of a signed-out session still works: %v", r)
 	}
 }

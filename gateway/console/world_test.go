@@ -272,3 +272,23 @@ func (b *browser) signIn(principal string) {
 }
 
 func (r response) String() string { return fmt.Sprintf("%d %.300s", r.status, r.body) }
+
+// withCookie is a new browser holding the session cookie value, as a thief would.
+func (w *world) withCookie(t *testing.T, value string) *browser {
+	b := w.browser(t)
+	u, _ := url.Parse(w.base + "/ui/")
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "schemagate_session", Value: value, Path: "/ui/"}})
+	return b
+}
+
+// cookie is the browser's session cookie value.
+func (b *browser) cookie() string {
+	u, _ := url.Parse(b.w.base + "/ui/")
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "schemagate_session" {
+			return c.Value
+		}
+	}
+	b.t.Fatal("no session cookie")
+	return ""
+}
