@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,26 @@ func TestLineDiff(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
+}
+
+// FuzzLineDiff: the diff of any two texts never panics, and its left and right sides, read in
+// order, are the two texts.
+func FuzzLineDiff(f *testing.F) {
+	f.Add("a\nb\nc", "a\nB\nc")
+	f.Add("", "x")
+	f.Add("{\n  \"type\": \"record\"\n}", "{\n  \"type\": \"record\",\n  \"name\": \"R\"\n}")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var left, right []string
+		for _, l := range lineDiff(a, b) {
+			if l.LeftN > 0 {
+				left = append(left, l.Left)
+			}
+			if l.RightN > 0 {
+				right = append(right, l.Right)
+			}
+		}
+		if diff := cmp.Diff([]string{a, b}, []string{strings.Join(left, "\n"), strings.Join(right, "\n")}); diff != "" {
+			t.Errorf("sides (-want +got):\n%s", diff)
+		}
+	})
 }
