@@ -55,6 +55,20 @@ type Config struct {
 	Alerting governance.AlertReceivers `yaml:"alerting"`
 	// Metrics protects /metrics.
 	Metrics MetricsConfig `yaml:"metrics"`
+	// Console configures the sessions of the governance console at /ui/.
+	Console ConsoleConfig `yaml:"console"`
+}
+
+// ConsoleConfig configures the sessions of the governance console (/ui/). Sessions live in the
+// memory of the replica that signed the person in: behind a load balancer, route a browser to
+// one replica (sticky sessions), or people sign in again on each replica they reach.
+type ConsoleConfig struct {
+	// SessionIdle ends a session that made no request (other than the pages' own refresh) for
+	// this long. Default 30m.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// SessionMax ends a session this long after sign-in, however active. Default 12h; at least
+	// session_idle.
+	SessionMax time.Duration `yaml:"session_max"`
 }
 
 // MetricsConfig protects GET /metrics, whose series carry subject names and owning teams
@@ -307,6 +321,10 @@ func (c Config) validateSecurity() error {
 	if c.Auth.MaxFailures > 0 && c.Auth.FailureWindow <= 0 {
 		return fmt.Errorf("config: auth.failure_window %s: must be positive", c.Auth.FailureWindow)
 	}
+	if c.Console.SessionIdle <= 0 || c.Console.SessionMax < c.Console.SessionIdle {
+		return fmt.Errorf("config: console.session_idle %s and console.session_max %s: both positive, session_max at least session_idle",
+			c.Console.SessionIdle, c.Console.SessionMax)
+	}
 	if c.Auth.MaxConcurrentPasswordChecks < 0 {
 		return fmt.Errorf("config: auth.max_concurrent_password_checks %d: want 0 (one per CPU) or more", c.Auth.MaxConcurrentPasswordChecks)
 	}
@@ -373,6 +391,7 @@ func DefaultConfig() Config {
 			JSONSchema: JSONSchemaConfig{Format: registry.DefaultJSONSchemaFormat},
 			Upstream:   UpstreamConfig{Timeout: upstream.DefaultTimeout, MaxConns: upstream.DefaultMaxConns, PollInterval: defaultUpstreamPollInterval}},
 		Governance: governance.DefaultConfig(),
+		Console:    ConsoleConfig{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour},
 	}
 }
 

@@ -73,6 +73,7 @@ auth:
 	want := Config{
 		SchemaRegistry: def.SchemaRegistry,
 		Governance:     def.Governance,
+		Console:        def.Console,
 		Server:         server,
 		Storage:        storage,
 		Log:            LogConfig{Format: LogJSON, Level: LogLevel(slog.LevelDebug)},
@@ -272,6 +273,7 @@ func TestEnvNamesCoverEveryKey(t *testing.T) {
 		"SCHEMAGATE_ALERTING_ALERTMANAGER_URL", "SCHEMAGATE_ALERTING_SLACK_WEBHOOK_URL",
 		"SCHEMAGATE_ALERTING_PAGERDUTY_ROUTING_KEY", "SCHEMAGATE_ALERTING_PAGERDUTY_URL", "SCHEMAGATE_ALERTING_PAGERDUTY_MIN_SEVERITY",
 		"SCHEMAGATE_METRICS_REQUIRE_AUTH",
+		"SCHEMAGATE_CONSOLE_SESSION_IDLE", "SCHEMAGATE_CONSOLE_SESSION_MAX",
 	}
 	if diff := cmp.Diff(want, EnvNames()); diff != "" {
 		t.Errorf("EnvNames (-want +got):\n%s", diff)
@@ -294,6 +296,9 @@ func TestSecurityConfigDefaultsAndLoad(t *testing.T) {
 	if diff := cmp.Diff(TLSConfig{}, def.TLS); diff != "" {
 		t.Errorf("default tls (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(ConsoleConfig{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}, def.Console); diff != "" {
+		t.Errorf("default console (-want +got):\n%s", diff)
+	}
 	file := writeFile(t, `
 auth:
   max_failures: 5
@@ -306,7 +311,8 @@ tls:
   cert_file: /etc/schemagate/server.pem
   key_file: /etc/schemagate/server.key
 `)
-	got, err := LoadConfig(file, envMap(map[string]string{"SCHEMAGATE_TLS_CLIENT_CA_FILE": "/etc/schemagate/clients.pem"}))
+	got, err := LoadConfig(file, envMap(map[string]string{"SCHEMAGATE_TLS_CLIENT_CA_FILE": "/etc/schemagate/clients.pem",
+		"SCHEMAGATE_CONSOLE_SESSION_IDLE": "10m"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +321,7 @@ tls:
 		{Name: "svc", Roles: []string{"producer"}, ClientCertCN: "svc.example"},
 	}}
 	want.TLS = TLSConfig{CertFile: "/etc/schemagate/server.pem", KeyFile: "/etc/schemagate/server.key", ClientCAFile: "/etc/schemagate/clients.pem"}
+	want.Console = ConsoleConfig{SessionIdle: 10 * time.Minute, SessionMax: 12 * time.Hour}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("LoadConfig (-want +got):\n%s", diff)
 	}
@@ -335,6 +342,9 @@ func TestSecurityConfigValidate(t *testing.T) {
 		{"negative limit", func(c *Config) { c.Auth.MaxFailures = -1 }, "auth.max_failures -1"},
 		{"no window", func(c *Config) { c.Auth.FailureWindow = 0 }, "auth.failure_window 0s: must be positive"},
 		{"negative password checks", func(c *Config) { c.Auth.MaxConcurrentPasswordChecks = -1 }, "auth.max_concurrent_password_checks -1"},
+		{"console sessions", func(c *Config) { c.Console = ConsoleConfig{SessionIdle: time.Minute, SessionMax: time.Minute} }, ""},
+		{"no console idle expiry", func(c *Config) { c.Console.SessionIdle = 0 }, "console.session_idle 0s"},
+		{"console max below idle", func(c *Config) { c.Console.SessionMax = time.Minute }, "session_max at least session_idle"},
 		{"tls", func(c *Config) { c.TLS = TLSConfig{CertFile: "c", KeyFile: "k"} }, ""},
 		{"mtls", func(c *Config) {
 			c.TLS = TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/confluent"
+	"github.com/schemagate/schemagate/gateway/console"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/internal/buildinfo"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -46,6 +48,9 @@ type Options struct {
 	// StoreOptions are passed to store.Open after those built from Config.Storage. Tests use
 	// them to put a fault-injecting driver under the store; serve never sets them.
 	StoreOptions []store.Option
+	// Now is the clock of console session expiry (console.session_idle, console.session_max).
+	// Nil means time.Now; tests move it instead of waiting.
+	Now func() time.Time
 }
 
 // MetricsRegistry is where the gateway registers its metrics and what /metrics gathers; a
@@ -87,6 +92,7 @@ type Gateway struct {
 
 	gate       *governance.Gate
 	validation *validationService
+	console    *console.Console
 	authn      *auth.Authenticator
 	// bodyBudget bounds the request bytes read and decoded at once, /v1 and gRPC
 	// (server.max_inflight_body_bytes).
@@ -172,7 +178,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 		func(s *grpc.Server) { healthpb.RegisterHealthServer(s, g.health) },
 	})
 	g.cleanups = append(g.cleanups, func() error { g.grpcSrv.Stop(); return nil })
-	if err := g.newHTTPServer(ctx, reg, authn, metrics); err != nil {
+	if err := g.newHTTPServer(ctx, reg, authn, metrics, opts.Now); err != nil {
 		return nil, err
 	}
 	if err := g.listen(ctx, tlsCfg); err != nil {
@@ -282,7 +288,7 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 // newHTTPServer builds the HTTP server: the Confluent REST API, and the HTTP/JSON mapping that
 // reaches the gRPC server through an in-memory listener, so interceptors (auth, logging) run
 // once, in the gRPC server, and no loopback TCP hop is paid.
-func (g *Gateway) newHTTPServer(ctx context.Context, reg registryBackend, authn *auth.Authenticator, metrics MetricsRegistry) error {
+func (g *Gateway) newHTTPServer(ctx context.Context, reg registryBackend, authn *auth.Authenticator, metrics MetricsRegistry, now func() time.Time) error {
 	g.inproc = bufconn.Listen(1 << 20)
 	var err error
 	g.conn, err = grpc.NewClient("passthrough:///schemagate-inprocess",
@@ -302,7 +308,13 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg registryBackend, authn 
 	if g.cfg.Metrics.RequireAuth {
 		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
 	}
-	handler, err := newHTTPHandler(ctx, g.conn, authn, newBodyLimits(g.cfg), g.bodyBudget, confluentAPI, metricsAPI, readiness{ping: g.db.Ping, degraded: g.degraded})
+	g.console, err = console.New(console.Options{Conn: g.conn, Authenticator: authn, Logger: g.log, Now: now,
+		SessionIdle: g.cfg.Console.SessionIdle, SessionMax: g.cfg.Console.SessionMax, MinValidations: g.cfg.Governance.MinValidations})
+	if err != nil {
+		return err
+	}
+	handler, err := newHTTPHandler(ctx, g.conn, authn, newBodyLimits(g.cfg), g.bodyBudget, confluentAPI, metricsAPI, g.console.Handler(),
+		readiness{ping: g.db.Ping, degraded: g.degraded})
 	if err != nil {
 		return err
 	}
@@ -352,6 +364,8 @@ func (g *Gateway) GRPCAddr() string { return g.grpcLis.Addr().String() }
 // NOT_SERVING, in-flight HTTP and gRPC requests get up to server.shutdown_timeout to finish,
 // and the store is closed last. It returns nil after a clean shutdown on cancellation.
 func (g *Gateway) Run(ctx context.Context) error {
+	// Read before serving: once requests are served, Reload may write g.cfg.Auth.
+	storage := store.Redacted(g.cfg.StorageURL())
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var bg sync.WaitGroup
 	for _, loop := range g.background {
@@ -363,7 +377,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	go func() { errc <- serveErr("HTTP", g.httpSrv.Serve(g.httpLis)) }()
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	info := buildinfo.Read()
-	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", store.Redacted(g.cfg.StorageURL()),
+	g.log.Info("schemagate serving", "http", g.HTTPAddr(), "grpc", g.GRPCAddr(), "storage", storage,
 		"version", info.Version, "commit", info.Commit, "go", info.GoVersion)
 
 	var runErr error

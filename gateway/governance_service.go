@@ -3,6 +3,10 @@ package gateway
 import (
 	"context"
 	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/governance"
@@ -35,6 +39,46 @@ func (s *governanceService) GetSubjectStatus(ctx context.Context, req *pb.GetSub
 		return nil, err
 	}
 	return &pb.GetSubjectStatusResponse{Status: statusToProto(st)}, nil
+}
+
+// maxEvidenceBuckets bounds the buckets one GetSubjectEvidence answer holds: an early since is
+// moved forward.
+const maxEvidenceBuckets = 2000
+
+// GetSubjectEvidence reports a subject's evidence per bucket, every bucket from since to now.
+func (s *governanceService) GetSubjectEvidence(ctx context.Context, req *pb.GetSubjectEvidenceRequest) (*pb.GetSubjectEvidenceResponse, error) {
+	var since time.Time
+	if req.GetSince() != nil {
+		since = req.GetSince().AsTime()
+	}
+	h, err := s.gate.EvidenceHistory(ctx, req.GetSubject(), since)
+	if err != nil {
+		return nil, err
+	}
+	if earliest := h.Until.Add(-maxEvidenceBuckets * h.BucketWidth); h.Since.Before(earliest) {
+		h.Since = earliest
+	}
+	return evidenceHistoryToProto(req.GetSubject(), h), nil
+}
+
+// evidenceHistoryToProto lists every bucket from h.Since to h.Until, empty ones included.
+func evidenceHistoryToProto(subject string, h governance.EvidenceHistory) *pb.GetSubjectEvidenceResponse {
+	out := &pb.GetSubjectEvidenceResponse{Subject: subject, BucketWidth: durationpb.New(h.BucketWidth)}
+	byStart := make(map[time.Time]governance.Bucket, len(h.Buckets))
+	for _, b := range h.Buckets {
+		byStart[b.Start] = b
+	}
+	recorded := make(map[time.Time]bool, len(h.Recorded))
+	for _, t := range h.Recorded {
+		recorded[t] = true
+		out.LastRecorded = timestamppb.New(t)
+	}
+	for t := h.Since; !t.After(h.Until); t = t.Add(h.BucketWidth) {
+		b := byStart[t]
+		out.Buckets = append(out.Buckets, &pb.EvidenceBucket{Start: timestamppb.New(t), Validations: b.Validations,
+			Violations: b.Violations, Recorded: recorded[t]})
+	}
+	return out
 }
 
 // ListSubjectStatuses lists the status of every subject granted to the caller.

@@ -55,6 +55,7 @@ func methodGrants() map[string]grantRule {
 		pb.ValidationService_InjectDrill_FullMethodName:    grantSubject,
 
 		pb.GovernanceService_GetSubjectStatus_FullMethodName:      grantSubject,
+		pb.GovernanceService_GetSubjectEvidence_FullMethodName:    grantSubject,
 		pb.GovernanceService_ListSubjectStatuses_FullMethodName:   grantHandler, // filtered
 		pb.GovernanceService_SetValidationMode_FullMethodName:     grantSubject,
 		pb.GovernanceService_GetGovernanceDocument_FullMethodName: grantUnrestricted, // every subject's promotions

@@ -60,6 +60,7 @@ var grantKinds = map[string]grantKind{
 	pb.ValidationService_InjectDrill_FullMethodName:    bySubject,
 
 	pb.GovernanceService_GetSubjectStatus_FullMethodName:      bySubject,
+	pb.GovernanceService_GetSubjectEvidence_FullMethodName:    bySubject,
 	pb.GovernanceService_ListSubjectStatuses_FullMethodName:   listing,
 	pb.GovernanceService_RequestPromotion_FullMethodName:      bySubject,
 	pb.GovernanceService_ApprovePromotion_FullMethodName:      byPromotion,

@@ -53,6 +53,7 @@ func methodPermissions() map[string]auth.Permission {
 		pb.GovernanceService_GetGovernanceDocument_FullMethodName: auth.PermGovernanceRead,
 		pb.GovernanceService_SetSubjectOwner_FullMethodName:       auth.PermGovernanceApprove, // routes alerts: leads and admins
 		pb.GovernanceService_ListSubjectOwners_FullMethodName:     auth.PermGovernanceRead,
+		pb.GovernanceService_GetSubjectEvidence_FullMethodName:    auth.PermGovernanceRead,
 		pb.GovernanceService_RequestPromotion_FullMethodName:      auth.PermGovernanceRequest,
 		pb.GovernanceService_ApprovePromotion_FullMethodName:      auth.PermGovernanceApprove,
 		pb.GovernanceService_RejectPromotion_FullMethodName:       auth.PermGovernanceApprove,

@@ -24,14 +24,14 @@ const readyTimeout = 2 * time.Second
 // newHTTPHandler serves, on one port: the Confluent Schema Registry REST API at the root (and
 // its /v1/metadata/id and /v1/metadata/version), the grpc-gateway mapping of the gRPC API
 // under /v1/, the OpenAPI document at /v1/openapi.json, /metrics, /healthz (the process is up) and /readyz (the store
-// answers; see readiness). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
+// answers; see readiness), the governance console under /ui/ (its own sessions). /healthz, /readyz and the OpenAPI document need no credentials, nor does /metrics
 // unless metricsAPI checks them itself (metrics.require_auth). /v1/ is authenticated by authn
 // before its body is read (an unauthenticated client cannot make the gateway read or decode a
 // large body), then authorized by the gRPC interceptors, which check the forwarded credentials
 // again at the price of a cache hit; the Confluent API authenticates in its own middleware.
 //
 // /v1 bodies are read by boundedBodies, within their route's limit and the in-flight budget.
-func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, limits bodyLimits, budget *byteBudget, confluentAPI, metricsAPI http.Handler, ready readiness) (http.Handler, error) {
+func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Authenticator, limits bodyLimits, budget *byteBudget, confluentAPI, metricsAPI, consoleUI http.Handler, ready readiness) (http.Handler, error) {
 	routes := v1Routes()
 	api := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -86,6 +86,7 @@ func newHTTPHandler(ctx context.Context, conn *grpc.ClientConn, authn *auth.Auth
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(pb.OpenAPIDocument())
 	})
+	mux.Handle("/ui/", consoleUI)
 	mux.Handle("GET /metrics", metricsAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -27,7 +27,7 @@ const (
 // and the alerting keys that changed, never a hash, a token, a webhook URL or a routing key.
 // Keys that differ from the running configuration but cannot change at run time (listen
 // addresses, storage, TLS, governance, limits…) are named in a warning, "restart to apply",
-// and ignored. Requests in flight finish with the principals they started with. Reload calls
+// and ignored. Console sessions of principals removed or changed are revoked. Requests in flight finish with the principals they started with. Reload calls
 // are serialized.
 func (g *Gateway) Reload(ctx context.Context, cfg Config) error {
 	g.reloadMu.Lock()
@@ -52,6 +52,9 @@ func (g *Gateway) Reload(ctx context.Context, cfg Config) error {
 	}
 	added, removed, changed := diffPrincipals(g.authn.Principals(), cfg.Auth.Principals)
 	g.authn.SetPrincipals(set)
+	// A console session holds the principal as it signed in: end those whose principal is gone
+	// or whose roles, grants or credentials changed; they sign in again under the new set.
+	g.console.RevokePrincipals(ctx, append(removed, changed...))
 
 	var restart []string
 	for _, k := range changedKeys(reflect.ValueOf(g.cfg), reflect.ValueOf(cfg), "") {

@@ -87,6 +87,7 @@ var v1RouteRoles = map[string][]auth.Role{
 	"GET /v1/subjects/{subject}/drift":                             roleEveryone,
 	"POST /v1/subjects/{subject}/drift:drill":                      roleRollback,
 	"GET /v1/subjects/{subject}/governance":                        roleEveryone,
+	"GET /v1/subjects/{subject}/evidence":                          roleEveryone,
 	"PUT /v1/subjects/{subject}/owner":                             roleApprovers, // routes alerts
 	"POST /v1/subjects/{subject}/promotions":                       roleWriters,
 	"POST /v1/subjects/{subject}/validate":                         roleValidators,

@@ -53,6 +53,7 @@ var allowedRoles = func() map[string][]auth.Role {
 		pb.ValidationService_InjectDrill_FullMethodName:    rollback,
 
 		pb.GovernanceService_GetSubjectStatus_FullMethodName:      everyone,
+		pb.GovernanceService_GetSubjectEvidence_FullMethodName:    everyone,
 		pb.GovernanceService_ListSubjectStatuses_FullMethodName:   everyone,
 		pb.GovernanceService_RequestPromotion_FullMethodName:      writers,
 		pb.GovernanceService_ApprovePromotion_FullMethodName:      approvers,

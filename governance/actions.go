@@ -3,6 +3,7 @@ package governance
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/schemagate/schemagate/governance/notify"
 	"github.com/schemagate/schemagate/registry"
@@ -36,6 +37,45 @@ func (g *Gate) Statuses(ctx context.Context) ([]Status, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// defaultHistoryBuckets is how far back EvidenceHistory reads without a since, in buckets.
+const defaultHistoryBuckets = 48
+
+// EvidenceHistory is a subject's stored evidence over time, for charts.
+type EvidenceHistory struct {
+	// BucketWidth is governance.evidence_bucket.
+	BucketWidth time.Duration
+	// Since and Until are the starts of the first and the current bucket of the history.
+	Since, Until time.Time
+	// Buckets are the subject's buckets that hold evidence, oldest first.
+	Buckets []Bucket
+	// Recorded are the starts of the buckets in which some replica was recording, oldest first.
+	Recorded []time.Time
+}
+
+// EvidenceHistory returns subject's stored evidence in the buckets from since (zero: 48
+// buckets back) to now, and the buckets any replica recorded in; a subject without a live
+// version is ErrSubjectNotFound.
+func (g *Gate) EvidenceHistory(ctx context.Context, subject string, since time.Time) (EvidenceHistory, error) {
+	if err := g.gov.requireLive(ctx, subject); err != nil {
+		return EvidenceHistory{}, err
+	}
+	width := g.evidence.bucket
+	until := g.gov.clock().UTC().Truncate(width)
+	if since.IsZero() {
+		since = until.Add(-defaultHistoryBuckets * width)
+	}
+	since = since.UTC().Truncate(width)
+	buckets, err := g.evidence.Buckets(ctx, subject, since)
+	if err != nil {
+		return EvidenceHistory{}, err
+	}
+	recorded, err := g.evidence.Heartbeats(ctx, since)
+	if err != nil {
+		return EvidenceHistory{}, err
+	}
+	return EvidenceHistory{BucketWidth: width, Since: since, Until: until, Buckets: buckets, Recorded: recorded}, nil
 }
 
 // Request opens a promotion request for an eligible subject; see [Governor.Request].

@@ -221,12 +221,12 @@ func TestGatewayMetadata(t *testing.T) {
 		state *tls.ConnectionState
 		want  metadata.MD
 	}{
-		{name: "plaintext", want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
-		{name: "TLS without a certificate", state: &tls.ConnectionState{}, want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
+		{name: "plaintext", want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}, mdClientPrincipal: {""}}},
+		{name: "TLS without a certificate", state: &tls.ConnectionState{}, want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}, mdClientPrincipal: {""}}},
 		{name: "certificate presented but not verified", state: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}},
-			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}}},
+			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {""}, mdClientPrincipal: {""}}},
 		{name: "verified certificate", state: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}},
-			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {`{"cn":["svc.example"],"issuer":"CN=Test CA"}`}}},
+			want: metadata.MD{mdClientAddr: {"192.0.2.7:4000"}, mdClientCert: {`{"cn":["svc.example"],"issuer":"CN=Test CA"}`}, mdClientPrincipal: {""}}},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", "/v1/subjects", nil)
@@ -298,6 +298,12 @@ func TestInProcessMetadataTrustedOnlyInProcess(t *testing.T) {
 		{name: "client A fails", conn: in, md: []string{mdClientAddr, "192.0.2.8:1", "authorization", "Bearer guess"}, wantErr: ErrBadCredentials},
 		{name: "client A is refused", conn: in, md: []string{mdClientAddr, "192.0.2.8:2", mdClientCert, svcCertMD}, wantErr: ErrTooManyFailures},
 		{name: "client B is not", conn: in, md: []string{mdClientAddr, "192.0.2.9:1", mdClientCert, svcCertMD}, wantName: "svc"},
+		// A console session's principal runs the call in-process, and only there.
+		{name: "in-process session principal", conn: in, md: []string{mdClientAddr, "192.0.2.10:1", mdClientPrincipal, `{"Name":"lead","Roles":["governance-lead"]}`}, wantName: "lead"},
+		{name: "session principal without the permission", conn: in, md: []string{mdClientAddr, "192.0.2.10:1", mdClientPrincipal, `{"Name":"nobody","Roles":[]}`}, wantErr: ErrPermissionDenied},
+		{name: "external caller cannot claim a session principal", conn: out, md: []string{mdClientAddr, "192.0.2.10:1", mdClientPrincipal, `{"Name":"lead","Roles":["admin"]}`}, wantErr: ErrNoCredentials},
+		{name: "in-process with an unreadable session principal", conn: in, md: []string{mdClientAddr, "192.0.2.10:1", mdClientPrincipal, `{"Name":`}, wantErr: errInternal},
+		{name: "in-process with two session principals", conn: in, md: []string{mdClientAddr, "192.0.2.10:1", mdClientPrincipal, `{"Name":"a"}`, mdClientPrincipal, `{"Name":"b"}`}, wantErr: errInternal},
 	}
 	for _, tt := range tests {
 		ctx := metadata.NewOutgoingContext(t.Context(), metadata.Pairs(tt.md...))

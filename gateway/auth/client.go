@@ -29,6 +29,9 @@ const (
 	reservedMetadataPrefix = "schemagate-client-"
 	mdClientAddr           = reservedMetadataPrefix + "addr"
 	mdClientCert           = reservedMetadataPrefix + "cert-bin" // -bin: JSON of a ClientCert, names in any UTF-8
+	// mdClientPrincipal carries the principal of a console session (JSON of a Principal):
+	// the console signed it in, so the call runs as that principal without credentials.
+	mdClientPrincipal = reservedMetadataPrefix + "principal-bin"
 )
 
 // ReservedMetadataKey reports whether key (any case) is a metadata key
@@ -45,14 +48,35 @@ func ReservedMetadataKey(key string) bool {
 // without one) to the gRPC server, which trusts them only on connections
 // accepted from an InProcessListener. Both come from the connection
 // (r.RemoteAddr and r.TLS), never from headers; annotator values replace
-// any header value under the same key, and every key is always set.
+// any header value under the same key, and every key is always set: the
+// session principal (see SessionMetadata) is always empty here, so an HTTP
+// client can never name one.
 func GatewayMetadata(_ context.Context, r *http.Request) metadata.MD {
+	return clientMetadata(r, "")
+}
+
+// SessionMetadata is the metadata with which the console calls the gRPC
+// services, over the in-process connection only, on behalf of p, the
+// principal of a session it signed in: r's address and verified client
+// certificate as in GatewayMetadata, and p (name, roles, subject grants)
+// in place of credentials. The interceptors then authorize the call
+// exactly as they would a call p made with its own credentials. Send it
+// on no other connection: elsewhere it is ignored, and the call has no
+// credentials.
+func SessionMetadata(r *http.Request, p Principal) metadata.MD {
+	b, _ := json.Marshal(p) // strings only: cannot fail
+	return clientMetadata(r, string(b))
+}
+
+// clientMetadata is the reserved metadata describing the client of r, with
+// principal ("" for none) as the session principal.
+func clientMetadata(r *http.Request, principal string) metadata.MD {
 	cert := ""
 	if c := verifiedCert(r.TLS); c != nil {
 		b, _ := json.Marshal(c) // strings only: cannot fail
 		cert = string(b)
 	}
-	return metadata.Pairs(mdClientAddr, r.RemoteAddr, mdClientCert, cert)
+	return metadata.Pairs(mdClientAddr, r.RemoteAddr, mdClientCert, cert, mdClientPrincipal, principal)
 }
 
 // InProcessListener wraps the listener that serves the HTTP/JSON gateway's
@@ -123,6 +147,7 @@ type client struct {
 	addr      string      // for logs
 	key       string      // failure-limit key (see clientKey)
 	cert      *ClientCert // a verified client certificate, or nil
+	principal *Principal  // a console session's principal (in-process only), or nil
 }
 
 // InProcess reports whether the gRPC call of ctx came over the HTTP/JSON
@@ -139,8 +164,8 @@ func InProcess(ctx context.Context) bool {
 // grpcClient describes the caller of a gRPC call. On an in-process
 // connection the caller is the HTTP client that GatewayMetadata describes;
 // a reserved key missing or repeated there is a bug in the gateway and an
-// error. Elsewhere reserved metadata is ignored: the address and the
-// certificate come from the connection.
+// error. Elsewhere reserved metadata is ignored: the address, the
+// certificate and the principal come from the connection and credentials.
 func grpcClient(ctx context.Context) (client, error) {
 	pr, ok := peer.FromContext(ctx)
 	if !ok {
@@ -148,9 +173,10 @@ func grpcClient(ctx context.Context) (client, error) {
 	}
 	if _, ok := pr.AuthInfo.(inProcessInfo); ok {
 		md, _ := metadata.FromIncomingContext(ctx)
-		addrs, certs := md.Get(mdClientAddr), md.Get(mdClientCert)
-		if len(addrs) != 1 || len(certs) > 1 {
-			return client{}, fmt.Errorf("in-process call with %d client addresses and %d certificates; want 1 and at most 1", len(addrs), len(certs))
+		addrs, certs, principals := md.Get(mdClientAddr), md.Get(mdClientCert), md.Get(mdClientPrincipal)
+		if len(addrs) != 1 || len(certs) > 1 || len(principals) > 1 {
+			return client{}, fmt.Errorf("in-process call with %d client addresses, %d certificates and %d principals; want 1, at most 1 and at most 1",
+				len(addrs), len(certs), len(principals))
 		}
 		ap, err := netip.ParseAddrPort(addrs[0])
 		if err != nil {
@@ -161,6 +187,12 @@ func grpcClient(ctx context.Context) (client, error) {
 			c.cert = new(ClientCert)
 			if err := json.Unmarshal([]byte(certs[0]), c.cert); err != nil {
 				return client{}, fmt.Errorf("in-process call with an unreadable client certificate: %w", err)
+			}
+		}
+		if len(principals) == 1 && principals[0] != "" {
+			c.principal = new(Principal)
+			if err := json.Unmarshal([]byte(principals[0]), c.principal); err != nil || c.principal.Name == "" {
+				return client{}, fmt.Errorf("in-process call with an unreadable session principal: %v", err)
 			}
 		}
 		return c, nil

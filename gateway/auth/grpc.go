@@ -169,11 +169,15 @@ func (a *Authenticator) authorizeGRPC(ctx context.Context, method string, perms 
 	return NewContext(ctx, p), nil
 }
 
-// grpcPrincipal returns the principal InTapHandle authenticated for this call, or checks the
-// call's credentials when no tap ran (an in-process call, a server built without the tap).
+// grpcPrincipal returns the principal InTapHandle authenticated for this call, the principal
+// of the console session an in-process call runs for (SessionMetadata), or checks the call's
+// credentials when no tap ran (an in-process call, a server built without the tap).
 func (a *Authenticator) grpcPrincipal(ctx context.Context, c client) (Principal, error) {
 	if p, ok := ctx.Value(tapPrincipalKey{}).(Principal); ok {
 		return p, nil
+	}
+	if c.principal != nil {
+		return *c.principal, nil
 	}
 	var authorization string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -74,4 +76,29 @@ func (a *Authenticator) httpCheck(perm Permission, next http.Handler, fail func(
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(ctx, p)))
 	})
+}
+
+// SignIn authenticates the credentials a person typed into the console's
+// sign-in form, given as an Authorization value ("Bearer <token>" or
+// "Basic <base64(name:password)>"), for the client of r. It applies the
+// policy of HTTPMiddleware: a client over the failure limit is refused
+// with ErrTooManyFailures before the credentials are looked at, and a
+// failed sign-in counts toward the same limit as a failed API call from
+// that client. Errors are ErrNoCredentials, ErrBadCredentials (messages
+// for people, never quoting a credential), ErrTooManyFailures or ErrBusy.
+func (a *Authenticator) SignIn(ctx context.Context, r *http.Request, authorization string) (Principal, error) {
+	c := httpClient(r)
+	p, err := a.check(ctx, c, authorization)
+	if _, limited := RetryAfter(err); limited {
+		a.log.InfoContext(ctx, "console sign-in refused: too many failed authentications", "peer", r.RemoteAddr)
+		return Principal{}, err
+	}
+	if err != nil {
+		a.log.InfoContext(ctx, "console sign-in failed", "peer", r.RemoteAddr, "error", err)
+		if errors.Is(err, ErrBusy) {
+			return Principal{}, err
+		}
+		return Principal{}, clientError(err)
+	}
+	return p, nil
 }

@@ -783,6 +783,209 @@ func (x *GetSubjectStatusResponse) GetStatus() *SubjectStatus {
 }
 
 // RequestPromotionRequest asks for promotion to strict.
+type GetSubjectEvidenceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject to report.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Since is the earliest bucket start to report; unset: 48 buckets back from now.
+	Since         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubjectEvidenceRequest) Reset() {
+	*x = GetSubjectEvidenceRequest{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubjectEvidenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubjectEvidenceRequest) ProtoMessage() {}
+
+func (x *GetSubjectEvidenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubjectEvidenceRequest.ProtoReflect.Descriptor instead.
+func (*GetSubjectEvidenceRequest) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetSubjectEvidenceRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *GetSubjectEvidenceRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// EvidenceBucket is one time bucket of a subject's evidence, summed over replicas.
+type EvidenceBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the bucket.
+	Start *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	// Validations counted in the bucket.
+	Validations int64 `protobuf:"varint,2,opt,name=validations,proto3" json:"validations,omitempty"`
+	// Violations among them.
+	Violations int64 `protobuf:"varint,3,opt,name=violations,proto3" json:"violations,omitempty"`
+	// Recorded is whether some replica was recording in the bucket (a heartbeat); a bucket
+	// without one is downtime, not clean time.
+	Recorded      bool `protobuf:"varint,4,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvidenceBucket) Reset() {
+	*x = EvidenceBucket{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvidenceBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvidenceBucket) ProtoMessage() {}
+
+func (x *EvidenceBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvidenceBucket.ProtoReflect.Descriptor instead.
+func (*EvidenceBucket) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EvidenceBucket) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *EvidenceBucket) GetValidations() int64 {
+	if x != nil {
+		return x.Validations
+	}
+	return 0
+}
+
+func (x *EvidenceBucket) GetViolations() int64 {
+	if x != nil {
+		return x.Violations
+	}
+	return 0
+}
+
+func (x *EvidenceBucket) GetRecorded() bool {
+	if x != nil {
+		return x.Recorded
+	}
+	return false
+}
+
+// GetSubjectEvidenceResponse holds every bucket from the request's since to now, oldest
+// first, including the empty ones.
+type GetSubjectEvidenceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject reported.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// BucketWidth is governance.evidence_bucket.
+	BucketWidth *durationpb.Duration `protobuf:"bytes,2,opt,name=bucket_width,json=bucketWidth,proto3" json:"bucket_width,omitempty"`
+	// Buckets, oldest first.
+	Buckets []*EvidenceBucket `protobuf:"bytes,3,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	// LastRecorded is the start of the latest bucket in which any replica was recording (unset:
+	// none since the request's since); evidence older than that is all the store holds.
+	LastRecorded  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_recorded,json=lastRecorded,proto3" json:"last_recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubjectEvidenceResponse) Reset() {
+	*x = GetSubjectEvidenceResponse{}
+	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubjectEvidenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubjectEvidenceResponse) ProtoMessage() {}
+
+func (x *GetSubjectEvidenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubjectEvidenceResponse.ProtoReflect.Descriptor instead.
+func (*GetSubjectEvidenceResponse) Descriptor() ([]byte, []int) {
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetSubjectEvidenceResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *GetSubjectEvidenceResponse) GetBucketWidth() *durationpb.Duration {
+	if x != nil {
+		return x.BucketWidth
+	}
+	return nil
+}
+
+func (x *GetSubjectEvidenceResponse) GetBuckets() []*EvidenceBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+func (x *GetSubjectEvidenceResponse) GetLastRecorded() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRecorded
+	}
+	return nil
+}
+
 type RequestPromotionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subject to promote.
@@ -797,7 +1000,7 @@ type RequestPromotionRequest struct {
 
 func (x *RequestPromotionRequest) Reset() {
 	*x = RequestPromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1012,7 @@ func (x *RequestPromotionRequest) String() string {
 func (*RequestPromotionRequest) ProtoMessage() {}
 
 func (x *RequestPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[7]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1025,7 @@ func (x *RequestPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestPromotionRequest.ProtoReflect.Descriptor instead.
 func (*RequestPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{7}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RequestPromotionRequest) GetSubject() string {
@@ -857,7 +1060,7 @@ type RequestPromotionResponse struct {
 
 func (x *RequestPromotionResponse) Reset() {
 	*x = RequestPromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1072,7 @@ func (x *RequestPromotionResponse) String() string {
 func (*RequestPromotionResponse) ProtoMessage() {}
 
 func (x *RequestPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[8]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1085,7 @@ func (x *RequestPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestPromotionResponse.ProtoReflect.Descriptor instead.
 func (*RequestPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{8}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RequestPromotionResponse) GetPromotion() *Promotion {
@@ -905,7 +1108,7 @@ type ApprovePromotionRequest struct {
 
 func (x *ApprovePromotionRequest) Reset() {
 	*x = ApprovePromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1120,7 @@ func (x *ApprovePromotionRequest) String() string {
 func (*ApprovePromotionRequest) ProtoMessage() {}
 
 func (x *ApprovePromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[9]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1133,7 @@ func (x *ApprovePromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePromotionRequest.ProtoReflect.Descriptor instead.
 func (*ApprovePromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{9}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ApprovePromotionRequest) GetPromotionId() string {
@@ -960,7 +1163,7 @@ type ApprovePromotionResponse struct {
 
 func (x *ApprovePromotionResponse) Reset() {
 	*x = ApprovePromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1175,7 @@ func (x *ApprovePromotionResponse) String() string {
 func (*ApprovePromotionResponse) ProtoMessage() {}
 
 func (x *ApprovePromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[10]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1188,7 @@ func (x *ApprovePromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovePromotionResponse.ProtoReflect.Descriptor instead.
 func (*ApprovePromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{10}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ApprovePromotionResponse) GetPromotion() *Promotion {
@@ -1015,7 +1218,7 @@ type RejectPromotionRequest struct {
 
 func (x *RejectPromotionRequest) Reset() {
 	*x = RejectPromotionRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1230,7 @@ func (x *RejectPromotionRequest) String() string {
 func (*RejectPromotionRequest) ProtoMessage() {}
 
 func (x *RejectPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[11]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1243,7 @@ func (x *RejectPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPromotionRequest.ProtoReflect.Descriptor instead.
 func (*RejectPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{11}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RejectPromotionRequest) GetPromotionId() string {
@@ -1070,7 +1273,7 @@ type RejectPromotionResponse struct {
 
 func (x *RejectPromotionResponse) Reset() {
 	*x = RejectPromotionResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1285,7 @@ func (x *RejectPromotionResponse) String() string {
 func (*RejectPromotionResponse) ProtoMessage() {}
 
 func (x *RejectPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[12]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1298,7 @@ func (x *RejectPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPromotionResponse.ProtoReflect.Descriptor instead.
 func (*RejectPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{12}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RejectPromotionResponse) GetPromotion() *Promotion {
@@ -1127,7 +1330,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1342,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[13]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1355,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{13}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RollbackRequest) GetSubject() string {
@@ -1189,7 +1392,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1404,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[14]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1417,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{14}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RollbackResponse) GetStatus() *SubjectStatus {
@@ -1253,7 +1456,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1468,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[15]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1481,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{15}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAuditEntriesRequest) GetSubject() string {
@@ -1340,7 +1543,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1555,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[16]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1568,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{16}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -1398,7 +1601,7 @@ type VerifyAuditChainRequest struct {
 
 func (x *VerifyAuditChainRequest) Reset() {
 	*x = VerifyAuditChainRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1613,7 @@ func (x *VerifyAuditChainRequest) String() string {
 func (*VerifyAuditChainRequest) ProtoMessage() {}
 
 func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[17]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1626,7 @@ func (x *VerifyAuditChainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{17}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{20}
 }
 
 // VerifyAuditChainResponse reports the verification.
@@ -1449,7 +1652,7 @@ type VerifyAuditChainResponse struct {
 
 func (x *VerifyAuditChainResponse) Reset() {
 	*x = VerifyAuditChainResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1664,7 @@ func (x *VerifyAuditChainResponse) String() string {
 func (*VerifyAuditChainResponse) ProtoMessage() {}
 
 func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[18]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1677,7 @@ func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{18}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *VerifyAuditChainResponse) GetOk() bool {
@@ -1528,7 +1731,7 @@ type ListSubjectStatusesRequest struct {
 
 func (x *ListSubjectStatusesRequest) Reset() {
 	*x = ListSubjectStatusesRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1743,7 @@ func (x *ListSubjectStatusesRequest) String() string {
 func (*ListSubjectStatusesRequest) ProtoMessage() {}
 
 func (x *ListSubjectStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[19]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1756,7 @@ func (x *ListSubjectStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectStatusesRequest.ProtoReflect.Descriptor instead.
 func (*ListSubjectStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{19}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{22}
 }
 
 // ListSubjectStatusesResponse holds the statuses, by subject.
@@ -1567,7 +1770,7 @@ type ListSubjectStatusesResponse struct {
 
 func (x *ListSubjectStatusesResponse) Reset() {
 	*x = ListSubjectStatusesResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1782,7 @@ func (x *ListSubjectStatusesResponse) String() string {
 func (*ListSubjectStatusesResponse) ProtoMessage() {}
 
 func (x *ListSubjectStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[20]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1795,7 @@ func (x *ListSubjectStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectStatusesResponse.ProtoReflect.Descriptor instead.
 func (*ListSubjectStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{20}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSubjectStatusesResponse) GetStatuses() []*SubjectStatus {
@@ -1619,7 +1822,7 @@ type SetValidationModeRequest struct {
 
 func (x *SetValidationModeRequest) Reset() {
 	*x = SetValidationModeRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1834,7 @@ func (x *SetValidationModeRequest) String() string {
 func (*SetValidationModeRequest) ProtoMessage() {}
 
 func (x *SetValidationModeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[21]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1847,7 @@ func (x *SetValidationModeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidationModeRequest.ProtoReflect.Descriptor instead.
 func (*SetValidationModeRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{21}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetValidationModeRequest) GetSubject() string {
@@ -1688,7 +1891,7 @@ type SetValidationModeResponse struct {
 
 func (x *SetValidationModeResponse) Reset() {
 	*x = SetValidationModeResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1700,7 +1903,7 @@ func (x *SetValidationModeResponse) String() string {
 func (*SetValidationModeResponse) ProtoMessage() {}
 
 func (x *SetValidationModeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[22]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1713,7 +1916,7 @@ func (x *SetValidationModeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidationModeResponse.ProtoReflect.Descriptor instead.
 func (*SetValidationModeResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{22}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetValidationModeResponse) GetStatus() *SubjectStatus {
@@ -1739,7 +1942,7 @@ type GetGovernanceDocumentRequest struct {
 
 func (x *GetGovernanceDocumentRequest) Reset() {
 	*x = GetGovernanceDocumentRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1954,7 @@ func (x *GetGovernanceDocumentRequest) String() string {
 func (*GetGovernanceDocumentRequest) ProtoMessage() {}
 
 func (x *GetGovernanceDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[23]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1967,7 @@ func (x *GetGovernanceDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGovernanceDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetGovernanceDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{23}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{26}
 }
 
 // GetGovernanceDocumentResponse holds the document rendered from the audit log.
@@ -1778,7 +1981,7 @@ type GetGovernanceDocumentResponse struct {
 
 func (x *GetGovernanceDocumentResponse) Reset() {
 	*x = GetGovernanceDocumentResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1993,7 @@ func (x *GetGovernanceDocumentResponse) String() string {
 func (*GetGovernanceDocumentResponse) ProtoMessage() {}
 
 func (x *GetGovernanceDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[24]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +2006,7 @@ func (x *GetGovernanceDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGovernanceDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetGovernanceDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{24}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetGovernanceDocumentResponse) GetMarkdown() string {
@@ -1828,7 +2031,7 @@ type SubjectOwner struct {
 
 func (x *SubjectOwner) Reset() {
 	*x = SubjectOwner{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +2043,7 @@ func (x *SubjectOwner) String() string {
 func (*SubjectOwner) ProtoMessage() {}
 
 func (x *SubjectOwner) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[25]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +2056,7 @@ func (x *SubjectOwner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectOwner.ProtoReflect.Descriptor instead.
 func (*SubjectOwner) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{25}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SubjectOwner) GetSubject() string {
@@ -1892,7 +2095,7 @@ type SetSubjectOwnerRequest struct {
 
 func (x *SetSubjectOwnerRequest) Reset() {
 	*x = SetSubjectOwnerRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +2107,7 @@ func (x *SetSubjectOwnerRequest) String() string {
 func (*SetSubjectOwnerRequest) ProtoMessage() {}
 
 func (x *SetSubjectOwnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[26]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +2120,7 @@ func (x *SetSubjectOwnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSubjectOwnerRequest.ProtoReflect.Descriptor instead.
 func (*SetSubjectOwnerRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{26}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetSubjectOwnerRequest) GetSubject() string {
@@ -1954,7 +2157,7 @@ type SetSubjectOwnerResponse struct {
 
 func (x *SetSubjectOwnerResponse) Reset() {
 	*x = SetSubjectOwnerResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2169,7 @@ func (x *SetSubjectOwnerResponse) String() string {
 func (*SetSubjectOwnerResponse) ProtoMessage() {}
 
 func (x *SetSubjectOwnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[27]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2182,7 @@ func (x *SetSubjectOwnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSubjectOwnerResponse.ProtoReflect.Descriptor instead.
 func (*SetSubjectOwnerResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{27}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetSubjectOwnerResponse) GetOwner() *SubjectOwner {
@@ -2005,7 +2208,7 @@ type ListSubjectOwnersRequest struct {
 
 func (x *ListSubjectOwnersRequest) Reset() {
 	*x = ListSubjectOwnersRequest{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2220,7 @@ func (x *ListSubjectOwnersRequest) String() string {
 func (*ListSubjectOwnersRequest) ProtoMessage() {}
 
 func (x *ListSubjectOwnersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[28]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2233,7 @@ func (x *ListSubjectOwnersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectOwnersRequest.ProtoReflect.Descriptor instead.
 func (*ListSubjectOwnersRequest) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{28}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{31}
 }
 
 // ListSubjectOwnersResponse holds owners by subject.
@@ -2044,7 +2247,7 @@ type ListSubjectOwnersResponse struct {
 
 func (x *ListSubjectOwnersResponse) Reset() {
 	*x = ListSubjectOwnersResponse{}
-	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2259,7 @@ func (x *ListSubjectOwnersResponse) String() string {
 func (*ListSubjectOwnersResponse) ProtoMessage() {}
 
 func (x *ListSubjectOwnersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_schemagate_v1_governance_proto_msgTypes[29]
+	mi := &file_schemagate_v1_governance_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2272,7 @@ func (x *ListSubjectOwnersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubjectOwnersResponse.ProtoReflect.Descriptor instead.
 func (*ListSubjectOwnersResponse) Descriptor() ([]byte, []int) {
-	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{29}
+	return file_schemagate_v1_governance_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSubjectOwnersResponse) GetOwners() []*SubjectOwner {
@@ -2157,7 +2360,22 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x17GetSubjectStatusRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\"P\n" +
 	"\x18GetSubjectStatusResponse\x124\n" +
-	"\x06status\x18\x01 \x01(\v2\x1c.schemagate.v1.SubjectStatusR\x06status\"c\n" +
+	"\x06status\x18\x01 \x01(\v2\x1c.schemagate.v1.SubjectStatusR\x06status\"g\n" +
+	"\x19GetSubjectEvidenceRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x120\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xa0\x01\n" +
+	"\x0eEvidenceBucket\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12 \n" +
+	"\vvalidations\x18\x02 \x01(\x03R\vvalidations\x12\x1e\n" +
+	"\n" +
+	"violations\x18\x03 \x01(\x03R\n" +
+	"violations\x12\x1a\n" +
+	"\brecorded\x18\x04 \x01(\bR\brecorded\"\xee\x01\n" +
+	"\x1aGetSubjectEvidenceResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12<\n" +
+	"\fbucket_width\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vbucketWidth\x127\n" +
+	"\abuckets\x18\x03 \x03(\v2\x1d.schemagate.v1.EvidenceBucketR\abuckets\x12?\n" +
+	"\rlast_recorded\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\flastRecorded\"c\n" +
 	"\x17RequestPromotionRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\tR\x06ticket\x12\x16\n" +
@@ -2242,9 +2460,10 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\x1bPROMOTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROMOTION_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18PROMOTION_STATE_APPROVED\x10\x02\x12\x1c\n" +
-	"\x18PROMOTION_STATE_REJECTED\x10\x032\xb1\r\n" +
+	"\x18PROMOTION_STATE_REJECTED\x10\x032\xc6\x0e\n" +
 	"\x11GovernanceService\x12\x96\x01\n" +
-	"\x10GetSubjectStatus\x12&.schemagate.v1.GetSubjectStatusRequest\x1a'.schemagate.v1.GetSubjectStatusResponse\"1\x82\xd3\xe4\x93\x02+b\x06status\x12!/v1/subjects/{subject}/governance\x12\x8d\x01\n" +
+	"\x10GetSubjectStatus\x12&.schemagate.v1.GetSubjectStatusRequest\x1a'.schemagate.v1.GetSubjectStatusResponse\"1\x82\xd3\xe4\x93\x02+b\x06status\x12!/v1/subjects/{subject}/governance\x12\x92\x01\n" +
+	"\x12GetSubjectEvidence\x12(.schemagate.v1.GetSubjectEvidenceRequest\x1a).schemagate.v1.GetSubjectEvidenceResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/subjects/{subject}/evidence\x12\x8d\x01\n" +
 	"\x13ListSubjectStatuses\x12).schemagate.v1.ListSubjectStatusesRequest\x1a*.schemagate.v1.ListSubjectStatusesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/governance/subjects\x12\x9c\x01\n" +
 	"\x10RequestPromotion\x12&.schemagate.v1.RequestPromotionRequest\x1a'.schemagate.v1.RequestPromotionResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\tpromotion\"!/v1/subjects/{subject}/promotions\x12\x95\x01\n" +
 	"\x10ApprovePromotion\x12&.schemagate.v1.ApprovePromotionRequest\x1a'.schemagate.v1.ApprovePromotionResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/promotions/{promotion_id}:approve\x12\x91\x01\n" +
@@ -2271,7 +2490,7 @@ func file_schemagate_v1_governance_proto_rawDescGZIP() []byte {
 }
 
 var file_schemagate_v1_governance_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_schemagate_v1_governance_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_schemagate_v1_governance_proto_goTypes = []any{
 	(PromotionState)(0),                   // 0: schemagate.v1.PromotionState
 	(*Evidence)(nil),                      // 1: schemagate.v1.Evidence
@@ -2281,94 +2500,104 @@ var file_schemagate_v1_governance_proto_goTypes = []any{
 	(*AuditEntry)(nil),                    // 5: schemagate.v1.AuditEntry
 	(*GetSubjectStatusRequest)(nil),       // 6: schemagate.v1.GetSubjectStatusRequest
 	(*GetSubjectStatusResponse)(nil),      // 7: schemagate.v1.GetSubjectStatusResponse
-	(*RequestPromotionRequest)(nil),       // 8: schemagate.v1.RequestPromotionRequest
-	(*RequestPromotionResponse)(nil),      // 9: schemagate.v1.RequestPromotionResponse
-	(*ApprovePromotionRequest)(nil),       // 10: schemagate.v1.ApprovePromotionRequest
-	(*ApprovePromotionResponse)(nil),      // 11: schemagate.v1.ApprovePromotionResponse
-	(*RejectPromotionRequest)(nil),        // 12: schemagate.v1.RejectPromotionRequest
-	(*RejectPromotionResponse)(nil),       // 13: schemagate.v1.RejectPromotionResponse
-	(*RollbackRequest)(nil),               // 14: schemagate.v1.RollbackRequest
-	(*RollbackResponse)(nil),              // 15: schemagate.v1.RollbackResponse
-	(*ListAuditEntriesRequest)(nil),       // 16: schemagate.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),      // 17: schemagate.v1.ListAuditEntriesResponse
-	(*VerifyAuditChainRequest)(nil),       // 18: schemagate.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil),      // 19: schemagate.v1.VerifyAuditChainResponse
-	(*ListSubjectStatusesRequest)(nil),    // 20: schemagate.v1.ListSubjectStatusesRequest
-	(*ListSubjectStatusesResponse)(nil),   // 21: schemagate.v1.ListSubjectStatusesResponse
-	(*SetValidationModeRequest)(nil),      // 22: schemagate.v1.SetValidationModeRequest
-	(*SetValidationModeResponse)(nil),     // 23: schemagate.v1.SetValidationModeResponse
-	(*GetGovernanceDocumentRequest)(nil),  // 24: schemagate.v1.GetGovernanceDocumentRequest
-	(*GetGovernanceDocumentResponse)(nil), // 25: schemagate.v1.GetGovernanceDocumentResponse
-	(*SubjectOwner)(nil),                  // 26: schemagate.v1.SubjectOwner
-	(*SetSubjectOwnerRequest)(nil),        // 27: schemagate.v1.SetSubjectOwnerRequest
-	(*SetSubjectOwnerResponse)(nil),       // 28: schemagate.v1.SetSubjectOwnerResponse
-	(*ListSubjectOwnersRequest)(nil),      // 29: schemagate.v1.ListSubjectOwnersRequest
-	(*ListSubjectOwnersResponse)(nil),     // 30: schemagate.v1.ListSubjectOwnersResponse
-	nil,                                   // 31: schemagate.v1.AuditEntry.DetailsEntry
-	(*timestamppb.Timestamp)(nil),         // 32: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 33: google.protobuf.Duration
-	(ValidationMode)(0),                   // 34: schemagate.v1.ValidationMode
+	(*GetSubjectEvidenceRequest)(nil),     // 8: schemagate.v1.GetSubjectEvidenceRequest
+	(*EvidenceBucket)(nil),                // 9: schemagate.v1.EvidenceBucket
+	(*GetSubjectEvidenceResponse)(nil),    // 10: schemagate.v1.GetSubjectEvidenceResponse
+	(*RequestPromotionRequest)(nil),       // 11: schemagate.v1.RequestPromotionRequest
+	(*RequestPromotionResponse)(nil),      // 12: schemagate.v1.RequestPromotionResponse
+	(*ApprovePromotionRequest)(nil),       // 13: schemagate.v1.ApprovePromotionRequest
+	(*ApprovePromotionResponse)(nil),      // 14: schemagate.v1.ApprovePromotionResponse
+	(*RejectPromotionRequest)(nil),        // 15: schemagate.v1.RejectPromotionRequest
+	(*RejectPromotionResponse)(nil),       // 16: schemagate.v1.RejectPromotionResponse
+	(*RollbackRequest)(nil),               // 17: schemagate.v1.RollbackRequest
+	(*RollbackResponse)(nil),              // 18: schemagate.v1.RollbackResponse
+	(*ListAuditEntriesRequest)(nil),       // 19: schemagate.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),      // 20: schemagate.v1.ListAuditEntriesResponse
+	(*VerifyAuditChainRequest)(nil),       // 21: schemagate.v1.VerifyAuditChainRequest
+	(*VerifyAuditChainResponse)(nil),      // 22: schemagate.v1.VerifyAuditChainResponse
+	(*ListSubjectStatusesRequest)(nil),    // 23: schemagate.v1.ListSubjectStatusesRequest
+	(*ListSubjectStatusesResponse)(nil),   // 24: schemagate.v1.ListSubjectStatusesResponse
+	(*SetValidationModeRequest)(nil),      // 25: schemagate.v1.SetValidationModeRequest
+	(*SetValidationModeResponse)(nil),     // 26: schemagate.v1.SetValidationModeResponse
+	(*GetGovernanceDocumentRequest)(nil),  // 27: schemagate.v1.GetGovernanceDocumentRequest
+	(*GetGovernanceDocumentResponse)(nil), // 28: schemagate.v1.GetGovernanceDocumentResponse
+	(*SubjectOwner)(nil),                  // 29: schemagate.v1.SubjectOwner
+	(*SetSubjectOwnerRequest)(nil),        // 30: schemagate.v1.SetSubjectOwnerRequest
+	(*SetSubjectOwnerResponse)(nil),       // 31: schemagate.v1.SetSubjectOwnerResponse
+	(*ListSubjectOwnersRequest)(nil),      // 32: schemagate.v1.ListSubjectOwnersRequest
+	(*ListSubjectOwnersResponse)(nil),     // 33: schemagate.v1.ListSubjectOwnersResponse
+	nil,                                   // 34: schemagate.v1.AuditEntry.DetailsEntry
+	(*timestamppb.Timestamp)(nil),         // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 36: google.protobuf.Duration
+	(ValidationMode)(0),                   // 37: schemagate.v1.ValidationMode
 }
 var file_schemagate_v1_governance_proto_depIdxs = []int32{
-	32, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
-	32, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
-	33, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
-	34, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
-	32, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
-	32, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
+	35, // 0: schemagate.v1.Evidence.window_start:type_name -> google.protobuf.Timestamp
+	35, // 1: schemagate.v1.Evidence.window_end:type_name -> google.protobuf.Timestamp
+	36, // 2: schemagate.v1.Evidence.clean_duration:type_name -> google.protobuf.Duration
+	37, // 3: schemagate.v1.SubjectStatus.mode:type_name -> schemagate.v1.ValidationMode
+	35, // 4: schemagate.v1.SubjectStatus.mode_since:type_name -> google.protobuf.Timestamp
+	35, // 5: schemagate.v1.SubjectStatus.window_start:type_name -> google.protobuf.Timestamp
 	4,  // 6: schemagate.v1.SubjectStatus.pending_promotion:type_name -> schemagate.v1.Promotion
 	3,  // 7: schemagate.v1.SubjectStatus.principals:type_name -> schemagate.v1.PrincipalValidations
 	0,  // 8: schemagate.v1.Promotion.state:type_name -> schemagate.v1.PromotionState
 	1,  // 9: schemagate.v1.Promotion.evidence:type_name -> schemagate.v1.Evidence
-	32, // 10: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
-	32, // 11: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
-	32, // 12: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	35, // 10: schemagate.v1.Promotion.create_time:type_name -> google.protobuf.Timestamp
+	35, // 11: schemagate.v1.Promotion.decide_time:type_name -> google.protobuf.Timestamp
+	35, // 12: schemagate.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 13: schemagate.v1.AuditEntry.evidence:type_name -> schemagate.v1.Evidence
-	31, // 14: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
+	34, // 14: schemagate.v1.AuditEntry.details:type_name -> schemagate.v1.AuditEntry.DetailsEntry
 	2,  // 15: schemagate.v1.GetSubjectStatusResponse.status:type_name -> schemagate.v1.SubjectStatus
-	4,  // 16: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	4,  // 17: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	5,  // 18: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	4,  // 19: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
-	5,  // 20: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	2,  // 21: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
-	5,  // 22: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	5,  // 23: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
-	2,  // 24: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
-	34, // 25: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
-	2,  // 26: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
-	5,  // 27: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
-	26, // 28: schemagate.v1.SetSubjectOwnerResponse.owner:type_name -> schemagate.v1.SubjectOwner
-	26, // 29: schemagate.v1.ListSubjectOwnersResponse.owners:type_name -> schemagate.v1.SubjectOwner
-	6,  // 30: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
-	20, // 31: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
-	8,  // 32: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
-	10, // 33: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
-	12, // 34: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
-	14, // 35: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
-	22, // 36: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
-	16, // 37: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
-	18, // 38: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
-	27, // 39: schemagate.v1.GovernanceService.SetSubjectOwner:input_type -> schemagate.v1.SetSubjectOwnerRequest
-	29, // 40: schemagate.v1.GovernanceService.ListSubjectOwners:input_type -> schemagate.v1.ListSubjectOwnersRequest
-	24, // 41: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
-	7,  // 42: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
-	21, // 43: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
-	9,  // 44: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
-	11, // 45: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
-	13, // 46: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
-	15, // 47: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
-	23, // 48: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
-	17, // 49: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
-	19, // 50: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
-	28, // 51: schemagate.v1.GovernanceService.SetSubjectOwner:output_type -> schemagate.v1.SetSubjectOwnerResponse
-	30, // 52: schemagate.v1.GovernanceService.ListSubjectOwners:output_type -> schemagate.v1.ListSubjectOwnersResponse
-	25, // 53: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
-	42, // [42:54] is the sub-list for method output_type
-	30, // [30:42] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	35, // 16: schemagate.v1.GetSubjectEvidenceRequest.since:type_name -> google.protobuf.Timestamp
+	35, // 17: schemagate.v1.EvidenceBucket.start:type_name -> google.protobuf.Timestamp
+	36, // 18: schemagate.v1.GetSubjectEvidenceResponse.bucket_width:type_name -> google.protobuf.Duration
+	9,  // 19: schemagate.v1.GetSubjectEvidenceResponse.buckets:type_name -> schemagate.v1.EvidenceBucket
+	35, // 20: schemagate.v1.GetSubjectEvidenceResponse.last_recorded:type_name -> google.protobuf.Timestamp
+	4,  // 21: schemagate.v1.RequestPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	4,  // 22: schemagate.v1.ApprovePromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	5,  // 23: schemagate.v1.ApprovePromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	4,  // 24: schemagate.v1.RejectPromotionResponse.promotion:type_name -> schemagate.v1.Promotion
+	5,  // 25: schemagate.v1.RejectPromotionResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	2,  // 26: schemagate.v1.RollbackResponse.status:type_name -> schemagate.v1.SubjectStatus
+	5,  // 27: schemagate.v1.RollbackResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	5,  // 28: schemagate.v1.ListAuditEntriesResponse.entries:type_name -> schemagate.v1.AuditEntry
+	2,  // 29: schemagate.v1.ListSubjectStatusesResponse.statuses:type_name -> schemagate.v1.SubjectStatus
+	37, // 30: schemagate.v1.SetValidationModeRequest.mode:type_name -> schemagate.v1.ValidationMode
+	2,  // 31: schemagate.v1.SetValidationModeResponse.status:type_name -> schemagate.v1.SubjectStatus
+	5,  // 32: schemagate.v1.SetValidationModeResponse.audit_entry:type_name -> schemagate.v1.AuditEntry
+	29, // 33: schemagate.v1.SetSubjectOwnerResponse.owner:type_name -> schemagate.v1.SubjectOwner
+	29, // 34: schemagate.v1.ListSubjectOwnersResponse.owners:type_name -> schemagate.v1.SubjectOwner
+	6,  // 35: schemagate.v1.GovernanceService.GetSubjectStatus:input_type -> schemagate.v1.GetSubjectStatusRequest
+	8,  // 36: schemagate.v1.GovernanceService.GetSubjectEvidence:input_type -> schemagate.v1.GetSubjectEvidenceRequest
+	23, // 37: schemagate.v1.GovernanceService.ListSubjectStatuses:input_type -> schemagate.v1.ListSubjectStatusesRequest
+	11, // 38: schemagate.v1.GovernanceService.RequestPromotion:input_type -> schemagate.v1.RequestPromotionRequest
+	13, // 39: schemagate.v1.GovernanceService.ApprovePromotion:input_type -> schemagate.v1.ApprovePromotionRequest
+	15, // 40: schemagate.v1.GovernanceService.RejectPromotion:input_type -> schemagate.v1.RejectPromotionRequest
+	17, // 41: schemagate.v1.GovernanceService.Rollback:input_type -> schemagate.v1.RollbackRequest
+	25, // 42: schemagate.v1.GovernanceService.SetValidationMode:input_type -> schemagate.v1.SetValidationModeRequest
+	19, // 43: schemagate.v1.GovernanceService.ListAuditEntries:input_type -> schemagate.v1.ListAuditEntriesRequest
+	21, // 44: schemagate.v1.GovernanceService.VerifyAuditChain:input_type -> schemagate.v1.VerifyAuditChainRequest
+	30, // 45: schemagate.v1.GovernanceService.SetSubjectOwner:input_type -> schemagate.v1.SetSubjectOwnerRequest
+	32, // 46: schemagate.v1.GovernanceService.ListSubjectOwners:input_type -> schemagate.v1.ListSubjectOwnersRequest
+	27, // 47: schemagate.v1.GovernanceService.GetGovernanceDocument:input_type -> schemagate.v1.GetGovernanceDocumentRequest
+	7,  // 48: schemagate.v1.GovernanceService.GetSubjectStatus:output_type -> schemagate.v1.GetSubjectStatusResponse
+	10, // 49: schemagate.v1.GovernanceService.GetSubjectEvidence:output_type -> schemagate.v1.GetSubjectEvidenceResponse
+	24, // 50: schemagate.v1.GovernanceService.ListSubjectStatuses:output_type -> schemagate.v1.ListSubjectStatusesResponse
+	12, // 51: schemagate.v1.GovernanceService.RequestPromotion:output_type -> schemagate.v1.RequestPromotionResponse
+	14, // 52: schemagate.v1.GovernanceService.ApprovePromotion:output_type -> schemagate.v1.ApprovePromotionResponse
+	16, // 53: schemagate.v1.GovernanceService.RejectPromotion:output_type -> schemagate.v1.RejectPromotionResponse
+	18, // 54: schemagate.v1.GovernanceService.Rollback:output_type -> schemagate.v1.RollbackResponse
+	26, // 55: schemagate.v1.GovernanceService.SetValidationMode:output_type -> schemagate.v1.SetValidationModeResponse
+	20, // 56: schemagate.v1.GovernanceService.ListAuditEntries:output_type -> schemagate.v1.ListAuditEntriesResponse
+	22, // 57: schemagate.v1.GovernanceService.VerifyAuditChain:output_type -> schemagate.v1.VerifyAuditChainResponse
+	31, // 58: schemagate.v1.GovernanceService.SetSubjectOwner:output_type -> schemagate.v1.SetSubjectOwnerResponse
+	33, // 59: schemagate.v1.GovernanceService.ListSubjectOwners:output_type -> schemagate.v1.ListSubjectOwnersResponse
+	28, // 60: schemagate.v1.GovernanceService.GetGovernanceDocument:output_type -> schemagate.v1.GetGovernanceDocumentResponse
+	48, // [48:61] is the sub-list for method output_type
+	35, // [35:48] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_schemagate_v1_governance_proto_init() }
@@ -2383,7 +2612,7 @@ func file_schemagate_v1_governance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_schemagate_v1_governance_proto_rawDesc), len(file_schemagate_v1_governance_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

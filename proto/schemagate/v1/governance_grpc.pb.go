@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	GovernanceService_GetSubjectStatus_FullMethodName      = "/schemagate.v1.GovernanceService/GetSubjectStatus"
+	GovernanceService_GetSubjectEvidence_FullMethodName    = "/schemagate.v1.GovernanceService/GetSubjectEvidence"
 	GovernanceService_ListSubjectStatuses_FullMethodName   = "/schemagate.v1.GovernanceService/ListSubjectStatuses"
 	GovernanceService_RequestPromotion_FullMethodName      = "/schemagate.v1.GovernanceService/RequestPromotion"
 	GovernanceService_ApprovePromotion_FullMethodName      = "/schemagate.v1.GovernanceService/ApprovePromotion"
@@ -41,6 +42,9 @@ const (
 type GovernanceServiceClient interface {
 	// GetSubjectStatus reports a subject's mode, clean-window evidence and eligibility.
 	GetSubjectStatus(ctx context.Context, in *GetSubjectStatusRequest, opts ...grpc.CallOption) (*GetSubjectStatusResponse, error)
+	// GetSubjectEvidence reports a subject's stored evidence per time bucket (validations,
+	// violations, whether any replica was recording), for charts; read like GetSubjectStatus.
+	GetSubjectEvidence(ctx context.Context, in *GetSubjectEvidenceRequest, opts ...grpc.CallOption) (*GetSubjectEvidenceResponse, error)
 	// ListSubjectStatuses reports every subject that has evidence or a mode of its own.
 	ListSubjectStatuses(ctx context.Context, in *ListSubjectStatusesRequest, opts ...grpc.CallOption) (*ListSubjectStatusesResponse, error)
 	// RequestPromotion asks for a subject to move to strict, citing a change ticket. Refused with
@@ -82,6 +86,16 @@ func (c *governanceServiceClient) GetSubjectStatus(ctx context.Context, in *GetS
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSubjectStatusResponse)
 	err := c.cc.Invoke(ctx, GovernanceService_GetSubjectStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *governanceServiceClient) GetSubjectEvidence(ctx context.Context, in *GetSubjectEvidenceRequest, opts ...grpc.CallOption) (*GetSubjectEvidenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSubjectEvidenceResponse)
+	err := c.cc.Invoke(ctx, GovernanceService_GetSubjectEvidence_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +220,9 @@ func (c *governanceServiceClient) GetGovernanceDocument(ctx context.Context, in 
 type GovernanceServiceServer interface {
 	// GetSubjectStatus reports a subject's mode, clean-window evidence and eligibility.
 	GetSubjectStatus(context.Context, *GetSubjectStatusRequest) (*GetSubjectStatusResponse, error)
+	// GetSubjectEvidence reports a subject's stored evidence per time bucket (validations,
+	// violations, whether any replica was recording), for charts; read like GetSubjectStatus.
+	GetSubjectEvidence(context.Context, *GetSubjectEvidenceRequest) (*GetSubjectEvidenceResponse, error)
 	// ListSubjectStatuses reports every subject that has evidence or a mode of its own.
 	ListSubjectStatuses(context.Context, *ListSubjectStatusesRequest) (*ListSubjectStatusesResponse, error)
 	// RequestPromotion asks for a subject to move to strict, citing a change ticket. Refused with
@@ -245,6 +262,9 @@ type UnimplementedGovernanceServiceServer struct{}
 
 func (UnimplementedGovernanceServiceServer) GetSubjectStatus(context.Context, *GetSubjectStatusRequest) (*GetSubjectStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubjectStatus not implemented")
+}
+func (UnimplementedGovernanceServiceServer) GetSubjectEvidence(context.Context, *GetSubjectEvidenceRequest) (*GetSubjectEvidenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubjectEvidence not implemented")
 }
 func (UnimplementedGovernanceServiceServer) ListSubjectStatuses(context.Context, *ListSubjectStatusesRequest) (*ListSubjectStatusesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSubjectStatuses not implemented")
@@ -314,6 +334,24 @@ func _GovernanceService_GetSubjectStatus_Handler(srv interface{}, ctx context.Co
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(GovernanceServiceServer).GetSubjectStatus(ctx, req.(*GetSubjectStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GovernanceService_GetSubjectEvidence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubjectEvidenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GovernanceServiceServer).GetSubjectEvidence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GovernanceService_GetSubjectEvidence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GovernanceServiceServer).GetSubjectEvidence(ctx, req.(*GetSubjectEvidenceRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -526,6 +564,10 @@ var GovernanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSubjectStatus",
 			Handler:    _GovernanceService_GetSubjectStatus_Handler,
+		},
+		{
+			MethodName: "GetSubjectEvidence",
+			Handler:    _GovernanceService_GetSubjectEvidence_Handler,
 		},
 		{
 			MethodName: "ListSubjectStatuses",
