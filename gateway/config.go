@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -333,6 +334,9 @@ func (c Config) validateSecurity() error {
 	}
 	if c.Auth.OIDC.Enabled() && len(c.Auth.Principals) == 0 {
 		return errors.New("config: auth.oidc needs auth.principals: without principals every caller is already the anonymous admin")
+	}
+	if u, err := url.Parse(c.Auth.OIDC.RedirectURL); c.Auth.OIDC.Enabled() && (err != nil || u.Path != oidcCallbackPath) {
+		return fmt.Errorf("config: auth.oidc.redirect_url %q: its path must be %s, where the console finishes the sign-in", c.Auth.OIDC.RedirectURL, oidcCallbackPath)
 	}
 	t := c.TLS
 	if (t.CertFile == "") != (t.KeyFile == "") {

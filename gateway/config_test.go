@@ -569,6 +569,8 @@ auth:
 		{"complete", func(*Config) {}, ""},
 		{"no principals", func(c *Config) { c.Auth.Principals = nil }, "auth.oidc needs auth.principals"},
 		{"no role claim", func(c *Config) { c.Auth.OIDC.RoleClaim = "" }, "config: auth.oidc.role_claim is required"},
+		{"callback elsewhere than the console's", func(c *Config) { c.Auth.OIDC.RedirectURL = "https://schemagate.example/callback" },
+			`config: auth.oidc.redirect_url "https://schemagate.example/callback": its path must be /ui/oidc/callback`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

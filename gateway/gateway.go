@@ -27,6 +27,7 @@ import (
 	"github.com/schemagate/schemagate/gateway/auth"
 	"github.com/schemagate/schemagate/gateway/confluent"
 	"github.com/schemagate/schemagate/gateway/console"
+	"github.com/schemagate/schemagate/gateway/oidc"
 	"github.com/schemagate/schemagate/governance"
 	"github.com/schemagate/schemagate/internal/buildinfo"
 	pb "github.com/schemagate/schemagate/proto/schemagate/v1"
@@ -285,6 +286,23 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 	return nil
 }
 
+// oidcCallbackPath is where the console finishes an OIDC sign-in: auth.oidc.redirect_url must
+// name it (Config.Validate checks).
+const oidcCallbackPath = "/ui/oidc/callback"
+
+// newOIDC is the console's OIDC sign-in when auth.oidc is configured (discovery runs now), else
+// nil.
+func newOIDC(ctx context.Context, cfg oidc.Config, log *slog.Logger) (console.OIDCSignIn, error) {
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	p, err := oidc.New(ctx, cfg, oidc.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // newHTTPServer builds the HTTP server: the Confluent REST API, and the HTTP/JSON mapping that
 // reaches the gRPC server through an in-memory listener, so interceptors (auth, logging) run
 // once, in the gRPC server, and no loopback TCP hop is paid.
@@ -308,8 +326,12 @@ func (g *Gateway) newHTTPServer(ctx context.Context, reg registryBackend, authn 
 	if g.cfg.Metrics.RequireAuth {
 		metricsAPI = authn.HTTPAuthenticated(metricsAPI, writeMetricsError)
 	}
-	g.console, err = console.New(console.Options{Conn: g.conn, Authenticator: authn, Logger: g.log, Now: now,
-		SessionIdle: g.cfg.Console.SessionIdle, SessionMax: g.cfg.Console.SessionMax, MinValidations: g.cfg.Governance.MinValidations})
+	copts := console.Options{Conn: g.conn, Authenticator: authn, Logger: g.log, Now: now,
+		SessionIdle: g.cfg.Console.SessionIdle, SessionMax: g.cfg.Console.SessionMax, MinValidations: g.cfg.Governance.MinValidations}
+	if copts.OIDC, err = newOIDC(ctx, g.cfg.Auth.OIDC, g.log); err != nil {
+		return err
+	}
+	g.console, err = console.New(copts)
 	if err != nil {
 		return err
 	}

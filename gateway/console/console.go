@@ -43,6 +43,16 @@ type Authenticator interface {
 	SignIn(ctx context.Context, r *http.Request, authorization string) (auth.Principal, error)
 }
 
+// OIDCSignIn signs people in through an OpenID Provider; *oidc.Provider is one.
+type OIDCSignIn interface {
+	// Login starts a sign-in and redirects the browser to the provider.
+	Login(w http.ResponseWriter, r *http.Request)
+	// Callback finishes the sign-in the provider redirected back with and returns the person
+	// as a principal; its errors may be shown to the person. It writes nothing to w but
+	// cookies.
+	Callback(w http.ResponseWriter, r *http.Request) (auth.Principal, error)
+}
+
 // Options configures a Console.
 type Options struct {
 	// Conn is the gateway's in-process connection to its gRPC server (an auth.InProcessListener
@@ -63,6 +73,10 @@ type Options struct {
 	// MinValidations is governance.min_validations, shown as the goal of the validations
 	// progress bar. Zero shows the count without a bar.
 	MinValidations int64
+	// OIDC, when set, offers "Sign in with OIDC" on the sign-in page and serves
+	// /ui/oidc/login and /ui/oidc/callback (the redirect URL registered at the provider). Nil:
+	// sign-in with a configured principal's credentials only.
+	OIDC OIDCSignIn
 	// RefreshInterval is how often the status parts of the subjects list and subject page
 	// refresh themselves. Zero means 5s.
 	RefreshInterval time.Duration
@@ -73,6 +87,7 @@ type Console struct {
 	log      *slog.Logger
 	sessions *sessions
 	authn    Authenticator
+	oidc     OIDCSignIn
 	gov      pb.GovernanceServiceClient
 	reg      pb.RegistryServiceClient
 	val      pb.ValidationServiceClient
@@ -108,7 +123,7 @@ func New(opts Options) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{
-		log: opts.Logger, sessions: newSessions(opts.SessionIdle, opts.SessionMax, now), authn: opts.Authenticator,
+		log: opts.Logger, sessions: newSessions(opts.SessionIdle, opts.SessionMax, now), authn: opts.Authenticator, oidc: opts.OIDC,
 		gov: pb.NewGovernanceServiceClient(opts.Conn), reg: pb.NewRegistryServiceClient(opts.Conn),
 		val: pb.NewValidationServiceClient(opts.Conn), static: newStaticFiles(sub), minValid: opts.MinValidations, refresh: refresh,
 	}

@@ -34,6 +34,10 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /ui/static/{hash}/{name}", c.static)
 	mux.HandleFunc("GET /ui/signin", c.signInPage)
 	mux.HandleFunc("POST /ui/signin", c.signIn)
+	if c.oidc != nil {
+		mux.HandleFunc("GET /ui/oidc/login", c.oidc.Login)
+		mux.HandleFunc("GET /ui/oidc/callback", c.oidcCallback)
+	}
 	mux.Handle("POST /ui/signout", c.action(c.signOut))
 	mux.Handle("GET /ui/{$}", c.page(c.subjectsPage))
 	mux.Handle("GET /ui/fragments/subjects", c.fragment(c.subjectsPage))
@@ -182,13 +186,27 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, nil, http.StatusOK, view{page: "signin", title: "Sign in"}, "layout")
+	c.render(w, r, nil, http.StatusOK, view{page: "signin", title: "Sign in", data: signInForm{OIDC: c.oidc != nil}}, "layout")
 }
 
-// signInForm is what the sign-in page shows again after a refusal.
+// signInForm is what the sign-in page shows, again after a refusal.
 type signInForm struct {
 	Name  string
 	Error string
+	OIDC  bool // offer "Sign in with OIDC"
+}
+
+// oidcCallback finishes an OIDC sign-in: the provider vouched for the person, so a session
+// starts; a refusal shows the sign-in page with the reason (it names no token or secret).
+func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	p, err := c.oidc.Callback(w, r)
+	if err != nil {
+		c.render(w, r, nil, http.StatusUnauthorized, view{page: "signin", title: "Sign in",
+			data: signInForm{OIDC: true, Error: "OIDC sign-in failed: " + err.Error()}}, "layout")
+		return
+	}
+	c.StartSession(w, r, p)
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
 // signIn checks the form's principal name and password, or its token, with the API's
@@ -218,7 +236,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		} else if errors.Is(err, auth.ErrNoCredentials) {
 			msg = "Enter a name and password, or a token."
 		}
-		c.render(w, r, nil, code, view{page: "signin", title: "Sign in", data: signInForm{Name: name, Error: msg}}, "layout")
+		c.render(w, r, nil, code, view{page: "signin", title: "Sign in", data: signInForm{Name: name, Error: msg, OIDC: c.oidc != nil}}, "layout")
 		return
 	}
 	c.StartSession(w, r, p)
