@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/schemagate/schemagate/gateway/auth"
+	"github.com/schemagate/schemagate/tests/harness"
 )
 
 // The test's OpenID Provider: zitadel/oidc's op package serving its example storage over TLS
@@ -150,21 +150,7 @@ func startOP(t *testing.T) *testOP {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	// The login page: the form asks for a user name and password, and sends the browser back
-	// to the provider's callback when they are right.
-	mux.HandleFunc("GET /login/username", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<form method="post"><input name="id" value="%s"><input name="username"><input name="password"></form>`,
-			url.QueryEscape(r.FormValue("authRequestID")))
-	})
-	interceptor := op.NewIssuerInterceptor(provider.IssuerFromRequest)
-	mux.HandleFunc("POST /login/username", interceptor.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.FormValue("id")
-		if err := st.CheckUsernamePassword(r.FormValue("username"), r.FormValue("password"), id); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		http.Redirect(w, r, op.AuthCallbackURL(provider)(r.Context(), id), http.StatusFound)
-	}))
+	harness.MountOIDCLogin(mux, provider, st)
 	mux.Handle("/", provider)
 	o.op.Config.Handler = mux
 	o.op.StartTLS()

@@ -3,7 +3,8 @@
 // starts `schemagate serve` on free loopback ports (Start), runs client subcommands (Run), starts
 // a real Alertmanager (StartAlertmanager) and franz-go's fake Confluent registry as a process of
 // its own (StartSrfake, an upstream registry for upstream mode), and holds what those tests
-// share: one HTTP helper (Do), a locked buffer for logs and a throwaway certificate authority. Only tests import it, and it imports no package of
+// share: one HTTP helper (Do), a locked buffer for logs, a throwaway certificate authority and
+// the sign-in form of a test OpenID Provider (MountOIDCLogin). Only tests import it, and it imports no package of
 // schemagate's, so that any package's tests may use it.
 package harness
 
