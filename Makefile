@@ -8,8 +8,9 @@ GO    ?= go
 # (prometheus) for the alert rule tests, Alertmanager for the alert delivery tests, PostgreSQL for
 # unit-postgres, curl for the README and runbook examples that tests/docs runs, jq for
 # scripts/compare-registry.sh (the issue-17 registry figures in docs/performance.md), systemd for
-# systemd-analyze (tests/packaging verifies the unit in docs/operations).
-APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl jq systemd
+# systemd-analyze (tests/packaging verifies the unit in docs/operations), chromium for the console's
+# browser tests (tests/browser drives it headless with chromedp; axe-core comes from npm-deps).
+APT_PACKAGES := gcc libc6-dev prometheus prometheus-alertmanager postgresql curl jq systemd chromium
 # Generated files that `make generate` owns.
 GENERATED := $(shell git ls-files 'proto/*.pb.go' 'proto/*.pb.gw.go' 'proto/*.swagger.json' 2>/dev/null)
 GOOGLEAPIS := annotations.proto http.proto
