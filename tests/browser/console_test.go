@@ -294,10 +294,16 @@ func newTabSession(t *testing.T, base string, p principal) string {
 	return other.cookie("schemagate_session")
 }
 
-// oidcSignIn: the sign-in page offers OIDC; the test provider signs erin in and the console
-// greets oidc:erin with the role her group maps to; signing out ends the session.
+// oidcSignIn: a forged callback is refused; the sign-in page offers OIDC; the test provider
+// signs erin in and the console greets oidc:erin with the role her group maps to; signing out
+// ends the session.
 func (e *env) oidcSignIn(t *testing.T) {
 	p := newTab(t, e.base)
+	// A callback this browser never started (a link someone sent) signs nobody in.
+	p.navigate("/ui/oidc/callback?state=forged&code=forged", http.StatusUnauthorized)
+	if got := p.text(`[data-testid="signin-error"]`); !strings.HasPrefix(got, "OIDC sign-in failed: no sign-in in progress") {
+		t.Errorf("a callback without a sign-in shows %q; want the refusal", got)
+	}
 	p.visit("/ui/signin")
 	if got := p.text(`[data-testid="signin-oidc"]`); got != "Sign in with OIDC" {
 		t.Fatalf("the sign-in page offers %q; want Sign in with OIDC", got)
