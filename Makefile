@@ -30,7 +30,7 @@ deps: npm-deps
 npm-deps: node_modules/.package-lock.json tests/clients/node/node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-# The pinned Schema Registry client that tests/clients runs against the server.
+# The pinned Schema Registry clients that tests/clients runs against the server.
 tests/clients/node/node_modules/.package-lock.json: tests/clients/node/package.json tests/clients/node/package-lock.json
 	cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error
 

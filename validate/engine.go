@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/schemagate/schemagate/registry"
+	"github.com/schemagate/schemagate/registry/protoschema"
 )
 
 // Format says how a payload is encoded.
@@ -516,7 +517,7 @@ func (e *Engine) check(c *compiled, format Format, start int, req Request) ([]Fi
 	case FormatJSON:
 		return e.checkJSON(req, c.json.check)
 	case FormatProtobuf, FormatProtobufJSON:
-		md, err := messageAt(c.protoTop, []int{0})
+		md, err := protoschema.MessageAt(c.protoTop, []int{0})
 		if req.MessageName != "" {
 			md, err = c.protoMessage(req.MessageName)
 		}
@@ -608,7 +609,7 @@ func (e *Engine) checkFramedProtobuf(c *compiled, data []byte, start int) []Find
 	if err != nil {
 		return []Finding{{Kind: KindDecodeError, Message: err.Error()}}
 	}
-	md, err := messageAt(c.protoTop, indexes)
+	md, err := protoschema.MessageAt(c.protoTop, indexes)
 	if err != nil { // the indexes are cloned for the message, so buf stays on the stack
 		return []Finding{{Kind: KindDecodeError, Message: fmt.Sprintf("message indexes %v name no message of schema %d: %s", slices.Clone(indexes), c.id, err)}}
 	}
@@ -742,22 +743,6 @@ func (c *compiled) protoMessage(name string) (protoreflect.MessageDescriptor, er
 		return md, nil
 	}
 	return nil, fmt.Errorf("no message %q in the schema", name)
-}
-
-// messageAt returns the message at a Confluent message-index path under top, the top-level
-// messages of a file: the first index picks one of them, each next one a message nested in the
-// previous. It is registry/protoschema's Schema.MessageByIndexes, done here so the engine's
-// index buffer stays on the stack (an interface call would move it to the heap).
-func messageAt(top protoreflect.MessageDescriptors, indexes []int) (protoreflect.MessageDescriptor, error) {
-	var md protoreflect.MessageDescriptor
-	for depth, i := range indexes {
-		if i >= top.Len() {
-			return nil, fmt.Errorf("message index %d at position %d is out of range: %d messages there", i, depth, top.Len())
-		}
-		md = top.Get(i)
-		top = md.Messages()
-	}
-	return md, nil
 }
 
 // compiled returns the validator of schema id for a payload of subject, compiling it on first

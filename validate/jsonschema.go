@@ -492,7 +492,9 @@ func (c *jsvCollector) leaf(e *jsonschema.ValidationError) {
 	switch k := e.ErrorKind.(type) {
 	// unknown_field --
 	case *kind.AdditionalProperties:
-		for _, p := range k.Properties {
+		// The validator lists them in map order, which changes from run to run: sorted, the
+		// findings (and which of them a cap keeps) are the same every time.
+		for _, p := range slices.Sorted(slices.Values(k.Properties)) {
 			c.add(Finding{Kind: KindUnknownField, Path: jsonpointer.Append(path, p), Message: "property " + jsvQuote(p) + " is not allowed"})
 		}
 	case *kind.PropertyNames:

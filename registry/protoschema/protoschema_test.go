@@ -281,18 +281,23 @@ func TestSerialized(t *testing.T) {
 	}
 }
 
+// TestMessageIndexes: message indexes count declared messages, as Confluent's Java serializer
+// and its JavaScript client write them; confluent-kafka-go's paths, which count the entry
+// messages of map fields too, are read as well where they name a declared message.
 func TestMessageIndexes(t *testing.T) {
 	s := mustParse(t, corpus["nested message before map"], nil)
 	tests := []struct {
 		idx  []int
 		want string
+		// canonical is Indexes(want): the declared-message path.
+		canonical []int
 	}{
-		{nil, "A"},
-		{[]int{0}, "A"},
-		{[]int{0, 0}, "A.B"},
-		{[]int{0, 1}, "A.MEntry"}, // the map entry takes an index, as in the descriptor
-		{[]int{0, 2}, "A.C"},
-		{[]int{1}, "D"},
+		{nil, "A", []int{0}},
+		{[]int{0}, "A", []int{0}},
+		{[]int{0, 0}, "A.B", []int{0, 0}},
+		{[]int{0, 1}, "A.C", []int{0, 1}}, // the map field's entry message is not counted
+		{[]int{0, 2}, "A.C", []int{0, 1}}, // as confluent-kafka-go writes it, entry counted
+		{[]int{1}, "D", []int{1}},
 	}
 	for _, tc := range tests {
 		md, err := s.MessageByIndexes(tc.idx)
@@ -307,13 +312,16 @@ func TestMessageIndexes(t *testing.T) {
 		if err != nil || byName != md {
 			t.Errorf("MessageByName(%q) = %v, %v; want the message at %v", tc.want, byName, err, tc.idx)
 		}
-		want := tc.idx
-		if len(want) == 0 {
-			want = []int{0}
-		}
-		if diff := cmp.Diff(want, s.Indexes(md)); diff != "" {
+		if diff := cmp.Diff(tc.canonical, s.Indexes(md)); diff != "" {
 			t.Errorf("Indexes(%s) (-want +got):\n%s", md.FullName(), diff)
 		}
+	}
+	entry, err := s.MessageByName("A.MEntry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Indexes(entry); got != nil {
+		t.Errorf("Indexes of a map entry = %v, want nil: no serializer writes one", got)
 	}
 	for _, bad := range [][]int{{2}, {-1}, {0, 3}, {1, 0}} {
 		if md, err := s.MessageByIndexes(bad); err == nil {

@@ -1,6 +1,7 @@
 // Package clients_test runs real Schema Registry clients against the schemagate binary: the
-// Node.js @kafkajs/confluent-schema-registry suite in node/ and the confluent-kafka-go suite in
-// go/ (a module of its own, so its dependencies stay out of the main go.mod). Each suite gets a
+// Node.js suites in node/ (@kafkajs/confluent-schema-registry and Confluent's
+// @confluentinc/schemaregistry) and the confluent-kafka-go suite in go/ (a module of its own, so
+// its dependencies stay out of the main go.mod). Each suite gets a
 // fresh server on free loopback ports with an empty data directory and runs with
 // SCHEMA_REGISTRY_URL pointing at it, once in embedded mode and once in upstream mode (see
 // modes); a failing suite fails here with its output and the server's log.
@@ -33,7 +34,7 @@ func TestNodeClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@kafkajs", "confluent-schema-registry")); err != nil {
+	if !installed(dir, "@kafkajs/confluent-schema-registry", "@confluentinc/schemaregistry") {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		out, err := command(ctx, dir, nil, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
@@ -102,6 +103,16 @@ func runSuite(t *testing.T, s *harness.Server, dir string, timeout time.Duration
 	}
 	t.Logf("%s %s passed in %s; last lines:\n%s", name, strings.Join(args, " "),
 		time.Since(start).Round(time.Second), lastLines(out, 12))
+}
+
+// installed reports whether every one of the npm packages is in dir's node_modules.
+func installed(dir string, packages ...string) bool {
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(p))); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // command runs name in dir with the environment plus env and returns stdout and stderr together.

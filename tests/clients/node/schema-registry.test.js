@@ -19,8 +19,7 @@ const {
   ConfluentSchemaRegistryCompatibilityError,
 } = require('@kafkajs/confluent-schema-registry/dist/errors')
 
-const BASE_URL = (process.env.SCHEMA_REGISTRY_URL || '').replace(/\/+$/, '')
-const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
+const { BASE_URL, RUN, validateFramed } = require('./support')
 const CONFLUENT_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
 
 // subject returns a subject name unique to this run.
@@ -442,19 +441,6 @@ message Stamped {
     )
   })
 })
-
-// validateFramed sends a Confluent-framed payload to schemagate's validate endpoint (POST
-// /v1/subjects/{s}/validate, format CONFLUENT) and returns its outcome and finding kinds.
-async function validateFramed(s, buffer) {
-  const res = await fetch(`${BASE_URL}/v1/subjects/${encodeURIComponent(s)}/validate`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ data: buffer.toString('base64'), format: 'PAYLOAD_FORMAT_CONFLUENT' }),
-  })
-  const body = await res.json()
-  assert.equal(res.status, 200, `validate under ${s}: HTTP ${res.status} ${JSON.stringify(body)}`)
-  return { outcome: body.outcome, kinds: (body.findings || []).map(f => f.kind) }
-}
 
 // Needs the validation of Protobuf payloads (the protoval branch): what the npm client writes,
 // and the Confluent frame of the same message, through schemagate's validate endpoint.
