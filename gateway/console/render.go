@@ -120,11 +120,15 @@ func formatTime(ts *timestamppb.Timestamp) string {
 	return ts.AsTime().UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// formatSeconds shows a duration in hours and minutes.
+// formatSeconds shows a duration in hours and minutes, or in minutes and seconds under an hour
+// (short clean windows, in drills and tests, would otherwise read "0m").
 func formatSeconds(s int64) string {
 	d := time.Duration(s) * time.Second
-	if d < time.Hour {
-		return fmt.Sprintf("%dm", int(d.Minutes()))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
