@@ -122,8 +122,8 @@ type governanceView struct {
 	Markdown string
 }
 
-// governancePage shows the governance document as the API renders it, preformatted (every
-// character escaped).
+// governancePage shows the governance document as the API renders it: as HTML for reading
+// (governanceView.HTML) and as the Markdown itself, for copying.
 func (c *Console) governancePage(r *http.Request, ss *session) (view, error) {
 	doc, err := c.gov.GetGovernanceDocument(callContext(r, ss), &pb.GetGovernanceDocumentRequest{})
 	if err != nil {
