@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/schemagate/schemagate/store"
@@ -15,6 +16,21 @@ import (
 // FeedTopic is the change feed topic of registry writes; the key is the subject written ("" for
 // the global config or mode).
 const FeedTopic = "registry"
+
+// SchemaFeedTopic is the change feed topic of schema IDs whose content was replaced (see
+// Change.ReusedSchemaID); the key is the ID in decimal. Its notice comes before the FeedTopic
+// notice of the same registration.
+const SchemaFeedTopic = "registry.schema"
+
+// ReusedSchemaNotice returns the schema ID that n says holds other content now (a
+// SchemaFeedTopic notice), and whether n is one.
+func ReusedSchemaNotice(n store.Notice) (int, bool) {
+	if n.Resync || n.Topic != SchemaFeedTopic {
+		return 0, false
+	}
+	id, err := strconv.Atoi(n.Key)
+	return id, err == nil && id > 0
+}
 
 // index is the registry held in memory: every subject's version rows, the schemas they hold,
 // the configs and the access modes. Reads are served from it (see ServeFromMemory); writes go
@@ -79,9 +95,18 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 		return nil
 	}
 	r.hooks.AddJournal(func(ctx context.Context, tx *sql.Tx, c Change) error {
+		if id := c.ReusedSchemaID(); id != 0 {
+			if err := feed.Publish(ctx, tx, SchemaFeedTopic, strconv.Itoa(id)); err != nil {
+				return err
+			}
+		}
 		return feed.Publish(ctx, tx, FeedTopic, c.Subject)
 	})
 	feed.Subscribe(func(ctx context.Context, n store.Notice) {
+		if id, ok := ReusedSchemaNotice(n); ok {
+			r.forgetContent(id)
+			return
+		}
 		switch {
 		case n.Resync:
 			if err := r.loadAll(ctx, r.idx); err != nil && ctx.Err() == nil {
@@ -102,9 +127,10 @@ type indexCurrentKey struct{}
 // the database again, when the index holds the subject exactly as the registration's
 // transaction found it before its write (prior): the subject's rows in the database are then
 // prior and sv's row, which is what a reload would read. (A registration changes no config or
-// mode, and schemas never change.) It returns ctx marked so that the change notice does not
+// mode, and changes a stored schema only when it reuses its ID.) It returns ctx marked so that the change notice does not
 // reload the subject; when the index holds anything else (another write loaded or being
-// loaded, a failed load), it returns ctx as it is and the notice reloads the subject.
+// loaded, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
+// whose ID a registration reused was dropped from memory before: see forgetContent.)
 func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, prior []versionRow) context.Context {
 	idx := r.idx
 	if idx == nil || !idx.applyRegistered(sv, prior) {
@@ -169,6 +195,35 @@ func (r *Registry) reloadSubject(ctx context.Context, subject string) {
 	r.log.Warn("registry: reloading a subject into memory failed; reloading everything", "subject", subject, "err", err)
 	if err := r.loadAll(ctx, idx); err != nil {
 		r.log.Error("registry: reloading the registry into memory failed; reads go to the database until the next resync", "err", err)
+	}
+}
+
+// forgetContent drops what this replica keeps of schema id's content (by ID, parsed, in memory
+// with its fingerprint), because id holds other content now: the next read loads the new. See
+// Change.ReusedSchemaID.
+func (r *Registry) forgetContent(id int) {
+	r.visible.remove(id)
+	r.parsed.remove(id)
+	if r.idx != nil {
+		r.idx.dropSchema(id)
+	}
+}
+
+// dropSchema removes schema id and its fingerprint, so the next load of a subject holding id
+// reads it again (loads read only the schemas the index lacks). It holds loadMu, so it comes
+// before or after any load as a whole: a load that read the old content installs it before.
+func (idx *index) dropSchema(id int) {
+	idx.loadMu.Lock()
+	defer idx.loadMu.Unlock()
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	s, ok := idx.schemas[id]
+	if !ok {
+		return
+	}
+	delete(idx.schemas, id)
+	if fp := schemaFingerprint(s); idx.byFP[fp] == id {
+		delete(idx.byFP, fp)
 	}
 }
 
