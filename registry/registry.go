@@ -3,8 +3,9 @@
 //
 // Schemas are content-addressed: the same canonical schema (type, canonical
 // text and references) has one global ID in every subject. IDs come from a
-// counter in the database and are never reused, even after a hard delete.
-// Every error wraps one of the package's sentinel errors; messages are meant
+// counter in the database and are never reused, even after a hard delete,
+// except by IMPORT mode, which may give the ID of a schema whose versions were
+// all permanently deleted to other content, as Confluent does. Every error wraps one of the package's sentinel errors; messages are meant
 // for clients.
 package registry
 
@@ -212,7 +213,10 @@ func (r *Registry) storeErr(op string, err error) error {
 // had before, in any subject and even after a hard delete, or a fresh one. In
 // IMPORT mode the given ID and version are kept and compatibility is not
 // checked; a registration without an ID is refused there (ErrOperationNotPermitted,
-// as Confluent), unless the subject already has the schema.
+// as Confluent), unless the subject already has the schema. A given ID that holds
+// other content is refused (ErrOperationNotPermitted) while a version, live or
+// soft-deleted, holds that content; once none does, the new content takes the ID
+// over (see Change.ReusedSchemaID).
 //
 // Registrations that wait for the write turn at the same time commit together, in one
 // transaction and one flush to disk; each still gets its own answer and audit entry, in the
