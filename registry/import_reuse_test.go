@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,6 +51,31 @@ func deleteForGood(t *testing.T, r *Registry, subject string) {
 		if _, err := r.DeleteSubject(t.Context(), subject, permanent); err != nil {
 			t.Fatalf("DeleteSubject(%q, permanent %v): %v", subject, permanent, err)
 		}
+	}
+}
+
+// reuseID deletes subject "old" for good on r and imports reuseNew under its schema's id into
+// subject "imported".
+func reuseID(t *testing.T, r *Registry, id int) {
+	t.Helper()
+	deleteForGood(t, r, "old")
+	if _, err := r.SetAccessMode(t.Context(), "imported", ModeImport, false); err != nil {
+		t.Fatal(err)
+	}
+	in := avroIn(reuseNew)
+	in.ID = id
+	mustRegister(t, r, "imported", in)
+}
+
+// checkServesNew checks that r serves reuseNew as schema id, by ID and parsed.
+func checkServesNew(t *testing.T, r *Registry, id int) {
+	t.Helper()
+	got, err := servedByID(t.Context(), r, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(seenByID{Text: reuseNew, Parsed: reuseNew}, got); diff != "" {
+		t.Errorf("schema %d by ID (-want +got):\n%s", id, diff)
 	}
 }
 
@@ -120,14 +146,7 @@ func TestImportReusesDeletedSchemaID(t *testing.T) {
 				if diff := cmp.Diff(SubjectVersion{Subject: "imported", Version: 4, Schema: Schema{ID: old.Schema.ID, Type: SchemaTypeAvro, Text: reuseNew}}, sv); diff != "" {
 					t.Errorf("registration (-want +got):\n%s", diff)
 				}
-				got, err := servedByID(ctx, r, old.Schema.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := seenByID{Text: reuseNew, Parsed: reuseNew}
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("schema %d by ID after the reuse (-want +got):\n%s", old.Schema.ID, diff)
-				}
+				checkServesNew(t, r, old.Schema.ID)
 				latest, err := r.SubjectVersion(ctx, "imported", -1, false)
 				if err != nil || latest.Schema.Text != reuseNew || latest.Schema.References != nil {
 					t.Errorf("latest version = %+v, %v; want the new schema, without references", latest, err)
@@ -185,7 +204,9 @@ func TestImportReuseInOneBatch(t *testing.T) {
 			sv, err := r.Register(ctx, w.subject, w.in)
 			results[i] = result{ID: sv.Schema.ID, Version: sv.Version, Err: fmt.Sprint(err)}
 		})
-		waitQueued(t, r, i+1) // queued in this order
+		if i < len(inputs)-1 { // queued in this order; the last lets the batch go
+			waitQueued(t, r, i+1)
+		}
 	}
 	wg.Wait()
 	fresh := old.Schema.ID + 1
@@ -219,6 +240,7 @@ func TestFeedForgetsReusedSchemaID(t *testing.T) {
 	ctx := t.Context()
 	url := storetest.URL(t)
 	a, b := feedReplica(t, url), feedReplica(t, url)
+	toldA, toldB := listenReplaced(a), listenReplaced(b)
 	old := mustRegister(t, a, "old", avroIn(reuseOld))
 	waitFor(t, "B serves the old schema", func() error {
 		got, err := servedByID(ctx, b, old.Schema.ID)
@@ -227,30 +249,65 @@ func TestFeedForgetsReusedSchemaID(t *testing.T) {
 		}
 		return err
 	})
-	deleteForGood(t, a, "old")
-	if _, err := a.SetAccessMode(ctx, "imported", ModeImport, false); err != nil {
-		t.Fatal(err)
-	}
-	in := avroIn(reuseNew)
-	in.ID = old.Schema.ID
-	mustRegister(t, a, "imported", in)
+	reuseID(t, a, old.Schema.ID)
 	waitFor(t, "B serves the new schema under the subject", func() error {
 		_, err := b.SubjectVersion(ctx, "imported", 1, false)
 		return err
 	})
-	got, err := servedByID(ctx, b, old.Schema.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(seenByID{Text: reuseNew, Parsed: reuseNew}, got); diff != "" {
-		t.Errorf("B's schema %d by ID (-want +got):\n%s", old.Schema.ID, diff)
-	}
+	checkServesNew(t, b, old.Schema.ID)
 	sv, err := b.SubjectVersion(ctx, "imported", 1, false)
 	if err != nil || sv.Schema.Text != reuseNew {
 		t.Errorf("B's imported version 1 = %+v, %v; want the new schema", sv, err)
 	}
 	if found, err := b.LookupSchema(ctx, "imported", avroIn(reuseOld), true); !errors.Is(err, ErrSchemaNotFound) {
 		t.Errorf("B's lookup of the old schema = %+v, %v; want ErrSchemaNotFound", found, err)
+	}
+	for name, told := range map[string]func() []int{"A": toldA, "B": toldB} {
+		if diff := cmp.Diff([]int{old.Schema.ID}, told()); diff != "" {
+			t.Errorf("IDs %s's OnSchemaReplaced listener was told (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// TestResyncForgetsReusedSchemaID: an offline writer (no feed) reuses a schema ID that a
+// replica has served; the replica's next full load (what a Resync notice does) forgets the old
+// content and tells its OnSchemaReplaced listeners.
+func TestResyncForgetsReusedSchemaID(t *testing.T) {
+	ctx := t.Context()
+	db := storetest.Open(t)
+	replica := memRegistry(t, db, nil)
+	told := listenReplaced(replica)
+	offline, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mustRegister(t, replica, "old", avroIn(reuseOld))
+	if _, err := servedByID(ctx, replica, old.Schema.ID); err != nil {
+		t.Fatal(err)
+	}
+	reuseID(t, offline, old.Schema.ID)
+	if err := replica.loadAll(ctx, replica.idx); err != nil {
+		t.Fatal(err)
+	}
+	checkServesNew(t, replica, old.Schema.ID)
+	if diff := cmp.Diff([]int{old.Schema.ID}, told()); diff != "" {
+		t.Errorf("IDs the OnSchemaReplaced listener was told (-want +got):\n%s", diff)
+	}
+}
+
+// listenReplaced registers an OnSchemaReplaced listener on r and returns what it was told so far.
+func listenReplaced(r *Registry) func() []int {
+	var mu sync.Mutex
+	var ids []int
+	r.OnSchemaReplaced(func(id int) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, id)
+	})
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(ids)
 	}
 }
 

@@ -22,9 +22,9 @@ const FeedTopic = "registry"
 // notice of the same registration.
 const SchemaFeedTopic = "registry.schema"
 
-// ReusedSchemaNotice returns the schema ID that n says holds other content now (a
+// reusedSchemaNotice returns the schema ID that n says holds other content now (a
 // SchemaFeedTopic notice), and whether n is one.
-func ReusedSchemaNotice(n store.Notice) (int, bool) {
+func reusedSchemaNotice(n store.Notice) (int, bool) {
 	if n.Resync || n.Topic != SchemaFeedTopic {
 		return 0, false
 	}
@@ -103,7 +103,7 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 		return feed.Publish(ctx, tx, FeedTopic, c.Subject)
 	})
 	feed.Subscribe(func(ctx context.Context, n store.Notice) {
-		if id, ok := ReusedSchemaNotice(n); ok {
+		if id, ok := reusedSchemaNotice(n); ok {
 			r.forgetContent(id)
 			return
 		}
@@ -198,15 +198,40 @@ func (r *Registry) reloadSubject(ctx context.Context, subject string) {
 	}
 }
 
-// forgetContent drops what this replica keeps of schema id's content (by ID, parsed, in memory
-// with its fingerprint), because id holds other content now: the next read loads the new. See
-// Change.ReusedSchemaID.
+// forgetContent drops what this replica keeps of schema id's content (in memory with its
+// fingerprint, and see contentReplaced), because id holds other content now: the next read
+// loads the new. See Change.ReusedSchemaID.
 func (r *Registry) forgetContent(id int) {
-	r.visible.remove(id)
-	r.parsed.remove(id)
 	if r.idx != nil {
 		r.idx.dropSchema(id)
 	}
+	r.contentReplaced(id)
+}
+
+// contentReplaced drops schema id from the caches by ID (SchemaByID's and the parsed schemas)
+// and tells the OnSchemaReplaced listeners.
+func (r *Registry) contentReplaced(id int) {
+	r.visible.remove(id)
+	r.parsed.remove(id)
+	r.replacedMu.Lock()
+	fns := r.onReplaced
+	r.replacedMu.Unlock()
+	for _, fn := range fns {
+		fn(id)
+	}
+}
+
+// OnSchemaReplaced registers fn to be called with every schema ID whose content was replaced
+// (IMPORT mode reusing the ID of a schema whose versions were all permanently deleted; see
+// Change.ReusedSchemaID), once this replica has forgotten the old content: after a registration
+// through this Registry commits, before it returns; for another replica's, when the feed given
+// to ServeFromMemory brings its notice; for a writer that does not publish (an offline
+// import), at the next full load (a Resync notice). Whatever caches by schema ID what it got
+// from this Registry (compiled validators) forgets that ID in fn.
+func (r *Registry) OnSchemaReplaced(fn func(id int)) {
+	r.replacedMu.Lock()
+	defer r.replacedMu.Unlock()
+	r.onReplaced = append(r.onReplaced, fn)
 }
 
 // dropSchema removes schema id and its fingerprint, so the next load of a subject holding id
@@ -242,8 +267,19 @@ func (r *Registry) mem() *index {
 	return idx
 }
 
-// loadAll reads the whole registry into idx.
+// loadAll reads the whole registry into idx. A schema ID that idx held with other content
+// was reused by a writer that does not publish on the feed (an offline import): this replica
+// forgets the old content (see contentReplaced).
 func (r *Registry) loadAll(ctx context.Context, idx *index) error {
+	replaced, err := r.load(ctx, idx)
+	for _, id := range replaced {
+		r.contentReplaced(id)
+	}
+	return err
+}
+
+// load is loadAll's work; it returns the IDs whose content changed.
+func (r *Registry) load(ctx context.Context, idx *index) ([]int, error) {
 	idx.loadMu.Lock()
 	defer idx.loadMu.Unlock()
 	db := r.db.SQL()
@@ -251,19 +287,19 @@ func (r *Registry) loadAll(ctx context.Context, idx *index) error {
 	// row commits with or before the first version holding it, and is never deleted).
 	all, err := r.q.allVersions(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	schemas, byFP, err := r.q.allSchemas(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	configs, err := r.q.allConfigs(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	modes, err := r.q.allModes(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	subjects := map[string][]versionRow{}
 	for _, v := range all {
@@ -271,9 +307,15 @@ func (r *Registry) loadAll(ctx context.Context, idx *index) error {
 	}
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	var replaced []int
+	for fp, id := range byFP {
+		if _, held := idx.schemas[id]; held && idx.byFP[fp] != id {
+			replaced = append(replaced, id)
+		}
+	}
 	idx.subjects, idx.schemas, idx.byFP, idx.configs, idx.modes = subjects, schemas, byFP, configs, modes
 	idx.ok = true
-	return nil
+	return replaced, nil
 }
 
 // loadSubject reloads one subject into idx; started (nil: nothing) runs once loadMu is held,

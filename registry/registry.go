@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,9 @@ type Registry struct {
 	group *groupCommit
 
 	hooks Hooks // OnChange and OnWrite
+
+	replacedMu sync.Mutex
+	onReplaced []func(id int) // OnSchemaReplaced
 
 	idx *index // reads served from memory (ServeFromMemory); nil: from the database
 }

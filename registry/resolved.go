@@ -118,7 +118,7 @@ const detailIDReused = "id_reused"
 // ReusedSchemaID returns the schema ID whose stored content c replaced, 0 for none: an IMPORT
 // registration reusing the ID of a schema whose versions were all permanently deleted (Confluent
 // allows it; outside IMPORT IDs are never reused). Whatever keeps a schema by ID must forget
-// that ID's content. Other replicas learn it from the change feed (see ReusedSchemaNotice).
+// that ID's content: Registry.OnSchemaReplaced tells it, on this replica and on the others.
 func (c Change) ReusedSchemaID() int {
 	if c.Action != ActionSchemaRegistered || c.Details[detailIDReused] != "true" {
 		return 0

@@ -382,8 +382,8 @@ func (e *Engine) InvalidateSubject(subject string) { e.setSubject(subject, nil) 
 
 // InvalidateSchema drops the compiled validators of schema id, so the next validation against
 // it compiles what the registry holds then: call it when id's content was replaced (IMPORT mode
-// reusing the ID of a permanently deleted schema, registry.Change.ReusedSchemaID), on this
-// replica or another. A compilation of the old content under way when it is called is not kept.
+// reusing the ID of a permanently deleted schema), as registry.Registry.OnSchemaReplaced tells.
+// A compilation of the old content under way when it is called is not kept.
 func (e *Engine) InvalidateSchema(id int) { e.cache.removeID(id) }
 
 // Known reports whether subject has a live version in the in-memory index (no database call):

@@ -190,12 +190,8 @@ func TestEngineForgetsReusedSchemaID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.OnChange(func(_ context.Context, c registry.Change) {
-		if id := c.ReusedSchemaID(); id != 0 {
-			e.InvalidateSchema(id)
-		}
-		e.InvalidateSubject(c.Subject)
-	})
+	reg.OnSchemaReplaced(e.InvalidateSchema)
+	reg.OnChange(func(_ context.Context, c registry.Change) { e.InvalidateSubject(c.Subject) })
 	record := func(name, typ string) registry.SchemaInput {
 		return registry.SchemaInput{Type: registry.SchemaTypeAvro,
 			Text: `{"name":"` + name + `","type":"record","fields":[{"name":"f","type":"` + typ + `"}]}`}
