@@ -223,7 +223,8 @@ func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 var observedActor = governance.Actor{Name: "upstream-registry", Role: "observed"}
 
 // newGate builds the validation engine and the governance gate, and wires them to the
-// registry: the engine forgets a subject written on this replica, and every registry write is
+// registry: the engine forgets a subject written on this replica (and a schema ID the embedded
+// registry says holds other content now), and every registry write is
 // audited in its own transaction with the principal of the call (a write whose audit entry
 // cannot be stored fails and changes nothing).
 func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prometheus.Registerer) error {
@@ -261,6 +262,9 @@ func (g *Gateway) newGate(ctx context.Context, reg registryBackend, metrics prom
 	})
 	if err != nil {
 		return err
+	}
+	if embedded, ok := reg.(*registry.Registry); ok {
+		embedded.OnSchemaReplaced(engine.InvalidateSchema)
 	}
 	reg.OnChange(func(_ context.Context, c registry.Change) {
 		if c.Subject != "" {

@@ -122,12 +122,17 @@ func (v *batchView) effectiveConfig(ctx context.Context, r *Registry, tx *sql.Tx
 	return c, err
 }
 
-// record adds what a kept registration wrote: sv's version row and its schema's ID.
-func (v *batchView) record(sv SubjectVersion, fp string) {
+// record adds what a kept registration wrote: sv's version row and its schema's ID, fp. stale
+// (when not "") is the fingerprint of the schema whose ID sv's schema took over: no schema has
+// it any more.
+func (v *batchView) record(sv SubjectVersion, fp, stale string) {
 	if v == nil {
 		return
 	}
 	v.rows[sv.Subject] = withVersion(v.rows[sv.Subject], sv)
+	if stale != "" {
+		delete(v.ids, stale)
+	}
 	v.ids[fp] = sv.Schema.ID
 }
 

@@ -331,12 +331,14 @@ func (r *Registry) CheckCompatibility(ctx context.Context, subject string, versi
 	return append(msgs, found...), nil
 }
 
-// parsedByID returns a stored schema parsed, from the cache when it was parsed before. Stored
-// schemas never change, so an entry never goes stale.
+// parsedByID returns a stored schema parsed, from the cache when it was parsed before. An entry
+// goes stale only when IMPORT mode gives its ID to other content, and forgetContent drops it
+// then.
 func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedSchema, error) {
 	if p, ok := r.parsed.get(id); ok {
 		return p, nil
 	}
+	at := r.parsed.stamp()
 	s, found, err := r.q.schema(ctx, db, id)
 	if err != nil {
 		return nil, err
@@ -356,17 +358,19 @@ func (r *Registry) parsedByID(ctx context.Context, db querier, id int) (*parsedS
 	// The stored text is what messages quote: a normalized Protobuf schema printed again
 	// without normalizing would differ from it (a proto2 file's syntax line).
 	p.canonical = s.Text
-	r.parsed.put(id, p)
+	r.parsed.putAt(at, id, p)
 	return p, nil
 }
 
-// lru is a bounded least-recently-used cache by schema ID, safe for concurrent use. Schema
-// content never changes once stored, so entries never go stale; they are only evicted.
+// lru is a bounded least-recently-used cache by schema ID, safe for concurrent use. Entries are
+// evicted, and removed when what they hold goes away (a schema hidden by a permanent delete, its
+// ID given to other content in IMPORT mode).
 type lru[V any] struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recently used; values are *lruEntry[V]
-	byID  map[int]*list.Element
+	mu      sync.Mutex
+	max     int
+	order   *list.List // front = most recently used; values are *lruEntry[V]
+	byID    map[int]*list.Element
+	removed uint64 // how many remove calls there have been: see putAt
 }
 
 type lruEntry[V any] struct {
@@ -393,6 +397,11 @@ func (c *lru[V]) get(id int) (V, bool) {
 func (c *lru[V]) put(id int, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.insert(id, v)
+}
+
+// insert is put's work; c.mu is held.
+func (c *lru[V]) insert(id int, v V) {
 	if e, ok := c.byID[id]; ok {
 		c.order.MoveToFront(e)
 		return
@@ -405,9 +414,28 @@ func (c *lru[V]) put(id int, v V) {
 	}
 }
 
+// stamp returns the cache's state for putAt: take it before reading what is to be put.
+func (c *lru[V]) stamp() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removed
+}
+
+// putAt is put, unless something was removed since stamp returned at: v was read before that
+// removal and may be the very content it dropped (a replica told that an ID holds other
+// content now, while a read of the old content was under way). Skipping costs a read later.
+func (c *lru[V]) putAt(at uint64, id int, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed == at {
+		c.insert(id, v)
+	}
+}
+
 func (c *lru[V]) remove(id int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removed++
 	if e, ok := c.byID[id]; ok {
 		c.order.Remove(e)
 		delete(c.byID, id)

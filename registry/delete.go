@@ -17,7 +17,7 @@ import (
 //
 // A permanent delete removes the version rows and requires the subject to
 // be soft-deleted first (ErrSubjectNotSoftDeleted). The schemas themselves
-// are kept, so their IDs are never reused.
+// are kept, so their IDs are never reused outside IMPORT mode (see Register).
 //
 // Either way it fails with ErrReferenceInUse while a version of another
 // subject references one of the versions (for a soft delete, a live
@@ -103,7 +103,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 // A permanent delete removes the row and requires the version to be
 // soft-deleted first (ErrVersionNotSoftDeleted); -1 means the highest
 // version, soft-deleted or not. Its schema is kept, so the ID is never
-// reused.
+// reused outside IMPORT mode.
 //
 // Either way it fails with ErrReferenceInUse while another schema references
 // the version (for a soft delete, a live version; for a permanent delete,
@@ -205,8 +205,9 @@ func (r *Registry) checkNotReferenced(ctx context.Context, db querier, subject s
 
 // forget drops permanently deleted schemas from the SchemaByID cache, so the next lookup asks
 // the database whether another version still holds them. (Other replicas keep serving a
-// cached schema by ID after a permanent delete here; IDs are never reused, so what they serve
-// is never wrong content, only a schema that this replica would no longer list.)
+// cached schema by ID after a permanent delete here: a schema that this replica would no
+// longer list, never wrong content, since an IMPORT that gives the ID to other content makes
+// every replica forget the old; see forgetContent.)
 func (r *Registry) forget(ids ...int) {
 	for _, id := range ids {
 		r.visible.remove(id)

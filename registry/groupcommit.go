@@ -226,6 +226,9 @@ func (r *Registry) lead(leader *registration) {
 		}
 		return nil
 	})
+	if err == nil {
+		r.forgetReused(batch)
+	}
 	if len(batch) <= 1 { // the transaction was the leader's alone, or never began its work
 		if err != nil {
 			if cerr := leader.ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -301,6 +304,22 @@ func (r *Registry) writeAlone(w *registration) {
 		return
 	}
 	w.out = sv
+	r.forgetReused([]*registration{w})
+}
+
+// forgetReused drops from this replica's caches the old content of every schema ID that a
+// committed registration of batch reused (see Change.ReusedSchemaID), before any of them is
+// answered: a registration of the same batch that found the new content by its fingerprint
+// must not put the ID in memory with the old.
+func (r *Registry) forgetReused(batch []*registration) {
+	for _, w := range batch {
+		if w.wrote == nil {
+			continue
+		}
+		if id := w.wrote.change.ReusedSchemaID(); id != 0 {
+			r.forgetContent(id)
+		}
+	}
 }
 
 // batchContext is the context a leader's transaction runs in: the leader's values, ended when

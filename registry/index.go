@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/schemagate/schemagate/store"
@@ -15,6 +16,21 @@ import (
 // FeedTopic is the change feed topic of registry writes; the key is the subject written ("" for
 // the global config or mode).
 const FeedTopic = "registry"
+
+// SchemaFeedTopic is the change feed topic of schema IDs whose content was replaced (see
+// Change.ReusedSchemaID); the key is the ID in decimal. Its notice comes before the FeedTopic
+// notice of the same registration.
+const SchemaFeedTopic = "registry.schema"
+
+// reusedSchemaNotice returns the schema ID that n says holds other content now (a
+// SchemaFeedTopic notice), and whether n is one.
+func reusedSchemaNotice(n store.Notice) (int, bool) {
+	if n.Resync || n.Topic != SchemaFeedTopic {
+		return 0, false
+	}
+	id, err := strconv.Atoi(n.Key)
+	return id, err == nil && id > 0
+}
 
 // index is the registry held in memory: every subject's version rows, the schemas they hold,
 // the configs and the access modes. Reads are served from it (see ServeFromMemory); writes go
@@ -79,9 +95,18 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 		return nil
 	}
 	r.hooks.AddJournal(func(ctx context.Context, tx *sql.Tx, c Change) error {
+		if id := c.ReusedSchemaID(); id != 0 {
+			if err := feed.Publish(ctx, tx, SchemaFeedTopic, strconv.Itoa(id)); err != nil {
+				return err
+			}
+		}
 		return feed.Publish(ctx, tx, FeedTopic, c.Subject)
 	})
 	feed.Subscribe(func(ctx context.Context, n store.Notice) {
+		if id, ok := reusedSchemaNotice(n); ok {
+			r.forgetContent(id)
+			return
+		}
 		switch {
 		case n.Resync:
 			if err := r.loadAll(ctx, r.idx); err != nil && ctx.Err() == nil {
@@ -102,9 +127,10 @@ type indexCurrentKey struct{}
 // the database again, when the index holds the subject exactly as the registration's
 // transaction found it before its write (prior): the subject's rows in the database are then
 // prior and sv's row, which is what a reload would read. (A registration changes no config or
-// mode, and schemas never change.) It returns ctx marked so that the change notice does not
+// mode, and changes a stored schema only when it reuses its ID.) It returns ctx marked so that the change notice does not
 // reload the subject; when the index holds anything else (another write loaded or being
-// loaded, a failed load), it returns ctx as it is and the notice reloads the subject.
+// loaded, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
+// whose ID a registration reused was dropped from memory before: see forgetContent.)
 func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, prior []versionRow) context.Context {
 	idx := r.idx
 	if idx == nil || !idx.applyRegistered(sv, prior) {
@@ -172,6 +198,60 @@ func (r *Registry) reloadSubject(ctx context.Context, subject string) {
 	}
 }
 
+// forgetContent drops what this replica keeps of schema id's content (in memory with its
+// fingerprint, and see contentReplaced), because id holds other content now: the next read
+// loads the new. See Change.ReusedSchemaID.
+func (r *Registry) forgetContent(id int) {
+	if r.idx != nil {
+		r.idx.dropSchema(id)
+	}
+	r.contentReplaced(id)
+}
+
+// contentReplaced drops schema id from the caches by ID (SchemaByID's and the parsed schemas)
+// and tells the OnSchemaReplaced listeners.
+func (r *Registry) contentReplaced(id int) {
+	r.visible.remove(id)
+	r.parsed.remove(id)
+	r.replacedMu.Lock()
+	fns := r.onReplaced
+	r.replacedMu.Unlock()
+	for _, fn := range fns {
+		fn(id)
+	}
+}
+
+// OnSchemaReplaced registers fn to be called with every schema ID whose content was replaced
+// (IMPORT mode reusing the ID of a schema whose versions were all permanently deleted; see
+// Change.ReusedSchemaID), once this replica has forgotten the old content: after a registration
+// through this Registry commits, before it returns; for another replica's, when the feed given
+// to ServeFromMemory brings its notice; for a writer that does not publish (an offline
+// import), at the next full load (a Resync notice). Whatever caches by schema ID what it got
+// from this Registry (compiled validators) forgets that ID in fn.
+func (r *Registry) OnSchemaReplaced(fn func(id int)) {
+	r.replacedMu.Lock()
+	defer r.replacedMu.Unlock()
+	r.onReplaced = append(r.onReplaced, fn)
+}
+
+// dropSchema removes schema id and its fingerprint, so the next load of a subject holding id
+// reads it again (loads read only the schemas the index lacks). It holds loadMu, so it comes
+// before or after any load as a whole: a load that read the old content installs it before.
+func (idx *index) dropSchema(id int) {
+	idx.loadMu.Lock()
+	defer idx.loadMu.Unlock()
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	s, ok := idx.schemas[id]
+	if !ok {
+		return
+	}
+	delete(idx.schemas, id)
+	if fp := schemaFingerprint(s); idx.byFP[fp] == id {
+		delete(idx.byFP, fp)
+	}
+}
+
 // mem returns the index when reads may be served from it.
 func (r *Registry) mem() *index {
 	idx := r.idx
@@ -187,8 +267,19 @@ func (r *Registry) mem() *index {
 	return idx
 }
 
-// loadAll reads the whole registry into idx.
+// loadAll reads the whole registry into idx. A schema ID that idx held with other content
+// was reused by a writer that does not publish on the feed (an offline import): this replica
+// forgets the old content (see contentReplaced).
 func (r *Registry) loadAll(ctx context.Context, idx *index) error {
+	replaced, err := r.load(ctx, idx)
+	for _, id := range replaced {
+		r.contentReplaced(id)
+	}
+	return err
+}
+
+// load is loadAll's work; it returns the IDs whose content changed.
+func (r *Registry) load(ctx context.Context, idx *index) ([]int, error) {
 	idx.loadMu.Lock()
 	defer idx.loadMu.Unlock()
 	db := r.db.SQL()
@@ -196,19 +287,19 @@ func (r *Registry) loadAll(ctx context.Context, idx *index) error {
 	// row commits with or before the first version holding it, and is never deleted).
 	all, err := r.q.allVersions(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	schemas, byFP, err := r.q.allSchemas(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	configs, err := r.q.allConfigs(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	modes, err := r.q.allModes(ctx, db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	subjects := map[string][]versionRow{}
 	for _, v := range all {
@@ -216,9 +307,15 @@ func (r *Registry) loadAll(ctx context.Context, idx *index) error {
 	}
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	var replaced []int
+	for fp, id := range byFP {
+		if _, held := idx.schemas[id]; held && idx.byFP[fp] != id {
+			replaced = append(replaced, id)
+		}
+	}
 	idx.subjects, idx.schemas, idx.byFP, idx.configs, idx.modes = subjects, schemas, byFP, configs, modes
 	idx.ok = true
-	return nil
+	return replaced, nil
 }
 
 // loadSubject reloads one subject into idx; started (nil: nothing) runs once loadMu is held,

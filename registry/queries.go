@@ -119,6 +119,26 @@ func (q queries) insertSchema(ctx context.Context, tx *sql.Tx, s Schema, fp stri
 		s.ID, fp, string(s.Type), s.Text, nullString(s.Metadata), nullString(s.RuleSet)); err != nil {
 		return err
 	}
+	return q.insertReferences(ctx, tx, s)
+}
+
+// replaceSchema stores s under the ID of a schema row that no subject version holds any more
+// (IMPORT mode reusing a permanently deleted schema's ID): content, type, metadata, rule set,
+// fingerprint and references all become s's.
+func (q queries) replaceSchema(ctx context.Context, tx *sql.Tx, s Schema, fp string) error {
+	if _, err := tx.ExecContext(ctx, q.d.Rebind(
+		`UPDATE schemas SET fingerprint = ?, schema_type = ?, canonical = ?, metadata = ?, rule_set = ? WHERE id = ?`),
+		fp, string(s.Type), s.Text, nullString(s.Metadata), nullString(s.RuleSet), s.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, q.d.Rebind(`DELETE FROM schema_references WHERE schema_id = ?`), s.ID); err != nil {
+		return err
+	}
+	return q.insertReferences(ctx, tx, s)
+}
+
+// insertReferences stores s's references, in order.
+func (q queries) insertReferences(ctx context.Context, tx *sql.Tx, s Schema) error {
 	for i, r := range s.References {
 		if _, err := tx.ExecContext(ctx, q.d.Rebind(
 			`INSERT INTO schema_references (schema_id, position, name, subject, version) VALUES (?, ?, ?, ?, ?)`),
@@ -214,11 +234,14 @@ func (q queries) maxSchemaID(ctx context.Context, db querier) (int, error) {
 	return id, err
 }
 
-// schemaExists reports whether a schema row with id exists (referred to or not).
-func (q queries) schemaExists(ctx context.Context, db querier, id int) (bool, error) {
-	var n int
-	err := db.QueryRowContext(ctx, q.d.Rebind(`SELECT COUNT(*) FROM schemas WHERE id = ?`), id).Scan(&n)
-	return n > 0, err
+// storedFingerprint returns the fingerprint of schema row id (referred to or not); found is
+// false when there is no such row.
+func (q queries) storedFingerprint(ctx context.Context, db querier, id int) (fp string, found bool, err error) {
+	err = db.QueryRowContext(ctx, q.d.Rebind(`SELECT fingerprint FROM schemas WHERE id = ?`), id).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return fp, err == nil, err
 }
 
 // allVersions returns every subject version row, ordered by subject and version.

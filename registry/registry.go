@@ -3,8 +3,9 @@
 //
 // Schemas are content-addressed: the same canonical schema (type, canonical
 // text and references) has one global ID in every subject. IDs come from a
-// counter in the database and are never reused, even after a hard delete.
-// Every error wraps one of the package's sentinel errors; messages are meant
+// counter in the database and are never reused, even after a hard delete,
+// except by IMPORT mode, which may give the ID of a schema whose versions were
+// all permanently deleted to other content, as Confluent does. Every error wraps one of the package's sentinel errors; messages are meant
 // for clients.
 package registry
 
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,13 +47,17 @@ type Registry struct {
 	clock       func() time.Time
 	parsed      *lru[*parsedSchema]
 	// visible caches schemas found by SchemaByID. A schema stops being found only when its
-	// last version is permanently deleted; this replica then drops it (see forget).
+	// last version is permanently deleted; this replica then drops it (see forget). Every
+	// replica drops it when IMPORT mode gives its ID to other content (see forgetContent).
 	visible *lru[Schema]
 	// group queues registrations for the write turn and commits them together; nil commits
 	// each in a transaction of its own (benchmarks compare the two).
 	group *groupCommit
 
 	hooks Hooks // OnChange and OnWrite
+
+	replacedMu sync.Mutex
+	onReplaced []func(id int) // OnSchemaReplaced
 
 	idx *index // reads served from memory (ServeFromMemory); nil: from the database
 }
@@ -211,7 +217,10 @@ func (r *Registry) storeErr(op string, err error) error {
 // had before, in any subject and even after a hard delete, or a fresh one. In
 // IMPORT mode the given ID and version are kept and compatibility is not
 // checked; a registration without an ID is refused there (ErrOperationNotPermitted,
-// as Confluent), unless the subject already has the schema.
+// as Confluent), unless the subject already has the schema. A given ID that holds
+// other content is refused (ErrOperationNotPermitted) while a version, live or
+// soft-deleted, holds that content; once none does, the new content takes the ID
+// over (see Change.ReusedSchemaID).
 //
 // Registrations that wait for the write turn at the same time commit together, in one
 // transaction and one flush to disk; each still gets its own answer and audit entry, in the
@@ -317,12 +326,17 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 			return nil, err
 		}
 	}
+	stale := "" // the fingerprint of the schema whose row this registration takes over
 	if !found {
-		if id, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
+		if id, stale, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
 			return nil, err
 		}
 		sv.Schema.ID = id
-		if err := r.q.insertSchema(ctx, tx, sv.Schema, fp); err != nil {
+		store := r.q.insertSchema
+		if stale != "" {
+			store = r.q.replaceSchema
+		}
+		if err := store(ctx, tx, sv.Schema, fp); err != nil {
 			return nil, err
 		}
 	}
@@ -335,10 +349,13 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 	}
 	change := Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
 		"version": strconv.Itoa(sv.Version), "schema_id": strconv.Itoa(sv.Schema.ID), "type": string(sv.Schema.Type)}}
+	if stale != "" {
+		change.Details[detailIDReused] = "true"
+	}
 	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
-	view.record(*sv, fp)
+	view.record(*sv, fp, stale)
 	return &written{change: change, prior: rows}, nil
 }
 
@@ -410,27 +427,40 @@ func (r *Registry) prepare(ctx context.Context, subject string, in SchemaInput) 
 	return p, refs, nil
 }
 
-// newSchemaID returns the ID for a schema not stored yet: the imported one (which must be
-// free; the counter is raised past it) or the next from the counter.
-func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (int, error) {
+// newSchemaID returns the ID for a schema not stored yet: the imported one (IMPORT mode; the
+// counter is raised past it) or the next from the counter.
+//
+// An imported ID must not hold another schema that a subject version, live or soft-deleted,
+// still holds (ErrOperationNotPermitted, Confluent's "Overwrite new schema with id … is not
+// permitted"). An ID whose schema lost its last version to a permanent delete is free to
+// import, as in Confluent: stale is then that schema's fingerprint, and the caller replaces
+// the row (see Change.ReusedSchemaID). Outside IMPORT mode IDs are never reused.
+func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (id int, stale string, err error) {
 	if imported == 0 {
 		id, err := r.q.nextSchemaID(ctx, tx)
 		if err == nil && id > math.MaxInt32 {
-			return 0, errorf(ErrOperationNotPermitted, "no schema id left: ids are 32-bit and %d was the last", math.MaxInt32)
+			return 0, "", errorf(ErrOperationNotPermitted, "no schema id left: ids are 32-bit and %d was the last", math.MaxInt32)
 		}
-		return id, err
+		return id, "", err
 	}
 	if imported < 0 || imported > math.MaxInt32 {
-		return 0, errorf(ErrInvalidSchema, "invalid schema id %d: IDs are positive 32-bit integers (at most %d)", imported, math.MaxInt32)
+		return 0, "", errorf(ErrInvalidSchema, "invalid schema id %d: IDs are positive 32-bit integers (at most %d)", imported, math.MaxInt32)
 	}
-	taken, err := r.q.schemaExists(ctx, tx, imported)
+	stale, stored, err := r.q.storedFingerprint(ctx, tx, imported)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	if taken {
-		return 0, errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the id holds another schema", imported)
+	if !stored {
+		return imported, "", r.q.raiseSchemaID(ctx, tx, imported)
 	}
-	return imported, r.q.raiseSchemaID(ctx, tx, imported)
+	inUse, err := r.q.schemaInUse(ctx, tx, imported)
+	if err != nil {
+		return 0, "", err
+	}
+	if inUse {
+		return 0, "", errorf(ErrOperationNotPermitted, "Overwrite new schema with id %d is not permitted: the id holds another schema", imported)
+	}
+	return imported, stale, nil
 }
 
 // nextVersion is the version a new registration gets: the imported one (IMPORT mode, must be
@@ -471,6 +501,7 @@ func (r *Registry) SchemaByID(ctx context.Context, id int) (Schema, error) {
 	if s, ok := r.visible.get(id); ok {
 		return s.clone(), nil
 	}
+	at := r.visible.stamp()
 	inUse, err := r.q.schemaInUse(ctx, r.db.SQL(), id)
 	if err != nil {
 		return Schema{}, r.storeErr("reading a schema", err)
@@ -485,6 +516,6 @@ func (r *Registry) SchemaByID(ctx context.Context, id int) (Schema, error) {
 	if !found {
 		return Schema{}, notFound
 	}
-	r.visible.put(id, s.clone())
+	r.visible.putAt(at, id, s.clone())
 	return s, nil
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"time"
 
 	"github.com/hamba/avro/v2"
@@ -108,6 +109,25 @@ type Change struct {
 	Subject string
 	// Details of the write (version, schema ID, permanent, level, mode…).
 	Details map[string]string
+}
+
+// detailIDReused is the Change detail ("true") of an IMPORT registration that gave the ID of a
+// schema whose versions were all permanently deleted to other content.
+const detailIDReused = "id_reused"
+
+// ReusedSchemaID returns the schema ID whose stored content c replaced, 0 for none: an IMPORT
+// registration reusing the ID of a schema whose versions were all permanently deleted (Confluent
+// allows it; outside IMPORT IDs are never reused). Whatever keeps a schema by ID must forget
+// that ID's content: Registry.OnSchemaReplaced tells it, on this replica and on the others.
+func (c Change) ReusedSchemaID() int {
+	if c.Action != ActionSchemaRegistered || c.Details[detailIDReused] != "true" {
+		return 0
+	}
+	id, err := strconv.Atoi(c.Details["schema_id"])
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // OnChange registers fn to be called after every committed write made through this Registry,

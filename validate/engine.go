@@ -381,6 +381,12 @@ func (e *Engine) member(ctx context.Context, info *subjectInfo, subject string, 
 // it when a version of the subject is registered or deleted on this replica.
 func (e *Engine) InvalidateSubject(subject string) { e.setSubject(subject, nil) }
 
+// InvalidateSchema drops the compiled validators of schema id, so the next validation against
+// it compiles what the registry holds then: call it when id's content was replaced (IMPORT mode
+// reusing the ID of a permanently deleted schema), as registry.Registry.OnSchemaReplaced tells.
+// A compilation of the old content under way when it is called is not kept.
+func (e *Engine) InvalidateSchema(id int) { e.cache.removeID(id) }
+
 // Known reports whether subject has a live version in the in-memory index (no database call):
 // what callers use to keep unregistered names out of metric labels.
 func (e *Engine) Known(subject string) bool {
@@ -759,6 +765,7 @@ func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compile
 	if c, ok := e.cache.get(cacheKey{id, format}); ok {
 		return c, nil
 	}
+	at := e.cache.stamp()
 	r, err := e.src.Resolved(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load schema %d: %w", id, err)
@@ -776,7 +783,7 @@ func (e *Engine) compiled(ctx context.Context, id int, subject string) (*compile
 			return nil, fmt.Errorf("compile schema %d: %w", id, err)
 		}
 	}
-	e.cache.put(c)
+	e.cache.put(c, at)
 	return c, nil
 }
 
@@ -793,6 +800,7 @@ type compiledCache struct {
 	bytes    int64
 	order    *list.List // front = most recently used; values are *compiled
 	byKey    map[cacheKey]*list.Element
+	removals uint64 // removeID calls so far: see put
 }
 
 func newCompiledCache(maxBytes int64) *compiledCache {
@@ -810,9 +818,21 @@ func (c *compiledCache) get(k cacheKey) (*compiled, bool) {
 	return el.Value.(*compiled), true
 }
 
-func (c *compiledCache) put(v *compiled) {
+// stamp returns the cache's state for put: take it before reading the schema to compile.
+func (c *compiledCache) stamp() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.removals
+}
+
+// put adds v, compiled from a schema read after stamp returned at, unless a removeID came since:
+// v may then be compiled from the content that removal meant to forget.
+func (c *compiledCache) put(v *compiled, at uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removals != at {
+		return
+	}
 	if el, ok := c.byKey[v.key]; ok {
 		c.order.MoveToFront(el)
 		return
@@ -821,12 +841,28 @@ func (c *compiledCache) put(v *compiled) {
 	c.bytes += v.size
 	// Keep at least the newest entry, even if it alone is over the bound.
 	for c.bytes > c.maxBytes && c.order.Len() > 1 {
-		last := c.order.Back()
-		old := last.Value.(*compiled)
-		c.order.Remove(last)
-		delete(c.byKey, old.key)
-		c.bytes -= old.size
+		c.evict(c.order.Back())
 	}
+}
+
+// removeID removes every validator of schema id (one per JSON Schema format setting).
+func (c *compiledCache) removeID(id int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removals++
+	for k, el := range c.byKey {
+		if k.id == id {
+			c.evict(el)
+		}
+	}
+}
+
+// evict removes el's validator; c.mu is held.
+func (c *compiledCache) evict(el *list.Element) {
+	old := el.Value.(*compiled)
+	c.order.Remove(el)
+	delete(c.byKey, old.key)
+	c.bytes -= old.size
 }
 
 // CachedBytes returns the estimated size of the cached validators.

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -174,5 +176,76 @@ func BenchmarkEngineValidate(b *testing.B) {
 		if _, err := e.Validate(ctx, req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEngineForgetsReusedSchemaID: a payload framed with a schema ID that IMPORT mode gave to
+// other content (its old schema permanently deleted) validates against the new schema once the
+// registry's change reaches the engine, as the gateway wires it, though the engine had compiled
+// the old schema under that ID.
+func TestEngineForgetsReusedSchemaID(t *testing.T) {
+	ctx := t.Context()
+	reg := newTestRegistry(t)
+	e, err := NewEngine(Options{Source: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.OnSchemaReplaced(e.InvalidateSchema)
+	reg.OnChange(func(_ context.Context, c registry.Change) { e.InvalidateSubject(c.Subject) })
+	record := func(name, typ string) registry.SchemaInput {
+		return registry.SchemaInput{Type: registry.SchemaTypeAvro,
+			Text: `{"name":"` + name + `","type":"record","fields":[{"name":"f","type":"` + typ + `"}]}`}
+	}
+	old, err := reg.Register(ctx, "old", record("Old", "int"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	framed := func(body ...byte) []byte {
+		return append(binary.BigEndian.AppendUint32([]byte{0}, uint32(old.Schema.ID)), body...)
+	}
+	intOne, stringHi := framed(2), framed(4, 'h', 'i')
+	// The engine compiles the old schema under the ID.
+	if res, err := e.Validate(ctx, Request{Subject: "old", Data: intOne}); err != nil || res.Invalid() {
+		t.Fatalf("before: Validate = %+v, %v; want valid", res, err)
+	}
+	for _, permanent := range []bool{false, true} {
+		if _, err := reg.DeleteSubject(ctx, "old", permanent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := reg.SetAccessMode(ctx, "imported", registry.ModeImport, false); err != nil {
+		t.Fatal(err)
+	}
+	in := record("New", "string")
+	in.ID = old.Schema.ID
+	if _, err := reg.Register(ctx, "imported", in); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		SchemaID int
+		Kinds    []Kind
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want outcome
+	}{
+		{"a string, as the new schema has it", stringHi, outcome{SchemaID: old.Schema.ID}},
+		{"an int, as the old schema had it", intOne, outcome{SchemaID: old.Schema.ID, Kinds: []Kind{KindDecodeError}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.Validate(ctx, Request{Subject: "imported", Data: tc.data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := outcome{SchemaID: res.SchemaID}
+			for _, f := range res.Findings {
+				got.Kinds = append(got.Kinds, f.Kind)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Validate (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -139,8 +139,8 @@ func TestMetadata(t *testing.T) {
 
 // TestImportMode checks registrations in IMPORT mode as Confluent answers them: one without an
 // explicit id is refused (42205), unless the subject already holds the schema; an explicit id
-// no schema holds is kept; outside IMPORT an id may not be given and a permanently deleted
-// schema's ID is never handed to another schema.
+// no schema holds is kept, the ID of a permanently deleted schema included; outside IMPORT an id
+// may not be given and a permanently deleted schema's ID is never handed to another schema.
 func TestImportMode(t *testing.T) {
 	srv := newTestServer(t, nil)
 	intV := body(`"int"`)
@@ -170,5 +170,22 @@ func TestImportMode(t *testing.T) {
 			want: `{"id":102,"version":1,"schemaType":"AVRO","schema":"\"long\""}`},
 		{name: "the deleted schema gets its ID back", method: "POST", path: "/subjects/rw3/versions", body: intV, status: 200,
 			want: `{"id":101,"version":1,"schemaType":"AVRO","schema":"\"int\""}`},
+
+		// In IMPORT mode, as Confluent: the ID of a schema whose versions are all permanently
+		// deleted is free for other content; one a soft-deleted version holds is not.
+		{name: "ID 101 read by ID", method: "GET", path: "/schemas/ids/101", status: 200, want: `{"schemaType":"AVRO","schema":"\"int\""}`},
+		{name: "soft-delete rw3", method: "DELETE", path: "/subjects/rw3", status: 200, want: `[1]`},
+		{name: "soft-delete rw2", method: "DELETE", path: "/subjects/rw2", status: 200, want: `[1]`},
+		{name: "IMPORT for reuse", method: "PUT", path: "/mode/reuse", body: `{"mode":"IMPORT"}`, status: 200},
+		{name: "ID of a soft-deleted version: refused", method: "POST", path: "/subjects/reuse/versions", body: body(`"double"`, `,"id":102`), status: 422, code: 42205,
+			msg: "Overwrite new schema with id 102 is not permitted"},
+		{name: "hard-delete rw3", method: "DELETE", path: "/subjects/rw3?permanent=true", status: 200, want: `[1]`},
+		{name: "outside IMPORT the ID stays retired", method: "POST", path: "/subjects/rw4/versions", body: body(`"double"`, `,"id":101`), status: 422, code: 42205,
+			msg: "is not in import mode"},
+		{name: "IMPORT takes over the ID", method: "POST", path: "/subjects/reuse/versions", body: body(`"double"`, `,"id":101`), status: 200,
+			want: `{"id":101,"version":1,"schemaType":"AVRO","schema":"\"double\""}`},
+		{name: "ID 101 is the new schema", method: "GET", path: "/schemas/ids/101", status: 200, want: `{"schemaType":"AVRO","schema":"\"double\""}`},
+		{name: "and holds its version", method: "GET", path: "/schemas/ids/101/versions", status: 200, want: `[{"subject":"reuse","version":1}]`},
+		{name: "the old schema is not found under it", method: "POST", path: "/subjects/reuse", body: intV, status: 404, code: 40403},
 	})
 }
