@@ -61,6 +61,14 @@ func (c *Console) drill(_ http.ResponseWriter, r *http.Request, ss *session) (st
 	return subjectURL(r), err
 }
 
+// setOwner records the team that owns the subject and its escalation entry (alerts about the
+// subject carry them); leads and admins.
+func (c *Console) setOwner(_ http.ResponseWriter, r *http.Request, ss *session) (string, error) {
+	_, err := c.gov.SetSubjectOwner(callContext(r, ss), &pb.SetSubjectOwnerRequest{
+		Subject: r.PathValue("subject"), Team: form(r, "team"), Escalation: form(r, "escalation")})
+	return subjectURL(r), err
+}
+
 // approve approves a pending promotion (the API refuses the requester and re-checks the
 // evidence).
 func (c *Console) approve(_ http.ResponseWriter, r *http.Request, ss *session) (string, error) {

@@ -208,7 +208,7 @@ func TestEveryPageForEveryRole(t *testing.T) {
 		Statuses map[string]int
 		Controls []string
 	}
-	controls := []string{"request-promotion", "rollback", "override", "drill", "approve", "reject"}
+	controls := []string{"request-promotion", "rollback", "override", "drill", "approve", "reject", "set-owner"}
 	want := map[string]seen{}
 	all := func(st int) map[string]int {
 		m := map[string]int{}
@@ -230,10 +230,10 @@ func TestEveryPageForEveryRole(t *testing.T) {
 		want[p] = seen{Statuses: s}
 	}
 	wantControls := map[string][]string{
-		admin: {"request-promotion", "rollback", "override", "drill", "approve", "reject"},
-		lead:  {"request-promotion", "rollback", "drill", "approve", "reject"},
+		admin: {"request-promotion", "rollback", "override", "drill", "approve", "reject", "set-owner"},
+		lead:  {"request-promotion", "rollback", "drill", "approve", "reject", "set-owner"},
 		// The one subject it may request is pending already.
-		grantedLead: {"rollback", "drill", "approve", "reject"},
+		grantedLead: {"rollback", "drill", "approve", "reject", "set-owner"},
 		oncall:      {"rollback", "drill"}, author: {"request-promotion"}, producer: nil,
 	}
 	got := map[string]seen{}
@@ -322,6 +322,12 @@ func TestActionsAreTheAPIs(t *testing.T) {
 			url.Values{"mode": {"strict"}, "ticket": {"CHG-8"}, "justification": {"j"}}, http.StatusForbidden, ""},
 		{"an admin overrides", admin, func() string { return "/ui/subjects/" + grantedSubject + "/override" },
 			url.Values{"mode": {"strict"}, "ticket": {"CHG-8"}, "justification": {"break glass"}}, http.StatusSeeOther, ""},
+		{"on-call cannot set the owner", oncall, func() string { return "/ui/subjects/" + grantedSubject + "/owner" },
+			url.Values{"team": {"payments"}}, http.StatusForbidden, "governance.approve"},
+		{"a lead not granted the subject cannot set its owner", grantedLead, func() string { return "/ui/subjects/" + otherSubject + "/owner" },
+			url.Values{"team": {"payments"}}, http.StatusForbidden, otherSubject},
+		{"a lead sets the owner", lead, func() string { return "/ui/subjects/" + grantedSubject + "/owner" },
+			url.Values{"team": {"payments"}, "escalation": {"#payments-oncall"}}, http.StatusSeeOther, ""},
 	}
 	for _, s := range steps {
 		r := browsers[s.principal].post(s.path(), s.form)
@@ -330,12 +336,14 @@ func TestActionsAreTheAPIs(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, action := range []string{"promotion.requested", "promotion.approved", "mode.rolled_back", "drift.drill", "mode.overridden"} {
+	for _, action := range []string{"promotion.requested", "promotion.approved", "mode.rolled_back", "drift.drill", "mode.overridden", "owner.set"} {
 		got = append(got, w.auditActors(t, action)...)
 	}
 	want := []string{
 		"lead promotion.requested " + otherSubject, "admin promotion.approved " + otherSubject,
 		"oncall mode.rolled_back " + otherSubject, "oncall drift.drill " + grantedSubject, "admin mode.overridden " + grantedSubject,
+		// The world's set-up records both owners as admin; then the lead's change.
+		"admin owner.set " + grantedSubject, "admin owner.set " + otherSubject, "lead owner.set " + grantedSubject,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)

@@ -47,6 +47,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /ui/subjects/{subject}/rollback", c.action(c.rollback))
 	mux.Handle("POST /ui/subjects/{subject}/override", c.action(c.override))
 	mux.Handle("POST /ui/subjects/{subject}/drill", c.action(c.drill))
+	mux.Handle("POST /ui/subjects/{subject}/owner", c.action(c.setOwner))
 	mux.Handle("GET /ui/promotions", c.page(c.promotionsPage))
 	mux.Handle("POST /ui/promotions/request", c.action(c.requestPromotion))
 	mux.Handle("POST /ui/promotions/{id}/approve", c.action(c.approve))
