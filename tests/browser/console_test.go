@@ -36,6 +36,25 @@ func TestConsole(t *testing.T) {
 	t.Run("promotion approval rollback audit", func(t *testing.T) { t.Parallel(); e.governanceFlow(t) })
 	t.Run("two-person rule and forged requests", func(t *testing.T) { t.Parallel(); e.twoPersonRule(t) })
 	t.Run("oidc sign-in", func(t *testing.T) { t.Parallel(); e.oidcSignIn(t) })
+	t.Run("readable on a phone", func(t *testing.T) { t.Parallel(); e.phone(t) })
+}
+
+// phone: on a phone-sized screen (390 × 844 CSS pixels) no console page is wider than the
+// screen: wide tables scroll inside their own box, the page itself never sideways.
+func (e *env) phone(t *testing.T) {
+	p := newTab(t, e.base)
+	p.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	p.signIn(admin.name, "", admin.token)
+	for _, path := range []string{"/ui/", "/ui/subjects/" + quietSubject + "?a=1&b=2", "/ui/promotions", "/ui/audit", "/ui/governance"} {
+		p.visit(path)
+		width, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+		if err != nil {
+			t.Fatalf("page width of %s: %v", path, err)
+		}
+		if width > 0 {
+			t.Errorf("%s is %d CSS pixels wider than a 390-pixel phone screen", path, width)
+		}
+	}
 }
 
 // governanceFlow: a lead watches a subject turn eligible without reloading, an author requests
