@@ -62,7 +62,8 @@ func txRetryable(err error) (string, bool) {
 // retrier runs an operation again while it fails with an error its classifier calls
 // retryable, with jittered exponential backoff, for as long as both ctx and budget allow. An
 // attempt whose wait would end after either gives up at once with the operation's error, not
-// ctx's: the caller learns why the database refused.
+// ctx's, and so does a retry that ctx ends while it runs: the caller learns why the database
+// refused.
 type retrier struct {
 	budget time.Duration
 	log    *slog.Logger
@@ -74,12 +75,19 @@ func (r retrier) do(ctx context.Context, what string, retryable func(error) (str
 		giveUp = d
 	}
 	bound := minBackoff
+	var refused error // the last retryable error
 	for attempt := 1; ; attempt++ {
 		err := op()
 		code, ok := retryable(err)
 		if !ok {
+			if refused != nil && ctx.Err() != nil {
+				// The caller's deadline cut a retry short (a connection still being opened on
+				// a loaded machine): the refusal that made it retry says more than the deadline.
+				return refused
+			}
 			return err
 		}
+		refused = err
 		wait := bound/2 + rand.N(bound/2+1)
 		bound = min(2*bound, maxBackoff)
 		if time.Now().Add(wait).After(giveUp) {
