@@ -63,7 +63,7 @@ func (s *governanceService) GetSubjectEvidence(ctx context.Context, req *pb.GetS
 
 // evidenceHistoryToProto lists every bucket from h.Since to h.Until, empty ones included.
 func evidenceHistoryToProto(subject string, h governance.EvidenceHistory) *pb.GetSubjectEvidenceResponse {
-	out := &pb.GetSubjectEvidenceResponse{Subject: subject, BucketWidth: durationpb.New(h.BucketWidth)}
+	out := &pb.GetSubjectEvidenceResponse{Subject: subject, BucketWidth: durationpb.New(h.BucketWidth), Stale: h.Stale}
 	byStart := make(map[time.Time]governance.Bucket, len(h.Buckets))
 	for _, b := range h.Buckets {
 		byStart[b.Start] = b

@@ -52,6 +52,16 @@ type EvidenceHistory struct {
 	Buckets []Bucket
 	// Recorded are the starts of the buckets in which some replica was recording, oldest first.
 	Recorded []time.Time
+	// Stale: no replica recorded in the two buckets before the current one (nor since), so the
+	// subject's counts have stopped growing and its status describes the past (no replica is
+	// validating, or none can reach the store).
+	Stale bool
+}
+
+// staleEvidence reports whether recorded (bucket starts, oldest first) holds none at or after
+// two buckets before until, the current bucket's start.
+func staleEvidence(recorded []time.Time, until time.Time, width time.Duration) bool {
+	return len(recorded) == 0 || recorded[len(recorded)-1].Before(until.Add(-2*width))
 }
 
 // EvidenceHistory returns subject's stored evidence in the buckets from since (zero: 48
@@ -75,7 +85,8 @@ func (g *Gate) EvidenceHistory(ctx context.Context, subject string, since time.T
 	if err != nil {
 		return EvidenceHistory{}, err
 	}
-	return EvidenceHistory{BucketWidth: width, Since: since, Until: until, Buckets: buckets, Recorded: recorded}, nil
+	return EvidenceHistory{BucketWidth: width, Since: since, Until: until, Buckets: buckets, Recorded: recorded,
+		Stale: staleEvidence(recorded, until, width)}, nil
 }
 
 // Request opens a promotion request for an eligible subject; see [Governor.Request].

@@ -589,3 +589,25 @@ func TestLastViolationTime(t *testing.T) {
 		t.Errorf("Buckets with an untimed row = %+v, %v; want no last violation time", got, err)
 	}
 }
+
+// TestStaleEvidence: evidence is stale when no replica recorded in the two buckets before the
+// current one (nor in it): the subject's counts have stopped growing.
+func TestStaleEvidence(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) // the current bucket's start
+	h := time.Hour
+	tests := []struct {
+		name     string
+		recorded []time.Time
+		want     bool
+	}{
+		{"never recorded", nil, true},
+		{"recording in the current bucket", []time.Time{now.Add(-5 * h), now}, false},
+		{"last recorded two buckets back", []time.Time{now.Add(-2 * h)}, false},
+		{"last recorded three buckets back", []time.Time{now.Add(-5 * h), now.Add(-3 * h)}, true},
+	}
+	for _, tc := range tests {
+		if got := staleEvidence(tc.recorded, now, h); got != tc.want {
+			t.Errorf("%s: stale = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

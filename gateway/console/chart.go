@@ -85,14 +85,6 @@ func newChart(ev *pb.GetSubjectEvidenceResponse, windowStart time.Time) chart {
 	return c
 }
 
-// evidenceStale reports whether no replica has recorded evidence in the last two buckets
-// before the current one: the counts the status is made of have stopped growing.
-func evidenceStale(ev *pb.GetSubjectEvidenceResponse) bool {
-	buckets := ev.GetBuckets()
-	if len(buckets) == 0 {
-		return false
-	}
-	current := buckets[len(buckets)-1].GetStart().AsTime()
-	last := ev.GetLastRecorded()
-	return last == nil || last.AsTime().Before(current.Add(-2*ev.GetBucketWidth().AsDuration()))
-}
+// evidenceStale reports governance's verdict that the subject's evidence is stale: no replica
+// has recorded in the last two buckets before the current one.
+func evidenceStale(ev *pb.GetSubjectEvidenceResponse) bool { return ev.GetStale() }

@@ -26,6 +26,12 @@ func evidence(t0 time.Time, lastRecorded int, buckets ...[3]int64) *pb.GetSubjec
 	return ev
 }
 
+// stale marks ev as governance marks evidence that has stopped growing.
+func stale(ev *pb.GetSubjectEvidenceResponse) *pb.GetSubjectEvidenceResponse {
+	ev.Stale = true
+	return ev
+}
+
 func TestNewChart(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	type shape struct {
@@ -45,10 +51,10 @@ func TestNewChart(t *testing.T) {
 		{"recording, window in the second bucket", evidence(t0, 3, [3]int64{10, 0, 1}, [3]int64{5, 5, 1}, [3]int64{0, 0, 1}, [3]int64{10, 0, 1}), t0.Add(90 * time.Minute),
 			shape{Gaps: []bool{false, false, false, false}, Heights: []float64{130, 65, 0, 130}, Viol: []float64{0, 65, 0, 0}, WindowX: 270,
 				Summary: "4 buckets of 1h0m0s from Dec 1 00:00 to Dec 1 03:00: 25 validations, 5 violations."}},
-		{"downtime is a gap, and stale", evidence(t0, 0, [3]int64{4, 0, 1}, [3]int64{0, 0, 0}, [3]int64{0, 0, 0}, [3]int64{0, 0, 0}), time.Time{},
+		{"downtime is a gap, and stale as governance says", stale(evidence(t0, 0, [3]int64{4, 0, 1}, [3]int64{0, 0, 0}, [3]int64{0, 0, 0}, [3]int64{0, 0, 0})), time.Time{},
 			shape{Gaps: []bool{false, true, true, true}, Heights: []float64{130, 130, 130, 130}, Viol: []float64{0, 0, 0, 0}, WindowX: -1, Stale: true,
 				Summary: "4 buckets of 1h0m0s from Dec 1 00:00 to Dec 1 03:00: 4 validations, 0 violations."}},
-		{"nothing recorded at all", evidence(t0, -1, [3]int64{0, 0, 0}), time.Time{},
+		{"nothing recorded at all", stale(evidence(t0, -1, [3]int64{0, 0, 0})), time.Time{},
 			shape{Gaps: []bool{true}, Heights: []float64{130}, Viol: []float64{0}, WindowX: -1, Stale: true,
 				Summary: "1 buckets of 1h0m0s from Dec 1 00:00 to Dec 1 00:00: 0 validations, 0 violations."}},
 	}

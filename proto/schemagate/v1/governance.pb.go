@@ -923,7 +923,11 @@ type GetSubjectEvidenceResponse struct {
 	Buckets []*EvidenceBucket `protobuf:"bytes,3,rep,name=buckets,proto3" json:"buckets,omitempty"`
 	// LastRecorded is the start of the latest bucket in which any replica was recording (unset:
 	// none since the request's since); evidence older than that is all the store holds.
-	LastRecorded  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_recorded,json=lastRecorded,proto3" json:"last_recorded,omitempty"`
+	LastRecorded *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_recorded,json=lastRecorded,proto3" json:"last_recorded,omitempty"`
+	// Stale: no replica has recorded in the two buckets before the current one, so the subject's
+	// counts have stopped growing (no replica validates, or none reaches the store). Governance
+	// decides it; the console shows it.
+	Stale         bool `protobuf:"varint,5,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -984,6 +988,13 @@ func (x *GetSubjectEvidenceResponse) GetLastRecorded() *timestamppb.Timestamp {
 		return x.LastRecorded
 	}
 	return nil
+}
+
+func (x *GetSubjectEvidenceResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 type RequestPromotionRequest struct {
@@ -2370,12 +2381,13 @@ const file_schemagate_v1_governance_proto_rawDesc = "" +
 	"\n" +
 	"violations\x18\x03 \x01(\x03R\n" +
 	"violations\x12\x1a\n" +
-	"\brecorded\x18\x04 \x01(\bR\brecorded\"\xee\x01\n" +
+	"\brecorded\x18\x04 \x01(\bR\brecorded\"\x84\x02\n" +
 	"\x1aGetSubjectEvidenceResponse\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12<\n" +
 	"\fbucket_width\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vbucketWidth\x127\n" +
 	"\abuckets\x18\x03 \x03(\v2\x1d.schemagate.v1.EvidenceBucketR\abuckets\x12?\n" +
-	"\rlast_recorded\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\flastRecorded\"c\n" +
+	"\rlast_recorded\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\flastRecorded\x12\x14\n" +
+	"\x05stale\x18\x05 \x01(\bR\x05stale\"c\n" +
 	"\x17RequestPromotionRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\tR\x06ticket\x12\x16\n" +
