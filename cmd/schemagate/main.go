@@ -48,8 +48,8 @@ func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string
 func newRootCmd(stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "schemagate",
-		Short: "Schema registry gateway: Avro and JSON Schema, Confluent-compatible, governed validation",
-		Long: "Schema registry gateway: Avro and JSON Schema, Confluent-compatible, governed validation.\n\n" +
+		Short: "Schema registry gateway: Avro, JSON Schema and Protobuf, Confluent-compatible, governed validation",
+		Long: "Schema registry gateway: Avro, JSON Schema and Protobuf, Confluent-compatible, governed validation.\n\n" +
 			"Exit codes: 0 success; 1 and 2 are results (validate: 1 flagged, 2 rejected; audit verify:\n" +
 			"1 broken chain); 3 any error (usage, unreadable file, unreachable server, error from the server).",
 		SilenceUsage:  true,
