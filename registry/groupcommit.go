@@ -204,15 +204,14 @@ func (r *Registry) lead(leader *registration) {
 			// the same batch, from scratch.
 			r.forgetAttempt(batch)
 		}
-		if len(batch) == 1 { // alone: the transaction is the registration's
-			sv := leader.sv
-			var err error
-			leader.wrote, err = r.registerInTx(leader.ctx, tx, nil, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
-			leader.out = sv
-			return err
-		}
 		view, err := r.readBatchView(bc.ctx, tx, batch)
 		if err != nil {
+			return err
+		}
+		if len(batch) == 1 { // alone: the transaction is the registration's
+			sv := leader.sv
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, view, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.out = sv
 			return err
 		}
 		for _, w := range batch {
@@ -296,7 +295,11 @@ func (r *Registry) writeAlone(w *registration) {
 		if err := r.db.Dialect().LockWrites(w.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		w.wrote, err = r.registerInTx(w.ctx, tx, nil, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		view, err := r.readBatchView(w.ctx, tx, []*registration{w})
+		if err != nil {
+			return err
+		}
+		w.wrote, err = r.registerInTx(w.ctx, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
 		return err
 	})
 	if w.err != nil {
