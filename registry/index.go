@@ -62,8 +62,9 @@ type index struct {
 	queued   map[string]*subjectLoad
 
 	// batchReads counts the subjects whose rows a batch's transaction read from the database
-	// because memory's change counter was not the database's (see readBatchView).
-	batchReads atomic.Int64
+	// because memory's change counter was not the database's (see readBatchView), and
+	// subjectLoads the subjects reloaded (loadSubject): what tests observe of the index.
+	batchReads, subjectLoads atomic.Int64
 }
 
 // subjectLoad is one reload of a subject that callers wait for: done closes when it is over
@@ -357,6 +358,7 @@ func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string, 
 	if started != nil {
 		started()
 	}
+	idx.subjectLoads.Add(1)
 	db := r.db.SQL()
 	var rows []versionRow
 	var changes int64
