@@ -227,6 +227,7 @@ func (r *Registry) lead(leader *registration) {
 	})
 	if err == nil {
 		r.forgetReused(batch)
+		r.applyCommitted(batch)
 	}
 	if len(batch) <= 1 { // the transaction was the leader's alone, or never began its work
 		if err != nil {
@@ -308,6 +309,7 @@ func (r *Registry) writeAlone(w *registration) {
 	}
 	w.out = sv
 	r.forgetReused([]*registration{w})
+	r.applyCommitted([]*registration{w})
 }
 
 // forgetReused drops from this replica's caches the old content of every schema ID that a

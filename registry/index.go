@@ -130,14 +130,32 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 // the registration already (see applyRegistered); its value is the subject.
 type indexCurrentKey struct{}
 
+// applyCommitted puts the versions that the registrations of batch wrote in memory, in the
+// order they were written, as soon as their transaction has committed: the next batch, which
+// may take the write lock at once, then finds memory holding the database's counters and takes
+// the rows from memory. (The leader calls it before it answers anyone; each Register then finds
+// its version in memory already: see applyRegistered.)
+func (r *Registry) applyCommitted(batch []*registration) {
+	idx := r.idx
+	if idx == nil {
+		return
+	}
+	for _, w := range batch {
+		if w.wrote != nil {
+			idx.applyRegistered(w.out, w.wrote)
+		}
+	}
+}
+
 // applyRegistered puts sv, a version this replica has just committed, in memory without reading
 // the database again, when the index holds the subject exactly as the registration's
 // transaction found it before its write (w.prior, at change counter w.changes-1): the
 // subject's rows in the database are then prior and sv's row, at counter w.changes, which is
 // what a reload would read. (A registration changes no config or mode, and changes a stored
 // schema only when it reuses its ID.) It returns ctx marked so that the change notice does not
-// reload the subject; when the index holds anything else (another write loaded or being
-// loaded, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
+// reload the subject, also when memory holds the subject at w.changes or a later counter
+// already (applyCommitted, or a reload, did it); when the index holds anything else (an older
+// state, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
 // whose ID a registration reused was dropped from memory before: see forgetContent.)
 func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, w *written) context.Context {
 	idx := r.idx
@@ -148,16 +166,25 @@ func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, w *wr
 }
 
 // applyRegistered adds sv's row (and schema, if new) when the subject's rows are w.prior at the
-// counter before w's write, and reports whether it did. The counter decides: the rows a
-// counter value was read with are the only rows the database held at that value, so equal
-// rows at another counter (a version deleted and registered again since) are not enough. It
-// holds loadMu, so it comes before or after any load as a whole.
+// counter before w's write, and reports whether memory holds the subject with sv's write: it
+// did so now, or memory holds a counter at least w.changes, read after w's commit (committed
+// counters only grow). The counter decides: the rows a counter value was read with are the
+// only rows the database held at that value, so equal rows at another counter (a version
+// deleted and registered again since) are not enough. It holds loadMu, so it comes before or
+// after any load as a whole.
 func (idx *index) applyRegistered(sv SubjectVersion, w *written) bool {
 	idx.loadMu.Lock()
 	defer idx.loadMu.Unlock()
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	if !idx.ok || w.changes == 0 || idx.changes[sv.Subject] != w.changes-1 || !slices.Equal(idx.subjects[sv.Subject], w.prior) {
+	held := idx.changes[sv.Subject]
+	if !idx.ok || w.changes == 0 || held < w.changes-1 {
+		return false
+	}
+	if held >= w.changes {
+		return true
+	}
+	if !slices.Equal(idx.subjects[sv.Subject], w.prior) {
 		return false
 	}
 	if _, ok := idx.schemas[sv.Schema.ID]; !ok {
