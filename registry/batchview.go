@@ -9,13 +9,15 @@ import (
 
 // batchView is what a batch's transaction reads once for all its registrations, instead of
 // each registration reading it again (each read is a round trip to the database): the version
-// rows of the batch's subjects, the IDs of its schemas already stored, and per subject the
-// access mode and configuration. It is read after the write lock is taken, and every registry
-// write takes that lock, so only the batch's own registrations change what it holds while the
-// transaction runs; record adds each one that is kept. Registrations change no mode and no
-// configuration. A nil *batchView reads the database on each call.
+// rows of the batch's subjects with their change counters, the IDs of its schemas already
+// stored, and per subject the access mode and configuration. It is read after the write lock
+// is taken, and every registry write takes that lock, so only the batch's own registrations
+// change what it holds while the transaction runs; record adds each one that is kept.
+// Registrations change no mode and no configuration. A nil *batchView reads the database on
+// each call.
 type batchView struct {
-	rows    map[string][]versionRow // by subject; shared slices are never modified
+	rows    map[string][]versionRow // by subject; shared slices (memory's too) are never modified
+	changes map[string]int64        // by subject: the change counter of rows (0: never written)
 	ids     map[string]int          // schema ID by fingerprint, of stored schemas
 	modes   map[string]checkedMode
 	configs map[string]Config
@@ -27,10 +29,14 @@ type checkedMode struct {
 	err  error
 }
 
-// readBatchView reads, in tx, the version rows of the subjects of batch and the IDs of its
-// schemas already stored: two queries for the whole batch.
+// readBatchView reads, in tx, the version rows of the subjects of batch with their change
+// counters, and the IDs of its schemas already stored: two or three queries for the whole
+// batch. When the registry serves from memory, it reads the subjects' counters first and takes
+// from memory the rows of each subject whose counter memory holds too (they are the rows the
+// database holds: see subject_changes); it reads the others' rows (another replica wrote, a
+// reload is pending or failed), which costs more the more versions they have.
 func (r *Registry) readBatchView(ctx context.Context, tx *sql.Tx, batch []*registration) (*batchView, error) {
-	v := &batchView{rows: map[string][]versionRow{}, ids: map[string]int{},
+	v := &batchView{rows: map[string][]versionRow{}, changes: map[string]int64{}, ids: map[string]int{},
 		modes: map[string]checkedMode{}, configs: map[string]Config{}}
 	var subjects, fps []any
 	seenS, seenF := map[string]bool{}, map[string]bool{}
@@ -44,14 +50,28 @@ func (r *Registry) readBatchView(ctx context.Context, tx *sql.Tx, batch []*regis
 			fps = append(fps, fp)
 		}
 	}
-	all, err := r.q.versionRows(ctx, tx, r.q.d.Rebind(
-		`SELECT subject, version, schema_id, deleted FROM subject_versions WHERE subject IN (`+placeholders(len(subjects))+`) ORDER BY subject, version`),
-		subjects...)
-	if err != nil {
-		return nil, err
+	others := subjects // the subjects whose rows are read from the database
+	if idx := r.idx; idx != nil {
+		changes, err := r.q.subjectChanges(ctx, tx, subjects)
+		if err != nil {
+			return nil, err
+		}
+		v.changes = changes
+		v.rows, others = idx.rowsAt(changes, subjects)
 	}
-	for _, row := range all {
-		v.rows[row.subject] = append(v.rows[row.subject], row)
+	if len(others) > 0 {
+		in := placeholders(len(others))
+		all, changes, err := r.q.countedVersions(ctx, tx, r.q.d.Rebind(countedSelect(`subject IN (`+in+`)`)),
+			append(others, others...)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range others {
+			v.changes[s.(string)] = changes[s.(string)]
+		}
+		for _, row := range all {
+			v.rows[row.subject] = append(v.rows[row.subject], row)
+		}
 	}
 	rows, err := tx.QueryContext(ctx, r.q.d.Rebind(
 		`SELECT fingerprint, id FROM schemas WHERE fingerprint IN (`+placeholders(len(fps))+`)`), fps...)
@@ -124,16 +144,19 @@ func (v *batchView) effectiveConfig(ctx context.Context, r *Registry, tx *sql.Tx
 
 // record adds what a kept registration wrote: sv's version row and its schema's ID, fp. stale
 // (when not "") is the fingerprint of the schema whose ID sv's schema took over: no schema has
-// it any more.
-func (v *batchView) record(sv SubjectVersion, fp, stale string) {
+// it any more. It returns the subject's change counter after the write (0 without a view:
+// unknown): the write inserted one row of subject_versions, which the trigger counted once.
+func (v *batchView) record(sv SubjectVersion, fp, stale string) int64 {
 	if v == nil {
-		return
+		return 0
 	}
 	v.rows[sv.Subject] = withVersion(v.rows[sv.Subject], sv)
+	v.changes[sv.Subject]++
 	if stale != "" {
 		delete(v.ids, stale)
 	}
 	v.ids[fp] = sv.Schema.ID
+	return v.changes[sv.Subject]
 }
 
 // withVersion returns a new slice of rows (ascending by version) and sv's new, live row, in its

@@ -204,15 +204,14 @@ func (r *Registry) lead(leader *registration) {
 			// the same batch, from scratch.
 			r.forgetAttempt(batch)
 		}
-		if len(batch) == 1 { // alone: the transaction is the registration's
-			sv := leader.sv
-			var err error
-			leader.wrote, err = r.registerInTx(leader.ctx, tx, nil, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
-			leader.out = sv
-			return err
-		}
 		view, err := r.readBatchView(bc.ctx, tx, batch)
 		if err != nil {
+			return err
+		}
+		if len(batch) == 1 { // alone: the transaction is the registration's
+			sv := leader.sv
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, view, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.out = sv
 			return err
 		}
 		for _, w := range batch {
@@ -228,6 +227,7 @@ func (r *Registry) lead(leader *registration) {
 	})
 	if err == nil {
 		r.forgetReused(batch)
+		r.applyCommitted(batch)
 	}
 	if len(batch) <= 1 { // the transaction was the leader's alone, or never began its work
 		if err != nil {
@@ -296,7 +296,11 @@ func (r *Registry) writeAlone(w *registration) {
 		if err := r.db.Dialect().LockWrites(w.ctx, tx, writeLock); err != nil {
 			return err
 		}
-		w.wrote, err = r.registerInTx(w.ctx, tx, nil, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		view, err := r.readBatchView(w.ctx, tx, []*registration{w})
+		if err != nil {
+			return err
+		}
+		w.wrote, err = r.registerInTx(w.ctx, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
 		return err
 	})
 	if w.err != nil {
@@ -305,6 +309,7 @@ func (r *Registry) writeAlone(w *registration) {
 	}
 	w.out = sv
 	r.forgetReused([]*registration{w})
+	r.applyCommitted([]*registration{w})
 }
 
 // forgetReused drops from this replica's caches the old content of every schema ID that a

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/schemagate/schemagate/store"
 )
@@ -42,6 +43,7 @@ type index struct {
 	mu       sync.RWMutex
 	ok       bool                    // loaded, and no reload failed since: reads may use it
 	subjects map[string][]versionRow // by subject, ascending by version
+	changes  map[string]int64        // by subject: the change counter its rows were read with
 	schemas  map[int]Schema
 	byFP     map[string]int // fingerprint -> schema ID
 	configs  map[string]Config
@@ -58,6 +60,11 @@ type index struct {
 	// frees, not one per write.
 	queuedMu sync.Mutex
 	queued   map[string]*subjectLoad
+
+	// batchReads counts the subjects whose rows a batch's transaction read from the database
+	// because memory's change counter was not the database's (see readBatchView), and
+	// subjectLoads the subjects reloaded (loadSubject): what tests observe of the index.
+	batchReads, subjectLoads atomic.Int64
 }
 
 // subjectLoad is one reload of a subject that callers wait for: done closes when it is over
@@ -123,30 +130,61 @@ func (r *Registry) ServeFromMemory(ctx context.Context, feed *store.Feed) error 
 // the registration already (see applyRegistered); its value is the subject.
 type indexCurrentKey struct{}
 
+// applyCommitted puts the versions that the registrations of batch wrote in memory, in the
+// order they were written, as soon as their transaction has committed: the next batch, which
+// may take the write lock at once, then finds memory holding the database's counters and takes
+// the rows from memory. (The leader calls it before it answers anyone; each Register then finds
+// its version in memory already: see applyRegistered.)
+func (r *Registry) applyCommitted(batch []*registration) {
+	idx := r.idx
+	if idx == nil {
+		return
+	}
+	for _, w := range batch {
+		if w.wrote != nil {
+			idx.applyRegistered(w.out, w.wrote)
+		}
+	}
+}
+
 // applyRegistered puts sv, a version this replica has just committed, in memory without reading
 // the database again, when the index holds the subject exactly as the registration's
-// transaction found it before its write (prior): the subject's rows in the database are then
-// prior and sv's row, which is what a reload would read. (A registration changes no config or
-// mode, and changes a stored schema only when it reuses its ID.) It returns ctx marked so that the change notice does not
-// reload the subject; when the index holds anything else (another write loaded or being
-// loaded, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
+// transaction found it before its write (w.prior, at change counter w.changes-1): the
+// subject's rows in the database are then prior and sv's row, at counter w.changes, which is
+// what a reload would read. (A registration changes no config or mode, and changes a stored
+// schema only when it reuses its ID.) It returns ctx marked so that the change notice does not
+// reload the subject, also when memory holds the subject at w.changes or a later counter
+// already (applyCommitted, or a reload, did it); when the index holds anything else (an older
+// state, a failed load), it returns ctx as it is and the notice reloads the subject. (A schema
 // whose ID a registration reused was dropped from memory before: see forgetContent.)
-func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, prior []versionRow) context.Context {
+func (r *Registry) applyRegistered(ctx context.Context, sv SubjectVersion, w *written) context.Context {
 	idx := r.idx
-	if idx == nil || !idx.applyRegistered(sv, prior) {
+	if idx == nil || !idx.applyRegistered(sv, w) {
 		return ctx
 	}
 	return context.WithValue(ctx, indexCurrentKey{}, sv.Subject)
 }
 
-// applyRegistered adds sv's row (and schema, if new) when the subject's rows are prior, and
-// reports whether it did. It holds loadMu, so it comes before or after any load as a whole.
-func (idx *index) applyRegistered(sv SubjectVersion, prior []versionRow) bool {
+// applyRegistered adds sv's row (and schema, if new) when the subject's rows are w.prior at the
+// counter before w's write, and reports whether memory holds the subject with sv's write: it
+// did so now, or memory holds a counter at least w.changes, read after w's commit (committed
+// counters only grow). The counter decides: the rows a counter value was read with are the
+// only rows the database held at that value, so equal rows at another counter (a version
+// deleted and registered again since) are not enough. It holds loadMu, so it comes before or
+// after any load as a whole.
+func (idx *index) applyRegistered(sv SubjectVersion, w *written) bool {
 	idx.loadMu.Lock()
 	defer idx.loadMu.Unlock()
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	if !idx.ok || !slices.Equal(idx.subjects[sv.Subject], prior) {
+	held := idx.changes[sv.Subject]
+	if !idx.ok || w.changes == 0 || held < w.changes-1 {
+		return false
+	}
+	if held >= w.changes {
+		return true
+	}
+	if !slices.Equal(idx.subjects[sv.Subject], w.prior) {
 		return false
 	}
 	if _, ok := idx.schemas[sv.Schema.ID]; !ok {
@@ -157,8 +195,28 @@ func (idx *index) applyRegistered(sv SubjectVersion, prior []versionRow) bool {
 		idx.schemas[s.ID] = s
 		idx.byFP[schemaFingerprint(s)] = s.ID
 	}
-	idx.subjects[sv.Subject] = withVersion(prior, sv)
+	idx.subjects[sv.Subject] = withVersion(w.prior, sv)
+	idx.changes[sv.Subject] = w.changes
 	return true
+}
+
+// rowsAt returns, of the subjects whose database change counters are changes, the rows memory
+// holds at the same counter (when it may serve), and the others, which the caller reads from
+// the database (counted in batchReads).
+func (idx *index) rowsAt(changes map[string]int64, subjects []any) (held map[string][]versionRow, others []any) {
+	held = make(map[string][]versionRow, len(subjects))
+	idx.mu.RLock()
+	for _, s := range subjects {
+		subject := s.(string)
+		if idx.ok && idx.changes[subject] == changes[subject] { // 0: never written, no rows
+			held[subject] = idx.subjects[subject]
+		} else {
+			others = append(others, s)
+		}
+	}
+	idx.mu.RUnlock()
+	idx.batchReads.Add(int64(len(others)))
+	return held, others
 }
 
 // reloadSubject reloads subject's versions, config and mode ("" : the global config and mode).
@@ -284,8 +342,9 @@ func (r *Registry) load(ctx context.Context, idx *index) ([]int, error) {
 	defer idx.loadMu.Unlock()
 	db := r.db.SQL()
 	// Versions first: the schemas read after them include every schema they hold (a schema
-	// row commits with or before the first version holding it, and is never deleted).
-	all, err := r.q.allVersions(ctx, db)
+	// row commits with or before the first version holding it, and is never deleted). The
+	// change counters come in the same statement: exactly those of the rows.
+	all, changes, err := r.q.allVersionsCounted(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +372,7 @@ func (r *Registry) load(ctx context.Context, idx *index) ([]int, error) {
 			replaced = append(replaced, id)
 		}
 	}
-	idx.subjects, idx.schemas, idx.byFP, idx.configs, idx.modes = subjects, schemas, byFP, configs, modes
+	idx.subjects, idx.changes, idx.schemas, idx.byFP, idx.configs, idx.modes = subjects, changes, schemas, byFP, configs, modes
 	idx.ok = true
 	return replaced, nil
 }
@@ -326,11 +385,13 @@ func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string, 
 	if started != nil {
 		started()
 	}
+	idx.subjectLoads.Add(1)
 	db := r.db.SQL()
 	var rows []versionRow
+	var changes int64
 	if subject != globalKey {
 		var err error
-		if rows, err = r.q.subjectVersions(ctx, db, subject); err != nil {
+		if rows, changes, err = r.q.subjectVersionsCounted(ctx, db, subject); err != nil {
 			return err
 		}
 	}
@@ -375,6 +436,11 @@ func (r *Registry) loadSubject(ctx context.Context, idx *index, subject string, 
 		delete(idx.subjects, subject)
 	} else {
 		idx.subjects[subject] = rows
+	}
+	if changes == 0 {
+		delete(idx.changes, subject)
+	} else {
+		idx.changes[subject] = changes
 	}
 	if cfgFound {
 		idx.configs[subject] = c

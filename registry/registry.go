@@ -269,7 +269,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 		// is p's canonical form, which parses to the same schema). Parsing is most of a
 		// registration's CPU.
 		r.parsed.put(sv.Schema.ID, p)
-		r.hooks.Notify(r.applyRegistered(ctx, sv, wrote.prior), wrote.change)
+		r.hooks.Notify(r.applyRegistered(ctx, sv, wrote), wrote.change)
 		r.metrics.registered.WithLabelValues(string(sv.Schema.Type)).Inc()
 		r.log.InfoContext(ctx, "schema registered", "subject", subject, "version", sv.Version, "id", sv.Schema.ID, "type", string(sv.Schema.Type))
 	}
@@ -355,15 +355,17 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 	if err := r.hooks.Journal(ctx, tx, change); err != nil {
 		return nil, err
 	}
-	view.record(*sv, fp, stale)
-	return &written{change: change, prior: rows}, nil
+	changes := view.record(*sv, fp, stale)
+	return &written{change: change, prior: rows, changes: changes}, nil
 }
 
-// written is what a registration wrote: the change it journaled, and the subject's version
-// rows as its transaction found them before the write.
+// written is what a registration wrote: the change it journaled, the subject's version rows
+// as its transaction found them before the write, and the subject's change counter after the
+// write (0: unknown).
 type written struct {
-	change Change
-	prior  []versionRow
+	change  Change
+	prior   []versionRow
+	changes int64
 }
 
 // checkGivenSchemaID refuses a schema ID given with a registration (given != 0) outside IMPORT
