@@ -62,12 +62,15 @@ type env struct {
 	http         *http.Client
 	baseEngine   *validate.Engine
 	baseEvidence *governance.Evidence
+	floor        *floor // the transport floor: grpc-go alone, on the same kind of connection
 }
 
 // corpus is one subject and a valid payload for it.
 type corpus struct {
 	name, subject string
 	req           *pb.ValidateRequest
+	// batchReq is a ValidateBatchRequest of 100 copies of req, built once.
+	batchReq *pb.ValidateBatchRequest
 	// textReq is a JSON corpus's payload sent as json_text, the compact JSON text req's Value
 	// stands for; nil for Avro and Protobuf corpora.
 	textReq   *pb.ValidateRequest
@@ -98,6 +101,9 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	e := &env{g: g, http: &http.Client{Transport: transport}}
 	var db *store.DB
 	cleanup = func() {
+		if e.floor != nil {
+			e.floor.close()
+		}
 		if e.conn != nil {
 			e.conn.Close()
 		}
@@ -122,6 +128,9 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	}
 	if db, err = e.openBaseline(ctx, cfg, logger); err != nil {
 		return nil, nil, fmt.Errorf("bench baseline: %w", err)
+	}
+	if e.floor, err = e.startFloor(ctx, cfg.Server); err != nil {
+		return nil, nil, err
 	}
 	return e, cleanup, nil
 }
@@ -249,6 +258,10 @@ func (e *env) register(ctx context.Context, name string, n, strLen int, typ pb.S
 		return corpus{}, err
 	}
 	c.httpBody = string(b)
+	c.batchReq = &pb.ValidateBatchRequest{Requests: make([]*pb.ValidateRequest, 100)}
+	for i := range c.batchReq.Requests {
+		c.batchReq.Requests[i] = c.req
+	}
 	return c, nil
 }
 
@@ -304,11 +317,11 @@ func (e *env) stream(ctx context.Context, c corpus, n int) error {
 func (e *env) batch(ctx context.Context, c corpus, n int) error {
 	client := pb.NewValidationServiceClient(e.conn)
 	for done := 0; done < n; done += 100 {
-		reqs := make([]*pb.ValidateRequest, min(100, n-done))
-		for i := range reqs {
-			reqs[i] = c.req
+		req := c.batchReq
+		if n-done < 100 {
+			req = &pb.ValidateBatchRequest{Requests: req.Requests[:n-done]}
 		}
-		resp, err := client.ValidateBatch(ctx, &pb.ValidateBatchRequest{Requests: reqs})
+		resp, err := client.ValidateBatch(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -392,10 +405,11 @@ func p50(lat []time.Duration) time.Duration {
 
 // Run starts a gateway on loopback with a temporary data directory and, for each corpus
 // (Avro, JSON and Protobuf, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
-// (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
-// no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
-// as a ratio to a baseline measured in the same run. Stream and batch rows note what each
-// payload costs over the engine; a JSON corpus is also sent as json_text, alternating with the
+// (the baseline), ValidateStream, ValidateBatch at 100 per call, each beside its transport
+// floor (grpc-go alone moving messages of the same sizes, see floor.go), unary Validate against
+// a no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is
+// reported as a ratio to a baseline measured in the same run. Stream and batch rows note what
+// each payload costs over the engine, and over the engine and the floor; a JSON corpus is also sent as json_text, alternating with the
 // Value, and its row notes the ratio of the two medians (Value ÷ json_text).
 func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Duration <= 0 {
@@ -428,25 +442,38 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 		}
 		rows = append(rows, Row{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
 			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
+		// Stream and batch, each after its transport floor: grpc-go alone moving messages of
+		// the same sizes. A payload's cost over the engine and the floor is what the client's
+		// protobuf and the gateway add.
 		for _, w := range []struct {
-			name     string
-			fn       func(n int) error
-			overhead bool
+			name, floorName string
+			fn, floorFn     func(n int) error
 		}{
-			{"ValidateStream", func(n int) error { return e.stream(ctx, c, n) }, true},
-			{"ValidateBatch x100", func(n int) error { return e.batch(ctx, c, n) }, true},
-			{"HTTP validate", func(n int) error { return e.httpValidate(ctx, c, n) }, false},
+			{"ValidateStream", "stream floor", func(n int) error { return e.stream(ctx, c, n) },
+				func(n int) error { return e.floor.streamRun(ctx, c, n) }},
+			{"ValidateBatch x100", "batch x100 floor", func(n int) error { return e.batch(ctx, c, n) },
+				func(n int) error { return e.floor.batchRun(ctx, c, n) }},
 		} {
+			floorRate, err := timed(d, w.floorFn)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", c.name, w.floorName, err)
+			}
 			rate, err := timed(d, w.fn)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
 			}
-			row := Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base}
-			if w.overhead {
-				row.Note = fmt.Sprintf("+%.2f µs per payload over the engine", 1e6/rate-1e6/base)
-			}
-			rows = append(rows, row)
+			rows = append(rows,
+				Row{Corpus: c.name, Path: w.floorName, PerSecond: floorRate, Ratio: floorRate / base,
+					Note: fmt.Sprintf("%.2f µs per payload: grpc-go alone, answers of the same size", 1e6/floorRate)},
+				Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base,
+					Note: fmt.Sprintf("+%.2f µs per payload over the engine; over the engine and the floor: %+.2f µs",
+						1e6/rate-1e6/base, 1e6/rate-1e6/base-1e6/floorRate)})
 		}
+		rate, err := timed(d, func(n int) error { return e.httpValidate(ctx, c, n) })
+		if err != nil {
+			return nil, fmt.Errorf("%s HTTP validate: %w", c.name, err)
+		}
+		rows = append(rows, Row{Corpus: c.name, Path: "HTTP validate", PerSecond: rate, Ratio: rate / base})
 		unaryRows, err := e.unaryRows(ctx, c, floor, base)
 		if err != nil {
 			return nil, err
