@@ -290,9 +290,10 @@ func (e *env) stream(ctx context.Context, c corpus, n int) error {
 		return err
 	}
 	errc := make(chan error, 1)
+	msg := &pb.ValidateStreamRequest{Request: c.req} // never modified, so sent again as it is
 	go func() {
 		for range n {
-			if err := s.Send(&pb.ValidateStreamRequest{Request: c.req}); err != nil {
+			if err := s.Send(msg); err != nil {
 				errc <- err
 				return
 			}
