@@ -407,10 +407,11 @@ func p50(lat []time.Duration) time.Duration {
 // Run starts a gateway on loopback with a temporary data directory and, for each corpus
 // (Avro, JSON and Protobuf, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
 // (the baseline), ValidateStream, ValidateBatch at 100 per call, each beside its transport
-// floor (grpc-go alone moving messages of the same sizes, see floor.go), unary Validate against
-// a no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is
-// reported as a ratio to a baseline measured in the same run. Stream and batch rows note what
-// each payload costs over the engine, and over the engine and the floor; a JSON corpus is also sent as json_text, alternating with the
+// floor (grpc-go alone moving messages of the same sizes, see floor.go) and what the client
+// spends on protobuf for them, unary Validate against a no-op unary RPC, HTTP validate, and the
+// cost of recording evidence. Every figure is reported as a ratio to a baseline measured in
+// the same run. Stream and batch rows note what each payload costs over the engine, and what
+// is left of that less the floor and less the client's protobuf (the gateway's share); a JSON corpus is also sent as json_text, alternating with the
 // Value, and its row notes the ratio of the two medians (Value ÷ json_text).
 func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Duration <= 0 {
@@ -443,32 +444,33 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 		}
 		rows = append(rows, Row{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
 			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
-		// Stream and batch, each after its transport floor: grpc-go alone moving messages of
-		// the same sizes. A payload's cost over the engine and the floor is what the client's
-		// protobuf and the gateway add.
+		// Stream and batch, each after its transport floor (grpc-go alone moving messages of
+		// the same sizes) and what the client spends on protobuf for them, in process. What a
+		// payload costs beyond the engine, the floor and the client is the gateway's share.
 		for _, w := range []struct {
-			name, floorName string
-			fn, floorFn     func(n int) error
+			name, floorName, clientName string
+			fn, floorFn, clientFn       func(n int) error
 		}{
-			{"ValidateStream", "stream floor", func(n int) error { return e.stream(ctx, c, n) },
-				func(n int) error { return e.floor.streamRun(ctx, c, n) }},
-			{"ValidateBatch x100", "batch x100 floor", func(n int) error { return e.batch(ctx, c, n) },
-				func(n int) error { return e.floor.batchRun(ctx, c, n) }},
+			{"ValidateStream", "stream floor", "stream client protobuf", func(n int) error { return e.stream(ctx, c, n) },
+				func(n int) error { return e.floor.streamRun(ctx, c, n) }, func(n int) error { return e.floor.clientStreamProto(c, n) }},
+			{"ValidateBatch x100", "batch x100 floor", "batch client protobuf", func(n int) error { return e.batch(ctx, c, n) },
+				func(n int) error { return e.floor.batchRun(ctx, c, n) }, func(n int) error { return e.floor.clientBatchProto(c, n) }},
 		} {
-			floorRate, err := timed(d, w.floorFn)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", c.name, w.floorName, err)
+			var rates [3]float64
+			for i, fn := range []func(int) error{w.floorFn, w.clientFn, w.fn} {
+				if rates[i], err = timed(d, fn); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
+				}
 			}
-			rate, err := timed(d, w.fn)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
-			}
+			floorUS, clientUS, overEngineUS := 1e6/rates[0], 1e6/rates[1], 1e6/rates[2]-1e6/base
 			rows = append(rows,
-				Row{Corpus: c.name, Path: w.floorName, PerSecond: floorRate, Ratio: floorRate / base,
-					Note: fmt.Sprintf("%.2f µs per payload: grpc-go alone, answers of the same size", 1e6/floorRate)},
-				Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base,
-					Note: fmt.Sprintf("+%.2f µs per payload over the engine; over the engine and the floor: %+.2f µs",
-						1e6/rate-1e6/base, 1e6/rate-1e6/base-1e6/floorRate)})
+				Row{Corpus: c.name, Path: w.floorName, PerSecond: rates[0], Ratio: rates[0] / base,
+					Note: fmt.Sprintf("%.2f µs per payload: grpc-go alone, messages of the same sizes", floorUS)},
+				Row{Corpus: c.name, Path: w.clientName, PerSecond: rates[1], Ratio: rates[1] / base,
+					Note: fmt.Sprintf("%.2f µs per payload: the client's protobuf encoding and decoding", clientUS)},
+				Row{Corpus: c.name, Path: w.name, PerSecond: rates[2], Ratio: rates[2] / base,
+					Note: fmt.Sprintf("+%.2f µs per payload over the engine; less the floor: %+.2f µs; less the client's protobuf too: %+.2f µs",
+						overEngineUS, overEngineUS-floorUS, overEngineUS-floorUS-clientUS)})
 		}
 		rate, err := timed(d, func(n int) error { return e.httpValidate(ctx, c, n) })
 		if err != nil {
@@ -520,11 +522,11 @@ func (e *env) unaryRows(ctx context.Context, c corpus, floor time.Duration, base
 
 // WriteTable prints rows as an aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
-	if _, err := fmt.Fprintf(w, "%-12s %-20s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
+	if _, err := fmt.Fprintf(w, "%-12s %-24s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if _, err := fmt.Fprintf(w, "%-12s %-20s %14.0f %8.3fx  %s\n", r.Corpus, r.Path, r.PerSecond, r.Ratio, r.Note); err != nil {
+		if _, err := fmt.Fprintf(w, "%-12s %-24s %14.0f %8.3fx  %s\n", r.Corpus, r.Path, r.PerSecond, r.Ratio, r.Note); err != nil {
 			return err
 		}
 	}

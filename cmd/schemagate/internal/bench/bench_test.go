@@ -95,7 +95,7 @@ func BenchmarkValidateHTTP(b *testing.B) {
 }
 
 // TestRunBench runs every bench path briefly: each corpus gets every row, in order, the
-// stream and batch beside their transport floor, the corpora have the
+// stream and batch beside their transport floor and the client's protobuf cost, the corpora have the
 // sizes the bench promises, and every workload validated its payloads as valid (a workload
 // fails on any other outcome). It asserts no speed.
 func TestRunBench(t *testing.T) {
@@ -109,7 +109,7 @@ func TestRunBench(t *testing.T) {
 		if r.PerSecond <= 0 || r.Ratio <= 0 {
 			t.Errorf("row %+v has no rate or ratio", r)
 		}
-		if (r.Path == "ValidateStream" || r.Path == "ValidateBatch x100") && !strings.Contains(r.Note, "over the engine and the floor") {
+		if (r.Path == "ValidateStream" || r.Path == "ValidateBatch x100") && !strings.Contains(r.Note, "less the client's protobuf too") {
 			t.Errorf("row %+v does not say what a payload costs over the floor", r)
 		}
 		if r.Path == "engine (baseline)" {
@@ -126,8 +126,8 @@ func TestRunBench(t *testing.T) {
 			}
 		}
 	}
-	paths := []string{"engine (baseline)", "evidence record", "stream floor", "ValidateStream", "batch x100 floor",
-		"ValidateBatch x100", "HTTP validate", "unary Validate p50"}
+	paths := []string{"engine (baseline)", "evidence record", "stream floor", "stream client protobuf", "ValidateStream",
+		"batch x100 floor", "batch client protobuf", "ValidateBatch x100", "HTTP validate", "unary Validate p50"}
 	want := map[string][]string{}
 	for _, c := range []string{"avro-small", "avro-medium", "json-small", "json-medium", "proto-small", "proto-medium"} {
 		want[c] = paths

@@ -117,6 +117,7 @@ type floor struct {
 	srv      *grpc.Server
 	conn     *grpc.ClientConn
 	requests map[string]floorRequests // by corpus name
+	answers  map[string]floorAnswers  // by corpus name
 }
 
 // floorRequests are a corpus's request bytes: one stream message and one batch of 100.
@@ -130,7 +131,7 @@ type floorRequests struct {
 // ValidateBatch call on the gateway.
 func (e *env) startFloor(ctx context.Context, cfg gateway.ServerConfig) (*floor, error) {
 	fs := &floorServer{answers: map[int]floorAnswers{}}
-	f := &floor{requests: map[string]floorRequests{}}
+	f := &floor{requests: map[string]floorRequests{}, answers: map[string]floorAnswers{}}
 	for _, c := range e.corpora {
 		req, ans, err := e.realMessages(ctx, c)
 		if err != nil {
@@ -143,7 +144,7 @@ func (e *env) startFloor(ctx context.Context, cfg gateway.ServerConfig) (*floor,
 			return nil, fmt.Errorf("bench floor %s: two corpora send %d-byte batches", c.name, len(req.batch))
 		}
 		fs.answers[len(req.stream)], fs.answers[len(req.batch)] = ans, ans
-		f.requests[c.name] = req
+		f.requests[c.name], f.answers[c.name] = req, ans
 	}
 	desc := floorDesc()
 	desc.Methods[0].Handler = fs.serveUnary
@@ -252,6 +253,40 @@ func (f *floor) batchRun(ctx context.Context, c corpus, n int) error {
 		}
 		if len(out) == 0 {
 			return errors.New("floor batch: empty answer")
+		}
+	}
+	return nil
+}
+
+// clientStreamProto is what the bench's client spends on protobuf for n stream payloads of c,
+// in process: encoding each message and decoding each answer, as grpc-go's codec does with
+// the standard protobuf library.
+func (f *floor) clientStreamProto(c corpus, n int) error {
+	msg := &pb.ValidateStreamRequest{Request: c.req}
+	wire := f.answers[c.name].stream
+	for range n {
+		if _, err := proto.Marshal(msg); err != nil {
+			return err
+		}
+		var resp pb.ValidateStreamResponse
+		if err := proto.Unmarshal(wire, &resp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clientBatchProto is clientStreamProto for batches of 100: one request encoded and one
+// answer decoded per 100 payloads.
+func (f *floor) clientBatchProto(c corpus, n int) error {
+	wire := f.answers[c.name].batch
+	for done := 0; done < n; done += 100 {
+		if _, err := proto.Marshal(c.batchReq); err != nil {
+			return err
+		}
+		var resp pb.ValidateBatchResponse
+		if err := proto.Unmarshal(wire, &resp); err != nil {
+			return err
 		}
 	}
 	return nil
