@@ -469,7 +469,7 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 				Row{Corpus: c.name, Path: w.clientName, PerSecond: rates[1], Ratio: rates[1] / base,
 					Note: fmt.Sprintf("%.2f µs per payload: the client's protobuf encoding and decoding", clientUS)},
 				Row{Corpus: c.name, Path: w.name, PerSecond: rates[2], Ratio: rates[2] / base,
-					Note: fmt.Sprintf("+%.2f µs per payload over the engine; less the floor: %+.2f µs; less the client's protobuf too: %+.2f µs",
+					Note: fmt.Sprintf("%+.2f µs per payload over the engine; less the floor: %+.2f µs; less the client's protobuf too: %+.2f µs",
 						overEngineUS, overEngineUS-floorUS, overEngineUS-floorUS-clientUS)})
 		}
 		rate, err := timed(d, func(n int) error { return e.httpValidate(ctx, c, n) })
