@@ -25,7 +25,9 @@ var errNotFast = errors.New("validation request left to the standard protobuf de
 // validationCodec). It takes the encoding protobuf encoders write: each singular field at most
 // once where the standard decoder would merge repeats (json, a stream's request, a Value's
 // kind, a map entry's key and value), no unknown fields, wire types as declared, strings valid
-// UTF-8; anything else is errNotFast, and m may be half written. Data fields alias b.
+// UTF-8; anything else is errNotFast, and m may be half written. Data fields alias b. A
+// ValidateStreamRequest's request is decoded into m.Request when that is set (ValidateStream
+// sets a zero one, allocated with the message) and m.Request is nil when b has none.
 func decodeValidation(b []byte, m proto.Message, payloads *decodedPayloads) error {
 	switch m := m.(type) {
 	case *pb.ValidateRequest:
@@ -43,10 +45,16 @@ func decodeValidation(b []byte, m proto.Message, payloads *decodedPayloads) erro
 			}
 			return err
 		})
-		if err != nil || req == nil {
+		if err != nil {
 			return err
 		}
-		m.Request = &pb.ValidateRequest{}
+		if req == nil {
+			m.Request = nil
+			return nil
+		}
+		if m.Request == nil { // ValidateStream hands over a zero request to decode into
+			m.Request = &pb.ValidateRequest{}
+		}
 		return decodeRequest(req, m.Request, payloads, "")
 	case *pb.ValidateBatchRequest:
 		items := make([]pb.ValidateRequest, countField(b, fieldBatchRequests))

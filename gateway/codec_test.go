@@ -47,12 +47,15 @@ func engineInputs(m proto.Message, payloads *decodedPayloads) engineInput {
 	return out
 }
 
-// decodeBoth decodes wire into a fresh message like m with the codec's fast decoder and with
-// proto.Unmarshal, and returns what the handler makes of each. fast is false when the fast
+// decodeBoth decodes wire into a fresh message like m with the codec's fast decoder (a stream
+// message with a zero request set, as ValidateStream receives it) and with proto.Unmarshal, and returns what the handler makes of each. fast is false when the fast
 // decoder left the message to the standard one.
 func decodeBoth(t interface{ Errorf(string, ...any) }, wire []byte, m proto.Message) (fastIn, stdIn engineInput, fast, std bool) {
 	payloads := newDecodedPayloads()
 	fm, sm := m.ProtoReflect().Type().New().Interface(), m.ProtoReflect().Type().New().Interface()
+	if s, ok := fm.(*pb.ValidateStreamRequest); ok {
+		s.Request = &pb.ValidateRequest{} // as ValidateStream hands a message over to decode into
+	}
 	fast = decodeValidation(wire, fm, payloads) == nil
 	std = proto.Unmarshal(wire, sm) == nil
 	if fast {

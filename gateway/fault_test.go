@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -36,6 +38,13 @@ func startFaultGateway(t *testing.T, edit func(*Config)) *faultGateway {
 // counter reads one counter of the gateway's registry; absent series read as 0.
 func (tg *testGateway) counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
+	return tg.sample(t, name, labels).GetCounter().GetValue()
+}
+
+// sample is the first series of the gateway's registry named name whose labels include
+// labels; nil when there is none.
+func (tg *testGateway) sample(t *testing.T, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
 	families, err := tg.metrics.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +64,10 @@ func (tg *testGateway) counter(t *testing.T, name string, labels map[string]stri
 					continue next
 				}
 			}
-			return m.GetCounter().GetValue()
+			return m
 		}
 	}
-	return 0
+	return nil
 }
 
 // waitFor polls cond every 20 ms until it holds; the deadline is a safety net, not a measure.

@@ -151,7 +151,7 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 			_ = g.close()
 		}
 	}()
-	if err := g.openStore(ctx, opts); err != nil {
+	if err := g.openStore(ctx, opts, metrics); err != nil {
 		return nil, err
 	}
 	reg, err := g.openBackend(ctx, metrics)
@@ -188,8 +188,9 @@ func New(ctx context.Context, opts Options) (_ *Gateway, err error) {
 	return g, nil
 }
 
-// openStore opens the store, applying migrations.
-func (g *Gateway) openStore(ctx context.Context, opts Options) error {
+// openStore opens the store, applying migrations, and the change feed, whose metrics it
+// registers on metrics.
+func (g *Gateway) openStore(ctx context.Context, opts Options, metrics prometheus.Registerer) error {
 	sc := g.cfg.Storage
 	storeOpts := []store.Option{store.WithLogger(opts.Logger)}
 	if n := sc.MaxOpenConns; n > 0 {
@@ -209,8 +210,12 @@ func (g *Gateway) openStore(ctx context.Context, opts Options) error {
 	g.cleanups = append(g.cleanups, db.Close)
 	// The feed is opened before anything loads from the store: it delivers every change
 	// committed after this point.
+	feedMetrics, err := newFeedMetrics(metrics)
+	if err != nil {
+		return err
+	}
 	g.feed, err = store.NewFeed(ctx, db, g.cfg.StorageURL(), store.FeedOptions{Logger: g.log,
-		PollInterval: sc.ChangePollInterval, ResyncInterval: sc.ResyncInterval})
+		PollInterval: sc.ChangePollInterval, ResyncInterval: sc.ResyncInterval, Observer: feedMetrics})
 	if err != nil {
 		return err
 	}

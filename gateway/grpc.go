@@ -88,9 +88,27 @@ type serviceRegistration func(*grpc.Server)
 // the standard protobuf codec, but for the validation requests).
 func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.TransportCredentials, authn *auth.Authenticator, budget *byteBudget, codec encoding.CodecV2, services []serviceRegistration) *grpc.Server {
 	perms, grants := methodPermissions(), methodGrants()
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(TransportServerOptions(cfg),
 		grpc.Creds(creds),
 		grpc.ForceServerCodecV2(codec),
+		// Credentials are checked from the call's headers, before any message is read, so an
+		// unauthenticated caller cannot make the server decode a large message.
+		grpc.InTapHandle(tapAuth(authn)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, inflightUnary(budget), authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants), compatRetryUnary),
+		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
+	)...)
+	for _, register := range services {
+		register(srv)
+	}
+	reflection.Register(srv)
+	return srv
+}
+
+// TransportServerOptions are the gRPC server's options that shape its connections: message
+// size bounds, concurrent streams, the header list bound and keepalive, from cfg. The gateway's
+// server is built with them; `schemagate bench` builds its transport floor with them too.
+func TransportServerOptions(cfg ServerConfig) []grpc.ServerOption {
+	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.GRPCMaxSendMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(cfg.GRPCMaxConcurrentStreams)),
@@ -99,17 +117,7 @@ func newGRPCServer(log *slog.Logger, cfg ServerConfig, creds credentials.Transpo
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			MaxConnectionIdle: cfg.GRPCMaxConnectionIdle, Time: cfg.GRPCKeepaliveTime, Timeout: cfg.GRPCKeepaliveTimeout,
 		}),
-		// Credentials are checked from the call's headers, before any message is read, so an
-		// unauthenticated caller cannot make the server decode a large message.
-		grpc.InTapHandle(tapAuth(authn)),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), mapErrorsUnary, inflightUnary(budget), authn.UnaryServerInterceptor(perms), logUnary(log), grantsUnary(log, grants), compatRetryUnary),
-		grpc.ChainStreamInterceptor(recoverStream(log), mapErrorsStream, authn.StreamServerInterceptor(perms), grantsStream(log, grants)),
-	)
-	for _, register := range services {
-		register(srv)
 	}
-	reflection.Register(srv)
-	return srv
 }
 
 // tapAuth is the gRPC tap handle: authn.InTapHandle, its refusals mapped to statuses here, at

@@ -92,19 +92,24 @@ func (s *validationService) ValidateStream(stream pb.ValidationService_ValidateS
 	ctx := stream.Context()
 	principal := principalName(ctx)
 	for {
-		msg, err := stream.Recv()
+		// One allocation for the message, its request and its response (grpc-go may read a
+		// sent message lazily, so none is reused). The server's codec decodes the request
+		// into the one given (validationCodec.Unmarshal).
+		reply := &struct {
+			in   pb.ValidateStreamRequest
+			req  pb.ValidateRequest
+			out  pb.ValidateStreamResponse
+			resp pb.ValidateResponse
+		}{}
+		reply.in.Request = &reply.req
+		msg := &reply.in
+		err := stream.RecvMsg(msg)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		// One allocation for the message and its response (grpc-go may read a sent message
-		// lazily, so neither is reused).
-		reply := &struct {
-			out  pb.ValidateStreamResponse
-			resp pb.ValidateResponse
-		}{}
 		reply.out.RequestId = msg.GetRequestId()
 		if err := s.grantedValidate(ctx, principal, msg.GetRequest(), &reply.resp); err != nil {
 			reply.out.Error = clientMessage(err)

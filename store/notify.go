@@ -51,7 +51,39 @@ type FeedOptions struct {
 	// have changed: the safety net for writers that do not publish (an offline tool). Default
 	// one minute.
 	ResyncInterval time.Duration
+	// Observer is told what the feed does, for metrics. Nil: nobody is.
+	Observer FeedObserver
 }
+
+// FeedObserver is told what a Feed does; the gateway turns it into metrics. Its methods are
+// called from Run's goroutine and must not block.
+type FeedObserver interface {
+	// Delivered: subscribers have handled the notice of another process's change on topic.
+	// lag is the time from its publication (on the publisher's clock) to now; known is false
+	// for a change published without a time (before migration 0014, or by an older process).
+	Delivered(topic string, lag time.Duration, known bool)
+	// Resynced: subscribers were sent a Resync; reason is ResyncInterval or ResyncReconnect.
+	Resynced(reason string)
+	// Listening: true once the feed listens for notifications (PostgreSQL), false while it
+	// polls the change table instead (always on SQLite).
+	Listening(listening bool)
+}
+
+// The reasons of a resync (FeedObserver.Resynced).
+const (
+	// ResyncInterval is the periodic resync, every FeedOptions.ResyncInterval.
+	ResyncInterval = "interval"
+	// ResyncReconnect is the resync after the listening connection is back: notices sent
+	// while it was down may have been missed.
+	ResyncReconnect = "reconnect"
+)
+
+// noObserver is the FeedObserver of a feed without one.
+type noObserver struct{}
+
+func (noObserver) Delivered(string, time.Duration, bool) {}
+func (noObserver) Resynced(string)                       {}
+func (noObserver) Listening(bool)                        {}
 
 // Notice tells a subscriber what changed on another process sharing the database: Topic and
 // Key as published, or Resync, which asks it to reload everything it holds (the feed may have
@@ -80,6 +112,7 @@ type Feed struct {
 	log    *slog.Logger
 	poll   time.Duration
 	resync time.Duration
+	obs    FeedObserver
 
 	mu   sync.Mutex
 	subs []func(ctx context.Context, n Notice)
@@ -106,10 +139,13 @@ func NewFeed(ctx context.Context, db *DB, rawURL string, opts FeedOptions) (*Fee
 	if opts.ResyncInterval <= 0 {
 		opts.ResyncInterval = DefaultResyncInterval
 	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	f := &Feed{db: db, url: rawURL, origin: hex.EncodeToString(b[:]), log: opts.Logger,
-		poll: opts.PollInterval, resync: opts.ResyncInterval, seen: map[int64]bool{}}
+		poll: opts.PollInterval, resync: opts.ResyncInterval, obs: opts.Observer, seen: map[int64]bool{}}
 	last, err := f.maxSeq(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: change feed: %w", err)
@@ -129,16 +165,20 @@ func (f *Feed) Subscribe(fn func(ctx context.Context, n Notice)) {
 // Publish records, in tx, that topic/key changed; other processes are told once tx commits
 // (and never if it rolls back). topic must not contain spaces.
 //
-// On PostgreSQL the row and its NOTIFY (payload "seq origin topic key") are one statement, one
-// round trip inside the writer's transaction.
+// The row records when it was published (published_us, this process's clock), for the
+// receivers' delivery lag. On PostgreSQL the row and its NOTIFY (payload "seq origin@us topic
+// key", us the publication time) are one statement, one round trip inside the writer's
+// transaction. The time rides on the origin because a process from before it compares the
+// origin only with its own, which it never equals, and takes the key as the rest of the text.
 func (f *Feed) Publish(ctx context.Context, tx *sql.Tx, topic, key string) error {
 	var err error
+	now := time.Now().UnixMicro()
 	if f.db.dialect == Postgres {
-		_, err = tx.ExecContext(ctx, `WITH c AS (INSERT INTO change_feed (topic, key, origin) VALUES ($1, $2, $3) RETURNING seq)
-			SELECT pg_notify($4, c.seq::text || ' ' || $3 || ' ' || $1 || ' ' || $2) FROM c`,
-			topic, key, f.origin, notifyChannel)
+		_, err = tx.ExecContext(ctx, `WITH c AS (INSERT INTO change_feed (topic, key, origin, published_us) VALUES ($1, $2, $3, $4) RETURNING seq)
+			SELECT pg_notify($5, c.seq::text || ' ' || $6::text || ' ' || $1 || ' ' || $2) FROM c`,
+			topic, key, f.origin, now, notifyChannel, f.origin+"@"+strconv.FormatInt(now, 10))
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO change_feed (topic, key, origin) VALUES (?, ?, ?)`, topic, key, f.origin)
+		_, err = tx.ExecContext(ctx, `INSERT INTO change_feed (topic, key, origin, published_us) VALUES (?, ?, ?, ?)`, topic, key, f.origin, now)
 	}
 	if err != nil {
 		return fmt.Errorf("store: publish change: %w", err)
@@ -152,6 +192,7 @@ func (f *Feed) Run(ctx context.Context) {
 		f.runListen(ctx)
 		return
 	}
+	f.obs.Listening(false)
 	f.pollUntil(ctx, time.Time{})
 }
 
@@ -167,7 +208,7 @@ func (f *Feed) pollUntil(ctx context.Context, until time.Time) {
 		case <-ctx.Done():
 			return
 		case <-resync.C:
-			f.resyncAll(ctx)
+			f.resyncAll(ctx, ResyncInterval)
 		case <-poll.C:
 			if err := f.pollOnce(ctx); err != nil && ctx.Err() == nil {
 				f.log.Warn("change feed: poll failed", "error", err)
@@ -189,13 +230,15 @@ func (f *Feed) runListen(ctx context.Context) {
 				f.log.Warn("change feed: cannot listen, polling instead", "error", err, "retry_in", reconnectDelay)
 			}
 			lost = true
+			f.obs.Listening(false)
 			f.pollUntil(ctx, time.Now().Add(reconnectDelay))
 			continue
 		}
 		if lost {
 			f.log.Info("change feed: listening again; resyncing")
-			f.resyncAll(ctx)
+			f.resyncAll(ctx, ResyncReconnect)
 		}
+		f.obs.Listening(true)
 		// Changes committed before LISTEN took effect are in the table.
 		if err := f.pollOnce(ctx); err != nil && ctx.Err() == nil {
 			f.log.Warn("change feed: catch-up poll failed", "error", err)
@@ -207,6 +250,7 @@ func (f *Feed) runListen(ctx context.Context) {
 		if ctx.Err() == nil {
 			f.log.Warn("change feed: listening connection lost, polling until it is back", "error", err)
 			lost = true
+			f.obs.Listening(false)
 		}
 	}
 }
@@ -246,7 +290,7 @@ func (f *Feed) receive(ctx context.Context, conn *pgx.Conn) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil && pgconn.Timeout(err) && !conn.IsClosed():
-			f.resyncAll(ctx)
+			f.resyncAll(ctx, ResyncInterval)
 			resyncAt = time.Now().Add(f.resync)
 			continue
 		case err != nil:
@@ -260,7 +304,10 @@ func (f *Feed) receive(ctx context.Context, conn *pgx.Conn) error {
 			f.log.Warn("change feed: malformed notification ignored", "payload", n.Payload)
 			continue
 		}
-		f.deliver(ctx, seq, origin, topic, key)
+		// "origin@us" since published_us; a process from before sends the origin alone.
+		origin, usText, _ := strings.Cut(origin, "@")
+		published, _ := strconv.ParseInt(usText, 10, 64)
+		f.deliver(ctx, change{seq: seq, origin: origin, topic: topic, key: key, publishedUS: published})
 	}
 }
 
@@ -272,58 +319,72 @@ func (f *Feed) pollOnce(ctx context.Context) error {
 		from = max(0, f.last-pgLookback)
 	}
 	rows, err := f.db.sql.QueryContext(ctx, f.db.dialect.Rebind(
-		`SELECT seq, origin, topic, key FROM change_feed WHERE seq > ? ORDER BY seq`), from)
+		`SELECT seq, origin, topic, key, published_us FROM change_feed WHERE seq > ? ORDER BY seq`), from)
 	if err != nil {
 		return err
 	}
-	type row struct {
-		seq                int64
-		origin, topic, key string
-	}
-	var got []row
+	var got []change
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.seq, &r.origin, &r.topic, &r.key); err != nil {
+		var c change
+		var published sql.NullInt64
+		if err := rows.Scan(&c.seq, &c.origin, &c.topic, &c.key, &published); err != nil {
 			_ = rows.Close()
 			return err
 		}
-		got = append(got, r)
+		c.publishedUS = published.Int64
+		got = append(got, c)
 	}
 	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, r := range got {
-		f.deliver(ctx, r.seq, r.origin, r.topic, r.key)
+	for _, c := range got {
+		f.deliver(ctx, c)
 	}
 	return nil
 }
 
-// deliver hands one change to the subscribers, once, unless this process wrote it.
-func (f *Feed) deliver(ctx context.Context, seq int64, origin, topic, key string) {
-	if f.seen[seq] || seq <= f.last-pgLookback {
+// change is one row of the change table, or one notification.
+type change struct {
+	seq                int64
+	origin, topic, key string
+	publishedUS        int64 // microseconds since the Unix epoch; 0: not recorded
+}
+
+// deliver hands one change to the subscribers, once, unless this process wrote it, and tells
+// the observer how long after its publication the subscribers had handled it.
+func (f *Feed) deliver(ctx context.Context, c change) {
+	if f.seen[c.seq] || c.seq <= f.last-pgLookback {
 		return
 	}
-	f.seen[seq] = true
-	if seq > f.last {
-		f.last = seq
+	f.seen[c.seq] = true
+	if c.seq > f.last {
+		f.last = c.seq
 		for s := range f.seen {
 			if s <= f.last-pgLookback {
 				delete(f.seen, s)
 			}
 		}
 	}
-	if origin != f.origin {
-		f.send(ctx, Notice{Topic: topic, Key: key})
+	if c.origin == f.origin {
+		return
 	}
+	f.send(ctx, Notice{Topic: c.topic, Key: c.key})
+	var lag time.Duration
+	if c.publishedUS > 0 {
+		lag = max(0, time.Since(time.UnixMicro(c.publishedUS))) // clocks of two hosts may disagree
+	}
+	f.obs.Delivered(c.topic, lag, c.publishedUS > 0)
 }
 
-// resyncAll sends a Resync and prunes old rows of the change table.
-func (f *Feed) resyncAll(ctx context.Context) {
+// resyncAll sends a Resync, for reason (ResyncInterval, ResyncReconnect), and prunes old rows
+// of the change table.
+func (f *Feed) resyncAll(ctx context.Context, reason string) {
 	if last, err := f.maxSeq(ctx); err == nil && last > f.last {
 		f.last = last
 	}
 	f.send(ctx, Notice{Resync: true})
+	f.obs.Resynced(reason)
 	if f.last > keepRows {
 		if _, err := f.db.sql.ExecContext(ctx, f.db.dialect.Rebind(
 			`DELETE FROM change_feed WHERE seq < ?`), f.last-keepRows); err != nil && ctx.Err() == nil {

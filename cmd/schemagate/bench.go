@@ -20,7 +20,8 @@ func newBenchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 		Short: "Measure validation throughput on this machine and print ratios to the in-process engine",
 		Long: "Starts a gateway on loopback with a temporary data directory, registers small (~200 B) and\n" +
 			"medium (~4 KiB) Avro, JSON and Protobuf records, and measures the in-process engine (the\n" +
-			"baseline), ValidateStream, ValidateBatch at 100 per call, HTTP validate, unary Validate\n" +
+			"baseline), ValidateStream and ValidateBatch at 100 per call, each beside its transport\n" +
+			"floor (gRPC alone moving messages of the same sizes), HTTP validate, unary Validate\n" +
 			"against a no-op unary RPC (p50), and the cost of recording evidence. Ratios come from one\n" +
 			"run, so they hold on a noisy machine better than absolute figures.",
 		Args: cobra.NoArgs,

@@ -62,12 +62,15 @@ type env struct {
 	http         *http.Client
 	baseEngine   *validate.Engine
 	baseEvidence *governance.Evidence
+	floor        *floor // the transport floor: grpc-go alone, on the same kind of connection
 }
 
 // corpus is one subject and a valid payload for it.
 type corpus struct {
 	name, subject string
 	req           *pb.ValidateRequest
+	// batchReq is a ValidateBatchRequest of 100 copies of req, built once.
+	batchReq *pb.ValidateBatchRequest
 	// textReq is a JSON corpus's payload sent as json_text, the compact JSON text req's Value
 	// stands for; nil for Avro and Protobuf corpora.
 	textReq   *pb.ValidateRequest
@@ -98,6 +101,9 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	e := &env{g: g, http: &http.Client{Transport: transport}}
 	var db *store.DB
 	cleanup = func() {
+		if e.floor != nil {
+			e.floor.close()
+		}
 		if e.conn != nil {
 			e.conn.Close()
 		}
@@ -122,6 +128,9 @@ func newEnv(ctx context.Context, logger *slog.Logger) (_ *env, cleanup func(), e
 	}
 	if db, err = e.openBaseline(ctx, cfg, logger); err != nil {
 		return nil, nil, fmt.Errorf("bench baseline: %w", err)
+	}
+	if e.floor, err = e.startFloor(ctx, cfg.Server); err != nil {
+		return nil, nil, err
 	}
 	return e, cleanup, nil
 }
@@ -249,6 +258,10 @@ func (e *env) register(ctx context.Context, name string, n, strLen int, typ pb.S
 		return corpus{}, err
 	}
 	c.httpBody = string(b)
+	c.batchReq = &pb.ValidateBatchRequest{Requests: make([]*pb.ValidateRequest, 100)}
+	for i := range c.batchReq.Requests {
+		c.batchReq.Requests[i] = c.req
+	}
 	return c, nil
 }
 
@@ -277,9 +290,10 @@ func (e *env) stream(ctx context.Context, c corpus, n int) error {
 		return err
 	}
 	errc := make(chan error, 1)
+	msg := &pb.ValidateStreamRequest{Request: c.req} // never modified, so sent again as it is
 	go func() {
 		for range n {
-			if err := s.Send(&pb.ValidateStreamRequest{Request: c.req}); err != nil {
+			if err := s.Send(msg); err != nil {
 				errc <- err
 				return
 			}
@@ -304,11 +318,11 @@ func (e *env) stream(ctx context.Context, c corpus, n int) error {
 func (e *env) batch(ctx context.Context, c corpus, n int) error {
 	client := pb.NewValidationServiceClient(e.conn)
 	for done := 0; done < n; done += 100 {
-		reqs := make([]*pb.ValidateRequest, min(100, n-done))
-		for i := range reqs {
-			reqs[i] = c.req
+		req := c.batchReq
+		if n-done < 100 {
+			req = &pb.ValidateBatchRequest{Requests: req.Requests[:n-done]}
 		}
-		resp, err := client.ValidateBatch(ctx, &pb.ValidateBatchRequest{Requests: reqs})
+		resp, err := client.ValidateBatch(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -392,10 +406,12 @@ func p50(lat []time.Duration) time.Duration {
 
 // Run starts a gateway on loopback with a temporary data directory and, for each corpus
 // (Avro, JSON and Protobuf, small ~200 B and medium ~4 KiB), measures in one run: the in-process engine
-// (the baseline), ValidateStream, ValidateBatch at 100 per call, unary Validate against a
-// no-op unary RPC, HTTP validate, and the cost of recording evidence. Every figure is reported
-// as a ratio to a baseline measured in the same run. Stream and batch rows note what each
-// payload costs over the engine; a JSON corpus is also sent as json_text, alternating with the
+// (the baseline), ValidateStream, ValidateBatch at 100 per call, each beside its transport
+// floor (grpc-go alone moving messages of the same sizes, see floor.go) and what the client
+// spends on protobuf for them, unary Validate against a no-op unary RPC, HTTP validate, and the
+// cost of recording evidence. Every figure is reported as a ratio to a baseline measured in
+// the same run. Stream and batch rows note what each payload costs over the engine, and what
+// is left of that less the floor and less the client's protobuf (the gateway's share); a JSON corpus is also sent as json_text, alternating with the
 // Value, and its row notes the ratio of the two medians (Value ÷ json_text).
 func Run(ctx context.Context, opts Options) ([]Row, error) {
 	if opts.Duration <= 0 {
@@ -428,25 +444,39 @@ func Run(ctx context.Context, opts Options) ([]Row, error) {
 		}
 		rows = append(rows, Row{Corpus: c.name, Path: "evidence record", PerSecond: rec, Ratio: base / rec,
 			Note: fmt.Sprintf("cost per validation: %.1f%% of the engine's", 100*base/rec)})
+		// Stream and batch, each after its transport floor (grpc-go alone moving messages of
+		// the same sizes) and what the client spends on protobuf for them, in process. What a
+		// payload costs beyond the engine, the floor and the client is the gateway's share.
 		for _, w := range []struct {
-			name     string
-			fn       func(n int) error
-			overhead bool
+			name, floorName, clientName string
+			fn, floorFn, clientFn       func(n int) error
 		}{
-			{"ValidateStream", func(n int) error { return e.stream(ctx, c, n) }, true},
-			{"ValidateBatch x100", func(n int) error { return e.batch(ctx, c, n) }, true},
-			{"HTTP validate", func(n int) error { return e.httpValidate(ctx, c, n) }, false},
+			{"ValidateStream", "stream floor", "stream client protobuf", func(n int) error { return e.stream(ctx, c, n) },
+				func(n int) error { return e.floor.streamRun(ctx, c, n) }, func(n int) error { return e.floor.clientStreamProto(c, n) }},
+			{"ValidateBatch x100", "batch x100 floor", "batch client protobuf", func(n int) error { return e.batch(ctx, c, n) },
+				func(n int) error { return e.floor.batchRun(ctx, c, n) }, func(n int) error { return e.floor.clientBatchProto(c, n) }},
 		} {
-			rate, err := timed(d, w.fn)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
+			var rates [3]float64
+			for i, fn := range []func(int) error{w.floorFn, w.clientFn, w.fn} {
+				if rates[i], err = timed(d, fn); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", c.name, w.name, err)
+				}
 			}
-			row := Row{Corpus: c.name, Path: w.name, PerSecond: rate, Ratio: rate / base}
-			if w.overhead {
-				row.Note = fmt.Sprintf("+%.2f µs per payload over the engine", 1e6/rate-1e6/base)
-			}
-			rows = append(rows, row)
+			floorUS, clientUS, overEngineUS := 1e6/rates[0], 1e6/rates[1], 1e6/rates[2]-1e6/base
+			rows = append(rows,
+				Row{Corpus: c.name, Path: w.floorName, PerSecond: rates[0], Ratio: rates[0] / base,
+					Note: fmt.Sprintf("%.2f µs per payload: grpc-go alone, messages of the same sizes", floorUS)},
+				Row{Corpus: c.name, Path: w.clientName, PerSecond: rates[1], Ratio: rates[1] / base,
+					Note: fmt.Sprintf("%.2f µs per payload: the client's protobuf encoding and decoding", clientUS)},
+				Row{Corpus: c.name, Path: w.name, PerSecond: rates[2], Ratio: rates[2] / base,
+					Note: fmt.Sprintf("%+.2f µs per payload over the engine; less the floor: %+.2f µs; less the client's protobuf too: %+.2f µs",
+						overEngineUS, overEngineUS-floorUS, overEngineUS-floorUS-clientUS)})
 		}
+		rate, err := timed(d, func(n int) error { return e.httpValidate(ctx, c, n) })
+		if err != nil {
+			return nil, fmt.Errorf("%s HTTP validate: %w", c.name, err)
+		}
+		rows = append(rows, Row{Corpus: c.name, Path: "HTTP validate", PerSecond: rate, Ratio: rate / base})
 		unaryRows, err := e.unaryRows(ctx, c, floor, base)
 		if err != nil {
 			return nil, err
@@ -492,11 +522,11 @@ func (e *env) unaryRows(ctx context.Context, c corpus, floor time.Duration, base
 
 // WriteTable prints rows as an aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
-	if _, err := fmt.Fprintf(w, "%-12s %-20s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
+	if _, err := fmt.Fprintf(w, "%-12s %-24s %14s %9s  %s\n", "CORPUS", "PATH", "PER SECOND", "RATIO", "NOTE"); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if _, err := fmt.Fprintf(w, "%-12s %-20s %14.0f %8.3fx  %s\n", r.Corpus, r.Path, r.PerSecond, r.Ratio, r.Note); err != nil {
+		if _, err := fmt.Fprintf(w, "%-12s %-24s %14.0f %8.3fx  %s\n", r.Corpus, r.Path, r.PerSecond, r.Ratio, r.Note); err != nil {
 			return err
 		}
 	}

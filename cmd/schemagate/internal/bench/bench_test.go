@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The go test -bench view of `schemagate bench`: the same server, corpora and workloads.
@@ -91,7 +94,8 @@ func BenchmarkValidateHTTP(b *testing.B) {
 	benchWorkload(b, func(e *env, c corpus, n int) error { return e.httpValidate(context.Background(), c, n) })
 }
 
-// TestRunBench runs every bench path briefly: each corpus gets every row, the corpora have the
+// TestRunBench runs every bench path briefly: each corpus gets every row, in order, the
+// stream and batch beside their transport floor and the client's protobuf cost, the corpora have the
 // sizes the bench promises, and every workload validated its payloads as valid (a workload
 // fails on any other outcome). It asserts no speed.
 func TestRunBench(t *testing.T) {
@@ -99,11 +103,14 @@ func TestRunBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{}
+	got := map[string][]string{}
 	for _, r := range rows {
-		want[r.Corpus]++
+		got[r.Corpus] = append(got[r.Corpus], r.Path)
 		if r.PerSecond <= 0 || r.Ratio <= 0 {
 			t.Errorf("row %+v has no rate or ratio", r)
+		}
+		if (r.Path == "ValidateStream" || r.Path == "ValidateBatch x100") && !strings.Contains(r.Note, "less the client's protobuf too") {
+			t.Errorf("row %+v does not say what a payload costs over the floor", r)
 		}
 		if r.Path == "engine (baseline)" {
 			var size int
@@ -119,10 +126,16 @@ func TestRunBench(t *testing.T) {
 			}
 		}
 	}
-	// JSON corpora have a row more: unary json_text.
-	for c, n := range map[string]int{"avro-small": 6, "avro-medium": 6, "json-small": 7, "json-medium": 7, "proto-small": 6, "proto-medium": 6} {
-		if want[c] != n {
-			t.Errorf("corpus %s has %d rows; want %d", c, want[c], n)
+	paths := []string{"engine (baseline)", "evidence record", "stream floor", "stream client protobuf", "ValidateStream",
+		"batch x100 floor", "batch client protobuf", "ValidateBatch x100", "HTTP validate", "unary Validate p50"}
+	want := map[string][]string{}
+	for _, c := range []string{"avro-small", "avro-medium", "json-small", "json-medium", "proto-small", "proto-medium"} {
+		want[c] = paths
+		if strings.HasPrefix(c, "json") { // JSON corpora have a row more: unary json_text
+			want[c] = append(slices.Clone(paths), "unary json_text p50")
 		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows per corpus (-want +got):\n%s", diff)
 	}
 }
