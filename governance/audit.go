@@ -129,13 +129,9 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 	// holds the database's write lock from its start (BEGIN IMMEDIATE), so appenders already run
 	// one at a time; PostgreSQL needs the row lock of FOR UPDATE, which makes the next appender
 	// wait for this transaction to end and then read the head it wrote.
-	head, err := readHead(ctx, tx, d == store.Postgres)
+	head, lastSeq, lastHash, err := readTip(ctx, tx, d == store.Postgres)
 	if err != nil {
-		return Entry{}, storeErr("appending to the audit log: reading its head", err)
-	}
-	lastSeq, lastHash, err := readLast(ctx, tx)
-	if err != nil {
-		return Entry{}, storeErr("appending to the audit log: reading its last entry", err)
+		return Entry{}, storeErr("appending to the audit log: reading its head and last entry", err)
 	}
 	// Before building on the head, check it (its MAC, and that the last entry is the one it
 	// records): a broken head refuses every append but a rollback's; see checkHead.
@@ -167,19 +163,28 @@ func (a *Audit) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error
 	}
 	e.Hash = a.sum(canonicalEntry(&e))
 
-	_, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO audit_entries (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		e.Seq, e.Time.UnixMicro(), e.Actor, e.Role, string(e.Action), e.Subject, e.Ticket, e.Incident,
-		e.Reason, e.PromotionID, e.FromMode, e.ToMode, evidence, string(details), e.PrevHash, e.Hash)
-	if err != nil {
+	insert := `INSERT INTO audit_entries (` + auditColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{e.Seq, e.Time.UnixMicro(), e.Actor, e.Role, string(e.Action), e.Subject, e.Ticket, e.Incident,
+		e.Reason, e.PromotionID, e.FromMode, e.ToMode, evidence, string(details), e.PrevHash, e.Hash}
+	moveHead := `UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`
+	if !head.found {
+		moveHead = `INSERT INTO audit_head (seq, hash, mac, id) VALUES (?, ?, ?, 1)`
+	}
+	headArgs := []any{e.Seq, e.Hash, a.headMAC(e.Seq, e.Hash)}
+	if d == store.Postgres {
+		// One statement (a round trip each on PostgreSQL): the entry is inserted by a
+		// data-modifying WITH, which runs to completion with the head's update or fails it.
+		_, err = tx.ExecContext(ctx, d.Rebind(`WITH entry AS (`+insert+`) `+moveHead), append(args, headArgs...)...)
+		if err != nil {
+			return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d", e.Seq), err)
+		}
+		return e, nil
+	}
+	if _, err = tx.ExecContext(ctx, d.Rebind(insert), args...); err != nil {
 		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d", e.Seq), err)
 	}
-	q := `UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1`
-	if !head.found {
-		q = `INSERT INTO audit_head (seq, hash, mac, id) VALUES (?, ?, ?, 1)`
-	}
-	_, err = tx.ExecContext(ctx, d.Rebind(q), e.Seq, e.Hash, a.headMAC(e.Seq, e.Hash))
-	if err != nil {
+	if _, err = tx.ExecContext(ctx, d.Rebind(moveHead), headArgs...); err != nil {
 		return Entry{}, storeErr(fmt.Sprintf("appending audit entry %d: updating the head", e.Seq), err)
 	}
 	return e, nil
@@ -493,7 +498,7 @@ func (a *Audit) verify(ctx context.Context) (VerifyResult, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	head, err := readHead(ctx, tx, false)
+	head, err := readHead(ctx, tx)
 	if err != nil {
 		return VerifyResult{}, storeErr("verifying the audit log: reading its head", err)
 	}

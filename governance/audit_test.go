@@ -962,3 +962,69 @@ func parseCanonical(b []byte) (Entry, error) {
 	}
 	return e, nil
 }
+
+// TestAuditAppendAfterWaitingForTheHead: on PostgreSQL an append that waits for another
+// transaction's lock on the head reads the head and the last entry that transaction wrote, and
+// builds on them, instead of taking the wait for a broken chain. (SQLite runs one write
+// transaction at a time: an append never waits inside its transaction there.)
+func TestAuditAppendAfterWaitingForTheHead(t *testing.T) {
+	ctx := t.Context()
+	db, _ := openDB(t)
+	if db.Dialect() != store.Postgres {
+		t.Skip("SQLite write transactions are exclusive: an append never waits for the head inside one")
+	}
+	clock := newClock(t0)
+	a := newAudit(t, db, auditKeyA, clock)
+	appendSamples(t, a, clock, 1)
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := a.AppendTx(ctx, tx, Entry{Actor: "alice", Action: ActionConfigChanged, Reason: "holds the head"}); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, err := a.Append(ctx, Entry{Actor: "bob", Action: ActionConfigChanged, Reason: "waits for the head"})
+		waited <- err
+	}()
+	for { // until bob's append waits for the head's row lock
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-waited:
+			t.Fatalf("the second append did not wait for the first's transaction: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("append after the wait: %v", err)
+	}
+	if r := a.LastBreak(); r != nil {
+		t.Fatalf("LastBreak = %+v; want none", r)
+	}
+	var got []string
+	all, err := a.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		got = append(got, fmt.Sprintf("%d %s", e.Seq, e.Actor))
+	}
+	if diff := cmp.Diff([]string{"1 " + all[0].Actor, "2 alice", "3 bob"}, got); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
+	}
+	if r, err := a.Verify(ctx); err != nil || !r.OK || r.Checked != 3 {
+		t.Errorf("Verify = %+v, %v; want OK with 3 checked", r, err)
+	}
+}

@@ -96,20 +96,47 @@ func (r VerifyResult) brokenError(refused string) error {
 	return fmt.Errorf("%w at entry %d: %s; %s", ErrAuditChainBroken, r.FirstBroken, r.Problem, refused)
 }
 
-// readHead reads the audit_head row (found false when it is missing); forUpdate locks it for
-// the rest of the transaction (PostgreSQL).
-func readHead(ctx context.Context, q querier, forUpdate bool) (auditHead, error) {
-	query := `SELECT seq, hash, mac FROM audit_head WHERE id = 1`
-	if forUpdate {
-		query += ` FOR UPDATE`
-	}
+// readHead reads the audit_head row (found false when it is missing).
+func readHead(ctx context.Context, q querier) (auditHead, error) {
 	var h auditHead
-	err := q.QueryRowContext(ctx, query).Scan(&h.seq, &h.hash, &h.mac)
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, mac FROM audit_head WHERE id = 1`).Scan(&h.seq, &h.hash, &h.mac)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auditHead{}, nil
 	}
 	h.found = err == nil
 	return h, err
+}
+
+// readTip reads the head row and the last entry (as readHead and readLast) for an append, in
+// one statement when it can: the head row joined with the last entry. The last entry must be
+// read after the head's lock is held, and on PostgreSQL one statement that waited for that lock
+// returns the head as its holder left it but the last entry as it was before the wait: so when
+// the two disagree (or there is no head row) the last entry is read again, by a statement of its
+// own, before anything is concluded from them. In the common case (no other appender, an intact
+// chain) an append reads once instead of twice.
+func readTip(ctx context.Context, q querier, forUpdate bool) (head auditHead, lastSeq int64, lastHash string, err error) {
+	query := `SELECT h.seq, h.hash, h.mac, l.seq, l.hash FROM audit_head h
+		LEFT JOIN (SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1) l ON 1 = 1
+		WHERE h.id = 1`
+	if forUpdate {
+		query += ` FOR UPDATE OF h`
+	}
+	var seq sql.NullInt64
+	var hash sql.NullString
+	err = q.QueryRowContext(ctx, query).Scan(&head.seq, &head.hash, &head.mac, &seq, &hash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		head = auditHead{}
+	case err != nil:
+		return auditHead{}, 0, "", err
+	default:
+		head.found = true
+		if seq.Int64 == head.seq && hash.String == head.hash {
+			return head, seq.Int64, hash.String, nil
+		}
+	}
+	lastSeq, lastHash, err = readLast(ctx, q)
+	return head, lastSeq, lastHash, err
 }
 
 // readLast reads the sequence and hash of the last entry, 0 and "" when the log is empty.
@@ -184,7 +211,7 @@ func (a *Audit) recordedBreak(r auditRow) (int64, string) {
 // verifies, the key is right and anything else wrong is tampering, for Verify to report. An
 // empty log accepts any key. Messages name the config key, never the key.
 func (a *Audit) CheckKey(ctx context.Context) error {
-	head, err := readHead(ctx, a.db.SQL(), false)
+	head, err := readHead(ctx, a.db.SQL())
 	if err != nil {
 		return storeErr("checking the audit HMAC key: reading the head", err)
 	}
