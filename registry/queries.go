@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 
 	"github.com/schemagate/schemagate/store"
 )
@@ -109,6 +110,28 @@ func (q queries) schemaIDByFingerprint(ctx context.Context, db querier, fp strin
 func (q queries) nextSchemaID(ctx context.Context, tx *sql.Tx) (int, error) {
 	var id int
 	err := tx.QueryRowContext(ctx, `UPDATE id_counters SET value = value + 1 WHERE name = 'schema_id' RETURNING value`).Scan(&id)
+	return id, err
+}
+
+// insertNewSchemaVersion stores s (without its references), a schema not stored yet, under
+// the next schema ID, and subject's version holding it, in one statement (PostgreSQL only:
+// SQLite has no data-modifying WITH). It returns the ID; when no 32-bit ID is left it stores
+// nothing and says so (the transaction, which took an ID from the counter, must not commit).
+func (q queries) insertNewSchemaVersion(ctx context.Context, tx *sql.Tx, s Schema, fp, subject string, version int, createdAt int64) (int, error) {
+	var id int
+	err := tx.QueryRowContext(ctx, `WITH next AS (
+			UPDATE id_counters SET value = value + 1 WHERE name = 'schema_id' RETURNING value
+		), stored AS (
+			INSERT INTO schemas (id, fingerprint, schema_type, canonical, metadata, rule_set)
+			SELECT value, $1, $2, $3, $4, $5 FROM next WHERE value <= $6 RETURNING id
+		)
+		INSERT INTO subject_versions (subject, version, schema_id, deleted, created_at)
+		SELECT $7, $8, id, 0, $9 FROM stored RETURNING schema_id`,
+		fp, string(s.Type), s.Text, nullString(s.Metadata), nullString(s.RuleSet), math.MaxInt32,
+		subject, version, createdAt).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNoSchemaIDLeft
+	}
 	return id, err
 }
 

@@ -327,24 +327,20 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 		}
 	}
 	stale := "" // the fingerprint of the schema whose row this registration takes over
-	if !found {
-		if id, stale, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
+	if !found && in.ID == 0 && r.q.d == store.Postgres {
+		// A new schema under the next ID with its version: one statement (a round trip) on
+		// PostgreSQL, not three.
+		if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
+			return nil, err
+		}
+		if id, err = r.q.insertNewSchemaVersion(ctx, tx, sv.Schema, fp, subject, sv.Version, r.clock().UnixMicro()); err != nil {
 			return nil, err
 		}
 		sv.Schema.ID = id
-		store := r.q.insertSchema
-		if stale != "" {
-			store = r.q.replaceSchema
-		}
-		if err := store(ctx, tx, sv.Schema, fp); err != nil {
+		if err := r.q.insertReferences(ctx, tx, sv.Schema); err != nil {
 			return nil, err
 		}
-	}
-	sv.Schema.ID = id
-	if sv.Version, err = nextVersion(subject, rows, mode, in.Version); err != nil {
-		return nil, err
-	}
-	if err := r.q.insertVersion(ctx, tx, subject, sv.Version, id, r.clock().UnixMicro()); err != nil {
+	} else if stale, err = r.storeVersion(ctx, tx, sv, in, rows, mode, fp, id, found); err != nil {
 		return nil, err
 	}
 	change := Change{Action: ActionSchemaRegistered, Subject: subject, Details: map[string]string{
@@ -357,6 +353,30 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 	}
 	changes := view.record(*sv, fp, stale)
 	return &written{change: change, prior: rows, changes: changes}, nil
+}
+
+// storeVersion stores sv (its schema too, unless found under id) as registerInTx does outside
+// PostgreSQL's one-statement path: the schema under a new, imported or reused ID (stale is then
+// the fingerprint of the schema whose row it takes over), then the version.
+func (r *Registry) storeVersion(ctx context.Context, tx *sql.Tx, sv *SubjectVersion, in SchemaInput, rows []versionRow, mode AccessMode, fp string, id int, found bool) (stale string, err error) {
+	if !found {
+		if id, stale, err = r.newSchemaID(ctx, tx, in.ID); err != nil {
+			return "", err
+		}
+		sv.Schema.ID = id
+		store := r.q.insertSchema
+		if stale != "" {
+			store = r.q.replaceSchema
+		}
+		if err := store(ctx, tx, sv.Schema, fp); err != nil {
+			return "", err
+		}
+	}
+	sv.Schema.ID = id
+	if sv.Version, err = nextVersion(sv.Subject, rows, mode, in.Version); err != nil {
+		return "", err
+	}
+	return stale, r.q.insertVersion(ctx, tx, sv.Subject, sv.Version, id, r.clock().UnixMicro())
 }
 
 // written is what a registration wrote: the change it journaled, the subject's version rows
@@ -441,7 +461,7 @@ func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (i
 	if imported == 0 {
 		id, err := r.q.nextSchemaID(ctx, tx)
 		if err == nil && id > math.MaxInt32 {
-			return 0, "", errorf(ErrOperationNotPermitted, "no schema id left: ids are 32-bit and %d was the last", math.MaxInt32)
+			return 0, "", errNoSchemaIDLeft
 		}
 		return id, "", err
 	}
@@ -464,6 +484,9 @@ func (r *Registry) newSchemaID(ctx context.Context, tx *sql.Tx, imported int) (i
 	}
 	return imported, stale, nil
 }
+
+// errNoSchemaIDLeft refuses a new schema once every 32-bit schema ID has been handed out.
+var errNoSchemaIDLeft = errorf(ErrOperationNotPermitted, "no schema id left: ids are 32-bit and %d was the last", math.MaxInt32)
 
 // nextVersion is the version a new registration gets: the imported one (IMPORT mode, must be
 // free) or one more than the highest, soft-deleted versions included.
