@@ -336,7 +336,27 @@ func (w *pbBinWalker) message(md protoreflect.MessageDescriptor, end int, group 
 	if group != 0 {
 		return w.fatal("truncated group: no end-group tag for field %d before byte offset %d", group, end)
 	}
-	return w.required(md, msgStart, end, seen)
+	if !w.required(md, msgStart, end, seen) {
+		return false
+	}
+	if md.IsMapEntry() {
+		return w.absentMapValue(md, msgStart, end, seen)
+	}
+	return true
+}
+
+// absentMapValue checks a map entry (data[msgStart:msgEnd], seen as in required) without its
+// value when the value is a message: the entry then holds the value type's empty message, as
+// protobuf decoders read it, whose required fields are all missing.
+func (w *pbBinWalker) absentMapValue(entry protoreflect.MessageDescriptor, msgStart, msgEnd int, seen uint64) bool {
+	value := entry.Fields().ByNumber(2)
+	if value == nil || value.Kind() != protoreflect.MessageKind || seen&(1<<value.Index()) != 0 {
+		return true
+	}
+	w.push(value, msgStart, msgEnd)
+	ok := w.required(value.Message(), msgEnd, msgEnd, 0)
+	w.pop()
+	return ok
 }
 
 // required reports the required fields of md absent from its bytes data[msgStart:msgEnd];
