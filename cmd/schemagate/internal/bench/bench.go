@@ -157,9 +157,10 @@ func (e *env) registerCorpora(ctx context.Context) error {
 }
 
 // openBaseline opens the gateway's store a second time and builds over it what the gateway
-// builds in process: a registry, a validation engine with the same cache size and limits
-// (its subject index refreshed after the corpora were registered), and an evidence record
-// that is never flushed. It returns the store for the caller to close.
+// builds in process: a registry serving from memory, a validation engine with the same cache
+// size, limits and JSON Schema format setting (its subject index refreshed after the corpora
+// were registered), and an evidence record that is never flushed. It returns the store for
+// the caller to close.
 func (e *env) openBaseline(ctx context.Context, cfg gateway.Config, logger *slog.Logger) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.StorageURL())
 	if err != nil {
@@ -167,9 +168,14 @@ func (e *env) openBaseline(ctx context.Context, cfg gateway.Config, logger *slog
 	}
 	reg, err := registry.New(db, registry.Options{Logger: logger})
 	if err == nil {
+		// As the gateway's: the engine asks the registry for each JSON payload's format setting.
+		err = reg.ServeFromMemory(ctx, nil)
+	}
+	if err == nil {
 		sr := cfg.SchemaRegistry
 		e.baseEngine, err = validate.NewEngine(validate.Options{Source: reg, MaxCacheBytes: sr.ValidatorCacheBytes,
-			Limits: validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth}, Logger: logger})
+			Limits: validate.Limits{MaxPayloadBytes: sr.MaxPayloadBytes, MaxDepth: sr.MaxJSONDepth}, Logger: logger,
+			JSONSchemaFormat: sr.JSONSchema.Format})
 	}
 	if err == nil {
 		err = e.baseEngine.Refresh(ctx)
