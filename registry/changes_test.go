@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,9 +187,15 @@ func TestRefusedRegistrationLeavesMemoryCurrent(t *testing.T) {
 	r, _ := newTestRegistry(t)
 	const s, other = "s", "t"
 	mustRegister(t, r, s, avroIn(benchSchema(0)))
-	var refused atomic.Bool
+	// In every attempt at the first batch (a transaction), the first registration in s is
+	// refused.
+	var mu sync.Mutex
+	refusing, refusedIn := true, map[*sql.Tx]bool{}
 	r.OnWrite(func(ctx context.Context, tx *sql.Tx, c Change) error {
-		if c.Action == ActionSchemaRegistered && c.Subject == s && refused.CompareAndSwap(false, true) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refusing && c.Action == ActionSchemaRegistered && c.Subject == s && !refusedIn[tx] {
+			refusedIn[tx] = true
 			return errors.New("the audit log refuses the entry")
 		}
 		return nil
@@ -218,6 +223,9 @@ func TestRefusedRegistrationLeavesMemoryCurrent(t *testing.T) {
 		t.Errorf("%d subjects reloaded after the batch, want 0: each kept registration put its version in memory", n)
 	}
 
+	mu.Lock()
+	refusing = false
+	mu.Unlock()
 	before := r.idx.batchReads.Load()
 	gatherBatch(t, r, 2, nil)
 	for i, subject := range []string{s, other} { // one each: two in s would race to check

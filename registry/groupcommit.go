@@ -190,7 +190,12 @@ func (r *Registry) lead(leader *registration) {
 	}
 	bc := newBatchContext(leader.ctx)
 	defer bc.stop()
-	err := r.db.InTx(bc.ctx, func(tx *sql.Tx) error {
+	// The batch runs without savepoints first: a savepoint is a round trip per registration
+	// on PostgreSQL, and most refusals (incompatible, a mode, a reference) come before a
+	// registration writes anything. One refused after it wrote ends that attempt, and the
+	// batch runs again with a savepoint for each registration.
+	savepoints := false
+	attempt := func(tx *sql.Tx) error {
 		if err := r.db.Dialect().LockWrites(bc.ctx, tx, writeLock); err != nil {
 			return err
 		}
@@ -210,7 +215,7 @@ func (r *Registry) lead(leader *registration) {
 		}
 		if len(batch) == 1 { // alone: the transaction is the registration's
 			sv := leader.sv
-			leader.wrote, err = r.registerInTx(leader.ctx, tx, view, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last)
+			leader.wrote, err = r.registerInTx(leader.ctx, tx, view, &sv, leader.in, leader.p, leader.refs, leader.pre, leader.last, nil)
 			leader.out = sv
 			return err
 		}
@@ -219,12 +224,21 @@ func (r *Registry) lead(leader *registration) {
 				w.err = err
 				continue
 			}
-			if err := r.writeSavepoint(bc.ctx, tx, view, w); err != nil {
+			write := r.writeSavepoint
+			if !savepoints {
+				write = r.writeUnguarded
+			}
+			if err := write(bc.ctx, tx, view, w); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	err := r.db.InTx(bc.ctx, attempt)
+	if errors.Is(err, errNeedSavepoints) {
+		savepoints = true
+		err = r.db.InTx(bc.ctx, attempt)
+	}
 	if err == nil {
 		r.forgetReused(batch)
 		r.applyCommitted(batch)
@@ -277,7 +291,7 @@ func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, view *batchVi
 		return err
 	}
 	sv := w.sv
-	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
+	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last, nil)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); rerr != nil {
 			return errors.Join(err, rerr)
@@ -287,6 +301,30 @@ func (r *Registry) writeSavepoint(ctx context.Context, tx *sql.Tx, view *batchVi
 	}
 	w.out, w.wrote = sv, wrote
 	return nil
+}
+
+// errNeedSavepoints ends an attempt at a batch without savepoints: a registration was refused
+// after it had written in the transaction, which must not commit what it wrote.
+var errNeedSavepoints = errors.New("registry: a registration of the batch was refused after it wrote; running the batch again with savepoints")
+
+// writeUnguarded runs w in tx without a savepoint and sets its answer. A refusal that came
+// before w wrote anything (its own error, not the database's: on PostgreSQL a failed statement
+// aborts the transaction) leaves tx as it found it and is w's answer; any other error is
+// errNeedSavepoints, so that the batch runs again with savepoints, where w's error is its own
+// and its neighbours commit.
+func (r *Registry) writeUnguarded(ctx context.Context, tx *sql.Tx, view *batchView, w *registration) error {
+	sv := w.sv
+	writing := false
+	wrote, err := r.registerInTx(valuesOf{ctx, w.ctx}, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last, &writing)
+	switch {
+	case err == nil:
+		w.out, w.wrote = sv, wrote
+		return nil
+	case !writing && asRegistryError(err) && !errors.Is(err, ErrStore):
+		w.err = err
+		return nil
+	}
+	return errNeedSavepoints
 }
 
 // writeAlone sets w's answer from a transaction of its own.
@@ -300,7 +338,7 @@ func (r *Registry) writeAlone(w *registration) {
 		if err != nil {
 			return err
 		}
-		w.wrote, err = r.registerInTx(w.ctx, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last)
+		w.wrote, err = r.registerInTx(w.ctx, tx, view, &sv, w.in, w.p, w.refs, w.pre, w.last, nil)
 		return err
 	})
 	if w.err != nil {

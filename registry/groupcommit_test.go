@@ -28,8 +28,13 @@ func openLimited(t *testing.T, conns int) *store.DB {
 	return db
 }
 
-// hookFails ends the subjects whose registrations the journal refuses to record.
-const hookFails = "hook-fails"
+// hookFails ends the subjects whose registrations the journal refuses to record; hookRefuses
+// those it refuses with a registry error (a refusal, as a rule of the registry would make it,
+// after the registration wrote its schema and version).
+const (
+	hookFails   = "hook-fails"
+	hookRefuses = "hook-refuses"
+)
 
 // journalEntry is one registration an OnWrite hook recorded.
 type journalEntry struct {
@@ -64,6 +69,9 @@ func (j *journal) record(ctx context.Context, tx *sql.Tx, c Change) error {
 	}
 	if strings.HasSuffix(c.Subject, hookFails) {
 		return errors.New("the audit log refuses the entry")
+	}
+	if strings.HasSuffix(c.Subject, hookRefuses) {
+		return errorf(ErrOperationNotPermitted, "the journal refuses %q", c.Subject)
 	}
 	j.mu.Lock()
 	n, ok := j.txs[tx]
@@ -332,6 +340,32 @@ func TestGroupCommitHookFailureFailsOnlyItsRegistration(t *testing.T) {
 	checkOutcomes(t, r, j, "", calls, map[string]int{})
 	if first, third := calls[0].got.Schema.ID, calls[2].got.Schema.ID; max(first, third)-min(first, third) != 1 {
 		t.Errorf("IDs %d and %d: the refused registration kept an ID", first, third)
+	}
+	j.checkLargestTx(t, 2)
+}
+
+// TestGroupCommitRefusalAfterWritingLeavesNothing: a batch runs without savepoints until a
+// registration is refused after it wrote (here by a hook, with a registry error, after its
+// schema and version rows); then the batch runs again with savepoints. The refused one leaves no
+// version, no schema and no ID behind; its neighbours commit together with consecutive IDs.
+func TestGroupCommitRefusalAfterWritingLeavesNothing(t *testing.T) {
+	ctx := t.Context()
+	r, _ := newTestRegistry(t)
+	j := newJournal(t, r, r.db)
+	calls := []*call{
+		{subject: "first", in: avroIn(benchSchema(1))},
+		{subject: "second-" + hookRefuses, in: avroIn(benchSchema(2)), want: ErrOperationNotPermitted},
+		{subject: "third", in: avroIn(benchSchema(3))},
+	}
+	gatherBatch(t, r, len(calls), nil)
+	registerAll(ctx, r, calls)
+	checkOutcomes(t, r, j, "", calls, map[string]int{})
+	if first, third := calls[0].got.Schema.ID, calls[2].got.Schema.ID; max(first, third)-min(first, third) != 1 {
+		t.Errorf("IDs %d and %d: the refused registration kept an ID", first, third)
+	}
+	var schemas int
+	if err := r.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schemas`).Scan(&schemas); err != nil || schemas != 2 {
+		t.Errorf("schemas stored = %d, %v; want 2", schemas, err)
 	}
 	j.checkLargestTx(t, 2)
 }

@@ -281,8 +281,9 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 // the subject already had the schema. The caller holds the registry's write lock
 // (writeLock) in tx. view (nil: none) is what tx read for the batch sv is in.
 // pre is what the compatibility check before the transaction saw; last says no other attempt
-// follows, so a check that no longer holds is redone here rather than retried.
-func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool) (*written, error) {
+// follows, so a check that no longer holds is redone here rather than retried. writing (nil:
+// not wanted) is set when it starts to write: a refusal before that has written nothing.
+func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView, sv *SubjectVersion, in SchemaInput, p *parsedSchema, refs []Reference, pre checkedState, last bool, writing *bool) (*written, error) {
 	subject := sv.Subject
 	mode, err := view.checkWritable(ctx, r, tx, subject)
 	if err != nil {
@@ -325,6 +326,9 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 		if err := r.recheck(ctx, tx, subject, cfg, rows, pre, last, p); err != nil {
 			return nil, err
 		}
+	}
+	if writing != nil {
+		*writing = true // from here on a refusal may leave writes behind in tx
 	}
 	stale := "" // the fingerprint of the schema whose row this registration takes over
 	if !found && in.ID == 0 && r.q.d == store.Postgres {
