@@ -324,50 +324,38 @@ func TestGroupCommitAnswersEachRegistration(t *testing.T) {
 }
 
 // TestGroupCommitHookFailureFailsOnlyItsRegistration commits three registrations in one batch,
-// the middle one refused by the audit hook: it fails with a storage error and leaves no
-// version and no schema ID behind; the other two commit together, with consecutive IDs.
+// the middle one refused by the audit hook after it wrote its schema and version rows, with a
+// storage failure or with a registry error (a refusal as a rule of the registry makes it). A
+// batch runs without savepoints until such a refusal, then again with them: the refused one
+// fails with its error and leaves no version, no schema and no ID behind; the other two commit
+// together, with consecutive IDs.
 func TestGroupCommitHookFailureFailsOnlyItsRegistration(t *testing.T) {
-	ctx := t.Context()
-	r, _ := newTestRegistry(t)
-	j := newJournal(t, r, r.db)
-	calls := []*call{
-		{subject: "first", in: avroIn(benchSchema(1))},
-		{subject: "second-" + hookFails, in: avroIn(benchSchema(2)), want: ErrStore},
-		{subject: "third", in: avroIn(benchSchema(3))},
+	for _, tc := range []struct {
+		suffix string
+		want   error
+	}{{hookFails, ErrStore}, {hookRefuses, ErrOperationNotPermitted}} {
+		t.Run(tc.suffix, func(t *testing.T) {
+			ctx := t.Context()
+			r, _ := newTestRegistry(t)
+			j := newJournal(t, r, r.db)
+			calls := []*call{
+				{subject: "first", in: avroIn(benchSchema(1))},
+				{subject: "second-" + tc.suffix, in: avroIn(benchSchema(2)), want: tc.want},
+				{subject: "third", in: avroIn(benchSchema(3))},
+			}
+			gatherBatch(t, r, len(calls), nil)
+			registerAll(ctx, r, calls)
+			checkOutcomes(t, r, j, "", calls, map[string]int{})
+			if first, third := calls[0].got.Schema.ID, calls[2].got.Schema.ID; max(first, third)-min(first, third) != 1 {
+				t.Errorf("IDs %d and %d: the refused registration kept an ID", first, third)
+			}
+			var schemas int
+			if err := r.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schemas`).Scan(&schemas); err != nil || schemas != 2 {
+				t.Errorf("schemas stored = %d, %v; want 2", schemas, err)
+			}
+			j.checkLargestTx(t, 2)
+		})
 	}
-	gatherBatch(t, r, len(calls), nil)
-	registerAll(ctx, r, calls)
-	checkOutcomes(t, r, j, "", calls, map[string]int{})
-	if first, third := calls[0].got.Schema.ID, calls[2].got.Schema.ID; max(first, third)-min(first, third) != 1 {
-		t.Errorf("IDs %d and %d: the refused registration kept an ID", first, third)
-	}
-	j.checkLargestTx(t, 2)
-}
-
-// TestGroupCommitRefusalAfterWritingLeavesNothing: a batch runs without savepoints until a
-// registration is refused after it wrote (here by a hook, with a registry error, after its
-// schema and version rows); then the batch runs again with savepoints. The refused one leaves no
-// version, no schema and no ID behind; its neighbours commit together with consecutive IDs.
-func TestGroupCommitRefusalAfterWritingLeavesNothing(t *testing.T) {
-	ctx := t.Context()
-	r, _ := newTestRegistry(t)
-	j := newJournal(t, r, r.db)
-	calls := []*call{
-		{subject: "first", in: avroIn(benchSchema(1))},
-		{subject: "second-" + hookRefuses, in: avroIn(benchSchema(2)), want: ErrOperationNotPermitted},
-		{subject: "third", in: avroIn(benchSchema(3))},
-	}
-	gatherBatch(t, r, len(calls), nil)
-	registerAll(ctx, r, calls)
-	checkOutcomes(t, r, j, "", calls, map[string]int{})
-	if first, third := calls[0].got.Schema.ID, calls[2].got.Schema.ID; max(first, third)-min(first, third) != 1 {
-		t.Errorf("IDs %d and %d: the refused registration kept an ID", first, third)
-	}
-	var schemas int
-	if err := r.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schemas`).Scan(&schemas); err != nil || schemas != 2 {
-		t.Errorf("schemas stored = %d, %v; want 2", schemas, err)
-	}
-	j.checkLargestTx(t, 2)
 }
 
 // TestGroupCommitCallerLeavesTheQueue: a registration whose context ends while it waits for the
