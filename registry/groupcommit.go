@@ -309,7 +309,8 @@ var errNeedSavepoints = errors.New("registry: a registration of the batch was re
 
 // writeUnguarded runs w in tx without a savepoint and sets its answer. A refusal that came
 // before w wrote anything (its own error, not the database's: on PostgreSQL a failed statement
-// aborts the transaction) leaves tx as it found it and is w's answer; any other error is
+// aborts the transaction), or the news that w's compatibility check no longer holds, leaves tx
+// as it found it and is w's answer; any other error is
 // errNeedSavepoints, so that the batch runs again with savepoints, where w's error is its own
 // and its neighbours commit.
 func (r *Registry) writeUnguarded(ctx context.Context, tx *sql.Tx, view *batchView, w *registration) error {
@@ -320,8 +321,8 @@ func (r *Registry) writeUnguarded(ctx context.Context, tx *sql.Tx, view *batchVi
 	case err == nil:
 		w.out, w.wrote = sv, wrote
 		return nil
-	case !writing && asRegistryError(err) && !errors.Is(err, ErrStore):
-		w.err = err
+	case !writing && (asRegistryError(err) && !errors.Is(err, ErrStore) || errors.Is(err, errVersionsChanged)):
+		w.err = err // a refusal, or a check to make again (errVersionsChanged): tx is untouched
 		return nil
 	}
 	return errNeedSavepoints
