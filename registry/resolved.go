@@ -138,8 +138,11 @@ func (r *Registry) OnChange(fn func(ctx context.Context, c Change)) { r.hooks.Ad
 // OnWrite registers fn to be called inside the transaction of every write made through this
 // Registry, after the write and before the commit, with the context of the call. A non-nil
 // error from fn rolls the write back and fails it (as a storage error), so what fn stores in tx
-// (an audit entry) commits together with the write or not at all. fn must not use another
-// connection for the same rows, and must not take the registry's write lock.
+// (an audit entry) commits together with the write or not at all. fn may be called more than
+// once for one write, when its transaction is tried again (a batch of registrations that runs
+// again with savepoints, a serialization failure): only what the committed call stored in tx
+// remains, so fn keeps no effect outside tx. fn must not use another connection for the same
+// rows, and must not take the registry's write lock.
 func (r *Registry) OnWrite(fn func(ctx context.Context, tx *sql.Tx, c Change) error) {
 	r.hooks.AddJournal(fn)
 }
