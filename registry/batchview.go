@@ -13,8 +13,7 @@ import (
 // stored, and per subject the access mode and configuration. It is read after the write lock
 // is taken, and every registry write takes that lock, so only the batch's own registrations
 // change what it holds while the transaction runs; record adds each one that is kept.
-// Registrations change no mode and no configuration. A nil *batchView reads the database on
-// each call.
+// Registrations change no mode and no configuration.
 type batchView struct {
 	rows    map[string][]versionRow // by subject; shared slices (memory's too) are never modified
 	changes map[string]int64        // by subject: the change counter of rows (0: never written)
@@ -96,27 +95,18 @@ func placeholders(n int) string {
 }
 
 // versions returns subject's version rows, ascending (shared: do not modify).
-func (v *batchView) versions(ctx context.Context, r *Registry, tx *sql.Tx, subject string) ([]versionRow, error) {
-	if v == nil {
-		return r.q.subjectVersions(ctx, tx, subject)
-	}
-	return v.rows[subject], nil
+func (v *batchView) versions(subject string) []versionRow {
+	return v.rows[subject]
 }
 
 // schemaID finds a stored schema by fingerprint.
-func (v *batchView) schemaID(ctx context.Context, r *Registry, tx *sql.Tx, fp string) (int, bool, error) {
-	if v == nil {
-		return r.q.schemaIDByFingerprint(ctx, tx, fp)
-	}
+func (v *batchView) schemaID(fp string) (int, bool) {
 	id, ok := v.ids[fp]
-	return id, ok, nil
+	return id, ok
 }
 
 // checkWritable is Registry.checkWritable, read once per subject.
 func (v *batchView) checkWritable(ctx context.Context, r *Registry, tx *sql.Tx, subject string) (AccessMode, error) {
-	if v == nil {
-		return r.checkWritable(ctx, tx, subject)
-	}
 	if m, ok := v.modes[subject]; ok {
 		return m.mode, m.err
 	}
@@ -129,9 +119,6 @@ func (v *batchView) checkWritable(ctx context.Context, r *Registry, tx *sql.Tx, 
 
 // effectiveConfig is Registry.effectiveConfig, read once per subject.
 func (v *batchView) effectiveConfig(ctx context.Context, r *Registry, tx *sql.Tx, subject string) (Config, error) {
-	if v == nil {
-		return r.effectiveConfig(ctx, tx, subject)
-	}
 	if c, ok := v.configs[subject]; ok {
 		return c, nil
 	}
@@ -144,12 +131,9 @@ func (v *batchView) effectiveConfig(ctx context.Context, r *Registry, tx *sql.Tx
 
 // record adds what a kept registration wrote: sv's version row and its schema's ID, fp. stale
 // (when not "") is the fingerprint of the schema whose ID sv's schema took over: no schema has
-// it any more. It returns the subject's change counter after the write (0 without a view:
-// unknown): the write inserted one row of subject_versions, which the trigger counted once.
+// it any more. It returns the subject's change counter after the write: the write inserted
+// one row of subject_versions, which the trigger counted once.
 func (v *batchView) record(sv SubjectVersion, fp, stale string) int64 {
-	if v == nil {
-		return 0
-	}
 	v.rows[sv.Subject] = withVersion(v.rows[sv.Subject], sv)
 	v.changes[sv.Subject]++
 	if stale != "" {

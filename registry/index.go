@@ -178,7 +178,7 @@ func (idx *index) applyRegistered(sv SubjectVersion, w *written) bool {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	held := idx.changes[sv.Subject]
-	if !idx.ok || w.changes == 0 || held < w.changes-1 {
+	if !idx.ok || held < w.changes-1 {
 		return false
 	}
 	if held >= w.changes {

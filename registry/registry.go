@@ -279,7 +279,7 @@ func (r *Registry) Register(ctx context.Context, subject string, in SchemaInput)
 // registerInTx is Register's work in its transaction, on sv (subject and schema set): it sets
 // sv's version and schema ID, and returns what it wrote when it created a version, nil when
 // the subject already had the schema. The caller holds the registry's write lock
-// (writeLock) in tx. view (nil: none) is what tx read for the batch sv is in.
+// (writeLock) in tx. view is what tx read for the batch sv is in.
 // pre is what the compatibility check before the transaction saw; last says no other attempt
 // follows, so a check that no longer holds is redone here rather than retried. writing (nil:
 // not wanted) is set when it starts to write: a refusal before that has written nothing.
@@ -297,17 +297,11 @@ func (r *Registry) registerInTx(ctx context.Context, tx *sql.Tx, view *batchView
 		}
 	}
 	fp := schemaFingerprint(sv.Schema)
-	id, found, err := view.schemaID(ctx, r, tx, fp)
-	if err != nil {
-		return nil, err
-	}
+	id, found := view.schemaID(fp)
 	if err := checkGivenSchemaID(subject, mode, in.ID, id, found); err != nil {
 		return nil, err
 	}
-	rows, err := view.versions(ctx, r, tx, subject)
-	if err != nil {
-		return nil, err
-	}
+	rows := view.versions(subject)
 	if found {
 		if version, ok := liveVersionOf(rows, id); ok {
 			sv.Version, sv.Schema.ID = version, id
@@ -385,7 +379,7 @@ func (r *Registry) storeVersion(ctx context.Context, tx *sql.Tx, sv *SubjectVers
 
 // written is what a registration wrote: the change it journaled, the subject's version rows
 // as its transaction found them before the write, and the subject's change counter after the
-// write (0: unknown).
+// write.
 type written struct {
 	change  Change
 	prior   []versionRow
